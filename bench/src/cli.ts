@@ -1,0 +1,150 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+export const SCENARIOS = ['connections', 'dm-latency', 'group-fanout', 'max-throughput'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface Options {
+  scenario: ScenarioName;
+  urls: string[];
+  /** Every /metrics endpoint to scrape: the gateways plus --metrics-url (actor hosts of a cluster). */
+  metricsUrls: string[];
+  workers: number;
+  out: string;
+  rampRate: number;
+  loginConcurrency: number;
+  /** The server's per-session request rate limit (RATE_LIMIT_PER_SEC), which paced senders must stay under. */
+  rateLimit: number;
+  connections: number;
+  hold: number;
+  users: number;
+  rate: number;
+  duration: number;
+  members: number;
+  start: number;
+  step: number;
+  stepSeconds: number;
+  p99Limit: number;
+  max: number;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage: npm run bench -- <scenario> [options]
+
+scenarios:
+  connections      ramp to --connections sockets at --ramp-rate/s, hold --hold s; connect time, memory per connection
+  dm-latency       --users in DM pairs, each sending --rate msg/s for --duration s; delivery and ack latency
+  group-fanout     one group of --members, one sender at --rate msg/s for --duration s; delivery to every member
+  max-throughput   DM pairs of --users; total rate from --start by --step every --step-seconds until
+                   p99 delivery > --p99-limit ms, errors or lost messages, or --max msg/s
+
+common options:
+  --url URL[,URL...]      gateways; users are assigned round-robin (default http://127.0.0.1:8080)
+  --metrics-url URL,...   more /metrics endpoints to scrape (actor hosts of a cluster)
+  --workers N             generator processes (default 2)
+  --out DIR               results folder (default bench/results)
+  --ramp-rate N           new connections per second (default 1000)
+  --login-concurrency N   dev logins in flight (default 200)
+  --rate-limit N          the server's RATE_LIMIT_PER_SEC (default: $RATE_LIMIT_PER_SEC or 50)
+
+scenario options (defaults):
+  connections:     --connections 10000 --hold 10
+  dm-latency:      --users 500 --rate 2 --duration 30
+  group-fanout:    --members 1000 --rate 1 --duration 30
+  max-throughput:  --users 400 --start 2000 --step 2000 --step-seconds 10 --p99-limit 100 --max 100000
+
+Exit code: 0 when the run had no errors and no lost messages, 1 otherwise, 2 on bad usage.`;
+
+const DEFAULT_OUT = fileURLToPath(new URL('../results', import.meta.url));
+
+export function parseOptions(argv: string[]): Options {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        url: { type: 'string', default: 'http://127.0.0.1:8080' },
+        'metrics-url': { type: 'string', default: '' },
+        workers: { type: 'string', default: '2' },
+        out: { type: 'string' },
+        'ramp-rate': { type: 'string', default: '1000' },
+        'login-concurrency': { type: 'string', default: '200' },
+        'rate-limit': { type: 'string', default: process.env.RATE_LIMIT_PER_SEC ?? '50' },
+        connections: { type: 'string', default: '10000' },
+        hold: { type: 'string', default: '10' },
+        users: { type: 'string' },
+        rate: { type: 'string' },
+        duration: { type: 'string', default: '30' },
+        members: { type: 'string', default: '1000' },
+        start: { type: 'string', default: '2000' },
+        step: { type: 'string', default: '2000' },
+        'step-seconds': { type: 'string', default: '10' },
+        'p99-limit': { type: 'string', default: '100' },
+        max: { type: 'string', default: '100000' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) throw new UsageError('');
+  const scenario = positionals[0] as ScenarioName | undefined;
+  if (!scenario || !SCENARIOS.includes(scenario)) throw new UsageError(`unknown scenario ${JSON.stringify(scenario ?? '')}`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
+  const urls = list(v.url!);
+  if (urls.length === 0) throw new UsageError('--url needs at least one gateway URL');
+  const users = num('--users', v.users ?? (scenario === 'max-throughput' ? '400' : '500'), 2);
+  if (users % 2 !== 0) throw new UsageError(`--users must be even (users are paired into DMs), got ${users}`);
+  return {
+    scenario,
+    urls,
+    metricsUrls: [...new Set([...urls, ...list(v['metrics-url']!)])],
+    workers: num('--workers', v.workers!, 1, 64),
+    out: v.out ? resolve(v.out) : DEFAULT_OUT,
+    rampRate: num('--ramp-rate', v['ramp-rate']!, 1),
+    loginConcurrency: num('--login-concurrency', v['login-concurrency']!, 1),
+    rateLimit: num('--rate-limit', v['rate-limit']!, 1),
+    connections: num('--connections', v.connections!, 1),
+    hold: num('--hold', v.hold!, 0),
+    users,
+    rate: num('--rate', v.rate ?? (scenario === 'group-fanout' ? '1' : '2'), 0.001),
+    duration: num('--duration', v.duration!, 1),
+    members: num('--members', v.members!, 2),
+    start: num('--start', v.start!, 1),
+    step: num('--step', v.step!, 1),
+    stepSeconds: num('--step-seconds', v['step-seconds']!, 1),
+    p99Limit: num('--p99-limit', v['p99-limit']!, 0.001),
+    max: num('--max', v.max!, 1),
+  };
+}
+
+/**
+ * Paced senders must stay under the server's per-session limit (a token
+ * bucket: RATE_LIMIT_PER_SEC refill, RATE_LIMIT_BURST capacity); 90 % of it
+ * leaves room for timer jitter. Returns the problem, or null when it fits.
+ */
+export function rateProblem(perSession: number, opts: Options, advice: string): string | null {
+  if (perSession <= opts.rateLimit * 0.9) return null;
+  return (
+    `${perSession.toFixed(1)} msg/s per session is over 90 % of the server's per-session rate limit (${opts.rateLimit}/s): ` +
+    `${advice}, or raise RATE_LIMIT_PER_SEC / RATE_LIMIT_BURST on the server ` +
+    `and pass the new limit with --rate-limit (or RATE_LIMIT_PER_SEC in the bench's environment).`
+  );
+}
+
+function list(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+}
+
+function num(flag: string, s: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(s);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got ${JSON.stringify(s)}`);
+  return n;
+}

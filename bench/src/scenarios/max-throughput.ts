@@ -1,0 +1,146 @@
+import { rateProblem, UsageError } from '../cli.js';
+import { processDeltas, serverHistograms } from '../gateway-metrics.js';
+import type { Context, Outcome } from '../scenario.js';
+import { errorTotal, fmtMs, summarize, type LatencySummary } from '../stats.js';
+
+export interface Step {
+  targetRate: number;
+  perUserRate: number;
+  sentPerSec: number;
+  receivedPerSec: number;
+  delivery: LatencySummary;
+  ack: LatencySummary;
+  errors: Record<string, number>;
+  errorCount: number;
+  lost: number;
+  /** Server CPU during the step, in cores, per scraped process. */
+  serverCpu: Array<number | null>;
+  serverDeliveryP99Ms: number;
+  held: boolean;
+  verdict: string;
+}
+
+/**
+ * DM pairs of --users; the total send rate starts at --start msg/s and grows
+ * by --step every --step-seconds (each step drained before the next) until a
+ * step's p99 delivery passes --p99-limit ms, errors or lost messages appear,
+ * the generator cannot keep the rate, or --max is reached.
+ */
+export async function maxThroughput(ctx: Context): Promise<Outcome> {
+  const { opts, coord } = ctx;
+  const firstProblem = rateProblem(opts.start / opts.users, opts, 'spread the load over more sessions (--users)');
+  if (firstProblem) throw new UsageError(`--start ${opts.start} over --users ${opts.users}: ${firstProblem}`);
+  const ids = await ctx.setupUsers(opts.users);
+  const pairs = await ctx.openPairs(ids, opts.users);
+  if (pairs === 0) throw new Error('no DM pair could be set up; see the messages above');
+  const senders = pairs * 2;
+  const before = await ctx.scrape();
+  const measured = coord.openWindow();
+  const steps: Step[] = [];
+  const markers: Array<{ x: number; label: string }> = [];
+  let lastHeld: number | null = null;
+  let stopReason = `--max ${opts.max} msg/s reached`;
+  let lost = 0;
+  let unanswered = 0;
+  for (let rate = opts.start; rate <= opts.max; rate += opts.step) {
+    const perUser = rate / senders;
+    const problem = rateProblem(perUser, opts, 'spread the load over more sessions (--users)');
+    if (problem) {
+      stopReason = `the next step (${rate} msg/s) would break the per-session rate limit: ${problem}`;
+      break;
+    }
+    coord.phase = `${rate}/s`;
+    markers.push({ x: coord.elapsed(), label: `${rate}/s` });
+    const stepBefore = await ctx.scrape();
+    const w = coord.openWindow();
+    await coord.callAll({ type: 'send', ratePerUser: perUser, durationMs: opts.stepSeconds * 1000 });
+    const sendSeconds = w.seconds();
+    const drained = await coord.drain(w, 1);
+    coord.closeWindow(w);
+    const stepAfter = await ctx.scrape();
+    lost += drained.lost;
+    unanswered += drained.unanswered;
+    const delivery = summarize(w.delivery);
+    const sentPerSec = w.counters.sent / sendSeconds;
+    const errors = errorTotal(w.counters) + drained.unanswered;
+    const verdict =
+      delivery.p99 > opts.p99Limit
+        ? `p99 ${fmtMs(delivery.p99)} ms > ${opts.p99Limit} ms`
+        : errors > 0
+          ? `${errors} errors`
+          : drained.lost > 0
+            ? `${drained.lost} lost`
+            : sentPerSec < rate * 0.95
+              ? `generator sent only ${sentPerSec.toFixed(0)} msg/s`
+              : 'held';
+    const step: Step = {
+      targetRate: rate,
+      perUserRate: perUser,
+      sentPerSec,
+      receivedPerSec: w.counters.received / sendSeconds,
+      delivery,
+      ack: summarize(w.ack),
+      errors: w.counters.errors,
+      errorCount: errors,
+      lost: drained.lost,
+      serverCpu: processDeltas(stepBefore, stepAfter).map((p) => p.cpuCores),
+      serverDeliveryP99Ms: serverHistograms(stepBefore, stepAfter)[0]!.p99,
+      held: verdict === 'held',
+      verdict,
+    };
+    steps.push(step);
+    ctx.note(`step ${rate} msg/s: sent ${sentPerSec.toFixed(0)}/s, p99 ${fmtMs(delivery.p99)} ms, ${verdict}`);
+    if (!step.held) {
+      stopReason = `step ${rate} msg/s did not hold: ${verdict}`;
+      break;
+    }
+    lastHeld = rate;
+  }
+  coord.closeWindow(measured);
+  const after = await ctx.scrape();
+  const cpu = (s: Step) => s.serverCpu.map((c) => (c === null ? '-' : c.toFixed(2))).join('+');
+  const lines = [
+    'steps    target/s  sent/s  recv/s  p50 ms  p99 ms  max ms  ack p99  srv p99  srv cpu  errors  lost  verdict',
+    ...steps.map((s) =>
+      [
+        '       ',
+        String(s.targetRate).padStart(9),
+        s.sentPerSec.toFixed(0).padStart(7),
+        s.receivedPerSec.toFixed(0).padStart(7),
+        fmtMs(s.delivery.p50).padStart(7),
+        fmtMs(s.delivery.p99).padStart(7),
+        fmtMs(s.delivery.max).padStart(7),
+        fmtMs(s.ack.p99).padStart(8),
+        fmtMs(s.serverDeliveryP99Ms).padStart(8),
+        cpu(s).padStart(8),
+        String(s.errorCount).padStart(7),
+        String(s.lost).padStart(5),
+        ` ${s.verdict}`,
+      ].join(' '),
+    ),
+    `last rate that held: ${lastHeld === null ? 'none' : `${lastHeld} msg/s`} (${stopReason})`,
+  ];
+  if (stopReason.includes('rate limit')) ctx.note(stopReason);
+  return {
+    parameters: {
+      users: opts.users,
+      start: opts.start,
+      step: opts.step,
+      stepSeconds: opts.stepSeconds,
+      p99Limit: opts.p99Limit,
+      max: opts.max,
+      rateLimit: opts.rateLimit,
+      gateways: opts.urls.length,
+      workers: opts.workers,
+    },
+    measured,
+    measuredSeconds: measured.seconds(),
+    lost,
+    unanswered,
+    before,
+    after,
+    lines,
+    data: { steps, lastHeldRate: lastHeld, stopReason },
+    chart: { title: `max-throughput: delivery latency per second (steps of ${opts.step} msg/s)`, of: 'delivery', markers },
+  };
+}

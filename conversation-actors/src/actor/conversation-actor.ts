@@ -1,0 +1,484 @@
+import {
+  type ActorReply,
+  type ActorRequest,
+  type ChatMessage,
+  type Conversation,
+  type ProtocolLimits,
+  type SendMessage,
+  type User,
+  newMessageId,
+} from '@chat/proto';
+import type { Clock, Logger } from '@chat/platform';
+import type { ChatStore, ClientMsgKey, ConversationRecord, MemberRecord, NewConversation } from '../store/store.js';
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  NotOwnedError,
+  SeqConflictError,
+  StaleEpochError,
+  StoreUnavailableError,
+  errorCodeOf,
+} from '../errors.js';
+import type { ActorMetrics } from '../metrics.js';
+import type { EventPublisher } from './event-publisher.js';
+import { Mailbox } from './mailbox.js';
+import { RecentKeys } from './recent-keys.js';
+import { newConversationView } from './views.js';
+
+export interface ActorDeps {
+  store: ChatStore;
+  events: EventPublisher;
+  clock: Clock;
+  logger: Logger;
+  metrics: ActorMetrics;
+  limits: ProtocolLimits;
+  /**
+   * The epoch this host holds the conversation's shard with, read at every
+   * write; undefined when it no longer (validly) owns it, and then nothing is written.
+   */
+  epoch(): number | undefined;
+  /** Called when the store fenced this actor off: another host owns the conversation now. */
+  onFenced(conversationId: string): void;
+  mailboxCapacity: number;
+  maxBatch: number;
+  recentKeys: number;
+}
+
+interface Task {
+  req: ActorRequest;
+  enqueuedAt: number;
+  resolve(reply: ActorReply): void;
+}
+
+interface PendingSend {
+  task: Task;
+  send: SendMessage;
+  caller: User;
+  /** Sends in the same batch with the same key, answered as duplicates of this one. */
+  twins: Task[];
+}
+
+type Head = { state: 'unloaded' } | { state: 'absent' } | { state: 'present'; record: ConversationRecord };
+
+/**
+ * One conversation's actor: a mailbox processed strictly one batch at a time.
+ * It owns the conversation's head (lastSeq, members) and allocates seqs; it
+ * checks membership, dedupes on (senderId, clientMsgId), persists, and only
+ * then replies and publishes events. Consecutive sends waiting in the mailbox
+ * are committed in one store write (group commit), in arrival order.
+ */
+export class ConversationActor {
+  readonly #mailbox: Mailbox<Task>;
+  readonly #recent: RecentKeys;
+  #head: Head = { state: 'unloaded' };
+  /** Per session: the last lane seq answered (see ActorRequest.lane_after). */
+  readonly #lanes = new Map<string, number>();
+  #running = false;
+  #stopped = false;
+  #lastActive: number;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly conversationId: string,
+    private readonly deps: ActorDeps,
+  ) {
+    this.#mailbox = new Mailbox(deps.mailboxCapacity);
+    this.#recent = new RecentKeys(deps.recentKeys);
+    this.#lastActive = deps.clock.now();
+  }
+
+  get depth(): number {
+    return this.#mailbox.depth;
+  }
+
+  /** Whether the actor has nothing queued or running and has been quiet since `before`. */
+  isIdleSince(before: number): boolean {
+    return !this.#running && this.#mailbox.depth === 0 && this.#lastActive < before;
+  }
+
+  /**
+   * Queues a request; the promise always resolves with a reply (failures are
+   * replies too). Throws OverloadedError synchronously when the mailbox is full.
+   */
+  enqueue(req: ActorRequest): Promise<ActorReply> {
+    if (this.#stopped) return Promise.resolve(failure('unavailable', 'conversation is moving to another host; retry'));
+    let resolve!: (reply: ActorReply) => void;
+    const reply = new Promise<ActorReply>((r) => (resolve = r));
+    // Outside the Promise executor, so a full mailbox throws to the caller instead of rejecting.
+    this.#mailbox.push({ req, enqueuedAt: this.deps.clock.now(), resolve });
+    this.deps.metrics.mailboxDepth.inc();
+    if (!this.#running) void this.#run();
+    return reply;
+  }
+
+  /** Stops taking requests; resolves once the mailbox is empty and nothing runs. */
+  stop(): Promise<void> {
+    this.#stopped = true;
+    if (!this.#running && this.#mailbox.depth === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#mailbox.depth > 0) {
+        const batch = this.#mailbox.takeBatch(this.deps.maxBatch, (a, b) => a.req.op?.$case === 'send' && b.req.op?.$case === 'send');
+        this.deps.metrics.mailboxDepth.dec(batch.length);
+        const now = this.deps.clock.now();
+        for (const t of batch) this.deps.metrics.mailboxWait.observe((now - t.enqueuedAt) / 1000);
+        try {
+          await this.#process(batch);
+        } catch (err) {
+          this.#failAll(batch, err);
+        }
+      }
+    } finally {
+      this.#running = false;
+      this.#lastActive = this.deps.clock.now();
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  async #process(batch: Task[]): Promise<void> {
+    const head = await this.#loadHead();
+    const first = batch[0]!;
+    const op = first.req.op;
+    if (op?.$case === 'send') return this.#commitSends(batch, head);
+    if (!this.#laneReady(first.req)) {
+      this.#answer(first, OUT_OF_ORDER);
+      return;
+    }
+    const reply = await this.#handleSingle(first.req, head).catch((err: unknown) => this.#toFailure(err, first.req));
+    this.#answer(first, reply);
+  }
+
+  /**
+   * Whether the request's lane predecessor (laneAfter) has been answered here,
+   * counting sends of this batch (`tentative`) that are about to be written.
+   */
+  #laneReady(req: ActorRequest, tentative?: Map<string, number>): boolean {
+    if (!req.sessionId || req.laneAfter === 0) return true;
+    const done = Math.max(this.#lanes.get(req.sessionId) ?? 0, tentative?.get(req.sessionId) ?? 0);
+    return done >= req.laneAfter;
+  }
+
+  /** Records a final answer in the session's lane (remembering a bounded number of sessions). */
+  #laneDone(req: ActorRequest): void {
+    if (!req.sessionId || req.laneSeq === 0 || (this.#lanes.get(req.sessionId) ?? 0) >= req.laneSeq) return;
+    this.#lanes.delete(req.sessionId);
+    this.#lanes.set(req.sessionId, req.laneSeq);
+    if (this.#lanes.size > MAX_LANES) {
+      const oldest = this.#lanes.keys().next().value;
+      if (oldest !== undefined) this.#lanes.delete(oldest);
+    }
+  }
+
+  async #loadHead(): Promise<Head> {
+    if (this.#head.state === 'unloaded') {
+      const record = await this.deps.store.loadConversation(this.conversationId);
+      this.#head = record ? { state: 'present', record } : { state: 'absent' };
+    }
+    return this.#head;
+  }
+
+  async #handleSingle(req: ActorRequest, head: Head): Promise<ActorReply> {
+    const caller = requireCaller(req);
+    const op = req.op;
+    switch (op?.$case) {
+      case 'openDm':
+        return this.#openDm(caller, op.value.peer?.id ?? '', head);
+      case 'createGroup':
+        return this.#createGroup(caller, op.value.title, op.value.memberIds, head);
+      case 'get': {
+        this.#requireMember(head, caller.id);
+        return { result: { $case: 'conversation', value: { conversation: await this.#viewFor(caller.id) } } };
+      }
+      case 'history': {
+        this.#requireMember(head, caller.id);
+        const { before, after, limit } = op.value;
+        const rows = await this.deps.store.readMessages(this.conversationId, {
+          before,
+          after,
+          limit: limit + 1,
+          direction: after !== undefined ? 'forward' : 'backward',
+        });
+        const hasMore = rows.length > limit;
+        const messages = !hasMore ? rows : after !== undefined ? rows.slice(0, limit) : rows.slice(rows.length - limit);
+        return { result: { $case: 'history', value: { messages, hasMore } } };
+      }
+      default:
+        throw new BadRequestError(`op ${op?.$case ?? '(none)'} is not handled by conversation actors`);
+    }
+  }
+
+  async #openDm(caller: User, peerId: string, head: Head): Promise<ActorReply> {
+    if (head.state === 'present') {
+      this.#requireMember(head, caller.id);
+      return { result: { $case: 'conversation', value: { conversation: await this.#viewFor(caller.id) } } };
+    }
+    const ids = peerId === caller.id ? [caller.id] : [caller.id, peerId];
+    const known = await this.deps.store.getUsers(ids);
+    if (known.length !== ids.length) throw new NotFoundError(`no user with id ${JSON.stringify(peerId)}`);
+    return this.#create(caller, {
+      id: this.conversationId,
+      kind: 'dm',
+      title: null,
+      createdAt: this.deps.clock.now(),
+      members: ids.map((userId) => ({ userId, role: 'member' })),
+    });
+  }
+
+  async #createGroup(caller: User, title: string, memberIds: string[], head: Head): Promise<ActorReply> {
+    if (head.state === 'present') throw new ConflictError('a conversation with this id exists already');
+    const others = [...new Set(memberIds)].filter((id) => id !== caller.id);
+    if (others.length + 1 > this.deps.limits.maxGroupMembers) {
+      throw new BadRequestError(`a group holds at most ${this.deps.limits.maxGroupMembers} members`);
+    }
+    const known = new Set((await this.deps.store.getUsers(others)).map((u) => u.id));
+    const unknown = others.filter((id) => !known.has(id));
+    if (unknown.length > 0) throw new NotFoundError(`unknown users: ${unknown.slice(0, 10).join(', ')}`);
+    return this.#create(caller, {
+      id: this.conversationId,
+      kind: 'group',
+      title,
+      createdAt: this.deps.clock.now(),
+      members: [{ userId: caller.id, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))],
+    });
+  }
+
+  async #create(caller: User, conversation: NewConversation): Promise<ActorReply> {
+    const started = performance.now();
+    const { record, created } = await this.deps.store.createConversation(conversation, this.#requireEpoch());
+    this.deps.metrics.storeWrite.observe({ kind: 'create' }, (performance.now() - started) / 1000);
+    this.#head = { state: 'present', record };
+    if (!created) {
+      // Lost a race with another creator of the same DM: answer with what exists.
+      this.#requireMember(this.#head, caller.id);
+      return { result: { $case: 'conversation', value: { conversation: await this.#viewFor(caller.id) } } };
+    }
+    for (const member of record.members) {
+      this.deps.events.conversationUpdated(member.userId, newConversationView(record, member.userId));
+    }
+    return { result: { $case: 'conversation', value: { conversation: newConversationView(record, caller.id) } } };
+  }
+
+  async #viewFor(userId: string): Promise<Conversation> {
+    const [view] = await this.deps.store.getConversationViews(userId, [this.conversationId]);
+    if (!view) throw new ForbiddenError();
+    return view;
+  }
+
+  #requireMember(head: Head, userId: string): asserts head is { state: 'present'; record: ConversationRecord } {
+    if (head.state !== 'present' || !findMember(head.record, userId)) throw new ForbiddenError();
+  }
+
+  /** Group commit: allocate consecutive seqs, write once, then reply and publish in order. */
+  async #commitSends(batch: Task[], head: Head): Promise<void> {
+    const pending: PendingSend[] = [];
+    const byKey = new Map<string, PendingSend>();
+    const tentative = new Map<string, number>();
+    const retries: { task: Task; key: ClientMsgKey }[] = [];
+    for (const task of batch) {
+      const op = task.req.op;
+      if (op?.$case !== 'send') continue;
+      if (!this.#laneReady(task.req, tentative)) {
+        this.#answer(task, OUT_OF_ORDER);
+        continue;
+      }
+      const caller = task.req.caller;
+      if (!caller || head.state !== 'present' || !findMember(head.record, caller.id)) {
+        this.#answer(task, failure('forbidden', new ForbiddenError().message));
+        continue;
+      }
+      if (this.#recent.has(caller.id, op.value.clientMsgId)) {
+        retries.push({ task, key: { senderId: caller.id, clientMsgId: op.value.clientMsgId } });
+        continue;
+      }
+      if (task.req.sessionId && task.req.laneSeq > 0) tentative.set(task.req.sessionId, task.req.laneSeq);
+      const key = RecentKeys.key(caller.id, op.value.clientMsgId);
+      const twin = byKey.get(key);
+      if (twin) {
+        twin.twins.push(task);
+        continue;
+      }
+      const p: PendingSend = { task, send: op.value, caller, twins: [] };
+      pending.push(p);
+      byKey.set(key, p);
+    }
+    if (retries.length > 0) await this.#answerRetries(retries);
+    if (pending.length === 0 || head.state !== 'present') return;
+    const record = head.record;
+
+    let toWrite = pending;
+    let messages: ChatMessage[] = [];
+    while (toWrite.length > 0) {
+      const now = this.deps.clock.now();
+      messages = toWrite.map((p, i) => ({
+        conversationId: this.conversationId,
+        seq: record.lastSeq + 1 + i,
+        id: newMessageId(),
+        senderId: p.caller.id,
+        clientMsgId: p.send.clientMsgId,
+        body: p.send.body,
+        attachments: p.send.attachments,
+        createdAt: now,
+        editedAt: undefined,
+        deleted: false,
+        reactions: {},
+      }));
+      const started = performance.now();
+      let result;
+      try {
+        result = await this.deps.store.appendMessages({
+          conversationId: this.conversationId,
+          epoch: this.#requireEpoch(),
+          expectedLastSeq: record.lastSeq,
+          messages,
+        });
+      } catch (err) {
+        this.#afterWriteFailure(err);
+        for (const p of toWrite) this.#failSend(p, err);
+        return;
+      } finally {
+        this.deps.metrics.storeWrite.observe({ kind: 'append' }, (performance.now() - started) / 1000);
+      }
+      if (result.kind === 'appended') break;
+      // Some keys were stored before (a retry after a restart): answer those as
+      // duplicates and write the rest with fresh seqs.
+      const existing = new Map(result.existing.map((m) => [RecentKeys.key(m.senderId, m.clientMsgId), m]));
+      const next: PendingSend[] = [];
+      for (const p of toWrite) {
+        const original = existing.get(RecentKeys.key(p.caller.id, p.send.clientMsgId));
+        if (!original) next.push(p);
+        else {
+          this.#recent.add(original);
+          this.#answer(p.task, sendReply(original, true));
+          for (const t of p.twins) this.#answer(t, sendReply(original, true));
+        }
+      }
+      toWrite = next;
+      messages = [];
+    }
+    if (messages.length === 0) return;
+
+    const last = messages[messages.length - 1]!;
+    record.lastSeq = last.seq;
+    record.lastActivityAt = last.createdAt;
+    this.deps.metrics.batchSize.observe(messages.length);
+    this.deps.metrics.messagesStored.inc(messages.length);
+    const memberIds = record.members.map((m) => m.userId);
+    toWrite.forEach((p, i) => {
+      const message = messages[i]!;
+      this.#recent.add(message);
+      this.#answer(p.task, sendReply(message, false));
+      for (const t of p.twins) this.#answer(t, sendReply(message, true));
+      this.deps.events.messageNew(memberIds, message, p.task.req.receivedAt);
+    });
+  }
+
+  #requireEpoch(): number {
+    const epoch = this.deps.epoch();
+    if (epoch === undefined) throw new NotOwnedError(this.conversationId);
+    return epoch;
+  }
+
+  /** Answers retries of recently committed sends with their stored originals. */
+  async #answerRetries(retries: { task: Task; key: ClientMsgKey }[]): Promise<void> {
+    let originals: ChatMessage[];
+    try {
+      originals = await this.deps.store.findByClientMsgIds(this.conversationId, retries.map((r) => r.key));
+    } catch (err) {
+      for (const r of retries) this.#answer(r.task, this.#toFailure(err, r.task.req));
+      return;
+    }
+    const byKey = new Map(originals.map((m) => [RecentKeys.key(m.senderId, m.clientMsgId), m]));
+    for (const r of retries) {
+      const original = byKey.get(RecentKeys.key(r.key.senderId, r.key.clientMsgId));
+      this.#answer(r.task, original ? sendReply(original, true) : failure('internal', 'a committed message could not be read back'));
+    }
+  }
+
+  /** After a failed write the stored head may differ from ours: reload before the next write. */
+  #afterWriteFailure(err: unknown): void {
+    if (err instanceof StaleEpochError || err instanceof NotOwnedError) {
+      this.#stopped = true;
+      this.deps.onFenced(this.conversationId);
+      // What waits in the mailbox must not be served by this actor either.
+      for (const task of this.#mailbox.drain()) {
+        this.deps.metrics.mailboxDepth.dec();
+        this.#answer(task, this.#toFailure(err, task.req));
+      }
+    }
+    if (err instanceof StaleEpochError || err instanceof SeqConflictError || err instanceof StoreUnavailableError || err instanceof NotOwnedError) {
+      this.#head = { state: 'unloaded' };
+    }
+    this.deps.logger.warn({ err, conversationId: this.conversationId }, 'store write failed');
+  }
+
+  #failSend(p: PendingSend, err: unknown): void {
+    const reply = this.#toFailure(err, p.task.req);
+    this.#answer(p.task, reply);
+    for (const t of p.twins) this.#answer(t, reply);
+  }
+
+  #failAll(batch: Task[], err: unknown): void {
+    if (err instanceof StoreUnavailableError) this.#head = { state: 'unloaded' };
+    for (const t of batch) this.#answer(t, this.#toFailure(err, t.req));
+  }
+
+  #answer(task: Task, reply: ActorReply): void {
+    // `unavailable` means not processed: the lane has not moved past this request.
+    if (!(reply.result?.$case === 'failure' && reply.result.value.code === 'unavailable')) this.#laneDone(task.req);
+    this.#count(task.req, reply);
+    task.resolve(reply);
+  }
+
+  #count(req: ActorRequest, reply: ActorReply): void {
+    const outcome = reply.result?.$case === 'failure' ? reply.result.value.code : 'ok';
+    this.deps.metrics.requests.inc({ op: req.op?.$case ?? 'none', outcome });
+  }
+
+  #toFailure(err: unknown, req: ActorRequest): ActorReply {
+    const code = errorCodeOf(err);
+    if (code === 'internal') {
+      this.deps.logger.error({ err, conversationId: this.conversationId, op: req.op?.$case }, 'actor request failed');
+      return failure('internal', 'internal error');
+    }
+    return failure(code, err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Sessions whose lane position an actor remembers; a forgotten one only costs that session a retry. */
+const MAX_LANES = 10_000;
+
+const OUT_OF_ORDER = failure('unavailable', 'an earlier request of this session is not processed yet; retry');
+
+const memberIndexes = new WeakMap<MemberRecord[], Map<string, MemberRecord>>();
+
+/** Member lookup in O(1): groups reach 1,000 members and every send checks one. */
+function findMember(record: ConversationRecord, userId: string): MemberRecord | undefined {
+  let index = memberIndexes.get(record.members);
+  if (!index) {
+    index = new Map(record.members.map((m) => [m.userId, m]));
+    memberIndexes.set(record.members, index);
+  }
+  return index.get(userId);
+}
+
+function requireCaller(req: ActorRequest): User {
+  if (!req.caller?.id) throw new BadRequestError('request without caller');
+  return req.caller;
+}
+
+function sendReply(message: ChatMessage, duplicate: boolean): ActorReply {
+  return { result: { $case: 'send', value: { message, duplicate } } };
+}
+
+/** A failure reply with a protocol error code. */
+export function failure(code: string, message: string): ActorReply {
+  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined } } };
+}

@@ -1,0 +1,148 @@
+import { ActorReply, ActorRequest, ID_PATTERN, type ProtocolLimits, shardOf, shardSubject } from '@chat/proto';
+import type { Bus, BusMessage, Clock, Logger, Subscription } from '@chat/platform';
+import { ConversationActor } from '../actor/conversation-actor.js';
+import { failure } from '../actor/conversation-actor.js';
+import { EventPublisher } from '../actor/event-publisher.js';
+import type { ChatStore } from '../store/store.js';
+import type { ActorMetrics } from '../metrics.js';
+import { errorCodeOf } from '../errors.js';
+import type { OwnershipListener, ShardOwnership } from './shard-ownership.js';
+
+/** Recent send keys each actor remembers (seqs only) to answer retries without a write attempt. */
+const RECENT_KEYS = 256;
+
+export interface ActorHostOptions {
+  bus: Bus;
+  store: ChatStore;
+  ownership: ShardOwnership;
+  shardCount: number;
+  limits: ProtocolLimits;
+  logger: Logger;
+  metrics: ActorMetrics;
+  clock: Clock;
+  /** An actor with nothing to do for this long is passivated (its head reloads from the store). */
+  idleMs: number;
+  mailboxCapacity: number;
+  maxBatch: number;
+}
+
+/**
+ * Serves the shards this host owns: subscribes to chat.shard.<n> for each,
+ * routes every request to its conversation's actor (activating it on
+ * demand), and passivates idle actors. Releasing a shard drains its actors
+ * before ownership moves on.
+ */
+export class ActorHost implements OwnershipListener {
+  readonly #actors = new Map<string, ConversationActor>();
+  readonly #subs = new Map<number, Subscription>();
+  readonly #events: EventPublisher;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: ActorHostOptions) {
+    this.#events = new EventPublisher(options.bus);
+  }
+
+  async start(): Promise<void> {
+    await this.options.ownership.start(this);
+    this.#sweeper = setInterval(() => this.#passivateIdle(), Math.max(1000, this.options.idleMs / 2));
+    this.#sweeper.unref();
+  }
+
+  /** Releases every shard (draining actors) and stops. */
+  async stop(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    await this.options.ownership.stop();
+  }
+
+  acquired(shard: number, epoch: number): void {
+    if (this.#subs.has(shard)) return;
+    this.options.logger.debug({ shard, epoch }, 'serving shard');
+    // A queue group, so each request reaches exactly one subscriber even while a
+    // paused former owner is still subscribed next to the new one: the stale host
+    // refuses (it writes nothing), the gateway retries, and nothing runs twice.
+    this.#subs.set(shard, this.options.bus.subscribe(shardSubject(shard), (msg) => this.#onRequest(shard, msg), { queue: shardSubject(shard) }));
+    this.options.metrics.shardsOwned.set(this.#subs.size);
+  }
+
+  async releasing(shard: number): Promise<void> {
+    this.#subs.get(shard)?.unsubscribe();
+    this.#subs.delete(shard);
+    this.options.metrics.shardsOwned.set(this.#subs.size);
+    const stopping: Promise<void>[] = [];
+    for (const [id, actor] of this.#actors) {
+      if (shardOf(id, this.options.shardCount) !== shard) continue;
+      stopping.push(actor.stop().then(() => this.#forget(id, actor)));
+    }
+    await Promise.all(stopping);
+  }
+
+  #onRequest(shard: number, msg: BusMessage): void {
+    let req: ActorRequest;
+    try {
+      req = ActorRequest.decode(msg.data);
+    } catch (err) {
+      this.options.logger.warn({ err, subject: msg.subject }, 'undecodable actor request');
+      msg.respond(ActorReply.encode(failure('bad_request', 'undecodable request')).finish());
+      return;
+    }
+    const id = req.conversationId;
+    if (!ID_PATTERN.test(id)) {
+      msg.respond(ActorReply.encode(failure('bad_request', 'invalid conversation id')).finish());
+      return;
+    }
+    if (shardOf(id, this.options.shardCount) !== shard || this.options.ownership.epochOf(shard) === undefined) {
+      // Misrouted (a gateway with another SHARDS value) or the shard is leaving us.
+      msg.respond(ActorReply.encode(failure('unavailable', 'conversation not served here; retry')).finish());
+      return;
+    }
+    let actor = this.#actors.get(id);
+    if (!actor) {
+      actor = this.#activate(id, shard);
+    }
+    let pending: Promise<ActorReply>;
+    try {
+      pending = actor.enqueue(req);
+    } catch (err) {
+      const code = errorCodeOf(err);
+      msg.respond(ActorReply.encode(failure(code, err instanceof Error ? err.message : 'failed')).finish());
+      return;
+    }
+    pending.then((reply) => msg.respond(ActorReply.encode(reply).finish()));
+  }
+
+  #activate(id: string, shard: number): ConversationActor {
+    const o = this.options;
+    const actor = new ConversationActor(id, {
+      store: o.store,
+      events: this.#events,
+      clock: o.clock,
+      logger: o.logger,
+      metrics: o.metrics,
+      limits: o.limits,
+      epoch: () => o.ownership.epochOf(shard),
+      onFenced: (conversationId) => {
+        o.logger.warn({ conversationId, shard }, 'fenced off by a newer epoch; dropping actor');
+        const current = this.#actors.get(conversationId);
+        if (current) this.#forget(conversationId, current);
+      },
+      mailboxCapacity: o.mailboxCapacity,
+      maxBatch: o.maxBatch,
+      recentKeys: RECENT_KEYS,
+    });
+    this.#actors.set(id, actor);
+    o.metrics.activeActors.set(this.#actors.size);
+    return actor;
+  }
+
+  #forget(id: string, actor: ConversationActor): void {
+    if (this.#actors.get(id) === actor) this.#actors.delete(id);
+    this.options.metrics.activeActors.set(this.#actors.size);
+  }
+
+  #passivateIdle(): void {
+    const before = this.options.clock.now() - this.options.idleMs;
+    for (const [id, actor] of this.#actors) {
+      if (actor.isIdleSince(before)) this.#forget(id, actor);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { type NatsBus, NatsKvLeaseTable, connectNatsBus, silentLogger } from '@chat/platform';
+import { type NatsServerProcess, startNatsServer } from '@chat/platform/testing';
+import { ActorMetrics } from '../metrics.js';
+import { LeaseOwnership } from './lease-ownership.js';
+import type { OwnershipListener } from './shard-ownership.js';
+
+const SHARDS = 16;
+const TTL_MS = 1200;
+
+/** Who serves which shard, across all hosts of a test: a shard served twice at once fails the test. */
+class ServingLog {
+  readonly serving = new Map<number, string>();
+  readonly violations: string[] = [];
+  readonly events: { host: string; shard: number; kind: 'acquired' | 'released'; at: number; epoch?: number }[] = [];
+
+  listener(host: string, options: { drainMs?: number } = {}): OwnershipListener {
+    return {
+      acquired: (shard, epoch) => {
+        const other = this.serving.get(shard);
+        if (other !== undefined && other !== host) this.violations.push(`shard ${shard} acquired by ${host} while ${other} serves it`);
+        this.serving.set(shard, host);
+        this.events.push({ host, shard, kind: 'acquired', at: performance.now(), epoch });
+      },
+      releasing: async (shard) => {
+        if (this.serving.get(shard) === host) this.serving.delete(shard);
+        this.events.push({ host, shard, kind: 'released', at: performance.now() });
+        if (options.drainMs) await new Promise((r) => setTimeout(r, options.drainMs));
+      },
+    };
+  }
+
+  countOf(host: string): number {
+    return [...this.serving.values()].filter((h) => h === host).length;
+  }
+}
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('LeaseOwnership on a real nats-server', () => {
+  let server: NatsServerProcess;
+  const buses: NatsBus[] = [];
+  const hosts: LeaseOwnership[] = [];
+
+  beforeAll(async () => {
+    server = await startNatsServer({ jetstream: true });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(hosts.splice(0).map((h) => h.stop().catch(() => {})));
+    await Promise.all(buses.splice(0).map((b) => b.close().catch(() => {})));
+  });
+
+  async function host(name: string, log: ServingLog, bucket: string, options: { drainMs?: number } = {}) {
+    const bus = await connectNatsBus({ servers: server.url, name, logger: silentLogger() });
+    buses.push(bus);
+    const table = await NatsKvLeaseTable.open(bus.connection, { ttlMs: TTL_MS, bucket });
+    const metrics = new ActorMetrics(new Registry());
+    const ownership = new LeaseOwnership({ table, hostId: `${name}-${randomUUID().slice(0, 6)}`, shardCount: SHARDS, logger: silentLogger(), metrics });
+    await ownership.start(log.listener(name, options));
+    hosts.push(ownership);
+    return { ownership, bus, metrics };
+  }
+
+  it('a lone host serves every shard once its first round is done', async () => {
+    const log = new ServingLog();
+    const a = await host('a', log, `b${randomUUID().slice(0, 8)}`);
+    expect(a.ownership.ownedShards()).toHaveLength(SHARDS);
+    expect(log.countOf('a')).toBe(SHARDS);
+    for (let s = 0; s < SHARDS; s++) expect(a.ownership.epochOf(s)).toBeGreaterThan(0);
+  });
+
+  it('a joining host takes its even share by hand-off, never with two hosts serving one shard', async () => {
+    const log = new ServingLog();
+    const bucket = `b${randomUUID().slice(0, 8)}`;
+    const a = await host('a', log, bucket, { drainMs: 30 });
+    const epochsBefore = new Map(Array.from({ length: SHARDS }, (_, s) => [s, a.ownership.epochOf(s)!]));
+    const b = await host('b', log, bucket, { drainMs: 30 });
+    await until(() => log.countOf('a') === SHARDS / 2 && log.countOf('b') === SHARDS / 2);
+    expect(log.violations).toEqual([]);
+    await expect(a.metrics.handoffs.get().then((m) => m.values[0]?.value)).resolves.toBe(SHARDS / 2);
+    // The new owner's epoch is above the old owner's.
+    for (const s of b.ownership.ownedShards()) expect(b.ownership.epochOf(s)!).toBeGreaterThan(epochsBefore.get(s)!);
+    // A stopping host hands everything back at once, without waiting for expiry.
+    await a.ownership.stop();
+    await until(() => log.countOf('b') === SHARDS, 3 * TTL_MS);
+    expect(log.violations).toEqual([]);
+  });
+
+  it('when a host goes silent, it stops serving before anyone else can take its shards', async () => {
+    const log = new ServingLog();
+    const bucket = `b${randomUUID().slice(0, 8)}`;
+    const a = await host('a', log, bucket);
+    await host('b', log, bucket);
+    await until(() => log.countOf('a') === SHARDS / 2 && log.countOf('b') === SHARDS / 2);
+    const aShards = a.ownership.ownedShards();
+    // Cut a off from NATS: its renewals fail from now on.
+    await a.bus.close();
+    await until(() => log.countOf('b') === SHARDS, 6 * TTL_MS);
+    expect(log.violations).toEqual([]);
+    for (const shard of aShards) {
+      const released = log.events.find((e) => e.host === 'a' && e.shard === shard && e.kind === 'released');
+      const taken = log.events.find((e) => e.host === 'b' && e.shard === shard && e.kind === 'acquired');
+      expect(released, `a released shard ${shard}`).toBeDefined();
+      expect(taken, `b took shard ${shard}`).toBeDefined();
+      expect(released!.at).toBeLessThan(taken!.at);
+      expect(a.ownership.epochOf(shard)).toBeUndefined();
+    }
+  });
+});

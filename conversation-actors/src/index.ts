@@ -1,0 +1,11 @@
+export * from './errors.js';
+export * from './config.js';
+export * from './metrics.js';
+export type * from './store/store.js';
+export { ConversationActor } from './actor/conversation-actor.js';
+export { ActorHost, type ActorHostOptions } from './host/actor-host.js';
+export { StaticOwnership, type ShardOwnership, type OwnershipListener } from './host/shard-ownership.js';
+export { LeaseOwnership, type LeaseOwnershipOptions } from './host/lease-ownership.js';
+export { assignShards } from './host/shard-assignment.js';
+export { QueryService, DEFAULT_MAX_SYNC_MESSAGES } from './query/query-service.js';
+export { openSqliteStore, SqliteStore } from './store/sqlite/sqlite-store.js';

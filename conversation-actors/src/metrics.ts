@@ -1,0 +1,71 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '@chat/platform';
+
+/** The conversation actors' Prometheus metrics, registered on the process registry. */
+export class ActorMetrics {
+  readonly requests: Counter<'op' | 'outcome'>;
+  readonly storeWrite: Histogram<'kind'>;
+  readonly batchSize: Histogram;
+  readonly mailboxWait: Histogram;
+  readonly mailboxDepth: Gauge;
+  readonly activeActors: Gauge;
+  readonly shardsOwned: Gauge;
+  readonly messagesStored: Counter;
+  readonly leaseRenewals: Counter<'outcome'>;
+  readonly handoffs: Counter;
+  readonly shardsLost: Counter<'reason'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.requests = new Counter({
+      name: 'chat_actor_requests_total',
+      help: 'Requests handled by conversation actors and the query service, by op and outcome (ok or an error code).',
+      labelNames: ['op', 'outcome'],
+      registers,
+    });
+    this.storeWrite = new Histogram({
+      name: 'chat_store_write_seconds',
+      help: 'Store write latency (one group-commit batch or one conversation create).',
+      labelNames: ['kind'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'chat_actor_commit_batch_size',
+      help: 'Messages committed per store write (group commit).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    });
+    this.mailboxWait = new Histogram({
+      name: 'chat_actor_mailbox_wait_seconds',
+      help: 'Time a request waited in its actor mailbox before processing started.',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.mailboxDepth = new Gauge({
+      name: 'chat_actor_mailbox_depth',
+      help: 'Requests waiting in all actor mailboxes of this host.',
+      registers,
+    });
+    this.activeActors = new Gauge({ name: 'chat_actors_active', help: 'Conversation actors in memory.', registers });
+    this.shardsOwned = new Gauge({ name: 'chat_shards_owned', help: 'Shards this host serves.', registers });
+    this.leaseRenewals = new Counter({
+      name: 'chat_lease_renewals_total',
+      help: 'Shard lease renewals, by outcome (ok, lost, error).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.handoffs = new Counter({ name: 'chat_shard_handoffs_total', help: 'Shards handed to another host (drained, then released).', registers });
+    this.shardsLost = new Counter({
+      name: 'chat_shards_lost_total',
+      help: 'Shards this host stopped serving without a hand-off, by reason (lost: taken or expired in the table; expired: not renewed in time).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.messagesStored = new Counter({
+      name: 'chat_messages_stored_total',
+      help: 'Messages durably stored and acknowledged.',
+      registers,
+    });
+  }
+}

@@ -1,0 +1,146 @@
+import {
+  type ChatMessage,
+  type MessageList,
+  QUERY_QUEUE,
+  QUERY_SUBJECT,
+  QueryReply,
+  QueryRequest,
+  type SyncResult,
+  type User,
+  type Sync,
+} from '@chat/proto';
+import type { Bus, BusMessage, Logger, Subscription } from '@chat/platform';
+import type { ChatStore } from '../store/store.js';
+import type { ActorMetrics } from '../metrics.js';
+import { BadRequestError, errorCodeOf } from '../errors.js';
+
+export interface QueryServiceOptions {
+  bus: Bus;
+  store: ChatStore;
+  logger: Logger;
+  metrics: ActorMetrics;
+  /** Most messages one sync reply carries over all conversations; the rest are marked truncated. */
+  maxSyncMessages: number;
+}
+
+/** Default cap on messages in one sync reply, so a reply stays well under bus message limits. */
+export const DEFAULT_MAX_SYNC_MESSAGES = 2000;
+
+/**
+ * User-scoped reads that span conversations (the directory, the conversation
+ * list, sync), answered from the store by any actor host in a queue group.
+ * They read only what actors have already persisted, so they never see an
+ * unacknowledged message.
+ */
+export class QueryService {
+  #sub: Subscription | undefined;
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+
+  constructor(private readonly options: QueryServiceOptions) {}
+
+  start(): void {
+    this.#sub = this.options.bus.subscribe(QUERY_SUBJECT, (msg) => this.#onRequest(msg), { queue: QUERY_QUEUE });
+  }
+
+  /** Stops taking queries and waits for those in flight. */
+  async stop(): Promise<void> {
+    this.#sub?.unsubscribe();
+    this.#sub = undefined;
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+  }
+
+  #onRequest(msg: BusMessage): void {
+    this.#inFlight++;
+    let op = 'undecodable';
+    const done = (reply: QueryReply) => {
+      const outcome = reply.result?.$case === 'failure' ? reply.result.value.code : 'ok';
+      this.options.metrics.requests.inc({ op, outcome });
+      msg.respond(QueryReply.encode(reply).finish());
+      if (--this.#inFlight === 0 && this.#idle) this.#idle();
+    };
+    let req: QueryRequest;
+    try {
+      req = QueryRequest.decode(msg.data);
+    } catch (err) {
+      this.options.logger.warn({ err }, 'undecodable query');
+      done(fail('bad_request', 'undecodable query'));
+      return;
+    }
+    op = req.op?.$case ?? 'none';
+    this.#handle(req).then(done, (err: unknown) => {
+      const code = errorCodeOf(err);
+      if (code === 'internal') this.options.logger.error({ err, op }, 'query failed');
+      done(fail(code, code === 'internal' ? 'internal error' : err instanceof Error ? err.message : String(err)));
+    });
+  }
+
+  async #handle(req: QueryRequest): Promise<QueryReply> {
+    const caller = req.caller;
+    if (!caller?.id) throw new BadRequestError('query without caller');
+    const { store } = this.options;
+    const op = req.op;
+    switch (op?.$case) {
+      case 'register': {
+        const user = op.value.user;
+        if (!user || user.id !== caller.id) throw new BadRequestError('users register themselves only');
+        await store.upsertUser(user);
+        return { result: { $case: 'done', value: {} } };
+      }
+      case 'search':
+        return { result: { $case: 'users', value: { users: await store.searchUsers(op.value.prefix, op.value.limit) } } };
+      case 'list': {
+        const page = await store.listUserConversations(caller.id, { limit: op.value.limit, before: op.value.before });
+        return { result: { $case: 'page', value: { conversations: page.conversations, next: page.next ?? undefined } } };
+      }
+      case 'sync':
+        return { result: { $case: 'sync', value: await this.#sync(caller, op.value) } };
+      default:
+        throw new BadRequestError('query without a known op');
+    }
+  }
+
+  /**
+   * Every conversation of the caller that changed since the client's marks (or
+   * that the client does not know), with the newest messages after each mark.
+   * A conversation with more than `limit` new messages, or past the reply's
+   * message budget, is listed in `truncated`: its newest messages are included
+   * (when the budget allows) and the client fills the gap with message.history.
+   */
+  async #sync(caller: User, args: Sync): Promise<SyncResult> {
+    const { store, maxSyncMessages } = this.options;
+    const heads = await store.userConversationHeads(caller.id);
+    const changed = heads.filter((h) => {
+      const since = args.since[h.conversationId];
+      return since === undefined || h.lastSeq > since;
+    });
+    const conversations = await store.getConversationViews(
+      caller.id,
+      changed.map((h) => h.conversationId),
+    );
+    const messages: Record<string, MessageList> = {};
+    const truncated: string[] = [];
+    let budget = maxSyncMessages;
+    for (const head of changed) {
+      const after = args.since[head.conversationId] ?? 0;
+      const missing = head.lastSeq - after;
+      if (missing <= 0) continue;
+      const take = Math.min(args.limit, missing, budget);
+      if (take < missing) truncated.push(head.conversationId);
+      if (take <= 0) continue;
+      const rows: ChatMessage[] = await store.readMessages(head.conversationId, {
+        after,
+        before: head.lastSeq + 1,
+        limit: take,
+        direction: 'backward',
+      });
+      budget -= rows.length;
+      messages[head.conversationId] = { messages: rows };
+    }
+    return { conversations, messages, truncated };
+  }
+}
+
+function fail(code: string, message: string): QueryReply {
+  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined } } };
+}

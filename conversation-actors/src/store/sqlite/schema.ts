@@ -1,0 +1,93 @@
+import type Database from 'better-sqlite3';
+import { StoreUnavailableError } from '../../errors.js';
+
+/**
+ * The schema version this code writes and understands, kept in
+ * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
+ */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
+ * is read through it, so the rows live in the key's b-tree with no second lookup.
+ */
+const V1 = `
+-- name_lower and id_lower are lowercased in JS (full Unicode, unlike SQLite's
+-- ASCII-only lower()) so a prefix search is a range scan of an index.
+CREATE TABLE IF NOT EXISTS users (
+  id         TEXT NOT NULL PRIMARY KEY,
+  name       TEXT NOT NULL,
+  name_lower TEXT NOT NULL,
+  id_lower   TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS users_by_name_lower ON users (name_lower, id);
+CREATE INDEX IF NOT EXISTS users_by_id_lower ON users (id_lower);
+
+-- The head of each conversation: last_seq and epoch are the fencing tokens
+-- appendMessages checks and moves in the same transaction as the messages.
+CREATE TABLE IF NOT EXISTS conversations (
+  id               TEXT NOT NULL PRIMARY KEY,
+  kind             TEXT NOT NULL CHECK (kind IN ('dm', 'group')),
+  title            TEXT,
+  created_at       INTEGER NOT NULL,
+  last_seq         INTEGER NOT NULL DEFAULT 0,
+  last_activity_at INTEGER NOT NULL,
+  epoch            INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS members (
+  conversation_id TEXT NOT NULL REFERENCES conversations (id),
+  user_id         TEXT NOT NULL,
+  role            TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+  joined_at       INTEGER NOT NULL,
+  read_seq        INTEGER NOT NULL DEFAULT 0,
+  delivered_seq   INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
+-- A user's conversations (listing, sync heads).
+CREATE INDEX IF NOT EXISTS members_by_user ON members (user_id, conversation_id);
+
+-- attachments: JSON array of Attachment; reactions: JSON object emoji -> userId[].
+CREATE TABLE IF NOT EXISTS messages (
+  conversation_id TEXT NOT NULL REFERENCES conversations (id),
+  seq             INTEGER NOT NULL,
+  id              TEXT NOT NULL,
+  sender_id       TEXT NOT NULL,
+  client_msg_id   TEXT NOT NULL,
+  body            TEXT NOT NULL,
+  attachments     TEXT NOT NULL DEFAULT '[]',
+  created_at      INTEGER NOT NULL,
+  edited_at       INTEGER,
+  deleted         INTEGER NOT NULL DEFAULT 0,
+  reactions       TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+-- Idempotency of message.send, across restarts.
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_key ON messages (conversation_id, sender_id, client_msg_id);
+`;
+
+/** MIGRATIONS[n] takes a database at version n to version n + 1. */
+const MIGRATIONS: readonly string[] = [V1];
+
+/**
+ * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so
+ * several processes opening the same file at once migrate it exactly once.
+ * Refuses a file written by a newer schema rather than misreading it.
+ */
+export function applySchema(db: Database.Database): void {
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new StoreUnavailableError(
+        `${db.name} has schema version ${current}; this build understands up to ${SCHEMA_VERSION}`,
+      );
+    }
+    for (let version = current; version < SCHEMA_VERSION; version++) {
+      const step = MIGRATIONS[version];
+      if (step === undefined) throw new StoreUnavailableError(`no migration from schema version ${version}`);
+      db.exec(step);
+    }
+    // PRAGMA takes no bound parameters; SCHEMA_VERSION is a constant integer.
+    if (current !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

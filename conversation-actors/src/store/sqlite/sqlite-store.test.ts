@@ -1,0 +1,213 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BadRequestError, SeqConflictError, StoreUnavailableError } from '../../errors.js';
+import type { AppendBatch } from '../store.js';
+import { message, runStoreContract } from '../store-contract.js';
+import { SCHEMA_VERSION } from './schema.js';
+import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
+
+const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'chat-sqlite-'));
+
+runStoreContract('SQLite', async () => {
+  const dataDir = tempDir();
+  return {
+    store: openSqliteStore({ dataDir }),
+    reopen: async () => openSqliteStore({ dataDir }),
+    cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
+  };
+});
+
+describe('SqliteStore', () => {
+  const dirs: string[] = [];
+  const closers: (() => unknown)[] = [];
+
+  function dir(): string {
+    const d = tempDir();
+    dirs.push(d);
+    return d;
+  }
+
+  function open(dataDir: string, options: { busyTimeoutMs?: number } = {}): SqliteStore {
+    const store = openSqliteStore({ dataDir, ...options });
+    closers.push(() => store.close());
+    return store;
+  }
+
+  function raw(file: string): Database.Database {
+    const db = new Database(file);
+    closers.push(() => db.close());
+    return db;
+  }
+
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  async function conversation(store: SqliteStore, id = 'c', epoch = 1): Promise<void> {
+    await store.createConversation(
+      { id, kind: 'group', title: 't', createdAt: 1, members: [{ userId: 'alice', role: 'owner' }, { userId: 'bob', role: 'member' }] },
+      epoch,
+    );
+  }
+
+  it('creates its directory and file, in WAL mode with the current schema', async () => {
+    const dataDir = path.join(dir(), 'nested', 'data');
+    const store = open(dataDir, {});
+    const file = path.join(dataDir, 'chat.db');
+    expect(fs.existsSync(file)).toBe(true);
+    const db = raw(file);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    // synchronous and busy_timeout are per connection: read the store's own.
+    const own = (store as unknown as { db: Database.Database }).db;
+    expect(own.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(own.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(own.pragma('foreign_keys', { simple: true })).toBe(1);
+
+    const other = openSqliteStore({ dataDir, fileName: 'other.db' });
+    closers.push(() => other.close());
+    expect(fs.existsSync(path.join(dataDir, 'other.db'))).toBe(true);
+  });
+
+  it('a second store on the same file sees the first one’s writes and is fenced by them', async () => {
+    const dataDir = dir();
+    const a = open(dataDir);
+    const b = open(dataDir);
+    await conversation(a);
+    await a.upsertUser({ id: 'alice', name: 'Alice' });
+    const m1 = message('c', 1, 'alice');
+    await a.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [m1] });
+
+    expect(await b.getUsers(['alice'])).toEqual([{ id: 'alice', name: 'Alice' }]);
+    expect(await b.readMessages('c', { limit: 10, direction: 'forward' })).toEqual([m1]);
+    expect((await b.loadConversation('c'))?.lastSeq).toBe(1);
+
+    // b's idea of the head is stale if it still thinks lastSeq is 0.
+    await expect(
+      b.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [message('c', 1, 'bob')] }),
+    ).rejects.toBeInstanceOf(SeqConflictError);
+    // The same create from the other store converges on the first.
+    const again = await b.createConversation({ id: 'c', kind: 'dm', title: null, createdAt: 9, members: [] }, 1);
+    expect(again.created).toBe(false);
+  });
+
+  it('writes concurrent appends to many conversations together, and one refused append leaves the others written', async () => {
+    const store = open(dir());
+    for (const id of ['a', 'b', 'c2']) await conversation(store, id, 2);
+    const results = await Promise.allSettled([
+      store.appendMessages({ conversationId: 'a', epoch: 2, expectedLastSeq: 0, messages: [message('a', 1, 'alice')] }),
+      // Fenced: epoch 1 is older than the recorded 2.
+      store.appendMessages({ conversationId: 'b', epoch: 1, expectedLastSeq: 0, messages: [message('b', 1, 'alice')] }),
+      store.appendMessages({ conversationId: 'c2', epoch: 2, expectedLastSeq: 0, messages: [message('c2', 1, 'alice'), message('c2', 2, 'bob')] }),
+      // Conflict: a's head is not at 5.
+      store.appendMessages({ conversationId: 'a', epoch: 2, expectedLastSeq: 5, messages: [message('a', 6, 'bob')] }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    expect((await store.loadConversation('a'))?.lastSeq).toBe(1);
+    expect((await store.loadConversation('b'))?.lastSeq).toBe(0);
+    expect((await store.readMessages('c2', { limit: 10, direction: 'forward' })).map((m) => m.seq)).toEqual([1, 2]);
+    await store.close();
+  });
+
+  it('appends a batch of 500 messages in one call', async () => {
+    const store = open(dir());
+    await conversation(store);
+    const messages = Array.from({ length: 500 }, (_, i) => message('c', i + 1, i % 2 ? 'alice' : 'bob'));
+    expect(await store.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages })).toEqual({ kind: 'appended' });
+    expect((await store.loadConversation('c'))?.lastSeq).toBe(500);
+    const stored = await store.readMessages('c', { limit: 1000, direction: 'forward' });
+    expect(stored).toHaveLength(500);
+    expect(stored.at(-1)).toEqual(messages.at(-1));
+  });
+
+  it('returns a deleted message without its body and attachments, and does not store them', async () => {
+    const dataDir = dir();
+    const store = open(dataDir);
+    await conversation(store);
+    const attachments = [{ name: 'a.png', mediaType: 'image/png', size: 1, url: 'https://x/a.png' }];
+    const m = message('c', 1, 'alice', { body: 'secret', attachments, deleted: true });
+    await store.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [m] });
+    const [stored] = await store.readMessages('c', { limit: 1, direction: 'forward' });
+    expect(stored).toEqual({ ...m, body: '', attachments: [] });
+    const row = raw(path.join(dataDir, 'chat.db')).prepare('SELECT body, attachments FROM messages').get();
+    expect(row).toEqual({ body: '', attachments: '[]' });
+  });
+
+  it('refuses a malformed batch with BadRequestError and writes nothing', async () => {
+    const store = open(dir());
+    await conversation(store);
+    const batches: [string, AppendBatch][] = [
+      ['empty', { conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [] }],
+      ['gap', { conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [message('c', 1, 'alice'), message('c', 3, 'alice')] }],
+      ['wrong first seq', { conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [message('c', 2, 'alice')] }],
+      ['other conversation', { conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [message('d', 1, 'alice')] }],
+      [
+        'repeated clientMsgId',
+        { conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [message('c', 1, 'alice'), message('c', 2, 'alice', { clientMsgId: 'client-1' })] },
+      ],
+    ];
+    for (const [what, batch] of batches) {
+      await expect(store.appendMessages(batch), what).rejects.toBeInstanceOf(BadRequestError);
+    }
+    expect((await store.loadConversation('c'))?.lastSeq).toBe(0);
+    expect(await store.readMessages('c', { limit: 10, direction: 'forward' })).toEqual([]);
+  });
+
+  it('turns constraint violations and bad limits into BadRequestError, not driver errors', async () => {
+    const store = open(dir());
+    await expect(
+      store.createConversation(
+        // A role outside the enum, as a caller bypassing the types might send.
+        { id: 'c', kind: 'group', title: 't', createdAt: 1, members: [{ userId: 'a', role: 'king' as 'owner' }] },
+        1,
+      ),
+    ).rejects.toBeInstanceOf(BadRequestError);
+    expect(await store.loadConversation('c')).toBeNull();
+    await expect(store.searchUsers('a', 0)).rejects.toBeInstanceOf(BadRequestError);
+    await expect(store.listUserConversations('a', { limit: 0 })).rejects.toBeInstanceOf(BadRequestError);
+    await expect(store.readMessages('c', { limit: -1, direction: 'forward' })).rejects.toBeInstanceOf(BadRequestError);
+  });
+
+  it('fails a write blocked by another process’s lock with StoreUnavailableError after the busy timeout', async () => {
+    const dataDir = dir();
+    const store = open(dataDir, { busyTimeoutMs: 50 });
+    await conversation(store);
+    const other = raw(path.join(dataDir, 'chat.db'));
+    other.exec('BEGIN IMMEDIATE');
+    const err: unknown = await store
+      .appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [message('c', 1, 'alice')] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    // The driver's error crosses from the writer thread as an Error with its code.
+    expect((err as StoreUnavailableError).cause).toBeInstanceOf(Error);
+    expect(((err as StoreUnavailableError).cause as { code: string }).code).toMatch(/^SQLITE_BUSY/);
+    other.exec('ROLLBACK');
+    // Once the lock is gone the same append goes through.
+    expect(
+      await store.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [message('c', 1, 'alice')] }),
+    ).toEqual({ kind: 'appended' });
+  });
+
+  it('refuses a file written by a newer schema', () => {
+    const dataDir = dir();
+    const file = path.join(dataDir, 'chat.db');
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => openSqliteStore({ dataDir })).toThrow(StoreUnavailableError);
+  });
+
+  it('reopens an existing file without touching its data', async () => {
+    const dataDir = dir();
+    const first = openSqliteStore({ dataDir });
+    await conversation(first);
+    await first.close();
+    await first.close(); // closing twice is harmless
+    const second = open(dataDir);
+    expect((await second.loadConversation('c'))?.members).toHaveLength(2);
+  });
+});

@@ -1,0 +1,116 @@
+// The SQLite writer thread: runs the append transactions (and their fsync)
+// off the main event loop. Plain JS because a worker cannot load TypeScript;
+// deploy/build.mjs copies this file next to the bundle.
+//
+// Every write of the store runs here, so writes never contend for the lock with
+// the main thread (whose connection only reads) and never block its event loop.
+//
+// Protocol (from SqliteWriter, sqlite-writer.ts):
+//   in:  { id, jobs: [{ op: 'append', ... } | { op: 'create', ... } | { op: 'user', ... }] }
+//   out: { id, outcomes: [...] } — one outcome per job, in order — or { id, failed: { message, code } }
+//        when the transaction as a whole could not be committed (nothing of it is durable).
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+
+// No SQLite busy timeout here: its busy handler sleeps in coarse steps (1, 2,
+// 5, 10, 15, 20, 25 ms ...), which, when several processes share the file,
+// turns a lock held for a millisecond into a 10-50 ms wait. This thread may
+// block, so it retries BEGIN IMMEDIATE itself every 0.2 ms (see begin()).
+const db = new Database(workerData.filePath, { timeout: 0 });
+db.pragma('journal_mode = WAL');
+db.pragma(`synchronous = ${workerData.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+db.pragma('foreign_keys = ON');
+
+const getHead = db.prepare('SELECT epoch, last_seq FROM conversations WHERE id = ?');
+const getByKey = db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?');
+const insert = db.prepare(
+  `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions)
+   VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions)`,
+);
+const moveHead = db.prepare('UPDATE conversations SET last_seq = ?, last_activity_at = ?, epoch = ? WHERE id = ?');
+const insertConversation = db.prepare(
+  `INSERT INTO conversations (id, kind, title, created_at, last_seq, last_activity_at, epoch)
+   VALUES (@id, @kind, @title, @createdAt, 0, @createdAt, @epoch) ON CONFLICT (id) DO NOTHING`,
+);
+const insertMember = db.prepare(
+  `INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq, delivered_seq) VALUES (?, ?, ?, ?, 0, 0)`,
+);
+const upsertUser = db.prepare(
+  `INSERT INTO users (id, name, name_lower, id_lower) VALUES (@id, @name, @nameLower, @idLower)
+   ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_lower = excluded.name_lower`,
+);
+
+/** Creates a conversation with its members unless it exists (then reports created: false). */
+const createOne = db.transaction((job) => {
+  const c = job.conversation;
+  if (insertConversation.run({ id: c.id, kind: c.kind, title: c.title, createdAt: c.createdAt, epoch: job.epoch }).changes === 0) {
+    return { kind: 'created', created: false };
+  }
+  for (const m of c.members) insertMember.run(c.id, m.userId, m.role, c.createdAt);
+  return { kind: 'created', created: true };
+});
+
+/** One conversation's append; throws to roll its savepoint back. */
+const appendOne = db.transaction((batch) => {
+  const head = getHead.get(batch.conversationId);
+  if (!head) return { kind: 'not_found' };
+  if (batch.epoch < head.epoch) return { kind: 'stale_epoch', recorded: head.epoch };
+  if (head.last_seq !== batch.expectedLastSeq) return { kind: 'seq_conflict', actual: head.last_seq };
+  const existing = [];
+  for (const row of batch.rows) {
+    const found = getByKey.get(batch.conversationId, row.sender_id, row.client_msg_id);
+    if (found) existing.push(found);
+  }
+  if (existing.length > 0) return { kind: 'duplicates', rows: existing };
+  for (const row of batch.rows) insert.run(row);
+  moveHead.run(batch.lastSeq, batch.lastActivityAt, Math.max(head.epoch, batch.epoch), batch.conversationId);
+  return { kind: 'appended' };
+});
+
+const run = (job) => {
+  if (job.op === 'append') return appendOne(job);
+  if (job.op === 'create') return createOne(job);
+  upsertUser.run(job.user);
+  return { kind: 'done' };
+};
+
+const flush = db.transaction((jobs) =>
+  jobs.map((job) => {
+    try {
+      // Nested transaction functions run as SAVEPOINTs: one job's failure leaves the others.
+      return run(job);
+    } catch (err) {
+      return { kind: 'error', message: String(err && err.message), code: err && err.code };
+    }
+  }),
+);
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Runs the flush, retrying while another connection holds the write lock, up to the busy timeout. */
+function flushWithRetry(jobs) {
+  const deadline = Date.now() + workerData.busyTimeoutMs;
+  for (;;) {
+    try {
+      return flush.immediate(jobs);
+    } catch (err) {
+      // BEGIN IMMEDIATE failed before anything was written: safe to try again.
+      if (!(err && err.code === 'SQLITE_BUSY') || Date.now() >= deadline) throw err;
+      Atomics.wait(pause, 0, 0, 0.2);
+    }
+  }
+}
+
+parentPort.on('message', (msg) => {
+  if (msg === 'close') {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    const outcomes = flushWithRetry(msg.jobs);
+    parentPort.postMessage({ id: msg.id, outcomes });
+  } catch (err) {
+    parentPort.postMessage({ id: msg.id, failed: { message: String(err && err.message), code: err && err.code } });
+  }
+});

@@ -1,0 +1,162 @@
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { StoreUnavailableError } from '../../errors.js';
+
+/** One conversation's append as the writer thread executes it (rows already in table form). */
+export interface WriterBatch {
+  conversationId: string;
+  epoch: number;
+  expectedLastSeq: number;
+  rows: object[];
+  lastSeq: number;
+  lastActivityAt: number;
+}
+
+/** A conversation to create (with its members) at an epoch. */
+export interface WriterCreate {
+  conversation: { id: string; kind: string; title: string | null; createdAt: number; members: { userId: string; role: string }[] };
+  epoch: number;
+}
+
+/** A users row to insert or rename. */
+export interface WriterUser {
+  id: string;
+  name: string;
+  nameLower: string;
+  idLower: string;
+}
+
+type Job = ({ op: 'append' } & WriterBatch) | ({ op: 'create' } & WriterCreate) | { op: 'user'; user: WriterUser };
+
+/** What the writer thread did with one job. */
+export type WriterOutcome =
+  | { kind: 'appended' }
+  | { kind: 'created'; created: boolean }
+  | { kind: 'done' }
+  | { kind: 'duplicates'; rows: unknown[] }
+  | { kind: 'not_found' }
+  | { kind: 'stale_epoch'; recorded: number }
+  | { kind: 'seq_conflict'; actual: number }
+  | { kind: 'error'; message: string; code?: string };
+
+interface Item {
+  job: Job;
+  resolve(outcome: WriterOutcome): void;
+  reject(err: Error): void;
+}
+
+const WORKER_FILE = 'sqlite-writer-worker.mjs';
+
+/**
+ * Runs every write of the store on a writer thread, so SQLite's commit fsync
+ * and lock waits never block the event loop (the main connection only reads).
+ * One transaction is in flight at a time; writes arriving meanwhile wait and
+ * go together in the next one, so batches grow with load (group commit across
+ * conversations) and each fsync covers all of them. An outcome resolves only
+ * after its transaction committed.
+ */
+export class SqliteWriter {
+  readonly #worker: Worker;
+  #pending: Item[] = [];
+  #inFlight: Item[] | undefined;
+  #nextId = 0;
+  #scheduled = false;
+  #closed = false;
+  #idle: (() => void) | undefined;
+  #failure: Error | undefined;
+
+  constructor(filePath: string, busyTimeoutMs: number, synchronous: 'full' | 'normal') {
+    this.#worker = new Worker(workerPath(), { workerData: { filePath, busyTimeoutMs, synchronous } });
+    this.#worker.unref();
+    this.#worker.on('message', (msg: { id: number; outcomes?: WriterOutcome[]; failed?: { message: string; code?: string } }) => this.#settle(msg));
+    this.#worker.on('error', (err) => this.#crash(err));
+    this.#worker.on('exit', (code) => {
+      if (!this.#closed) this.#crash(new Error(`SQLite writer thread exited with code ${code}`));
+    });
+  }
+
+  append(batch: WriterBatch): Promise<WriterOutcome> {
+    return this.#enqueue({ op: 'append', ...batch });
+  }
+
+  create(create: WriterCreate): Promise<WriterOutcome> {
+    return this.#enqueue({ op: 'create', ...create });
+  }
+
+  upsertUser(user: WriterUser): Promise<WriterOutcome> {
+    return this.#enqueue({ op: 'user', user });
+  }
+
+  #enqueue(job: Job): Promise<WriterOutcome> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError('the SQLite store is closed'));
+    if (this.#failure) return Promise.reject(new StoreUnavailableError('the SQLite writer thread failed', { cause: this.#failure }));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ job, resolve, reject });
+      // Collect what arrives in this turn; if a transaction is in flight, its
+      // completion sends everything that waited.
+      if (!this.#inFlight && !this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#send();
+        });
+      }
+    });
+  }
+
+  /** Writes everything accepted so far, then stops the thread. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#inFlight || this.#pending.length > 0) {
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        if (!this.#inFlight) this.#send();
+      });
+    }
+    this.#closed = true;
+    this.#worker.postMessage('close');
+    await new Promise<void>((resolve) => {
+      this.#worker.once('exit', () => resolve());
+      setTimeout(resolve, 2000).unref();
+    });
+  }
+
+  #send(): void {
+    if (this.#inFlight || this.#pending.length === 0) return;
+    const items = this.#pending;
+    this.#pending = [];
+    this.#inFlight = items;
+    this.#worker.postMessage({ id: ++this.#nextId, jobs: items.map((i) => i.job) });
+  }
+
+  #settle(msg: { outcomes?: WriterOutcome[]; failed?: { message: string; code?: string } }): void {
+    const items = this.#inFlight ?? [];
+    this.#inFlight = undefined;
+    if (msg.failed) {
+      const cause = Object.assign(new Error(msg.failed.message), { code: msg.failed.code });
+      const err = new StoreUnavailableError(`SQLite commit failed: ${msg.failed.message}`, { cause });
+      for (const item of items) item.reject(err);
+    } else {
+      items.forEach((item, i) => item.resolve(msg.outcomes?.[i] ?? { kind: 'error', message: 'no outcome from the writer' }));
+    }
+    if (this.#pending.length > 0) this.#send();
+    else if (this.#idle) this.#idle();
+  }
+
+  #crash(err: Error): void {
+    this.#failure = err;
+    const all = [...(this.#inFlight ?? []), ...this.#pending];
+    this.#inFlight = undefined;
+    this.#pending = [];
+    for (const item of all) item.reject(new StoreUnavailableError('the SQLite writer thread failed', { cause: err }));
+    this.#idle?.();
+  }
+}
+
+/** The worker script: beside this module in the sources, beside the bundle once built. */
+function workerPath(): string {
+  const path = fileURLToPath(new URL(`./${WORKER_FILE}`, import.meta.url));
+  if (!existsSync(path)) throw new StoreUnavailableError(`SQLite writer script missing: ${path} (rebuild with npm run build)`);
+  return path;
+}

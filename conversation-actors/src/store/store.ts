@@ -1,0 +1,125 @@
+import type { ChatMessage, Conversation, User } from '@chat/proto';
+
+/**
+ * The storage boundary of the conversation actors. Backends: SQLite (embedded
+ * default, ./sqlite) and ScyllaDB. Both pass the same contract suite
+ * (./store-contract.ts). The actor core depends on this interface only.
+ *
+ * Guarantees every backend keeps:
+ * - A resolved write is durable: it survives the process being killed.
+ * - appendMessages is atomic: all of a batch or none of it.
+ * - Fencing: a write carrying an epoch lower than the conversation's recorded
+ *   epoch is refused with StaleEpochError; an append whose expectedLastSeq is
+ *   not the stored lastSeq is refused with SeqConflictError. So no seq is ever
+ *   stored twice, whoever writes.
+ * - (conversationId, senderId, clientMsgId) is unique across restarts.
+ * - Backend failures surface as StoreUnavailableError (retryable), never as
+ *   a driver's own error class.
+ */
+export interface ChatStore {
+  /** Records a user (id and display name); a later call updates the name. */
+  upsertUser(user: User): Promise<void>;
+  /** The known users among `ids`, in no particular order; unknown ids are left out. */
+  getUsers(ids: readonly string[]): Promise<User[]>;
+  /** Users whose name or id starts with `prefix`, case-insensitively, ordered by name then id. */
+  searchUsers(prefix: string, limit: number): Promise<User[]>;
+
+  /** A conversation's head and members, or null if it does not exist. */
+  loadConversation(conversationId: string): Promise<ConversationRecord | null>;
+  /**
+   * Creates a conversation with its members (lastSeq 0, epoch `epoch`). If it
+   * already exists, nothing is written and the existing record is returned
+   * with created: false (two DMs opened at once converge on one).
+   */
+  createConversation(conversation: NewConversation, epoch: number): Promise<{ record: ConversationRecord; created: boolean }>;
+
+  /**
+   * Appends a batch of messages (group commit) and moves the head to the last
+   * one. Messages carry consecutive seqs from expectedLastSeq + 1. If any
+   * message's (senderId, clientMsgId) is already stored, nothing is written and
+   * the stored originals are returned so the caller can answer them as
+   * duplicates and re-sequence the rest.
+   */
+  appendMessages(batch: AppendBatch): Promise<AppendResult>;
+  /** Stored messages matching any of the keys. */
+  findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]>;
+  /**
+   * Messages in ascending seq order. `forward`: the first `limit` with
+   * after < seq < before. `backward`: the last `limit` in that range. Either
+   * bound may be absent.
+   */
+  readMessages(conversationId: string, query: MessageQuery): Promise<ChatMessage[]>;
+
+  /**
+   * The caller's conversations, most recent activity first (ties by id), as
+   * the caller sees them (read marks, unread). `before` is the opaque cursor a
+   * previous page returned as `next`; `next` is null on the last page.
+   */
+  listUserConversations(userId: string, page: { limit: number; before?: string | undefined }): Promise<ConversationPageResult>;
+  /** Every conversation the user belongs to, with its lastSeq (for sync). */
+  userConversationHeads(userId: string): Promise<{ conversationId: string; lastSeq: number }[]>;
+  /** The given conversations as `userId` sees them; ones the user is not a member of are left out. */
+  getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]>;
+
+  /** Flushes and releases resources; later calls fail. */
+  close(): Promise<void>;
+}
+
+export type ConversationKind = 'dm' | 'group';
+export type Role = 'owner' | 'admin' | 'member';
+
+export interface MemberRecord {
+  userId: string;
+  role: Role;
+  joinedAt: number;
+  readSeq: number;
+  deliveredSeq: number;
+}
+
+export interface ConversationRecord {
+  id: string;
+  kind: ConversationKind;
+  title: string | null;
+  createdAt: number;
+  lastSeq: number;
+  /** createdAt, or the createdAt of the last message. */
+  lastActivityAt: number;
+  /** The epoch of the last write; writes with a lower epoch are refused. */
+  epoch: number;
+  members: MemberRecord[];
+}
+
+export interface NewConversation {
+  id: string;
+  kind: ConversationKind;
+  title: string | null;
+  createdAt: number;
+  members: { userId: string; role: Role }[];
+}
+
+export interface ClientMsgKey {
+  senderId: string;
+  clientMsgId: string;
+}
+
+export interface AppendBatch {
+  conversationId: string;
+  epoch: number;
+  expectedLastSeq: number;
+  /** Non-empty; seqs expectedLastSeq + 1, + 2, … in order. */
+  messages: ChatMessage[];
+}
+
+export type AppendResult = { kind: 'appended' } | { kind: 'duplicates'; existing: ChatMessage[] };
+
+export interface MessageQuery {
+  after?: number | undefined;
+  before?: number | undefined;
+  limit: number;
+  direction: 'forward' | 'backward';
+}
+
+export interface ConversationPageResult {
+  conversations: Conversation[];
+  next: string | null;
+}

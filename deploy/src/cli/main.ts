@@ -1,0 +1,95 @@
+import { ConfigError, type Logger, createLogger } from '@chat/platform';
+import { type RunningSystem, startStandalone } from '../roles/standalone.js';
+import { startClusterGateway } from '../roles/gateway.js';
+import { startClusterActors } from '../roles/actors.js';
+import { startClusterPresence } from '../roles/presence.js';
+import { startClusterCommand } from './cluster-command.js';
+
+/**
+ * The `chat` command: `chat <role>`, configured by environment variables
+ * (README.md lists them). Each role runs until SIGTERM or SIGINT, then stops
+ * gracefully.
+ */
+const ROLES: Record<string, (logger: Logger, args: string[]) => Promise<RunningSystem>> = {
+  standalone: (logger) => startStandalone(logger),
+  gateway: (logger) => startClusterGateway(logger),
+  actors: (logger) => startClusterActors(logger),
+  presence: (logger) => startClusterPresence(logger),
+  cluster: (_logger, args) => startClusterCommand(args),
+};
+
+const USAGE = `usage: chat <role>
+
+roles:
+  standalone   gateway, conversation actors and presence in one process, on an
+               in-process bus, in-memory presence and SQLite in DATA_DIR
+  gateway      a WebSocket edge gateway on NATS (needs NATS_URL, JWT_SECRET)
+  actors       a conversation actor host on NATS, taking shard leases (NATS_URL, DATA_DIR)
+  presence     the presence service on NATS (NATS_URL)
+  cluster      a local cluster of real processes: nats-server (JetStream, temporary
+               directory), presence, G gateways and A actor hosts
+               [--gateways 2] [--actors 3] [--port 8080] [--data-dir ./data/cluster]
+
+environment: PORT, DATA_DIR, NATS_URL, JWT_SECRET, DEV_LOGIN, SHARDS, LEASE_TTL_MS,
+LOG_LEVEL and the limits; see README.md`;
+
+async function main(argv: string[]): Promise<number> {
+  const role = argv[0];
+  if (role === undefined || role === '--help' || role === '-h' || role === 'help') {
+    console.log(USAGE);
+    return role === undefined ? 2 : 0;
+  }
+  const start = ROLES[role];
+  if (!start) {
+    console.error(`chat: unknown role ${JSON.stringify(role)}\n\n${USAGE}`);
+    return 2;
+  }
+  const started = performance.now();
+  const logger = createLogger({ role });
+  let system: RunningSystem;
+  try {
+    system = await start(logger, argv.slice(1));
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof RangeError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+      console.error(`chat ${role}: ${err.message}`);
+      return 2;
+    }
+    logger.fatal({ err }, 'failed to start');
+    return 1;
+  }
+  const where =
+    role === 'standalone' || role === 'gateway' || role === 'cluster'
+      ? `chat is ready at http://localhost:${system.port}`
+      : `${role} ready; /healthz, /readyz and /metrics on port ${system.port}`;
+  logger.info({ port: system.port, startupMs: Math.round(performance.now() - started) }, where);
+
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    // Ctrl-C signals the whole process group, and a launcher may send SIGTERM too: stop once.
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 15_000);
+    force.unref();
+    system.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return -1;
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code;
+});

@@ -1,0 +1,83 @@
+import { afterEach, expect } from 'vitest';
+import { ChatClient } from '../testing/chat-client.js';
+import { tempDir } from '../testing/system-under-test.js';
+import { type Sender, type SteadyLoad, fullHistory } from './cluster-load.js';
+import { LocalCluster } from './local-cluster.js';
+
+export const LEASE_TTL_MS = 2000;
+const ENV = { SHARDS: '32', LEASE_TTL_MS: String(LEASE_TTL_MS), LOG_LEVEL: 'warn', REQUEST_RETRY_MS: '8000' };
+
+/**
+ * Test fixture for cluster integration tests: starts a LocalCluster of real
+ * processes with short leases, logs clients in, builds sender groups, and
+ * tears everything down after each test.
+ */
+export function useCluster() {
+  let cluster: LocalCluster | undefined;
+  const dirs: { remove(): void }[] = [];
+  const clients: ChatClient[] = [];
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+    await cluster?.stop();
+    cluster = undefined;
+    for (const d of dirs.splice(0)) d.remove();
+  });
+
+  const start = async (gateways: number, actors: number): Promise<LocalCluster> => {
+    const dir = tempDir('chat-cluster-');
+    dirs.push(dir);
+    cluster = await LocalCluster.start({ gateways, actors, dataDir: dir.path, env: ENV });
+    return cluster;
+  };
+
+  const track = <T extends ChatClient>(c: T): T => {
+    clients.push(c);
+    return c;
+  };
+
+  const login = async (url: string, name: string) => track(await ChatClient.login(url, name));
+
+  /** `count` senders spread over the gateways, each in a group with a partner on another gateway. */
+  const senders = async (c: LocalCluster, count: number, tag: string): Promise<Sender[]> => {
+    const out: Sender[] = [];
+    for (let i = 0; i < count; i++) {
+      const gw = c.gateways[i % c.gateways.length]!;
+      const other = c.gateways[(i + 1) % c.gateways.length]!;
+      const client = await login(gw.url, `${tag} sender ${i}`);
+      const partner = await login(other.url, `${tag} partner ${i}`);
+      const { conversation } = await client.call<{ conversation: { id: string } }>('conversation.create_group', {
+        title: `${tag} ${i}`,
+        members: [partner.user.id],
+      });
+      out.push({ client, conversationId: conversation.id });
+    }
+    return out;
+  };
+
+  return { start, login, track, senders };
+}
+
+/**
+ * Every acknowledged message is in history exactly once with the seq its ack
+ * named, each conversation's seqs are exactly 1..n, and retries answered as
+ * duplicates name the original seq. Returns how many acks were checked.
+ */
+export async function expectNothingLostOrDoubled(load: SteadyLoad, list: Sender[], reader?: (s: Sender) => ChatClient): Promise<number> {
+  const acked = load.acked();
+  let total = 0;
+  for (const s of list) {
+    const history = await fullHistory(reader?.(s) ?? s.client, s.conversationId);
+    expect(history.map((m) => m.seq)).toEqual(history.map((_, i) => i + 1));
+    const ids = history.map((m) => m.clientMsgId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const bySeq = new Map(history.map((m) => [m.clientMsgId, m.seq]));
+    for (const r of acked.values()) {
+      if (r.conversationId !== s.conversationId) continue;
+      expect(bySeq.get(r.clientMsgId), `acknowledged ${r.clientMsgId} is in history with its seq`).toBe(r.seq);
+      total++;
+    }
+    for (const r of load.records) if (r.ok && r.conversationId === s.conversationId) expect(bySeq.get(r.clientMsgId)).toBe(r.seq);
+  }
+  return total;
+}

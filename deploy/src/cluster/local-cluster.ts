@@ -1,0 +1,188 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { type NatsServerProcess, startNatsServer } from '@chat/platform/testing';
+import { loadOrCreateDevSecret } from '../roles/jwt-secret.js';
+import { chatBin } from '../paths.js';
+
+const CHAT_BIN = chatBin();
+
+export type Role = 'gateway' | 'actors' | 'presence';
+
+/** One `chat <role>` child process of a local cluster. */
+export interface ClusterProcess {
+  readonly name: string;
+  readonly role: Role;
+  readonly port: number;
+  /** http://127.0.0.1:<port> (the gateway's public URL, or the ops endpoints). */
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Resolves when the process exits. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The last 64 KB of what it wrote. */
+  output(): string;
+}
+
+export interface LocalClusterOptions {
+  gateways: number;
+  actors: number;
+  /** First gateway port (next ones are consecutive); 0: free ports. */
+  gatewayPort?: number;
+  dataDir: string;
+  /** Environment for every child (SHARDS, LEASE_TTL_MS, LOG_LEVEL, ...). */
+  env?: Record<string, string>;
+  /** Called with each line a child writes, prefixed by its name. */
+  onLine?: (name: string, line: string) => void;
+}
+
+/**
+ * A cluster of real processes on this machine: nats-server with JetStream in a
+ * temporary directory, one presence service, G gateways and A actor hosts
+ * sharing the SQLite file in DATA_DIR and the JWT secret kept there. Used by
+ * `npm run cluster` and by the cluster integration tests.
+ */
+export class LocalCluster {
+  readonly processes: ClusterProcess[] = [];
+  #actorCount = 0;
+  #gatewayCount = 0;
+
+  private constructor(
+    readonly nats: NatsServerProcess,
+    readonly secret: string,
+    private readonly options: LocalClusterOptions,
+  ) {}
+
+  static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    mkdirSync(options.dataDir, { recursive: true });
+    const nats = await startNatsServer({ jetstream: true, ownProcessGroup: true });
+    const cluster = new LocalCluster(nats, loadOrCreateDevSecret(options.dataDir), options);
+    try {
+      await cluster.#spawn('presence', await freePort());
+      for (let i = 0; i < options.actors; i++) await cluster.addActorHost();
+      for (let i = 0; i < options.gateways; i++) {
+        const port = options.gatewayPort ? options.gatewayPort + i : await freePort();
+        await cluster.#spawn('gateway', port);
+      }
+      await cluster.waitForShards();
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  get gateways(): ClusterProcess[] {
+    return this.processes.filter((p) => p.role === 'gateway' && isRunning(p));
+  }
+
+  get actorHosts(): ClusterProcess[] {
+    return this.processes.filter((p) => p.role === 'actors' && isRunning(p));
+  }
+
+  /** Starts one more actor host and waits until it is ready (it takes its share by hand-off). */
+  addActorHost(): Promise<ClusterProcess> {
+    return freePort().then((port) => this.#spawn('actors', port));
+  }
+
+  /** Starts one more gateway. */
+  addGateway(): Promise<ClusterProcess> {
+    return freePort().then((port) => this.#spawn('gateway', port));
+  }
+
+  /** Resolves once the running actor hosts together serve every shard exactly once. */
+  async waitForShards(timeoutMs = 30_000): Promise<void> {
+    const shards = Number(this.options.env?.SHARDS ?? 256);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const owned = await Promise.all(this.actorHosts.map((p) => scrapeMetric(p.url, 'chat_shards_owned').catch(() => 0)));
+      if (owned.reduce((a, b) => a + b, 0) === shards) return;
+      if (Date.now() > deadline) throw new Error(`shards not fully owned within ${timeoutMs} ms: ${owned.join(', ')}`);
+      await sleep(100);
+    }
+  }
+
+  /** Stops everything: gateways first (clients get 1001), then actor hosts, presence, NATS. */
+  async stop(): Promise<void> {
+    const byRole = (role: Role) => this.processes.filter((p) => p.role === role && isRunning(p));
+    for (const role of ['gateway', 'actors', 'presence'] as const) {
+      await Promise.all(
+        byRole(role).map(async (p) => {
+          p.child.kill('SIGCONT');
+          p.child.kill('SIGTERM');
+          const done = await Promise.race([p.exited.then(() => true), sleep(15_000).then(() => false)]);
+          if (!done) p.child.kill('SIGKILL');
+        }),
+      );
+    }
+    await this.nats.stop();
+  }
+
+  async #spawn(role: Role, port: number): Promise<ClusterProcess> {
+    const index = role === 'actors' ? ++this.#actorCount : role === 'gateway' ? ++this.#gatewayCount : 1;
+    const name = role === 'presence' ? 'presence' : `${role === 'actors' ? 'actors' : 'gateway'}-${index}`;
+    const env: Record<string, string> = {
+      ...process.env,
+      NATS_URL: this.nats.url,
+      PORT: String(port),
+      DATA_DIR: this.options.dataDir,
+      JWT_SECRET: this.secret,
+      DEV_LOGIN: 'true',
+      ...this.options.env,
+    } as Record<string, string>;
+    const child = spawn(process.execPath, ['--enable-source-maps', CHAT_BIN, role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      const text = String(chunk);
+      output = (output + text).slice(-64 * 1024);
+      if (this.options.onLine) for (const line of text.split('\n')) if (line) this.options.onLine(name, line);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const proc: ClusterProcess = { name, role, port, url: `http://127.0.0.1:${port}`, child, exited, output: () => output };
+    this.processes.push(proc);
+    await waitReady(proc);
+    return proc;
+  }
+}
+
+function isRunning(p: ClusterProcess): boolean {
+  return p.child.exitCode === null && p.child.signalCode === null;
+}
+
+async function waitReady(p: ClusterProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!isRunning(p)) throw new Error(`${p.name} exited before it was ready:\n${p.output()}`);
+    try {
+      if ((await fetch(`${p.url}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${p.name} not ready within ${timeoutMs} ms:\n${p.output()}`);
+    await sleep(50);
+  }
+}
+
+/** The value of an unlabelled metric (gauge or counter) on a process's /metrics; 0 if absent. */
+export async function scrapeMetric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+/** A port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,1 @@
+export { startStandalone, standaloneEnvSchema, type RunningSystem } from './roles/standalone.js';

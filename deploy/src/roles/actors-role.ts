@@ -1,0 +1,71 @@
+import type { Bus, Logger, Registry } from '@chat/platform';
+import { limitsFromEnv, systemClock } from '@chat/platform';
+import {
+  ActorHost,
+  ActorMetrics,
+  type ActorsEnv,
+  type ChatStore,
+  DEFAULT_MAX_SYNC_MESSAGES,
+  QueryService,
+  type ShardOwnership,
+  openSqliteStore,
+} from '@chat/conversation-actors';
+
+/** A running actor host with its query service; stop() drains and releases its shards. */
+export interface ActorsRole {
+  store: ChatStore;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the conversation actors on a bus: the actor host serving the shards
+ * `ownership` gives it, and the query service. The same wiring in standalone
+ * (LocalBus, every shard) and cluster mode (NATS, leased shards).
+ */
+export async function startActorsRole(options: {
+  bus: Bus;
+  config: ActorsEnv;
+  /** Builds the shard ownership, given the role's metrics. */
+  ownership: (metrics: ActorMetrics) => ShardOwnership;
+  registry: Registry;
+  logger: Logger;
+}): Promise<ActorsRole> {
+  const { bus, config, registry, logger } = options;
+  const store = openSqliteStore({ dataDir: config.DATA_DIR, synchronous: config.SQLITE_SYNC });
+  const metrics = new ActorMetrics(registry);
+  const host = new ActorHost({
+    bus,
+    store,
+    ownership: options.ownership(metrics),
+    shardCount: config.SHARDS,
+    limits: limitsFromEnv(config),
+    logger: logger.child({ component: 'actor-host' }),
+    metrics,
+    clock: systemClock,
+    idleMs: config.ACTOR_IDLE_MS,
+    mailboxCapacity: config.ACTOR_MAILBOX_CAPACITY,
+    maxBatch: config.ACTOR_MAX_BATCH,
+  });
+  const query = new QueryService({
+    bus,
+    store,
+    logger: logger.child({ component: 'query' }),
+    metrics,
+    maxSyncMessages: DEFAULT_MAX_SYNC_MESSAGES,
+  });
+  try {
+    await host.start();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  query.start();
+  return {
+    store,
+    stop: async () => {
+      await query.stop();
+      await host.stop();
+      await store.close();
+    },
+  };
+}

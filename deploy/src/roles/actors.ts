@@ -1,0 +1,48 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { type Logger, NatsKvLeaseTable, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer } from '@chat/platform';
+import { LeaseOwnership } from '@chat/conversation-actors';
+import { clusterActorsEnvSchema, natsServers } from './cluster-env.js';
+import { startActorsRole } from './actors-role.js';
+import type { RunningSystem } from './standalone.js';
+
+/**
+ * `chat actors`: an actor host on NATS. It takes its share of shard leases and
+ * is ready once connected and its first lease round is done.
+ */
+export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
+  const config = loadEnvConfig(clusterActorsEnvSchema, env);
+  const hostId = config.HOST_ID || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const log = logger.child({ hostId });
+  const registry = createMetricsRegistry();
+  let started = false;
+  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log });
+  const ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && bus.isReady() });
+  try {
+    const table = await NatsKvLeaseTable.open(bus.connection, { ttlMs: config.LEASE_TTL_MS, bucket: config.LEASE_BUCKET });
+    let ownership: LeaseOwnership | undefined;
+    const actors = await startActorsRole({
+      bus,
+      config,
+      ownership: (metrics) =>
+        (ownership = new LeaseOwnership({ table, hostId, shardCount: config.SHARDS, logger: log.child({ component: 'leases' }), metrics })),
+      registry,
+      logger: log,
+    });
+    started = true;
+    log.info({ shards: ownership?.ownedShards().length }, 'actor host serving');
+    return {
+      port: ops.port,
+      stop: async () => {
+        started = false;
+        await actors.stop();
+        await bus.close();
+        await ops.close();
+      },
+    };
+  } catch (err) {
+    await bus.close();
+    await ops.close();
+    throw err;
+  }
+}

@@ -1,0 +1,39 @@
+import type { Bus, Logger, Registry } from '@chat/platform';
+import { limitsFromEnv } from '@chat/platform';
+import { Gateway, type GatewayEnv, HmacTokenAuthority } from '@chat/edge-gateway';
+import { resolveWebDir } from './web-dir.js';
+
+/**
+ * Starts an edge gateway on a bus. The same wiring in standalone (LocalBus,
+ * serving the web client) and cluster mode (NATS).
+ */
+export function startGatewayRole(options: {
+  bus: Bus;
+  config: GatewayEnv;
+  secret: string;
+  registry: Registry;
+  logger: Logger;
+  serveWeb: boolean;
+  ready?: () => boolean;
+}): Promise<Gateway> {
+  const { config } = options;
+  const authority = new HmacTokenAuthority(options.secret);
+  return Gateway.start({
+    bus: options.bus,
+    registry: options.registry,
+    logger: options.logger.child({ component: 'gateway' }),
+    port: config.PORT,
+    verifier: authority,
+    devLogin: config.DEV_LOGIN ? { authority, ttlSeconds: config.DEV_TOKEN_TTL_S } : undefined,
+    shardCount: config.SHARDS,
+    limits: limitsFromEnv(config),
+    rate: { perSec: config.RATE_LIMIT_PER_SEC, burst: config.RATE_LIMIT_BURST, strikes: config.RATE_LIMIT_STRIKES },
+    backpressureLimit: config.BACKPRESSURE_LIMIT_BYTES,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    retryBudgetMs: config.REQUEST_RETRY_MS,
+    heartbeatMs: config.HEARTBEAT_MS,
+    drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
+    webDir: options.serveWeb ? resolveWebDir(config.WEB_DIR) : undefined,
+    ready: options.ready,
+  });
+}

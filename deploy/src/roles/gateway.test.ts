@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type NatsBus, connectNatsBus, createMetricsRegistry, loadEnvConfig, silentLogger } from '@chat/platform';
+import { type NatsServerProcess, startNatsServer } from '@chat/platform/testing';
+import type { Gateway } from '@chat/edge-gateway';
+import { ChatClient } from '../testing/chat-client.js';
+import { clusterGatewayEnvSchema } from './cluster-env.js';
+import { startGatewayRole } from './gateway-role.js';
+
+describe('a cluster gateway with no actor host reachable', () => {
+  let nats: NatsServerProcess;
+  let bus: NatsBus;
+  let gateway: Gateway;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    nats = await startNatsServer({ jetstream: false });
+    bus = await connectNatsBus({ servers: nats.url, name: 'lonely-gateway', logger: silentLogger() });
+    const config = loadEnvConfig(clusterGatewayEnvSchema, {
+      PORT: '0',
+      NATS_URL: nats.url,
+      JWT_SECRET: 'lonely-gateway-secret-0123456789abcdef',
+      DEV_LOGIN: 'true',
+      REQUEST_RETRY_MS: '300',
+    });
+    gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry: createMetricsRegistry(), logger: silentLogger(), serveWeb: false });
+    baseUrl = `http://127.0.0.1:${gateway.port}`;
+  });
+  afterAll(async () => {
+    await gateway.stop();
+    await bus.close();
+    await nats.stop();
+  });
+
+  it('still logs users in and connects them (the directory entry is best effort), answers ping, and says unavailable for the rest', async () => {
+    const client = await ChatClient.login(baseUrl, 'Lonely');
+    expect(client.hello).toMatchObject({ ev: 'hello', user: { id: 'lonely' } });
+    expect((await client.request('ping')).ok).toBe(true);
+    const list = await client.request('conversation.list');
+    expect(list).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    const send = await client.request('message.send', { conversationId: 'g_nowhere', clientMsgId: 'x', body: 'hello?' });
+    expect(send).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    await client.close();
+  });
+});

@@ -1,0 +1,45 @@
+import { type Logger, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer } from '@chat/platform';
+import { MemoryPresenceBackend, PresenceService, presenceEnvSchema } from '@chat/presence';
+import { clusterPresenceEnvSchema, natsServers } from './cluster-env.js';
+import type { RunningSystem } from './standalone.js';
+
+const presenceRoleEnvSchema = clusterPresenceEnvSchema.extend(presenceEnvSchema.shape);
+
+/**
+ * `chat presence`: the presence service on NATS. It takes session updates and
+ * presence queries in the presence queue group and serves /healthz, /readyz
+ * (ready while connected to NATS and serving) and /metrics on PORT. stop()
+ * stops the service, then closes the backend, the bus and the ops endpoints.
+ *
+ * Sessions are held in this process's memory until the Redis backend exists,
+ * so a cluster should run one presence instance: several would each know only
+ * the updates they happened to receive.
+ */
+export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
+  const config = loadEnvConfig(presenceRoleEnvSchema, env);
+  const registry = createMetricsRegistry();
+  let started = false;
+  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `presence-${process.pid}`, logger });
+  let ops;
+  try {
+    ops = await startOpsServer({ port: config.PORT, registry, logger, ready: () => started && bus.isReady() });
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
+  const backend = new MemoryPresenceBackend({ ttlMs: config.PRESENCE_TTL_MS });
+  const service = new PresenceService({ bus, backend, logger: logger.child({ component: 'presence' }), registry });
+  service.start();
+  started = true;
+  logger.info({ ttlMs: config.PRESENCE_TTL_MS, backend: 'memory' }, 'presence service serving (in-memory backend: run one instance)');
+  return {
+    port: ops.port,
+    stop: async () => {
+      started = false;
+      await service.stop();
+      await backend.close();
+      await bus.close();
+      await ops.close();
+    },
+  };
+}

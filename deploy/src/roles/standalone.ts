@@ -1,0 +1,55 @@
+import type { z } from 'zod';
+import { LocalBus, type Logger, createMetricsRegistry, envBool, loadEnvConfig } from '@chat/platform';
+import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
+import { gatewayEnvSchema } from '@chat/edge-gateway';
+import { startActorsRole } from './actors-role.js';
+import { startGatewayRole } from './gateway-role.js';
+import { loadOrCreateDevSecret } from './jwt-secret.js';
+
+/** Standalone: every role in one process on embedded parts; dev login on by default. */
+export const standaloneEnvSchema = gatewayEnvSchema.extend(actorsEnvSchema.shape).extend({ DEV_LOGIN: envBool(true) });
+
+export type StandaloneEnv = z.output<typeof standaloneEnvSchema>;
+
+/** A running role (or all of them); `stop()` shuts it down gracefully. */
+export interface RunningSystem {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts gateway, actor host and query service in this process over the
+ * in-process bus, with the SQLite store in DATA_DIR. The same code as the
+ * cluster roles: only the parts behind the interfaces differ.
+ */
+export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
+  const config = loadEnvConfig(standaloneEnvSchema, env);
+  const registry = createMetricsRegistry();
+  const bus = new LocalBus((err, subject) => logger.error({ err, subject }, 'bus handler failed'));
+  const actors = await startActorsRole({ bus, config, ownership: () => new StaticOwnership(config.SHARDS), registry, logger });
+  let gateway;
+  try {
+    gateway = await startGatewayRole({
+      bus,
+      config,
+      secret: config.JWT_SECRET ?? loadOrCreateDevSecret(config.DATA_DIR),
+      registry,
+      logger,
+      serveWeb: true,
+    });
+  } catch (err) {
+    await actors.stop();
+    await bus.close();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    port: gateway.port,
+    stop: () =>
+      (stopping ??= (async () => {
+        await gateway.stop();
+        await actors.stop();
+        await bus.close();
+      })()),
+  };
+}

@@ -1,0 +1,149 @@
+import { SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { ChatClient, UpgradeRefused, devLogin } from '../testing/chat-client.js';
+import { startInProcess, tempDir } from '../testing/system-under-test.js';
+import { useStandalone } from '../testing/standalone-fixture.js';
+
+describe('standalone: refusals, limits and bad input', () => {
+  const { system, login, track } = useStandalone({
+    JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+    RATE_LIMIT_PER_SEC: '20',
+    RATE_LIMIT_BURST: '40',
+    RATE_LIMIT_STRIKES: '60',
+  });
+
+  it('answers a non-member forbidden on every conversation op, exactly as for a conversation that does not exist', async () => {
+    const ann = await login('Vera');
+    await login('Walt');
+    const mallory = await login('Mallory');
+    const { conversation } = await ann.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: 'walt' });
+    await ann.call('message.send', { conversationId: conversation.id, clientMsgId: 'secret', body: 'private' });
+
+    const probes = [
+      ['conversation.get', { conversationId: conversation.id }],
+      ['message.history', { conversationId: conversation.id }],
+      ['message.send', { conversationId: conversation.id, clientMsgId: 'm1', body: 'let me in' }],
+    ] as const;
+    for (const [op, args] of probes) {
+      const real = await mallory.request(op, args);
+      const missing = await mallory.request(op, { ...args, conversationId: 'g_does-not-exist' });
+      expect(real).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+      // Same answer for an existing and a missing conversation: nothing leaks.
+      expect(real.error).toEqual(missing.error);
+    }
+    const history = await ann.call<{ messages: { seq: number }[] }>('message.history', { conversationId: conversation.id });
+    expect(history.messages.map((m) => m.seq)).toEqual([1]);
+    expect(mallory.events.filter((e) => e.ev !== 'hello')).toEqual([]);
+  });
+
+  it('answers bad frames with bad_request and keeps the socket usable', async () => {
+    const c = await login('Quinn');
+    const bad = async (frame: string, id: string) => {
+      const reply = await c.sendRaw(frame, id)!;
+      expect(reply).toMatchObject({ re: id, ok: false, error: { code: 'bad_request' } });
+      return reply.error!.message;
+    };
+    expect(await bad('{"id":"b1","op":"no.such.op"}', 'b1')).toMatch(/unknown op/);
+    expect(await bad('{"id":"b2","op":"message.send","conversationId":"g_x"}', 'b2')).toMatch(/clientMsgId|body/);
+    expect(await bad(JSON.stringify({ id: 'b3', op: 'message.send', conversationId: 'g_x', clientMsgId: 'c', body: 'x'.repeat(4001) }), 'b3')).toMatch(
+      /body/,
+    );
+    expect(await bad(JSON.stringify({ id: 'b4', op: 'conversation.get', conversationId: 'a.b.>' }), 'b4')).toMatch(/conversationId/);
+    expect(await bad(JSON.stringify({ id: 'b5', op: 'message.history', conversationId: 'a b' }), 'b5')).toMatch(/conversationId/);
+    expect(await bad(JSON.stringify({ id: 'b6', op: 'message.edit', conversationId: 'g_x', seq: 1, body: 'x' }), 'b6')).toMatch(/not available yet/);
+    expect(await bad(JSON.stringify({ id: 'b7', op: 42 }), 'b7')).toMatch(/JSON object/);
+    expect(await bad(JSON.stringify({ id: 'b8', op: 'conversation.open_dm', userId: 'bad id!' }), 'b8')).toMatch(/userId/);
+    // Frames with no usable id get no reply; the session carries on.
+    c.sendRaw('this is not json');
+    c.sendRaw('[1,2,3]');
+    c.sendRaw(Buffer.from([0xff, 0xfe, 0xfd]));
+    const pong = await c.request('ping');
+    expect(pong.ok).toBe(true);
+  });
+
+  it('closes the socket with 1009 for a frame over 64 KiB', async () => {
+    const c = await login('Big');
+    c.sendRaw(JSON.stringify({ id: 'x', op: 'ping', pad: 'x'.repeat(64 * 1024) }));
+    expect((await c.closed()).code).toBe(1009);
+  });
+
+  it('refuses a missing, malformed, forged or expired token with HTTP 401', async () => {
+    const refused = async (token: string, viaHeader = false) => {
+      const err = await ChatClient.connect(system().baseUrl, token, { viaHeader }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UpgradeRefused);
+      expect((err as UpgradeRefused).status).toBe(401);
+    };
+    await refused('');
+    await refused('not-a-jwt');
+    const forged = await new SignJWT({ name: 'Eve' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('eve')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('some-other-secret-some-other-secret-00'));
+    await refused(forged);
+    await refused(forged, true);
+    const expired = await new SignJWT({ name: 'Old' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('old')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(new TextEncoder().encode('test-secret-test-secret-test-secret-0123'));
+    await refused(expired);
+    // The real token works through the Authorization header too.
+    const { token } = await devLogin(system().baseUrl, 'Header User');
+    const ok = await ChatClient.connect(system().baseUrl, token, { viaHeader: true });
+    track(ok);
+    expect(ok.hello).toMatchObject({ user: { id: 'header-user' } });
+  });
+
+  it('answers a flood with rate_limited and retryAfterMs, then closes with 4029 when it goes on', async () => {
+    const c = await login('Flood');
+    const replies = await Promise.all(Array.from({ length: 55 }, () => c.request('ping')));
+    const limited = replies.filter((r) => !r.ok);
+    expect(replies.filter((r) => r.ok).length).toBeGreaterThanOrEqual(40);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]!.error).toMatchObject({ code: 'rate_limited', retryAfterMs: expect.any(Number) });
+    for (let i = 0; i < 100; i++) c.sendRaw(JSON.stringify({ id: `f${i}`, op: 'ping' }));
+    expect((await c.closed()).code).toBe(4029);
+  });
+});
+
+describe('standalone: slow consumers', () => {
+  it('closes a session that stops reading with 4003 instead of buffering without bound', async () => {
+    const dir = tempDir();
+    const sys = await startInProcess({
+      dataDir: dir.path,
+      env: { BACKPRESSURE_LIMIT_BYTES: '65536', RATE_LIMIT_PER_SEC: '100000', RATE_LIMIT_BURST: '100000' },
+    });
+    try {
+      const sender = await ChatClient.login(sys.baseUrl, 'Fast');
+      const slow = await ChatClient.login(sys.baseUrl, 'Slow');
+      const { conversation } = await sender.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: 'slow' });
+      await slow.waitForEvent((e) => e.ev === 'conversation.updated');
+      // Stop reading: the kernel buffers fill, then the gateway's.
+      (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const body = 'x'.repeat(3900);
+      const closed = slow.closed();
+      let code: number | undefined;
+      void closed.then((c) => (code = c.code));
+      for (let batch = 0; batch < 40 && code === undefined; batch++) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, i) =>
+            sender.request('message.send', { conversationId: conversation.id, clientMsgId: `${batch}-${i}`, body }),
+          ),
+        );
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      expect((await closed).code).toBe(4003);
+      // The sender was never affected.
+      expect((await sender.request('ping')).ok).toBe(true);
+      await sender.close();
+    } finally {
+      await sys.stop();
+      dir.remove();
+    }
+  });
+});

@@ -1,0 +1,75 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@chat/platform';
+import { startStandalone } from '../roles/standalone.js';
+import { freePort } from '../cluster/local-cluster.js';
+import { chatBin } from '../paths.js';
+
+
+const CHAT_BIN = chatBin();
+
+/** A fresh temporary directory, removed by the returned function. */
+export function tempDir(prefix = 'chat-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface InProcessSystem {
+  baseUrl: string;
+  port: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the standalone system inside the test process, on a random port. */
+export async function startInProcess(options: { dataDir: string; env?: Record<string, string> }): Promise<InProcessSystem> {
+  const system = await startStandalone(silentLogger(), { PORT: '0', DATA_DIR: options.dataDir, ...options.env });
+  return { baseUrl: `http://127.0.0.1:${system.port}`, port: system.port, dataDir: options.dataDir, stop: () => system.stop() };
+}
+
+export interface ChatProcess {
+  baseUrl: string;
+  process: ChildProcess;
+  /** Everything the process wrote, for assertions and failure messages. */
+  output(): string;
+  /** Resolves with the exit code (or signal) once the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts the real `chat standalone` command (the bundle `npm start` runs) as
+ * a child process and waits until /readyz answers, so tests can SIGKILL and
+ * SIGTERM it like an operator would.
+ */
+export async function startProcess(options: { dataDir: string; port?: number; env?: Record<string, string> }): Promise<ChatProcess> {
+  const port = options.port ?? (await freePort());
+  const child = spawn(process.execPath, ['--enable-source-maps', CHAT_BIN, 'standalone'], {
+    env: { ...process.env, PORT: String(port), DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += String(d)));
+  child.stderr!.on('data', (d) => (output += String(d)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`chat exited before ready:\n${output}`);
+    try {
+      const res = await fetch(`${baseUrl}/readyz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`chat not ready within 20 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { baseUrl, process: child, output: () => output, exited };
+}

@@ -1,0 +1,146 @@
+import { SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { UnauthorizedError } from '../errors.js';
+import { devUserIdFor, extractToken, HmacTokenAuthority } from './token-authority.js';
+
+const SECRET = 'test-secret-that-is-long-enough-for-hs256';
+const authority = new HmacTokenAuthority(SECRET);
+
+/** A token signed with `secret` carrying exactly `claims` (for shapes issue() never makes). */
+function sign(claims: Record<string, unknown>, secret = SECRET, alg = 'HS256'): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg }).sign(new TextEncoder().encode(secret));
+}
+
+async function rejection(token: string): Promise<UnauthorizedError> {
+  const err = await authority.verify(token).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UnauthorizedError);
+  expect((err as UnauthorizedError).code).toBe('unauthorized');
+  return err as UnauthorizedError;
+}
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+describe('HmacTokenAuthority', () => {
+  it('verifies the tokens it issues', async () => {
+    const before = Date.now();
+    const token = await authority.issue({ id: 'alice', name: 'Alice Smith' }, 3600);
+    const user = await authority.verify(token);
+    expect(user.id).toBe('alice');
+    expect(user.name).toBe('Alice Smith');
+    // exp has one-second resolution.
+    expect(user.expiresAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 3600_000);
+    expect(user.expiresAt).toBeLessThanOrEqual(Date.now() + 3600_000);
+  });
+
+  it('verifies a token issued by another authority with the same secret', async () => {
+    const token = await new HmacTokenAuthority(SECRET).issue({ id: 'bob', name: 'Bob' }, 60);
+    expect((await authority.verify(token)).id).toBe('bob');
+  });
+
+  it('refuses an expired token', async () => {
+    const token = await sign({ sub: 'alice', name: 'Alice', exp: nowSeconds() - 60 });
+    expect((await rejection(token)).message).toBe('token expired');
+  });
+
+  it('refuses a token signed with another secret', async () => {
+    const token = await new HmacTokenAuthority('some-other-secret-of-decent-length').issue({ id: 'alice', name: 'Alice' }, 3600);
+    expect((await rejection(token)).message).toBe('token signature invalid');
+  });
+
+  it('refuses a token whose payload was altered', async () => {
+    const token = await authority.issue({ id: 'alice', name: 'Alice' }, 3600);
+    const [header, , signature] = token.split('.');
+    const forged = Buffer.from(JSON.stringify({ sub: 'mallory', name: 'M', exp: nowSeconds() + 3600 })).toString('base64url');
+    expect((await rejection(`${header}.${forged}.${signature}`)).message).toBe('token signature invalid');
+  });
+
+  it.each(['', 'garbage', 'a.b.c', 'eyJhbGciOiJIUzI1NiJ9.e30', 'not a token at all'])('refuses garbage %j', async (token) => {
+    expect((await rejection(token)).message).toBe('token malformed or not acceptable');
+  });
+
+  it('refuses an unsigned (alg none) or differently signed token', async () => {
+    const header = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ sub: 'alice', exp: nowSeconds() + 60 })).toString('base64url');
+    expect((await rejection(`${header}.${payload}.`)).message).toBe('token malformed or not acceptable');
+    const hs512 = await sign({ sub: 'alice', exp: nowSeconds() + 60 }, SECRET + SECRET, 'HS512');
+    expect((await rejection(hs512)).message).toBe('token malformed or not acceptable');
+  });
+
+  it.each([['a.b'], ['a b'], [''], ['x'.repeat(65)], ['ünï']])('refuses sub %j, which is not a valid user id', async (sub) => {
+    const token = await authority.issue({ id: sub, name: 'N' }, 60);
+    expect((await rejection(token)).message).toBe('token subject is not a valid user id');
+  });
+
+  it('refuses a token without a sub', async () => {
+    const token = await sign({ name: 'Nobody', exp: nowSeconds() + 60 });
+    expect((await rejection(token)).message).toBe('token subject is not a valid user id');
+  });
+
+  it('uses sub as the name when the name is missing or blank, and trims and caps it', async () => {
+    expect((await authority.verify(await sign({ sub: 'carol' }))).name).toBe('carol');
+    expect((await authority.verify(await sign({ sub: 'carol', name: 42 }))).name).toBe('carol');
+    expect((await authority.verify(await authority.issue({ id: 'carol', name: '   ' }, 60))).name).toBe('carol');
+    expect((await authority.verify(await authority.issue({ id: 'carol', name: '  Carol  ' }, 60))).name).toBe('Carol');
+    expect((await authority.verify(await authority.issue({ id: 'carol', name: 'x'.repeat(300) }, 60))).name).toBe('x'.repeat(100));
+  });
+
+  it('reports no expiry for a token without exp', async () => {
+    expect((await authority.verify(await sign({ sub: 'dave' }))).expiresAt).toBeUndefined();
+  });
+});
+
+describe('devUserIdFor', () => {
+  it.each([
+    ['alice', 'alice'],
+    ['Alice Smith', 'alice-smith'],
+    ['  Alice   Smith  ', 'alice-smith'],
+    ['Ünïcode', 'unicode'],
+    ['José Álvarez', 'jose-alvarez'],
+    ['bob_2-x', 'bob_2-x'],
+    ['a.b*c>d', 'a-b-c-d'],
+    ['--dash--', 'dash'],
+    ['Ｆｕｌｌｗｉｄｔｈ', 'fullwidth'],
+  ])('%j → %j', (name, id) => {
+    expect(devUserIdFor(name)).toBe(id);
+  });
+
+  it.each(['', '  ', '---', '!!!', '日本語'])('%j → null', (name) => {
+    expect(devUserIdFor(name)).toBeNull();
+  });
+
+  it('caps the id at 64 characters', () => {
+    expect(devUserIdFor('x'.repeat(100))).toBe('x'.repeat(64));
+  });
+
+  it('gives the same name the same id', () => {
+    expect(devUserIdFor('Alice Smith')).toBe(devUserIdFor('alice smith'));
+  });
+});
+
+describe('extractToken', () => {
+  it('takes a bearer token from the Authorization header', () => {
+    expect(extractToken('Bearer abc.def.ghi', undefined)).toBe('abc.def.ghi');
+    expect(extractToken('bearer   abc ', '')).toBe('abc');
+  });
+
+  it('prefers the header over the query', () => {
+    expect(extractToken('Bearer from-header', 'token=from-query')).toBe('from-header');
+  });
+
+  it('falls back to ?token= when the header is absent or not a bearer token', () => {
+    expect(extractToken('', 'token=from-query')).toBe('from-query');
+    expect(extractToken('Basic dXNlcjpwYXNz', 'a=1&token=from-query&b=2')).toBe('from-query');
+    expect(extractToken('Bearer', 'token=q')).toBe('q');
+    expect(extractToken('', 'token=a%2Bb%3D')).toBe('a+b=');
+  });
+
+  it('returns null when there is no token anywhere', () => {
+    expect(extractToken('', undefined)).toBeNull();
+    expect(extractToken('', '')).toBeNull();
+    expect(extractToken('', 'token=')).toBeNull();
+    expect(extractToken('Bearer two words', 'other=1')).toBeNull();
+  });
+});

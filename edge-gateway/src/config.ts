@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { DEFAULT_SHARDS } from '@chat/proto';
+import { envBool, envInt, envString, limitsEnv } from '@chat/platform';
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_RATE_PER_SEC = 50;
+export const DEFAULT_RATE_BURST = 200;
+/** Rejected frames in a row (while the bucket stays empty) before a session is closed with 4029. */
+export const DEFAULT_RATE_STRIKES = 400;
+export const DEFAULT_BACKPRESSURE_BYTES = 1024 * 1024;
+/** Per attempt; a request delivered to a host that then died fails over after this. Actor work takes milliseconds. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
+export const DEFAULT_RETRY_BUDGET_MS = 10_000;
+export const DEFAULT_HEARTBEAT_MS = 25_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 5000;
+export const DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600;
+
+/** Environment of the `gateway` role (and of the gateway half of `standalone`). */
+export const gatewayEnvSchema = z.object({
+  PORT: envInt(DEFAULT_PORT, 0, 65_535),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  DEV_LOGIN: envBool(false),
+  SHARDS: envInt(DEFAULT_SHARDS, 1, 65_536),
+  RATE_LIMIT_PER_SEC: envInt(DEFAULT_RATE_PER_SEC, 1, 1_000_000),
+  RATE_LIMIT_BURST: envInt(DEFAULT_RATE_BURST, 1, 1_000_000),
+  RATE_LIMIT_STRIKES: envInt(DEFAULT_RATE_STRIKES, 1, 1_000_000),
+  BACKPRESSURE_LIMIT_BYTES: envInt(DEFAULT_BACKPRESSURE_BYTES, 16 * 1024, 1024 * 1024 * 1024),
+  REQUEST_TIMEOUT_MS: envInt(DEFAULT_REQUEST_TIMEOUT_MS, 100, 120_000),
+  REQUEST_RETRY_MS: envInt(DEFAULT_RETRY_BUDGET_MS, 0, 600_000),
+  HEARTBEAT_MS: envInt(DEFAULT_HEARTBEAT_MS, 1000, 600_000),
+  DRAIN_TIMEOUT_MS: envInt(DEFAULT_DRAIN_TIMEOUT_MS, 0, 600_000),
+  DEV_TOKEN_TTL_S: envInt(DEFAULT_TOKEN_TTL_S, 60, 365 * 24 * 3600),
+  WEB_DIR: envString(''),
+  ...limitsEnv,
+});
+
+export type GatewayEnv = z.output<typeof gatewayEnvSchema>;

@@ -1,0 +1,18 @@
+import { type Event, conversationToJson, eventFrame, messageToJson } from '@chat/proto';
+
+/** The JSON frame of a bus event, or null for an event kind this gateway does not deliver. */
+export function eventToFrame(event: Event): string | null {
+  const kind = event.kind;
+  switch (kind?.$case) {
+    case 'messageNew':
+      return eventFrame('message.new', { message: messageToJson(kind.value) });
+    case 'messageUpdated':
+      return eventFrame('message.updated', { message: messageToJson(kind.value) });
+    case 'conversationUpdated':
+      return eventFrame('conversation.updated', { conversation: conversationToJson(kind.value) });
+    case 'conversationRemoved':
+      return eventFrame('conversation.removed', { conversationId: kind.value });
+    default:
+      return null;
+  }
+}

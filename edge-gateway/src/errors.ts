@@ -1,0 +1,63 @@
+import { CodedError, type ErrorCode } from '@chat/proto';
+
+/**
+ * Typed errors of the edge gateway. `code` is what the client sees in the
+ * error reply; `cause` keeps what went wrong underneath for the log.
+ */
+export abstract class GatewayError extends CodedError {}
+
+/** A token that is missing, malformed, expired or wrongly signed. */
+export class UnauthorizedError extends GatewayError {
+  readonly code = 'unauthorized';
+}
+
+/** A session over its rate limit; retry after `retryAfterMs`. */
+export class RateLimitedError extends GatewayError {
+  readonly code = 'rate_limited';
+  constructor(readonly retryAfterMs: number) {
+    super(`rate limit exceeded; retry in ${retryAfterMs} ms`);
+  }
+}
+
+/** A failure reported by the service behind the bus, with its protocol code. */
+export class RemoteError extends GatewayError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The backend could not be reached: nobody serves the subject (e.g. a shard
+ * between owners), the bus is disconnected, or no reply came in time. Only a
+ * `timeout` may have taken effect.
+ */
+export class BackendUnavailableError extends GatewayError {
+  readonly code = 'unavailable';
+  constructor(
+    readonly reason: 'no_responders' | 'disconnected' | 'timeout',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The gateway is shutting down and takes no new requests. */
+export class DrainingError extends GatewayError {
+  readonly code = 'unavailable';
+  constructor() {
+    super('gateway is shutting down; reconnect to another gateway');
+  }
+}
+
+/** The gateway could not listen (port taken, or not permitted). */
+export class ListenError extends GatewayError {
+  readonly code = 'internal';
+  constructor(readonly port: number) {
+    super(`cannot listen on port ${port}: it is in use or not permitted (set PORT to a free port)`);
+  }
+}

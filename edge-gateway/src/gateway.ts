@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import uWS, { type ListenOptions, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+import { CloseCode, type ProtocolLimits, createOpSchemas, eventFrame } from '@chat/proto';
+import { type Bus, type Clock, type Logger, type Registry, systemClock } from '@chat/platform';
+import { BackendClient } from './routing/backend-client.js';
+import { DEFAULT_RETRY_POLICY } from './routing/lane.js';
+import { EventDelivery } from './delivery/event-delivery.js';
+import { FrameHandler } from './session/frame-handler.js';
+import { SessionRegistry } from './session/session-registry.js';
+import type { Session, SessionData } from './session/session.js';
+import { Outbox } from './session/outbox.js';
+import { TokenBucket } from './rate-limit/token-bucket.js';
+import { type AuthenticatedUser, type HmacTokenAuthority, type TokenVerifier, extractToken } from './auth/token-authority.js';
+import { createOpHandlers } from './ops/op-handlers.js';
+import { GatewayMetrics } from './metrics.js';
+import { UserRegistrar } from './auth/user-registrar.js';
+import { registerHttpRoutes } from './http/http-routes.js';
+import { trackAborted, respond } from './http/http-util.js';
+import { ListenError } from './errors.js';
+
+/**
+ * uWS listens with SO_REUSEPORT by default, so a second process on the same
+ * port would silently share it; exclusive makes a taken port an error. The
+ * typings declare the option as an enum the runtime does not export.
+ */
+const EXCLUSIVE_PORT = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: ListenOptions }).LIBUS_LISTEN_EXCLUSIVE_PORT;
+
+export interface GatewayOptions {
+  bus: Bus;
+  registry: Registry;
+  logger: Logger;
+  clock?: Clock;
+  /** 0 picks a free port (tests). */
+  port: number;
+  verifier: TokenVerifier;
+  /** Present where dev login is enabled (the standalone default). */
+  devLogin?: { authority: HmacTokenAuthority; ttlSeconds: number } | undefined;
+  shardCount: number;
+  limits: ProtocolLimits;
+  rate: { perSec: number; burst: number; strikes: number };
+  backpressureLimit: number;
+  requestTimeoutMs: number;
+  /** How long a request that finds no owner (a shard between hosts) is retried before `unavailable`. */
+  retryBudgetMs: number;
+  heartbeatMs: number;
+  drainTimeoutMs: number;
+  /** Folder of the built web client to serve at `/`; none if undefined. */
+  webDir?: string | undefined;
+  /** Extra readiness condition (e.g. the standalone actor host has started). */
+  ready?: () => boolean;
+}
+
+/**
+ * The edge gateway: terminates WebSockets and HTTP with uWebSockets.js,
+ * verifies tokens at the upgrade, validates and routes every frame over the
+ * bus, and delivers events to its sessions. Stateless: sessions live in
+ * memory only, and any gateway can serve any user.
+ */
+export class Gateway {
+  readonly metrics: GatewayMetrics;
+  readonly #app: TemplatedApp;
+  readonly #sessions: SessionRegistry;
+  readonly #delivery: EventDelivery;
+  readonly #registrar: UserRegistrar;
+  readonly #frames: FrameHandler;
+  readonly #outbox: Outbox;
+  readonly #clock: Clock;
+  #listenSocket: us_listen_socket | undefined;
+  #port = 0;
+  #draining = false;
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+
+  private constructor(private readonly o: GatewayOptions) {
+    this.#clock = o.clock ?? systemClock;
+    this.metrics = new GatewayMetrics(o.registry);
+    const retry = { ...DEFAULT_RETRY_POLICY, budgetMs: o.retryBudgetMs };
+    const backend = new BackendClient(o.bus, o.shardCount, o.requestTimeoutMs, retry, this.metrics);
+    this.#registrar = new UserRegistrar(backend, o.logger);
+    this.#outbox = new Outbox(o.backpressureLimit, this.metrics);
+    this.#delivery = new EventDelivery(o.bus, this.#outbox, o.logger);
+    this.#sessions = new SessionRegistry(
+      (userId) => this.#delivery.watch(userId),
+      (userId) => this.#delivery.unwatch(userId),
+    );
+    this.#delivery.attach(this.#sessions);
+    this.#frames = new FrameHandler({
+      handlers: createOpHandlers(backend, this.#clock, retry),
+      schemas: createOpSchemas(o.limits),
+      maxFrameBytes: o.limits.maxFrameBytes,
+      outbox: this.#outbox,
+      rateStrikes: o.rate.strikes,
+      clock: this.#clock,
+      logger: o.logger,
+      metrics: this.metrics,
+      draining: () => this.#draining,
+      inFlight: (delta) => {
+        this.#inFlight += delta;
+        if (this.#inFlight === 0 && this.#idle) this.#idle();
+      },
+    });
+    this.#app = uWS.App();
+    this.#app.ws<SessionData>('/v1/ws', {
+      // uWS drops bigger frames abruptly (1006); keep its hard limit above ours so we can answer 1009.
+      maxPayloadLength: Math.max(1024 * 1024, o.limits.maxFrameBytes * 4),
+      maxBackpressure: o.backpressureLimit * 2,
+      closeOnBackpressureLimit: 0,
+      idleTimeout: Math.max(16, Math.ceil((o.heartbeatMs * 2.5) / 1000)),
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        const key = req.getHeader('sec-websocket-key');
+        const protocol = req.getHeader('sec-websocket-protocol');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        const token = extractToken(req.getHeader('authorization'), req.getQuery());
+        const state = trackAborted(res);
+        if (this.#draining) {
+          this.metrics.upgradesRejected.inc({ reason: 'draining' });
+          respond(res, '503 Service Unavailable', 'gateway is shutting down');
+          return;
+        }
+        if (!token) {
+          this.metrics.upgradesRejected.inc({ reason: 'unauthorized' });
+          respond(res, '401 Unauthorized', 'missing token: send Authorization: Bearer <jwt> or ?token=<jwt>');
+          return;
+        }
+        this.#authenticate(token).then(
+          (user) => {
+            if (state.aborted) return;
+            const data: SessionData = {
+              sessionId: randomUUID(),
+              user,
+              bucket: new TokenBucket(o.rate.perSec, o.rate.burst, this.#clock.now()),
+              strikes: 0,
+              open: false,
+              inFlight: 0,
+              expiryTimer: undefined,
+              outbox: [],
+              lanes: new Map(),
+            };
+            res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+          },
+          (err: Error) => {
+            if (state.aborted) return;
+            this.metrics.upgradesRejected.inc({ reason: 'unauthorized' });
+            respond(res, '401 Unauthorized', err.message);
+          },
+        );
+      },
+      open: (ws) => this.#onOpen(ws),
+      message: (ws, message) => this.#frames.handle(ws, message),
+      close: (ws, code, message) => this.#onClose(ws, code, message),
+    });
+    registerHttpRoutes(this.#app, {
+      registry: o.registry,
+      logger: o.logger,
+      ready: () => this.isReady(),
+      devLogin: o.devLogin,
+      registrar: this.#registrar,
+      webDir: o.webDir,
+    });
+  }
+
+  /** Creates a gateway and listens on `options.port` exclusively; fails if the port is taken. */
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const gateway = new Gateway(options);
+    await gateway.#listen(options.port);
+    return gateway;
+  }
+
+  /** The port actually listened on. */
+  get port(): number {
+    return this.#port;
+  }
+
+  isReady(): boolean {
+    return !this.#draining && this.o.bus.isReady() && (this.o.ready?.() ?? true);
+  }
+
+  /**
+   * Graceful stop: refuse new connections and requests, let requests in
+   * flight finish (up to the drain timeout), then close every socket with 1001
+   * so clients reconnect elsewhere and sync.
+   */
+  async stop(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
+    this.#listenSocket = undefined;
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.o.drainTimeoutMs);
+        this.#idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    // Replies of the requests that just finished go out before the sockets close.
+    this.#outbox.flush();
+    for (const ws of [...this.#sessions.all()]) {
+      const data = ws.getUserData();
+      if (!data.open) continue;
+      data.open = false;
+      this.metrics.closes.inc({ reason: 'shutdown' });
+      ws.end(CloseCode.GOING_AWAY, 'server shutting down: reconnect and sync');
+    }
+    this.#delivery.stop();
+    this.o.logger.info({ port: this.#port }, 'gateway stopped');
+  }
+
+  #listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#app.listen(port, EXCLUSIVE_PORT, (socket) => {
+        if (!socket) {
+          reject(new ListenError(port));
+          return;
+        }
+        this.#listenSocket = socket;
+        this.#port = uWS.us_socket_local_port(socket as unknown as uWS.us_socket);
+        this.o.logger.info({ port: this.#port }, 'gateway listening');
+        resolve();
+      });
+    });
+  }
+
+  async #authenticate(token: string): Promise<AuthenticatedUser> {
+    const user = await this.o.verifier.verify(token);
+    await this.#registrar.ensure(user);
+    return user;
+  }
+
+  #onOpen(ws: Session): void {
+    const data = ws.getUserData();
+    data.open = true;
+    this.metrics.connections.inc();
+    this.metrics.connectionsTotal.inc();
+    // Subscribe before hello: a request the client sends after hello reaches the
+    // bus after the subscription, so every event it causes is delivered.
+    this.#sessions.add(data.user.id, ws);
+    if (data.user.expiresAt !== undefined) {
+      const ms = Math.max(0, data.user.expiresAt - this.#clock.now());
+      data.expiryTimer = setTimeout(() => {
+        if (!data.open) return;
+        data.open = false;
+        this.metrics.closes.inc({ reason: 'token_expired' });
+        ws.end(CloseCode.TOKEN_EXPIRED, 'token expired');
+      }, Math.min(ms, 2 ** 31 - 1));
+      data.expiryTimer.unref();
+    }
+    this.#outbox.send(
+      ws,
+      eventFrame('hello', {
+        user: { id: data.user.id, name: data.user.name },
+        sessionId: data.sessionId,
+        heartbeatMs: this.o.heartbeatMs,
+        serverTime: this.#clock.now(),
+      }),
+    );
+  }
+
+  #onClose(ws: Session, code: number, message: ArrayBuffer): void {
+    const data = ws.getUserData();
+    if (data.open && code !== 1000 && code !== 1001) {
+      // Closed by the client or the network, not by us: worth a line when diagnosing.
+      this.o.logger.debug({ userId: data.user.id, sessionId: data.sessionId, code, reason: Buffer.from(message).toString('utf8') }, 'session closed by peer');
+    }
+    data.open = false;
+    if (data.expiryTimer) clearTimeout(data.expiryTimer);
+    this.metrics.connections.dec();
+    this.#sessions.remove(data.user.id, ws);
+  }
+}
+

@@ -1,0 +1,78 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import { z } from 'zod';
+import type { Logger, Registry } from '@chat/platform';
+import { type HmacTokenAuthority, devUserIdFor } from '../auth/token-authority.js';
+import type { UserRegistrar } from '../auth/user-registrar.js';
+import { StaticFiles } from './static-files.js';
+import { readBody, respond, respondJson, trackAborted } from './http-util.js';
+
+export interface HttpRouteOptions {
+  registry: Registry;
+  logger: Logger;
+  ready(): boolean;
+  devLogin: { authority: HmacTokenAuthority; ttlSeconds: number } | undefined;
+  registrar: UserRegistrar;
+  webDir: string | undefined;
+}
+
+const devLoginSchema = z.object({ name: z.string().trim().min(1).max(64) });
+
+/** The gateway's HTTP surface: health, readiness, metrics, dev login, and the web client. */
+export function registerHttpRoutes(app: TemplatedApp, o: HttpRouteOptions): void {
+  app.get('/healthz', (res) => respond(res, '200 OK', 'ok'));
+
+  app.get('/readyz', (res) => (o.ready() ? respond(res, '200 OK', 'ready') : respond(res, '503 Service Unavailable', 'not ready')));
+
+  app.get('/metrics', (res) => {
+    const state = trackAborted(res);
+    o.registry.metrics().then(
+      (text) => !state.aborted && respond(res, '200 OK', text, o.registry.contentType),
+      (err: unknown) => {
+        o.logger.error({ err }, 'metrics collection failed');
+        if (!state.aborted) respond(res, '500 Internal Server Error', 'metrics collection failed');
+      },
+    );
+  });
+
+  app.post('/v1/auth/dev-login', (res) => {
+    const state = trackAborted(res);
+    const dev = o.devLogin;
+    if (!dev) {
+      respondJson(res, '404 Not Found', { error: { code: 'not_found', message: 'dev login is disabled' } });
+      return;
+    }
+    readBody(res, 4096)
+      .then(async (body) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(body.toString('utf8'));
+        } catch {
+          json = undefined;
+        }
+        const parsed = devLoginSchema.safeParse(json);
+        const id = parsed.success ? devUserIdFor(parsed.data.name) : null;
+        if (!parsed.success || !id) {
+          if (!state.aborted) respondJson(res, '400 Bad Request', { error: { code: 'bad_request', message: 'send {"name": "<1-64 characters with a letter or digit>"}' } });
+          return;
+        }
+        const user = { id, name: parsed.data.name };
+        await o.registrar.ensure(user);
+        const token = await dev.authority.issue(user, dev.ttlSeconds);
+        if (!state.aborted) respondJson(res, '200 OK', { token, user });
+      })
+      .catch((err: unknown) => {
+        o.logger.warn({ err }, 'dev login failed');
+        if (!state.aborted) respondJson(res, '400 Bad Request', { error: { code: 'bad_request', message: err instanceof Error ? err.message : 'bad request' } });
+      });
+  });
+
+  const files = o.webDir ? new StaticFiles(o.webDir) : undefined;
+  app.get('/*', (res, req) => {
+    const file = files?.lookup(req.getUrl());
+    if (!file) {
+      respond(res, '404 Not Found', 'not found');
+      return;
+    }
+    respond(res, '200 OK', file.body, file.contentType, { 'Cache-Control': file.cacheControl });
+  });
+}

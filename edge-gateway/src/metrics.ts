@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '@chat/platform';
+
+/** The edge gateway's Prometheus metrics. */
+export class GatewayMetrics {
+  readonly connections: Gauge;
+  readonly connectionsTotal: Counter;
+  readonly requests: Counter<'op' | 'outcome'>;
+  readonly requestDuration: Histogram<'op'>;
+  readonly busRequest: Histogram<'target'>;
+  readonly deliveryLatency: Histogram;
+  readonly eventsDelivered: Counter;
+  readonly closes: Counter<'reason'>;
+  readonly upgradesRejected: Counter<'reason'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.connections = new Gauge({ name: 'chat_gateway_connections', help: 'Open WebSocket sessions.', registers });
+    this.connectionsTotal = new Counter({ name: 'chat_gateway_connections_total', help: 'WebSocket sessions opened.', registers });
+    this.requests = new Counter({
+      name: 'chat_gateway_requests_total',
+      help: 'Client requests by op and outcome (ok or an error code).',
+      labelNames: ['op', 'outcome'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'chat_gateway_request_seconds',
+      help: 'Frame received to reply written, by op.',
+      labelNames: ['op'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.busRequest = new Histogram({
+      name: 'chat_bus_request_seconds',
+      help: 'Bus request round trip from the gateway, by target (actor or query).',
+      labelNames: ['target'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.deliveryLatency = new Histogram({
+      name: 'chat_delivery_latency_seconds',
+      help: 'End-to-end delivery: gateway receipt of message.send to the event frame written to each recipient socket.',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.eventsDelivered = new Counter({ name: 'chat_gateway_events_delivered_total', help: 'message.new frames written to sockets (the deliveries the delivery-latency histogram observes).', registers });
+    this.closes = new Counter({
+      name: 'chat_gateway_closes_total',
+      help: 'Sessions closed by the server, by reason (rate_limit, backpressure, too_large, token_expired, shutdown).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.upgradesRejected = new Counter({
+      name: 'chat_gateway_upgrades_rejected_total',
+      help: 'WebSocket upgrades refused, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+  }
+}

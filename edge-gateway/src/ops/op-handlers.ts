@@ -1,0 +1,114 @@
+import {
+  type ActorRequest,
+  type ImplementedOp,
+  type OpArgs,
+  type User,
+  conversationToJson,
+  dmConversationId,
+  messageToJson,
+  newGroupId,
+  userToJson,
+} from '@chat/proto';
+import type { Clock } from '@chat/platform';
+import type { ActorSuccess, BackendClient } from '../routing/backend-client.js';
+import { type RetryPolicy, Lane } from '../routing/lane.js';
+import type { AuthenticatedUser } from '../auth/token-authority.js';
+
+/** What a handler knows of the request beyond its arguments. */
+export interface RequestContext {
+  user: AuthenticatedUser;
+  sessionId: string;
+  /** The session's lanes (see Lane): requests to one conversation stay in order across retries. */
+  lanes: Map<string, Lane<ActorSuccess>>;
+  /** Receipt time of the frame, ms since the epoch with a sub-ms fraction. */
+  receivedAt: number;
+}
+
+type Handler<K extends ImplementedOp> = (ctx: RequestContext, args: OpArgs<K>) => Promise<object>;
+export type OpHandlers = { [K in ImplementedOp]: Handler<K> };
+
+/**
+ * The implemented ops of protocol v1: each turns validated arguments into a
+ * bus request and the reply into the protocol's result object. Everything up
+ * to the bus publish runs synchronously, so a session's requests reach the
+ * actor in the order the session sent them.
+ */
+export function createOpHandlers(backend: BackendClient, clock: Clock, retry: RetryPolicy): OpHandlers {
+  const caller = (ctx: RequestContext): User => ({ id: ctx.user.id, name: ctx.user.name });
+  const laneOf = (ctx: RequestContext, conversationId: string) => {
+    let lane = ctx.lanes.get(conversationId);
+    if (!lane) {
+      const created: Lane<ActorSuccess> = new Lane<ActorSuccess>(retry, () => {
+        if (ctx.lanes.get(conversationId) === created) ctx.lanes.delete(conversationId);
+      });
+      ctx.lanes.set(conversationId, (lane = created));
+    }
+    return lane;
+  };
+  /** `idempotent`: resending after a timeout is harmless (everything but create_group). */
+  const actor = (ctx: RequestContext, conversationId: string, op: ActorRequest['op'], idempotent = true) =>
+    backend.actor(
+      { caller: caller(ctx), conversationId, receivedAt: ctx.receivedAt, sessionId: ctx.sessionId, laneSeq: 0, laneAfter: 0, op },
+      laneOf(ctx, conversationId),
+      idempotent,
+    );
+  const conversationResult = async (pending: ReturnType<typeof actor>) => {
+    const r = await pending;
+    if (r.$case !== 'conversation' || !r.value.conversation) throw unexpected(r.$case);
+    return { conversation: conversationToJson(r.value.conversation) };
+  };
+
+  return {
+    ping: async () => ({ serverTime: clock.now() }),
+
+    'user.search': async (ctx, args) => {
+      const r = await backend.query({ caller: caller(ctx), op: { $case: 'search', value: { prefix: args.prefix, limit: args.limit } } });
+      if (r.$case !== 'users') throw unexpected(r.$case);
+      return { users: r.value.users.map(userToJson) };
+    },
+
+    'conversation.open_dm': (ctx, args) =>
+      conversationResult(actor(ctx, dmConversationId(ctx.user.id, args.userId), { $case: 'openDm', value: { peer: { id: args.userId, name: '' } } })),
+
+    'conversation.create_group': (ctx, args) =>
+      conversationResult(actor(ctx, newGroupId(), { $case: 'createGroup', value: { title: args.title, memberIds: args.members } }, false)),
+
+    'conversation.get': (ctx, args) => conversationResult(actor(ctx, args.conversationId, { $case: 'get', value: {} })),
+
+    'conversation.list': async (ctx, args) => {
+      const r = await backend.query({ caller: caller(ctx), op: { $case: 'list', value: { limit: args.limit, before: args.before } } });
+      if (r.$case !== 'page') throw unexpected(r.$case);
+      return { conversations: r.value.conversations.map(conversationToJson), next: r.value.next ?? null };
+    },
+
+    'message.send': async (ctx, args) => {
+      const r = await actor(ctx, args.conversationId, {
+        $case: 'send',
+        value: { clientMsgId: args.clientMsgId, body: args.body, attachments: args.attachments },
+      });
+      if (r.$case !== 'send' || !r.value.message) throw unexpected(r.$case);
+      return { message: messageToJson(r.value.message), duplicate: r.value.duplicate };
+    },
+
+    'message.history': async (ctx, args) => {
+      const r = await actor(ctx, args.conversationId, {
+        $case: 'history',
+        value: { before: args.before, after: args.after, limit: args.limit },
+      });
+      if (r.$case !== 'history') throw unexpected(r.$case);
+      return { messages: r.value.messages.map(messageToJson), hasMore: r.value.hasMore };
+    },
+
+    sync: async (ctx, args) => {
+      const r = await backend.query({ caller: caller(ctx), op: { $case: 'sync', value: { since: args.since, limit: args.limit } } });
+      if (r.$case !== 'sync') throw unexpected(r.$case);
+      const messages: Record<string, unknown[]> = {};
+      for (const [id, list] of Object.entries(r.value.messages)) messages[id] = list.messages.map(messageToJson);
+      return { conversations: r.value.conversations.map(conversationToJson), messages, truncated: r.value.truncated };
+    },
+  };
+}
+
+function unexpected(kind: string): Error {
+  return new Error(`unexpected reply kind ${kind}`);
+}

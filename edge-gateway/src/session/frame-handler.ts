@@ -1,0 +1,172 @@
+import {
+  ALL_OPS,
+  CloseCode,
+  type ErrorCode,
+  type ImplementedOp,
+  type OpSchemas,
+  describeZodError,
+  envelopeSchema,
+  errorFrame,
+  okFrame,
+} from '@chat/proto';
+import type { Clock, Logger } from '@chat/platform';
+import { DrainingError, GatewayError, RateLimitedError, RemoteError } from '../errors.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { OpHandlers } from '../ops/op-handlers.js';
+import type { Outbox } from './outbox.js';
+import type { Session } from './session.js';
+
+export interface FrameHandlerOptions {
+  handlers: OpHandlers;
+  schemas: OpSchemas;
+  maxFrameBytes: number;
+  outbox: Outbox;
+  /** Refused frames in a row before the session is closed with 4029. */
+  rateStrikes: number;
+  clock: Clock;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** Whether the gateway is shutting down (new requests are refused). */
+  draining(): boolean;
+  /** Called when a request starts and when its reply is written, for a clean drain. */
+  inFlight(delta: 1 | -1): void;
+}
+
+const KNOWN_OPS = new Set<string>(ALL_OPS);
+
+/**
+ * Turns one client frame into one reply: size limit, rate limit, JSON and
+ * zod validation, then the op's handler. A bad frame gets an error reply (when
+ * it carried an id) and the socket stays open; only an oversized frame (1009)
+ * or a flood that ignores `rate_limited` (4029) closes it.
+ */
+export class FrameHandler {
+  readonly #decoder = new TextDecoder('utf-8', { fatal: true });
+
+  constructor(private readonly o: FrameHandlerOptions) {}
+
+  handle(session: Session, message: ArrayBuffer): void {
+    const data = session.getUserData();
+    if (!data.open) return;
+    if (message.byteLength > this.o.maxFrameBytes) {
+      data.open = false;
+      this.o.metrics.closes.inc({ reason: 'too_large' });
+      session.end(CloseCode.TOO_LARGE, `frame over ${this.o.maxFrameBytes} bytes`);
+      return;
+    }
+    const receivedAt = performance.timeOrigin + performance.now();
+    const waitMs = data.bucket.take(this.o.clock.now());
+
+    let text: string;
+    let frame: unknown;
+    try {
+      text = this.#decoder.decode(message);
+      frame = JSON.parse(text);
+    } catch {
+      this.#refused(session, waitMs);
+      return; // Not JSON: there is no id to reply to.
+    }
+    const envelope = envelopeSchema.safeParse(frame);
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame) || !envelope.success) {
+      const id = idOf(frame);
+      if (!this.#refused(session, waitMs) && id) this.#reply(session, errorFrame(id, 'bad_request', 'a frame must be a JSON object with a string "id" (1-64 characters) and "op"'));
+      return;
+    }
+    const { id, op } = envelope.data;
+    if (this.#refused(session, waitMs, id)) return;
+    if (id === undefined) {
+      // Only `typing` may go without an id (and then gets no reply); it is not available yet.
+      return;
+    }
+    if (!KNOWN_OPS.has(op)) {
+      this.#fail(session, id, op, 'bad_request', `unknown op ${JSON.stringify(op)}`);
+      return;
+    }
+    const schema = this.o.schemas[op as ImplementedOp];
+    if (!schema) {
+      this.#fail(session, id, op, 'bad_request', `op ${JSON.stringify(op)} is not available yet`);
+      return;
+    }
+    const parsed = schema.safeParse(frame);
+    if (!parsed.success) {
+      this.#fail(session, id, op, 'bad_request', `invalid ${op}: ${describeZodError(parsed.error)}`);
+      return;
+    }
+    if (this.o.draining()) {
+      const err = new DrainingError();
+      this.#fail(session, id, op, err.code, err.message);
+      return;
+    }
+    const handler = this.o.handlers[op as ImplementedOp] as (ctx: object, args: unknown) => Promise<object>;
+    data.inFlight++;
+    this.o.inFlight(1);
+    let pending: Promise<object>;
+    try {
+      pending = handler({ user: data.user, sessionId: data.sessionId, lanes: data.lanes, receivedAt }, parsed.data);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending
+      .then(
+        (result) => {
+          this.o.metrics.requests.inc({ op, outcome: 'ok' });
+          this.#reply(session, okFrame(id, result));
+        },
+        (err: unknown) => this.#failWith(session, id, op, err),
+      )
+      .finally(() => {
+        data.inFlight--;
+        this.o.inFlight(-1);
+        this.o.metrics.requestDuration.observe({ op }, (performance.timeOrigin + performance.now() - receivedAt) / 1000);
+      });
+  }
+
+  /**
+   * Applies the rate-limit verdict. Returns true when the frame was refused
+   * (replied `rate_limited` if it had an id, or the session closed with 4029).
+   */
+  #refused(session: Session, waitMs: number, id?: string): boolean {
+    const data = session.getUserData();
+    if (waitMs === 0) {
+      data.strikes = 0;
+      return false;
+    }
+    if (++data.strikes >= this.o.rateStrikes) {
+      data.open = false;
+      this.o.metrics.closes.inc({ reason: 'rate_limit' });
+      session.end(CloseCode.RATE_LIMIT_ABUSED, 'rate limit abused');
+      return true;
+    }
+    if (id) {
+      const err = new RateLimitedError(waitMs);
+      this.o.metrics.requests.inc({ op: 'any', outcome: err.code });
+      this.#reply(session, errorFrame(id, err.code, err.message, waitMs));
+    }
+    return true;
+  }
+
+  #failWith(session: Session, id: string, op: string, err: unknown): void {
+    if (err instanceof GatewayError) {
+      this.#fail(session, id, op, err.code, err.message, err instanceof RemoteError ? err.retryAfterMs : undefined);
+      return;
+    }
+    this.o.logger.error({ err, op }, 'request failed');
+    this.#fail(session, id, op, 'internal', 'internal error');
+  }
+
+  #fail(session: Session, id: string, op: string, code: ErrorCode, message: string, retryAfterMs?: number): void {
+    this.o.metrics.requests.inc({ op: KNOWN_OPS.has(op) ? op : 'unknown', outcome: code });
+    this.#reply(session, errorFrame(id, code, message, retryAfterMs));
+  }
+
+  #reply(session: Session, frame: string): void {
+    this.o.outbox.send(session, frame);
+  }
+}
+
+/** The request id of a frame that failed validation, if it has a usable one. */
+function idOf(frame: unknown): string | undefined {
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return undefined;
+  const id = (frame as { id?: unknown }).id;
+  return typeof id === 'string' && id.length >= 1 && id.length <= 64 ? id : undefined;
+}

@@ -1,0 +1,77 @@
+import { CloseCode } from '@chat/proto';
+import type { Session } from './session.js';
+import type { GatewayMetrics } from '../metrics.js';
+
+/** A frame waiting in a session's outbox; `origin` is the send's receipt time for the delivery histogram (0: none). */
+export interface OutboxItem {
+  frame: string;
+  origin: number;
+}
+
+/**
+ * Frames to sessions, written in batches: frames produced during one burst of
+ * callbacks (a bus drain, a NATS read) wait in their session's outbox and go
+ * out in one corked write per socket when the burst ends (a microtask later),
+ * so a sender's ack and its own message.new cost one syscall, not two.
+ *
+ * Backpressure: a session whose unsent buffer passes `limitBytes` after a
+ * flush (or whose frame uWS dropped) is closed with 4003 so it reconnects and
+ * syncs, instead of buffering without bound.
+ */
+export class Outbox {
+  readonly #dirty = new Set<Session>();
+  #scheduled = false;
+
+  constructor(
+    private readonly limitBytes: number,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  /** Queues a frame; false if the session is closed (nothing queued). */
+  send(session: Session, frame: string, origin = 0): boolean {
+    const data = session.getUserData();
+    if (!data.open) return false;
+    data.outbox.push({ frame, origin });
+    this.#dirty.add(session);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.flush);
+    }
+    return true;
+  }
+
+  /** Writes every queued frame now. */
+  readonly flush = (): void => {
+    this.#scheduled = false;
+    for (const session of this.#dirty) this.#write(session);
+    this.#dirty.clear();
+  };
+
+  #write(session: Session): void {
+    const data = session.getUserData();
+    const items = data.outbox;
+    data.outbox = [];
+    if (!data.open || items.length === 0) return;
+    let dropped = false;
+    session.cork(() => {
+      for (const item of items) {
+        if (session.send(item.frame, false, false) === 2) {
+          dropped = true;
+          break;
+        }
+      }
+    });
+    if (dropped || session.getBufferedAmount() > this.limitBytes) {
+      data.open = false;
+      this.metrics.closes.inc({ reason: 'backpressure' });
+      session.end(CloseCode.SLOW_CONSUMER, 'slow consumer: reconnect and sync');
+      return;
+    }
+    const now = performance.timeOrigin + performance.now();
+    for (const item of items) {
+      if (item.origin === 0) continue;
+      this.metrics.eventsDelivered.inc();
+      this.metrics.deliveryLatency.observe((now - item.origin) / 1000);
+    }
+  }
+}

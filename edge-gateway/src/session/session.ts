@@ -1,0 +1,26 @@
+import type { WebSocket } from 'uWebSockets.js';
+import type { AuthenticatedUser } from '../auth/token-authority.js';
+import type { TokenBucket } from '../rate-limit/token-bucket.js';
+import type { Lane } from '../routing/lane.js';
+import type { ActorSuccess } from '../routing/backend-client.js';
+import type { OutboxItem } from './outbox.js';
+
+/** What a gateway keeps per WebSocket session: memory only, nothing a reconnect needs. */
+export interface SessionData {
+  sessionId: string;
+  user: AuthenticatedUser;
+  bucket: TokenBucket;
+  /** Frames refused in a row by the rate limiter; reset by any accepted frame. */
+  strikes: number;
+  /** False once closed: uWS forbids touching a closed socket. */
+  open: boolean;
+  /** Requests sent to the backend and not answered yet. */
+  inFlight: number;
+  expiryTimer: NodeJS.Timeout | undefined;
+  /** Frames waiting for the next outbox flush (see Outbox). */
+  outbox: OutboxItem[];
+  /** This session's request lanes by conversation id; a lane is dropped when idle. */
+  lanes: Map<string, Lane<ActorSuccess>>;
+}
+
+export type Session = WebSocket<SessionData>;

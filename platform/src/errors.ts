@@ -1,0 +1,44 @@
+import { CodedError } from '@chat/proto';
+
+/**
+ * Typed errors of the platform layer. Each carries the protocol error code a
+ * client would see if it surfaced through a request, and its cause.
+ */
+export abstract class PlatformError extends CodedError {}
+
+/** A bus request got no reply within its timeout. Retryable. */
+export class BusTimeoutError extends PlatformError {
+  readonly code = 'unavailable';
+  constructor(readonly subject: string, readonly timeoutMs: number, options?: { cause?: unknown }) {
+    super(`no reply on ${subject} within ${timeoutMs} ms`, options);
+  }
+}
+
+/** Nobody subscribes to the subject a request went to (e.g. no shard owner yet). Retryable. */
+export class BusNoRespondersError extends PlatformError {
+  readonly code = 'unavailable';
+  constructor(readonly subject: string, options?: { cause?: unknown }) {
+    super(`no responders on ${subject}`, options);
+  }
+}
+
+/** The bus was closed or is not connected. Retryable elsewhere or later. */
+export class BusClosedError extends PlatformError {
+  readonly code = 'unavailable';
+  constructor(message = 'the bus is closed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** One or more environment variables are invalid; the message names each of them. */
+export class ConfigError extends PlatformError {
+  readonly code = 'internal';
+  constructor(readonly problems: readonly string[], options?: { cause?: unknown }) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`, options);
+  }
+}
+
+/** The lease table could not be reached or answered an error. Retryable. */
+export class LeaseUnavailableError extends PlatformError {
+  readonly code = 'unavailable';
+}

@@ -1,0 +1,2 @@
+export * from './lease-table.js';
+export * from './nats-kv-lease-table.js';

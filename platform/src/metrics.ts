@@ -1,0 +1,19 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+export { Registry };
+
+/**
+ * A Prometheus registry with the process metrics (CPU, memory, event loop lag,
+ * GC) already registered. Every role in a process registers its own metrics
+ * on the one registry that process's /metrics serves.
+ */
+export function createMetricsRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Latency buckets in seconds, from 50 µs to 10 s: fine enough for sub-ms in-process hops. */
+export const LATENCY_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];

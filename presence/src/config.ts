@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { envInt } from '@chat/platform';
+
+/**
+ * How long a session stays online without a gateway heartbeat. Gateways
+ * heartbeat every 5 s, so a live session is renewed about three times per
+ * TTL, and the users of a gateway that died go offline within 15 s (plus at
+ * most one expiry interval of the presence service).
+ */
+export const DEFAULT_PRESENCE_TTL_MS = 15_000;
+
+/**
+ * Environment of the presence service (the `presence` role and the presence
+ * half of `standalone`). PRESENCE_TTL_MS must stay well above the gateways'
+ * heartbeat interval, or live sessions expire between heartbeats.
+ */
+export const presenceEnvSchema = z.object({
+  PRESENCE_TTL_MS: envInt(DEFAULT_PRESENCE_TTL_MS, 1000, 3_600_000),
+});
+
+export type PresenceEnv = z.output<typeof presenceEnvSchema>;

@@ -1,0 +1,107 @@
+import { PresenceClosedError, type PresenceBackend, type SessionRef, type UserPresence } from './presence-backend.js';
+
+interface SessionLease {
+  gatewayId: string;
+  /** Last sessionUp() or heartbeat(); the lease ends at renewedAt + ttlMs. */
+  renewedAt: number;
+}
+
+export interface MemoryPresenceBackendOptions {
+  /** How long a session stays without a heartbeat before expire() drops it. */
+  ttlMs: number;
+}
+
+/**
+ * The PresenceBackend of standalone mode: everything in this process's memory,
+ * with the same model as the Redis backend. No timers: the caller passes the
+ * time to every call and runs expire() on its own schedule.
+ */
+export class MemoryPresenceBackend implements PresenceBackend {
+  readonly #ttlMs: number;
+  /** userId → sessionId → lease; a user is present here exactly while online. */
+  readonly #sessions = new Map<string, Map<string, SessionLease>>();
+  readonly #lastSeen = new Map<string, number>();
+  #closed = false;
+
+  constructor(options: MemoryPresenceBackendOptions) {
+    if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) throw new RangeError(`ttlMs must be a positive number, got ${options.ttlMs}`);
+    this.#ttlMs = options.ttlMs;
+  }
+
+  async sessionUp(userId: string, sessionId: string, gatewayId: string, now: number): Promise<{ cameOnline: boolean }> {
+    this.#check();
+    return { cameOnline: this.#upsert(userId, sessionId, gatewayId, now) };
+  }
+
+  async heartbeat(gatewayId: string, sessions: readonly SessionRef[], now: number): Promise<{ cameOnline: string[] }> {
+    this.#check();
+    const cameOnline: string[] = [];
+    for (const { userId, sessionId } of sessions) {
+      if (this.#upsert(userId, sessionId, gatewayId, now)) cameOnline.push(userId);
+    }
+    return { cameOnline };
+  }
+
+  async sessionDown(userId: string, sessionId: string, now: number): Promise<{ wentOffline: boolean; lastSeen: number }> {
+    this.#check();
+    const user = this.#sessions.get(userId);
+    if (!user?.delete(sessionId)) return { wentOffline: false, lastSeen: now };
+    if (user.size > 0) return { wentOffline: false, lastSeen: now };
+    this.#sessions.delete(userId);
+    this.#lastSeen.set(userId, now);
+    return { wentOffline: true, lastSeen: now };
+  }
+
+  async get(userIds: readonly string[]): Promise<UserPresence[]> {
+    this.#check();
+    return userIds.map((userId) => ({
+      userId,
+      online: this.#sessions.has(userId),
+      lastSeen: this.#lastSeen.get(userId) ?? null,
+    }));
+  }
+
+  async expire(now: number): Promise<{ userId: string; lastSeen: number }[]> {
+    this.#check();
+    const wentOffline: { userId: string; lastSeen: number }[] = [];
+    for (const [userId, user] of this.#sessions) {
+      let latest = -Infinity;
+      for (const [sessionId, lease] of user) {
+        if (lease.renewedAt + this.#ttlMs <= now) {
+          user.delete(sessionId);
+          latest = Math.max(latest, lease.renewedAt);
+        }
+      }
+      if (user.size === 0) {
+        this.#sessions.delete(userId);
+        this.#lastSeen.set(userId, latest);
+        wentOffline.push({ userId, lastSeen: latest });
+      }
+    }
+    return wentOffline;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#sessions.clear();
+    this.#lastSeen.clear();
+  }
+
+  /** Registers or renews a session; true if it made the user online. */
+  #upsert(userId: string, sessionId: string, gatewayId: string, now: number): boolean {
+    let user = this.#sessions.get(userId);
+    const cameOnline = user === undefined;
+    if (!user) this.#sessions.set(userId, (user = new Map()));
+    const lease = user.get(sessionId);
+    // A late report never shortens a lease a newer call granted.
+    if (lease) {
+      lease.gatewayId = gatewayId;
+      lease.renewedAt = Math.max(lease.renewedAt, now);
+    } else user.set(sessionId, { gatewayId, renewedAt: now });
+    return cameOnline;
+  }
+
+  #check(): void {
+    if (this.#closed) throw new PresenceClosedError();
+  }
+}

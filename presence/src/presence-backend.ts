@@ -1,0 +1,76 @@
+import { PlatformError } from '@chat/platform';
+
+/**
+ * Where presence lives: each user's live sessions, each with a lease that the
+ * owning gateway's heartbeats renew, and each user's last-seen time. Redis in
+ * a cluster, memory in standalone mode; the presence service drives either
+ * through this interface and turns its transitions into `presence` events.
+ *
+ * Model every implementation keeps:
+ * - A user is online while they hold at least one session (multi-device).
+ * - A session's lease runs `ttlMs` from its last sessionUp() or heartbeat();
+ *   expire() drops sessions whose lease ran out, so the users of a gateway that
+ *   crashed go offline with nobody calling sessionDown().
+ * - State changes only through these calls, and every transition is reported
+ *   exactly once: a `cameOnline` (sessionUp, heartbeat) is followed by exactly
+ *   one `wentOffline` or expire() entry before the next `cameOnline`.
+ * - `lastSeen` is recorded when a user's last session goes (disconnect or
+ *   expiry) and kept until the next time that happens; null if never recorded.
+ * - Times are milliseconds since the epoch, passed in by the caller.
+ */
+export interface PresenceBackend {
+  /**
+   * Registers (or renews) a session of `userId` served by `gatewayId`, leased
+   * until `now + ttlMs`. `cameOnline` is true if the user held no session before.
+   */
+  sessionUp(userId: string, sessionId: string, gatewayId: string, now: number): Promise<{ cameOnline: boolean }>;
+
+  /**
+   * A gateway's periodic report of the sessions it still serves: renews each
+   * lease to `now + ttlMs`, and re-registers any that expire() already dropped
+   * (a gateway that was paused or partitioned for longer than the TTL restores
+   * its users). Returns the users this made online again.
+   */
+  heartbeat(gatewayId: string, sessions: readonly SessionRef[], now: number): Promise<{ cameOnline: string[] }>;
+
+  /**
+   * Removes a session (a no-op for one it does not hold). `wentOffline` is true
+   * if that was the user's last session; then `now` is recorded as their
+   * lastSeen. The returned `lastSeen` is `now`, the moment the session was last seen.
+   */
+  sessionDown(userId: string, sessionId: string, now: number): Promise<{ wentOffline: boolean; lastSeen: number }>;
+
+  /** The presence of each requested user, in the order asked (unknown users: offline, lastSeen null). */
+  get(userIds: readonly string[]): Promise<UserPresence[]>;
+
+  /**
+   * Drops every session whose lease ended at or before `now`, and returns the
+   * users left with none (each once), their lastSeen being their latest renewal.
+   * Call it periodically; until it runs, an unrenewed session still counts.
+   */
+  expire(now: number): Promise<{ userId: string; lastSeen: number }[]>;
+
+  /** Releases the backend; idempotent. Later calls reject with PresenceClosedError. */
+  close(): Promise<void>;
+}
+
+/** One session as a gateway knows it. */
+export interface SessionRef {
+  userId: string;
+  sessionId: string;
+}
+
+/** A user's presence as clients see it (`presence.get`, `presence` events). */
+export interface UserPresence {
+  userId: string;
+  online: boolean;
+  lastSeen: number | null;
+}
+
+/** A call on a closed PresenceBackend. Retryable elsewhere or later. */
+export class PresenceClosedError extends PlatformError {
+  readonly code = 'unavailable';
+  constructor() {
+    super('the presence backend is closed');
+  }
+}

@@ -1,0 +1,329 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import {
+  ID_PATTERN,
+  PRESENCE_CHANGES_SUBJECT,
+  PRESENCE_QUERY_SUBJECT,
+  PRESENCE_QUEUE,
+  PRESENCE_SESSIONS_SUBJECT,
+  PresenceQuery,
+  PresenceReply,
+  SessionChange,
+  UserPresence as UserPresenceMessage,
+} from '@chat/proto';
+import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, systemClock } from '@chat/platform';
+import type { PresenceBackend, SessionRef } from './presence-backend.js';
+
+/** Default interval between two expiry rounds (backend.expire()). */
+export const DEFAULT_EXPIRE_EVERY_MS = 1000;
+
+/**
+ * Default cap on session updates waiting to be applied. Past it, new updates
+ * are dropped (and counted) rather than queued without bound while the backend
+ * is slow or down; the gateways' next heartbeats restore what was dropped.
+ */
+export const DEFAULT_MAX_PENDING_UPDATES = 10_000;
+
+/** Repeated warnings and backend errors of one kind are logged at most once per this interval; all are counted. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
+export interface PresenceServiceOptions {
+  bus: Bus;
+  backend: PresenceBackend;
+  logger: Logger;
+  /** Where the service registers its metrics; one PresenceService per registry. */
+  registry: Registry;
+  /** Interval between expiry rounds; default DEFAULT_EXPIRE_EVERY_MS. */
+  expireEveryMs?: number;
+  /** Session updates allowed to wait for the backend; default DEFAULT_MAX_PENDING_UPDATES. */
+  maxPendingUpdates?: number;
+  /** Time source for expiry and for clamping gateways' timestamps; default the system clock. */
+  clock?: Clock;
+}
+
+type UpdateKind = NonNullable<SessionChange['kind']>['$case'];
+type BackendOp = 'sessionUp' | 'sessionDown' | 'heartbeat' | 'get' | 'expire';
+type UpdateOutcome = 'ok' | 'invalid' | 'error';
+
+/** The presence service's Prometheus metrics. */
+class PresenceMetrics {
+  readonly updates: Counter<'kind' | 'outcome'>;
+  readonly queries: Counter<'outcome'>;
+  readonly onlineUsers: Gauge;
+  readonly backendErrors: Counter<'op'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.updates = new Counter({
+      name: 'chat_presence_updates_total',
+      help: 'Session updates from gateways, by kind (up, down, heartbeat, unknown) and outcome (ok, invalid, error: the backend failed, dropped: too many pending).',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.queries = new Counter({
+      name: 'chat_presence_queries_total',
+      help: 'Presence queries answered, by outcome (ok or an error code).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.onlineUsers = new Gauge({
+      name: 'chat_presence_online_users',
+      help: 'Users this instance brought online minus those it took offline; summed over all instances, the users online.',
+      registers,
+    });
+    this.backendErrors = new Counter({
+      name: 'chat_presence_backend_errors_total',
+      help: 'Presence backend calls that failed, by operation.',
+      labelNames: ['op'],
+      registers,
+    });
+  }
+}
+
+/**
+ * The presence service: applies the session updates gateways publish on
+ * PRESENCE_SESSIONS_SUBJECT (session up, session down, heartbeat) to a
+ * PresenceBackend, answers PresenceQuery requests on PRESENCE_QUERY_SUBJECT,
+ * expires the sessions of gateways that stopped heartbeating every
+ * `expireEveryMs`, and publishes a UserPresence on PRESENCE_CHANGES_SUBJECT for
+ * every transition the backend reports (online: true when a user's first
+ * session arrives; online: false with lastSeen when the last one goes or expires).
+ *
+ * Guarantees:
+ * - Any number of instances share the work: both subjects are served in the
+ *   PRESENCE_QUEUE queue group, so each update and each query is handled by
+ *   exactly one instance. Instances agree only if they share their backend:
+ *   the Redis backend is what makes several instances consistent; with the
+ *   in-memory backend (standalone mode) each instance has its own memory, so
+ *   run exactly one.
+ * - Within one instance, updates and expiry rounds are applied one at a time
+ *   in arrival order, so the changes it publishes follow the order the backend
+ *   applied them; each transition is published once (the backend reports it once).
+ * - A gateway's timestamp `at` is used as the time of its update, clamped to
+ *   this instance's clock so a fast gateway clock cannot stretch a lease.
+ * - A failing backend never crashes the service: the error is logged and
+ *   counted, the update is lost (the next heartbeat restores live sessions),
+ *   and queries are answered with a Failure `unavailable`. Presence must never
+ *   take chat down.
+ */
+export class PresenceService {
+  readonly #bus: Bus;
+  readonly #backend: PresenceBackend;
+  readonly #logger: Logger;
+  readonly #metrics: PresenceMetrics;
+  readonly #clock: Clock;
+  readonly #expireEveryMs: number;
+  readonly #maxPending: number;
+  #subs: Subscription[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  /** The tail of the chain that applies updates and expiry rounds one at a time. */
+  #tail: Promise<void> = Promise.resolve();
+  /** Session updates queued on the chain or being applied. */
+  #pendingUpdates = 0;
+  #expireQueued = false;
+  #queriesInFlight = 0;
+  #queriesIdle: (() => void)[] = [];
+  readonly #lastLog = new Map<string, number>();
+
+  constructor(options: PresenceServiceOptions) {
+    const expireEveryMs = options.expireEveryMs ?? DEFAULT_EXPIRE_EVERY_MS;
+    if (!Number.isFinite(expireEveryMs) || expireEveryMs <= 0) throw new RangeError(`expireEveryMs must be a positive number, got ${expireEveryMs}`);
+    const maxPending = options.maxPendingUpdates ?? DEFAULT_MAX_PENDING_UPDATES;
+    if (!Number.isInteger(maxPending) || maxPending < 1) throw new RangeError(`maxPendingUpdates must be a positive integer, got ${maxPending}`);
+    this.#bus = options.bus;
+    this.#backend = options.backend;
+    this.#logger = options.logger;
+    this.#metrics = new PresenceMetrics(options.registry);
+    this.#clock = options.clock ?? systemClock;
+    this.#expireEveryMs = expireEveryMs;
+    this.#maxPending = maxPending;
+  }
+
+  /** True between start() and stop(). */
+  get started(): boolean {
+    return this.#subs.length > 0;
+  }
+
+  /** Subscribes to session updates and queries (queue group) and starts the expiry timer. Idempotent. */
+  start(): void {
+    if (this.started) return;
+    this.#subs = [
+      this.#bus.subscribe(PRESENCE_SESSIONS_SUBJECT, (msg) => this.#onSessionChange(msg), { queue: PRESENCE_QUEUE }),
+      this.#bus.subscribe(PRESENCE_QUERY_SUBJECT, (msg) => this.#onQuery(msg), { queue: PRESENCE_QUEUE }),
+    ];
+    this.#timer = setInterval(() => this.#scheduleExpire(), this.#expireEveryMs);
+    this.#timer.unref();
+  }
+
+  /**
+   * Stops taking updates and queries, stops the expiry timer, and resolves once
+   * the updates already accepted are applied and the queries in flight answered.
+   * Does not close the backend or the bus, which the caller owns.
+   */
+  async stop(): Promise<void> {
+    for (const sub of this.#subs) sub.unsubscribe();
+    this.#subs = [];
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#tail;
+    while (this.#queriesInFlight > 0) await new Promise<void>((resolve) => this.#queriesIdle.push(resolve));
+  }
+
+  #onSessionChange(msg: BusMessage): void {
+    let change: SessionChange;
+    try {
+      change = SessionChange.decode(msg.data);
+    } catch (err) {
+      this.#metrics.updates.inc({ kind: 'unknown', outcome: 'invalid' });
+      this.#logThrottled('invalid', 'warn', { err }, 'undecodable session change');
+      return;
+    }
+    const { gatewayId, kind } = change;
+    if (!gatewayId || !kind) {
+      this.#metrics.updates.inc({ kind: kind?.$case ?? 'unknown', outcome: 'invalid' });
+      this.#logThrottled('invalid', 'warn', { gatewayId, kind: kind?.$case }, 'session change without a gateway id or a kind');
+      return;
+    }
+    if (this.#pendingUpdates >= this.#maxPending) {
+      this.#metrics.updates.inc({ kind: kind.$case, outcome: 'dropped' });
+      this.#logThrottled('dropped', 'warn', { pending: this.#pendingUpdates }, 'presence backend behind: dropping session updates');
+      return;
+    }
+    const at = this.#time(change.at);
+    this.#pendingUpdates++;
+    this.#serially(async () => {
+      try {
+        this.#metrics.updates.inc({ kind: kind.$case, outcome: await this.#apply(gatewayId, kind, at) });
+      } finally {
+        this.#pendingUpdates--;
+      }
+    });
+  }
+
+  /** Applies one update and publishes the transitions it caused. */
+  async #apply(gatewayId: string, kind: NonNullable<SessionChange['kind']>, at: number): Promise<UpdateOutcome> {
+    switch (kind.$case) {
+      case 'up': {
+        const { userId, sessionId } = kind.value;
+        if (!validRef(kind.value)) return this.#invalidRef(gatewayId, kind.$case, kind.value);
+        const result = await this.#call('sessionUp', () => this.#backend.sessionUp(userId, sessionId, gatewayId, at));
+        if (!result) return 'error';
+        if (result.cameOnline) this.#publishChange(userId, true, undefined);
+        return 'ok';
+      }
+      case 'down': {
+        const { userId, sessionId } = kind.value;
+        if (!validRef(kind.value)) return this.#invalidRef(gatewayId, kind.$case, kind.value);
+        const result = await this.#call('sessionDown', () => this.#backend.sessionDown(userId, sessionId, at));
+        if (!result) return 'error';
+        if (result.wentOffline) this.#publishChange(userId, false, result.lastSeen);
+        return 'ok';
+      }
+      case 'heartbeat': {
+        const sessions: SessionRef[] = kind.value.sessions.filter(validRef);
+        if (sessions.length < kind.value.sessions.length) {
+          const invalid = kind.value.sessions.length - sessions.length;
+          this.#logThrottled('invalid', 'warn', { gatewayId, invalid }, 'heartbeat with invalid sessions: ignoring those');
+        }
+        const result = await this.#call('heartbeat', () => this.#backend.heartbeat(gatewayId, sessions, at));
+        if (!result) return 'error';
+        for (const userId of result.cameOnline) this.#publishChange(userId, true, undefined);
+        return 'ok';
+      }
+    }
+  }
+
+  #onQuery(msg: BusMessage): void {
+    this.#queriesInFlight++;
+    const done = (reply: PresenceReply) => {
+      this.#metrics.queries.inc({ outcome: reply.result?.$case === 'failure' ? reply.result.value.code : 'ok' });
+      try {
+        msg.respond(PresenceReply.encode(reply).finish());
+      } catch (err) {
+        this.#logger.warn({ err }, 'cannot answer a presence query');
+      }
+      if (--this.#queriesInFlight === 0) for (const resolve of this.#queriesIdle.splice(0)) resolve();
+    };
+    let query: PresenceQuery;
+    try {
+      query = PresenceQuery.decode(msg.data);
+    } catch (err) {
+      this.#logger.warn({ err }, 'undecodable presence query');
+      done(failure('bad_request', 'undecodable presence query'));
+      return;
+    }
+    this.#call('get', () => this.#backend.get(query.userIds)).then((list) =>
+      done(
+        list
+          ? { result: { $case: 'presence', value: { presence: list.map((p) => ({ userId: p.userId, online: p.online, lastSeen: p.lastSeen ?? undefined })) } } }
+          : failure('unavailable', 'presence is unavailable'),
+      ),
+    );
+  }
+
+  /** Queues one expiry round, unless one is already waiting. */
+  #scheduleExpire(): void {
+    if (this.#expireQueued) return;
+    this.#expireQueued = true;
+    this.#serially(async () => {
+      this.#expireQueued = false;
+      const now = this.#clock.now();
+      const expired = await this.#call('expire', () => this.#backend.expire(now));
+      for (const { userId, lastSeen } of expired ?? []) this.#publishChange(userId, false, lastSeen);
+    });
+  }
+
+  /** Runs `task` after everything queued before it; the chain never rejects. */
+  #serially(task: () => Promise<void>): void {
+    this.#tail = this.#tail.then(task).catch((err: unknown) => this.#logger.error({ err }, 'presence task failed'));
+  }
+
+  /** Calls the backend; on failure logs (throttled), counts and returns undefined. */
+  async #call<T>(op: BackendOp, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.#metrics.backendErrors.inc({ op });
+      this.#logThrottled(op, 'error', { err, op }, 'presence backend call failed');
+      return undefined;
+    }
+  }
+
+  #publishChange(userId: string, online: boolean, lastSeen: number | undefined): void {
+    if (online) this.#metrics.onlineUsers.inc();
+    else this.#metrics.onlineUsers.dec();
+    try {
+      this.#bus.publish(PRESENCE_CHANGES_SUBJECT, UserPresenceMessage.encode({ userId, online, lastSeen }).finish());
+    } catch (err) {
+      this.#logger.warn({ err, userId, online }, 'cannot publish a presence change');
+    }
+  }
+
+  /** The time of a gateway's update: its own timestamp, never later than our clock. */
+  #time(at: number): number {
+    const now = this.#clock.now();
+    return Number.isFinite(at) && at > 0 ? Math.min(at, now) : now;
+  }
+
+  #invalidRef(gatewayId: string, kind: UpdateKind, ref: SessionRef): 'invalid' {
+    this.#logThrottled('invalid', 'warn', { gatewayId, kind, userId: ref.userId }, 'session update with an invalid user or session id');
+    return 'invalid';
+  }
+
+  /** Logs, unless a message with the same key was logged within ERROR_LOG_INTERVAL_MS (a failing backend must not flood the logs). */
+  #logThrottled(key: string, level: 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    const last = this.#lastLog.get(key);
+    if (last !== undefined && now - last < ERROR_LOG_INTERVAL_MS) return;
+    this.#lastLog.set(key, now);
+    this.#logger[level](fields, message);
+  }
+}
+
+/** A session reference safe to store: a user id that may enter a subject, a non-empty session id. */
+function validRef(ref: SessionRef): boolean {
+  return ID_PATTERN.test(ref.userId) && ref.sessionId.length > 0 && ref.sessionId.length <= 256;
+}
+
+function failure(code: string, message: string): PresenceReply {
+  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined } } };
+}

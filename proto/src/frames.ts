@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { ID_PATTERN } from './subjects.js';
+import { type ProtocolLimits, DEFAULT_LIMITS, isMediaTypeAllowed } from './limits.js';
+
+/**
+ * The client → server request frames of PROTOCOL.md as zod schemas. The
+ * gateway validates every frame with these before anything reaches the bus.
+ */
+
+export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const userIdSchema = z.string().regex(USER_ID_PATTERN, 'must match ^[A-Za-z0-9_-]{1,64}$');
+export const conversationIdSchema = z.string().regex(ID_PATTERN, 'must match ^[A-Za-z0-9_-]{1,128}$');
+export const requestIdSchema = z.string().min(1).max(64);
+const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** Every op of protocol v1, implemented or not. */
+export const ALL_OPS = [
+  'ping',
+  'user.search',
+  'conversation.open_dm',
+  'conversation.create_group',
+  'conversation.list',
+  'conversation.get',
+  'conversation.add_members',
+  'conversation.remove_member',
+  'conversation.set_role',
+  'conversation.rename',
+  'message.send',
+  'message.edit',
+  'message.delete',
+  'message.react',
+  'message.history',
+  'sync',
+  'receipt.mark',
+  'typing',
+  'presence.get',
+] as const;
+export type Op = (typeof ALL_OPS)[number];
+
+/** The envelope every request shares; checked before the op's own schema. */
+export const envelopeSchema = z.object({
+  id: requestIdSchema.optional(),
+  op: z.string().min(1).max(64),
+});
+
+/** Builds the per-op argument schemas for a deployment's limits. */
+export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
+  const attachment = z.object({
+    name: z.string().min(1).max(255),
+    mediaType: z
+      .string()
+      .max(255)
+      .refine((t) => isMediaTypeAllowed(t, limits.allowedMediaTypes), { message: 'media type not allowed' }),
+    size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    url: z.url().max(2048),
+    width: z.number().int().min(1).max(100_000).optional(),
+    height: z.number().int().min(1).max(100_000).optional(),
+  });
+  const body = z.string().max(limits.maxBodyChars, `body longer than ${limits.maxBodyChars} characters`);
+  const title = z.string().trim().min(1).max(limits.maxTitleChars, `title longer than ${limits.maxTitleChars} characters`);
+  return {
+    ping: z.object({}),
+    'user.search': z.object({ prefix: z.string().max(64), limit: z.number().int().min(1).max(100).default(20) }),
+    'conversation.open_dm': z.object({ userId: userIdSchema }),
+    'conversation.create_group': z.object({
+      title,
+      members: z.array(userIdSchema).max(limits.maxGroupMembers, `a group holds at most ${limits.maxGroupMembers} members`),
+    }),
+    'conversation.list': z.object({
+      limit: z.number().int().min(1).max(200).default(50),
+      before: z.string().min(1).max(512).optional(),
+    }),
+    'conversation.get': z.object({ conversationId: conversationIdSchema }),
+    'message.send': z
+      .object({
+        conversationId: conversationIdSchema,
+        clientMsgId: z.string().min(1).max(64),
+        body,
+        attachments: z.array(attachment).max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`).default([]),
+      })
+      .refine((m) => m.body.trim().length > 0 || m.attachments.length > 0, { message: 'a message needs a body or an attachment' }),
+    'message.history': z.object({
+      conversationId: conversationIdSchema,
+      before: seqSchema.optional(),
+      after: seqSchema.optional(),
+      limit: z.number().int().min(1).max(limits.maxHistoryLimit).default(50),
+    }),
+    sync: z.object({
+      since: z.record(conversationIdSchema, seqSchema).default({}),
+      limit: z.number().int().min(1).max(limits.maxSyncLimit).default(200),
+    }),
+  } as const;
+}
+
+export type OpSchemas = ReturnType<typeof createOpSchemas>;
+/** Ops this build implements; the rest of ALL_OPS answer `bad_request`. */
+export type ImplementedOp = keyof OpSchemas;
+export type OpArgs<K extends ImplementedOp> = z.output<OpSchemas[K]>;
+
+/** Turns a zod error into one readable line naming the offending fields. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}

@@ -1,0 +1,44 @@
+export * from './error-codes.js';
+export * from './subjects.js';
+export * from './ids.js';
+export * from './shards.js';
+export * from './limits.js';
+export * from './frames.js';
+export * from './json.js';
+export type { MessageFns } from './gen/chat/v1/model.js';
+export { User, Member, Attachment, UserIds, ChatMessage, Conversation, Failure } from './gen/chat/v1/model.js';
+export {
+  SendMessage,
+  GetConversation,
+  History,
+  OpenDm,
+  CreateGroup,
+  ActorRequest,
+  SendResult,
+  ConversationResult,
+  HistoryResult,
+  ActorReply,
+} from './gen/chat/v1/actor.js';
+export {
+  RegisterUser,
+  SearchUsers,
+  ListConversations,
+  Sync,
+  QueryRequest,
+  Done,
+  UserList,
+  ConversationPage,
+  MessageList,
+  SyncResult,
+  QueryReply,
+} from './gen/chat/v1/query.js';
+export { Event } from './gen/chat/v1/event.js';
+export {
+  SessionRef,
+  Heartbeat,
+  SessionChange,
+  PresenceQuery,
+  UserPresence,
+  PresenceList,
+  PresenceReply,
+} from './gen/chat/v1/presence.js';

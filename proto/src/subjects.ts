@@ -1,0 +1,40 @@
+/**
+ * Bus subject names. Only validated tokens reach a subject: user ids and
+ * conversation ids match ID_PATTERN, so `.`, `*`, `>` and whitespace never do.
+ */
+
+/** Ids that may be embedded in a subject token. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Requests for conversations in shard `n`; only the shard's owner subscribes. */
+export function shardSubject(shard: number): string {
+  if (!Number.isInteger(shard) || shard < 0) throw new RangeError(`invalid shard ${shard}`);
+  return `chat.shard.${shard}`;
+}
+
+/** Events for every connected session of one user. */
+export function userEventsSubject(userId: string): string {
+  if (!ID_PATTERN.test(userId)) throw new RangeError(`user id not safe for a subject: ${JSON.stringify(userId)}`);
+  return `chat.user.${userId}`;
+}
+
+/** Wildcard a gateway may use to see every user's events (tests, tooling). */
+export const ALL_USER_EVENTS = 'chat.user.>';
+
+/** User-scoped reads and the directory; any actor host answers (queue group). */
+export const QUERY_SUBJECT = 'chat.query';
+
+/** Queue group shared by every actor host on QUERY_SUBJECT. */
+export const QUERY_QUEUE = 'chat-query';
+
+/** Gateways publish SessionChange (session up, down, heartbeat) here; presence instances share them (queue group). */
+export const PRESENCE_SESSIONS_SUBJECT = 'chat.presence.sessions';
+
+/** PresenceQuery requests, answered with a PresenceReply by any presence instance (queue group). */
+export const PRESENCE_QUERY_SUBJECT = 'chat.presence.query';
+
+/** Queue group shared by every presence instance on PRESENCE_SESSIONS_SUBJECT and PRESENCE_QUERY_SUBJECT. */
+export const PRESENCE_QUEUE = 'chat-presence';
+
+/** The presence service publishes a UserPresence here each time a user goes online or offline. */
+export const PRESENCE_CHANGES_SUBJECT = 'chat.presence.changes';

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['*/src/**/*.test.ts'],
+    // Integration tests start real servers and processes; two cores are all we have.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    fileParallelism: true,
+    maxWorkers: 2,
+    globalSetup: ['./deploy/test/build-once.ts'],
+  },
+});
