@@ -57,7 +57,14 @@ export class SteadyLoad {
       const firstTry = Date.now();
       for (;;) {
         const sentAt = Date.now();
-        const reply = await sender.client.request('message.send', { conversationId: sender.conversationId, clientMsgId, body: clientMsgId });
+        let reply;
+        try {
+          reply = await sender.client.request('message.send', { conversationId: sender.conversationId, clientMsgId, body: clientMsgId });
+        } catch (err) {
+          // No reply at all (socket closed, or none in time): recorded as a failure, and this sender stops.
+          this.records.push({ conversationId: sender.conversationId, clientMsgId, sentAt, answeredAt: Date.now(), ok: false, error: `no reply: ${(err as Error).message}` });
+          return;
+        }
         const record: SendRecord = { conversationId: sender.conversationId, clientMsgId, sentAt, answeredAt: Date.now(), ok: reply.ok };
         if (reply.ok) {
           const m = reply.message as { seq: number };

@@ -8,6 +8,9 @@ export interface Reply {
   [key: string]: unknown;
 }
 
+/** How long a test client waits for any reply before failing the request. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 /** An event frame of the protocol. */
 export interface EventFrame {
   ev: string;
@@ -39,7 +42,7 @@ export class ChatClient {
   readonly events: EventFrame[] = [];
   readonly hello: EventFrame;
   #nextId = 0;
-  readonly #pending = new Map<string, (reply: Reply) => void>();
+  readonly #pending = new Map<string, { resolve: (reply: Reply) => void; reject: (err: Error) => void }>();
   readonly #eventWaiters = new Set<() => void>();
   readonly #closed: Promise<{ code: number; reason: string }>;
 
@@ -50,12 +53,17 @@ export class ChatClient {
   ) {
     this.hello = hello;
     this.#closed = closed;
+    // A request whose socket closed will never be answered: fail it, naming the close.
+    void closed.then(({ code, reason }) => {
+      for (const [id, waiter] of this.#pending) waiter.reject(new Error(`request ${id} not answered: socket closed with ${code} ${reason}`));
+      this.#pending.clear();
+    });
     ws.on('message', (raw) => {
       const frame = JSON.parse(String(raw)) as Record<string, unknown>;
       if (typeof frame.re === 'string') {
-        const resolve = this.#pending.get(frame.re);
+        const waiter = this.#pending.get(frame.re);
         this.#pending.delete(frame.re);
-        resolve?.(frame as Reply);
+        waiter?.resolve(frame as Reply);
       } else {
         this.events.push(frame as EventFrame);
         for (const wake of [...this.#eventWaiters]) wake();
@@ -71,12 +79,26 @@ export class ChatClient {
       ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
     );
     return new Promise((resolve, reject) => {
-      ws.once('unexpected-response', (_req, res) => reject(new UpgradeRefused(res.statusCode ?? 0)));
-      ws.once('error', reject);
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        ws.terminate();
+        reject(err);
+      };
+      // Without these two, a socket closed before hello (or a hello that never comes) would hang the caller.
+      const timer = setTimeout(() => fail(new Error(`no hello from ${baseUrl} within ${DEFAULT_REQUEST_TIMEOUT_MS} ms`)), DEFAULT_REQUEST_TIMEOUT_MS);
+      void closed.then(({ code, reason }) => fail(new ClosedBeforeHello(code, reason)));
+      ws.once('unexpected-response', (_req, res) => fail(new UpgradeRefused(res.statusCode ?? 0)));
+      ws.once('error', fail);
       ws.once('message', (raw) => {
         const frame = JSON.parse(String(raw)) as EventFrame;
-        if (frame.ev !== 'hello') reject(new Error(`first frame was not hello: ${String(raw)}`));
-        else resolve(new ChatClient(ws, frame, closed));
+        if (frame.ev !== 'hello') return fail(new Error(`first frame was not hello: ${String(raw)}`));
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(new ChatClient(ws, frame, closed));
       });
     });
   }
@@ -88,12 +110,35 @@ export class ChatClient {
     return Object.assign(client, { user, token });
   }
 
-  /** Sends a request and resolves with its reply (ok or not). */
-  request(op: string, args: Record<string, unknown> = {}): Promise<Reply> {
+  /**
+   * Sends a request and resolves with its reply (ok or not). Rejects if no
+   * reply comes within `timeoutMs` (the protocol answers every request) or
+   * the socket closes first, so a lost reply fails a test instead of hanging it.
+   */
+  request(op: string, args: Record<string, unknown> = {}, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<Reply> {
     const id = `r${++this.#nextId}`;
-    const reply = new Promise<Reply>((resolve) => this.#pending.set(id, resolve));
+    const reply = this.#awaitReply(id, `${op} ${JSON.stringify(args).slice(0, 200)}`, timeoutMs);
     this.ws.send(JSON.stringify({ id, op, ...args }));
     return reply;
+  }
+
+  #awaitReply(id: string, what: string, timeoutMs: number): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`no reply to request ${id} (${what}) within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
   }
 
   /** Sends a request and returns its result, throwing on an error reply. */
@@ -105,7 +150,7 @@ export class ChatClient {
 
   /** Sends a raw frame (for malformed-input tests); a reply to `expectId` is awaited if given. */
   sendRaw(data: string | Buffer, expectId?: string): Promise<Reply> | undefined {
-    const reply = expectId ? new Promise<Reply>((resolve) => this.#pending.set(expectId, resolve)) : undefined;
+    const reply = expectId ? this.#awaitReply(expectId, 'raw frame', DEFAULT_REQUEST_TIMEOUT_MS) : undefined;
     this.ws.send(data);
     return reply;
   }
@@ -155,6 +200,16 @@ export class ChatClient {
 }
 
 /** The server refused the WebSocket upgrade with an HTTP status. */
+/** The server closed the socket before sending `hello`. */
+export class ClosedBeforeHello extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`socket closed with ${code} ${reason} before hello`);
+  }
+}
+
 export class UpgradeRefused extends Error {
   constructor(readonly status: number) {
     super(`upgrade refused with HTTP ${status}`);
