@@ -57,10 +57,12 @@ export class ActorHost implements OwnershipListener {
   acquired(shard: number, epoch: number): void {
     if (this.#subs.has(shard)) return;
     this.options.logger.debug({ shard, epoch }, 'serving shard');
-    // A queue group, so each request reaches exactly one subscriber even while a
-    // paused former owner is still subscribed next to the new one: the stale host
-    // refuses (it writes nothing), the gateway retries, and nothing runs twice.
-    this.#subs.set(shard, this.options.bus.subscribe(shardSubject(shard), (msg) => this.#onRequest(shard, msg), { queue: shardSubject(shard) }));
+    // Not a queue group: a former owner frozen past its lease (GC, SIGSTOP, a stalled VM)
+    // is still subscribed until its bus connection dies, and a queue group would hand it
+    // half of the shard's requests, each lost for a whole request timeout. Every
+    // subscriber gets the request instead; the new owner answers, and the stale one
+    // answers nothing it could act on (its epoch is past, so it writes nothing) when it wakes.
+    this.#subs.set(shard, this.options.bus.subscribe(shardSubject(shard), (msg) => this.#onRequest(shard, msg)));
     this.options.metrics.shardsOwned.set(this.#subs.size);
   }
 

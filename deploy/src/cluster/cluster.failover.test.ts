@@ -82,10 +82,19 @@ describe('cluster: gateways and actor hosts as separate processes over NATS', ()
     const paused = c.actorHosts[0]!;
     const storedBefore = await scrapeMetric(paused.url, 'chat_messages_stored_total');
     paused.child.kill('SIGSTOP');
+    const pausedAt = Date.now();
     const during = new SteadyLoad(list, { intervalMs: 50, retryForMs: 20_000, tag: 't' }).start();
-    await new Promise((r) => setTimeout(r, LEASE_TTL_MS + 2000));
-    // The other host took every shard over and acknowledges sends while the first one sleeps.
-    expect(during.records.filter((r) => r.ok && r.sentAt > Date.now() - 1000).length).toBeGreaterThan(0);
+    // The other host takes every shard over and acknowledges sends to every conversation while the
+    // first one sleeps: each sender gets an ack for a send made after the paused host's leases expired.
+    const takenOverBy = Date.now() + LEASE_TTL_MS + 8000;
+    const servedAgain = () => list.filter((s) => during.records.some((r) => r.ok && r.conversationId === s.conversationId && r.sentAt > pausedAt + LEASE_TTL_MS));
+    while (servedAgain().length < list.length && Date.now() < takenOverBy) await new Promise((r) => setTimeout(r, 100));
+    console.log(`SIGSTOP: every conversation acknowledged again ${Date.now() - pausedAt} ms after the pause (lease TTL ${LEASE_TTL_MS} ms)`);
+    const stuck = list.filter((s) => !servedAgain().includes(s)).map((s) => ({
+      conversationId: s.conversationId,
+      attemptsSincePause: during.records.filter((r) => r.conversationId === s.conversationId).map((r) => `${r.sentAt - pausedAt}→${r.answeredAt - pausedAt} ${r.ok ? `ok ${r.seq}` : r.error}`),
+    }));
+    expect(stuck, 'conversations not acknowledged again while the host sleeps').toEqual([]);
     paused.child.kill('SIGCONT');
     // Awake, the former owner writes nothing from its stale state and serves no shard; it could
     // only write again after regaining shards through a lease round (more than 600 ms away).
