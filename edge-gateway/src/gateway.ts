@@ -15,7 +15,7 @@ import { createOpHandlers } from './ops/op-handlers.js';
 import { GatewayMetrics } from './metrics.js';
 import { UserRegistrar } from './auth/user-registrar.js';
 import { registerHttpRoutes } from './http/http-routes.js';
-import { trackAborted, respond } from './http/http-util.js';
+import { respond } from './http/http-util.js';
 import { ListenError } from './errors.js';
 
 /**
@@ -112,7 +112,6 @@ export class Gateway {
         const protocol = req.getHeader('sec-websocket-protocol');
         const extensions = req.getHeader('sec-websocket-extensions');
         const token = extractToken(req.getHeader('authorization'), req.getQuery());
-        const state = trackAborted(res);
         if (this.#draining) {
           this.metrics.upgradesRejected.inc({ reason: 'draining' });
           respond(res, '503 Service Unavailable', 'gateway is shutting down');
@@ -123,28 +122,28 @@ export class Gateway {
           respond(res, '401 Unauthorized', 'missing token: send Authorization: Bearer <jwt> or ?token=<jwt>');
           return;
         }
-        this.#authenticate(token).then(
-          (user) => {
-            if (state.aborted) return;
-            const data: SessionData = {
-              sessionId: randomUUID(),
-              user,
-              bucket: new TokenBucket(o.rate.perSec, o.rate.burst, this.#clock.now()),
-              strikes: 0,
-              open: false,
-              inFlight: 0,
-              expiryTimer: undefined,
-              outbox: [],
-              lanes: new Map(),
-            };
-            res.cork(() => res.upgrade(data, key, protocol, extensions, context));
-          },
-          (err: Error) => {
-            if (state.aborted) return;
-            this.metrics.upgradesRejected.inc({ reason: 'unauthorized' });
-            respond(res, '401 Unauthorized', err.message);
-          },
-        );
+        // Synchronous from here to res.upgrade(): see TokenVerifier for the uWS bug an await here would hit.
+        let user: AuthenticatedUser;
+        try {
+          user = this.o.verifier.verify(token);
+        } catch (err) {
+          this.metrics.upgradesRejected.inc({ reason: 'unauthorized' });
+          respond(res, '401 Unauthorized', err instanceof Error ? err.message : 'unauthorized');
+          return;
+        }
+        const data: SessionData = {
+          sessionId: randomUUID(),
+          user,
+          bucket: new TokenBucket(o.rate.perSec, o.rate.burst, this.#clock.now()),
+          strikes: 0,
+          open: false,
+          greeted: false,
+          inFlight: 0,
+          expiryTimer: undefined,
+          outbox: [],
+          lanes: new Map(),
+        };
+        res.upgrade(data, key, protocol, extensions, context);
       },
       open: (ws) => this.#onOpen(ws),
       message: (ws, message) => this.#frames.handle(ws, message),
@@ -223,12 +222,6 @@ export class Gateway {
     });
   }
 
-  async #authenticate(token: string): Promise<AuthenticatedUser> {
-    const user = await this.o.verifier.verify(token);
-    await this.#registrar.ensure(user);
-    return user;
-  }
-
   #onOpen(ws: Session): void {
     const data = ws.getUserData();
     data.open = true;
@@ -247,15 +240,22 @@ export class Gateway {
       }, Math.min(ms, 2 ** 31 - 1));
       data.expiryTimer.unref();
     }
-    this.#outbox.send(
-      ws,
-      eventFrame('hello', {
-        user: { id: data.user.id, name: data.user.name },
-        sessionId: data.sessionId,
-        heartbeatMs: this.o.heartbeatMs,
-        serverTime: this.#clock.now(),
-      }),
-    );
+    // The user is registered with the directory (best effort, bounded) before hello, so that
+    // whoever this session talks to can find them; frames meant for it wait in its outbox.
+    const hello = () => {
+      if (!data.open) return; // closed while registering: uWS forbids touching it
+      this.#outbox.greet(
+        ws,
+        eventFrame('hello', {
+          user: { id: data.user.id, name: data.user.name },
+          sessionId: data.sessionId,
+          heartbeatMs: this.o.heartbeatMs,
+          serverTime: this.#clock.now(),
+        }),
+      );
+    };
+    if (this.#registrar.knows(data.user)) hello();
+    else void this.#registrar.ensure(data.user).then(hello);
   }
 
   #onClose(ws: Session, code: number, message: ArrayBuffer): void {

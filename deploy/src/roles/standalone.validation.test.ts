@@ -1,4 +1,5 @@
-import { SignJWT } from 'jose';
+import jwt from 'jsonwebtoken';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ChatClient, UpgradeRefused, devLogin } from '../testing/chat-client.js';
 import { startInProcess, tempDir } from '../testing/system-under-test.js';
@@ -78,24 +79,50 @@ describe('standalone: refusals, limits and bad input', () => {
     };
     await refused('');
     await refused('not-a-jwt');
-    const forged = await new SignJWT({ name: 'Eve' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject('eve')
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode('some-other-secret-some-other-secret-00'));
+    const forged = jwt.sign({ sub: 'eve', name: 'Eve' }, 'some-other-secret-some-other-secret-00', { algorithm: 'HS256', expiresIn: '1h' });
     await refused(forged);
     await refused(forged, true);
-    const expired = await new SignJWT({ name: 'Old' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject('old')
-      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
-      .sign(new TextEncoder().encode('test-secret-test-secret-test-secret-0123'));
+    const expired = jwt.sign({ sub: 'old', name: 'Old', exp: Math.floor(Date.now() / 1000) - 60 }, 'test-secret-test-secret-test-secret-0123', { algorithm: 'HS256' });
     await refused(expired);
     // The real token works through the Authorization header too.
     const { token } = await devLogin(system().baseUrl, 'Header User');
     const ok = await ChatClient.connect(system().baseUrl, token, { viaHeader: true });
     track(ok);
     expect(ok.hello).toMatchObject({ user: { id: 'header-user' } });
+  });
+
+  it('upgrades and sends hello even when the upgrade request also says Connection: close', async () => {
+    // uWS v20.30 closes a socket upgraded from res.cork() after an await when the bytes where the
+    // HTTP state was say "close"; this header makes that deterministic. The gateway upgrades
+    // synchronously, so the session must open and greet.
+    const { token } = await devLogin(system().baseUrl, 'Raw Upgrader');
+    const port = Number(new URL(system().baseUrl).port);
+    const first = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let buf = Buffer.alloc(0);
+      const timer = setTimeout(() => reject(new Error(`no hello within 5 s; got ${JSON.stringify(buf.toString('latin1'))}`)), 5000);
+      socket.on('connect', () =>
+        socket.write(
+          `GET /v1/ws?token=${token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: close\r\n` +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        ),
+      );
+      socket.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0 || buf.length < end + 6) return;
+        // An unmasked text frame from the server: 0x81, then a 7-bit or 16-bit length.
+        const len7 = buf[end + 5]! & 0x7f;
+        const [len, at] = len7 === 126 ? [buf.readUInt16BE(end + 6), end + 8] : [len7, end + 6];
+        if (buf.length < at + len) return;
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(`${buf.subarray(0, 12).toString('latin1')} ${buf.subarray(at, at + len).toString('utf8')}`);
+      });
+      socket.on('close', () => reject(new Error(`closed after ${JSON.stringify(buf.toString('latin1'))}`)));
+      socket.on('error', reject);
+    });
+    expect(first).toMatch(/^HTTP\/1\.1 101 \{"ev":"hello"/);
   });
 
   it('answers a flood with rate_limited and retryAfterMs, then closes with 4029 when it goes on', async () => {

@@ -1,4 +1,4 @@
-import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import jwt from 'jsonwebtoken';
 import { USER_ID_PATTERN } from '@chat/proto';
 import { UnauthorizedError } from '../errors.js';
 
@@ -10,33 +10,43 @@ export interface AuthenticatedUser {
   expiresAt: number | undefined;
 }
 
-/** Verifies the tokens clients present at the upgrade. */
+/**
+ * Verifies the tokens clients present at the upgrade. Synchronous on purpose:
+ * the gateway must upgrade inside uWS's upgrade handler. An upgrade finished
+ * later, from `res.cork()`, is sometimes closed by uWS v20.30 right after the
+ * 101 (its cork() misreads the reallocated socket as an HTTP response with
+ * `Connection: close`; uNetworking/uWebSockets#1928), so no await may sit
+ * between the upgrade request and `res.upgrade()`.
+ */
 export interface TokenVerifier {
-  /** Resolves the token's user, or rejects with UnauthorizedError saying why. */
-  verify(token: string): Promise<AuthenticatedUser>;
+  /** Returns the token's user, or throws UnauthorizedError saying why. */
+  verify(token: string): AuthenticatedUser;
 }
 
 /**
  * HS256 tokens with a shared secret: verification for every gateway, and
  * issuing for dev login. Tokens carry the user id in `sub` and the display
- * name in `name`.
+ * name in `name`. jsonwebtoken rather than jose because jose verifies only
+ * asynchronously (WebCrypto), which the upgrade cannot wait for (see TokenVerifier).
  */
 export class HmacTokenAuthority implements TokenVerifier {
-  readonly #key: Uint8Array;
+  readonly #key: Buffer;
 
   constructor(secret: string) {
-    this.#key = new TextEncoder().encode(secret);
+    this.#key = Buffer.from(secret, 'utf8');
   }
 
-  async verify(token: string): Promise<AuthenticatedUser> {
-    let payload;
+  verify(token: string): AuthenticatedUser {
+    let payload: jwt.JwtPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'] }));
+      const decoded = jwt.verify(token, this.#key, { algorithms: ['HS256'] });
+      if (typeof decoded === 'string') throw new jwt.JsonWebTokenError('payload is not a JSON object');
+      payload = decoded;
     } catch (err) {
       const reason =
-        err instanceof joseErrors.JWTExpired
+        err instanceof jwt.TokenExpiredError
           ? 'token expired'
-          : err instanceof joseErrors.JWSSignatureVerificationFailed
+          : err instanceof jwt.JsonWebTokenError && err.message === 'invalid signature'
             ? 'token signature invalid'
             : 'token malformed or not acceptable';
       throw new UnauthorizedError(reason, { cause: err });
@@ -49,13 +59,8 @@ export class HmacTokenAuthority implements TokenVerifier {
   }
 
   /** Signs a token for `user` valid for `ttlSeconds`. */
-  issue(user: { id: string; name: string }, ttlSeconds: number): Promise<string> {
-    return new SignJWT({ name: user.name })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(user.id)
-      .setIssuedAt()
-      .setExpirationTime(`${ttlSeconds}s`)
-      .sign(this.#key);
+  issue(user: { id: string; name: string }, ttlSeconds: number): string {
+    return jwt.sign({ sub: user.id, name: user.name }, this.#key, { algorithm: 'HS256', expiresIn: ttlSeconds });
   }
 }
 

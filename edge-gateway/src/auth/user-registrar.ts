@@ -24,6 +24,11 @@ export class UserRegistrar {
     private readonly logger: Logger,
   ) {}
 
+  /** Whether the user is registered under this name already (ensure() would do nothing). */
+  knows(user: { id: string; name: string }): boolean {
+    return this.#known.get(user.id) === user.name;
+  }
+
   /**
    * Registers the user unless already registered under this name. A failure is
    * logged, not thrown: chat works without the directory entry being fresh.

@@ -57,7 +57,7 @@ export function registerHttpRoutes(app: TemplatedApp, o: HttpRouteOptions): void
         }
         const user = { id, name: parsed.data.name };
         await o.registrar.ensure(user);
-        const token = await dev.authority.issue(user, dev.ttlSeconds);
+        const token = dev.authority.issue(user, dev.ttlSeconds);
         if (!state.aborted) respondJson(res, '200 OK', { token, user });
       })
       .catch((err: unknown) => {

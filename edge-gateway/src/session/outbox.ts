@@ -40,6 +40,22 @@ export class Outbox {
     return true;
   }
 
+  /**
+   * Sends `hello` ahead of everything queued so far and opens the session's
+   * outbox: until then frames wait, so hello is always the first frame.
+   */
+  greet(session: Session, hello: string): void {
+    const data = session.getUserData();
+    if (!data.open || data.greeted) return;
+    data.greeted = true;
+    data.outbox.unshift({ frame: hello, origin: 0 });
+    this.#dirty.add(session);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
   /** Writes every queued frame now. */
   readonly flush = (): void => {
     this.#scheduled = false;
@@ -49,6 +65,7 @@ export class Outbox {
 
   #write(session: Session): void {
     const data = session.getUserData();
+    if (!data.greeted) return; // greet() reschedules it
     const items = data.outbox;
     data.outbox = [];
     if (!data.open || items.length === 0) return;

@@ -14,6 +14,8 @@ export interface SessionData {
   strikes: number;
   /** False once closed: uWS forbids touching a closed socket. */
   open: boolean;
+  /** True once hello went out; until then the outbox holds every frame for this session. */
+  greeted: boolean;
   /** Requests sent to the backend and not answered yet. */
   inFlight: number;
   expiryTimer: NodeJS.Timeout | undefined;
