@@ -32,11 +32,7 @@ export class Outbox {
     const data = session.getUserData();
     if (!data.open) return false;
     data.outbox.push({ frame, origin });
-    this.#dirty.add(session);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(this.flush);
-    }
+    this.#markDirty(session);
     return true;
   }
 
@@ -49,6 +45,10 @@ export class Outbox {
     if (!data.open || data.greeted) return;
     data.greeted = true;
     data.outbox.unshift({ frame: hello, origin: 0 });
+    this.#markDirty(session);
+  }
+
+  #markDirty(session: Session): void {
     this.#dirty.add(session);
     if (!this.#scheduled) {
       this.#scheduled = true;
