@@ -223,3 +223,43 @@ describe('createOpSchemas: custom limits', () => {
     expect(ops['message.send'].safeParse(send({ body: 'x'.repeat(11) })).success).toBe(true);
   });
 });
+
+describe('createOpSchemas: message.edit, message.delete, message.react', () => {
+  const target = { conversationId: 'g_abc', seq: 3 };
+
+  it('accepts valid frames', () => {
+    expect(ops['message.edit'].parse({ ...target, body: 'fixed' })).toEqual({ ...target, body: 'fixed' });
+    expect(ops['message.delete'].parse(target)).toEqual(target);
+    expect(ops['message.react'].parse({ ...target, emoji: '👍', add: true })).toEqual({ ...target, emoji: '👍', add: true });
+    // Emoji sequences joined by ZWJ, flags and skin tones are one reaction each.
+    for (const emoji of ['👨‍👩‍👧‍👦', '🇫🇷', '👍🏽', ':party:', 'x'.repeat(DEFAULT_LIMITS.maxEmojiChars)]) {
+      expect(ops['message.react'].safeParse({ ...target, emoji, add: false }).success, emoji).toBe(true);
+    }
+  });
+
+  it('applies the body limit to edits', () => {
+    expect(ops['message.edit'].safeParse({ ...target, body: 'x'.repeat(DEFAULT_LIMITS.maxBodyChars) }).success).toBe(true);
+    const result = ops['message.edit'].safeParse({ ...target, body: 'x'.repeat(DEFAULT_LIMITS.maxBodyChars + 1) });
+    expect(describeZodError(result.error!)).toContain('body longer than 4000 characters');
+  });
+
+  it('rejects a missing, zero, negative or fractional seq', () => {
+    for (const seq of [undefined, 0, -1, 1.5, '2']) {
+      expect(ops['message.delete'].safeParse({ conversationId: 'g_abc', seq }).success, String(seq)).toBe(false);
+    }
+  });
+
+  it.each(['', ' ', '👍 ', 'a\tb', '\n', '\u0000', '\u007f', '\u00a0', '\u2028', '\ud83d', 'x'.repeat(DEFAULT_LIMITS.maxEmojiChars + 1)])(
+    'rejects emoji %j',
+    (emoji) => {
+      const result = ops['message.react'].safeParse({ ...target, emoji, add: true });
+      expect(result.success).toBe(false);
+      expect(describeZodError(result.error!)).toContain('emoji');
+    },
+  );
+
+  it('requires add to be a boolean', () => {
+    expect(ops['message.react'].safeParse({ ...target, emoji: '👍' }).success).toBe(false);
+    expect(ops['message.react'].safeParse({ ...target, emoji: '👍', add: 'yes' }).success).toBe(false);
+  });
+});

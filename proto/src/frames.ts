@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ID_PATTERN } from './subjects.js';
-import { type ProtocolLimits, DEFAULT_LIMITS, isMediaTypeAllowed } from './limits.js';
+import { type ProtocolLimits, DEFAULT_LIMITS, isMediaTypeAllowed, isValidEmoji } from './limits.js';
 
 /**
  * The client → server request frames of PROTOCOL.md as zod schemas. The
@@ -13,6 +13,8 @@ export const userIdSchema = z.string().regex(USER_ID_PATTERN, 'must match ^[A-Za
 export const conversationIdSchema = z.string().regex(ID_PATTERN, 'must match ^[A-Za-z0-9_-]{1,128}$');
 export const requestIdSchema = z.string().min(1).max(64);
 const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A message's seq: messages start at 1. */
+const messageSeqSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
 /** Every op of protocol v1, implemented or not. */
 export const ALL_OPS = [
@@ -80,6 +82,18 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
         attachments: z.array(attachment).max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`).default([]),
       })
       .refine((m) => m.body.trim().length > 0 || m.attachments.length > 0, { message: 'a message needs a body or an attachment' }),
+    // An edit may empty the body of a message with attachments; whether the
+    // message has any only the actor knows, so it checks that part.
+    'message.edit': z.object({ conversationId: conversationIdSchema, seq: messageSeqSchema, body }),
+    'message.delete': z.object({ conversationId: conversationIdSchema, seq: messageSeqSchema }),
+    'message.react': z.object({
+      conversationId: conversationIdSchema,
+      seq: messageSeqSchema,
+      emoji: z.string().refine((e) => isValidEmoji(e, limits.maxEmojiChars), {
+        message: `emoji must be 1 to ${limits.maxEmojiChars} characters without whitespace or control characters`,
+      }),
+      add: z.boolean(),
+    }),
     'message.history': z.object({
       conversationId: conversationIdSchema,
       before: seqSchema.optional(),

@@ -13,10 +13,14 @@ export {
   History,
   OpenDm,
   CreateGroup,
+  EditMessage,
+  DeleteMessage,
+  ReactToMessage,
   ActorRequest,
   SendResult,
   ConversationResult,
   HistoryResult,
+  MessageResult,
   ActorReply,
 } from './gen/chat/v1/actor.js';
 export {

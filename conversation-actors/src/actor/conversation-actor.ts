@@ -24,6 +24,7 @@ import {
 import type { ActorMetrics } from '../metrics.js';
 import type { EventPublisher } from './event-publisher.js';
 import { Mailbox } from './mailbox.js';
+import { type MessageMutation, mutateMessage } from './message-mutations.js';
 import { RecentKeys } from './recent-keys.js';
 import { newConversationView } from './views.js';
 
@@ -79,6 +80,8 @@ export class ConversationActor {
   #stopped = false;
   #lastActive: number;
   #idleWaiters: (() => void)[] = [];
+  /** Set by a handler whose events must go out after its reply (message.updated). */
+  #afterAnswer: (() => void) | undefined;
 
   constructor(
     readonly conversationId: string,
@@ -153,7 +156,10 @@ export class ConversationActor {
       return;
     }
     const reply = await this.#handleSingle(first.req, head).catch((err: unknown) => this.#toFailure(err, first.req));
+    const publish = this.#afterAnswer;
+    this.#afterAnswer = undefined;
     this.#answer(first, reply);
+    publish?.();
   }
 
   /**
@@ -210,6 +216,11 @@ export class ConversationActor {
         const messages = !hasMore ? rows : after !== undefined ? rows.slice(0, limit) : rows.slice(rows.length - limit);
         return { result: { $case: 'history', value: { messages, hasMore } } };
       }
+      case 'edit':
+      case 'delete':
+      case 'react':
+        this.#requireMember(head, caller.id);
+        return this.#mutate(caller.id, head.record, op);
       default:
         throw new BadRequestError(`op ${op?.$case ?? '(none)'} is not handled by conversation actors`);
     }
@@ -270,6 +281,26 @@ export class ConversationActor {
     const [view] = await this.deps.store.getConversationViews(userId, [this.conversationId]);
     if (!view) throw new ForbiddenError();
     return view;
+  }
+
+  /** Edit, delete or react (message-mutations.ts): persisted, then answered, then message.updated to every member. */
+  async #mutate(userId: string, record: ConversationRecord, mutation: MessageMutation): Promise<ActorReply> {
+    const by = { userId, role: findMember(record, userId)?.role ?? 'member', kind: record.kind };
+    const deps = { store: this.deps.store, limits: this.deps.limits, now: this.deps.clock.now(), epoch: () => this.#requireEpoch() };
+    let outcome;
+    try {
+      outcome = await mutateMessage(deps, this.conversationId, mutation, by);
+    } catch (err) {
+      // Fenced or unreachable store: the same recovery as a failed append.
+      if (err instanceof StaleEpochError || err instanceof NotOwnedError || err instanceof StoreUnavailableError) this.#afterWriteFailure(err);
+      throw err;
+    }
+    const { message, changed } = outcome;
+    if (changed) {
+      const memberIds = record.members.map((m) => m.userId);
+      this.#afterAnswer = () => this.deps.events.messageUpdated(memberIds, message);
+    }
+    return { result: { $case: 'message', value: { message } } };
   }
 
   #requireMember(head: Head, userId: string): asserts head is { state: 'present'; record: ConversationRecord } {

@@ -13,6 +13,14 @@ export class EventPublisher {
     this.#fanOut(recipients, Event.encode({ originReceivedAt, kind: { $case: 'messageNew', value: message } }).finish());
   }
 
+  /**
+   * An edit, delete or reaction, to every member, after it is stored. No
+   * origin time: the delivery latency histogram measures message.send only.
+   */
+  messageUpdated(recipients: readonly string[], message: ChatMessage): void {
+    this.#fanOut(recipients, Event.encode({ originReceivedAt: 0, kind: { $case: 'messageUpdated', value: message } }).finish());
+  }
+
   conversationUpdated(userId: string, conversation: Conversation): void {
     const bytes = Event.encode({ originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } }).finish();
     this.bus.publish(userEventsSubject(userId), bytes);

@@ -28,6 +28,7 @@ import type {
   ConversationPageResult,
   ConversationRecord,
   MessageQuery,
+  MessageUpdate,
   NewConversation,
 } from '../store/store.js';
 import { ActorHost } from './actor-host.js';
@@ -78,6 +79,9 @@ class InterceptingStore implements ChatStore {
   appendMessages(batch: AppendBatch): Promise<AppendResult> {
     const real: Append = (b) => this.inner.appendMessages(b);
     return this.onAppend ? this.onAppend(batch, real) : real(batch);
+  }
+  updateMessage(update: MessageUpdate): Promise<void> {
+    return this.inner.updateMessage(update);
   }
   findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]> {
     return this.inner.findByClientMsgIds(conversationId, keys);
@@ -479,6 +483,39 @@ describe('ActorHost over the bus', () => {
     // Nothing refused was broadcast.
     await h.bus.flush();
     expect(newMessages(bobSees).map((m) => m.body)).toEqual(['f1', 'f2', 'f5']);
+  });
+
+  it('edits, reacts and deletes through the mailbox, publishing message.updated to members; a fenced edit is refused and drops the actor', async () => {
+    const h = await start();
+    const bobSees = events(h, 'bob');
+    const daveSees = events(h, 'dave');
+    const id = await createGroup(h);
+    expect(seqOf(await call(h, sendReq(id, 'alice', 'u1')))).toBe(1);
+    const mutate = (callerId: string, op: ActorRequest['op']) =>
+      call(h, { caller: user(callerId), conversationId: id, receivedAt: 0, sessionId: '', laneSeq: 0, laneAfter: 0, op });
+    const messageOf = (reply: ActorReply) => (reply.result?.$case === 'message' ? reply.result.value.message : undefined);
+
+    expect(messageOf(await mutate('alice', { $case: 'edit', value: { seq: 1, body: 'edited' } }))).toMatchObject({ body: 'edited', editedAt: h.clock.now() });
+    expect(failureCode(await mutate('bob', { $case: 'edit', value: { seq: 1, body: 'no' } }))).toBe('forbidden');
+    expect(failureCode(await mutate('dave', { $case: 'react', value: { seq: 1, emoji: '👍', add: true } }))).toBe('forbidden');
+    expect(failureCode(await mutate('bob', { $case: 'delete', value: { seq: 2 } }))).toBe('not_found');
+    expect(messageOf(await mutate('bob', { $case: 'react', value: { seq: 1, emoji: '👍', add: true } }))?.reactions).toEqual({ '👍': { ids: ['bob'] } });
+    await h.bus.flush();
+    const updated = bobSees.flatMap((e) => (e.kind?.$case === 'messageUpdated' ? [e.kind.value] : []));
+    expect(updated.map((m) => [m.body, Object.keys(m.reactions)])).toEqual([
+      ['edited', []],
+      ['edited', ['👍']],
+    ]);
+    expect(daveSees).toEqual([]);
+
+    // A new owner records a higher epoch; this host's next write is fenced off.
+    const [stored] = await h.store.readMessages(id, { limit: 1, direction: 'forward' });
+    await h.store.updateMessage({ epoch: EPOCH + 1, message: stored! });
+    expect(failureCode(await mutate('alice', { $case: 'delete', value: { seq: 1 } }))).toBe('unavailable');
+    expect(await activeActors(h)).toBe(0);
+    expect((await h.store.readMessages(id, { limit: 1, direction: 'forward' }))[0]?.deleted).toBe(false);
+    await h.bus.flush();
+    expect(bobSees.filter((e) => e.kind?.$case === 'messageUpdated')).toHaveLength(2);
   });
 
   it('answers unavailable while the store is down, acknowledges and broadcasts nothing, and continues with no gap', async () => {

@@ -41,6 +41,18 @@ export interface ChatStore {
    * duplicates and re-sequence the rest.
    */
   appendMessages(batch: AppendBatch): Promise<AppendResult>;
+  /**
+   * Replaces the mutable state of a stored message (body, attachments,
+   * editedAt, deleted, reactions) with `update.message`'s, matched by
+   * (conversationId, seq); its id, sender, clientMsgId and createdAt never
+   * change. A deleted message is stored and served with an empty body, no
+   * attachments and no reactions, and stays deleted: an update that would
+   * undelete it is refused with ConflictError. Fenced like appendMessages: an
+   * epoch lower than the recorded one is refused with StaleEpochError, a
+   * higher one is recorded. An unknown conversation or seq is refused with
+   * NotFoundError. Refused updates write nothing.
+   */
+  updateMessage(update: MessageUpdate): Promise<void>;
   /** Stored messages matching any of the keys. */
   findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]>;
   /**
@@ -108,6 +120,13 @@ export interface AppendBatch {
   expectedLastSeq: number;
   /** Non-empty; seqs expectedLastSeq + 1, + 2, … in order. */
   messages: ChatMessage[];
+}
+
+export interface MessageUpdate {
+  /** The actor's fencing epoch, as for appendMessages. */
+  epoch: number;
+  /** The message's new state; its conversationId and seq say which message. */
+  message: ChatMessage;
 }
 
 export type AppendResult = { kind: 'appended' } | { kind: 'duplicates'; existing: ChatMessage[] };

@@ -51,7 +51,7 @@ describe('standalone: refusals, limits and bad input', () => {
     );
     expect(await bad(JSON.stringify({ id: 'b4', op: 'conversation.get', conversationId: 'a.b.>' }), 'b4')).toMatch(/conversationId/);
     expect(await bad(JSON.stringify({ id: 'b5', op: 'message.history', conversationId: 'a b' }), 'b5')).toMatch(/conversationId/);
-    expect(await bad(JSON.stringify({ id: 'b6', op: 'message.edit', conversationId: 'g_x', seq: 1, body: 'x' }), 'b6')).toMatch(/not available yet/);
+    expect(await bad(JSON.stringify({ id: 'b6', op: 'conversation.rename', conversationId: 'g_x', title: 'x' }), 'b6')).toMatch(/not available yet/);
     expect(await bad(JSON.stringify({ id: 'b7', op: 42 }), 'b7')).toMatch(/JSON object/);
     expect(await bad(JSON.stringify({ id: 'b8', op: 'conversation.open_dm', userId: 'bad id!' }), 'b8')).toMatch(/userId/);
     // Frames with no usable id get no reply; the session carries on.

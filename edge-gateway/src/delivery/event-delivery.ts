@@ -15,6 +15,8 @@ const RECENT_FRAMES = 256;
 export class EventDelivery {
   readonly #subs = new Map<string, Subscription>();
   readonly #recentFrames = new Map<string, string>();
+  /** The last message.updated rendered, by its bus bytes (see #frameOf). */
+  #lastUpdated: { data: Uint8Array; frame: string } | undefined;
   #sessions: SessionRegistry | undefined;
 
   constructor(
@@ -48,8 +50,9 @@ export class EventDelivery {
    * message per member subject): render its frame once and reuse the string.
    * Only message.new is shared; other events may differ per recipient.
    */
-  #frameOf(event: Event): string | null {
+  #frameOf(event: Event, data: Uint8Array): string | null {
     const kind = event.kind;
+    if (kind?.$case === 'messageUpdated') return this.#updatedFrame(event, data);
     if (kind?.$case !== 'messageNew') return eventToFrame(event);
     const key = `${kind.value.conversationId}\u0000${kind.value.seq}`;
     let frame = this.#recentFrames.get(key);
@@ -58,6 +61,19 @@ export class EventDelivery {
       this.#recentFrames.set(key, frame);
       if (this.#recentFrames.size > RECENT_FRAMES) this.#recentFrames.delete(this.#recentFrames.keys().next().value!);
     }
+    return frame;
+  }
+
+  /**
+   * message.updated has no stable key (one seq is updated many times), but an
+   * actor publishes the same bytes to every member subject back to back: the
+   * bytes of the last one rendered identify a repeat.
+   */
+  #updatedFrame(event: Event, data: Uint8Array): string | null {
+    const last = this.#lastUpdated;
+    if (last && Buffer.compare(last.data, data) === 0) return last.frame;
+    const frame = eventToFrame(event);
+    if (frame !== null) this.#lastUpdated = { data: Uint8Array.prototype.slice.call(data), frame };
     return frame;
   }
 
@@ -71,7 +87,7 @@ export class EventDelivery {
       this.logger.warn({ err, subject: msg.subject }, 'undecodable event');
       return;
     }
-    const frame = this.#frameOf(event);
+    const frame = this.#frameOf(event, msg.data);
     if (frame === null) return;
     for (const session of sessions) this.outbox.send(session, frame, event.originReceivedAt);
   }

@@ -52,6 +52,12 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       laneOf(ctx, conversationId),
       idempotent,
     );
+  /** edit, delete and react share the session's lane with sends, so they apply in the order the session sent them. */
+  const messageResult = async (pending: ReturnType<typeof actor>) => {
+    const r = await pending;
+    if (r.$case !== 'message' || !r.value.message) throw unexpected(r.$case);
+    return { message: messageToJson(r.value.message) };
+  };
   const conversationResult = async (pending: ReturnType<typeof actor>) => {
     const r = await pending;
     if (r.$case !== 'conversation' || !r.value.conversation) throw unexpected(r.$case);
@@ -89,6 +95,15 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       if (r.$case !== 'send' || !r.value.message) throw unexpected(r.$case);
       return { message: messageToJson(r.value.message), duplicate: r.value.duplicate };
     },
+
+    // All three are idempotent: a retry of an applied change is a no-op that answers the current message.
+    'message.edit': (ctx, args) =>
+      messageResult(actor(ctx, args.conversationId, { $case: 'edit', value: { seq: args.seq, body: args.body } })),
+
+    'message.delete': (ctx, args) => messageResult(actor(ctx, args.conversationId, { $case: 'delete', value: { seq: args.seq } })),
+
+    'message.react': (ctx, args) =>
+      messageResult(actor(ctx, args.conversationId, { $case: 'react', value: { seq: args.seq, emoji: args.emoji, add: args.add } })),
 
     'message.history': async (ctx, args) => {
       const r = await actor(ctx, args.conversationId, {

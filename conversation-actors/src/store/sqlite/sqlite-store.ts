@@ -5,6 +5,7 @@ import type { ChatMessage, Conversation, User } from '@chat/proto';
 import {
   BadRequestError,
   ChatError,
+  ConflictError,
   InternalError,
   NotFoundError,
   SeqConflictError,
@@ -21,6 +22,7 @@ import type {
   ConversationRecord,
   MemberRecord,
   MessageQuery,
+  MessageUpdate,
   NewConversation,
   Role,
 } from '../store.js';
@@ -297,6 +299,31 @@ export class SqliteStore implements ChatStore {
     }
   }
 
+  /** Runs on the writer thread, in the same group commits as appends. */
+  async updateMessage(update: MessageUpdate): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('updateMessage: the SQLite store is closed');
+    const { message, epoch } = update;
+    try {
+      checkInteger(epoch, 'epoch');
+      checkInteger(message.seq, 'seq');
+    } catch (err) {
+      throw toStoreError(err, 'updateMessage');
+    }
+    const outcome = await this.writer.update({ conversationId: message.conversationId, epoch, row: toRow(message) });
+    switch (outcome.kind) {
+      case 'updated':
+        return;
+      case 'not_found':
+        throw new NotFoundError(`no message ${message.seq} in conversation ${message.conversationId}`);
+      case 'stale_epoch':
+        throw new StaleEpochError(message.conversationId, epoch, outcome.recorded);
+      case 'undelete_refused':
+        throw new ConflictError(`message ${message.seq} in ${message.conversationId} is deleted`);
+      default:
+        throw writeError('updateMessage', outcome);
+    }
+  }
+
   findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]> {
     return this.run('findByClientMsgIds', () => this.findKeys(conversationId, keys));
   }
@@ -521,10 +548,10 @@ function toMemberRecord(row: MemberRow): MemberRecord {
   };
 }
 
-/** A deleted message is stored without its body and attachments. */
+/** A deleted message is stored without its body, attachments and reactions. */
 function toRow(message: ChatMessage): MessageRow {
   const reactions: Record<string, string[]> = {};
-  for (const [emoji, users] of Object.entries(message.reactions)) reactions[emoji] = users.ids;
+  if (!message.deleted) for (const [emoji, users] of Object.entries(message.reactions)) reactions[emoji] = users.ids;
   return {
     conversation_id: message.conversationId,
     seq: message.seq,
@@ -540,12 +567,12 @@ function toRow(message: ChatMessage): MessageRow {
   };
 }
 
-/** A deleted message comes back with an empty body and no attachments, whatever the row holds. */
+/** A deleted message comes back with an empty body, no attachments and no reactions, whatever the row holds. */
 function toMessage(row: MessageRow): ChatMessage {
   const deleted = row.deleted !== 0;
   const reactions: ChatMessage['reactions'] = {};
-  for (const [emoji, ids] of Object.entries(JSON.parse(row.reactions) as Record<string, string[]>)) {
-    reactions[emoji] = { ids };
+  if (!deleted) {
+    for (const [emoji, ids] of Object.entries(JSON.parse(row.reactions) as Record<string, string[]>)) reactions[emoji] = { ids };
   }
   return {
     conversationId: row.conversation_id,

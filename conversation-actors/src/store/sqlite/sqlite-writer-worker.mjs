@@ -6,7 +6,7 @@
 // the main thread (whose connection only reads) and never block its event loop.
 //
 // Protocol (from SqliteWriter, sqlite-writer.ts):
-//   in:  { id, jobs: [{ op: 'append', ... } | { op: 'create', ... } | { op: 'user', ... }] }
+//   in:  { id, jobs: [{ op: 'append', ... } | { op: 'create', ... } | { op: 'update', ... } | { op: 'user', ... }] }
 //   out: { id, outcomes: [...] } — one outcome per job, in order — or { id, failed: { message, code } }
 //        when the transaction as a whole could not be committed (nothing of it is durable).
 import { parentPort, workerData } from 'node:worker_threads';
@@ -27,6 +27,12 @@ const insert = db.prepare(
   `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions)
    VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions)`,
 );
+const getDeleted = db.prepare('SELECT deleted FROM messages WHERE conversation_id = ? AND seq = ?');
+const updateMessage = db.prepare(
+  `UPDATE messages SET body = @body, attachments = @attachments, edited_at = @edited_at, deleted = @deleted, reactions = @reactions
+   WHERE conversation_id = @conversation_id AND seq = @seq`,
+);
+const raiseEpoch = db.prepare('UPDATE conversations SET epoch = ? WHERE id = ? AND epoch < ?');
 const moveHead = db.prepare('UPDATE conversations SET last_seq = ?, last_activity_at = ?, epoch = ? WHERE id = ?');
 const insertConversation = db.prepare(
   `INSERT INTO conversations (id, kind, title, created_at, last_seq, last_activity_at, epoch)
@@ -67,8 +73,24 @@ const appendOne = db.transaction((batch) => {
   return { kind: 'appended' };
 });
 
+/** One message's edit, delete or reaction change, fenced by epoch like an append. */
+const updateOne = db.transaction((job) => {
+  const head = getHead.get(job.conversationId);
+  if (!head) return { kind: 'not_found' };
+  if (job.epoch < head.epoch) return { kind: 'stale_epoch', recorded: head.epoch };
+  const current = getDeleted.get(job.conversationId, job.row.seq);
+  if (!current) return { kind: 'not_found' };
+  // Deletion is final: a late or buggy writer cannot bring a body back.
+  if (current.deleted !== 0 && job.row.deleted === 0) return { kind: 'undelete_refused' };
+  updateMessage.run(job.row);
+  // A newer owner's first write records its epoch, fencing the old owner off (as appendOne does).
+  raiseEpoch.run(job.epoch, job.conversationId, job.epoch);
+  return { kind: 'updated' };
+});
+
 const run = (job) => {
   if (job.op === 'append') return appendOne(job);
+  if (job.op === 'update') return updateOne(job);
   if (job.op === 'create') return createOne(job);
   upsertUser.run(job.user);
   return { kind: 'done' };

@@ -19,6 +19,13 @@ export interface WriterCreate {
   epoch: number;
 }
 
+/** A message's mutable columns to replace (row in table form), at an epoch. */
+export interface WriterUpdate {
+  conversationId: string;
+  epoch: number;
+  row: object;
+}
+
 /** A users row to insert or rename. */
 export interface WriterUser {
   id: string;
@@ -27,13 +34,19 @@ export interface WriterUser {
   idLower: string;
 }
 
-type Job = ({ op: 'append' } & WriterBatch) | ({ op: 'create' } & WriterCreate) | { op: 'user'; user: WriterUser };
+type Job =
+  | ({ op: 'append' } & WriterBatch)
+  | ({ op: 'create' } & WriterCreate)
+  | ({ op: 'update' } & WriterUpdate)
+  | { op: 'user'; user: WriterUser };
 
 /** What the writer thread did with one job. */
 export type WriterOutcome =
   | { kind: 'appended' }
   | { kind: 'created'; created: boolean }
   | { kind: 'done' }
+  | { kind: 'updated' }
+  | { kind: 'undelete_refused' }
   | { kind: 'duplicates'; rows: unknown[] }
   | { kind: 'not_found' }
   | { kind: 'stale_epoch'; recorded: number }
@@ -82,6 +95,10 @@ export class SqliteWriter {
 
   create(create: WriterCreate): Promise<WriterOutcome> {
     return this.#enqueue({ op: 'create', ...create });
+  }
+
+  update(update: WriterUpdate): Promise<WriterOutcome> {
+    return this.#enqueue({ op: 'update', ...update });
   }
 
   upsertUser(user: WriterUser): Promise<WriterOutcome> {

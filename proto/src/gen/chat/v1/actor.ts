@@ -40,6 +40,24 @@ export interface CreateGroup {
   memberIds: string[];
 }
 
+/** message.edit: replaces the body of the caller's own message. */
+export interface EditMessage {
+  seq: number;
+  body: string;
+}
+
+/** message.delete: the sender, or an owner/admin of a group. */
+export interface DeleteMessage {
+  seq: number;
+}
+
+/** message.react: adds or removes the caller's reaction `emoji`. */
+export interface ReactToMessage {
+  seq: number;
+  emoji: string;
+  add: boolean;
+}
+
 export interface ActorRequest {
   /** The authenticated caller, as the gateway verified it. */
   caller?: User | undefined;
@@ -66,6 +84,9 @@ export interface ActorRequest {
     | { $case: "history"; value: History }
     | { $case: "openDm"; value: OpenDm }
     | { $case: "createGroup"; value: CreateGroup }
+    | { $case: "edit"; value: EditMessage }
+    | { $case: "delete"; value: DeleteMessage }
+    | { $case: "react"; value: ReactToMessage }
     | undefined;
 }
 
@@ -83,12 +104,18 @@ export interface HistoryResult {
   hasMore: boolean;
 }
 
+/** The message as it is after an edit, delete or reaction. */
+export interface MessageResult {
+  message?: ChatMessage | undefined;
+}
+
 export interface ActorReply {
   result?:
     | { $case: "failure"; value: Failure }
     | { $case: "send"; value: SendResult }
     | { $case: "conversation"; value: ConversationResult }
     | { $case: "history"; value: HistoryResult }
+    | { $case: "message"; value: MessageResult }
     | undefined;
 }
 
@@ -508,6 +535,259 @@ export const CreateGroup: MessageFns<CreateGroup> = {
   },
 };
 
+function createBaseEditMessage(): EditMessage {
+  return { seq: 0, body: "" };
+}
+
+export const EditMessage: MessageFns<EditMessage> = {
+  encode(message: EditMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    if (message.body !== "") {
+      writer.uint32(18).string(message.body);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EditMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEditMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.body = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EditMessage {
+    return {
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      body: isSet(object.body) ? globalThis.String(object.body) : "",
+    };
+  },
+
+  toJSON(message: EditMessage): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.body !== "") {
+      obj.body = message.body;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EditMessage>): EditMessage {
+    return EditMessage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EditMessage>): EditMessage {
+    const message = createBaseEditMessage();
+    message.seq = object.seq ?? 0;
+    message.body = object.body ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteMessage(): DeleteMessage {
+  return { seq: 0 };
+}
+
+export const DeleteMessage: MessageFns<DeleteMessage> = {
+  encode(message: DeleteMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteMessage {
+    return { seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0 };
+  },
+
+  toJSON(message: DeleteMessage): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteMessage>): DeleteMessage {
+    return DeleteMessage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteMessage>): DeleteMessage {
+    const message = createBaseDeleteMessage();
+    message.seq = object.seq ?? 0;
+    return message;
+  },
+};
+
+function createBaseReactToMessage(): ReactToMessage {
+  return { seq: 0, emoji: "", add: false };
+}
+
+export const ReactToMessage: MessageFns<ReactToMessage> = {
+  encode(message: ReactToMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    if (message.emoji !== "") {
+      writer.uint32(18).string(message.emoji);
+    }
+    if (message.add !== false) {
+      writer.uint32(24).bool(message.add);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReactToMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReactToMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.emoji = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.add = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReactToMessage {
+    return {
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      emoji: isSet(object.emoji) ? globalThis.String(object.emoji) : "",
+      add: isSet(object.add) ? globalThis.Boolean(object.add) : false,
+    };
+  },
+
+  toJSON(message: ReactToMessage): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.emoji !== "") {
+      obj.emoji = message.emoji;
+    }
+    if (message.add !== false) {
+      obj.add = message.add;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReactToMessage>): ReactToMessage {
+    return ReactToMessage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReactToMessage>): ReactToMessage {
+    const message = createBaseReactToMessage();
+    message.seq = object.seq ?? 0;
+    message.emoji = object.emoji ?? "";
+    message.add = object.add ?? false;
+    return message;
+  },
+};
+
 function createBaseActorRequest(): ActorRequest {
   return {
     caller: undefined,
@@ -555,6 +835,15 @@ export const ActorRequest: MessageFns<ActorRequest> = {
         break;
       case "createGroup":
         CreateGroup.encode(message.op.value, writer.uint32(114).fork()).join();
+        break;
+      case "edit":
+        EditMessage.encode(message.op.value, writer.uint32(122).fork()).join();
+        break;
+      case "delete":
+        DeleteMessage.encode(message.op.value, writer.uint32(130).fork()).join();
+        break;
+      case "react":
+        ReactToMessage.encode(message.op.value, writer.uint32(138).fork()).join();
         break;
     }
     return writer;
@@ -661,6 +950,30 @@ export const ActorRequest: MessageFns<ActorRequest> = {
             message.op = { $case: "createGroup", value: CreateGroup.decode(reader, reader.uint32()) };
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.op = { $case: "edit", value: EditMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.op = { $case: "delete", value: DeleteMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.op = { $case: "react", value: ReactToMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -715,6 +1028,12 @@ export const ActorRequest: MessageFns<ActorRequest> = {
         ? { $case: "createGroup", value: CreateGroup.fromJSON(object.createGroup) }
         : isSet(object.create_group)
         ? { $case: "createGroup", value: CreateGroup.fromJSON(object.create_group) }
+        : isSet(object.edit)
+        ? { $case: "edit", value: EditMessage.fromJSON(object.edit) }
+        : isSet(object.delete)
+        ? { $case: "delete", value: DeleteMessage.fromJSON(object.delete) }
+        : isSet(object.react)
+        ? { $case: "react", value: ReactToMessage.fromJSON(object.react) }
         : undefined,
     };
   },
@@ -749,6 +1068,12 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       obj.openDm = OpenDm.toJSON(message.op.value);
     } else if (message.op?.$case === "createGroup") {
       obj.createGroup = CreateGroup.toJSON(message.op.value);
+    } else if (message.op?.$case === "edit") {
+      obj.edit = EditMessage.toJSON(message.op.value);
+    } else if (message.op?.$case === "delete") {
+      obj.delete = DeleteMessage.toJSON(message.op.value);
+    } else if (message.op?.$case === "react") {
+      obj.react = ReactToMessage.toJSON(message.op.value);
     }
     return obj;
   },
@@ -794,6 +1119,24 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       case "createGroup": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "createGroup", value: CreateGroup.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "edit": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "edit", value: EditMessage.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "delete": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "delete", value: DeleteMessage.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "react": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "react", value: ReactToMessage.fromPartial(object.op.value) };
         }
         break;
       }
@@ -1049,6 +1392,75 @@ export const HistoryResult: MessageFns<HistoryResult> = {
   },
 };
 
+function createBaseMessageResult(): MessageResult {
+  return { message: undefined };
+}
+
+export const MessageResult: MessageFns<MessageResult> = {
+  encode(message: MessageResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      ChatMessage.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = ChatMessage.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessageResult {
+    return { message: isSet(object.message) ? ChatMessage.fromJSON(object.message) : undefined };
+  },
+
+  toJSON(message: MessageResult): unknown {
+    const obj: any = {};
+    if (message.message !== undefined) {
+      obj.message = ChatMessage.toJSON(message.message);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MessageResult>): MessageResult {
+    return MessageResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MessageResult>): MessageResult {
+    const message = createBaseMessageResult();
+    message.message = (object.message !== undefined && object.message !== null)
+      ? ChatMessage.fromPartial(object.message)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseActorReply(): ActorReply {
   return { result: undefined };
 }
@@ -1067,6 +1479,9 @@ export const ActorReply: MessageFns<ActorReply> = {
         break;
       case "history":
         HistoryResult.encode(message.result.value, writer.uint32(34).fork()).join();
+        break;
+      case "message":
+        MessageResult.encode(message.result.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -1117,6 +1532,14 @@ export const ActorReply: MessageFns<ActorReply> = {
             message.result = { $case: "history", value: HistoryResult.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.result = { $case: "message", value: MessageResult.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1139,6 +1562,8 @@ export const ActorReply: MessageFns<ActorReply> = {
         ? { $case: "conversation", value: ConversationResult.fromJSON(object.conversation) }
         : isSet(object.history)
         ? { $case: "history", value: HistoryResult.fromJSON(object.history) }
+        : isSet(object.message)
+        ? { $case: "message", value: MessageResult.fromJSON(object.message) }
         : undefined,
     };
   },
@@ -1153,6 +1578,8 @@ export const ActorReply: MessageFns<ActorReply> = {
       obj.conversation = ConversationResult.toJSON(message.result.value);
     } else if (message.result?.$case === "history") {
       obj.history = HistoryResult.toJSON(message.result.value);
+    } else if (message.result?.$case === "message") {
+      obj.message = MessageResult.toJSON(message.result.value);
     }
     return obj;
   },
@@ -1184,6 +1611,12 @@ export const ActorReply: MessageFns<ActorReply> = {
       case "history": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
           message.result = { $case: "history", value: HistoryResult.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "message": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "message", value: MessageResult.fromPartial(object.result.value) };
         }
         break;
       }
