@@ -8,4 +8,5 @@ export { StaticOwnership, type ShardOwnership, type OwnershipListener } from './
 export { LeaseOwnership, type LeaseOwnershipOptions } from './host/lease-ownership.js';
 export { assignShards } from './host/shard-assignment.js';
 export { QueryService, DEFAULT_MAX_SYNC_MESSAGES } from './query/query-service.js';
+export { PresenceFanout, type PresenceFanoutOptions, DEFAULT_MAX_PRESENCE_RECIPIENTS } from './query/presence-fanout.js';
 export { openSqliteStore, SqliteStore } from './store/sqlite/sqlite-store.js';

@@ -17,6 +17,10 @@ import { UserRegistrar } from './auth/user-registrar.js';
 import { registerHttpRoutes } from './http/http-routes.js';
 import { respond } from './http/http-util.js';
 import { ListenError } from './errors.js';
+import { DEFAULT_MAX_TYPING_PER_SESSION, DEFAULT_TYPING_EXPIRY_MS, TypingTracker } from './presence/typing-tracker.js';
+import { DEFAULT_PRESENCE_HEARTBEAT_MS, SessionReporter } from './presence/session-reporter.js';
+import { PresenceClient } from './presence/presence-client.js';
+import { createPresenceOps, typingStopper } from './presence/presence-ops.js';
 
 /**
  * uWS listens with SO_REUSEPORT by default, so a second process on the same
@@ -48,6 +52,10 @@ export interface GatewayOptions {
   webDir?: string | undefined;
   /** Extra readiness condition (e.g. the standalone actor host has started). */
   ready?: () => boolean;
+  /** Quiet time after which the server sends `typing active: false` for a typist; default DEFAULT_TYPING_EXPIRY_MS. */
+  typingExpiryMs?: number | undefined;
+  /** Interval of the session heartbeats to the presence service; default DEFAULT_PRESENCE_HEARTBEAT_MS. */
+  presenceHeartbeatMs?: number | undefined;
 }
 
 /**
@@ -65,6 +73,8 @@ export class Gateway {
   readonly #frames: FrameHandler;
   readonly #outbox: Outbox;
   readonly #clock: Clock;
+  readonly #typing: TypingTracker;
+  readonly #presence: SessionReporter;
   #listenSocket: us_listen_socket | undefined;
   #port = 0;
   #draining = false;
@@ -84,8 +94,22 @@ export class Gateway {
       (userId) => this.#delivery.unwatch(userId),
     );
     this.#delivery.attach(this.#sessions);
+    this.#typing = new TypingTracker({
+      expiryMs: o.typingExpiryMs ?? DEFAULT_TYPING_EXPIRY_MS,
+      maxPerSession: DEFAULT_MAX_TYPING_PER_SESSION,
+      onStop: typingStopper(backend, this.#clock, o.logger),
+    });
+    this.#presence = new SessionReporter({
+      bus: o.bus,
+      gatewayId: randomUUID(),
+      heartbeatMs: o.presenceHeartbeatMs ?? DEFAULT_PRESENCE_HEARTBEAT_MS,
+      sessions: () => this.#liveSessions(),
+      clock: this.#clock,
+      logger: o.logger,
+    });
+    const presenceOps = createPresenceOps({ backend, typing: this.#typing, presence: new PresenceClient(o.bus, o.requestTimeoutMs, this.metrics) });
     this.#frames = new FrameHandler({
-      handlers: createOpHandlers(backend, this.#clock, retry),
+      handlers: createOpHandlers(backend, this.#clock, retry, presenceOps),
       schemas: createOpSchemas(o.limits),
       maxFrameBytes: o.limits.maxFrameBytes,
       outbox: this.#outbox,
@@ -163,6 +187,7 @@ export class Gateway {
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options);
     await gateway.#listen(options.port);
+    gateway.#presence.start();
     return gateway;
   }
 
@@ -204,6 +229,7 @@ export class Gateway {
       ws.end(CloseCode.GOING_AWAY, 'server shutting down: reconnect and sync');
     }
     this.#delivery.stop();
+    this.#presence.stop();
     this.o.logger.info({ port: this.#port }, 'gateway stopped');
   }
 
@@ -230,6 +256,7 @@ export class Gateway {
     // Subscribe before hello: a request the client sends after hello reaches the
     // bus after the subscription, so every event it causes is delivered.
     this.#sessions.add(data.user.id, ws);
+    this.#presence.up({ userId: data.user.id, sessionId: data.sessionId });
     if (data.user.expiresAt !== undefined) {
       const ms = Math.max(0, data.user.expiresAt - this.#clock.now());
       data.expiryTimer = setTimeout(() => {
@@ -268,6 +295,16 @@ export class Gateway {
     if (data.expiryTimer) clearTimeout(data.expiryTimer);
     this.metrics.connections.dec();
     this.#sessions.remove(data.user.id, ws);
+    this.#presence.down({ userId: data.user.id, sessionId: data.sessionId });
+    this.#typing.sessionClosed(data.sessionId);
+  }
+
+  /** The sessions a presence heartbeat reports: every open one. */
+  *#liveSessions(): Iterable<{ userId: string; sessionId: string }> {
+    for (const ws of this.#sessions.all()) {
+      const data = ws.getUserData();
+      if (data.open) yield { userId: data.user.id, sessionId: data.sessionId };
+    }
   }
 }
 

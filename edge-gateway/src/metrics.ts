@@ -32,7 +32,7 @@ export class GatewayMetrics {
     });
     this.busRequest = new Histogram({
       name: 'chat_bus_request_seconds',
-      help: 'Bus request round trip from the gateway, by target (actor or query).',
+      help: 'Bus request round trip from the gateway, by target (actor, query or presence).',
       labelNames: ['target'],
       buckets: LATENCY_BUCKETS,
       registers,

@@ -10,6 +10,7 @@ export const limitsEnv = {
   MAX_FRAME_BYTES: envInt(DEFAULT_LIMITS.maxFrameBytes, 1024, 16 * 1024 * 1024),
   MAX_BODY_CHARS: envInt(DEFAULT_LIMITS.maxBodyChars, 1, 1_000_000),
   MAX_ATTACHMENTS: envInt(DEFAULT_LIMITS.maxAttachments, 0, 100),
+  MAX_ATTACHMENT_BYTES: envInt(DEFAULT_LIMITS.maxAttachmentBytes, 1, Number.MAX_SAFE_INTEGER),
   MAX_TITLE_CHARS: envInt(DEFAULT_LIMITS.maxTitleChars, 1, 1000),
   MAX_GROUP_MEMBERS: envInt(DEFAULT_LIMITS.maxGroupMembers, 2, 100_000),
   ALLOWED_MEDIA_TYPES: z
@@ -27,6 +28,7 @@ export function limitsFromEnv(env: LimitsEnv): ProtocolLimits {
     maxFrameBytes: env.MAX_FRAME_BYTES,
     maxBodyChars: env.MAX_BODY_CHARS,
     maxAttachments: env.MAX_ATTACHMENTS,
+    maxAttachmentBytes: env.MAX_ATTACHMENT_BYTES,
     maxTitleChars: env.MAX_TITLE_CHARS,
     maxGroupMembers: env.MAX_GROUP_MEMBERS,
     allowedMediaTypes: env.ALLOWED_MEDIA_TYPES,

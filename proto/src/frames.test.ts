@@ -124,7 +124,7 @@ describe('createOpSchemas: invalid frames', () => {
     expect(ops['message.send'].safeParse(send({ attachments: [attachment({ mediaType })] })).success).toBe(true);
   });
 
-  it.each(['application/x-msdownload', 'text/html', 'application/javascript', 'image', 'image/', '/png', ''])(
+  it.each(['application/x-msdownload', 'text/html', 'application/javascript', 'image', 'image/', '/png', '', 'image/*', 'image/png; x=1', 'image/ png'])(
     'refuses media type %j',
     (mediaType) => {
       const result = ops['message.send'].safeParse(send({ attachments: [attachment({ mediaType })] }));
@@ -149,6 +149,27 @@ describe('createOpSchemas: invalid frames', () => {
     for (const bad of [attachment({ url: 'not a url' }), attachment({ size: -1 }), attachment({ name: '' }), attachment({ width: 0 })]) {
       expect(ops['message.send'].safeParse(send({ attachments: [bad] })).success).toBe(false);
     }
+  });
+
+  it('rejects an attachment over 100 MiB, and a url that is not http(s)', () => {
+    expect(ops['message.send'].safeParse(send({ attachments: [attachment({ size: 100 * 1024 * 1024 })] })).success).toBe(true);
+    const big = ops['message.send'].safeParse(send({ attachments: [attachment({ size: 100 * 1024 * 1024 + 1 })] }));
+    expect(describeZodError(big.error!)).toContain('an attachment is at most 104857600 bytes');
+    expect(ops['message.send'].safeParse(send({ attachments: [attachment({ url: 'http://localhost:8080/a.png' })] })).success).toBe(true);
+    for (const url of ['javascript:alert(1)', 'data:image/png;base64,AAAA', 'ftp://files.example/a', 'file:///etc/passwd']) {
+      expect(ops['message.send'].safeParse(send({ attachments: [attachment({ url })] })).success, url).toBe(false);
+    }
+  });
+
+  it('receipt.mark takes deliveredSeq, readSeq or both, as non-negative integers', () => {
+    const mark = ops['receipt.mark'];
+    for (const ok of [{ readSeq: 0 }, { deliveredSeq: 3 }, { deliveredSeq: 3, readSeq: 2 }]) {
+      expect(mark.safeParse({ conversationId: 'c', ...ok }).success, JSON.stringify(ok)).toBe(true);
+    }
+    for (const bad of [{}, { readSeq: -1 }, { deliveredSeq: 1.5 }, { readSeq: '2' }, { readSeq: null }]) {
+      expect(mark.safeParse({ conversationId: 'c', ...bad }).success, JSON.stringify(bad)).toBe(false);
+    }
+    expect(mark.safeParse({ conversationId: 'bad id', readSeq: 1 }).success).toBe(false);
   });
 
   it('rejects an empty or blank body without attachments', () => {

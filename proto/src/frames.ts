@@ -46,6 +46,9 @@ export const envelopeSchema = z.object({
   op: z.string().min(1).max(64),
 });
 
+/** Most users one `presence.get` may ask about (one bus request, one backend read). */
+export const MAX_PRESENCE_USER_IDS = 200;
+
 /** Builds the per-op argument schemas for a deployment's limits. */
 export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
   const attachment = z.object({
@@ -54,8 +57,10 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
       .string()
       .max(255)
       .refine((t) => isMediaTypeAllowed(t, limits.allowedMediaTypes), { message: 'media type not allowed' }),
-    size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-    url: z.url().max(2048),
+    size: z.number().int().min(0).max(limits.maxAttachmentBytes, `an attachment is at most ${limits.maxAttachmentBytes} bytes`),
+    // http(s) only: clients render the url as a link or an image source, and
+    // javascript:, data: or file: urls there would be an injection vector.
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
     width: z.number().int().min(1).max(100_000).optional(),
     height: z.number().int().min(1).max(100_000).optional(),
   });
@@ -74,6 +79,13 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
       before: z.string().min(1).max(512).optional(),
     }),
     'conversation.get': z.object({ conversationId: conversationIdSchema }),
+    'conversation.add_members': z.object({
+      conversationId: conversationIdSchema,
+      userIds: z.array(userIdSchema).min(1).max(limits.maxGroupMembers, `a group holds at most ${limits.maxGroupMembers} members`),
+    }),
+    'conversation.remove_member': z.object({ conversationId: conversationIdSchema, userId: userIdSchema }),
+    'conversation.set_role': z.object({ conversationId: conversationIdSchema, userId: userIdSchema, role: z.enum(['owner', 'admin', 'member']) }),
+    'conversation.rename': z.object({ conversationId: conversationIdSchema, title }),
     'message.send': z
       .object({
         conversationId: conversationIdSchema,
@@ -100,9 +112,17 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
       after: seqSchema.optional(),
       limit: z.number().int().min(1).max(limits.maxHistoryLimit).default(50),
     }),
+    // Marks are seqs (0: nothing yet); at least one must be given.
+    'receipt.mark': z
+      .object({ conversationId: conversationIdSchema, deliveredSeq: seqSchema.optional(), readSeq: seqSchema.optional() })
+      .refine((m) => m.deliveredSeq !== undefined || m.readSeq !== undefined, { message: 'give deliveredSeq, readSeq or both' }),
     sync: z.object({
       since: z.record(conversationIdSchema, seqSchema).default({}),
       limit: z.number().int().min(1).max(limits.maxSyncLimit).default(200),
+    }),
+    typing: z.object({ conversationId: conversationIdSchema, active: z.boolean() }),
+    'presence.get': z.object({
+      userIds: z.array(userIdSchema).max(MAX_PRESENCE_USER_IDS, `at most ${MAX_PRESENCE_USER_IDS} userIds`),
     }),
   } as const;
 }

@@ -16,6 +16,15 @@ export {
   EditMessage,
   DeleteMessage,
   ReactToMessage,
+  AddMembers,
+  RemoveMember,
+  SetRole,
+  RenameConversation,
+  MemberRemoved,
+  MarkReceipt,
+  ReceiptMarks,
+  Typing,
+  TypingRelayed,
   ActorRequest,
   SendResult,
   ConversationResult,
@@ -36,7 +45,7 @@ export {
   SyncResult,
   QueryReply,
 } from './gen/chat/v1/query.js';
-export { Event } from './gen/chat/v1/event.js';
+export { Event, Receipt, TypingEvent } from './gen/chat/v1/event.js';
 export {
   SessionRef,
   Heartbeat,

@@ -5,6 +5,8 @@ export interface ProtocolLimits {
   /** Longest message body, in characters (UTF-16 code units). */
   maxBodyChars: number;
   maxAttachments: number;
+  /** Largest declared `size` of one attachment, in bytes (the bytes live elsewhere; this bounds what a message may point at). */
+  maxAttachmentBytes: number;
   maxTitleChars: number;
   maxGroupMembers: number;
   /** Largest `limit` accepted by `message.history`. */
@@ -21,6 +23,7 @@ export const DEFAULT_LIMITS: ProtocolLimits = {
   maxFrameBytes: 64 * 1024,
   maxBodyChars: 4000,
   maxAttachments: 10,
+  maxAttachmentBytes: 100 * 1024 * 1024,
   maxTitleChars: 100,
   maxGroupMembers: 1000,
   maxHistoryLimit: 200,
@@ -42,11 +45,16 @@ export function isValidEmoji(emoji: string, maxChars: number): boolean {
   return emoji.length > 0 && emoji.length <= maxChars && !EMOJI_FORBIDDEN.test(emoji);
 }
 
+/** RFC 6838 type and subtype names (restricted-name), lowercased. */
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
+
 /** Whether `mediaType` is allowed by a list of exact types and `family/*` entries. */
 export function isMediaTypeAllowed(mediaType: string, allowed: readonly string[]): boolean {
   const lower = mediaType.toLowerCase();
+  // A concrete type/subtype (RFC 6838 names, no parameters): `image/*` is a
+  // pattern of the allow list, never an attachment's type.
+  if (!MEDIA_TYPE.test(lower)) return false;
   const slash = lower.indexOf('/');
-  if (slash <= 0 || slash === lower.length - 1) return false;
   const family = `${lower.slice(0, slash)}/*`;
   return allowed.some((a) => a === lower || a === family);
 }

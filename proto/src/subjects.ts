@@ -38,3 +38,9 @@ export const PRESENCE_QUEUE = 'chat-presence';
 
 /** The presence service publishes a UserPresence here each time a user goes online or offline. */
 export const PRESENCE_CHANGES_SUBJECT = 'chat.presence.changes';
+
+/**
+ * Queue group of the presence fan-out (conversation actor hosts) on
+ * PRESENCE_CHANGES_SUBJECT: each change is turned into `presence` events once.
+ */
+export const PRESENCE_FANOUT_QUEUE = 'chat-presence-fanout';

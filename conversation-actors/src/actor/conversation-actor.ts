@@ -3,6 +3,7 @@ import {
   type ActorRequest,
   type ChatMessage,
   type Conversation,
+  type MarkReceipt,
   type ProtocolLimits,
   type SendMessage,
   type User,
@@ -24,8 +25,11 @@ import {
 import type { ActorMetrics } from '../metrics.js';
 import type { EventPublisher } from './event-publisher.js';
 import { Mailbox } from './mailbox.js';
+import { type MembershipOp, changeMembership, publishMembershipChange } from './membership.js';
 import { type MessageMutation, mutateMessage } from './message-mutations.js';
+import { markReceipt } from './receipts.js';
 import { RecentKeys } from './recent-keys.js';
+import { relayTyping } from './typing.js';
 import { newConversationView } from './views.js';
 
 export interface ActorDeps {
@@ -221,6 +225,22 @@ export class ConversationActor {
       case 'react':
         this.#requireMember(head, caller.id);
         return this.#mutate(caller.id, head.record, op);
+      case 'typing':
+        this.#requireMember(head, caller.id);
+        return relayTyping(head.record, caller.id, op.value.active, this.deps.events);
+      case 'addMembers':
+      case 'removeMember':
+      case 'setRole':
+      case 'rename':
+        // A retried leave answers like the first one did; it tells a non-member nothing.
+        if (op.$case === 'removeMember' && op.value.userId === caller.id && !(head.state === 'present' && findMember(head.record, caller.id))) {
+          return { result: { $case: 'memberRemoved', value: {} } };
+        }
+        this.#requireMember(head, caller.id);
+        return this.#changeMembership(caller.id, head.record, op);
+      case 'markReceipt':
+        this.#requireMember(head, caller.id);
+        return this.#markReceipt(caller.id, head.record, op.value);
       default:
         throw new BadRequestError(`op ${op?.$case ?? '(none)'} is not handled by conversation actors`);
     }
@@ -301,6 +321,52 @@ export class ConversationActor {
       this.#afterAnswer = () => this.deps.events.messageUpdated(memberIds, message);
     }
     return { result: { $case: 'message', value: { message } } };
+  }
+
+  /** receipt.mark (receipts.ts): persisted if a mark moves, answered, then `receipt` to every member. */
+  async #markReceipt(userId: string, record: ConversationRecord, mark: MarkReceipt): Promise<ActorReply> {
+    const deps = { store: this.deps.store, epoch: () => this.#requireEpoch() };
+    let outcome;
+    try {
+      outcome = await markReceipt(deps, this.conversationId, record.lastSeq, findMember(record, userId)!, mark);
+    } catch (err) {
+      if (err instanceof StaleEpochError || err instanceof NotOwnedError || err instanceof StoreUnavailableError) this.#afterWriteFailure(err);
+      throw err;
+    }
+    const { marks, changed } = outcome;
+    if (changed) {
+      const memberIds = record.members.map((m) => m.userId);
+      const receipt = { conversationId: this.conversationId, userId, ...marks };
+      this.#afterAnswer = () => this.deps.events.receipt(memberIds, receipt);
+    }
+    return { result: { $case: 'receipt', value: marks } };
+  }
+
+  /**
+   * add_members, remove_member, set_role, rename (membership.ts): persisted,
+   * then the head's members replaced, then answered, then published; in the
+   * mailbox, so no send or read races a change.
+   */
+  async #changeMembership(userId: string, record: ConversationRecord, op: MembershipOp): Promise<ActorReply> {
+    const deps = { store: this.deps.store, limits: this.deps.limits, now: this.deps.clock.now(), epoch: () => this.#requireEpoch() };
+    let outcome;
+    try {
+      outcome = await changeMembership(deps, record, userId, op);
+    } catch (err) {
+      if (err instanceof StaleEpochError || err instanceof NotOwnedError || err instanceof StoreUnavailableError) this.#afterWriteFailure(err);
+      throw err;
+    }
+    // A new array, never changed in place: findMember's index is keyed by it.
+    record.members = outcome.members;
+    record.title = outcome.title;
+    let mine: Conversation | undefined;
+    if (outcome.changed) {
+      const views = await this.deps.store.getMemberViews(this.conversationId, outcome.members.map((m) => m.userId));
+      mine = views.find((v) => v.userId === userId)?.view;
+      this.#afterAnswer = () => publishMembershipChange(this.deps.events, this.conversationId, views, outcome.removed);
+    }
+    if (op.$case === 'removeMember') return { result: { $case: 'memberRemoved', value: {} } };
+    return { result: { $case: 'conversation', value: { conversation: mine ?? (await this.#viewFor(userId)) } } };
   }
 
   #requireMember(head: Head, userId: string): asserts head is { state: 'present'; record: ConversationRecord } {

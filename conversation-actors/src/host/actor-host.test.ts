@@ -27,8 +27,12 @@ import type {
   ClientMsgKey,
   ConversationPageResult,
   ConversationRecord,
+  MemberView,
+  MembershipChange,
   MessageQuery,
   MessageUpdate,
+  ReceiptMark,
+  ReceiptMarksRecord,
   NewConversation,
 } from '../store/store.js';
 import { ActorHost } from './actor-host.js';
@@ -83,6 +87,9 @@ class InterceptingStore implements ChatStore {
   updateMessage(update: MessageUpdate): Promise<void> {
     return this.inner.updateMessage(update);
   }
+  markReceipt(mark: ReceiptMark): Promise<ReceiptMarksRecord> {
+    return this.inner.markReceipt(mark);
+  }
   findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]> {
     return this.inner.findByClientMsgIds(conversationId, keys);
   }
@@ -95,8 +102,17 @@ class InterceptingStore implements ChatStore {
   userConversationHeads(userId: string): Promise<{ conversationId: string; lastSeq: number }[]> {
     return this.inner.userConversationHeads(userId);
   }
+  userContacts(userId: string, limit: number): Promise<string[]> {
+    return this.inner.userContacts(userId, limit);
+  }
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]> {
     return this.inner.getConversationViews(userId, conversationIds);
+  }
+  applyMembershipChange(change: MembershipChange): Promise<void> {
+    return this.inner.applyMembershipChange(change);
+  }
+  getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
+    return this.inner.getMemberViews(conversationId, userIds);
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -516,6 +532,39 @@ describe('ActorHost over the bus', () => {
     expect((await h.store.readMessages(id, { limit: 1, direction: 'forward' }))[0]?.deleted).toBe(false);
     await h.bus.flush();
     expect(bobSees.filter((e) => e.kind?.$case === 'messageUpdated')).toHaveLength(2);
+  });
+
+  it('marks receipts through the mailbox, publishing receipt to members only when a mark moves; a fenced mark is refused and drops the actor', async () => {
+    const h = await start();
+    const bobSees = events(h, 'bob');
+    const daveSees = events(h, 'dave');
+    const id = await createGroup(h);
+    for (const k of ['r1', 'r2', 'r3']) await call(h, sendReq(id, 'alice', k));
+    const markAs = (callerId: string, value: { deliveredSeq?: number; readSeq?: number }) =>
+      call(h, { caller: user(callerId), conversationId: id, receivedAt: 0, sessionId: '', laneSeq: 0, laneAfter: 0, op: { $case: 'markReceipt', value } });
+    const marksOf = (reply: ActorReply) => (reply.result?.$case === 'receipt' ? reply.result.value : reply.result);
+
+    expect(marksOf(await markAs('bob', { readSeq: 2 }))).toEqual({ deliveredSeq: 2, readSeq: 2 });
+    expect(marksOf(await markAs('bob', { deliveredSeq: 1 }))).toEqual({ deliveredSeq: 2, readSeq: 2 });
+    expect(marksOf(await markAs('bob', { deliveredSeq: 9 }))).toEqual({ deliveredSeq: 3, readSeq: 2 });
+    expect(failureCode(await markAs('dave', { readSeq: 1 }))).toBe('forbidden');
+    await h.bus.flush();
+    const receipts = (seen: Event[]) => seen.flatMap((e) => (e.kind?.$case === 'receipt' ? [e.kind.value] : []));
+    expect(receipts(bobSees)).toEqual([
+      { conversationId: id, userId: 'bob', deliveredSeq: 2, readSeq: 2 },
+      { conversationId: id, userId: 'bob', deliveredSeq: 3, readSeq: 2 },
+    ]);
+    expect(daveSees).toEqual([]);
+
+    // A new owner records a higher epoch; this host's next mark is fenced off and stores nothing.
+    const [stored] = await h.store.readMessages(id, { limit: 1, direction: 'forward' });
+    await h.store.updateMessage({ epoch: EPOCH + 1, message: stored! });
+    expect(failureCode(await markAs('bob', { readSeq: 3 }))).toBe('unavailable');
+    expect(await activeActors(h)).toBe(0);
+    const [bobs] = await h.store.getConversationViews('bob', [id]);
+    expect(bobs).toMatchObject({ deliveredSeq: 3, readSeq: 2, unread: 1 });
+    await h.bus.flush();
+    expect(receipts(bobSees)).toHaveLength(2);
   });
 
   it('answers unavailable while the store is down, acknowledges and broadcasts nothing, and continues with no gap', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatMessage, Conversation } from '@chat/proto';
 import { BadRequestError, ConflictError, NotFoundError, SeqConflictError, StaleEpochError, StoreUnavailableError } from '../errors.js';
-import type { ChatStore, ConversationRecord, NewConversation, Role } from './store.js';
+import type { ChatStore, ConversationRecord, MemberRecord, MembershipChange, NewConversation, Role } from './store.js';
 
 /** What a backend hands the contract for one test. */
 export interface ContractStore {
@@ -509,6 +509,30 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
       });
     });
 
+    describe('userContacts', () => {
+      it('lists each user sharing a conversation with the user once, the user left out', async () => {
+        await create(id('c1'), [id('alice'), id('bob'), id('carol')]);
+        await create(id('c2'), [id('alice'), id('bob')], { kind: 'dm', title: null });
+        await create(id('c3'), [id('alice')]);
+        await create(id('c4'), [id('dave'), id('erin')]);
+        expect([...(await store.userContacts(id('alice'), 100))].sort()).toEqual([id('bob'), id('carol')]);
+        expect([...(await store.userContacts(id('carol'), 100))].sort()).toEqual([id('alice'), id('bob')]);
+        expect(await store.userContacts(id('dave'), 100)).toEqual([id('erin')]);
+        expect(await store.userContacts(id('nobody'), 100)).toEqual([]);
+      });
+
+      it('returns at most `limit` users and refuses a limit below 1', async () => {
+        await create(id('c1'), [id('alice'), id('u1'), id('u2'), id('u3')]);
+        await create(id('c2'), [id('alice'), id('u3'), id('u4')]);
+        const some = await store.userContacts(id('alice'), 2);
+        expect(some).toHaveLength(2);
+        expect(new Set(some).size).toBe(2);
+        for (const u of some) expect([id('u1'), id('u2'), id('u3'), id('u4')]).toContain(u);
+        expect(await store.userContacts(id('alice'), 10)).toHaveLength(4);
+        expect(await rejection(store.userContacts(id('alice'), 0))).toBeInstanceOf(BadRequestError);
+      });
+    });
+
     describe('getConversationViews', () => {
       it('shows members, lastMessage and an unread count that leaves out the own messages', async () => {
         await create(id('c'), [id('alice'), id('bob'), id('carol')], { title: 'Team', createdAt: T0 });
@@ -647,6 +671,226 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
       });
     });
 
+    describe('markReceipt', () => {
+      const mark = (userId: string, marks: { deliveredSeq?: number; readSeq?: number }, epoch = 1) =>
+        store.markReceipt({ conversationId: id('c'), userId: id(userId), epoch, ...marks });
+
+      it('moves marks forward only: a lower or absent value leaves a mark, and the current marks come back', async () => {
+        await create(id('c'), [id('alice'), id('bob')]);
+        await append(id('c'), 0, [id('bob'), id('bob'), id('bob'), id('bob'), id('bob')]);
+        expect(await mark('alice', { deliveredSeq: 3 })).toEqual({ deliveredSeq: 3, readSeq: 0 });
+        expect(await mark('alice', { deliveredSeq: 2 })).toEqual({ deliveredSeq: 3, readSeq: 0 });
+        expect(await mark('alice', { readSeq: 2 })).toEqual({ deliveredSeq: 3, readSeq: 2 });
+        expect(await mark('alice', { deliveredSeq: 1, readSeq: 1 })).toEqual({ deliveredSeq: 3, readSeq: 2 });
+        expect(await mark('alice', { deliveredSeq: 5, readSeq: 2 })).toEqual({ deliveredSeq: 5, readSeq: 2 });
+        // Applying the same mark twice is harmless.
+        expect(await mark('alice', { deliveredSeq: 5, readSeq: 2 })).toEqual({ deliveredSeq: 5, readSeq: 2 });
+        // Only alice's marks moved.
+        const record = await store.loadConversation(id('c'));
+        expect(record?.members.find((m) => m.userId === id('alice'))).toMatchObject({ deliveredSeq: 5, readSeq: 2 });
+        expect(record?.members.find((m) => m.userId === id('bob'))).toMatchObject({ deliveredSeq: 0, readSeq: 0 });
+      });
+
+      it('raises deliveredSeq to readSeq and caps both at lastSeq', async () => {
+        await create(id('c'), [id('alice'), id('bob')]);
+        await append(id('c'), 0, [id('bob'), id('bob'), id('bob')]);
+        expect(await mark('alice', { readSeq: 2 })).toEqual({ deliveredSeq: 2, readSeq: 2 });
+        expect(await mark('alice', { deliveredSeq: 1, readSeq: 3 })).toEqual({ deliveredSeq: 3, readSeq: 3 });
+        expect(await mark('bob', { deliveredSeq: 99, readSeq: 50 })).toEqual({ deliveredSeq: 3, readSeq: 3 });
+        expect(await store.loadConversation(id('c'))).toMatchObject({ lastSeq: 3 });
+      });
+
+      it('shows the marks in views, with unread after readSeq leaving out own and deleted messages', async () => {
+        await create(id('c'), [id('alice'), id('bob')]);
+        const sent = await append(id('c'), 0, [id('bob'), id('alice'), id('bob'), id('bob'), id('bob')]);
+        const view = async () => (await store.getConversationViews(id('alice'), [id('c')]))[0];
+        expect(await view()).toMatchObject({ readSeq: 0, deliveredSeq: 0, unread: 4 });
+        await mark('alice', { readSeq: 3 });
+        expect(await view()).toMatchObject({ readSeq: 3, deliveredSeq: 3, unread: 2 });
+        // A deleted message is not unread: nothing of it is left to read.
+        await store.updateMessage({ epoch: 1, message: { ...(sent[3] as ChatMessage), deleted: true } });
+        expect(await view()).toMatchObject({ readSeq: 3, unread: 1 });
+        const page = await store.listUserConversations(id('alice'), { limit: 10 });
+        expect(page.conversations[0]).toMatchObject({ id: id('c'), readSeq: 3, deliveredSeq: 3, unread: 1 });
+        await mark('alice', { readSeq: 5 });
+        expect(await view()).toMatchObject({ readSeq: 5, deliveredSeq: 5, unread: 0 });
+        // bob's own messages never count for him; alice's one does.
+        const [bobs] = await store.getConversationViews(id('bob'), [id('c')]);
+        expect(bobs).toMatchObject({ readSeq: 0, unread: 1 });
+      });
+
+      it('refuses a user who is not a member, or an unknown conversation, with NotFoundError, writing nothing', async () => {
+        await create(id('c'), [id('alice')]);
+        await append(id('c'), 0, [id('alice')]);
+        expect(await rejection(mark('mallory', { readSeq: 1 }))).toBeInstanceOf(NotFoundError);
+        const ghost = store.markReceipt({ conversationId: id('ghost'), userId: id('alice'), epoch: 1, readSeq: 1 });
+        expect(await rejection(ghost)).toBeInstanceOf(NotFoundError);
+        expect((await store.loadConversation(id('c')))?.members).toHaveLength(1);
+        expect(await store.loadConversation(id('ghost'))).toBeNull();
+      });
+
+      it('fences by epoch: a lower epoch is refused and writes nothing, a higher one is accepted', async () => {
+        await create(id('c'), [id('alice'), id('bob')], { epoch: 5 });
+        await append(id('c'), 0, [id('bob'), id('bob')], { epoch: 5 });
+        const low = await rejection(mark('alice', { readSeq: 1 }, 4));
+        expect(low).toBeInstanceOf(StaleEpochError);
+        expect(low).toMatchObject({ conversationId: id('c'), epoch: 4, recordedEpoch: 5 });
+        expect((await store.getConversationViews(id('alice'), [id('c')]))[0]).toMatchObject({ readSeq: 0, deliveredSeq: 0 });
+        expect(await mark('alice', { readSeq: 1 }, 5)).toEqual({ deliveredSeq: 1, readSeq: 1 });
+        expect(await mark('alice', { readSeq: 2 }, 9)).toEqual({ deliveredSeq: 2, readSeq: 2 });
+      });
+
+      it('keeps marks across close and reopen', async ({ skip }) => {
+        if (!ctx.reopen) {
+          skip('this backend has no reopen');
+          return;
+        }
+        await create(id('c'), [id('alice'), id('bob')]);
+        await append(id('c'), 0, [id('bob'), id('bob'), id('bob')]);
+        await mark('alice', { deliveredSeq: 3, readSeq: 1 });
+        await store.close();
+        store = await ctx.reopen();
+        opened.push(store);
+        expect((await store.getConversationViews(id('alice'), [id('c')]))[0]).toMatchObject({ deliveredSeq: 3, readSeq: 1, unread: 2 });
+      });
+    });
+
+    describe('applyMembershipChange', () => {
+      const change = (fields: Partial<MembershipChange>): MembershipChange => ({
+        conversationId: id('c'),
+        epoch: 1,
+        add: [],
+        remove: [],
+        roles: [],
+        ...fields,
+      });
+      const joined = (userId: string, fields: Partial<MemberRecord> = {}): MemberRecord => ({
+        userId: id(userId),
+        role: 'member',
+        joinedAt: T0 + 50_000,
+        readSeq: 0,
+        deliveredSeq: 0,
+        ...fields,
+      });
+      const memberIds = async () => ((await store.loadConversation(id('c')))?.members ?? []).map((m) => m.userId).sort();
+
+      it('adds members as given; one already a member is left as it is', async () => {
+        await create(id('c'), [id('alice'), id('bob')]);
+        await append(id('c'), 0, [id('alice'), id('bob')]);
+        await store.applyMembershipChange(
+          change({ add: [joined('carol', { readSeq: 2, deliveredSeq: 2 }), joined('bob', { role: 'admin', joinedAt: T0 + 1 })] }),
+        );
+        const record = await store.loadConversation(id('c'));
+        expect(record?.members.find((m) => m.userId === id('carol'))).toEqual(joined('carol', { readSeq: 2, deliveredSeq: 2 }));
+        expect(record?.members.find((m) => m.userId === id('bob'))).toEqual({ userId: id('bob'), role: 'member', joinedAt: T0, readSeq: 0, deliveredSeq: 0 });
+        const [view] = await store.getConversationViews(id('carol'), [id('c')]);
+        expect(view).toMatchObject({ id: id('c'), lastSeq: 2, readSeq: 2, unread: 0 });
+        expect(view?.members.map((m) => m.userId).sort()).toEqual([id('alice'), id('bob'), id('carol')]);
+        expect((await store.listUserConversations(id('carol'), { limit: 10 })).conversations.map((c) => c.id)).toEqual([id('c')]);
+        // Not a message: the activity time stays.
+        expect(record).toMatchObject({ lastSeq: 2, lastActivityAt: T0 + 2000 });
+      });
+
+      it('removes members: no view, list, heads or record shows the conversation to them any more', async () => {
+        await create(id('c'), [id('alice'), id('bob'), id('carol')]);
+        await append(id('c'), 0, [id('bob')]);
+        await store.applyMembershipChange(change({ remove: [id('bob'), id('nobody')] }));
+        expect(await memberIds()).toEqual([id('alice'), id('carol')]);
+        expect(await store.getConversationViews(id('bob'), [id('c')])).toEqual([]);
+        expect(await store.getMemberViews(id('c'), [id('bob')])).toEqual([]);
+        expect((await store.listUserConversations(id('bob'), { limit: 10 })).conversations).toEqual([]);
+        expect(await store.userConversationHeads(id('bob'))).toEqual([]);
+        // The messages stay; the remaining members see them.
+        expect(await readAll(id('c'))).toHaveLength(1);
+        expect(await store.userConversationHeads(id('alice'))).toEqual([{ conversationId: id('c'), lastSeq: 1 }]);
+        // The last members leave: the conversation is nobody's.
+        await store.applyMembershipChange(change({ remove: [id('alice'), id('carol')] }));
+        expect(await memberIds()).toEqual([]);
+        expect(await store.getConversationViews(id('alice'), [id('c')])).toEqual([]);
+      });
+
+      it('sets roles of present members and the title, in one write with adds and removes', async () => {
+        await create(id('c'), [id('alice'), id('bob'), id('carol')], { title: 'Old' });
+        await store.applyMembershipChange(
+          change({
+            add: [joined('dave')],
+            remove: [id('alice')],
+            roles: [{ userId: id('bob'), role: 'owner' }, { userId: id('dave'), role: 'admin' }, { userId: id('ghost'), role: 'admin' }],
+            title: 'New ✨',
+          }),
+        );
+        const record = await store.loadConversation(id('c'));
+        expect(record?.title).toBe('New ✨');
+        expect(sortMembers(record)?.members.map((m) => [m.userId, m.role])).toEqual([
+          [id('bob'), 'owner'],
+          [id('carol'), 'member'],
+          [id('dave'), 'admin'],
+        ]);
+        // No title given: the title stays.
+        await store.applyMembershipChange(change({ roles: [{ userId: id('carol'), role: 'admin' }] }));
+        expect(await store.loadConversation(id('c'))).toMatchObject({ title: 'New ✨' });
+        const [view] = await store.getConversationViews(id('carol'), [id('c')]);
+        expect(view?.title).toBe('New ✨');
+        expect(view?.members.find((m) => m.userId === id('carol'))?.role).toBe('admin');
+      });
+
+      it('refuses an unknown conversation with NotFoundError', async () => {
+        expect(await rejection(store.applyMembershipChange(change({ conversationId: id('ghost'), add: [joined('alice')] })))).toBeInstanceOf(NotFoundError);
+        expect(await store.loadConversation(id('ghost'))).toBeNull();
+      });
+
+      it('fences by epoch: a lower epoch is refused writing nothing, a higher one is recorded and fences the old', async () => {
+        await create(id('c'), [id('alice'), id('bob')], { epoch: 5 });
+        const low = await rejection(store.applyMembershipChange(change({ epoch: 4, remove: [id('bob')], add: [joined('carol')], title: 'stale' })));
+        expect(low).toBeInstanceOf(StaleEpochError);
+        expect(low).toMatchObject({ conversationId: id('c'), epoch: 4, recordedEpoch: 5 });
+        expect(await memberIds()).toEqual([id('alice'), id('bob')]);
+        expect(await store.loadConversation(id('c'))).toMatchObject({ title: 'a group', epoch: 5 });
+
+        await store.applyMembershipChange(change({ epoch: 8, remove: [id('bob')] }));
+        expect(await store.loadConversation(id('c'))).toMatchObject({ epoch: 8 });
+        const fenced = await rejection(
+          store.appendMessages({ conversationId: id('c'), epoch: 5, expectedLastSeq: 0, messages: [message(id('c'), 1, id('alice'))] }),
+        );
+        expect(fenced).toBeInstanceOf(StaleEpochError);
+        expect(await rejection(store.applyMembershipChange(change({ epoch: 5, add: [joined('bob')] })))).toBeInstanceOf(StaleEpochError);
+        expect(await memberIds()).toEqual([id('alice')]);
+      });
+
+      it('keeps membership changes across close and reopen', async ({ skip }) => {
+        if (!ctx.reopen) {
+          skip('this backend has no reopen');
+          return;
+        }
+        await create(id('c'), [id('alice'), id('bob')]);
+        await store.applyMembershipChange(
+          change({ epoch: 3, add: [joined('carol')], remove: [id('alice')], roles: [{ userId: id('bob'), role: 'owner' }], title: 'Kept' }),
+        );
+        const before = await store.loadConversation(id('c'));
+        await store.close();
+        store = await ctx.reopen();
+        opened.push(store);
+        expect(sortMembers(await store.loadConversation(id('c')))).toEqual(sortMembers(before));
+        expect(before).toMatchObject({ title: 'Kept', epoch: 3 });
+        expect(await store.getConversationViews(id('alice'), [id('c')])).toEqual([]);
+      });
+    });
+
+    describe('getMemberViews', () => {
+      it('shows the conversation to each member exactly as getConversationViews does; non-members are left out', async () => {
+        await create(id('c'), [id('alice'), id('bob'), id('carol')], { title: 'Team' });
+        await append(id('c'), 0, [id('alice'), id('bob'), id('alice')]);
+        const views = await store.getMemberViews(id('c'), [id('alice'), id('bob'), id('carol'), id('zed'), id('bob')]);
+        expect(views.map((v) => v.userId).sort()).toEqual([id('alice'), id('bob'), id('carol')]);
+        for (const { userId, view } of views) {
+          const [expected] = await store.getConversationViews(userId, [id('c')]);
+          expect(sortViewMembers(view)).toEqual(sortViewMembers(expected as Conversation));
+        }
+        expect(views.find((v) => v.userId === id('bob'))?.view.unread).toBe(2);
+        expect(await store.getMemberViews(id('ghost'), [id('alice')])).toEqual([]);
+      });
+    });
+
     describe('durability', () => {
       it('keeps everything across close and reopen', async ({ skip }) => {
         if (!ctx.reopen) {
@@ -697,7 +941,10 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
           ['readMessages', () => store.readMessages(id('c'), { limit: 10, direction: 'forward' })],
           ['listUserConversations', () => store.listUserConversations(id('alice'), { limit: 10 })],
           ['userConversationHeads', () => store.userConversationHeads(id('alice'))],
+          ['userContacts', () => store.userContacts(id('alice'), 10)],
           ['getConversationViews', () => store.getConversationViews(id('alice'), [id('c')])],
+          ['applyMembershipChange', () => store.applyMembershipChange({ conversationId: id('c'), epoch: 1, add: [], remove: [id('alice')], roles: [] })],
+          ['getMemberViews', () => store.getMemberViews(id('c'), [id('alice')])],
         ];
         for (const [what, call] of calls) {
           expect(await rejection(call()), what).toBeInstanceOf(StoreUnavailableError);

@@ -53,6 +53,30 @@ export interface ChatStore {
    * NotFoundError. Refused updates write nothing.
    */
   updateMessage(update: MessageUpdate): Promise<void>;
+  /**
+   * Changes a conversation's membership and title in one atomic write: removes
+   * the `remove` members, inserts the `add` members as given (one already a
+   * member is left as it is), sets the `roles` of present members, and the
+   * title when `title` is given. Fenced like appendMessages: an epoch lower
+   * than the recorded one is refused with StaleEpochError, a higher one is
+   * recorded. An unknown conversation is refused with NotFoundError. Refused
+   * changes write nothing. Callers (the actor) check every permission rule;
+   * the store only applies the change.
+   */
+  applyMembershipChange(change: MembershipChange): Promise<void>;
+  /**
+   * Moves a member's receipt marks forward in one cheap write: each becomes the
+   * larger of the stored and the given value (absent or lower: unchanged),
+   * both are capped at the conversation's lastSeq, and deliveredSeq is raised
+   * to at least readSeq (reading implies delivery). Resolves with the marks as
+   * stored afterwards; applying the same mark twice is harmless. Fenced: an
+   * epoch lower than the recorded one is refused with StaleEpochError and
+   * writes nothing. Unlike the other writes, a higher epoch is not recorded:
+   * a max() update from a stale owner is the same update any owner would make,
+   * so only its ability to keep writing after a newer owner wrote matters.
+   * An unknown conversation or a user who is not a member: NotFoundError.
+   */
+  markReceipt(mark: ReceiptMark): Promise<ReceiptMarksRecord>;
   /** Stored messages matching any of the keys. */
   findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]>;
   /**
@@ -70,8 +94,21 @@ export interface ChatStore {
   listUserConversations(userId: string, page: { limit: number; before?: string | undefined }): Promise<ConversationPageResult>;
   /** Every conversation the user belongs to, with its lastSeq (for sync). */
   userConversationHeads(userId: string): Promise<{ conversationId: string; lastSeq: number }[]>;
+  /**
+   * The distinct users who share at least one conversation with `userId`
+   * (its contacts, for `presence` events), `userId` left out, at most `limit`
+   * of them, in no particular order. One read, whatever the user's number of
+   * conversations.
+   */
+  userContacts(userId: string, limit: number): Promise<string[]>;
   /** The given conversations as `userId` sees them; ones the user is not a member of are left out. */
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]>;
+  /**
+   * One conversation as each of `userIds` sees it (read marks, unread), from
+   * one snapshot, in no particular order; users who are not members are left
+   * out. Cheaper than getConversationViews per user for a big group.
+   */
+  getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]>;
 
   /** Flushes and releases resources; later calls fail. */
   close(): Promise<void>;
@@ -127,6 +164,42 @@ export interface MessageUpdate {
   epoch: number;
   /** The message's new state; its conversationId and seq say which message. */
   message: ChatMessage;
+}
+
+/** One member's view of a conversation (getMemberViews). */
+export interface MemberView {
+  userId: string;
+  view: Conversation;
+}
+
+/** A membership change as applyMembershipChange stores it. */
+export interface MembershipChange {
+  conversationId: string;
+  /** The actor's fencing epoch, as for appendMessages. */
+  epoch: number;
+  add: MemberRecord[];
+  /** User ids to remove; ones that are not members are ignored. */
+  remove: string[];
+  roles: { userId: string; role: Role }[];
+  /** The new title; absent leaves it. */
+  title?: string | undefined;
+}
+
+/** A member's receipt.mark as markReceipt stores it. */
+export interface ReceiptMark {
+  conversationId: string;
+  userId: string;
+  /** The actor's fencing epoch, as for appendMessages. */
+  epoch: number;
+  /** Absent: leave the stored mark. */
+  deliveredSeq?: number | undefined;
+  readSeq?: number | undefined;
+}
+
+/** A member's stored receipt marks. */
+export interface ReceiptMarksRecord {
+  deliveredSeq: number;
+  readSeq: number;
 }
 
 export type AppendResult = { kind: 'appended' } | { kind: 'duplicates'; existing: ChatMessage[] };

@@ -2,12 +2,13 @@ import type { z } from 'zod';
 import { LocalBus, type Logger, createMetricsRegistry, envBool, loadEnvConfig } from '@chat/platform';
 import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
 import { gatewayEnvSchema } from '@chat/edge-gateway';
+import { MemoryPresenceBackend, PresenceService, presenceEnvSchema } from '@chat/presence';
 import { startActorsRole } from './actors-role.js';
 import { startGatewayRole } from './gateway-role.js';
 import { loadOrCreateDevSecret } from './jwt-secret.js';
 
 /** Standalone: every role in one process on embedded parts; dev login on by default. */
-export const standaloneEnvSchema = gatewayEnvSchema.extend(actorsEnvSchema.shape).extend({ DEV_LOGIN: envBool(true) });
+export const standaloneEnvSchema = gatewayEnvSchema.extend(actorsEnvSchema.shape).extend(presenceEnvSchema.shape).extend({ DEV_LOGIN: envBool(true) });
 
 export type StandaloneEnv = z.output<typeof standaloneEnvSchema>;
 
@@ -18,15 +19,31 @@ export interface RunningSystem {
 }
 
 /**
- * Starts gateway, actor host and query service in this process over the
- * in-process bus, with the SQLite store in DATA_DIR. The same code as the
- * cluster roles: only the parts behind the interfaces differ.
+ * Starts gateway, actor host, query service and presence service in this
+ * process over the in-process bus, with the SQLite store in DATA_DIR and
+ * presence in memory. The same code as the cluster roles: only the parts
+ * behind the interfaces differ.
  */
 export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(standaloneEnvSchema, env);
   const registry = createMetricsRegistry();
   const bus = new LocalBus((err, subject) => logger.error({ err, subject }, 'bus handler failed'));
-  const actors = await startActorsRole({ bus, config, ownership: () => new StaticOwnership(config.SHARDS), registry, logger });
+  // In-memory presence: exactly one PresenceService, as its backend requires.
+  const presenceBackend = new MemoryPresenceBackend({ ttlMs: config.PRESENCE_TTL_MS });
+  const presence = new PresenceService({ bus, backend: presenceBackend, logger: logger.child({ component: 'presence' }), registry });
+  presence.start();
+  const stopPresence = async () => {
+    await presence.stop();
+    await presenceBackend.close();
+  };
+  let actors;
+  try {
+    actors = await startActorsRole({ bus, config, ownership: () => new StaticOwnership(config.SHARDS), registry, logger });
+  } catch (err) {
+    await stopPresence();
+    await bus.close();
+    throw err;
+  }
   let gateway;
   try {
     gateway = await startGatewayRole({
@@ -39,6 +56,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
     });
   } catch (err) {
     await actors.stop();
+    await stopPresence();
     await bus.close();
     throw err;
   }
@@ -48,6 +66,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
     stop: () =>
       (stopping ??= (async () => {
         await gateway.stop();
+        await stopPresence();
         await actors.stop();
         await bus.close();
       })()),

@@ -52,7 +52,8 @@ export class EventDelivery {
    */
   #frameOf(event: Event, data: Uint8Array): string | null {
     const kind = event.kind;
-    if (kind?.$case === 'messageUpdated') return this.#updatedFrame(event, data);
+    // A receipt, like message.updated, goes to every member subject back to back.
+    if (kind?.$case === 'messageUpdated' || kind?.$case === 'receipt') return this.#updatedFrame(event, data);
     if (kind?.$case !== 'messageNew') return eventToFrame(event);
     const key = `${kind.value.conversationId}\u0000${kind.value.seq}`;
     let frame = this.#recentFrames.get(key);

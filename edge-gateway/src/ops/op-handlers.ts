@@ -13,6 +13,7 @@ import type { Clock } from '@chat/platform';
 import type { ActorSuccess, BackendClient } from '../routing/backend-client.js';
 import { type RetryPolicy, Lane } from '../routing/lane.js';
 import type { AuthenticatedUser } from '../auth/token-authority.js';
+import type { PresenceOpHandlers } from '../presence/presence-ops.js';
 
 /** What a handler knows of the request beyond its arguments. */
 export interface RequestContext {
@@ -33,7 +34,7 @@ export type OpHandlers = { [K in ImplementedOp]: Handler<K> };
  * to the bus publish runs synchronously, so a session's requests reach the
  * actor in the order the session sent them.
  */
-export function createOpHandlers(backend: BackendClient, clock: Clock, retry: RetryPolicy): OpHandlers {
+export function createOpHandlers(backend: BackendClient, clock: Clock, retry: RetryPolicy, presenceOps: PresenceOpHandlers): OpHandlers {
   const caller = (ctx: RequestContext): User => ({ id: ctx.user.id, name: ctx.user.name });
   const laneOf = (ctx: RequestContext, conversationId: string) => {
     let lane = ctx.lanes.get(conversationId);
@@ -65,6 +66,9 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
   };
 
   return {
+    // typing and presence.get (../presence/presence-ops.ts).
+    ...presenceOps,
+
     ping: async () => ({ serverTime: clock.now() }),
 
     'user.search': async (ctx, args) => {
@@ -80,6 +84,24 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       conversationResult(actor(ctx, newGroupId(), { $case: 'createGroup', value: { title: args.title, memberIds: args.members } }, false)),
 
     'conversation.get': (ctx, args) => conversationResult(actor(ctx, args.conversationId, { $case: 'get', value: {} })),
+
+    // Membership ops run in the conversation's actor, on the session's lane, so
+    // they apply in order with the session's sends. All idempotent: a retry of
+    // an applied change is a no-op.
+    'conversation.add_members': (ctx, args) =>
+      conversationResult(actor(ctx, args.conversationId, { $case: 'addMembers', value: { userIds: args.userIds } })),
+
+    'conversation.remove_member': async (ctx, args) => {
+      const r = await actor(ctx, args.conversationId, { $case: 'removeMember', value: { userId: args.userId } });
+      if (r.$case !== 'memberRemoved') throw unexpected(r.$case);
+      return {};
+    },
+
+    'conversation.set_role': (ctx, args) =>
+      conversationResult(actor(ctx, args.conversationId, { $case: 'setRole', value: { userId: args.userId, role: args.role } })),
+
+    'conversation.rename': (ctx, args) =>
+      conversationResult(actor(ctx, args.conversationId, { $case: 'rename', value: { title: args.title } })),
 
     'conversation.list': async (ctx, args) => {
       const r = await backend.query({ caller: caller(ctx), op: { $case: 'list', value: { limit: args.limit, before: args.before } } });
@@ -112,6 +134,13 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       });
       if (r.$case !== 'history') throw unexpected(r.$case);
       return { messages: r.value.messages.map(messageToJson), hasMore: r.value.hasMore };
+    },
+
+    // Idempotent (marks only move forward), and on the session's lane: marks follow the sends before them.
+    'receipt.mark': async (ctx, args) => {
+      const r = await actor(ctx, args.conversationId, { $case: 'markReceipt', value: { deliveredSeq: args.deliveredSeq, readSeq: args.readSeq } });
+      if (r.$case !== 'receipt') throw unexpected(r.$case);
+      return { deliveredSeq: r.value.deliveredSeq, readSeq: r.value.readSeq };
     },
 
     sync: async (ctx, args) => {

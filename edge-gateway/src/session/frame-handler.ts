@@ -75,7 +75,8 @@ export class FrameHandler {
     const { id, op } = envelope.data;
     if (this.#refused(session, waitMs, id)) return;
     if (id === undefined) {
-      // Only `typing` may go without an id (and then gets no reply); it is not available yet.
+      // Only `typing` may go without an id: it runs, and nothing is ever replied (not even an error).
+      if (op === 'typing') this.#runUnanswered(session, op, frame, receivedAt);
       return;
     }
     if (!KNOWN_OPS.has(op)) {
@@ -119,6 +120,23 @@ export class FrameHandler {
         this.o.inFlight(-1);
         this.o.metrics.requestDuration.observe({ op }, (performance.timeOrigin + performance.now() - receivedAt) / 1000);
       });
+  }
+
+  /** An id-less request (`typing` only): validated and run like any other, its outcome counted but never sent. */
+  #runUnanswered(session: Session, op: 'typing', frame: unknown, receivedAt: number): void {
+    const parsed = this.o.schemas[op].safeParse(frame);
+    if (!parsed.success || this.o.draining()) {
+      this.o.metrics.requests.inc({ op, outcome: parsed.success ? 'unavailable' : 'bad_request' });
+      return;
+    }
+    const data = session.getUserData();
+    this.o.inFlight(1);
+    this.o.handlers[op]({ user: data.user, sessionId: data.sessionId, lanes: data.lanes, receivedAt }, parsed.data)
+      .then(
+        () => this.o.metrics.requests.inc({ op, outcome: 'ok' }),
+        (err: unknown) => this.o.metrics.requests.inc({ op, outcome: err instanceof GatewayError ? err.code : 'internal' }),
+      )
+      .finally(() => this.o.inFlight(-1));
   }
 
   /**

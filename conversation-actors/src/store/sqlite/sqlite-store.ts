@@ -21,9 +21,13 @@ import type {
   ConversationPageResult,
   ConversationRecord,
   MemberRecord,
+  MemberView,
+  MembershipChange,
   MessageQuery,
   MessageUpdate,
   NewConversation,
+  ReceiptMark,
+  ReceiptMarksRecord,
   Role,
 } from '../store.js';
 import { applySchema } from './schema.js';
@@ -150,9 +154,11 @@ function prepareStatements(db: Database.Database) {
     readBackward: db.prepare<[string, number, number, number], MessageRow>(
       'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?',
     ),
+    // Deleted messages are not unread: nothing of them is left to read, so a
+    // message deleted before its readers got to it leaves no badge behind.
     countUnread: db
       .prepare<[string, number, string], number>(
-        'SELECT count(*) FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id <> ?',
+        'SELECT count(*) FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id <> ? AND deleted = 0',
       )
       .pluck(),
 
@@ -171,6 +177,14 @@ function prepareStatements(db: Database.Database) {
       `SELECT c.id AS conversationId, c.last_seq AS lastSeq
        FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?`,
     ),
+    // The user's conversations through members_by_user, then each one's members
+    // through the primary key; DISTINCT collapses users met in several.
+    contacts: db
+      .prepare<[string, string, number], string>(
+        `SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id
+         WHERE m.user_id = ? AND o.user_id <> ? LIMIT ?`,
+      )
+      .pluck(),
   };
 }
 
@@ -324,6 +338,65 @@ export class SqliteStore implements ChatStore {
     }
   }
 
+  /** Runs on the writer thread, in the same group commits as appends. */
+  async applyMembershipChange(change: MembershipChange): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('applyMembershipChange: the SQLite store is closed');
+    try {
+      checkInteger(change.epoch, 'epoch');
+      for (const m of change.add) {
+        checkInteger(m.joinedAt, 'joinedAt');
+        checkInteger(m.readSeq, 'readSeq');
+        checkInteger(m.deliveredSeq, 'deliveredSeq');
+      }
+    } catch (err) {
+      throw toStoreError(err, 'applyMembershipChange');
+    }
+    const outcome = await this.writer.membership({
+      conversationId: change.conversationId,
+      epoch: change.epoch,
+      add: change.add.map((m) => ({ userId: m.userId, role: m.role, joinedAt: m.joinedAt, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq })),
+      remove: change.remove,
+      roles: change.roles,
+      title: change.title,
+    });
+    switch (outcome.kind) {
+      case 'done':
+        return;
+      case 'not_found':
+        throw new NotFoundError(`conversation ${change.conversationId} does not exist`);
+      case 'stale_epoch':
+        throw new StaleEpochError(change.conversationId, change.epoch, outcome.recorded);
+      default:
+        throw writeError('applyMembershipChange', outcome);
+    }
+  }
+
+  /** Runs on the writer thread, in the same group commits as appends: one point read of the head and one UPDATE. */
+  async markReceipt(mark: ReceiptMark): Promise<ReceiptMarksRecord> {
+    if (this.closed) throw new StoreUnavailableError('markReceipt: the SQLite store is closed');
+    // 0 leaves a mark as it is: stored marks are never negative.
+    const deliveredSeq = mark.deliveredSeq ?? 0;
+    const readSeq = mark.readSeq ?? 0;
+    try {
+      checkInteger(mark.epoch, 'epoch');
+      checkInteger(deliveredSeq, 'deliveredSeq');
+      checkInteger(readSeq, 'readSeq');
+    } catch (err) {
+      throw toStoreError(err, 'markReceipt');
+    }
+    const outcome = await this.writer.receipt({ conversationId: mark.conversationId, userId: mark.userId, epoch: mark.epoch, deliveredSeq, readSeq });
+    switch (outcome.kind) {
+      case 'marked':
+        return { deliveredSeq: outcome.deliveredSeq, readSeq: outcome.readSeq };
+      case 'not_found':
+        throw new NotFoundError(`${mark.userId} is not a member of conversation ${mark.conversationId}`);
+      case 'stale_epoch':
+        throw new StaleEpochError(mark.conversationId, mark.epoch, outcome.recorded);
+      default:
+        throw writeError('markReceipt', outcome);
+    }
+  }
+
   findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]> {
     return this.run('findByClientMsgIds', () => this.findKeys(conversationId, keys));
   }
@@ -370,6 +443,13 @@ export class SqliteStore implements ChatStore {
     return this.run('userConversationHeads', () => this.s.heads.all(userId));
   }
 
+  userContacts(userId: string, limit: number): Promise<string[]> {
+    return this.run('userContacts', () => {
+      checkLimit(limit);
+      return this.s.contacts.all(userId, userId, limit);
+    });
+  }
+
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]> {
     return this.run('getConversationViews', () =>
       this.db.transaction(() => {
@@ -377,6 +457,41 @@ export class SqliteStore implements ChatStore {
         for (const id of new Set(conversationIds)) {
           const row = this.s.viewOf.get(userId, id);
           if (row) views.push(this.view(row, userId));
+        }
+        return views;
+      })(),
+    );
+  }
+
+  /** One snapshot; the members and the last message are read once for every user. */
+  getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
+    return this.run('getMemberViews', () =>
+      this.db.transaction((): MemberView[] => {
+        const row = this.s.getConversation.get(conversationId);
+        if (!row) return [];
+        const rows = this.s.getMembers.all(conversationId);
+        const byUser = new Map(rows.map((m) => [m.user_id, m]));
+        const lastRow = row.last_seq > 0 ? this.s.getMessage.get(row.id, row.last_seq) : undefined;
+        const lastMessage = lastRow ? toMessage(lastRow) : undefined;
+        // Shared by every view: they are only encoded, never changed.
+        const members = rows.map((m) => ({ userId: m.user_id, role: m.role }));
+        const views: MemberView[] = [];
+        for (const userId of new Set(userIds)) {
+          const member = byUser.get(userId);
+          if (!member) continue;
+          const view: Conversation = {
+            id: row.id,
+            kind: row.kind,
+            title: row.title ?? undefined,
+            members,
+            createdAt: row.created_at,
+            lastSeq: row.last_seq,
+            lastMessage,
+            readSeq: member.read_seq,
+            deliveredSeq: member.delivered_seq,
+            unread: this.s.countUnread.get(row.id, member.read_seq, userId) ?? 0,
+          };
+          views.push({ userId, view });
         }
         return views;
       })(),

@@ -6,7 +6,7 @@
 // the main thread (whose connection only reads) and never block its event loop.
 //
 // Protocol (from SqliteWriter, sqlite-writer.ts):
-//   in:  { id, jobs: [{ op: 'append', ... } | { op: 'create', ... } | { op: 'update', ... } | { op: 'user', ... }] }
+//   in:  { id, jobs: [{ op: 'append', ... } | { op: 'create', ... } | { op: 'update', ... } | { op: 'membership', ... } | { op: 'receipt', ... } | { op: 'user', ... }] }
 //   out: { id, outcomes: [...] } — one outcome per job, in order — or { id, failed: { message, code } }
 //        when the transaction as a whole could not be committed (nothing of it is durable).
 import { parentPort, workerData } from 'node:worker_threads';
@@ -40,6 +40,23 @@ const insertConversation = db.prepare(
 );
 const insertMember = db.prepare(
   `INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq, delivered_seq) VALUES (?, ?, ?, ?, 0, 0)`,
+);
+const deleteMember = db.prepare('DELETE FROM members WHERE conversation_id = ? AND user_id = ?');
+const addMember = db.prepare(
+  `INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq, delivered_seq) VALUES (?, ?, ?, ?, ?, ?)
+   ON CONFLICT (conversation_id, user_id) DO NOTHING`,
+);
+const setRole = db.prepare('UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?');
+const setTitle = db.prepare('UPDATE conversations SET title = ? WHERE id = ?');
+// One UPDATE with MAX(): marks only move forward, capped at the head's last_seq
+// (@last), and delivered_seq >= read_seq (reading implies delivery). SET
+// expressions see the row's old values, so delivered covers the new read mark.
+const markReceipt = db.prepare(
+  `UPDATE members SET
+     read_seq = MAX(read_seq, MIN(@readSeq, @last)),
+     delivered_seq = MAX(delivered_seq, MIN(MAX(@deliveredSeq, @readSeq), @last))
+   WHERE conversation_id = @conversationId AND user_id = @userId
+   RETURNING delivered_seq, read_seq`,
 );
 const upsertUser = db.prepare(
   `INSERT INTO users (id, name, name_lower, id_lower) VALUES (@id, @name, @nameLower, @idLower)
@@ -88,10 +105,36 @@ const updateOne = db.transaction((job) => {
   return { kind: 'updated' };
 });
 
+/** A membership change (remove, add, roles, title), fenced by epoch like an append. */
+const membershipOne = db.transaction((job) => {
+  const head = getHead.get(job.conversationId);
+  if (!head) return { kind: 'not_found' };
+  if (job.epoch < head.epoch) return { kind: 'stale_epoch', recorded: head.epoch };
+  for (const userId of job.remove) deleteMember.run(job.conversationId, userId);
+  for (const m of job.add) addMember.run(job.conversationId, m.userId, m.role, m.joinedAt, m.readSeq, m.deliveredSeq);
+  for (const r of job.roles) setRole.run(r.role, job.conversationId, r.userId);
+  if (typeof job.title === 'string') setTitle.run(job.title, job.conversationId);
+  raiseEpoch.run(job.epoch, job.conversationId, job.epoch);
+  return { kind: 'done' };
+});
+
+/** A member's receipt marks, fenced by epoch; a higher epoch is not recorded (see ChatStore.markReceipt). */
+const receiptOne = (job) => {
+  const head = getHead.get(job.conversationId);
+  if (!head) return { kind: 'not_found' };
+  if (job.epoch < head.epoch) return { kind: 'stale_epoch', recorded: head.epoch };
+  const { conversationId, userId, deliveredSeq, readSeq } = job;
+  const row = markReceipt.get({ conversationId, userId, deliveredSeq, readSeq, last: head.last_seq });
+  if (!row) return { kind: 'not_found' };
+  return { kind: 'marked', deliveredSeq: row.delivered_seq, readSeq: row.read_seq };
+};
+
 const run = (job) => {
   if (job.op === 'append') return appendOne(job);
   if (job.op === 'update') return updateOne(job);
+  if (job.op === 'receipt') return receiptOne(job);
   if (job.op === 'create') return createOne(job);
+  if (job.op === 'membership') return membershipOne(job);
   upsertUser.run(job.user);
   return { kind: 'done' };
 };

@@ -26,6 +26,25 @@ export interface WriterUpdate {
   row: object;
 }
 
+/** A membership change (MembershipChange of store.ts) at an epoch. */
+export interface WriterMembership {
+  conversationId: string;
+  epoch: number;
+  add: { userId: string; role: string; joinedAt: number; readSeq: number; deliveredSeq: number }[];
+  remove: string[];
+  roles: { userId: string; role: string }[];
+  title?: string | undefined;
+}
+
+/** A member's receipt marks to move forward (0: leave as stored), at an epoch. */
+export interface WriterReceipt {
+  conversationId: string;
+  userId: string;
+  epoch: number;
+  deliveredSeq: number;
+  readSeq: number;
+}
+
 /** A users row to insert or rename. */
 export interface WriterUser {
   id: string;
@@ -38,6 +57,8 @@ type Job =
   | ({ op: 'append' } & WriterBatch)
   | ({ op: 'create' } & WriterCreate)
   | ({ op: 'update' } & WriterUpdate)
+  | ({ op: 'membership' } & WriterMembership)
+  | ({ op: 'receipt' } & WriterReceipt)
   | { op: 'user'; user: WriterUser };
 
 /** What the writer thread did with one job. */
@@ -46,6 +67,7 @@ export type WriterOutcome =
   | { kind: 'created'; created: boolean }
   | { kind: 'done' }
   | { kind: 'updated' }
+  | { kind: 'marked'; deliveredSeq: number; readSeq: number }
   | { kind: 'undelete_refused' }
   | { kind: 'duplicates'; rows: unknown[] }
   | { kind: 'not_found' }
@@ -99,6 +121,14 @@ export class SqliteWriter {
 
   update(update: WriterUpdate): Promise<WriterOutcome> {
     return this.#enqueue({ op: 'update', ...update });
+  }
+
+  membership(change: WriterMembership): Promise<WriterOutcome> {
+    return this.#enqueue({ op: 'membership', ...change });
+  }
+
+  receipt(mark: WriterReceipt): Promise<WriterOutcome> {
+    return this.#enqueue({ op: 'receipt', ...mark });
   }
 
   upsertUser(user: WriterUser): Promise<WriterOutcome> {

@@ -58,6 +58,48 @@ export interface ReactToMessage {
   add: boolean;
 }
 
+/** receipt.mark: moves the caller's receipt marks forward (absent: unchanged). */
+export interface MarkReceipt {
+  deliveredSeq?: number | undefined;
+  readSeq?: number | undefined;
+}
+
+/**
+ * conversation.add_members: owner/admin of a group; unknown users are refused,
+ * members already in are ignored.
+ */
+export interface AddMembers {
+  userIds: string[];
+}
+
+/**
+ * conversation.remove_member: owner/admin removing someone, or anyone leaving
+ * (user_id = the caller).
+ */
+export interface RemoveMember {
+  userId: string;
+}
+
+/** conversation.set_role: owner only; role "owner" transfers ownership. */
+export interface SetRole {
+  userId: string;
+  role: string;
+}
+
+/** conversation.rename: owner/admin of a group. */
+export interface RenameConversation {
+  title: string;
+}
+
+/**
+ * typing: relayed to the conversation's other members as a `typing` event;
+ * nothing is stored. The gateway also sends active: false on a quiet or
+ * closed typist's behalf.
+ */
+export interface Typing {
+  active: boolean;
+}
+
 export interface ActorRequest {
   /** The authenticated caller, as the gateway verified it. */
   caller?: User | undefined;
@@ -87,6 +129,12 @@ export interface ActorRequest {
     | { $case: "edit"; value: EditMessage }
     | { $case: "delete"; value: DeleteMessage }
     | { $case: "react"; value: ReactToMessage }
+    | { $case: "addMembers"; value: AddMembers }
+    | { $case: "removeMember"; value: RemoveMember }
+    | { $case: "setRole"; value: SetRole }
+    | { $case: "rename"; value: RenameConversation }
+    | { $case: "markReceipt"; value: MarkReceipt }
+    | { $case: "typing"; value: Typing }
     | undefined;
 }
 
@@ -109,6 +157,20 @@ export interface MessageResult {
   message?: ChatMessage | undefined;
 }
 
+/** The caller's receipt marks after a receipt.mark. */
+export interface ReceiptMarks {
+  deliveredSeq: number;
+  readSeq: number;
+}
+
+/** The answer to conversation.remove_member (the protocol's result is `{}`). */
+export interface MemberRemoved {
+}
+
+/** The typing event went out to the other members. */
+export interface TypingRelayed {
+}
+
 export interface ActorReply {
   result?:
     | { $case: "failure"; value: Failure }
@@ -116,6 +178,9 @@ export interface ActorReply {
     | { $case: "conversation"; value: ConversationResult }
     | { $case: "history"; value: HistoryResult }
     | { $case: "message"; value: MessageResult }
+    | { $case: "memberRemoved"; value: MemberRemoved }
+    | { $case: "receipt"; value: ReceiptMarks }
+    | { $case: "typing"; value: TypingRelayed }
     | undefined;
 }
 
@@ -788,6 +853,468 @@ export const ReactToMessage: MessageFns<ReactToMessage> = {
   },
 };
 
+function createBaseMarkReceipt(): MarkReceipt {
+  return { deliveredSeq: undefined, readSeq: undefined };
+}
+
+export const MarkReceipt: MessageFns<MarkReceipt> = {
+  encode(message: MarkReceipt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deliveredSeq !== undefined) {
+      writer.uint32(8).int64(message.deliveredSeq);
+    }
+    if (message.readSeq !== undefined) {
+      writer.uint32(16).int64(message.readSeq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MarkReceipt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMarkReceipt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.deliveredSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.readSeq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MarkReceipt {
+    return {
+      deliveredSeq: isSet(object.deliveredSeq)
+        ? globalThis.Number(object.deliveredSeq)
+        : isSet(object.delivered_seq)
+        ? globalThis.Number(object.delivered_seq)
+        : undefined,
+      readSeq: isSet(object.readSeq)
+        ? globalThis.Number(object.readSeq)
+        : isSet(object.read_seq)
+        ? globalThis.Number(object.read_seq)
+        : undefined,
+    };
+  },
+
+  toJSON(message: MarkReceipt): unknown {
+    const obj: any = {};
+    if (message.deliveredSeq !== undefined) {
+      obj.deliveredSeq = Math.round(message.deliveredSeq);
+    }
+    if (message.readSeq !== undefined) {
+      obj.readSeq = Math.round(message.readSeq);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MarkReceipt>): MarkReceipt {
+    return MarkReceipt.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MarkReceipt>): MarkReceipt {
+    const message = createBaseMarkReceipt();
+    message.deliveredSeq = object.deliveredSeq ?? undefined;
+    message.readSeq = object.readSeq ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAddMembers(): AddMembers {
+  return { userIds: [] };
+}
+
+export const AddMembers: MessageFns<AddMembers> = {
+  encode(message: AddMembers, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.userIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddMembers {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddMembers();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddMembers {
+    return {
+      userIds: globalThis.Array.isArray(object?.userIds)
+        ? object.userIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.user_ids)
+        ? object.user_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AddMembers): unknown {
+    const obj: any = {};
+    if (message.userIds?.length) {
+      obj.userIds = message.userIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AddMembers>): AddMembers {
+    return AddMembers.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AddMembers>): AddMembers {
+    const message = createBaseAddMembers();
+    message.userIds = object.userIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveMember(): RemoveMember {
+  return { userId: "" };
+}
+
+export const RemoveMember: MessageFns<RemoveMember> = {
+  encode(message: RemoveMember, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveMember {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveMember {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RemoveMember): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveMember>): RemoveMember {
+    return RemoveMember.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveMember>): RemoveMember {
+    const message = createBaseRemoveMember();
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseSetRole(): SetRole {
+  return { userId: "", role: "" };
+}
+
+export const SetRole: MessageFns<SetRole> = {
+  encode(message: SetRole, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetRole {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetRole();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetRole {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+    };
+  },
+
+  toJSON(message: SetRole): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetRole>): SetRole {
+    return SetRole.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetRole>): SetRole {
+    const message = createBaseSetRole();
+    message.userId = object.userId ?? "";
+    message.role = object.role ?? "";
+    return message;
+  },
+};
+
+function createBaseRenameConversation(): RenameConversation {
+  return { title: "" };
+}
+
+export const RenameConversation: MessageFns<RenameConversation> = {
+  encode(message: RenameConversation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.title !== "") {
+      writer.uint32(10).string(message.title);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenameConversation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenameConversation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenameConversation {
+    return { title: isSet(object.title) ? globalThis.String(object.title) : "" };
+  },
+
+  toJSON(message: RenameConversation): unknown {
+    const obj: any = {};
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RenameConversation>): RenameConversation {
+    return RenameConversation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RenameConversation>): RenameConversation {
+    const message = createBaseRenameConversation();
+    message.title = object.title ?? "";
+    return message;
+  },
+};
+
+function createBaseTyping(): Typing {
+  return { active: false };
+}
+
+export const Typing: MessageFns<Typing> = {
+  encode(message: Typing, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.active !== false) {
+      writer.uint32(8).bool(message.active);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Typing {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTyping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.active = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Typing {
+    return { active: isSet(object.active) ? globalThis.Boolean(object.active) : false };
+  },
+
+  toJSON(message: Typing): unknown {
+    const obj: any = {};
+    if (message.active !== false) {
+      obj.active = message.active;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Typing>): Typing {
+    return Typing.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Typing>): Typing {
+    const message = createBaseTyping();
+    message.active = object.active ?? false;
+    return message;
+  },
+};
+
 function createBaseActorRequest(): ActorRequest {
   return {
     caller: undefined,
@@ -844,6 +1371,24 @@ export const ActorRequest: MessageFns<ActorRequest> = {
         break;
       case "react":
         ReactToMessage.encode(message.op.value, writer.uint32(138).fork()).join();
+        break;
+      case "addMembers":
+        AddMembers.encode(message.op.value, writer.uint32(162).fork()).join();
+        break;
+      case "removeMember":
+        RemoveMember.encode(message.op.value, writer.uint32(170).fork()).join();
+        break;
+      case "setRole":
+        SetRole.encode(message.op.value, writer.uint32(178).fork()).join();
+        break;
+      case "rename":
+        RenameConversation.encode(message.op.value, writer.uint32(186).fork()).join();
+        break;
+      case "markReceipt":
+        MarkReceipt.encode(message.op.value, writer.uint32(242).fork()).join();
+        break;
+      case "typing":
+        Typing.encode(message.op.value, writer.uint32(322).fork()).join();
         break;
     }
     return writer;
@@ -974,6 +1519,54 @@ export const ActorRequest: MessageFns<ActorRequest> = {
             message.op = { $case: "react", value: ReactToMessage.decode(reader, reader.uint32()) };
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.op = { $case: "addMembers", value: AddMembers.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.op = { $case: "removeMember", value: RemoveMember.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.op = { $case: "setRole", value: SetRole.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.op = { $case: "rename", value: RenameConversation.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.op = { $case: "markReceipt", value: MarkReceipt.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.op = { $case: "typing", value: Typing.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1034,6 +1627,26 @@ export const ActorRequest: MessageFns<ActorRequest> = {
         ? { $case: "delete", value: DeleteMessage.fromJSON(object.delete) }
         : isSet(object.react)
         ? { $case: "react", value: ReactToMessage.fromJSON(object.react) }
+        : isSet(object.addMembers)
+        ? { $case: "addMembers", value: AddMembers.fromJSON(object.addMembers) }
+        : isSet(object.add_members)
+        ? { $case: "addMembers", value: AddMembers.fromJSON(object.add_members) }
+        : isSet(object.removeMember)
+        ? { $case: "removeMember", value: RemoveMember.fromJSON(object.removeMember) }
+        : isSet(object.remove_member)
+        ? { $case: "removeMember", value: RemoveMember.fromJSON(object.remove_member) }
+        : isSet(object.setRole)
+        ? { $case: "setRole", value: SetRole.fromJSON(object.setRole) }
+        : isSet(object.set_role)
+        ? { $case: "setRole", value: SetRole.fromJSON(object.set_role) }
+        : isSet(object.rename)
+        ? { $case: "rename", value: RenameConversation.fromJSON(object.rename) }
+        : isSet(object.markReceipt)
+        ? { $case: "markReceipt", value: MarkReceipt.fromJSON(object.markReceipt) }
+        : isSet(object.mark_receipt)
+        ? { $case: "markReceipt", value: MarkReceipt.fromJSON(object.mark_receipt) }
+        : isSet(object.typing)
+        ? { $case: "typing", value: Typing.fromJSON(object.typing) }
         : undefined,
     };
   },
@@ -1074,6 +1687,18 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       obj.delete = DeleteMessage.toJSON(message.op.value);
     } else if (message.op?.$case === "react") {
       obj.react = ReactToMessage.toJSON(message.op.value);
+    } else if (message.op?.$case === "addMembers") {
+      obj.addMembers = AddMembers.toJSON(message.op.value);
+    } else if (message.op?.$case === "removeMember") {
+      obj.removeMember = RemoveMember.toJSON(message.op.value);
+    } else if (message.op?.$case === "setRole") {
+      obj.setRole = SetRole.toJSON(message.op.value);
+    } else if (message.op?.$case === "rename") {
+      obj.rename = RenameConversation.toJSON(message.op.value);
+    } else if (message.op?.$case === "markReceipt") {
+      obj.markReceipt = MarkReceipt.toJSON(message.op.value);
+    } else if (message.op?.$case === "typing") {
+      obj.typing = Typing.toJSON(message.op.value);
     }
     return obj;
   },
@@ -1137,6 +1762,42 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       case "react": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "react", value: ReactToMessage.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "addMembers": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "addMembers", value: AddMembers.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "removeMember": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "removeMember", value: RemoveMember.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "setRole": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "setRole", value: SetRole.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "rename": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "rename", value: RenameConversation.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "markReceipt": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "markReceipt", value: MarkReceipt.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "typing": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "typing", value: Typing.fromPartial(object.op.value) };
         }
         break;
       }
@@ -1461,6 +2122,203 @@ export const MessageResult: MessageFns<MessageResult> = {
   },
 };
 
+function createBaseReceiptMarks(): ReceiptMarks {
+  return { deliveredSeq: 0, readSeq: 0 };
+}
+
+export const ReceiptMarks: MessageFns<ReceiptMarks> = {
+  encode(message: ReceiptMarks, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deliveredSeq !== 0) {
+      writer.uint32(8).int64(message.deliveredSeq);
+    }
+    if (message.readSeq !== 0) {
+      writer.uint32(16).int64(message.readSeq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReceiptMarks {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReceiptMarks();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.deliveredSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.readSeq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReceiptMarks {
+    return {
+      deliveredSeq: isSet(object.deliveredSeq)
+        ? globalThis.Number(object.deliveredSeq)
+        : isSet(object.delivered_seq)
+        ? globalThis.Number(object.delivered_seq)
+        : 0,
+      readSeq: isSet(object.readSeq)
+        ? globalThis.Number(object.readSeq)
+        : isSet(object.read_seq)
+        ? globalThis.Number(object.read_seq)
+        : 0,
+    };
+  },
+
+  toJSON(message: ReceiptMarks): unknown {
+    const obj: any = {};
+    if (message.deliveredSeq !== 0) {
+      obj.deliveredSeq = Math.round(message.deliveredSeq);
+    }
+    if (message.readSeq !== 0) {
+      obj.readSeq = Math.round(message.readSeq);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReceiptMarks>): ReceiptMarks {
+    return ReceiptMarks.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReceiptMarks>): ReceiptMarks {
+    const message = createBaseReceiptMarks();
+    message.deliveredSeq = object.deliveredSeq ?? 0;
+    message.readSeq = object.readSeq ?? 0;
+    return message;
+  },
+};
+
+function createBaseMemberRemoved(): MemberRemoved {
+  return {};
+}
+
+export const MemberRemoved: MessageFns<MemberRemoved> = {
+  encode(_: MemberRemoved, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberRemoved {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberRemoved();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): MemberRemoved {
+    return {};
+  },
+
+  toJSON(_: MemberRemoved): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<MemberRemoved>): MemberRemoved {
+    return MemberRemoved.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<MemberRemoved>): MemberRemoved {
+    const message = createBaseMemberRemoved();
+    return message;
+  },
+};
+
+function createBaseTypingRelayed(): TypingRelayed {
+  return {};
+}
+
+export const TypingRelayed: MessageFns<TypingRelayed> = {
+  encode(_: TypingRelayed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TypingRelayed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTypingRelayed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): TypingRelayed {
+    return {};
+  },
+
+  toJSON(_: TypingRelayed): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<TypingRelayed>): TypingRelayed {
+    return TypingRelayed.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<TypingRelayed>): TypingRelayed {
+    const message = createBaseTypingRelayed();
+    return message;
+  },
+};
+
 function createBaseActorReply(): ActorReply {
   return { result: undefined };
 }
@@ -1482,6 +2340,15 @@ export const ActorReply: MessageFns<ActorReply> = {
         break;
       case "message":
         MessageResult.encode(message.result.value, writer.uint32(42).fork()).join();
+        break;
+      case "memberRemoved":
+        MemberRemoved.encode(message.result.value, writer.uint32(82).fork()).join();
+        break;
+      case "receipt":
+        ReceiptMarks.encode(message.result.value, writer.uint32(122).fork()).join();
+        break;
+      case "typing":
+        TypingRelayed.encode(message.result.value, writer.uint32(162).fork()).join();
         break;
     }
     return writer;
@@ -1540,6 +2407,30 @@ export const ActorReply: MessageFns<ActorReply> = {
             message.result = { $case: "message", value: MessageResult.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.result = { $case: "memberRemoved", value: MemberRemoved.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.result = { $case: "receipt", value: ReceiptMarks.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.result = { $case: "typing", value: TypingRelayed.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1564,6 +2455,14 @@ export const ActorReply: MessageFns<ActorReply> = {
         ? { $case: "history", value: HistoryResult.fromJSON(object.history) }
         : isSet(object.message)
         ? { $case: "message", value: MessageResult.fromJSON(object.message) }
+        : isSet(object.memberRemoved)
+        ? { $case: "memberRemoved", value: MemberRemoved.fromJSON(object.memberRemoved) }
+        : isSet(object.member_removed)
+        ? { $case: "memberRemoved", value: MemberRemoved.fromJSON(object.member_removed) }
+        : isSet(object.receipt)
+        ? { $case: "receipt", value: ReceiptMarks.fromJSON(object.receipt) }
+        : isSet(object.typing)
+        ? { $case: "typing", value: TypingRelayed.fromJSON(object.typing) }
         : undefined,
     };
   },
@@ -1580,6 +2479,12 @@ export const ActorReply: MessageFns<ActorReply> = {
       obj.history = HistoryResult.toJSON(message.result.value);
     } else if (message.result?.$case === "message") {
       obj.message = MessageResult.toJSON(message.result.value);
+    } else if (message.result?.$case === "memberRemoved") {
+      obj.memberRemoved = MemberRemoved.toJSON(message.result.value);
+    } else if (message.result?.$case === "receipt") {
+      obj.receipt = ReceiptMarks.toJSON(message.result.value);
+    } else if (message.result?.$case === "typing") {
+      obj.typing = TypingRelayed.toJSON(message.result.value);
     }
     return obj;
   },
@@ -1617,6 +2522,24 @@ export const ActorReply: MessageFns<ActorReply> = {
       case "message": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
           message.result = { $case: "message", value: MessageResult.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "memberRemoved": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "memberRemoved", value: MemberRemoved.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "receipt": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "receipt", value: ReceiptMarks.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "typing": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "typing", value: TypingRelayed.fromPartial(object.result.value) };
         }
         break;
       }

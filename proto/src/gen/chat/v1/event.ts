@@ -7,10 +7,26 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { ChatMessage, Conversation } from "./model.js";
+import { UserPresence } from "./presence.js";
 
 export const protobufPackage = "chat.v1";
 
 export const protobufFileName = "chat/v1/event.proto";
+
+/** A member's receipt marks moved (receipt.mark). */
+export interface Receipt {
+  conversationId: string;
+  userId: string;
+  deliveredSeq: number;
+  readSeq: number;
+}
+
+/** `typing`: `user_id` started (active) or stopped typing in a conversation. */
+export interface TypingEvent {
+  conversationId: string;
+  userId: string;
+  active: boolean;
+}
 
 export interface Event {
   /**
@@ -24,8 +40,253 @@ export interface Event {
     | { $case: "messageUpdated"; value: ChatMessage }
     | { $case: "conversationUpdated"; value: Conversation }
     | { $case: "conversationRemoved"; value: string }
+    | { $case: "receipt"; value: Receipt }
+    | { $case: "typing"; value: TypingEvent }
+    | { $case: "presence"; value: UserPresence }
     | undefined;
 }
+
+function createBaseReceipt(): Receipt {
+  return { conversationId: "", userId: "", deliveredSeq: 0, readSeq: 0 };
+}
+
+export const Receipt: MessageFns<Receipt> = {
+  encode(message: Receipt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversationId !== "") {
+      writer.uint32(10).string(message.conversationId);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    if (message.deliveredSeq !== 0) {
+      writer.uint32(24).int64(message.deliveredSeq);
+    }
+    if (message.readSeq !== 0) {
+      writer.uint32(32).int64(message.readSeq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Receipt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReceipt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.deliveredSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.readSeq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Receipt {
+    return {
+      conversationId: isSet(object.conversationId)
+        ? globalThis.String(object.conversationId)
+        : isSet(object.conversation_id)
+        ? globalThis.String(object.conversation_id)
+        : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      deliveredSeq: isSet(object.deliveredSeq)
+        ? globalThis.Number(object.deliveredSeq)
+        : isSet(object.delivered_seq)
+        ? globalThis.Number(object.delivered_seq)
+        : 0,
+      readSeq: isSet(object.readSeq)
+        ? globalThis.Number(object.readSeq)
+        : isSet(object.read_seq)
+        ? globalThis.Number(object.read_seq)
+        : 0,
+    };
+  },
+
+  toJSON(message: Receipt): unknown {
+    const obj: any = {};
+    if (message.conversationId !== "") {
+      obj.conversationId = message.conversationId;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.deliveredSeq !== 0) {
+      obj.deliveredSeq = Math.round(message.deliveredSeq);
+    }
+    if (message.readSeq !== 0) {
+      obj.readSeq = Math.round(message.readSeq);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Receipt>): Receipt {
+    return Receipt.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Receipt>): Receipt {
+    const message = createBaseReceipt();
+    message.conversationId = object.conversationId ?? "";
+    message.userId = object.userId ?? "";
+    message.deliveredSeq = object.deliveredSeq ?? 0;
+    message.readSeq = object.readSeq ?? 0;
+    return message;
+  },
+};
+
+function createBaseTypingEvent(): TypingEvent {
+  return { conversationId: "", userId: "", active: false };
+}
+
+export const TypingEvent: MessageFns<TypingEvent> = {
+  encode(message: TypingEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversationId !== "") {
+      writer.uint32(10).string(message.conversationId);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    if (message.active !== false) {
+      writer.uint32(24).bool(message.active);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TypingEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTypingEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.active = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TypingEvent {
+    return {
+      conversationId: isSet(object.conversationId)
+        ? globalThis.String(object.conversationId)
+        : isSet(object.conversation_id)
+        ? globalThis.String(object.conversation_id)
+        : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      active: isSet(object.active) ? globalThis.Boolean(object.active) : false,
+    };
+  },
+
+  toJSON(message: TypingEvent): unknown {
+    const obj: any = {};
+    if (message.conversationId !== "") {
+      obj.conversationId = message.conversationId;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.active !== false) {
+      obj.active = message.active;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TypingEvent>): TypingEvent {
+    return TypingEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TypingEvent>): TypingEvent {
+    const message = createBaseTypingEvent();
+    message.conversationId = object.conversationId ?? "";
+    message.userId = object.userId ?? "";
+    message.active = object.active ?? false;
+    return message;
+  },
+};
 
 function createBaseEvent(): Event {
   return { originReceivedAt: 0, kind: undefined };
@@ -48,6 +309,15 @@ export const Event: MessageFns<Event> = {
         break;
       case "conversationRemoved":
         writer.uint32(106).string(message.kind.value);
+        break;
+      case "receipt":
+        Receipt.encode(message.kind.value, writer.uint32(242).fork()).join();
+        break;
+      case "typing":
+        TypingEvent.encode(message.kind.value, writer.uint32(322).fork()).join();
+        break;
+      case "presence":
+        UserPresence.encode(message.kind.value, writer.uint32(330).fork()).join();
         break;
     }
     return writer;
@@ -106,6 +376,30 @@ export const Event: MessageFns<Event> = {
             message.kind = { $case: "conversationRemoved", value: reader.string() };
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.kind = { $case: "receipt", value: Receipt.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.kind = { $case: "typing", value: TypingEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 41: {
+            if (tag !== 330) {
+              break;
+            }
+
+            message.kind = { $case: "presence", value: UserPresence.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -141,6 +435,12 @@ export const Event: MessageFns<Event> = {
         ? { $case: "conversationRemoved", value: globalThis.String(object.conversationRemoved) }
         : isSet(object.conversation_removed)
         ? { $case: "conversationRemoved", value: globalThis.String(object.conversation_removed) }
+        : isSet(object.receipt)
+        ? { $case: "receipt", value: Receipt.fromJSON(object.receipt) }
+        : isSet(object.typing)
+        ? { $case: "typing", value: TypingEvent.fromJSON(object.typing) }
+        : isSet(object.presence)
+        ? { $case: "presence", value: UserPresence.fromJSON(object.presence) }
         : undefined,
     };
   },
@@ -158,6 +458,12 @@ export const Event: MessageFns<Event> = {
       obj.conversationUpdated = Conversation.toJSON(message.kind.value);
     } else if (message.kind?.$case === "conversationRemoved") {
       obj.conversationRemoved = message.kind.value;
+    } else if (message.kind?.$case === "receipt") {
+      obj.receipt = Receipt.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "typing") {
+      obj.typing = TypingEvent.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "presence") {
+      obj.presence = UserPresence.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -193,6 +499,24 @@ export const Event: MessageFns<Event> = {
         }
         break;
       }
+      case "receipt": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "receipt", value: Receipt.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "typing": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "typing", value: TypingEvent.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "presence": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "presence", value: UserPresence.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -210,6 +534,17 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -1,0 +1,94 @@
+import { PRESENCE_SESSIONS_SUBJECT, SessionChange, type SessionRef } from '@chat/proto';
+import type { Bus, Clock, Logger } from '@chat/platform';
+
+/**
+ * How often a gateway reports its live sessions. The presence service keeps a
+ * session for PRESENCE_TTL_MS (default 15 s) after its last report, so a live
+ * session is renewed about three times per lease, and a crashed gateway's
+ * users go offline within one TTL.
+ */
+export const DEFAULT_PRESENCE_HEARTBEAT_MS = 5000;
+
+/**
+ * Sessions per heartbeat message. A gateway with more sends several (the
+ * service renews what each lists), so no bus message grows past a few hundred
+ * KiB (NATS refuses payloads over 1 MiB by default).
+ */
+export const HEARTBEAT_CHUNK = 2000;
+
+/** Publish failures are logged at most once per this interval (the bus being down must not flood the log). */
+const LOG_INTERVAL_MS = 10_000;
+
+export interface SessionReporterOptions {
+  bus: Bus;
+  /** Unique per gateway incarnation: the presence service tracks leases by it. */
+  gatewayId: string;
+  heartbeatMs: number;
+  /** The sessions this gateway serves now, read at every heartbeat. */
+  sessions: () => Iterable<SessionRef>;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Tells the presence service about this gateway's sessions, on
+ * PRESENCE_SESSIONS_SUBJECT: `up` when a session opens, `down` when it
+ * closes, and every `heartbeatMs` the full list, which renews their leases
+ * (and restores any the service dropped while this gateway was paused or
+ * cut off). Fire and forget: presence never holds up a session, and a lost
+ * report is repaired by the next heartbeat or by lease expiry.
+ */
+export class SessionReporter {
+  #timer: NodeJS.Timeout | undefined;
+  #lastErrorLog = 0;
+
+  constructor(private readonly o: SessionReporterOptions) {
+    if (!Number.isFinite(o.heartbeatMs) || o.heartbeatMs <= 0) throw new RangeError(`heartbeatMs must be a positive number, got ${o.heartbeatMs}`);
+  }
+
+  /** Starts the periodic heartbeat. Idempotent. */
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.heartbeat(), this.o.heartbeatMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the heartbeat; `up`/`down` still publish (sessions closing at shutdown report themselves). */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  up(ref: SessionRef): void {
+    this.#publish({ $case: 'up', value: ref });
+  }
+
+  down(ref: SessionRef): void {
+    this.#publish({ $case: 'down', value: ref });
+  }
+
+  /** Reports every live session now, in chunks of HEARTBEAT_CHUNK. Also sent by the timer. */
+  heartbeat(): void {
+    let chunk: SessionRef[] = [];
+    for (const ref of this.o.sessions()) {
+      chunk.push(ref);
+      if (chunk.length === HEARTBEAT_CHUNK) {
+        this.#publish({ $case: 'heartbeat', value: { sessions: chunk } });
+        chunk = [];
+      }
+    }
+    // An empty heartbeat says nothing the service needs; skip it.
+    if (chunk.length > 0) this.#publish({ $case: 'heartbeat', value: { sessions: chunk } });
+  }
+
+  #publish(kind: NonNullable<SessionChange['kind']>): void {
+    try {
+      this.o.bus.publish(PRESENCE_SESSIONS_SUBJECT, SessionChange.encode({ gatewayId: this.o.gatewayId, at: this.o.clock.now(), kind }).finish());
+    } catch (err) {
+      const now = Date.now();
+      if (now - this.#lastErrorLog < LOG_INTERVAL_MS) return;
+      this.#lastErrorLog = now;
+      this.o.logger.warn({ err, kind: kind.$case }, 'cannot report sessions to presence');
+    }
+  }
+}
