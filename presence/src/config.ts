@@ -9,6 +9,9 @@ import { envInt } from '@chat/platform';
  */
 export const DEFAULT_PRESENCE_TTL_MS = 15_000;
 
+/** Prefix of every presence key in Redis. */
+export const DEFAULT_PRESENCE_KEY_PREFIX = 'chat:presence:';
+
 /**
  * Environment of the presence service (the `presence` role and the presence
  * half of `standalone`). PRESENCE_TTL_MS must stay well above the gateways'
@@ -16,6 +19,13 @@ export const DEFAULT_PRESENCE_TTL_MS = 15_000;
  */
 export const presenceEnvSchema = z.object({
   PRESENCE_TTL_MS: envInt(DEFAULT_PRESENCE_TTL_MS, 1000, 3_600_000),
+  /** Redis for presence (`redis://host:port[/db]`); unset: in memory, one presence instance only. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Prefix of the presence keys in Redis, so deployments can share one. */
+  PRESENCE_KEY_PREFIX: z.string().min(1).max(100).default(DEFAULT_PRESENCE_KEY_PREFIX),
 });
 
 export type PresenceEnv = z.output<typeof presenceEnvSchema>;

@@ -1,4 +1,5 @@
-import { PresenceClosedError, type PresenceBackend, type SessionRef, type UserPresence } from './presence-backend.js';
+import { PresenceClosedError } from './errors.js';
+import type { PresenceBackend, SessionRef, UserPresence } from './presence-backend.js';
 
 interface SessionLease {
   gatewayId: string;

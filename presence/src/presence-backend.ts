@@ -1,5 +1,3 @@
-import { PlatformError } from '@chat/platform';
-
 /**
  * Where presence lives: each user's live sessions, each with a lease that the
  * owning gateway's heartbeats renew, and each user's last-seen time. Redis in
@@ -65,12 +63,4 @@ export interface UserPresence {
   userId: string;
   online: boolean;
   lastSeen: number | null;
-}
-
-/** A call on a closed PresenceBackend. Retryable elsewhere or later. */
-export class PresenceClosedError extends PlatformError {
-  readonly code = 'unavailable';
-  constructor() {
-    super('the presence backend is closed');
-  }
 }

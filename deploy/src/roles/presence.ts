@@ -1,5 +1,5 @@
 import { type Logger, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer } from '@chat/platform';
-import { MemoryPresenceBackend, PresenceService, presenceEnvSchema } from '@chat/presence';
+import { PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
 import { clusterPresenceEnvSchema, natsServers } from './cluster-env.js';
 import type { RunningSystem } from './standalone.js';
 
@@ -11,9 +11,10 @@ const presenceRoleEnvSchema = clusterPresenceEnvSchema.extend(presenceEnvSchema.
  * (ready while connected to NATS and serving) and /metrics on PORT. stop()
  * stops the service, then closes the backend, the bus and the ops endpoints.
  *
- * Sessions are held in this process's memory until the Redis backend exists,
- * so a cluster should run one presence instance: several would each know only
- * the updates they happened to receive.
+ * With REDIS_URL set, presence lives in Redis and any number of instances can
+ * run at once (stateless). Without it, sessions are held in this process's
+ * memory, so a cluster must run exactly one instance: several would each know
+ * only the updates they happened to receive.
  */
 export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(presenceRoleEnvSchema, env);
@@ -27,11 +28,21 @@ export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEn
     await bus.close();
     throw err;
   }
-  const backend = new MemoryPresenceBackend({ ttlMs: config.PRESENCE_TTL_MS });
+  let backend, kind;
+  try {
+    ({ backend, kind } = await openPresenceBackend(config, { registry, logger }));
+  } catch (err) {
+    await ops.close();
+    await bus.close();
+    throw err;
+  }
   const service = new PresenceService({ bus, backend, logger: logger.child({ component: 'presence' }), registry });
   service.start();
   started = true;
-  logger.info({ ttlMs: config.PRESENCE_TTL_MS, backend: 'memory' }, 'presence service serving (in-memory backend: run one instance)');
+  logger.info(
+    { ttlMs: config.PRESENCE_TTL_MS, backend: kind },
+    kind === 'redis' ? 'presence service serving (Redis backend)' : 'presence service serving (in-memory backend: run one instance)',
+  );
   return {
     port: ops.port,
     stop: async () => {

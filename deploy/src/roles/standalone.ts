@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { LocalBus, type Logger, createMetricsRegistry, envBool, loadEnvConfig } from '@chat/platform';
 import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
 import { gatewayEnvSchema } from '@chat/edge-gateway';
-import { MemoryPresenceBackend, PresenceService, presenceEnvSchema } from '@chat/presence';
+import { PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
 import { startActorsRole } from './actors-role.js';
 import { startGatewayRole } from './gateway-role.js';
 import { loadOrCreateDevSecret } from './jwt-secret.js';
@@ -21,15 +21,14 @@ export interface RunningSystem {
 /**
  * Starts gateway, actor host, query service and presence service in this
  * process over the in-process bus, with the SQLite store in DATA_DIR and
- * presence in memory. The same code as the cluster roles: only the parts
+ * presence in memory (or in Redis when REDIS_URL is set). The same code as the cluster roles: only the parts
  * behind the interfaces differ.
  */
 export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(standaloneEnvSchema, env);
   const registry = createMetricsRegistry();
   const bus = new LocalBus((err, subject) => logger.error({ err, subject }, 'bus handler failed'));
-  // In-memory presence: exactly one PresenceService, as its backend requires.
-  const presenceBackend = new MemoryPresenceBackend({ ttlMs: config.PRESENCE_TTL_MS });
+  const { backend: presenceBackend } = await openPresenceBackend(config, { registry, logger });
   const presence = new PresenceService({ bus, backend: presenceBackend, logger: logger.child({ component: 'presence' }), registry });
   presence.start();
   const stopPresence = async () => {

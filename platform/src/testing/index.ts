@@ -1,1 +1,3 @@
 export * from './nats-server.js';
+export * from './redis-server.js';
+export { freePort } from './server-process.js';

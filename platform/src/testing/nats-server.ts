@@ -1,9 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { type ServerProcess, findBinary, startServerProcess } from './server-process.js';
 
 /** Options of {@link startNatsServer}. */
 export interface NatsServerOptions {
@@ -20,39 +15,12 @@ export interface NatsServerOptions {
 }
 
 /** A running `nats-server` child process started for tests. */
-export interface NatsServerProcess {
+export interface NatsServerProcess extends ServerProcess {
   /** Client URL, `nats://127.0.0.1:<port>`. */
   readonly url: string;
-  readonly port: number;
   /** Temporary directory (JetStream store when enabled); kept across restart(), removed by stop(). */
   readonly storeDir: string;
-  /** PID of the current server process (changes on restart()). */
-  readonly pid: number;
-  /** Stops the server with SIGTERM, waits for it to exit and removes the temporary directory. Idempotent. */
-  stop(): Promise<void>;
-  /**
-   * Sends a signal to the server (default SIGKILL) and waits for it to exit. SIGSTOP,
-   * SIGTSTP and SIGCONT only pause or resume it, so they resolve once sent.
-   */
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts the server again on the same port and store directory (stopping it first if it still runs). */
-  restart(): Promise<void>;
-  /** What the server wrote to stdout and stderr so far (the latest part of it), for failure messages. */
-  output(): string;
 }
-
-/** How long the server gets to accept connections before start fails. */
-const READY_TIMEOUT_MS = 20_000;
-/** How long SIGTERM gets before stop() resorts to SIGKILL. */
-const STOP_TIMEOUT_MS = 10_000;
-/** Server output kept in memory; older output is dropped so a chatty server cannot grow without bound. */
-const OUTPUT_LIMIT = 64 * 1024;
-const PAUSE_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGSTOP', 'SIGTSTP', 'SIGCONT']);
-
-/** Children still running, killed if the test process exits without stopping them. */
-const live = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
 
 /**
  * Starts a real `nats-server` (the Debian package, found on PATH or in
@@ -62,170 +30,13 @@ let exitHookInstalled = false;
  * binary is missing.
  */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerProcess> {
-  const binary = findNatsServer();
   const jetstream = options.jetstream ?? true;
-  const port = options.port ?? (await freePort());
-  const storeDir = await mkdtemp(join(tmpdir(), 'nats-test-'));
-  installExitHook();
-  liveDirs.add(storeDir);
-
-  const args = ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', storeDir] : [])];
-  let output = '';
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  let stopped = false;
-
-  const append = (chunk: Buffer): void => {
-    output += chunk.toString('utf8');
-    if (output.length > OUTPUT_LIMIT) output = output.slice(output.length - OUTPUT_LIMIT);
-  };
-
-  const launch = async (): Promise<void> => {
-    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownProcessGroup ?? false });
-    child = proc;
-    live.add(proc);
-    proc.stdout?.on('data', append);
-    proc.stderr?.on('data', append);
-    let hasExited = false;
-    exited = new Promise<void>((resolve) => {
-      proc.once('exit', (code, signal) => {
-        hasExited = true;
-        live.delete(proc);
-        append(Buffer.from(`\n[nats-server exited: code ${code ?? 'none'}, signal ${signal ?? 'none'}]\n`));
-        resolve();
-      });
-    });
-    const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
-    spawnError.catch(() => {});
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (hasExited) throw new Error(`nats-server ${args.join(' ')} exited before accepting connections:\n${output}`);
-      if (await Promise.race([canConnect(port), spawnError])) return;
-      if (Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        await exited;
-        throw new Error(`nats-server ${args.join(' ')} did not accept connections within ${READY_TIMEOUT_MS} ms:\n${output}`);
-      }
-      await sleep(25);
-    }
-  };
-
-  const running = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
-
-  const signalAndWait = async (signal: NodeJS.Signals): Promise<void> => {
-    if (!running()) return;
-    child!.kill(signal);
-    await exited;
-  };
-
-  /** SIGTERM, then SIGKILL if the server has not exited in time; a paused server gets SIGCONT first so it can handle SIGTERM. */
-  const terminate = async (): Promise<void> => {
-    if (!running()) return;
-    child!.kill('SIGCONT');
-    child!.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS);
-    });
-    const late = await Promise.race([exited.then(() => false), timedOut]);
-    clearTimeout(timer);
-    if (late) await signalAndWait('SIGKILL');
-  };
-
-  await launch();
-
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    storeDir,
-    get pid() {
-      return child?.pid ?? -1;
-    },
-    output: () => output,
-    async kill(signal: NodeJS.Signals = 'SIGKILL') {
-      if (PAUSE_SIGNALS.has(signal)) {
-        if (running()) child!.kill(signal);
-        return;
-      }
-      await signalAndWait(signal);
-    },
-    async restart() {
-      if (stopped) throw new Error('this nats-server was stopped and its store removed; start a new one');
-      await terminate();
-      await launch();
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await terminate();
-      await rm(storeDir, { recursive: true, force: true });
-      liveDirs.delete(storeDir);
-    },
-  };
-}
-
-function findNatsServer(): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin'].filter((d) => d.length > 0);
-  for (const dir of dirs) {
-    const candidate = join(dir, 'nats-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  throw new Error('nats-server not found on PATH or in /usr/sbin: install the Debian package `nats-server` (apt-get install nats-server)');
-}
-
-/** A port that was free a moment ago: the kernel picks one for a listener that is closed at once. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('could not determine a free port'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
+  const server = await startServerProcess({
+    name: 'nats-server',
+    binary: findBinary('nats-server', 'nats-server'),
+    args: (port, dir) => ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', dir] : [])],
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.ownProcessGroup !== undefined ? { ownProcessGroup: options.ownProcessGroup } : {}),
   });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Kills servers and removes directories a test forgot to stop, so no nats-server outlives the test run. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const proc of live) {
-      try {
-        proc.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
+  return Object.assign(server, { url: `nats://127.0.0.1:${server.port}`, storeDir: server.dir });
 }

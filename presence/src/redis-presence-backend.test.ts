@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServerProcess, startRedisServer } from '@chat/platform/testing';
+import { PresenceUnavailableError } from './errors.js';
+import { CONTRACT_TTL_MS, runPresenceBackendContract } from './presence-backend-contract.js';
+import { RedisPresenceBackend } from './redis-presence-backend.js';
+
+let redis: RedisServerProcess;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+/** A backend on the test's Redis with a key prefix of its own, so tests never see each other's users. */
+async function open(ttlMs = CONTRACT_TTL_MS, prefix = `t:${randomUUID()}:`): Promise<RedisPresenceBackend> {
+  const backend = new RedisPresenceBackend({ url: redis.url, ttlMs, keyPrefix: prefix });
+  await backend.ready(5000);
+  return backend;
+}
+
+runPresenceBackendContract('redis', () => open());
+
+describe('RedisPresenceBackend', () => {
+  const T0 = 1_700_000_000_000;
+
+  it('gives two instances on one Redis the same answers, and reports each transition once between them', async () => {
+    const prefix = `t:${randomUUID()}:`;
+    const [a, b] = [await open(CONTRACT_TTL_MS, prefix), await open(CONTRACT_TTL_MS, prefix)];
+    try {
+      expect(await a.sessionUp('alice', 'phone', 'gw1', T0)).toEqual({ cameOnline: true });
+      expect(await b.sessionUp('alice', 'laptop', 'gw2', T0)).toEqual({ cameOnline: false });
+      expect(await b.get(['alice'])).toEqual(await a.get(['alice']));
+      await a.sessionUp('bob', 's', 'gw1', T0);
+      // Both run the expiry round at once: bob and alice go offline exactly once in total.
+      const rounds = await Promise.all([a.expire(T0 + CONTRACT_TTL_MS), b.expire(T0 + CONTRACT_TTL_MS)]);
+      expect(rounds.flat().sort((x, y) => x.userId.localeCompare(y.userId))).toEqual([
+        { userId: 'alice', lastSeen: T0 },
+        { userId: 'bob', lastSeen: T0 },
+      ]);
+      expect(await a.get(['alice', 'bob'])).toEqual(await b.get(['alice', 'bob']));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('fails fast with PresenceUnavailableError while Redis is down, and works again when it is back, empty', async () => {
+    const own = await startRedisServer();
+    const backend = new RedisPresenceBackend({ url: own.url, ttlMs: CONTRACT_TTL_MS });
+    try {
+      await backend.ready(5000);
+      await backend.sessionUp('alice', 's1', 'gw1', T0);
+      await own.kill('SIGKILL');
+      const started = Date.now();
+      await expect(backend.get(['alice'])).rejects.toBeInstanceOf(PresenceUnavailableError);
+      expect(Date.now() - started, 'a call while Redis is down fails at once').toBeLessThan(1500);
+      await own.restart();
+      await backend.ready(5000);
+      // Redis keeps nothing on disk: alice is gone until her gateway's next heartbeat restores her.
+      expect(await backend.get(['alice'])).toEqual([{ userId: 'alice', online: false, lastSeen: null }]);
+      expect(await backend.heartbeat('gw1', [{ userId: 'alice', sessionId: 's1' }], T0 + 1)).toEqual({ cameOnline: ['alice'] });
+      expect((await backend.get(['alice']))[0]!.online).toBe(true);
+    } finally {
+      await backend.close();
+      await own.stop();
+    }
+  });
+
+  it('renews a heartbeat of thousands of sessions (split into several scripts)', async () => {
+    const backend = await open();
+    try {
+      const sessions = Array.from({ length: 1234 }, (_, i) => ({ userId: `u${i}`, sessionId: `s${i}` }));
+      expect((await backend.heartbeat('gw1', sessions, T0)).cameOnline).toHaveLength(1234);
+      expect((await backend.heartbeat('gw1', sessions, T0 + 1)).cameOnline).toEqual([]);
+      expect(await backend.expire(T0 + CONTRACT_TTL_MS)).toEqual([]);
+      expect(await backend.expire(T0 + 1 + CONTRACT_TTL_MS)).toHaveLength(1000); // one round takes at most 1,000
+      expect(await backend.expire(T0 + 1 + CONTRACT_TTL_MS)).toHaveLength(234);
+    } finally {
+      await backend.close();
+    }
+  });
+});

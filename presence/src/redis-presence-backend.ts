@@ -1,0 +1,226 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { DEFAULT_PRESENCE_KEY_PREFIX } from './config.js';
+import { PresenceClosedError, PresenceUnavailableError } from './errors.js';
+import type { PresenceBackend, SessionRef, UserPresence } from './presence-backend.js';
+
+export interface RedisPresenceBackendOptions {
+  /** `redis://host:port[/db]`. */
+  url: string;
+  /** How long a session stays without a heartbeat before expire() drops it. */
+  ttlMs: number;
+  /** Prefix of every key, so several deployments can share one Redis; default DEFAULT_PRESENCE_KEY_PREFIX. */
+  keyPrefix?: string;
+  /** Per-command deadline; a slower Redis counts as down. Default 1000 ms. */
+  commandTimeoutMs?: number;
+  /** Called with each command's duration and outcome, for metrics. */
+  observe?: (op: string, seconds: number, ok: boolean) => void;
+}
+
+/** Sessions a single heartbeat script renews; bigger heartbeats are split so Redis is never blocked long. */
+const HEARTBEAT_CHUNK = 500;
+/** Expired sessions one expire() round takes; the next round takes the rest. */
+const EXPIRE_CHUNK = 1000;
+
+// Keys (p = prefix): p..'s:'..user is a hash sessionId → last renewal (ms);
+// p..'exp' a sorted set of 'user session' by lease end, the expiry index;
+// p..'seen' a hash userId → lastSeen (ms). A user is online while their
+// session hash exists. Every transition runs in one script, so with any
+// number of presence instances each comes-online and goes-offline happens
+// (and is reported) exactly once. Keys are built inside the scripts, so this
+// needs a single Redis (or a primary with replicas), not Redis Cluster.
+
+/** ARGV: prefix, ttl, now, then user, session pairs. Returns the users this brought online. */
+const UPSERT = `
+local p, ttl, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local came = {}
+for i = 4, #ARGV, 2 do
+  local u, s = ARGV[i], ARGV[i + 1]
+  local key = p .. 's:' .. u
+  local online = redis.call('EXISTS', key) == 1
+  local prev = redis.call('HGET', key, s)
+  local renewed = now
+  -- A late report never shortens a lease a newer call granted.
+  if prev and tonumber(prev) > now then renewed = tonumber(prev) end
+  redis.call('HSET', key, s, renewed)
+  redis.call('ZADD', p .. 'exp', renewed + ttl, u .. ' ' .. s)
+  if not online then came[#came + 1] = u end
+end
+return came`;
+
+/** ARGV: prefix, user, session, now. Returns 1 if that was the user's last session. */
+const DOWN = `
+local p, u, s, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local key = p .. 's:' .. u
+if redis.call('HDEL', key, s) == 0 then return 0 end
+redis.call('ZREM', p .. 'exp', u .. ' ' .. s)
+if redis.call('EXISTS', key) == 1 then return 0 end
+redis.call('HSET', p .. 'seen', u, now)
+return 1`;
+
+/** ARGV: prefix, now, limit. Returns user, lastSeen pairs of the users it took offline. */
+const EXPIRE = `
+local p, now, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local due = redis.call('ZRANGEBYSCORE', p .. 'exp', '-inf', now, 'LIMIT', 0, limit)
+local latest, order = {}, {}
+for _, m in ipairs(due) do
+  local sp = string.find(m, ' ', 1, true)
+  local u, s = string.sub(m, 1, sp - 1), string.sub(m, sp + 1)
+  redis.call('ZREM', p .. 'exp', m)
+  local renewed = redis.call('HGET', p .. 's:' .. u, s)
+  if renewed then
+    redis.call('HDEL', p .. 's:' .. u, s)
+    if latest[u] == nil then order[#order + 1] = u end
+    if latest[u] == nil or tonumber(renewed) > tonumber(latest[u]) then latest[u] = renewed end
+  end
+end
+local out = {}
+for _, u in ipairs(order) do
+  if redis.call('EXISTS', p .. 's:' .. u) == 0 then
+    redis.call('HSET', p .. 'seen', u, latest[u])
+    out[#out + 1] = u
+    out[#out + 1] = latest[u]
+  end
+end
+return out`;
+
+/** ARGV: prefix, then user ids. Returns online flag, lastSeen (or false) per user. */
+const GET = `
+local p = ARGV[1]
+local out = {}
+for i = 2, #ARGV do
+  out[#out + 1] = redis.call('EXISTS', p .. 's:' .. ARGV[i])
+  out[#out + 1] = redis.call('HGET', p .. 'seen', ARGV[i])
+end
+return out`;
+
+type Scripted = Redis & {
+  presenceUpsert(...args: (string | number)[]): Promise<string[]>;
+  presenceDown(...args: (string | number)[]): Promise<number>;
+  presenceExpire(...args: (string | number)[]): Promise<string[]>;
+  presenceGet(...args: string[]): Promise<(number | string | null)[]>;
+};
+
+/**
+ * The PresenceBackend of cluster mode: presence in Redis (ioredis), shared by
+ * any number of stateless presence instances. Redis needs no persistence:
+ * after it restarts empty, the gateways' next heartbeats bring every live
+ * session back. While Redis is unreachable every call fails at once with
+ * PresenceUnavailableError (no offline queue), so callers answer
+ * `unavailable` instead of waiting, and messaging never depends on it.
+ */
+export class RedisPresenceBackend implements PresenceBackend {
+  readonly #redis: Scripted;
+  readonly #prefix: string;
+  readonly #ttlMs: number;
+  readonly #observe: NonNullable<RedisPresenceBackendOptions['observe']>;
+  #closed = false;
+
+  constructor(options: RedisPresenceBackendOptions) {
+    if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) throw new RangeError(`ttlMs must be a positive number, got ${options.ttlMs}`);
+    this.#ttlMs = Math.round(options.ttlMs);
+    this.#prefix = options.keyPrefix ?? DEFAULT_PRESENCE_KEY_PREFIX;
+    this.#observe = options.observe ?? (() => {});
+    const redisOptions: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.commandTimeoutMs ?? 1000,
+      // Reconnect forever, backing off to 1 s: Redis coming back must need no restart here.
+      retryStrategy: (times) => Math.min(50 * times, 1000),
+      lazyConnect: false,
+    };
+    const redis = new Redis(options.url, redisOptions);
+    // Errors surface on the calls that fail; without a listener ioredis would log each reconnect attempt.
+    redis.on('error', () => {});
+    redis.defineCommand('presenceUpsert', { numberOfKeys: 0, lua: UPSERT });
+    redis.defineCommand('presenceDown', { numberOfKeys: 0, lua: DOWN });
+    redis.defineCommand('presenceExpire', { numberOfKeys: 0, lua: EXPIRE });
+    redis.defineCommand('presenceGet', { numberOfKeys: 0, lua: GET });
+    this.#redis = redis as Scripted;
+  }
+
+  /** Resolves once connected to Redis, or rejects after `timeoutMs` (the backend keeps trying either way). */
+  async ready(timeoutMs: number): Promise<void> {
+    if (this.#redis.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#redis.off('ready', onReady);
+        reject(new PresenceUnavailableError(`Redis not reachable within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#redis.once('ready', onReady);
+    });
+  }
+
+  sessionUp(userId: string, sessionId: string, _gatewayId: string, now: number): Promise<{ cameOnline: boolean }> {
+    return this.#call('sessionUp', async () => {
+      const came = await this.#redis.presenceUpsert(this.#prefix, this.#ttlMs, ms(now), userId, sessionId);
+      return { cameOnline: came.length > 0 };
+    });
+  }
+
+  heartbeat(_gatewayId: string, sessions: readonly SessionRef[], now: number): Promise<{ cameOnline: string[] }> {
+    return this.#call('heartbeat', async () => {
+      const cameOnline: string[] = [];
+      for (let i = 0; i < sessions.length; i += HEARTBEAT_CHUNK) {
+        const args: (string | number)[] = [this.#prefix, this.#ttlMs, ms(now)];
+        for (const s of sessions.slice(i, i + HEARTBEAT_CHUNK)) args.push(s.userId, s.sessionId);
+        cameOnline.push(...(await this.#redis.presenceUpsert(...args)));
+      }
+      return { cameOnline };
+    });
+  }
+
+  sessionDown(userId: string, sessionId: string, now: number): Promise<{ wentOffline: boolean; lastSeen: number }> {
+    return this.#call('sessionDown', async () => {
+      const last = await this.#redis.presenceDown(this.#prefix, userId, sessionId, ms(now));
+      return { wentOffline: last === 1, lastSeen: ms(now) };
+    });
+  }
+
+  get(userIds: readonly string[]): Promise<UserPresence[]> {
+    return this.#call('get', async () => {
+      if (userIds.length === 0) return [];
+      const flat = await this.#redis.presenceGet(this.#prefix, ...userIds);
+      return userIds.map((userId, i) => {
+        const seen = flat[2 * i + 1];
+        return { userId, online: flat[2 * i] === 1, lastSeen: seen === null || seen === undefined ? null : Number(seen) };
+      });
+    });
+  }
+
+  expire(now: number): Promise<{ userId: string; lastSeen: number }[]> {
+    return this.#call('expire', async () => {
+      const flat = await this.#redis.presenceExpire(this.#prefix, ms(now), EXPIRE_CHUNK);
+      const out: { userId: string; lastSeen: number }[] = [];
+      for (let i = 0; i < flat.length; i += 2) out.push({ userId: flat[i]!, lastSeen: Number(flat[i + 1]) });
+      return out;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#redis.disconnect();
+  }
+
+  async #call<T>(op: string, run: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new PresenceClosedError();
+    const started = performance.now();
+    try {
+      const result = await run();
+      this.#observe(op, (performance.now() - started) / 1000, true);
+      return result;
+    } catch (err) {
+      this.#observe(op, (performance.now() - started) / 1000, false);
+      throw new PresenceUnavailableError(`Redis ${op} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+}
+
+/** Whole milliseconds: the scripts keep times as integers, exact in Lua's doubles. */
+function ms(t: number): number {
+  return Math.round(t);
+}
