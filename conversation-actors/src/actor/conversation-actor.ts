@@ -1,16 +1,6 @@
-import {
-  type ActorReply,
-  type ActorRequest,
-  type ChatMessage,
-  type Conversation,
-  type MarkReceipt,
-  type ProtocolLimits,
-  type SendMessage,
-  type User,
-  newMessageId,
-} from '@chat/proto';
+import type { ActorReply, ActorRequest, Conversation, MarkReceipt, ProtocolLimits, User } from '@chat/proto';
 import type { Clock, Logger } from '@chat/platform';
-import type { ChatStore, ClientMsgKey, ConversationRecord, MemberRecord, NewConversation } from '../store/store.js';
+import type { ChatStore, ConversationRecord, NewConversation } from '../store/store.js';
 import {
   BadRequestError,
   ConflictError,
@@ -24,13 +14,19 @@ import {
 } from '../errors.js';
 import type { ActorMetrics } from '../metrics.js';
 import type { EventPublisher } from './event-publisher.js';
+import { Lanes, OUT_OF_ORDER } from './lanes.js';
 import { Mailbox } from './mailbox.js';
+import { findMember } from './member-index.js';
 import { type MembershipOp, changeMembership, publishMembershipChange } from './membership.js';
 import { type MessageMutation, mutateMessage } from './message-mutations.js';
 import { markReceipt } from './receipts.js';
-import { RecentKeys } from './recent-keys.js';
+import { type Task, failure } from './replies.js';
+import { SendCommit } from './send-commit.js';
 import { relayTyping } from './typing.js';
 import { newConversationView } from './views.js';
+
+// The host builds its own failure replies with this; it lives in replies.ts now.
+export { failure } from './replies.js';
 
 export interface ActorDeps {
   store: ChatStore;
@@ -51,20 +47,6 @@ export interface ActorDeps {
   recentKeys: number;
 }
 
-interface Task {
-  req: ActorRequest;
-  enqueuedAt: number;
-  resolve(reply: ActorReply): void;
-}
-
-interface PendingSend {
-  task: Task;
-  send: SendMessage;
-  caller: User;
-  /** Sends in the same batch with the same key, answered as duplicates of this one. */
-  twins: Task[];
-}
-
 type Head = { state: 'unloaded' } | { state: 'absent' } | { state: 'present'; record: ConversationRecord };
 
 /**
@@ -76,10 +58,11 @@ type Head = { state: 'unloaded' } | { state: 'absent' } | { state: 'present'; re
  */
 export class ConversationActor {
   readonly #mailbox: Mailbox<Task>;
-  readonly #recent: RecentKeys;
-  #head: Head = { state: 'unloaded' };
   /** Per session: the last lane seq answered (see ActorRequest.lane_after). */
-  readonly #lanes = new Map<string, number>();
+  readonly #lanes = new Lanes();
+  /** The group-commit send path (send-commit.ts). */
+  readonly #sends: SendCommit;
+  #head: Head = { state: 'unloaded' };
   #running = false;
   #stopped = false;
   #lastActive: number;
@@ -92,7 +75,19 @@ export class ConversationActor {
     private readonly deps: ActorDeps,
   ) {
     this.#mailbox = new Mailbox(deps.mailboxCapacity);
-    this.#recent = new RecentKeys(deps.recentKeys);
+    this.#sends = new SendCommit({
+      conversationId,
+      store: deps.store,
+      events: deps.events,
+      clock: deps.clock,
+      metrics: deps.metrics,
+      lanes: this.#lanes,
+      recentKeys: deps.recentKeys,
+      answer: (task, reply) => this.#answer(task, reply),
+      requireEpoch: () => this.#requireEpoch(),
+      afterWriteFailure: (err) => this.#afterWriteFailure(err),
+      toFailure: (err, req) => this.#toFailure(err, req),
+    });
     this.#lastActive = deps.clock.now();
   }
 
@@ -154,8 +149,8 @@ export class ConversationActor {
     const head = await this.#loadHead();
     const first = batch[0]!;
     const op = first.req.op;
-    if (op?.$case === 'send') return this.#commitSends(batch, head);
-    if (!this.#laneReady(first.req)) {
+    if (op?.$case === 'send') return this.#sends.commit(batch, head.state === 'present' ? head.record : undefined);
+    if (!this.#lanes.ready(first.req)) {
       this.#answer(first, OUT_OF_ORDER);
       return;
     }
@@ -164,27 +159,6 @@ export class ConversationActor {
     this.#afterAnswer = undefined;
     this.#answer(first, reply);
     publish?.();
-  }
-
-  /**
-   * Whether the request's lane predecessor (laneAfter) has been answered here,
-   * counting sends of this batch (`tentative`) that are about to be written.
-   */
-  #laneReady(req: ActorRequest, tentative?: Map<string, number>): boolean {
-    if (!req.sessionId || req.laneAfter === 0) return true;
-    const done = Math.max(this.#lanes.get(req.sessionId) ?? 0, tentative?.get(req.sessionId) ?? 0);
-    return done >= req.laneAfter;
-  }
-
-  /** Records a final answer in the session's lane (remembering a bounded number of sessions). */
-  #laneDone(req: ActorRequest): void {
-    if (!req.sessionId || req.laneSeq === 0 || (this.#lanes.get(req.sessionId) ?? 0) >= req.laneSeq) return;
-    this.#lanes.delete(req.sessionId);
-    this.#lanes.set(req.sessionId, req.laneSeq);
-    if (this.#lanes.size > MAX_LANES) {
-      const oldest = this.#lanes.keys().next().value;
-      if (oldest !== undefined) this.#lanes.delete(oldest);
-    }
   }
 
   async #loadHead(): Promise<Head> {
@@ -373,130 +347,10 @@ export class ConversationActor {
     if (head.state !== 'present' || !findMember(head.record, userId)) throw new ForbiddenError();
   }
 
-  /** Group commit: allocate consecutive seqs, write once, then reply and publish in order. */
-  async #commitSends(batch: Task[], head: Head): Promise<void> {
-    const pending: PendingSend[] = [];
-    const byKey = new Map<string, PendingSend>();
-    const tentative = new Map<string, number>();
-    const retries: { task: Task; key: ClientMsgKey }[] = [];
-    for (const task of batch) {
-      const op = task.req.op;
-      if (op?.$case !== 'send') continue;
-      if (!this.#laneReady(task.req, tentative)) {
-        this.#answer(task, OUT_OF_ORDER);
-        continue;
-      }
-      const caller = task.req.caller;
-      if (!caller || head.state !== 'present' || !findMember(head.record, caller.id)) {
-        this.#answer(task, failure('forbidden', new ForbiddenError().message));
-        continue;
-      }
-      if (this.#recent.has(caller.id, op.value.clientMsgId)) {
-        retries.push({ task, key: { senderId: caller.id, clientMsgId: op.value.clientMsgId } });
-        continue;
-      }
-      if (task.req.sessionId && task.req.laneSeq > 0) tentative.set(task.req.sessionId, task.req.laneSeq);
-      const key = RecentKeys.key(caller.id, op.value.clientMsgId);
-      const twin = byKey.get(key);
-      if (twin) {
-        twin.twins.push(task);
-        continue;
-      }
-      const p: PendingSend = { task, send: op.value, caller, twins: [] };
-      pending.push(p);
-      byKey.set(key, p);
-    }
-    if (retries.length > 0) await this.#answerRetries(retries);
-    if (pending.length === 0 || head.state !== 'present') return;
-    const record = head.record;
-
-    let toWrite = pending;
-    let messages: ChatMessage[] = [];
-    while (toWrite.length > 0) {
-      const now = this.deps.clock.now();
-      messages = toWrite.map((p, i) => ({
-        conversationId: this.conversationId,
-        seq: record.lastSeq + 1 + i,
-        id: newMessageId(),
-        senderId: p.caller.id,
-        clientMsgId: p.send.clientMsgId,
-        body: p.send.body,
-        attachments: p.send.attachments,
-        createdAt: now,
-        editedAt: undefined,
-        deleted: false,
-        reactions: {},
-      }));
-      const started = performance.now();
-      let result;
-      try {
-        result = await this.deps.store.appendMessages({
-          conversationId: this.conversationId,
-          epoch: this.#requireEpoch(),
-          expectedLastSeq: record.lastSeq,
-          messages,
-        });
-      } catch (err) {
-        this.#afterWriteFailure(err);
-        for (const p of toWrite) this.#failSend(p, err);
-        return;
-      } finally {
-        this.deps.metrics.storeWrite.observe({ kind: 'append' }, (performance.now() - started) / 1000);
-      }
-      if (result.kind === 'appended') break;
-      // Some keys were stored before (a retry after a restart): answer those as
-      // duplicates and write the rest with fresh seqs.
-      const existing = new Map(result.existing.map((m) => [RecentKeys.key(m.senderId, m.clientMsgId), m]));
-      const next: PendingSend[] = [];
-      for (const p of toWrite) {
-        const original = existing.get(RecentKeys.key(p.caller.id, p.send.clientMsgId));
-        if (!original) next.push(p);
-        else {
-          this.#recent.add(original);
-          this.#answer(p.task, sendReply(original, true));
-          for (const t of p.twins) this.#answer(t, sendReply(original, true));
-        }
-      }
-      toWrite = next;
-      messages = [];
-    }
-    if (messages.length === 0) return;
-
-    const last = messages[messages.length - 1]!;
-    record.lastSeq = last.seq;
-    record.lastActivityAt = last.createdAt;
-    this.deps.metrics.batchSize.observe(messages.length);
-    this.deps.metrics.messagesStored.inc(messages.length);
-    const memberIds = record.members.map((m) => m.userId);
-    toWrite.forEach((p, i) => {
-      const message = messages[i]!;
-      this.#recent.add(message);
-      this.#answer(p.task, sendReply(message, false));
-      for (const t of p.twins) this.#answer(t, sendReply(message, true));
-      this.deps.events.messageNew(memberIds, message, p.task.req.receivedAt);
-    });
-  }
-
   #requireEpoch(): number {
     const epoch = this.deps.epoch();
     if (epoch === undefined) throw new NotOwnedError(this.conversationId);
     return epoch;
-  }
-
-  /** Answers retries of recently committed sends with their stored originals. */
-  async #answerRetries(retries: { task: Task; key: ClientMsgKey }[]): Promise<void> {
-    let originals: ChatMessage[];
-    try {
-      originals = await this.deps.store.findByClientMsgIds(this.conversationId, retries.map((r) => r.key));
-    } catch (err) {
-      for (const r of retries) this.#answer(r.task, this.#toFailure(err, r.task.req));
-      return;
-    }
-    const byKey = new Map(originals.map((m) => [RecentKeys.key(m.senderId, m.clientMsgId), m]));
-    for (const r of retries) {
-      const original = byKey.get(RecentKeys.key(r.key.senderId, r.key.clientMsgId));
-      this.#answer(r.task, original ? sendReply(original, true) : failure('internal', 'a committed message could not be read back'));
-    }
   }
 
   /** After a failed write the stored head may differ from ours: reload before the next write. */
@@ -516,12 +370,6 @@ export class ConversationActor {
     this.deps.logger.warn({ err, conversationId: this.conversationId }, 'store write failed');
   }
 
-  #failSend(p: PendingSend, err: unknown): void {
-    const reply = this.#toFailure(err, p.task.req);
-    this.#answer(p.task, reply);
-    for (const t of p.twins) this.#answer(t, reply);
-  }
-
   #failAll(batch: Task[], err: unknown): void {
     if (err instanceof StoreUnavailableError) this.#head = { state: 'unloaded' };
     for (const t of batch) this.#answer(t, this.#toFailure(err, t.req));
@@ -529,7 +377,7 @@ export class ConversationActor {
 
   #answer(task: Task, reply: ActorReply): void {
     // `unavailable` means not processed: the lane has not moved past this request.
-    if (!(reply.result?.$case === 'failure' && reply.result.value.code === 'unavailable')) this.#laneDone(task.req);
+    if (!(reply.result?.$case === 'failure' && reply.result.value.code === 'unavailable')) this.#lanes.done(task.req);
     this.#count(task.req, reply);
     task.resolve(reply);
   }
@@ -549,33 +397,7 @@ export class ConversationActor {
   }
 }
 
-/** Sessions whose lane position an actor remembers; a forgotten one only costs that session a retry. */
-const MAX_LANES = 10_000;
-
-const OUT_OF_ORDER = failure('unavailable', 'an earlier request of this session is not processed yet; retry');
-
-const memberIndexes = new WeakMap<MemberRecord[], Map<string, MemberRecord>>();
-
-/** Member lookup in O(1): groups reach 1,000 members and every send checks one. */
-function findMember(record: ConversationRecord, userId: string): MemberRecord | undefined {
-  let index = memberIndexes.get(record.members);
-  if (!index) {
-    index = new Map(record.members.map((m) => [m.userId, m]));
-    memberIndexes.set(record.members, index);
-  }
-  return index.get(userId);
-}
-
 function requireCaller(req: ActorRequest): User {
   if (!req.caller?.id) throw new BadRequestError('request without caller');
   return req.caller;
-}
-
-function sendReply(message: ChatMessage, duplicate: boolean): ActorReply {
-  return { result: { $case: 'send', value: { message, duplicate } } };
-}
-
-/** A failure reply with a protocol error code. */
-export function failure(code: string, message: string): ActorReply {
-  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined } } };
 }

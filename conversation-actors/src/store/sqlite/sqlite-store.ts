@@ -2,25 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, Conversation, User } from '@chat/proto';
-import {
-  BadRequestError,
-  ChatError,
-  ConflictError,
-  InternalError,
-  NotFoundError,
-  SeqConflictError,
-  StaleEpochError,
-  StoreUnavailableError,
-} from '../../errors.js';
+import { ConflictError, InternalError, NotFoundError, SeqConflictError, StaleEpochError, StoreUnavailableError } from '../../errors.js';
 import type {
   AppendBatch,
   AppendResult,
   ChatStore,
   ClientMsgKey,
-  ConversationKind,
   ConversationPageResult,
   ConversationRecord,
-  MemberRecord,
   MemberView,
   MembershipChange,
   MessageQuery,
@@ -28,10 +17,14 @@ import type {
   NewConversation,
   ReceiptMark,
   ReceiptMarksRecord,
-  Role,
 } from '../store.js';
 import { applySchema } from './schema.js';
-import { SqliteWriter, type WriterOutcome } from './sqlite-writer.js';
+import { decodeCursor, encodeCursor } from './sqlite-cursor.js';
+import { checkBatch, checkInteger, checkLimit, toStoreError, writeError } from './sqlite-errors.js';
+import { type MessageRow, toMessage, toRow, toUser } from './sqlite-rows.js';
+import { type Statements, prepareStatements } from './sqlite-statements.js';
+import { readMemberViews, readRecord, readView } from './sqlite-views.js';
+import { SqliteWriter } from './sqlite-writer.js';
 
 /** Options of openSqliteStore. */
 export interface SqliteStoreOptions {
@@ -71,124 +64,6 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     synchronous: options.synchronous,
   });
 }
-
-interface UserRow {
-  id: string;
-  name: string;
-}
-
-interface ConversationRow {
-  id: string;
-  kind: ConversationKind;
-  title: string | null;
-  created_at: number;
-  last_seq: number;
-  last_activity_at: number;
-  epoch: number;
-}
-
-/** A conversation joined with one member's receipt marks: the raw stuff of a view. */
-interface ViewRow extends ConversationRow {
-  read_seq: number;
-  delivered_seq: number;
-}
-
-interface MemberRow {
-  user_id: string;
-  role: Role;
-  joined_at: number;
-  read_seq: number;
-  delivered_seq: number;
-}
-
-interface MessageRow {
-  conversation_id: string;
-  seq: number;
-  id: string;
-  sender_id: string;
-  client_msg_id: string;
-  body: string;
-  attachments: string;
-  created_at: number;
-  edited_at: number | null;
-  deleted: number;
-  reactions: string;
-}
-
-const CONVERSATION_COLUMNS = 'c.id, c.kind, c.title, c.created_at, c.last_seq, c.last_activity_at, c.epoch';
-const VIEW_FROM = `SELECT ${CONVERSATION_COLUMNS}, m.read_seq, m.delivered_seq
-  FROM members m JOIN conversations c ON c.id = m.conversation_id`;
-
-/** Every statement the store runs, prepared once per connection. */
-function prepareStatements(db: Database.Database) {
-  return {
-    // One statement for any number of ids: the ids travel as one JSON array.
-    getUsers: db.prepare<[string], UserRow>(
-      'SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))',
-    ),
-    // Range scans on the lowercased columns instead of LIKE: no wildcard
-    // escaping, and both halves of the OR use an index.
-    searchUsers: db.prepare<[{ lo: string; hi: string; limit: number }], UserRow>(
-      `SELECT id, name FROM users
-       WHERE (name_lower >= @lo AND name_lower < @hi) OR (id_lower >= @lo AND id_lower < @hi)
-       ORDER BY name_lower, name, id LIMIT @limit`,
-    ),
-
-    getConversation: db.prepare<[string], ConversationRow>(
-      `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?`,
-    ),
-    getMembers: db.prepare<[string], MemberRow>(
-      `SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members
-       WHERE conversation_id = ? ORDER BY joined_at, user_id`,
-    ),
-
-    getMessage: db.prepare<[string, number], MessageRow>(
-      'SELECT * FROM messages WHERE conversation_id = ? AND seq = ?',
-    ),
-    getByClientKey: db.prepare<[string, string, string], MessageRow>(
-      'SELECT * FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?',
-    ),
-    readForward: db.prepare<[string, number, number, number], MessageRow>(
-      'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?',
-    ),
-    readBackward: db.prepare<[string, number, number, number], MessageRow>(
-      'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?',
-    ),
-    // Deleted messages are not unread: nothing of them is left to read, so a
-    // message deleted before its readers got to it leaves no badge behind.
-    countUnread: db
-      .prepare<[string, number, string], number>(
-        'SELECT count(*) FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id <> ? AND deleted = 0',
-      )
-      .pluck(),
-
-    viewOf: db.prepare<[string, string], ViewRow>(`${VIEW_FROM} WHERE m.user_id = ? AND m.conversation_id = ?`),
-    // Keyset pages: the row value comparison matches the ORDER BY exactly, so
-    // pages neither repeat nor skip ties on last_activity_at.
-    firstPage: db.prepare<[{ userId: string; limit: number }], ViewRow>(
-      `${VIEW_FROM} WHERE m.user_id = @userId
-       ORDER BY c.last_activity_at DESC, c.id DESC LIMIT @limit`,
-    ),
-    nextPage: db.prepare<[{ userId: string; activity: number; id: string; limit: number }], ViewRow>(
-      `${VIEW_FROM} WHERE m.user_id = @userId AND (c.last_activity_at, c.id) < (@activity, @id)
-       ORDER BY c.last_activity_at DESC, c.id DESC LIMIT @limit`,
-    ),
-    heads: db.prepare<[string], { conversationId: string; lastSeq: number }>(
-      `SELECT c.id AS conversationId, c.last_seq AS lastSeq
-       FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?`,
-    ),
-    // The user's conversations through members_by_user, then each one's members
-    // through the primary key; DISTINCT collapses users met in several.
-    contacts: db
-      .prepare<[string, string, number], string>(
-        `SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id
-         WHERE m.user_id = ? AND o.user_id <> ? LIMIT ?`,
-      )
-      .pluck(),
-  };
-}
-
-type Statements = ReturnType<typeof prepareStatements>;
 
 /**
  * The embedded ChatStore: one SQLite file in WAL mode, shared safely by
@@ -239,7 +114,6 @@ export class SqliteStore implements ChatStore {
     if (outcome.kind !== 'done') throw writeError('upsertUser', outcome);
   }
 
-
   getUsers(ids: readonly string[]): Promise<User[]> {
     return this.run('getUsers', () => (ids.length === 0 ? [] : this.s.getUsers.all(JSON.stringify(ids)).map(toUser)));
   }
@@ -255,7 +129,7 @@ export class SqliteStore implements ChatStore {
   }
 
   loadConversation(conversationId: string): Promise<ConversationRecord | null> {
-    return this.run('loadConversation', () => this.record(conversationId));
+    return this.run('loadConversation', () => readRecord(this.s, conversationId));
   }
 
   async createConversation(conversation: NewConversation, epoch: number): Promise<{ record: ConversationRecord; created: boolean }> {
@@ -270,7 +144,6 @@ export class SqliteStore implements ChatStore {
     // Committed by the writer: this connection's next read sees it.
     return this.run('createConversation', () => ({ record: this.mustRecord(conversation.id), created: outcome.created }));
   }
-
 
   /**
    * Appends run on the writer thread (SqliteWriter): the commit's fsync never
@@ -432,7 +305,7 @@ export class SqliteStore implements ChatStore {
         const pageRows = rows.slice(0, page.limit);
         const last = pageRows[pageRows.length - 1];
         return {
-          conversations: pageRows.map((row) => this.view(row, userId)),
+          conversations: pageRows.map((row) => readView(this.s, row, userId)),
           next: rows.length > page.limit && last ? encodeCursor(last.last_activity_at, last.id) : null,
         };
       })();
@@ -456,7 +329,7 @@ export class SqliteStore implements ChatStore {
         const views: Conversation[] = [];
         for (const id of new Set(conversationIds)) {
           const row = this.s.viewOf.get(userId, id);
-          if (row) views.push(this.view(row, userId));
+          if (row) views.push(readView(this.s, row, userId));
         }
         return views;
       })(),
@@ -465,37 +338,7 @@ export class SqliteStore implements ChatStore {
 
   /** One snapshot; the members and the last message are read once for every user. */
   getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
-    return this.run('getMemberViews', () =>
-      this.db.transaction((): MemberView[] => {
-        const row = this.s.getConversation.get(conversationId);
-        if (!row) return [];
-        const rows = this.s.getMembers.all(conversationId);
-        const byUser = new Map(rows.map((m) => [m.user_id, m]));
-        const lastRow = row.last_seq > 0 ? this.s.getMessage.get(row.id, row.last_seq) : undefined;
-        const lastMessage = lastRow ? toMessage(lastRow) : undefined;
-        // Shared by every view: they are only encoded, never changed.
-        const members = rows.map((m) => ({ userId: m.user_id, role: m.role }));
-        const views: MemberView[] = [];
-        for (const userId of new Set(userIds)) {
-          const member = byUser.get(userId);
-          if (!member) continue;
-          const view: Conversation = {
-            id: row.id,
-            kind: row.kind,
-            title: row.title ?? undefined,
-            members,
-            createdAt: row.created_at,
-            lastSeq: row.last_seq,
-            lastMessage,
-            readSeq: member.read_seq,
-            deliveredSeq: member.delivered_seq,
-            unread: this.s.countUnread.get(row.id, member.read_seq, userId) ?? 0,
-          };
-          views.push({ userId, view });
-        }
-        return views;
-      })(),
-    );
+    return this.run('getMemberViews', () => this.db.transaction(() => readMemberViews(this.s, conversationId, userIds))());
   }
 
   async close(): Promise<void> {
@@ -520,23 +363,8 @@ export class SqliteStore implements ChatStore {
     }
   }
 
-  private record(conversationId: string): ConversationRecord | null {
-    const row = this.s.getConversation.get(conversationId);
-    if (!row) return null;
-    return {
-      id: row.id,
-      kind: row.kind,
-      title: row.title,
-      createdAt: row.created_at,
-      lastSeq: row.last_seq,
-      lastActivityAt: row.last_activity_at,
-      epoch: row.epoch,
-      members: this.s.getMembers.all(conversationId).map(toMemberRecord),
-    };
-  }
-
   private mustRecord(conversationId: string): ConversationRecord {
-    const record = this.record(conversationId);
+    const record = readRecord(this.s, conversationId);
     if (!record) throw new InternalError(`conversation ${conversationId} vanished inside its own transaction`);
     return record;
   }
@@ -551,155 +379,4 @@ export class SqliteStore implements ChatStore {
     }
     return [...found.values()].sort((a, b) => a.seq - b.seq).map(toMessage);
   }
-
-  private view(row: ViewRow, userId: string): Conversation {
-    const last = row.last_seq > 0 ? this.s.getMessage.get(row.id, row.last_seq) : undefined;
-    return {
-      id: row.id,
-      kind: row.kind,
-      title: row.title ?? undefined,
-      members: this.s.getMembers.all(row.id).map((m) => ({ userId: m.user_id, role: m.role })),
-      createdAt: row.created_at,
-      lastSeq: row.last_seq,
-      lastMessage: last ? toMessage(last) : undefined,
-      readSeq: row.read_seq,
-      deliveredSeq: row.delivered_seq,
-      unread: this.s.countUnread.get(row.id, row.read_seq, userId) ?? 0,
-    };
-  }
-}
-
-/**
- * Our typed errors pass through; the driver's become ours: a broken constraint
- * is the request's fault (BadRequestError), any other SQLite failure (busy,
- * I/O, full disk, corruption) is StoreUnavailableError; anything else is a bug.
- */
-/** The typed error for a writer outcome that is not the expected one. */
-function writeError(what: string, outcome: WriterOutcome): ChatError {
-  if (outcome.kind === 'error') {
-    return outcome.code?.startsWith('SQLITE_CONSTRAINT')
-      ? new BadRequestError(`${what}: ${outcome.message}`)
-      : new StoreUnavailableError(`${what}: ${outcome.message}`);
-  }
-  return new InternalError(`${what}: unexpected writer outcome ${outcome.kind}`);
-}
-
-function toStoreError(err: unknown, what: string): ChatError {
-  if (err instanceof ChatError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof Database.SqliteError) {
-    if (err.code.startsWith('SQLITE_CONSTRAINT')) return new BadRequestError(`${what}: ${message}`, { cause: err });
-    return new StoreUnavailableError(`${what}: ${message}`, { cause: err });
-  }
-  return new InternalError(`${what}: ${message}`, { cause: err });
-}
-
-function checkInteger(value: number, what: string): void {
-  if (!Number.isSafeInteger(value)) throw new BadRequestError(`${what} must be an integer, got ${value}`);
-}
-
-function checkLimit(limit: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new BadRequestError(`limit must be a positive integer, got ${limit}`);
-}
-
-/** The store, not only the actor, refuses a batch that would leave a gap or mix conversations. */
-function checkBatch(batch: AppendBatch): void {
-  checkInteger(batch.epoch, 'epoch');
-  checkInteger(batch.expectedLastSeq, 'expectedLastSeq');
-  if (batch.messages.length === 0) throw new BadRequestError('appendMessages: empty batch');
-  const keys = new Set<string>();
-  batch.messages.forEach((message, i) => {
-    if (message.conversationId !== batch.conversationId) {
-      throw new BadRequestError(`appendMessages: message for ${message.conversationId} in a batch for ${batch.conversationId}`);
-    }
-    if (message.seq !== batch.expectedLastSeq + 1 + i) {
-      throw new BadRequestError(`appendMessages: message ${i} has seq ${message.seq}, expected ${batch.expectedLastSeq + 1 + i}`);
-    }
-    const key = JSON.stringify([message.senderId, message.clientMsgId]);
-    if (keys.has(key)) throw new BadRequestError(`appendMessages: clientMsgId ${message.clientMsgId} twice in one batch`);
-    keys.add(key);
-  });
-}
-
-interface Cursor {
-  activity: number;
-  id: string;
-}
-
-/** base64url of JSON [lastActivityAt, id]: the sort key of the last row served. */
-function encodeCursor(activity: number, id: string): string {
-  return Buffer.from(JSON.stringify([activity, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): Cursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  if (Array.isArray(parsed) && parsed.length === 2) {
-    const [activity, id] = parsed as unknown[];
-    // Re-encoding must give the cursor back: Node's base64url decoder skips
-    // junk characters, and a cursor we did not write is refused.
-    if (Number.isSafeInteger(activity) && typeof id === 'string' && encodeCursor(activity as number, id) === cursor) {
-      return { activity: activity as number, id };
-    }
-  }
-  throw new BadRequestError('malformed conversation cursor');
-}
-
-function toUser(row: UserRow): User {
-  return { id: row.id, name: row.name };
-}
-
-function toMemberRecord(row: MemberRow): MemberRecord {
-  return {
-    userId: row.user_id,
-    role: row.role,
-    joinedAt: row.joined_at,
-    readSeq: row.read_seq,
-    deliveredSeq: row.delivered_seq,
-  };
-}
-
-/** A deleted message is stored without its body, attachments and reactions. */
-function toRow(message: ChatMessage): MessageRow {
-  const reactions: Record<string, string[]> = {};
-  if (!message.deleted) for (const [emoji, users] of Object.entries(message.reactions)) reactions[emoji] = users.ids;
-  return {
-    conversation_id: message.conversationId,
-    seq: message.seq,
-    id: message.id,
-    sender_id: message.senderId,
-    client_msg_id: message.clientMsgId,
-    body: message.deleted ? '' : message.body,
-    attachments: JSON.stringify(message.deleted ? [] : message.attachments),
-    created_at: message.createdAt,
-    edited_at: message.editedAt ?? null,
-    deleted: message.deleted ? 1 : 0,
-    reactions: JSON.stringify(reactions),
-  };
-}
-
-/** A deleted message comes back with an empty body, no attachments and no reactions, whatever the row holds. */
-function toMessage(row: MessageRow): ChatMessage {
-  const deleted = row.deleted !== 0;
-  const reactions: ChatMessage['reactions'] = {};
-  if (!deleted) {
-    for (const [emoji, ids] of Object.entries(JSON.parse(row.reactions) as Record<string, string[]>)) reactions[emoji] = { ids };
-  }
-  return {
-    conversationId: row.conversation_id,
-    seq: row.seq,
-    id: row.id,
-    senderId: row.sender_id,
-    clientMsgId: row.client_msg_id,
-    body: deleted ? '' : row.body,
-    attachments: deleted ? [] : (JSON.parse(row.attachments) as ChatMessage['attachments']),
-    createdAt: row.created_at,
-    editedAt: row.edited_at ?? undefined,
-    deleted,
-    reactions,
-  };
 }

@@ -1,0 +1,18 @@
+import type { ActorReply, ActorRequest, ChatMessage } from '@chat/proto';
+
+/** A request waiting in an actor's mailbox, with the resolver of its reply promise. */
+export interface Task {
+  req: ActorRequest;
+  enqueuedAt: number;
+  resolve(reply: ActorReply): void;
+}
+
+/** The reply to a send: the stored message, and whether it was stored before (a retry). */
+export function sendReply(message: ChatMessage, duplicate: boolean): ActorReply {
+  return { result: { $case: 'send', value: { message, duplicate } } };
+}
+
+/** A failure reply with a protocol error code. */
+export function failure(code: string, message: string): ActorReply {
+  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined } } };
+}

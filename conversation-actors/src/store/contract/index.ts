@@ -1,0 +1,33 @@
+import { describe } from 'vitest';
+import { ContractContext, type ContractStore } from './context.js';
+import { conversationsContract } from './conversations.js';
+import { durabilityContract } from './durability.js';
+import { listsContract } from './lists.js';
+import { membershipContract } from './membership.js';
+import { messagesContract } from './messages.js';
+import { mutationsContract } from './mutations.js';
+import { receiptsContract } from './receipts.js';
+import { usersContract } from './users.js';
+
+export type { ContractStore } from './context.js';
+export { message } from './fixtures.js';
+
+/**
+ * The shared contract every ChatStore backend must pass: each guarantee of
+ * store.ts, checked through the interface only. `open` is called before every
+ * test. Tests use ids with a random prefix, so a backend may share one
+ * database across tests.
+ */
+export function runStoreContract(name: string, open: () => Promise<ContractStore>): void {
+  describe(`ChatStore contract: ${name}`, () => {
+    const ctx = new ContractContext(open);
+    usersContract(ctx);
+    conversationsContract(ctx);
+    messagesContract(ctx);
+    listsContract(ctx);
+    mutationsContract(ctx);
+    receiptsContract(ctx);
+    membershipContract(ctx);
+    durabilityContract(ctx);
+  });
+}

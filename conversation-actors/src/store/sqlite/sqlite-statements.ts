@@ -1,0 +1,81 @@
+import type Database from 'better-sqlite3';
+import type { ConversationRow, MemberRow, MessageRow, UserRow, ViewRow } from './sqlite-rows.js';
+
+// The reads of the store's own connection, typed by their rows (sqlite-rows.ts).
+// Writes run on the writer thread (sqlite-writer-worker.mjs) with statements of its own.
+
+const CONVERSATION_COLUMNS = 'c.id, c.kind, c.title, c.created_at, c.last_seq, c.last_activity_at, c.epoch';
+const VIEW_FROM = `SELECT ${CONVERSATION_COLUMNS}, m.read_seq, m.delivered_seq
+  FROM members m JOIN conversations c ON c.id = m.conversation_id`;
+
+/** Every statement the store runs, prepared once per connection. */
+export function prepareStatements(db: Database.Database) {
+  return {
+    // One statement for any number of ids: the ids travel as one JSON array.
+    getUsers: db.prepare<[string], UserRow>(
+      'SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))',
+    ),
+    // Range scans on the lowercased columns instead of LIKE: no wildcard
+    // escaping, and both halves of the OR use an index.
+    searchUsers: db.prepare<[{ lo: string; hi: string; limit: number }], UserRow>(
+      `SELECT id, name FROM users
+       WHERE (name_lower >= @lo AND name_lower < @hi) OR (id_lower >= @lo AND id_lower < @hi)
+       ORDER BY name_lower, name, id LIMIT @limit`,
+    ),
+
+    getConversation: db.prepare<[string], ConversationRow>(
+      `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?`,
+    ),
+    getMembers: db.prepare<[string], MemberRow>(
+      `SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members
+       WHERE conversation_id = ? ORDER BY joined_at, user_id`,
+    ),
+
+    getMessage: db.prepare<[string, number], MessageRow>(
+      'SELECT * FROM messages WHERE conversation_id = ? AND seq = ?',
+    ),
+    getByClientKey: db.prepare<[string, string, string], MessageRow>(
+      'SELECT * FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?',
+    ),
+    readForward: db.prepare<[string, number, number, number], MessageRow>(
+      'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?',
+    ),
+    readBackward: db.prepare<[string, number, number, number], MessageRow>(
+      'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+    ),
+    // Deleted messages are not unread: nothing of them is left to read, so a
+    // message deleted before its readers got to it leaves no badge behind.
+    countUnread: db
+      .prepare<[string, number, string], number>(
+        'SELECT count(*) FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id <> ? AND deleted = 0',
+      )
+      .pluck(),
+
+    viewOf: db.prepare<[string, string], ViewRow>(`${VIEW_FROM} WHERE m.user_id = ? AND m.conversation_id = ?`),
+    // Keyset pages: the row value comparison matches the ORDER BY exactly, so
+    // pages neither repeat nor skip ties on last_activity_at.
+    firstPage: db.prepare<[{ userId: string; limit: number }], ViewRow>(
+      `${VIEW_FROM} WHERE m.user_id = @userId
+       ORDER BY c.last_activity_at DESC, c.id DESC LIMIT @limit`,
+    ),
+    nextPage: db.prepare<[{ userId: string; activity: number; id: string; limit: number }], ViewRow>(
+      `${VIEW_FROM} WHERE m.user_id = @userId AND (c.last_activity_at, c.id) < (@activity, @id)
+       ORDER BY c.last_activity_at DESC, c.id DESC LIMIT @limit`,
+    ),
+    heads: db.prepare<[string], { conversationId: string; lastSeq: number }>(
+      `SELECT c.id AS conversationId, c.last_seq AS lastSeq
+       FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?`,
+    ),
+    // The user's conversations through members_by_user, then each one's members
+    // through the primary key; DISTINCT collapses users met in several.
+    contacts: db
+      .prepare<[string, string, number], string>(
+        `SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id
+         WHERE m.user_id = ? AND o.user_id <> ? LIMIT ?`,
+      )
+      .pluck(),
+  };
+}
+
+/** The prepared statements of one connection. */
+export type Statements = ReturnType<typeof prepareStatements>;

@@ -1,0 +1,80 @@
+import type { ChatMessage, Conversation } from '@chat/proto';
+import type { ConversationRecord, MemberView } from '../store.js';
+import { type ConversationRow, type ViewRow, toMemberRecord, toMessage } from './sqlite-rows.js';
+import type { Statements } from './sqlite-statements.js';
+
+// Records and views assembled from several reads. The callers run these inside
+// one read transaction where the result must come from one snapshot.
+
+/** The conversation's head and members, or null if it does not exist. */
+export function readRecord(s: Statements, conversationId: string): ConversationRecord | null {
+  const row = s.getConversation.get(conversationId);
+  if (!row) return null;
+  return {
+    id: row.id,
+    kind: row.kind,
+    title: row.title,
+    createdAt: row.created_at,
+    lastSeq: row.last_seq,
+    lastActivityAt: row.last_activity_at,
+    epoch: row.epoch,
+    members: s.getMembers.all(conversationId).map(toMemberRecord),
+  };
+}
+
+/** The conversation as `userId` sees it, from the view row joining the head with the user's marks. */
+export function readView(s: Statements, row: ViewRow, userId: string): Conversation {
+  const lastMessage = readLastMessage(s, row);
+  const members = s.getMembers.all(row.id).map((m) => ({ userId: m.user_id, role: m.role }));
+  return toView(s, row, members, lastMessage, row, userId);
+}
+
+/**
+ * The conversation as each of `userIds` that is a member sees it; non-members
+ * and repeats are left out, and an unknown conversation gives none. The
+ * members and the last message are read once for every user.
+ */
+export function readMemberViews(s: Statements, conversationId: string, userIds: readonly string[]): MemberView[] {
+  const row = s.getConversation.get(conversationId);
+  if (!row) return [];
+  const rows = s.getMembers.all(conversationId);
+  const byUser = new Map(rows.map((m) => [m.user_id, m]));
+  const lastMessage = readLastMessage(s, row);
+  // Shared by every view: they are only encoded, never changed.
+  const members = rows.map((m) => ({ userId: m.user_id, role: m.role }));
+  const views: MemberView[] = [];
+  for (const userId of new Set(userIds)) {
+    const member = byUser.get(userId);
+    if (!member) continue;
+    views.push({ userId, view: toView(s, row, members, lastMessage, member, userId) });
+  }
+  return views;
+}
+
+function readLastMessage(s: Statements, row: ConversationRow): ChatMessage | undefined {
+  const last = row.last_seq > 0 ? s.getMessage.get(row.id, row.last_seq) : undefined;
+  return last ? toMessage(last) : undefined;
+}
+
+/** The view of one member, whose marks are `marks`; unread leaves out the member's own and deleted messages. */
+function toView(
+  s: Statements,
+  row: ConversationRow,
+  members: Conversation['members'],
+  lastMessage: ChatMessage | undefined,
+  marks: { read_seq: number; delivered_seq: number },
+  userId: string,
+): Conversation {
+  return {
+    id: row.id,
+    kind: row.kind,
+    title: row.title ?? undefined,
+    members,
+    createdAt: row.created_at,
+    lastSeq: row.last_seq,
+    lastMessage,
+    readSeq: marks.read_seq,
+    deliveredSeq: marks.delivered_seq,
+    unread: s.countUnread.get(row.id, marks.read_seq, userId) ?? 0,
+  };
+}
