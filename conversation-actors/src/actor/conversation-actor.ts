@@ -281,15 +281,7 @@ export class ConversationActor {
   async #mutate(userId: string, record: ConversationRecord, mutation: MessageMutation): Promise<ActorReply> {
     const by = { userId, role: findMember(record, userId)?.role ?? 'member', kind: record.kind };
     const deps = { store: this.deps.store, limits: this.deps.limits, now: this.deps.clock.now(), epoch: () => this.#requireEpoch() };
-    let outcome;
-    try {
-      outcome = await mutateMessage(deps, this.conversationId, mutation, by);
-    } catch (err) {
-      // Fenced or unreachable store: the same recovery as a failed append.
-      if (err instanceof StaleEpochError || err instanceof NotOwnedError || err instanceof StoreUnavailableError) this.#afterWriteFailure(err);
-      throw err;
-    }
-    const { message, changed } = outcome;
+    const { message, changed } = await this.#writing(mutateMessage(deps, this.conversationId, mutation, by));
     if (changed) {
       const memberIds = record.members.map((m) => m.userId);
       this.#afterAnswer = () => this.deps.events.messageUpdated(memberIds, message);
@@ -300,14 +292,7 @@ export class ConversationActor {
   /** receipt.mark (receipts.ts): persisted if a mark moves, answered, then `receipt` to every member. */
   async #markReceipt(userId: string, record: ConversationRecord, mark: MarkReceipt): Promise<ActorReply> {
     const deps = { store: this.deps.store, epoch: () => this.#requireEpoch() };
-    let outcome;
-    try {
-      outcome = await markReceipt(deps, this.conversationId, record.lastSeq, findMember(record, userId)!, mark);
-    } catch (err) {
-      if (err instanceof StaleEpochError || err instanceof NotOwnedError || err instanceof StoreUnavailableError) this.#afterWriteFailure(err);
-      throw err;
-    }
-    const { marks, changed } = outcome;
+    const { marks, changed } = await this.#writing(markReceipt(deps, this.conversationId, record.lastSeq, findMember(record, userId)!, mark));
     if (changed) {
       const memberIds = record.members.map((m) => m.userId);
       const receipt = { conversationId: this.conversationId, userId, ...marks };
@@ -323,13 +308,7 @@ export class ConversationActor {
    */
   async #changeMembership(userId: string, record: ConversationRecord, op: MembershipOp): Promise<ActorReply> {
     const deps = { store: this.deps.store, limits: this.deps.limits, now: this.deps.clock.now(), epoch: () => this.#requireEpoch() };
-    let outcome;
-    try {
-      outcome = await changeMembership(deps, record, userId, op);
-    } catch (err) {
-      if (err instanceof StaleEpochError || err instanceof NotOwnedError || err instanceof StoreUnavailableError) this.#afterWriteFailure(err);
-      throw err;
-    }
+    const outcome = await this.#writing(changeMembership(deps, record, userId, op));
     // A new array, never changed in place: findMember's index is keyed by it.
     record.members = outcome.members;
     record.title = outcome.title;
@@ -345,6 +324,16 @@ export class ConversationActor {
 
   #requireMember(head: Head, userId: string): asserts head is { state: 'present'; record: ConversationRecord } {
     if (head.state !== 'present' || !findMember(head.record, userId)) throw new ForbiddenError();
+  }
+
+  /** Awaits a write; a fenced or unreachable store gets the same recovery as a failed append before the error goes on. */
+  async #writing<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } catch (err) {
+      if (err instanceof StaleEpochError || err instanceof NotOwnedError || err instanceof StoreUnavailableError) this.#afterWriteFailure(err);
+      throw err;
+    }
   }
 
   #requireEpoch(): number {
