@@ -72,7 +72,10 @@ export class Outbox {
     let dropped = false;
     session.cork(() => {
       for (const item of items) {
-        if (session.send(item.frame, false, false) === 2) {
+        // Stop at the limit, not at uWS's hard one (twice as high): past that
+        // uWS drops frames, the 4003 close frame too, and the client would
+        // see a bare 1006 instead of being told to reconnect and sync.
+        if (session.getBufferedAmount() > this.limitBytes || session.send(item.frame, false, false) === 2) {
           dropped = true;
           break;
         }
