@@ -82,6 +82,15 @@ describe('createOpSchemas: valid frames', () => {
     expect(ops.sync.parse({})).toEqual({ since: {}, limit: 200 });
     expect(ops.sync.parse({ since: { c1: 3, 'd_a-b': 0 }, limit: 500 })).toEqual({ since: { c1: 3, 'd_a-b': 0 }, limit: 500 });
   });
+
+  it('sync with changesSince (protocol extension): absent stays absent, given is kept', () => {
+    expect('changesSince' in ops.sync.parse({ since: { c1: 3 } })).toBe(false);
+    expect(ops.sync.parse({ since: { c1: 3 }, changesSince: { c1: 2, 'd_a-b': 0 } })).toEqual({
+      since: { c1: 3 },
+      limit: 200,
+      changesSince: { c1: 2, 'd_a-b': 0 },
+    });
+  });
 });
 
 describe('createOpSchemas: invalid frames', () => {
@@ -113,6 +122,7 @@ describe('createOpSchemas: invalid frames', () => {
     expect(ops['message.send'].safeParse(send({ conversationId: id })).success).toBe(false);
     expect(ops['message.history'].safeParse({ conversationId: id }).success).toBe(false);
     expect(ops.sync.safeParse({ since: { [id]: 1 } }).success).toBe(false);
+    expect(ops.sync.safeParse({ changesSince: { [id]: 1 } }).success).toBe(false);
   });
 
   it.each(['a.b', 'a b', '*', 'x'.repeat(65)])('rejects user id %j', (userId) => {
@@ -190,6 +200,8 @@ describe('createOpSchemas: invalid frames', () => {
     expect(ops['message.history'].safeParse({ conversationId: 'c', before: -1 }).success).toBe(false);
     expect(ops['message.history'].safeParse({ conversationId: 'c', after: 1.5 }).success).toBe(false);
     expect(ops.sync.safeParse({ since: { c: -1 } }).success).toBe(false);
+    expect(ops.sync.safeParse({ changesSince: { c: -1 } }).success).toBe(false);
+    expect(ops.sync.safeParse({ changesSince: { c: 0.5 } }).success).toBe(false);
   });
 
   it('rejects a blank or over-long group title', () => {

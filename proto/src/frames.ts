@@ -119,6 +119,8 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
     sync: z.object({
       since: z.record(conversationIdSchema, seqSchema).default({}),
       limit: z.number().int().min(1).max(limits.maxSyncLimit).default(200),
+      // Protocol extension (docs/protocol-extensions.md): per conversation, the changeSeq the client has caught up to.
+      changesSince: z.record(conversationIdSchema, seqSchema).optional(),
     }),
     typing: z.object({ conversationId: conversationIdSchema, active: z.boolean() }),
     'presence.get': z.object({

@@ -32,6 +32,8 @@ export interface MessageJson {
   editedAt: number | null;
   deleted: boolean;
   reactions: Record<string, string[]>;
+  /** Protocol extension (docs/protocol-extensions.md): the conversation's changeSeq at this message's latest edit, delete or reaction change; 0 if never changed. */
+  changeSeq: number;
 }
 
 export interface ConversationJson {
@@ -45,6 +47,8 @@ export interface ConversationJson {
   readSeq: number;
   deliveredSeq: number;
   unread: number;
+  /** Protocol extension (docs/protocol-extensions.md): counts edits, deletes, reactions, membership and title changes. */
+  changeSeq: number;
 }
 
 export function userToJson(u: User): UserJson {
@@ -73,6 +77,7 @@ export function messageToJson(m: ChatMessage): MessageJson {
     editedAt: m.editedAt ?? null,
     deleted: m.deleted,
     reactions,
+    changeSeq: m.changeSeq,
   };
 }
 
@@ -88,6 +93,7 @@ export function conversationToJson(c: Conversation): ConversationJson {
     readSeq: c.readSeq,
     deliveredSeq: c.deliveredSeq,
     unread: c.unread,
+    changeSeq: c.changeSeq,
   };
 }
 

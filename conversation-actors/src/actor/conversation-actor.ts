@@ -280,9 +280,16 @@ export class ConversationActor {
   /** Edit, delete or react (message-mutations.ts): persisted, then answered, then message.updated to every member. */
   async #mutate(userId: string, record: ConversationRecord, mutation: MessageMutation): Promise<ActorReply> {
     const by = { userId, role: findMember(record, userId)?.role ?? 'member', kind: record.kind };
-    const deps = { store: this.deps.store, limits: this.deps.limits, now: this.deps.clock.now(), epoch: () => this.#requireEpoch() };
+    const deps = {
+      store: this.deps.store,
+      limits: this.deps.limits,
+      now: this.deps.clock.now(),
+      epoch: () => this.#requireEpoch(),
+      changeSeq: record.changeSeq + 1,
+    };
     const { message, changed } = await this.#writing(mutateMessage(deps, this.conversationId, mutation, by));
     if (changed) {
+      record.changeSeq = message.changeSeq;
       const memberIds = record.members.map((m) => m.userId);
       this.#afterAnswer = () => this.deps.events.messageUpdated(memberIds, message);
     }
@@ -312,6 +319,7 @@ export class ConversationActor {
     // A new array, never changed in place: findMember's index is keyed by it.
     record.members = outcome.members;
     record.title = outcome.title;
+    record.changeSeq = outcome.changeSeq;
     let mine: Conversation | undefined;
     if (outcome.changed) {
       const views = await this.deps.store.getMemberViews(this.conversationId, outcome.members.map((m) => m.userId));

@@ -16,6 +16,7 @@ const group = (members: MemberRecord[] = [m('ann', 'owner'), m('bob', 'admin'), 
   lastSeq: 7,
   lastActivityAt: T0,
   epoch: 1,
+  changeSeq: 0,
   members,
 });
 const dm: ConversationRecord = { ...group([m('ann'), m('bob')]), id: 'd_1', kind: 'dm', title: null };

@@ -150,6 +150,8 @@ export interface MembershipOutcome {
   changed: boolean;
   members: MemberRecord[];
   title: string | null;
+  /** The conversation's change counter after the change (unchanged when nothing changed). */
+  changeSeq: number;
   /** Users no longer members (they get conversation.removed). */
   removed: string[];
 }
@@ -157,9 +159,10 @@ export interface MembershipOutcome {
 /**
  * Plans `op` (planMembershipChange), refuses unknown users to add with
  * NotFoundError, and persists the change with `epoch` (fenced by the store
- * like an append). Does not touch `record`: the caller installs the returned
- * members and title as its new head once this resolves. Must run in the
- * conversation's mailbox, so a change never interleaves with sends.
+ * like an append) and the next change counter. Does not touch `record`: the
+ * caller installs the returned members, title and changeSeq as its new head
+ * once this resolves. Must run in the conversation's mailbox, so a change
+ * never interleaves with sends.
  */
 export async function changeMembership(
   deps: { store: ChatStore; limits: ProtocolLimits; now: number; epoch: () => number },
@@ -168,7 +171,7 @@ export async function changeMembership(
   op: MembershipOp,
 ): Promise<MembershipOutcome> {
   const plan = planMembershipChange(record, callerId, op, deps.limits);
-  if (!plan) return { changed: false, members: record.members, title: record.title, removed: [] };
+  if (!plan) return { changed: false, members: record.members, title: record.title, changeSeq: record.changeSeq, removed: [] };
   if (plan.add.length > 0) {
     const known = new Set((await deps.store.getUsers(plan.add)).map((u) => u.id));
     const unknown = plan.add.filter((id) => !known.has(id));
@@ -176,6 +179,8 @@ export async function changeMembership(
   }
   const members = membersAfter(record, plan, deps.now);
   const added = new Set(plan.add);
+  // Every stored change moves the counter sync's changesSince compares against.
+  const changeSeq = record.changeSeq + 1;
   await deps.store.applyMembershipChange({
     conversationId: record.id,
     epoch: deps.epoch(),
@@ -183,8 +188,9 @@ export async function changeMembership(
     remove: plan.remove,
     roles: plan.roles,
     title: plan.title,
+    changeSeq,
   });
-  return { changed: true, members, title: plan.title ?? record.title, removed: plan.remove };
+  return { changed: true, members, title: plan.title ?? record.title, changeSeq, removed: plan.remove };
 }
 
 /**

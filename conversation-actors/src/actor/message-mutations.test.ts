@@ -17,6 +17,7 @@ const msg = (fields: Partial<ChatMessage> = {}): ChatMessage => ({
   editedAt: undefined,
   deleted: false,
   reactions: {},
+  changeSeq: 0,
   ...fields,
 });
 const edit = (body: string): MessageMutation => ({ $case: 'edit', value: { seq: 4, body } });

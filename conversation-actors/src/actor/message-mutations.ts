@@ -71,14 +71,16 @@ export function applyMutation(
 
 /**
  * Loads message `seq`, applies the mutation and, if it changed anything,
- * persists it with `epoch` (fenced by the store like an append). Resolves
+ * persists it with `epoch` (fenced by the store like an append) and
+ * `changeSeq` (the conversation's next change counter: the stored message
+ * and the conversation both get it, in one write). Resolves
  * with the message as it now is and whether it changed (then the caller
  * publishes message.updated). The caller must have checked membership, and
  * must run this in the conversation's mailbox so mutations and sends of one
  * conversation never interleave (the read-modify-write relies on it).
  */
 export async function mutateMessage(
-  deps: { store: ChatStore; limits: ProtocolLimits; now: number; epoch: () => number },
+  deps: { store: ChatStore; limits: ProtocolLimits; now: number; epoch: () => number; changeSeq: number },
   conversationId: string,
   mutation: MessageMutation,
   by: Mutator,
@@ -86,8 +88,9 @@ export async function mutateMessage(
   const seq = mutation.value.seq;
   const [current] = await deps.store.readMessages(conversationId, { after: seq - 1, before: seq + 1, limit: 1, direction: 'forward' });
   if (!current || current.seq !== seq) throw new NotFoundError(`no message ${seq} in this conversation`);
-  const next = applyMutation(current, mutation, by, deps.now, deps.limits);
-  if (!next) return { message: current, changed: false };
+  const changed = applyMutation(current, mutation, by, deps.now, deps.limits);
+  if (!changed) return { message: current, changed: false };
+  const next = { ...changed, changeSeq: deps.changeSeq };
   await deps.store.updateMessage({ epoch: deps.epoch(), message: next });
   return { message: next, changed: true };
 }

@@ -109,6 +109,8 @@ export class SendCommit {
         editedAt: undefined,
         deleted: false,
         reactions: {},
+        // New messages move lastSeq, not the change counter.
+        changeSeq: 0,
       }));
       const started = performance.now();
       let result;

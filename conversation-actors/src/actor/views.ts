@@ -18,5 +18,6 @@ export function newConversationView(record: ConversationRecord, userId: string):
     readSeq: member?.readSeq ?? 0,
     deliveredSeq: member?.deliveredSeq ?? 0,
     unread: 0,
+    changeSeq: record.changeSeq,
   };
 }

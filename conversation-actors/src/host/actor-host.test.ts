@@ -23,8 +23,10 @@ import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.
 import type {
   AppendBatch,
   AppendResult,
+  ChangedMessagesQuery,
   ChatStore,
   ClientMsgKey,
+  ConversationHead,
   ConversationPageResult,
   ConversationRecord,
   MemberView,
@@ -99,8 +101,11 @@ class InterceptingStore implements ChatStore {
   listUserConversations(userId: string, page: { limit: number; before?: string | undefined }): Promise<ConversationPageResult> {
     return this.inner.listUserConversations(userId, page);
   }
-  userConversationHeads(userId: string): Promise<{ conversationId: string; lastSeq: number }[]> {
+  userConversationHeads(userId: string): Promise<ConversationHead[]> {
     return this.inner.userConversationHeads(userId);
+  }
+  readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]> {
+    return this.inner.readChangedMessages(conversationId, query);
   }
   userContacts(userId: string, limit: number): Promise<string[]> {
     return this.inner.userContacts(userId, limit);
@@ -392,6 +397,7 @@ describe('ActorHost over the bus', () => {
           createdAt: h.clock.now(),
           deleted: false,
           reactions: {},
+          changeSeq: 0,
         },
       ],
     });
@@ -483,6 +489,7 @@ describe('ActorHost over the bus', () => {
           createdAt: h.clock.now(),
           deleted: false,
           reactions: {},
+          changeSeq: 0,
         },
       ],
     });

@@ -69,7 +69,7 @@ describe('QueryService over the bus', () => {
     query(h, { caller: user(callerId), op: { $case: 'list', value: { limit, before } } });
 
   const sync = (h: Harness, callerId: string, since: Record<string, number>, limit: number): Promise<QueryReply> =>
-    query(h, { caller: user(callerId), op: { $case: 'sync', value: { since, limit } } });
+    query(h, { caller: user(callerId), op: { $case: 'sync', value: { since, limit, changesSince: {} } } });
 
   /** A group created at `createdAt` (its activity time until a message is posted). */
   async function group(h: Harness, id: string, memberIds: string[], createdAt: number): Promise<void> {
@@ -104,6 +104,7 @@ describe('QueryService over the bus', () => {
         editedAt: undefined,
         deleted: false,
         reactions: {},
+        changeSeq: 0,
       };
     });
     await h.store.appendMessages({ conversationId, epoch: EPOCH, expectedLastSeq: head.lastSeq, messages });
@@ -207,7 +208,7 @@ describe('QueryService over the bus', () => {
 
     // Up to date: nothing at all.
     const none = syncResult(await sync(h, 'alice', { c1: 3, c2: 2, c3: 0 }, 50));
-    expect(none).toEqual({ conversations: [], messages: {}, truncated: [] });
+    expect(none).toEqual({ conversations: [], messages: {}, truncated: [], updated: {} });
 
     // A new message shows up in the next sync.
     await post(h, 'c3', ['bob'], T0 + 300);
@@ -279,7 +280,7 @@ describe('QueryService over the bus', () => {
 
     // A user in no conversation sees nothing.
     const outsider = syncResult(await sync(h, 'dave', { mine: 0, theirs: 0 }, 50));
-    expect(outsider).toEqual({ conversations: [], messages: {}, truncated: [] });
+    expect(outsider).toEqual({ conversations: [], messages: {}, truncated: [], updated: {} });
     const empty = await list(h, 'dave', 50);
     expect(empty.result).toEqual({ $case: 'page', value: { conversations: [], next: undefined } });
   });

@@ -13,6 +13,7 @@ import type { Bus, BusMessage, Logger, Subscription } from '@chat/platform';
 import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
 import { BadRequestError, errorCodeOf } from '../errors.js';
+import { needsSync, readUpdatedMessages } from './sync-changes.js';
 
 export interface QueryServiceOptions {
   bus: Bus;
@@ -106,14 +107,13 @@ export class QueryService {
    * A conversation with more than `limit` new messages, or past the reply's
    * message budget, is listed in `truncated`: its newest messages are included
    * (when the budget allows) and the client fills the gap with message.history.
+   * With changesSince (sync-changes.ts), conversations changed after their
+   * mark are listed too, and `updated` holds their changed older messages.
    */
   async #sync(caller: User, args: Sync): Promise<SyncResult> {
     const { store, maxSyncMessages } = this.options;
     const heads = await store.userConversationHeads(caller.id);
-    const changed = heads.filter((h) => {
-      const since = args.since[h.conversationId];
-      return since === undefined || h.lastSeq > since;
-    });
+    const changed = heads.filter((h) => needsSync(h, args));
     const conversations = await store.getConversationViews(
       caller.id,
       changed.map((h) => h.conversationId),
@@ -137,7 +137,10 @@ export class QueryService {
       budget -= rows.length;
       messages[head.conversationId] = { messages: rows };
     }
-    return { conversations, messages, truncated };
+    // After the views: every change their changeSeq counts is committed before these reads.
+    const changes = await readUpdatedMessages(store, changed, args, budget);
+    for (const id of changes.truncated) if (!truncated.includes(id)) truncated.push(id);
+    return { conversations, messages, truncated, updated: changes.updated };
   }
 }
 

@@ -51,6 +51,8 @@ export interface ChatStore {
    * epoch lower than the recorded one is refused with StaleEpochError, a
    * higher one is recorded. An unknown conversation or seq is refused with
    * NotFoundError. Refused updates write nothing.
+   * The message's changeSeq is stored with it and, in the same write, becomes
+   * the conversation's changeSeq (which is never lowered).
    */
   updateMessage(update: MessageUpdate): Promise<void>;
   /**
@@ -61,7 +63,8 @@ export interface ChatStore {
    * than the recorded one is refused with StaleEpochError, a higher one is
    * recorded. An unknown conversation is refused with NotFoundError. Refused
    * changes write nothing. Callers (the actor) check every permission rule;
-   * the store only applies the change.
+   * the store only applies the change. `changeSeq` becomes the conversation's
+   * changeSeq in the same write (never lowered).
    */
   applyMembershipChange(change: MembershipChange): Promise<void>;
   /**
@@ -85,6 +88,13 @@ export interface ChatStore {
    * bound may be absent.
    */
   readMessages(conversationId: string, query: MessageQuery): Promise<ChatMessage[]>;
+  /**
+   * The messages with seq <= maxSeq whose changeSeq is above afterChangeSeq
+   * (edited, deleted or reacted to since then), in ascending seq order: the
+   * `limit` with the highest seqs when more match. Deleted ones come as
+   * readMessages serves them. For sync's `updated` (docs/protocol-extensions.md).
+   */
+  readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]>;
 
   /**
    * The caller's conversations, most recent activity first (ties by id), as
@@ -92,8 +102,8 @@ export interface ChatStore {
    * previous page returned as `next`; `next` is null on the last page.
    */
   listUserConversations(userId: string, page: { limit: number; before?: string | undefined }): Promise<ConversationPageResult>;
-  /** Every conversation the user belongs to, with its lastSeq (for sync). */
-  userConversationHeads(userId: string): Promise<{ conversationId: string; lastSeq: number }[]>;
+  /** Every conversation the user belongs to, with its lastSeq and changeSeq (for sync). */
+  userConversationHeads(userId: string): Promise<ConversationHead[]>;
   /**
    * The distinct users who share at least one conversation with `userId`
    * (its contacts, for `presence` events), `userId` left out, at most `limit`
@@ -135,7 +145,20 @@ export interface ConversationRecord {
   lastActivityAt: number;
   /** The epoch of the last write; writes with a lower epoch are refused. */
   epoch: number;
+  /**
+   * Counts the changes to what already exists: message edits, deletes and
+   * reaction changes, membership and title changes (not new messages, not
+   * receipts). 0 for a new conversation. The actor allocates the next value.
+   */
+  changeSeq: number;
   members: MemberRecord[];
+}
+
+/** A conversation's counters as userConversationHeads reports them. */
+export interface ConversationHead {
+  conversationId: string;
+  lastSeq: number;
+  changeSeq: number;
 }
 
 export interface NewConversation {
@@ -183,6 +206,8 @@ export interface MembershipChange {
   roles: { userId: string; role: Role }[];
   /** The new title; absent leaves it. */
   title?: string | undefined;
+  /** The conversation's changeSeq after this change (the actor's next value). */
+  changeSeq: number;
 }
 
 /** A member's receipt.mark as markReceipt stores it. */
@@ -203,6 +228,15 @@ export interface ReceiptMarksRecord {
 }
 
 export type AppendResult = { kind: 'appended' } | { kind: 'duplicates'; existing: ChatMessage[] };
+
+/** What readChangedMessages selects. */
+export interface ChangedMessagesQuery {
+  /** Only messages whose changeSeq is above this. */
+  afterChangeSeq: number;
+  /** Only messages with seq <= this. */
+  maxSeq: number;
+  limit: number;
+}
 
 export interface MessageQuery {
   after?: number | undefined;

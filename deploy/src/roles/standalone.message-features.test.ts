@@ -76,7 +76,8 @@ describe('standalone: message.edit, message.delete and message.react over real s
     await eli.call('message.react', { conversationId: id, seq: sent.seq, emoji: '👍', add: true });
 
     const { message } = await fay.call<{ message: Msg }>('message.delete', { conversationId: id, seq: sent.seq });
-    const deleted = { ...sent, body: '', attachments: [], reactions: {}, deleted: true };
+    // The reaction was the conversation's change 1, the delete is change 2 (sync's changesSince).
+    const deleted = { ...sent, body: '', attachments: [], reactions: {}, deleted: true, changeSeq: 2 };
     expect(message).toEqual(deleted);
 
     for (const c of [eli, fay]) {

@@ -144,11 +144,15 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
     },
 
     sync: async (ctx, args) => {
-      const r = await backend.query({ caller: caller(ctx), op: { $case: 'sync', value: { since: args.since, limit: args.limit } } });
+      const value = { since: args.since, limit: args.limit, changesSince: args.changesSince ?? {} };
+      const r = await backend.query({ caller: caller(ctx), op: { $case: 'sync', value } });
       if (r.$case !== 'sync') throw unexpected(r.$case);
       const messages: Record<string, unknown[]> = {};
       for (const [id, list] of Object.entries(r.value.messages)) messages[id] = list.messages.map(messageToJson);
-      return { conversations: r.value.conversations.map(conversationToJson), messages, truncated: r.value.truncated };
+      // Protocol extension (docs/protocol-extensions.md): changed messages at or before `since`.
+      const updated: Record<string, unknown[]> = {};
+      for (const [id, list] of Object.entries(r.value.updated)) updated[id] = list.messages.map(messageToJson);
+      return { conversations: r.value.conversations.map(conversationToJson), messages, truncated: r.value.truncated, updated };
     },
   };
 }

@@ -22,6 +22,7 @@ export function conversationsContract(ctx: ContractContext): void {
         lastSeq: 0,
         lastActivityAt: T0 + 5,
         epoch: 3,
+        changeSeq: 0,
         members: [
           { userId: id('alice'), role: 'owner', joinedAt: T0 + 5, readSeq: 0, deliveredSeq: 0 },
           { userId: id('bob'), role: 'member', joinedAt: T0 + 5, readSeq: 0, deliveredSeq: 0 },

@@ -59,7 +59,8 @@ export function durabilityContract(ctx: ContractContext): void {
         ['userConversationHeads', () => ctx.store.userConversationHeads(id('alice'))],
         ['userContacts', () => ctx.store.userContacts(id('alice'), 10)],
         ['getConversationViews', () => ctx.store.getConversationViews(id('alice'), [id('c')])],
-        ['applyMembershipChange', () => ctx.store.applyMembershipChange({ conversationId: id('c'), epoch: 1, add: [], remove: [id('alice')], roles: [] })],
+        ['applyMembershipChange', () => ctx.store.applyMembershipChange({ conversationId: id('c'), epoch: 1, add: [], remove: [id('alice')], roles: [], changeSeq: 1 })],
+        ['readChangedMessages', () => ctx.store.readChangedMessages(id('c'), { afterChangeSeq: 0, maxSeq: 10, limit: 10 })],
         ['getMemberViews', () => ctx.store.getMemberViews(id('c'), [id('alice')])],
       ];
       for (const [what, call] of calls) {

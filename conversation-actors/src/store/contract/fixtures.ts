@@ -17,6 +17,7 @@ export function message(conversationId: string, seq: number, senderId: string, f
     createdAt: T0 + seq * 1000,
     deleted: false,
     reactions: {},
+    changeSeq: 0,
     ...fields,
   };
 }

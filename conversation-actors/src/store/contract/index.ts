@@ -1,4 +1,5 @@
 import { describe } from 'vitest';
+import { changesContract } from './changes.js';
 import { ContractContext, type ContractStore } from './context.js';
 import { conversationsContract } from './conversations.js';
 import { durabilityContract } from './durability.js';
@@ -28,6 +29,7 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
     mutationsContract(ctx);
     receiptsContract(ctx);
     membershipContract(ctx);
+    changesContract(ctx);
     durabilityContract(ctx);
   });
 }

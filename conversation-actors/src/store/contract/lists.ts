@@ -86,8 +86,8 @@ export function listsContract(ctx: ContractContext): void {
       await append(id('c3'), 0, [id('bob')]);
       const heads = await ctx.store.userConversationHeads(id('alice'));
       expect([...heads].sort((a, b) => a.conversationId.localeCompare(b.conversationId))).toEqual([
-        { conversationId: id('c1'), lastSeq: 3 },
-        { conversationId: id('c2'), lastSeq: 0 },
+        { conversationId: id('c1'), lastSeq: 3, changeSeq: 0 },
+        { conversationId: id('c2'), lastSeq: 0, changeSeq: 0 },
       ]);
       expect(await ctx.store.userConversationHeads(id('nobody'))).toEqual([]);
     });
@@ -137,6 +137,7 @@ export function listsContract(ctx: ContractContext): void {
         readSeq: 0,
         deliveredSeq: 0,
         unread: 3,
+        changeSeq: 0,
       };
       expect(views.map(sortViewMembers)).toEqual([expected]);
       const [bobs] = await ctx.store.getConversationViews(id('bob'), [id('c')]);

@@ -15,6 +15,7 @@ export function membershipContract(ctx: ContractContext): void {
       add: [],
       remove: [],
       roles: [],
+      changeSeq: 1,
       ...fields,
     });
     const joined = (userId: string, fields: Partial<MemberRecord> = {}): MemberRecord => ({
@@ -55,7 +56,7 @@ export function membershipContract(ctx: ContractContext): void {
       expect(await ctx.store.userConversationHeads(id('bob'))).toEqual([]);
       // The messages stay; the remaining members see them.
       expect(await readAll(id('c'))).toHaveLength(1);
-      expect(await ctx.store.userConversationHeads(id('alice'))).toEqual([{ conversationId: id('c'), lastSeq: 1 }]);
+      expect(await ctx.store.userConversationHeads(id('alice'))).toEqual([{ conversationId: id('c'), lastSeq: 1, changeSeq: 1 }]);
       // The last members leave: the conversation is nobody's.
       await ctx.store.applyMembershipChange(change({ remove: [id('alice'), id('carol')] }));
       expect(await memberIds()).toEqual([]);

@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
  * The schema version this code writes and understands, kept in
  * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
@@ -66,8 +66,22 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_key ON messages (conversation_id, sender_id, client_msg_id);
 `;
 
+/**
+ * Version 2: change counters for sync's changesSince (docs/protocol-extensions.md).
+ * conversations.change_seq counts edits, deletes, reactions, membership and
+ * title changes; messages.change_seq is the conversation's change_seq at the
+ * message's latest change. Existing rows start at 0 (nothing changed since).
+ * The index serves readChangedMessages: a range of change_seq within one
+ * conversation (the primary key's seq rides along in every index entry).
+ */
+const V2 = `
+ALTER TABLE conversations ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS messages_by_change ON messages (conversation_id, change_seq);
+`;
+
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
-const MIGRATIONS: readonly string[] = [V1];
+const MIGRATIONS: readonly string[] = [V1, V2];
 
 /**
  * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so

@@ -19,6 +19,7 @@ export interface ConversationRow {
   last_seq: number;
   last_activity_at: number;
   epoch: number;
+  change_seq: number;
 }
 
 /** A conversation joined with one member's receipt marks: the raw stuff of a view. */
@@ -49,6 +50,7 @@ export interface MessageRow {
   edited_at: number | null;
   deleted: number;
   reactions: string;
+  change_seq: number;
 }
 
 /** The User a users row holds. */
@@ -83,6 +85,7 @@ export function toRow(message: ChatMessage): MessageRow {
     edited_at: message.editedAt ?? null,
     deleted: message.deleted ? 1 : 0,
     reactions: JSON.stringify(reactions),
+    change_seq: message.changeSeq,
   };
 }
 
@@ -105,5 +108,6 @@ export function toMessage(row: MessageRow): ChatMessage {
     editedAt: row.edited_at ?? undefined,
     deleted,
     reactions,
+    changeSeq: row.change_seq,
   };
 }

@@ -4,7 +4,7 @@ import type { ConversationRow, MemberRow, MessageRow, UserRow, ViewRow } from '.
 // The reads of the store's own connection, typed by their rows (sqlite-rows.ts).
 // Writes run on the writer thread (sqlite-writer-worker.mjs) with statements of its own.
 
-const CONVERSATION_COLUMNS = 'c.id, c.kind, c.title, c.created_at, c.last_seq, c.last_activity_at, c.epoch';
+const CONVERSATION_COLUMNS = 'c.id, c.kind, c.title, c.created_at, c.last_seq, c.last_activity_at, c.epoch, c.change_seq';
 const VIEW_FROM = `SELECT ${CONVERSATION_COLUMNS}, m.read_seq, m.delivered_seq
   FROM members m JOIN conversations c ON c.id = m.conversation_id`;
 
@@ -43,6 +43,13 @@ export function prepareStatements(db: Database.Database) {
     readBackward: db.prepare<[string, number, number, number], MessageRow>(
       'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?',
     ),
+    // A range of messages_by_change (few rows: only what changed since the
+    // client's mark), then sorted by seq, newest first.
+    readChanged: db.prepare<[{ conversationId: string; afterChangeSeq: number; maxSeq: number; limit: number }], MessageRow>(
+      `SELECT * FROM messages INDEXED BY messages_by_change
+       WHERE conversation_id = @conversationId AND change_seq > @afterChangeSeq AND seq <= @maxSeq
+       ORDER BY seq DESC LIMIT @limit`,
+    ),
     // Deleted messages are not unread: nothing of them is left to read, so a
     // message deleted before its readers got to it leaves no badge behind.
     countUnread: db
@@ -62,8 +69,8 @@ export function prepareStatements(db: Database.Database) {
       `${VIEW_FROM} WHERE m.user_id = @userId AND (c.last_activity_at, c.id) < (@activity, @id)
        ORDER BY c.last_activity_at DESC, c.id DESC LIMIT @limit`,
     ),
-    heads: db.prepare<[string], { conversationId: string; lastSeq: number }>(
-      `SELECT c.id AS conversationId, c.last_seq AS lastSeq
+    heads: db.prepare<[string], { conversationId: string; lastSeq: number; changeSeq: number }>(
+      `SELECT c.id AS conversationId, c.last_seq AS lastSeq, c.change_seq AS changeSeq
        FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?`,
     ),
     // The user's conversations through members_by_user, then each one's members

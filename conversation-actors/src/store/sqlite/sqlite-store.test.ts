@@ -201,6 +201,31 @@ describe('SqliteStore', () => {
     expect(() => openSqliteStore({ dataDir })).toThrow(StoreUnavailableError);
   });
 
+  it('migrates a version-1 file: the change counters appear as 0, the data stays, and they work', async () => {
+    const dataDir = dir();
+    const file = path.join(dataDir, 'chat.db');
+    const first = openSqliteStore({ dataDir });
+    await conversation(first);
+    await first.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [message('c', 1, 'alice'), message('c', 2, 'bob')] });
+    await first.close();
+    // Back to exactly what version 1 created: no change_seq columns, no index on them.
+    const db = new Database(file);
+    db.exec(`DROP INDEX messages_by_change;
+      ALTER TABLE messages DROP COLUMN change_seq;
+      ALTER TABLE conversations DROP COLUMN change_seq;
+      PRAGMA user_version = 1;`);
+    db.close();
+
+    const store = open(dataDir);
+    expect(raw(file).pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(await store.loadConversation('c')).toMatchObject({ lastSeq: 2, changeSeq: 0 });
+    const [, second] = await store.readMessages('c', { limit: 10, direction: 'forward' });
+    expect(second).toMatchObject({ seq: 2, body: 'message 2', changeSeq: 0 });
+    await store.updateMessage({ epoch: 1, message: { ...second!, body: 'edited', changeSeq: 1 } });
+    expect(await store.readChangedMessages('c', { afterChangeSeq: 0, maxSeq: 2, limit: 5 })).toMatchObject([{ seq: 2, body: 'edited', changeSeq: 1 }]);
+    expect((await store.loadConversation('c'))?.changeSeq).toBe(1);
+  });
+
   it('reopens an existing file without touching its data', async () => {
     const dataDir = dir();
     const first = openSqliteStore({ dataDir });

@@ -6,8 +6,10 @@ import { ConflictError, InternalError, NotFoundError, SeqConflictError, StaleEpo
 import type {
   AppendBatch,
   AppendResult,
+  ChangedMessagesQuery,
   ChatStore,
   ClientMsgKey,
+  ConversationHead,
   ConversationPageResult,
   ConversationRecord,
   MemberView,
@@ -193,6 +195,7 @@ export class SqliteStore implements ChatStore {
     try {
       checkInteger(epoch, 'epoch');
       checkInteger(message.seq, 'seq');
+      checkInteger(message.changeSeq, 'changeSeq');
     } catch (err) {
       throw toStoreError(err, 'updateMessage');
     }
@@ -216,6 +219,7 @@ export class SqliteStore implements ChatStore {
     if (this.closed) throw new StoreUnavailableError('applyMembershipChange: the SQLite store is closed');
     try {
       checkInteger(change.epoch, 'epoch');
+      checkInteger(change.changeSeq, 'changeSeq');
       for (const m of change.add) {
         checkInteger(m.joinedAt, 'joinedAt');
         checkInteger(m.readSeq, 'readSeq');
@@ -231,6 +235,7 @@ export class SqliteStore implements ChatStore {
       remove: change.remove,
       roles: change.roles,
       title: change.title,
+      changeSeq: change.changeSeq,
     });
     switch (outcome.kind) {
       case 'done':
@@ -288,6 +293,15 @@ export class SqliteStore implements ChatStore {
     });
   }
 
+  readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]> {
+    return this.run('readChangedMessages', () => {
+      checkLimit(query.limit);
+      checkInteger(query.afterChangeSeq, 'afterChangeSeq');
+      checkInteger(query.maxSeq, 'maxSeq');
+      return this.s.readChanged.all({ conversationId, ...query }).reverse().map(toMessage);
+    });
+  }
+
   listUserConversations(
     userId: string,
     page: { limit: number; before?: string | undefined },
@@ -312,7 +326,7 @@ export class SqliteStore implements ChatStore {
     });
   }
 
-  userConversationHeads(userId: string): Promise<{ conversationId: string; lastSeq: number }[]> {
+  userConversationHeads(userId: string): Promise<ConversationHead[]> {
     return this.run('userConversationHeads', () => this.s.heads.all(userId));
   }
 

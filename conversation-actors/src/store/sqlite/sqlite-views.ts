@@ -18,6 +18,7 @@ export function readRecord(s: Statements, conversationId: string): ConversationR
     lastSeq: row.last_seq,
     lastActivityAt: row.last_activity_at,
     epoch: row.epoch,
+    changeSeq: row.change_seq,
     members: s.getMembers.all(conversationId).map(toMemberRecord),
   };
 }
@@ -76,5 +77,6 @@ function toView(
     readSeq: marks.read_seq,
     deliveredSeq: marks.delivered_seq,
     unread: s.countUnread.get(row.id, marks.read_seq, userId) ?? 0,
+    changeSeq: row.change_seq,
   };
 }

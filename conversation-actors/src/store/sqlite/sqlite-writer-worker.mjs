@@ -24,14 +24,18 @@ db.pragma('foreign_keys = ON');
 const getHead = db.prepare('SELECT epoch, last_seq FROM conversations WHERE id = ?');
 const getByKey = db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?');
 const insert = db.prepare(
-  `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions)
-   VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions)`,
+  `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq)
+   VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions, @change_seq)`,
 );
 const getDeleted = db.prepare('SELECT deleted FROM messages WHERE conversation_id = ? AND seq = ?');
 const updateMessage = db.prepare(
-  `UPDATE messages SET body = @body, attachments = @attachments, edited_at = @edited_at, deleted = @deleted, reactions = @reactions
+  `UPDATE messages SET body = @body, attachments = @attachments, edited_at = @edited_at, deleted = @deleted, reactions = @reactions,
+     change_seq = @change_seq
    WHERE conversation_id = @conversation_id AND seq = @seq`,
 );
+// The conversation's change counter (sync's changesSince): the actor allocates
+// the next value; MAX() keeps it from ever moving back, e.g. on a retried write.
+const raiseChangeSeq = db.prepare('UPDATE conversations SET change_seq = MAX(change_seq, ?) WHERE id = ?');
 const raiseEpoch = db.prepare('UPDATE conversations SET epoch = ? WHERE id = ? AND epoch < ?');
 const moveHead = db.prepare('UPDATE conversations SET last_seq = ?, last_activity_at = ?, epoch = ? WHERE id = ?');
 const insertConversation = db.prepare(
@@ -100,6 +104,7 @@ const updateOne = db.transaction((job) => {
   // Deletion is final: a late or buggy writer cannot bring a body back.
   if (current.deleted !== 0 && job.row.deleted === 0) return { kind: 'undelete_refused' };
   updateMessage.run(job.row);
+  raiseChangeSeq.run(job.row.change_seq, job.conversationId);
   // A newer owner's first write records its epoch, fencing the old owner off (as appendOne does).
   raiseEpoch.run(job.epoch, job.conversationId, job.epoch);
   return { kind: 'updated' };
@@ -114,6 +119,7 @@ const membershipOne = db.transaction((job) => {
   for (const m of job.add) addMember.run(job.conversationId, m.userId, m.role, m.joinedAt, m.readSeq, m.deliveredSeq);
   for (const r of job.roles) setRole.run(r.role, job.conversationId, r.userId);
   if (typeof job.title === 'string') setTitle.run(job.title, job.conversationId);
+  raiseChangeSeq.run(job.changeSeq, job.conversationId);
   raiseEpoch.run(job.epoch, job.conversationId, job.epoch);
   return { kind: 'done' };
 });

@@ -34,6 +34,8 @@ export interface WriterMembership {
   remove: string[];
   roles: { userId: string; role: string }[];
   title?: string | undefined;
+  /** The conversation's changeSeq after the change (raised to it, never lowered). */
+  changeSeq: number;
 }
 
 /** A member's receipt marks to move forward (0: leave as stored), at an epoch. */

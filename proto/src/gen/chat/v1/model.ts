@@ -48,6 +48,11 @@ export interface ChatMessage {
   deleted: boolean;
   /** emoji -> users who reacted with it */
   reactions: { [key: string]: UserIds };
+  /**
+   * The conversation's change_seq at this message's latest edit, delete or
+   * reaction change; 0 if it never changed (protocol extension, docs/protocol-extensions.md).
+   */
+  changeSeq: number;
 }
 
 export interface ChatMessage_ReactionsEntry {
@@ -68,6 +73,11 @@ export interface Conversation {
   readSeq: number;
   deliveredSeq: number;
   unread: number;
+  /**
+   * Counts edits, deletes, reaction changes, membership and title changes;
+   * not new messages (last_seq) nor receipts (docs/protocol-extensions.md).
+   */
+  changeSeq: number;
 }
 
 /**
@@ -487,6 +497,7 @@ function createBaseChatMessage(): ChatMessage {
     editedAt: undefined,
     deleted: false,
     reactions: {},
+    changeSeq: 0,
   };
 }
 
@@ -525,6 +536,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     globalThis.Object.entries(message.reactions).forEach(([key, value]: [string, UserIds]) => {
       ChatMessage_ReactionsEntry.encode({ key: key as any, value }, writer.uint32(90).fork()).join();
     });
+    if (message.changeSeq !== 0) {
+      writer.uint32(96).int64(message.changeSeq);
+    }
     return writer;
   },
 
@@ -632,6 +646,14 @@ export const ChatMessage: MessageFns<ChatMessage> = {
             }
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.changeSeq = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -692,6 +714,11 @@ export const ChatMessage: MessageFns<ChatMessage> = {
           {},
         )
         : {},
+      changeSeq: isSet(object.changeSeq)
+        ? globalThis.Number(object.changeSeq)
+        : isSet(object.change_seq)
+        ? globalThis.Number(object.change_seq)
+        : 0,
     };
   },
 
@@ -736,6 +763,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
         });
       }
     }
+    if (message.changeSeq !== 0) {
+      obj.changeSeq = Math.round(message.changeSeq);
+    }
     return obj;
   },
 
@@ -763,6 +793,7 @@ export const ChatMessage: MessageFns<ChatMessage> = {
       },
       {},
     );
+    message.changeSeq = object.changeSeq ?? 0;
     return message;
   },
 };
@@ -866,6 +897,7 @@ function createBaseConversation(): Conversation {
     readSeq: 0,
     deliveredSeq: 0,
     unread: 0,
+    changeSeq: 0,
   };
 }
 
@@ -900,6 +932,9 @@ export const Conversation: MessageFns<Conversation> = {
     }
     if (message.unread !== 0) {
       writer.uint32(80).int64(message.unread);
+    }
+    if (message.changeSeq !== 0) {
+      writer.uint32(88).int64(message.changeSeq);
     }
     return writer;
   },
@@ -997,6 +1032,14 @@ export const Conversation: MessageFns<Conversation> = {
             message.unread = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.changeSeq = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1041,6 +1084,11 @@ export const Conversation: MessageFns<Conversation> = {
         ? globalThis.Number(object.delivered_seq)
         : 0,
       unread: isSet(object.unread) ? globalThis.Number(object.unread) : 0,
+      changeSeq: isSet(object.changeSeq)
+        ? globalThis.Number(object.changeSeq)
+        : isSet(object.change_seq)
+        ? globalThis.Number(object.change_seq)
+        : 0,
     };
   },
 
@@ -1076,6 +1124,9 @@ export const Conversation: MessageFns<Conversation> = {
     if (message.unread !== 0) {
       obj.unread = Math.round(message.unread);
     }
+    if (message.changeSeq !== 0) {
+      obj.changeSeq = Math.round(message.changeSeq);
+    }
     return obj;
   },
 
@@ -1096,6 +1147,7 @@ export const Conversation: MessageFns<Conversation> = {
     message.readSeq = object.readSeq ?? 0;
     message.deliveredSeq = object.deliveredSeq ?? 0;
     message.unread = object.unread ?? 0;
+    message.changeSeq = object.changeSeq ?? 0;
     return message;
   },
 };

@@ -29,9 +29,19 @@ export interface ListConversations {
 export interface Sync {
   since: { [key: string]: number };
   limit: number;
+  /**
+   * Per conversation, the change_seq the client has caught up to (protocol
+   * extension, docs/protocol-extensions.md); absent conversations are not checked.
+   */
+  changesSince: { [key: string]: number };
 }
 
 export interface Sync_SinceEntry {
+  key: string;
+  value: number;
+}
+
+export interface Sync_ChangesSinceEntry {
   key: string;
   value: number;
 }
@@ -66,9 +76,19 @@ export interface SyncResult {
   conversations: Conversation[];
   messages: { [key: string]: MessageList };
   truncated: string[];
+  /**
+   * Messages at or before the client's since mark that changed after its
+   * changes_since mark, per conversation, in seq order.
+   */
+  updated: { [key: string]: MessageList };
 }
 
 export interface SyncResult_MessagesEntry {
+  key: string;
+  value?: MessageList | undefined;
+}
+
+export interface SyncResult_UpdatedEntry {
   key: string;
   value?: MessageList | undefined;
 }
@@ -321,7 +341,7 @@ export const ListConversations: MessageFns<ListConversations> = {
 };
 
 function createBaseSync(): Sync {
-  return { since: {}, limit: 0 };
+  return { since: {}, limit: 0, changesSince: {} };
 }
 
 export const Sync: MessageFns<Sync> = {
@@ -332,6 +352,9 @@ export const Sync: MessageFns<Sync> = {
     if (message.limit !== 0) {
       writer.uint32(16).int32(message.limit);
     }
+    globalThis.Object.entries(message.changesSince).forEach(([key, value]: [string, number]) => {
+      Sync_ChangesSinceEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
     return writer;
   },
 
@@ -367,6 +390,17 @@ export const Sync: MessageFns<Sync> = {
             message.limit = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = Sync_ChangesSinceEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.changesSince[entry3.key] = entry3.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -396,6 +430,33 @@ export const Sync: MessageFns<Sync> = {
         )
         : {},
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      changesSince: isObject(object.changesSince)
+        ? (globalThis.Object.entries(object.changesSince) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.changes_since)
+        ? (globalThis.Object.entries(object.changes_since) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -412,6 +473,15 @@ export const Sync: MessageFns<Sync> = {
     }
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
+    }
+    if (message.changesSince) {
+      const entries = globalThis.Object.entries(message.changesSince) as [string, number][];
+      if (entries.length > 0) {
+        obj.changesSince = {};
+        entries.forEach(([k, v]) => {
+          obj.changesSince[k] = Math.round(v);
+        });
+      }
     }
     return obj;
   },
@@ -431,6 +501,15 @@ export const Sync: MessageFns<Sync> = {
       {},
     );
     message.limit = object.limit ?? 0;
+    message.changesSince = (globalThis.Object.entries(object.changesSince ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -514,6 +593,91 @@ export const Sync_SinceEntry: MessageFns<Sync_SinceEntry> = {
   },
   fromPartial(object: DeepPartial<Sync_SinceEntry>): Sync_SinceEntry {
     const message = createBaseSync_SinceEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseSync_ChangesSinceEntry(): Sync_ChangesSinceEntry {
+  return { key: "", value: 0 };
+}
+
+export const Sync_ChangesSinceEntry: MessageFns<Sync_ChangesSinceEntry> = {
+  encode(message: Sync_ChangesSinceEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Sync_ChangesSinceEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSync_ChangesSinceEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Sync_ChangesSinceEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: Sync_ChangesSinceEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Sync_ChangesSinceEntry>): Sync_ChangesSinceEntry {
+    return Sync_ChangesSinceEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Sync_ChangesSinceEntry>): Sync_ChangesSinceEntry {
+    const message = createBaseSync_ChangesSinceEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
     return message;
@@ -959,7 +1123,7 @@ export const MessageList: MessageFns<MessageList> = {
 };
 
 function createBaseSyncResult(): SyncResult {
-  return { conversations: [], messages: {}, truncated: [] };
+  return { conversations: [], messages: {}, truncated: [], updated: {} };
 }
 
 export const SyncResult: MessageFns<SyncResult> = {
@@ -973,6 +1137,9 @@ export const SyncResult: MessageFns<SyncResult> = {
     for (const v of message.truncated) {
       writer.uint32(26).string(v!);
     }
+    globalThis.Object.entries(message.updated).forEach(([key, value]: [string, MessageList]) => {
+      SyncResult_UpdatedEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
     return writer;
   },
 
@@ -1016,6 +1183,17 @@ export const SyncResult: MessageFns<SyncResult> = {
             message.truncated.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = SyncResult_UpdatedEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.updated[entry4.key] = entry4.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1050,6 +1228,20 @@ export const SyncResult: MessageFns<SyncResult> = {
       truncated: globalThis.Array.isArray(object?.truncated)
         ? object.truncated.map((e: any) => globalThis.String(e))
         : [],
+      updated: isObject(object.updated)
+        ? (globalThis.Object.entries(object.updated) as [string, any][]).reduce(
+          (acc: { [key: string]: MessageList }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: MessageList.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1070,6 +1262,15 @@ export const SyncResult: MessageFns<SyncResult> = {
     if (message.truncated?.length) {
       obj.truncated = message.truncated;
     }
+    if (message.updated) {
+      const entries = globalThis.Object.entries(message.updated) as [string, MessageList][];
+      if (entries.length > 0) {
+        obj.updated = {};
+        entries.forEach(([k, v]) => {
+          obj.updated[k] = MessageList.toJSON(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -1089,6 +1290,15 @@ export const SyncResult: MessageFns<SyncResult> = {
       {},
     );
     message.truncated = object.truncated?.map((e) => e) || [];
+    message.updated = (globalThis.Object.entries(object.updated ?? {}) as [string, MessageList][]).reduce(
+      (acc: { [key: string]: MessageList }, [key, value]: [string, MessageList]) => {
+        if (value !== undefined) {
+          acc[key] = MessageList.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -1172,6 +1382,93 @@ export const SyncResult_MessagesEntry: MessageFns<SyncResult_MessagesEntry> = {
   },
   fromPartial(object: DeepPartial<SyncResult_MessagesEntry>): SyncResult_MessagesEntry {
     const message = createBaseSyncResult_MessagesEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? MessageList.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSyncResult_UpdatedEntry(): SyncResult_UpdatedEntry {
+  return { key: "", value: undefined };
+}
+
+export const SyncResult_UpdatedEntry: MessageFns<SyncResult_UpdatedEntry> = {
+  encode(message: SyncResult_UpdatedEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      MessageList.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SyncResult_UpdatedEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSyncResult_UpdatedEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = MessageList.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SyncResult_UpdatedEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? MessageList.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: SyncResult_UpdatedEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = MessageList.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SyncResult_UpdatedEntry>): SyncResult_UpdatedEntry {
+    return SyncResult_UpdatedEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SyncResult_UpdatedEntry>): SyncResult_UpdatedEntry {
+    const message = createBaseSyncResult_UpdatedEntry();
     message.key = object.key ?? "";
     message.value = (object.value !== undefined && object.value !== null)
       ? MessageList.fromPartial(object.value)
