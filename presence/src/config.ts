@@ -3,11 +3,11 @@ import { envInt } from '@chat/platform';
 
 /**
  * How long a session stays online without a gateway heartbeat. Gateways
- * heartbeat every 5 s, so a live session is renewed about three times per
- * TTL, and the users of a gateway that died go offline within 15 s (plus at
- * most one expiry interval of the presence service).
+ * heartbeat every 3 s, so a live session is renewed three times per TTL, and
+ * the users of a gateway that died go offline within 10 s: 9 s plus at most
+ * one expiry round (1 s) of the presence service.
  */
-export const DEFAULT_PRESENCE_TTL_MS = 15_000;
+export const DEFAULT_PRESENCE_TTL_MS = 9_000;
 
 /** Prefix of every presence key in Redis. */
 export const DEFAULT_PRESENCE_KEY_PREFIX = 'chat:presence:';

@@ -22,6 +22,8 @@ export class MemoryPresenceBackend implements PresenceBackend {
   /** userId → sessionId → lease; a user is present here exactly while online. */
   readonly #sessions = new Map<string, Map<string, SessionLease>>();
   readonly #lastSeen = new Map<string, number>();
+  /** Ended sessions ('user session') → when they ended: a late up or heartbeat of one is ignored for a lease. */
+  readonly #gone = new Map<string, number>();
   #closed = false;
 
   constructor(options: MemoryPresenceBackendOptions) {
@@ -45,6 +47,7 @@ export class MemoryPresenceBackend implements PresenceBackend {
 
   async sessionDown(userId: string, sessionId: string, now: number): Promise<{ wentOffline: boolean; lastSeen: number }> {
     this.#check();
+    this.#gone.set(`${userId} ${sessionId}`, now);
     const user = this.#sessions.get(userId);
     if (!user?.delete(sessionId)) return { wentOffline: false, lastSeen: now };
     if (user.size > 0) return { wentOffline: false, lastSeen: now };
@@ -65,6 +68,7 @@ export class MemoryPresenceBackend implements PresenceBackend {
   async expire(now: number): Promise<{ userId: string; lastSeen: number }[]> {
     this.#check();
     const wentOffline: { userId: string; lastSeen: number }[] = [];
+    for (const [key, endedAt] of this.#gone) if (endedAt + this.#ttlMs <= now) this.#gone.delete(key);
     for (const [userId, user] of this.#sessions) {
       let latest = -Infinity;
       for (const [sessionId, lease] of user) {
@@ -86,10 +90,12 @@ export class MemoryPresenceBackend implements PresenceBackend {
     this.#closed = true;
     this.#sessions.clear();
     this.#lastSeen.clear();
+    this.#gone.clear();
   }
 
   /** Registers or renews a session; true if it made the user online. */
   #upsert(userId: string, sessionId: string, gatewayId: string, now: number): boolean {
+    if (this.#gone.has(`${userId} ${sessionId}`)) return false;
     let user = this.#sessions.get(userId);
     const cameOnline = user === undefined;
     if (!user) this.#sessions.set(userId, (user = new Map()));

@@ -74,6 +74,16 @@ export function runPresenceBackendContract(name: string, openBackend: () => Prom
       expect((await p.get(['alice']))[0]!.lastSeen).toBe(T0 + 2);
     });
 
+    it('keeps a session ended when its up or a heartbeat arrives after its down (another instance was faster)', async () => {
+      const p = await open();
+      expect(await p.sessionDown('alice', 's1', T0 + 5)).toEqual({ wentOffline: false, lastSeen: T0 + 5 });
+      expect(await p.sessionUp('alice', 's1', 'gw1', T0)).toEqual({ cameOnline: false });
+      expect(await p.heartbeat('gw1', [{ userId: 'alice', sessionId: 's1' }], T0 + 1)).toEqual({ cameOnline: [] });
+      expect((await p.get(['alice']))[0]!.online).toBe(false);
+      // Other sessions of the user are not affected.
+      expect(await p.sessionUp('alice', 's2', 'gw1', T0 + 6)).toEqual({ cameOnline: true });
+    });
+
     it('answers get() in the order asked, for many users', async () => {
       const p = await open();
       await p.sessionUp('bob', 's', 'gw1', T0);

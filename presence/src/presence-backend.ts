@@ -12,6 +12,9 @@
  * - State changes only through these calls, and every transition is reported
  *   exactly once: a `cameOnline` (sessionUp, heartbeat) is followed by exactly
  *   one `wentOffline` or expire() entry before the next `cameOnline`.
+ * - A session that sessionDown() ended stays ended for one lease: a sessionUp()
+ *   or heartbeat() of it arriving later (reordered between presence instances)
+ *   is ignored, so it cannot come back online with nobody left to end it.
  * - `lastSeen` is recorded when a user's last session goes (disconnect or
  *   expiry) and kept until the next time that happens; null if never recorded.
  * - Times are milliseconds since the epoch, passed in by the caller.

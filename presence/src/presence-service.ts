@@ -4,6 +4,7 @@ import {
   PRESENCE_CHANGES_SUBJECT,
   PRESENCE_QUERY_SUBJECT,
   PRESENCE_QUEUE,
+  PRESENCE_RESYNC_SUBJECT,
   PRESENCE_SESSIONS_SUBJECT,
   PresenceQuery,
   PresenceReply,
@@ -117,6 +118,8 @@ export class PresenceService {
   #timer: NodeJS.Timeout | undefined;
   /** The tail of the chain that applies updates and expiry rounds one at a time. */
   #tail: Promise<void> = Promise.resolve();
+  /** A backend call failed and none has succeeded since. */
+  #degraded = false;
   /** Session updates queued on the chain or being applied. */
   #pendingUpdates = 0;
   #expireQueued = false;
@@ -280,8 +283,20 @@ export class PresenceService {
   /** Calls the backend; on failure logs (throttled), counts and returns undefined. */
   async #call<T>(op: BackendOp, fn: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await fn();
+      const result = await fn();
+      if (this.#degraded) {
+        // The backend is back (a restarted Redis is empty): have every gateway report its sessions now.
+        this.#degraded = false;
+        this.#logger.info('presence backend recovered; asking gateways for their sessions');
+        try {
+          this.#bus.publish(PRESENCE_RESYNC_SUBJECT, new Uint8Array());
+        } catch (err) {
+          this.#logger.warn({ err }, 'cannot ask gateways to resync; their next heartbeats will');
+        }
+      }
+      return result;
     } catch (err) {
+      this.#degraded = true;
       this.#metrics.backendErrors.inc({ op });
       this.#logThrottled(op, 'error', { err, op }, 'presence backend call failed');
       return undefined;

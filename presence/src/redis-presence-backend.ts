@@ -26,7 +26,8 @@ const EXPIRE_CHUNK = 1000;
 // p..'seen' a hash userId → lastSeen (ms). A user is online while their
 // session hash exists. Every transition runs in one script, so with any
 // number of presence instances each comes-online and goes-offline happens
-// (and is reported) exactly once. Keys are built inside the scripts, so this
+// (and is reported) exactly once. p..'gone:'..user..' '..session marks an ended session
+// for one lease, so an up or heartbeat overtaken by its down is ignored. Keys are built inside the scripts, so this
 // needs a single Redis (or a primary with replicas), not Redis Cluster.
 
 /** ARGV: prefix, ttl, now, then user, session pairs. Returns the users this brought online. */
@@ -36,21 +37,27 @@ local came = {}
 for i = 4, #ARGV, 2 do
   local u, s = ARGV[i], ARGV[i + 1]
   local key = p .. 's:' .. u
-  local online = redis.call('EXISTS', key) == 1
-  local prev = redis.call('HGET', key, s)
-  local renewed = now
-  -- A late report never shortens a lease a newer call granted.
-  if prev and tonumber(prev) > now then renewed = tonumber(prev) end
-  redis.call('HSET', key, s, renewed)
-  redis.call('ZADD', p .. 'exp', renewed + ttl, u .. ' ' .. s)
-  if not online then came[#came + 1] = u end
+  -- A session that already ended stays ended: its up (or a heartbeat taken before
+  -- it closed) can arrive after its down when another presence instance handled that.
+  if redis.call('EXISTS', p .. 'gone:' .. u .. ' ' .. s) == 0 then
+    local online = redis.call('EXISTS', key) == 1
+    local prev = redis.call('HGET', key, s)
+    local renewed = now
+    -- A late report never shortens a lease a newer call granted.
+    if prev and tonumber(prev) > now then renewed = tonumber(prev) end
+    redis.call('HSET', key, s, renewed)
+    redis.call('ZADD', p .. 'exp', renewed + ttl, u .. ' ' .. s)
+    if not online then came[#came + 1] = u end
+  end
 end
 return came`;
 
-/** ARGV: prefix, user, session, now. Returns 1 if that was the user's last session. */
+/** ARGV: prefix, user, session, now, ttl. Returns 1 if that was the user's last session. */
 const DOWN = `
-local p, u, s, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local p, u, s, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = p .. 's:' .. u
+-- Remembered for a lease, so a late up or heartbeat of this session cannot bring it back.
+redis.call('SET', p .. 'gone:' .. u .. ' ' .. s, 1, 'PX', ttl)
 if redis.call('HDEL', key, s) == 0 then return 0 end
 redis.call('ZREM', p .. 'exp', u .. ' ' .. s)
 if redis.call('EXISTS', key) == 1 then return 0 end
@@ -175,7 +182,7 @@ export class RedisPresenceBackend implements PresenceBackend {
 
   sessionDown(userId: string, sessionId: string, now: number): Promise<{ wentOffline: boolean; lastSeen: number }> {
     return this.#call('sessionDown', async () => {
-      const last = await this.#redis.presenceDown(this.#prefix, userId, sessionId, ms(now));
+      const last = await this.#redis.presenceDown(this.#prefix, userId, sessionId, ms(now), this.#ttlMs);
       return { wentOffline: last === 1, lastSeen: ms(now) };
     });
   }

@@ -36,6 +36,13 @@ export const PRESENCE_QUERY_SUBJECT = 'chat.presence.query';
 /** Queue group shared by every presence instance on PRESENCE_SESSIONS_SUBJECT and PRESENCE_QUERY_SUBJECT. */
 export const PRESENCE_QUEUE = 'chat-presence';
 
+/**
+ * The presence service asks every gateway for an immediate heartbeat here (empty
+ * payload) when its backend recovers, e.g. a Redis that restarted empty: presence
+ * is then whole again at once instead of within one heartbeat interval.
+ */
+export const PRESENCE_RESYNC_SUBJECT = 'chat.presence.resync';
+
 /** The presence service publishes a UserPresence here each time a user goes online or offline. */
 export const PRESENCE_CHANGES_SUBJECT = 'chat.presence.changes';
 

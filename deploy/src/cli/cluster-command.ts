@@ -6,10 +6,11 @@ import { resolveWebDir } from '../roles/web-dir.js';
 const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94, 95, 96];
 
 /**
- * `chat cluster [--gateways G] [--actors A] [--port P] [--data-dir DIR]`: a
- * local cluster of real processes (nats-server with JetStream in a temporary
- * directory, presence, G gateways on consecutive ports from P, A actor hosts
- * sharing DIR), each process's lines prefixed with its name.
+ * `chat cluster [--gateways G] [--actors A] [--presence N] [--redis] [--port P] [--data-dir DIR]`:
+ * a local cluster of real processes (nats-server with JetStream in a
+ * temporary directory, presence in memory or, with --redis, N instances on a
+ * redis-server of its own, G gateways on consecutive ports from P, A actor
+ * hosts sharing DIR), each process's lines prefixed with its name.
  */
 export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const { values } = parseArgs({
@@ -19,8 +20,12 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
       actors: { type: 'string', short: 'a', default: '3' },
       port: { type: 'string', short: 'p', default: env.PORT ?? '8080' },
       'data-dir': { type: 'string', default: env.DATA_DIR ?? './data/cluster' },
+      presence: { type: 'string', default: '1' },
+      redis: { type: 'boolean', default: false },
     },
   });
+  const presence = positive('--presence', values.presence!);
+  if (presence > 1 && !values.redis) throw new RangeError('--presence above 1 needs --redis: in memory each instance would know only part of the sessions');
   const gateways = positive('--gateways', values.gateways!);
   const actors = positive('--actors', values.actors!);
   const port = Number(values.port);
@@ -31,6 +36,8 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
     actors,
     gatewayPort: port,
     dataDir: values['data-dir']!,
+    presence,
+    redis: values.redis!,
     // Gateways of the local cluster serve the web client too.
     env: { WEB_DIR: resolveWebDir(env.WEB_DIR ?? '') ?? '', ...pick(env, ['SHARDS', 'LEASE_TTL_MS', 'LOG_LEVEL', 'REQUEST_RETRY_MS']) },
     onLine: (name, line) => {
@@ -41,6 +48,7 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
   });
   console.log('\nlocal cluster is up:');
   console.log(`  nats        ${cluster.nats.url}  (JetStream in ${cluster.nats.storeDir})`);
+  if (cluster.redis) console.log(`  redis       ${cluster.redis.url}  (presence; no persistence)`);
   for (const p of cluster.processes) {
     const what = p.role === 'gateway' ? `chat at ${p.url}  (ws ${p.url.replace('http', 'ws')}/v1/ws)` : `/healthz /readyz /metrics at ${p.url}`;
     console.log(`  ${p.name.padEnd(10)}  pid ${String(p.child.pid).padEnd(7)} ${what}`);

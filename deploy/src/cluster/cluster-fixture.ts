@@ -24,10 +24,21 @@ export function useCluster() {
     for (const d of dirs.splice(0)) d.remove();
   });
 
-  const start = async (gateways: number, actors: number): Promise<LocalCluster> => {
+  const start = async (
+    gateways: number,
+    actors: number,
+    options: { redis?: boolean; presence?: number; env?: Record<string, string> } = {},
+  ): Promise<LocalCluster> => {
     const dir = tempDir('chat-cluster-');
     dirs.push(dir);
-    cluster = await LocalCluster.start({ gateways, actors, dataDir: dir.path, env: ENV });
+    cluster = await LocalCluster.start({
+      gateways,
+      actors,
+      dataDir: dir.path,
+      env: { ...ENV, ...options.env },
+      ...(options.redis ? { redis: true } : {}),
+      ...(options.presence ? { presence: options.presence } : {}),
+    });
     return cluster;
   };
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { type NatsServerProcess, startNatsServer } from '@chat/platform/testing';
+import { type NatsServerProcess, type RedisServerProcess, startNatsServer, startRedisServer } from '@chat/platform/testing';
 import { loadOrCreateDevSecret } from '../roles/jwt-secret.js';
 import { chatBin } from '../paths.js';
 
@@ -33,31 +33,48 @@ export interface LocalClusterOptions {
   env?: Record<string, string>;
   /** Called with each line a child writes, prefixed by its name. */
   onLine?: (name: string, line: string) => void;
+  /** Start a redis-server (no persistence) and keep presence in it; default false (presence in memory). */
+  redis?: boolean;
+  /** Presence service instances; more than one needs `redis`. Default 1. */
+  presence?: number;
 }
 
 /**
  * A cluster of real processes on this machine: nats-server with JetStream in a
- * temporary directory, one presence service, G gateways and A actor hosts
- * sharing the SQLite file in DATA_DIR and the JWT secret kept there. Used by
- * `npm run cluster` and by the cluster integration tests.
+ * temporary directory, presence (one instance in memory, or several sharing a
+ * redis-server), G gateways and A actor hosts sharing the SQLite file in
+ * DATA_DIR and the JWT secret kept there. Used by `npm run cluster` and by
+ * the cluster integration tests.
  */
 export class LocalCluster {
   readonly processes: ClusterProcess[] = [];
   #actorCount = 0;
   #gatewayCount = 0;
+  #presenceCount = 0;
 
   private constructor(
     readonly nats: NatsServerProcess,
+    /** The presence Redis, when started with `redis`. */
+    readonly redis: RedisServerProcess | undefined,
     readonly secret: string,
     private readonly options: LocalClusterOptions,
   ) {}
 
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    const presence = options.presence ?? 1;
+    if (presence > 1 && !options.redis) throw new RangeError('more than one presence instance needs redis: in memory each would know only part of the sessions');
     mkdirSync(options.dataDir, { recursive: true });
     const nats = await startNatsServer({ jetstream: true, ownProcessGroup: true });
-    const cluster = new LocalCluster(nats, loadOrCreateDevSecret(options.dataDir), options);
+    let redis: RedisServerProcess | undefined;
     try {
-      await cluster.#spawn('presence', await freePort());
+      redis = options.redis ? await startRedisServer() : undefined;
+    } catch (err) {
+      await nats.stop();
+      throw err;
+    }
+    const cluster = new LocalCluster(nats, redis, loadOrCreateDevSecret(options.dataDir), options);
+    try {
+      for (let i = 0; i < presence; i++) await cluster.addPresence();
       for (let i = 0; i < options.actors; i++) await cluster.addActorHost();
       for (let i = 0; i < options.gateways; i++) {
         const port = options.gatewayPort ? options.gatewayPort + i : await freePort();
@@ -82,6 +99,15 @@ export class LocalCluster {
   /** Starts one more actor host and waits until it is ready (it takes its share by hand-off). */
   addActorHost(): Promise<ClusterProcess> {
     return freePort().then((port) => this.#spawn('actors', port));
+  }
+
+  /** Starts one more presence service instance. */
+  addPresence(): Promise<ClusterProcess> {
+    return freePort().then((port) => this.#spawn('presence', port));
+  }
+
+  get presences(): ClusterProcess[] {
+    return this.processes.filter((p) => p.role === 'presence' && isRunning(p));
   }
 
   /** Starts one more gateway. */
@@ -115,11 +141,12 @@ export class LocalCluster {
       );
     }
     await this.nats.stop();
+    await this.redis?.stop();
   }
 
   async #spawn(role: Role, port: number): Promise<ClusterProcess> {
-    const index = role === 'actors' ? ++this.#actorCount : role === 'gateway' ? ++this.#gatewayCount : 1;
-    const name = role === 'presence' ? 'presence' : `${role === 'actors' ? 'actors' : 'gateway'}-${index}`;
+    const index = role === 'actors' ? ++this.#actorCount : role === 'gateway' ? ++this.#gatewayCount : ++this.#presenceCount;
+    const name = role === 'presence' && index === 1 && (this.options.presence ?? 1) === 1 ? 'presence' : `${role}-${index}`;
     const env: Record<string, string> = {
       ...process.env,
       NATS_URL: this.nats.url,
@@ -127,6 +154,7 @@ export class LocalCluster {
       DATA_DIR: this.options.dataDir,
       JWT_SECRET: this.secret,
       DEV_LOGIN: 'true',
+      ...(role === 'presence' && this.redis ? { REDIS_URL: this.redis.url } : {}),
       ...this.options.env,
     } as Record<string, string>;
     const child = spawn(process.execPath, ['--enable-source-maps', CHAT_BIN, role], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PRESENCE_SESSIONS_SUBJECT, SessionChange } from '@chat/proto';
+import { PRESENCE_RESYNC_SUBJECT, PRESENCE_SESSIONS_SUBJECT, SessionChange } from '@chat/proto';
 import { LocalBus, silentLogger, systemClock } from '@chat/platform';
 import { HEARTBEAT_CHUNK, SessionReporter } from './session-reporter.js';
 
@@ -51,6 +51,20 @@ describe('SessionReporter', () => {
     await new Promise((r) => setTimeout(r, 100));
     reporter.stop();
     expect(seen).toEqual([]);
+  });
+
+  it('heartbeats at once when the presence service asks for a resync, and not after stop()', async () => {
+    bus = new LocalBus();
+    const seen = listen();
+    reporter = new SessionReporter({ bus, gatewayId: 'gw-4', heartbeatMs: 60_000, sessions: () => [{ userId: 'u', sessionId: 's' }], clock: systemClock, logger: silentLogger() });
+    reporter.start();
+    bus.publish(PRESENCE_RESYNC_SUBJECT, new Uint8Array());
+    await until(() => seen.length >= 1);
+    expect(seen.map((c) => c.kind?.$case)).toEqual(['heartbeat']);
+    reporter.stop();
+    bus.publish(PRESENCE_RESYNC_SUBJECT, new Uint8Array());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toHaveLength(1);
   });
 
   it('never throws when the bus is closed', async () => {

@@ -1,13 +1,13 @@
-import { PRESENCE_SESSIONS_SUBJECT, SessionChange, type SessionRef } from '@chat/proto';
-import type { Bus, Clock, Logger } from '@chat/platform';
+import { PRESENCE_RESYNC_SUBJECT, PRESENCE_SESSIONS_SUBJECT, SessionChange, type SessionRef } from '@chat/proto';
+import type { Bus, Clock, Logger, Subscription } from '@chat/platform';
 
 /**
  * How often a gateway reports its live sessions. The presence service keeps a
- * session for PRESENCE_TTL_MS (default 15 s) after its last report, so a live
- * session is renewed about three times per lease, and a crashed gateway's
- * users go offline within one TTL.
+ * session for PRESENCE_TTL_MS (default 9 s) after its last report, so a live
+ * session is renewed three times per lease (one lost report costs nothing),
+ * and a crashed gateway's users go offline within one TTL plus one expiry round.
  */
-export const DEFAULT_PRESENCE_HEARTBEAT_MS = 5000;
+export const DEFAULT_PRESENCE_HEARTBEAT_MS = 3000;
 
 /**
  * Sessions per heartbeat message. A gateway with more sends several (the
@@ -40,23 +40,27 @@ export interface SessionReporterOptions {
  */
 export class SessionReporter {
   #timer: NodeJS.Timeout | undefined;
+  #resync: Subscription | undefined;
   #lastErrorLog = 0;
 
   constructor(private readonly o: SessionReporterOptions) {
     if (!Number.isFinite(o.heartbeatMs) || o.heartbeatMs <= 0) throw new RangeError(`heartbeatMs must be a positive number, got ${o.heartbeatMs}`);
   }
 
-  /** Starts the periodic heartbeat. Idempotent. */
+  /** Starts the periodic heartbeat, and answers the presence service's resync requests with one at once. Idempotent. */
   start(): void {
     if (this.#timer) return;
     this.#timer = setInterval(() => this.heartbeat(), this.o.heartbeatMs);
     this.#timer.unref();
+    this.#resync = this.o.bus.subscribe(PRESENCE_RESYNC_SUBJECT, () => this.heartbeat());
   }
 
   /** Stops the heartbeat; `up`/`down` still publish (sessions closing at shutdown report themselves). */
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#resync?.unsubscribe();
+    this.#resync = undefined;
   }
 
   up(ref: SessionRef): void {
