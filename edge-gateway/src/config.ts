@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_SHARDS } from '@chat/proto';
 import { envBool, envInt, envString, limitsEnv } from '@chat/platform';
-import { DEFAULT_TYPING_EXPIRY_MS } from './presence/typing-tracker.js';
 import { DEFAULT_PRESENCE_HEARTBEAT_MS } from './presence/session-reporter.js';
 
 export const DEFAULT_PORT = 8080;
@@ -33,8 +32,6 @@ export const gatewayEnvSchema = z.object({
   DRAIN_TIMEOUT_MS: envInt(DEFAULT_DRAIN_TIMEOUT_MS, 0, 600_000),
   DEV_TOKEN_TTL_S: envInt(DEFAULT_TOKEN_TTL_S, 60, 365 * 24 * 3600),
   WEB_DIR: envString(''),
-  /** Quiet time before the server sends `typing active: false` for a typist (PROTOCOL.md: 6 s). */
-  TYPING_EXPIRY_MS: envInt(DEFAULT_TYPING_EXPIRY_MS, 100, 600_000),
   /** Session heartbeats to presence; keep well under the presence service's PRESENCE_TTL_MS. */
   PRESENCE_HEARTBEAT_MS: envInt(DEFAULT_PRESENCE_HEARTBEAT_MS, 100, 600_000),
   ...limitsEnv,

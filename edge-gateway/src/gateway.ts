@@ -17,10 +17,9 @@ import { UserRegistrar } from './auth/user-registrar.js';
 import { registerHttpRoutes } from './http/http-routes.js';
 import { respond } from './http/http-util.js';
 import { ListenError } from './errors.js';
-import { DEFAULT_MAX_TYPING_PER_SESSION, DEFAULT_TYPING_EXPIRY_MS, TypingTracker } from './presence/typing-tracker.js';
 import { DEFAULT_PRESENCE_HEARTBEAT_MS, SessionReporter } from './presence/session-reporter.js';
 import { PresenceClient } from './presence/presence-client.js';
-import { createPresenceOps, typingStopper } from './presence/presence-ops.js';
+import { createPresenceOps } from './presence/presence-ops.js';
 
 /**
  * uWS listens with SO_REUSEPORT by default, so a second process on the same
@@ -52,8 +51,6 @@ export interface GatewayOptions {
   webDir?: string | undefined;
   /** Extra readiness condition (e.g. the standalone actor host has started). */
   ready?: () => boolean;
-  /** Quiet time after which the server sends `typing active: false` for a typist; default DEFAULT_TYPING_EXPIRY_MS. */
-  typingExpiryMs?: number | undefined;
   /** Interval of the session heartbeats to the presence service; default DEFAULT_PRESENCE_HEARTBEAT_MS. */
   presenceHeartbeatMs?: number | undefined;
 }
@@ -73,7 +70,6 @@ export class Gateway {
   readonly #frames: FrameHandler;
   readonly #outbox: Outbox;
   readonly #clock: Clock;
-  readonly #typing: TypingTracker;
   readonly #presence: SessionReporter;
   #listenSocket: us_listen_socket | undefined;
   #port = 0;
@@ -94,11 +90,6 @@ export class Gateway {
       (userId) => this.#delivery.unwatch(userId),
     );
     this.#delivery.attach(this.#sessions);
-    this.#typing = new TypingTracker({
-      expiryMs: o.typingExpiryMs ?? DEFAULT_TYPING_EXPIRY_MS,
-      maxPerSession: DEFAULT_MAX_TYPING_PER_SESSION,
-      onStop: typingStopper(backend, this.#clock, o.logger),
-    });
     this.#presence = new SessionReporter({
       bus: o.bus,
       gatewayId: randomUUID(),
@@ -107,7 +98,12 @@ export class Gateway {
       clock: this.#clock,
       logger: o.logger,
     });
-    const presenceOps = createPresenceOps({ backend, typing: this.#typing, presence: new PresenceClient(o.bus, o.requestTimeoutMs, this.metrics) });
+    const presenceOps = createPresenceOps({
+      backend,
+      // Typing leases live in the presence service, which stops a quiet or disconnected typist even if this gateway dies.
+      report: (typing, at) => this.#presence.typing(typing, at),
+      presence: new PresenceClient(o.bus, o.requestTimeoutMs, this.metrics),
+    });
     this.#frames = new FrameHandler({
       handlers: createOpHandlers(backend, this.#clock, retry, presenceOps),
       schemas: createOpSchemas(o.limits),
@@ -295,8 +291,8 @@ export class Gateway {
     if (data.expiryTimer) clearTimeout(data.expiryTimer);
     this.metrics.connections.dec();
     this.#sessions.remove(data.user.id, ws);
+    // Also ends the session's typing: the presence service announces `active: false` for it.
     this.#presence.down({ userId: data.user.id, sessionId: data.sessionId });
-    this.#typing.sessionClosed(data.sessionId);
   }
 
   /** The sessions a presence heartbeat reports: every open one. */

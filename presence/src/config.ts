@@ -3,11 +3,14 @@ import { envInt } from '@chat/platform';
 
 /**
  * How long a session stays online without a gateway heartbeat. Gateways
- * heartbeat every 3 s, so a live session is renewed three times per TTL, and
- * the users of a gateway that died go offline within 10 s: 9 s plus at most
- * one expiry round (1 s) of the presence service.
+ * heartbeat every 3 s, so a live session survives two lost heartbeats, and
+ * the users of a gateway that died go offline within 9 s (8 s plus at most one
+ * expiry round of the presence service), inside the 10 s we promise.
  */
-export const DEFAULT_PRESENCE_TTL_MS = 9_000;
+export const DEFAULT_PRESENCE_TTL_MS = 8_000;
+
+/** PROTOCOL.md: a typist who sent no new `typing active: true` for 6 s is reported stopped. */
+export const DEFAULT_TYPING_TTL_MS = 6000;
 
 /** Prefix of every presence key in Redis. */
 export const DEFAULT_PRESENCE_KEY_PREFIX = 'chat:presence:';
@@ -19,6 +22,8 @@ export const DEFAULT_PRESENCE_KEY_PREFIX = 'chat:presence:';
  */
 export const presenceEnvSchema = z.object({
   PRESENCE_TTL_MS: envInt(DEFAULT_PRESENCE_TTL_MS, 1000, 3_600_000),
+  /** Quiet time before the server sends `typing active: false` for a typist (PROTOCOL.md: 6 s), plus at most one expiry round (1 s). */
+  TYPING_EXPIRY_MS: envInt(DEFAULT_TYPING_TTL_MS, 100, 600_000),
   /** Redis for presence (`redis://host:port[/db]`); unset: in memory, one presence instance only. */
   REDIS_URL: z
     .string()

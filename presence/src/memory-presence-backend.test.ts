@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryPresenceBackend } from './memory-presence-backend.js';
-import { CONTRACT_TTL_MS, runPresenceBackendContract } from './presence-backend-contract.js';
+import { CONTRACT_TTL_MS, CONTRACT_TYPING_TTL_MS, runPresenceBackendContract } from './presence-backend-contract.js';
 
-runPresenceBackendContract('memory', async () => new MemoryPresenceBackend({ ttlMs: CONTRACT_TTL_MS }));
+runPresenceBackendContract('memory', async () => new MemoryPresenceBackend({ ttlMs: CONTRACT_TTL_MS, typingTtlMs: CONTRACT_TYPING_TTL_MS }));
 
 describe('MemoryPresenceBackend', () => {
   it('rejects a non-positive ttl', () => {
     expect(() => new MemoryPresenceBackend({ ttlMs: 0 })).toThrow(RangeError);
     expect(() => new MemoryPresenceBackend({ ttlMs: Number.NaN })).toThrow(RangeError);
+    expect(() => new MemoryPresenceBackend({ ttlMs: 1000, typingTtlMs: 0 })).toThrow(RangeError);
   });
-
 });

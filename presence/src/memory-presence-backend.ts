@@ -1,5 +1,7 @@
+import { DEFAULT_TYPING_TTL_MS } from './config.js';
 import { PresenceClosedError } from './errors.js';
-import type { PresenceBackend, SessionRef, UserPresence } from './presence-backend.js';
+import { MemoryTypingLeases } from './memory-typing-leases.js';
+import type { PresenceBackend, SessionRef, TypingRef, UserPresence } from './presence-backend.js';
 
 interface SessionLease {
   gatewayId: string;
@@ -10,6 +12,8 @@ interface SessionLease {
 export interface MemoryPresenceBackendOptions {
   /** How long a session stays without a heartbeat before expire() drops it. */
   ttlMs: number;
+  /** How long a typing lease runs without a new typingStart(); default DEFAULT_TYPING_TTL_MS. */
+  typingTtlMs?: number;
 }
 
 /**
@@ -24,11 +28,15 @@ export class MemoryPresenceBackend implements PresenceBackend {
   readonly #lastSeen = new Map<string, number>();
   /** Ended sessions ('user session') → when they ended: a late up or heartbeat of one is ignored for a lease. */
   readonly #gone = new Map<string, number>();
+  readonly #typing: MemoryTypingLeases;
   #closed = false;
 
   constructor(options: MemoryPresenceBackendOptions) {
     if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) throw new RangeError(`ttlMs must be a positive number, got ${options.ttlMs}`);
+    const typingTtlMs = options.typingTtlMs ?? DEFAULT_TYPING_TTL_MS;
+    if (!Number.isFinite(typingTtlMs) || typingTtlMs <= 0) throw new RangeError(`typingTtlMs must be a positive number, got ${typingTtlMs}`);
     this.#ttlMs = options.ttlMs;
+    this.#typing = new MemoryTypingLeases(typingTtlMs);
   }
 
   async sessionUp(userId: string, sessionId: string, gatewayId: string, now: number): Promise<{ cameOnline: boolean }> {
@@ -47,9 +55,15 @@ export class MemoryPresenceBackend implements PresenceBackend {
 
   async sessionDown(userId: string, sessionId: string, now: number): Promise<{ wentOffline: boolean; lastSeen: number }> {
     this.#check();
-    this.#gone.set(`${userId} ${sessionId}`, now);
+    const key = `${userId} ${sessionId}`;
+    const first = !this.#gone.has(key);
+    if (first) this.#gone.set(key, now);
     const user = this.#sessions.get(userId);
-    if (!user?.delete(sessionId)) return { wentOffline: false, lastSeen: now };
+    if (!user?.delete(sessionId)) {
+      // Its up has not been applied yet (reordered between instances): the user was still seen until now.
+      if (first && !user) this.#lastSeen.set(userId, Math.max(this.#lastSeen.get(userId) ?? -Infinity, now));
+      return { wentOffline: false, lastSeen: now };
+    }
     if (user.size > 0) return { wentOffline: false, lastSeen: now };
     this.#sessions.delete(userId);
     this.#lastSeen.set(userId, now);
@@ -86,8 +100,29 @@ export class MemoryPresenceBackend implements PresenceBackend {
     return wentOffline;
   }
 
+  async typingStart(ref: TypingRef, now: number): Promise<{ outcome: 'started' | 'renewed' | 'stale' | 'sessionEnded' }> {
+    this.#check();
+    return { outcome: this.#typing.start(ref, now, this.#gone.has(`${ref.userId} ${ref.sessionId}`)) };
+  }
+
+  async typingStop(ref: TypingRef, now: number): Promise<{ wasTyping: boolean }> {
+    this.#check();
+    return { wasTyping: this.#typing.stop(ref, now) };
+  }
+
+  async endSessionTyping(userId: string, sessionId: string): Promise<TypingRef[]> {
+    this.#check();
+    return this.#typing.endSession(userId, sessionId);
+  }
+
+  async expireTyping(now: number): Promise<TypingRef[]> {
+    this.#check();
+    return this.#typing.expire(now);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#typing.clear();
     this.#sessions.clear();
     this.#lastSeen.clear();
     this.#gone.clear();

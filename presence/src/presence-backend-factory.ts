@@ -18,7 +18,7 @@ export async function openPresenceBackend(
   config: PresenceEnv,
   options: { registry: Registry; logger: Logger },
 ): Promise<{ backend: PresenceBackend; kind: 'redis' | 'memory' }> {
-  if (!config.REDIS_URL) return { backend: new MemoryPresenceBackend({ ttlMs: config.PRESENCE_TTL_MS }), kind: 'memory' };
+  if (!config.REDIS_URL) return { backend: new MemoryPresenceBackend({ ttlMs: config.PRESENCE_TTL_MS, typingTtlMs: config.TYPING_EXPIRY_MS }), kind: 'memory' };
   const latency = new Histogram({
     name: 'chat_presence_redis_seconds',
     help: 'Redis round trips of the presence backend, by operation and outcome (ok or error).',
@@ -35,6 +35,7 @@ export async function openPresenceBackend(
   const backend = new RedisPresenceBackend({
     url: config.REDIS_URL,
     ttlMs: config.PRESENCE_TTL_MS,
+    typingTtlMs: config.TYPING_EXPIRY_MS,
     keyPrefix: config.PRESENCE_KEY_PREFIX,
     observe: (op, seconds, ok) => {
       latency.observe({ op, outcome: ok ? 'ok' : 'error' }, seconds);

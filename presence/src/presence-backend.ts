@@ -17,6 +17,10 @@
  *   is ignored, so it cannot come back online with nobody left to end it.
  * - `lastSeen` is recorded when a user's last session goes (disconnect or
  *   expiry) and kept until the next time that happens; null if never recorded.
+ * - A typing lease (one per session and conversation) runs `typingTtlMs` from
+ *   its last typingStart(); it ends exactly once: by typingStop() (the client
+ *   said so: not announced), or by endSessionTyping() or expireTyping(), which
+ *   return it so the caller announces `active: false` once.
  * - Times are milliseconds since the epoch, passed in by the caller.
  */
 export interface PresenceBackend {
@@ -51,12 +55,55 @@ export interface PresenceBackend {
    */
   expire(now: number): Promise<{ userId: string; lastSeen: number }[]>;
 
+  /**
+   * The session `ref.sessionId` of `ref.userId` is typing in
+   * `ref.conversationId` (the conversation's actor accepted it): starts, or
+   * renews, its typing lease to `now + typingTtlMs` (never shortening it).
+   * - `started`: no lease before; `renewed`: one was running.
+   * - `stale`: ignored, a typingStop() of this lease timed at or after `now`
+   *   was already applied (the two arrived out of order).
+   * - `sessionEnded`: ignored, sessionDown() already ended that session (its
+   *   down overtook this report): nobody will end this typist, so the caller
+   *   announces the end itself.
+   */
+  typingStart(ref: TypingRef, now: number): Promise<{ outcome: 'started' | 'renewed' | 'stale' | 'sessionEnded' }>;
+
+  /**
+   * The typist stopped on its own (an explicit `active: false`): ends its lease
+   * without anyone announcing it. `wasTyping` is true if a lease was running.
+   * Remembered for one typing TTL, so a typingStart() timed at or before `now`
+   * that arrives later is ignored.
+   */
+  typingStop(ref: TypingRef, now: number): Promise<{ wasTyping: boolean }>;
+
+  /**
+   * The session went away: ends every typing lease it held and returns them,
+   * each to be announced. A lease is returned by exactly one of
+   * endSessionTyping() and expireTyping(), once, even with several callers.
+   */
+  endSessionTyping(userId: string, sessionId: string): Promise<TypingRef[]>;
+
+  /**
+   * Ends every typing lease that ran out at or before `now` and returns them,
+   * each exactly once over all callers (two presence instances running the
+   * round at once split them). Call it periodically; a large backlog may take
+   * several rounds.
+   */
+  expireTyping(now: number): Promise<TypingRef[]>;
+
   /** Releases the backend; idempotent. Later calls reject with PresenceClosedError. */
   close(): Promise<void>;
 }
 
 /** One session as a gateway knows it. */
 export interface SessionRef {
+  userId: string;
+  sessionId: string;
+}
+
+/** One session typing in one conversation: the key of a typing lease. */
+export interface TypingRef {
+  conversationId: string;
   userId: string;
   sessionId: string;
 }

@@ -5,9 +5,13 @@ import {
   PRESENCE_CHANGES_SUBJECT,
   PRESENCE_QUERY_SUBJECT,
   PRESENCE_SESSIONS_SUBJECT,
+  PRESENCE_TYPING_SUBJECT,
   PresenceQuery,
   PresenceReply,
   SessionChange,
+  TYPING_ENDED_SUBJECT,
+  TypingChange,
+  TypingEnded,
   UserPresence,
 } from '@chat/proto';
 import { MemoryPresenceBackend } from './memory-presence-backend.js';
@@ -15,6 +19,7 @@ import { PresenceService } from './presence-service.js';
 
 const T0 = 1_700_000_000_000;
 const TTL = 1000;
+const TYPING_TTL = 500;
 
 class ManualClock {
   t = T0;
@@ -28,6 +33,8 @@ interface Harness {
   clock: ManualClock;
   /** Every UserPresence published on PRESENCE_CHANGES_SUBJECT, in order. */
   changes: UserPresence[];
+  /** Every TypingEnded published on TYPING_ENDED_SUBJECT, in order. */
+  typingEnded: TypingEnded[];
   instances: { backend: MemoryPresenceBackend; service: PresenceService; registry: Registry }[];
 }
 
@@ -46,8 +53,10 @@ describe('PresenceService over the bus', () => {
     const clock = new ManualClock();
     const changes: UserPresence[] = [];
     bus.subscribe(PRESENCE_CHANGES_SUBJECT, (msg) => changes.push(UserPresence.decode(msg.data)));
+    const typingEnded: TypingEnded[] = [];
+    bus.subscribe(TYPING_ENDED_SUBJECT, (msg) => typingEnded.push(TypingEnded.decode(msg.data)));
     const instances = Array.from({ length: instanceCount }, () => {
-      const backend = new MemoryPresenceBackend({ ttlMs: TTL });
+      const backend = new MemoryPresenceBackend({ ttlMs: TTL, typingTtlMs: TYPING_TTL });
       cleanups.push(() => backend.close());
       const registry = new Registry();
       // A real, short expiry interval; the lease times come from the manual clock.
@@ -56,7 +65,7 @@ describe('PresenceService over the bus', () => {
       cleanups.push(() => service.stop());
       return { backend, service, registry };
     });
-    return { bus, clock, changes, instances };
+    return { bus, clock, changes, typingEnded, instances };
   }
 
   function send(h: Harness, gatewayId: string, kind: Kind): void {
@@ -66,6 +75,14 @@ describe('PresenceService over the bus', () => {
   const down = (h: Harness, gatewayId: string, userId: string, sessionId: string) => send(h, gatewayId, { $case: 'down', value: { userId, sessionId } });
   const heartbeat = (h: Harness, gatewayId: string, sessions: { userId: string; sessionId: string }[]) =>
     send(h, gatewayId, { $case: 'heartbeat', value: { sessions } });
+
+  const typing = (h: Harness, conversationId: string, userId: string, sessionId: string, active: boolean) =>
+    h.bus.publish(PRESENCE_TYPING_SUBJECT, TypingChange.encode({ conversationId, userId, sessionId, active, at: h.clock.now() }).finish());
+  /** Runs a few expiry rounds at the clock's current time. */
+  const rounds = async (h: Harness) => {
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await settle(h);
+  };
 
   async function query(h: Harness, userIds: string[]): Promise<PresenceReply> {
     const msg = await h.bus.request(PRESENCE_QUERY_SUBJECT, PresenceQuery.encode({ userIds }).finish(), { timeoutMs: 10_000 });
@@ -227,5 +244,70 @@ describe('PresenceService over the bus', () => {
     const msg = await h.bus.request(PRESENCE_QUERY_SUBJECT, new Uint8Array([0xff, 0xff, 0xff]), { timeoutMs: 10_000 });
     const reply = PresenceReply.decode(msg.data);
     expect(reply.result?.$case === 'failure' && reply.result.value.code).toBe('bad_request');
+  });
+
+  it('announces a typing lease that ran out once, a typing TTL after its last renewal', async () => {
+    const h = start();
+    typing(h, 'c1', 'alice', 'a1', true);
+    h.clock.t = T0 + 200;
+    typing(h, 'c1', 'alice', 'a1', true);
+    await settle(h);
+    h.clock.t = T0 + TYPING_TTL + 199;
+    await rounds(h);
+    expect(h.typingEnded).toEqual([]);
+    h.clock.t = T0 + TYPING_TTL + 200;
+    await vi.waitFor(() => expect(h.typingEnded).toEqual([{ conversationId: 'c1', userId: 'alice' }]), { timeout: 10_000, interval: 5 });
+    h.clock.t = T0 + 10 * TYPING_TTL;
+    await rounds(h);
+    expect(h.typingEnded).toHaveLength(1);
+  });
+
+  it('announces nothing for an explicit stop (the actor relayed it), even once the lease would have run out', async () => {
+    const h = start();
+    typing(h, 'c1', 'alice', 'a1', true);
+    h.clock.t = T0 + 10;
+    typing(h, 'c1', 'alice', 'a1', false);
+    await settle(h);
+    h.clock.t = T0 + 10 * TYPING_TTL;
+    await rounds(h);
+    expect(h.typingEnded).toEqual([]);
+  });
+
+  it('announces the end of every conversation a session typed in when it goes down, and only those', async () => {
+    const h = start();
+    up(h, 'gw1', 'alice', 'a1');
+    up(h, 'gw1', 'alice', 'a2');
+    typing(h, 'c1', 'alice', 'a1', true);
+    typing(h, 'c2', 'alice', 'a1', true);
+    typing(h, 'c3', 'alice', 'a2', true);
+    await settle(h);
+    h.clock.t = T0 + 10;
+    down(h, 'gw1', 'alice', 'a1');
+    await settle(h);
+    const key = (t: TypingEnded) => t.conversationId;
+    expect(h.typingEnded.map(key).sort()).toEqual(['c1', 'c2']);
+    // A start that arrives after its session's down is announced ended at once.
+    typing(h, 'c4', 'alice', 'a1', true);
+    await settle(h);
+    expect(h.typingEnded.map(key).sort()).toEqual(['c1', 'c2', 'c4']);
+    // The other session's lease expires as usual; nothing is announced twice.
+    h.clock.t = T0 + 10 * TYPING_TTL;
+    await vi.waitFor(() => expect(h.typingEnded).toHaveLength(4), { timeout: 10_000, interval: 5 });
+    await rounds(h);
+    expect(h.typingEnded.map(key).sort()).toEqual(['c1', 'c2', 'c3', 'c4']);
+  });
+
+  it('ignores typing changes with invalid ids', async () => {
+    const h = start();
+    h.bus.publish(PRESENCE_TYPING_SUBJECT, new Uint8Array([0xff, 0xff, 0xff]));
+    typing(h, 'bad.conversation', 'alice', 'a1', true);
+    typing(h, 'c1', 'bad id', 'a1', true);
+    typing(h, 'c1', 'alice', '', true);
+    await settle(h);
+    h.clock.t = T0 + 10 * TYPING_TTL;
+    await rounds(h);
+    expect(h.typingEnded).toEqual([]);
+    const updates = (await h.instances[0]!.registry.getSingleMetric('chat_presence_updates_total')?.get())?.values ?? [];
+    expect(updates.filter((v) => v.labels.outcome === 'invalid').reduce((n, v) => n + v.value, 0)).toBe(4);
   });
 });

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
   ID_PATTERN,
   PRESENCE_CHANGES_SUBJECT,
@@ -6,13 +6,18 @@ import {
   PRESENCE_QUEUE,
   PRESENCE_RESYNC_SUBJECT,
   PRESENCE_SESSIONS_SUBJECT,
+  PRESENCE_TYPING_SUBJECT,
   PresenceQuery,
   PresenceReply,
   SessionChange,
+  TYPING_ENDED_SUBJECT,
+  TypingChange,
+  TypingEnded,
   UserPresence as UserPresenceMessage,
 } from '@chat/proto';
 import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, systemClock } from '@chat/platform';
-import type { PresenceBackend, SessionRef } from './presence-backend.js';
+import type { PresenceBackend, SessionRef, TypingRef } from './presence-backend.js';
+import { PresenceMetrics } from './presence-metrics.js';
 
 /** Default interval between two expiry rounds (backend.expire()). */
 export const DEFAULT_EXPIRE_EVERY_MS = 1000;
@@ -42,43 +47,8 @@ export interface PresenceServiceOptions {
 }
 
 type UpdateKind = NonNullable<SessionChange['kind']>['$case'];
-type BackendOp = 'sessionUp' | 'sessionDown' | 'heartbeat' | 'get' | 'expire';
+type BackendOp = 'sessionUp' | 'sessionDown' | 'heartbeat' | 'get' | 'expire' | 'typingStart' | 'typingStop' | 'endSessionTyping' | 'expireTyping';
 type UpdateOutcome = 'ok' | 'invalid' | 'error';
-
-/** The presence service's Prometheus metrics. */
-class PresenceMetrics {
-  readonly updates: Counter<'kind' | 'outcome'>;
-  readonly queries: Counter<'outcome'>;
-  readonly onlineUsers: Gauge;
-  readonly backendErrors: Counter<'op'>;
-
-  constructor(registry: Registry) {
-    const registers = [registry];
-    this.updates = new Counter({
-      name: 'chat_presence_updates_total',
-      help: 'Session updates from gateways, by kind (up, down, heartbeat, unknown) and outcome (ok, invalid, error: the backend failed, dropped: too many pending).',
-      labelNames: ['kind', 'outcome'],
-      registers,
-    });
-    this.queries = new Counter({
-      name: 'chat_presence_queries_total',
-      help: 'Presence queries answered, by outcome (ok or an error code).',
-      labelNames: ['outcome'],
-      registers,
-    });
-    this.onlineUsers = new Gauge({
-      name: 'chat_presence_online_users',
-      help: 'Users this instance brought online minus those it took offline; summed over all instances, the users online.',
-      registers,
-    });
-    this.backendErrors = new Counter({
-      name: 'chat_presence_backend_errors_total',
-      help: 'Presence backend calls that failed, by operation.',
-      labelNames: ['op'],
-      registers,
-    });
-  }
-}
 
 /**
  * The presence service: applies the session updates gateways publish on
@@ -89,8 +59,16 @@ class PresenceMetrics {
  * every transition the backend reports (online: true when a user's first
  * session arrives; online: false with lastSeen when the last one goes or expires).
  *
+ * Typing: gateways publish a TypingChange on PRESENCE_TYPING_SUBJECT once a
+ * conversation's actor accepted a `typing` (so only members hold leases); the
+ * service starts, renews or stops that session's typing lease, and publishes a
+ * TypingEnded on TYPING_ENDED_SUBJECT for each lease it ends on its own: one
+ * that ran out (expiry round), one whose session went down, or a start that
+ * arrived after its session's down. Actor hosts turn each into `typing`
+ * active: false. An explicit stop is relayed by the actor already: not announced.
+ *
  * Guarantees:
- * - Any number of instances share the work: both subjects are served in the
+ * - Any number of instances share the work: all three subjects are served in the
  *   PRESENCE_QUEUE queue group, so each update and each query is handled by
  *   exactly one instance. Instances agree only if they share their backend:
  *   the Redis backend is what makes several instances consistent; with the
@@ -98,7 +76,8 @@ class PresenceMetrics {
  *   run exactly one.
  * - Within one instance, updates and expiry rounds are applied one at a time
  *   in arrival order, so the changes it publishes follow the order the backend
- *   applied them; each transition is published once (the backend reports it once).
+ *   applied them; each transition is published once (the backend reports it once),
+ *   and so is each TypingEnded.
  * - A gateway's timestamp `at` is used as the time of its update, clamped to
  *   this instance's clock so a fast gateway clock cannot stretch a lease.
  * - A failing backend never crashes the service: the error is logged and
@@ -146,11 +125,12 @@ export class PresenceService {
     return this.#subs.length > 0;
   }
 
-  /** Subscribes to session updates and queries (queue group) and starts the expiry timer. Idempotent. */
+  /** Subscribes to session and typing updates and queries (queue group) and starts the expiry timer. Idempotent. */
   start(): void {
     if (this.started) return;
     this.#subs = [
       this.#bus.subscribe(PRESENCE_SESSIONS_SUBJECT, (msg) => this.#onSessionChange(msg), { queue: PRESENCE_QUEUE }),
+      this.#bus.subscribe(PRESENCE_TYPING_SUBJECT, (msg) => this.#onTypingChange(msg), { queue: PRESENCE_QUEUE }),
       this.#bus.subscribe(PRESENCE_QUERY_SUBJECT, (msg) => this.#onQuery(msg), { queue: PRESENCE_QUEUE }),
     ];
     this.#timer = setInterval(() => this.#scheduleExpire(), this.#expireEveryMs);
@@ -186,20 +166,54 @@ export class PresenceService {
       this.#logThrottled('invalid', 'warn', { gatewayId, kind: kind?.$case }, 'session change without a gateway id or a kind');
       return;
     }
+    this.#enqueue(kind.$case, change.at, (at) => this.#apply(gatewayId, kind, at));
+  }
+
+  #onTypingChange(msg: BusMessage): void {
+    let change: TypingChange;
+    try {
+      change = TypingChange.decode(msg.data);
+    } catch (err) {
+      this.#metrics.updates.inc({ kind: 'unknown', outcome: 'invalid' });
+      this.#logThrottled('invalid', 'warn', { err }, 'undecodable typing change');
+      return;
+    }
+    const kind = change.active ? 'typing_start' : 'typing_stop';
+    const ref: TypingRef = { conversationId: change.conversationId, userId: change.userId, sessionId: change.sessionId };
+    // The conversation id goes into a subject when the lease is announced: only a valid one.
+    if (!validRef(ref) || !ID_PATTERN.test(ref.conversationId)) {
+      this.#metrics.updates.inc({ kind, outcome: 'invalid' });
+      this.#logThrottled('invalid', 'warn', { userId: ref.userId, conversationId: ref.conversationId }, 'typing change with an invalid id');
+      return;
+    }
+    this.#enqueue(kind, change.at, (at) => this.#applyTyping(ref, change.active, at));
+  }
+
+  /** Queues one update on the chain (dropping it past maxPendingUpdates) and counts its outcome. */
+  #enqueue(kind: string, reportedAt: number, apply: (at: number) => Promise<UpdateOutcome>): void {
     if (this.#pendingUpdates >= this.#maxPending) {
-      this.#metrics.updates.inc({ kind: kind.$case, outcome: 'dropped' });
+      this.#metrics.updates.inc({ kind, outcome: 'dropped' });
       this.#logThrottled('dropped', 'warn', { pending: this.#pendingUpdates }, 'presence backend behind: dropping session updates');
       return;
     }
-    const at = this.#time(change.at);
+    const at = this.#time(reportedAt);
     this.#pendingUpdates++;
     this.#serially(async () => {
       try {
-        this.#metrics.updates.inc({ kind: kind.$case, outcome: await this.#apply(gatewayId, kind, at) });
+        this.#metrics.updates.inc({ kind, outcome: await apply(at) });
       } finally {
         this.#pendingUpdates--;
       }
     });
+  }
+
+  /** Applies one typing change; a start whose session had already gone is announced ended at once. */
+  async #applyTyping(ref: TypingRef, active: boolean, at: number): Promise<UpdateOutcome> {
+    if (!active) return (await this.#call('typingStop', () => this.#backend.typingStop(ref, at))) ? 'ok' : 'error';
+    const result = await this.#call('typingStart', () => this.#backend.typingStart(ref, at));
+    if (!result) return 'error';
+    if (result.outcome === 'sessionEnded') this.#announceTypingEnded([ref], 'disconnected');
+    return 'ok';
   }
 
   /** Applies one update and publishes the transitions it caused. */
@@ -217,9 +231,11 @@ export class PresenceService {
         const { userId, sessionId } = kind.value;
         if (!validRef(kind.value)) return this.#invalidRef(gatewayId, kind.$case, kind.value);
         const result = await this.#call('sessionDown', () => this.#backend.sessionDown(userId, sessionId, at));
-        if (!result) return 'error';
-        if (result.wentOffline) this.#publishChange(userId, false, result.lastSeen);
-        return 'ok';
+        if (result?.wentOffline) this.#publishChange(userId, false, result.lastSeen);
+        // The session's typing ends with it (tried even if the down failed: these are separate leases).
+        const typing = await this.#call('endSessionTyping', () => this.#backend.endSessionTyping(userId, sessionId));
+        this.#announceTypingEnded(typing ?? [], 'disconnected');
+        return result && typing ? 'ok' : 'error';
       }
       case 'heartbeat': {
         const sessions: SessionRef[] = kind.value.sessions.filter(validRef);
@@ -272,6 +288,8 @@ export class PresenceService {
       const now = this.#clock.now();
       const expired = await this.#call('expire', () => this.#backend.expire(now));
       for (const { userId, lastSeen } of expired ?? []) this.#publishChange(userId, false, lastSeen);
+      const typing = await this.#call('expireTyping', () => this.#backend.expireTyping(now));
+      this.#announceTypingEnded(typing ?? [], 'expired');
     });
   }
 
@@ -310,6 +328,18 @@ export class PresenceService {
       this.#bus.publish(PRESENCE_CHANGES_SUBJECT, UserPresenceMessage.encode({ userId, online, lastSeen }).finish());
     } catch (err) {
       this.#logger.warn({ err, userId, online }, 'cannot publish a presence change');
+    }
+  }
+
+  /** Publishes a TypingEnded per lease, for an actor host to send `typing` active: false. */
+  #announceTypingEnded(refs: readonly TypingRef[], reason: 'expired' | 'disconnected'): void {
+    for (const { conversationId, userId } of refs) {
+      this.#metrics.typingEnded.inc({ reason });
+      try {
+        this.#bus.publish(TYPING_ENDED_SUBJECT, TypingEnded.encode({ conversationId, userId }).finish());
+      } catch (err) {
+        this.#logThrottled('typing-ended', 'warn', { err, conversationId, userId }, 'cannot announce a typing end');
+      }
     }
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServerProcess, startRedisServer } from '@chat/platform/testing';
 import { PresenceUnavailableError } from './errors.js';
-import { CONTRACT_TTL_MS, runPresenceBackendContract } from './presence-backend-contract.js';
+import { CONTRACT_TTL_MS, CONTRACT_TYPING_TTL_MS, runPresenceBackendContract } from './presence-backend-contract.js';
 import { RedisPresenceBackend } from './redis-presence-backend.js';
 
 let redis: RedisServerProcess;
@@ -15,7 +15,7 @@ afterAll(async () => {
 
 /** A backend on the test's Redis with a key prefix of its own, so tests never see each other's users. */
 async function open(ttlMs = CONTRACT_TTL_MS, prefix = `t:${randomUUID()}:`): Promise<RedisPresenceBackend> {
-  const backend = new RedisPresenceBackend({ url: redis.url, ttlMs, keyPrefix: prefix });
+  const backend = new RedisPresenceBackend({ url: redis.url, ttlMs, typingTtlMs: CONTRACT_TYPING_TTL_MS, keyPrefix: prefix });
   await backend.ready(5000);
   return backend;
 }
@@ -40,6 +40,45 @@ describe('RedisPresenceBackend', () => {
         { userId: 'bob', lastSeen: T0 },
       ]);
       expect(await a.get(['alice', 'bob'])).toEqual(await b.get(['alice', 'bob']));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('ends each typing lease exactly once between two instances running expiry rounds and session ends at once', async () => {
+    const prefix = `t:${randomUUID()}:`;
+    const [a, b] = [await open(CONTRACT_TTL_MS, prefix), await open(CONTRACT_TTL_MS, prefix)];
+    try {
+      const refs = Array.from({ length: 300 }, (_, i) => ({ conversationId: `c${i % 30}`, userId: `u${i % 7}`, sessionId: `s ${i % 11}` }));
+      const unique = new Map(refs.map((r) => [`${r.conversationId} ${r.userId} ${r.sessionId}`, r]));
+      for (const [i, ref] of refs.entries()) await (i % 2 ? a : b).typingStart(ref, T0);
+      // Both end session u1/'s 1' while both run the expiry round, twice over.
+      const now = T0 + CONTRACT_TYPING_TTL_MS;
+      const results = await Promise.all([a.endSessionTyping('u1', 's 1'), b.expireTyping(now), a.expireTyping(now), b.endSessionTyping('u1', 's 1')]);
+      const ended = results.flat().map((r) => `${r.conversationId} ${r.userId} ${r.sessionId}`);
+      expect(new Set(ended).size, 'no lease reported twice').toBe(ended.length);
+      expect(ended.sort()).toEqual([...unique.keys()].sort());
+      expect(await a.expireTyping(now + 1)).toEqual([]);
+      expect(await b.expireTyping(now + 1)).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('lets one instance see the typing state another wrote (stop, stale start, session ended)', async () => {
+    const prefix = `t:${randomUUID()}:`;
+    const [a, b] = [await open(CONTRACT_TTL_MS, prefix), await open(CONTRACT_TTL_MS, prefix)];
+    try {
+      const ref = { conversationId: 'c1', userId: 'alice', sessionId: 's1' };
+      expect(await a.typingStart(ref, T0)).toEqual({ outcome: 'started' });
+      expect(await b.typingStart(ref, T0 + 1)).toEqual({ outcome: 'renewed' });
+      expect(await b.typingStop(ref, T0 + 3)).toEqual({ wasTyping: true });
+      expect(await a.typingStart(ref, T0 + 2)).toEqual({ outcome: 'stale' });
+      await a.sessionDown('alice', 's1', T0 + 4);
+      expect(await b.typingStart(ref, T0 + 5)).toEqual({ outcome: 'sessionEnded' });
+      expect(await a.expireTyping(T0 + 10 * CONTRACT_TYPING_TTL_MS)).toEqual([]);
     } finally {
       await a.close();
       await b.close();

@@ -1,13 +1,16 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { DEFAULT_PRESENCE_KEY_PREFIX } from './config.js';
+import { DEFAULT_PRESENCE_KEY_PREFIX, DEFAULT_TYPING_TTL_MS } from './config.js';
 import { PresenceClosedError, PresenceUnavailableError } from './errors.js';
-import type { PresenceBackend, SessionRef, UserPresence } from './presence-backend.js';
+import type { PresenceBackend, SessionRef, TypingRef, UserPresence } from './presence-backend.js';
+import { TYPING_SCRIPTS, type TypingScripted, parseTypingMember } from './redis-typing-scripts.js';
 
 export interface RedisPresenceBackendOptions {
   /** `redis://host:port[/db]`. */
   url: string;
   /** How long a session stays without a heartbeat before expire() drops it. */
   ttlMs: number;
+  /** How long a typing lease runs without a new typingStart(); default DEFAULT_TYPING_TTL_MS. */
+  typingTtlMs?: number;
   /** Prefix of every key, so several deployments can share one Redis; default DEFAULT_PRESENCE_KEY_PREFIX. */
   keyPrefix?: string;
   /** Per-command deadline; a slower Redis counts as down. Default 1000 ms. */
@@ -18,7 +21,7 @@ export interface RedisPresenceBackendOptions {
 
 /** Sessions a single heartbeat script renews; bigger heartbeats are split so Redis is never blocked long. */
 const HEARTBEAT_CHUNK = 500;
-/** Expired sessions one expire() round takes; the next round takes the rest. */
+/** Expired sessions one expire() round takes, and typing leases one expireTyping() takes; the next round takes the rest. */
 const EXPIRE_CHUNK = 1000;
 
 // Keys (p = prefix): p..'s:'..user is a hash sessionId → last renewal (ms);
@@ -29,6 +32,7 @@ const EXPIRE_CHUNK = 1000;
 // (and is reported) exactly once. p..'gone:'..user..' '..session marks an ended session
 // for one lease, so an up or heartbeat overtaken by its down is ignored. Keys are built inside the scripts, so this
 // needs a single Redis (or a primary with replicas), not Redis Cluster.
+// The typing leases' keys and scripts are in redis-typing-scripts.ts.
 
 /** ARGV: prefix, ttl, now, then user, session pairs. Returns the users this brought online. */
 const UPSERT = `
@@ -57,8 +61,15 @@ const DOWN = `
 local p, u, s, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = p .. 's:' .. u
 -- Remembered for a lease, so a late up or heartbeat of this session cannot bring it back.
-redis.call('SET', p .. 'gone:' .. u .. ' ' .. s, 1, 'PX', ttl)
-if redis.call('HDEL', key, s) == 0 then return 0 end
+local first = redis.call('SET', p .. 'gone:' .. u .. ' ' .. s, 1, 'PX', ttl, 'NX')
+if redis.call('HDEL', key, s) == 0 then
+  -- Its up has not been applied yet (another instance): the user was still seen until now.
+  if first and redis.call('EXISTS', key) == 0 then
+    local prev = redis.call('HGET', p .. 'seen', u)
+    if not prev or tonumber(prev) < tonumber(now) then redis.call('HSET', p .. 'seen', u, now) end
+  end
+  return 0
+end
 redis.call('ZREM', p .. 'exp', u .. ' ' .. s)
 if redis.call('EXISTS', key) == 1 then return 0 end
 redis.call('HSET', p .. 'seen', u, now)
@@ -100,7 +111,8 @@ for i = 2, #ARGV do
 end
 return out`;
 
-type Scripted = Redis & {
+type Scripted = Redis &
+  TypingScripted & {
   presenceUpsert(...args: (string | number)[]): Promise<string[]>;
   presenceDown(...args: (string | number)[]): Promise<number>;
   presenceExpire(...args: (string | number)[]): Promise<string[]>;
@@ -119,12 +131,16 @@ export class RedisPresenceBackend implements PresenceBackend {
   readonly #redis: Scripted;
   readonly #prefix: string;
   readonly #ttlMs: number;
+  readonly #typingTtlMs: number;
   readonly #observe: NonNullable<RedisPresenceBackendOptions['observe']>;
   #closed = false;
 
   constructor(options: RedisPresenceBackendOptions) {
     if (!Number.isFinite(options.ttlMs) || options.ttlMs <= 0) throw new RangeError(`ttlMs must be a positive number, got ${options.ttlMs}`);
+    const typingTtlMs = options.typingTtlMs ?? DEFAULT_TYPING_TTL_MS;
+    if (!Number.isFinite(typingTtlMs) || typingTtlMs <= 0) throw new RangeError(`typingTtlMs must be a positive number, got ${typingTtlMs}`);
     this.#ttlMs = Math.round(options.ttlMs);
+    this.#typingTtlMs = Math.max(1, Math.round(typingTtlMs));
     this.#prefix = options.keyPrefix ?? DEFAULT_PRESENCE_KEY_PREFIX;
     this.#observe = options.observe ?? (() => {});
     const redisOptions: RedisOptions = {
@@ -142,6 +158,7 @@ export class RedisPresenceBackend implements PresenceBackend {
     redis.defineCommand('presenceDown', { numberOfKeys: 0, lua: DOWN });
     redis.defineCommand('presenceExpire', { numberOfKeys: 0, lua: EXPIRE });
     redis.defineCommand('presenceGet', { numberOfKeys: 0, lua: GET });
+    for (const [name, lua] of Object.entries(TYPING_SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 0, lua });
     this.#redis = redis as Scripted;
   }
 
@@ -204,6 +221,34 @@ export class RedisPresenceBackend implements PresenceBackend {
       const out: { userId: string; lastSeen: number }[] = [];
       for (let i = 0; i < flat.length; i += 2) out.push({ userId: flat[i]!, lastSeen: Number(flat[i + 1]) });
       return out;
+    });
+  }
+
+  typingStart(ref: TypingRef, now: number): Promise<{ outcome: 'started' | 'renewed' | 'stale' | 'sessionEnded' }> {
+    return this.#call('typingStart', async () => {
+      const outcome = await this.#redis.typingStart(this.#prefix, this.#typingTtlMs, ms(now), ref.conversationId, ref.userId, ref.sessionId);
+      return { outcome };
+    });
+  }
+
+  typingStop(ref: TypingRef, now: number): Promise<{ wasTyping: boolean }> {
+    return this.#call('typingStop', async () => {
+      const removed = await this.#redis.typingStop(this.#prefix, this.#typingTtlMs, ms(now), ref.conversationId, ref.userId, ref.sessionId);
+      return { wasTyping: removed === 1 };
+    });
+  }
+
+  endSessionTyping(userId: string, sessionId: string): Promise<TypingRef[]> {
+    return this.#call('endSessionTyping', async () => {
+      const conversations = await this.#redis.typingEndSession(this.#prefix, userId, sessionId);
+      return conversations.map((conversationId) => ({ conversationId, userId, sessionId }));
+    });
+  }
+
+  expireTyping(now: number): Promise<TypingRef[]> {
+    return this.#call('expireTyping', async () => {
+      const members = await this.#redis.typingExpire(this.#prefix, ms(now), EXPIRE_CHUNK);
+      return members.map(parseTypingMember);
     });
   }
 

@@ -54,4 +54,6 @@ export {
   UserPresence,
   PresenceList,
   PresenceReply,
+  TypingChange,
+  TypingEnded,
 } from './gen/chat/v1/presence.js';

@@ -30,10 +30,16 @@ export const QUERY_QUEUE = 'chat-query';
 /** Gateways publish SessionChange (session up, down, heartbeat) here; presence instances share them (queue group). */
 export const PRESENCE_SESSIONS_SUBJECT = 'chat.presence.sessions';
 
+/**
+ * Gateways publish a TypingChange here after a conversation's actor accepted a
+ * `typing` request; presence instances share them (queue group PRESENCE_QUEUE).
+ */
+export const PRESENCE_TYPING_SUBJECT = 'chat.presence.typing';
+
 /** PresenceQuery requests, answered with a PresenceReply by any presence instance (queue group). */
 export const PRESENCE_QUERY_SUBJECT = 'chat.presence.query';
 
-/** Queue group shared by every presence instance on PRESENCE_SESSIONS_SUBJECT and PRESENCE_QUERY_SUBJECT. */
+/** Queue group shared by every presence instance on PRESENCE_SESSIONS_SUBJECT, PRESENCE_TYPING_SUBJECT and PRESENCE_QUERY_SUBJECT. */
 export const PRESENCE_QUEUE = 'chat-presence';
 
 /**
@@ -51,3 +57,15 @@ export const PRESENCE_CHANGES_SUBJECT = 'chat.presence.changes';
  * PRESENCE_CHANGES_SUBJECT: each change is turned into `presence` events once.
  */
 export const PRESENCE_FANOUT_QUEUE = 'chat-presence-fanout';
+
+/**
+ * The presence service publishes a TypingEnded here each time it ends a typing
+ * lease on its own (expiry, or the typist's session went down), exactly once per lease.
+ */
+export const TYPING_ENDED_SUBJECT = 'chat.presence.typing_ended';
+
+/**
+ * Queue group of the typing enders (conversation actor hosts) on
+ * TYPING_ENDED_SUBJECT: each TypingEnded becomes one `typing` active: false.
+ */
+export const TYPING_ENDED_QUEUE = 'chat-typing-ender';

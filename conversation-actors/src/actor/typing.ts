@@ -14,7 +14,9 @@ import type { EventPublisher } from './event-publisher.js';
  * Nothing is stored, no seq is taken, and the lane is not used (the gateway
  * sends typing with laneSeq 0), so typing never waits for nor delays a send
  * beyond its turn in the mailbox. Expiry (`active: false` after 6 s of quiet
- * or on disconnect) is the gateway's job: it knows the session.
+ * or on disconnect) is the presence service's job: it holds the typing leases
+ * the gateways report, and announces each one it ends; a TypingEnder on an
+ * actor host then sends this same request, `active: false`, for the typist.
  */
 export function relayTyping(record: ConversationRecord, userId: string, active: boolean, events: EventPublisher): ActorReply {
   const recipients: string[] = [];

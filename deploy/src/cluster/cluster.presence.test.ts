@@ -85,6 +85,28 @@ describe('cluster presence on Redis: two presence instances, two gateways', () =
     expect(outsider.events.filter((e) => e.ev === 'typing')).toEqual([]);
   });
 
+  it('stops a typist whose gateway was SIGKILLed: the reader on another gateway gets active: false within the typing expiry + 1.5 s', async () => {
+    const TYPING_EXPIRY_MS = 1500;
+    const c = await start(2, 1, { redis: true, presence: 2, env: { TYPING_EXPIRY_MS: String(TYPING_EXPIRY_MS) } });
+    const [g1, g2] = c.gateways;
+    const typist = await login(g1!.url, 'Doomed Typist');
+    const reader = await login(g2!.url, 'Reader Survivor');
+    const { conversation } = await typist.call<{ conversation: { id: string } }>('conversation.create_group', { title: 'crash typing', members: [reader.user.id] });
+    await typist.call('typing', { conversationId: conversation.id, active: true });
+    await reader.waitForEvent((e) => e.ev === 'typing' && e.userId === typist.user.id && e.active === true);
+
+    const killedAt = Date.now();
+    g1!.child.kill('SIGKILL');
+    const off = await reader.waitForEvent((e) => e.ev === 'typing' && e.userId === typist.user.id && e.active === false, TYPING_EXPIRY_MS + 5000);
+    const tookMs = Date.now() - killedAt;
+    console.log(`typing: SIGKILLed gateway's typist stopped after ${tookMs} ms (expiry ${TYPING_EXPIRY_MS} ms)`);
+    expect(off.conversationId).toBe(conversation.id);
+    expect(tookMs).toBeLessThanOrEqual(TYPING_EXPIRY_MS + 1500);
+    // Exactly one stop, though two presence instances run expiry rounds.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(reader.events.filter((e) => e.ev === 'typing' && e.userId === typist.user.id).map((e) => e.active)).toEqual([true, false]);
+  });
+
   it('keeps chat working while Redis is down (zero failed sends), and presence recovers within one heartbeat after it returns', async () => {
     const c = await start(2, 2, { redis: true, presence: 2 });
     const list = await senders(c, 6, 'redis');
@@ -125,6 +147,8 @@ describe('cluster presence on Redis: two presence instances, two gateways', () =
     const a = await login(g1!.url, 'Asker');
     const online = await login(g1!.url, 'Is Online');
     const gone = await login(g1!.url, 'Was Here');
+    // Closed at once: its up and down may be handled by different instances in either order,
+    // and either way the user ends offline with a lastSeen.
     await gone.close();
     await eventually(async () => (await presence(a, [gone.user.id]))[0]!.online === false, 5000, 'offline recorded');
     // Queries are spread over both instances (queue group): twenty answers, all the same.

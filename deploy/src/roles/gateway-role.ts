@@ -35,7 +35,6 @@ export function startGatewayRole(options: {
     drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
     webDir: options.serveWeb ? resolveWebDir(config.WEB_DIR) : undefined,
     ready: options.ready,
-    typingExpiryMs: config.TYPING_EXPIRY_MS,
     presenceHeartbeatMs: config.PRESENCE_HEARTBEAT_MS,
   });
 }

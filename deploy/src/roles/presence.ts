@@ -6,8 +6,8 @@ import type { RunningSystem } from './standalone.js';
 const presenceRoleEnvSchema = clusterPresenceEnvSchema.extend(presenceEnvSchema.shape);
 
 /**
- * `chat presence`: the presence service on NATS. It takes session updates and
- * presence queries in the presence queue group and serves /healthz, /readyz
+ * `chat presence`: the presence service on NATS. It takes session and typing
+ * updates and presence queries in the presence queue group and serves /healthz, /readyz
  * (ready while connected to NATS and serving) and /metrics on PORT. stop()
  * stops the service, then closes the backend, the bus and the ops endpoints.
  *
@@ -40,7 +40,7 @@ export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEn
   service.start();
   started = true;
   logger.info(
-    { ttlMs: config.PRESENCE_TTL_MS, backend: kind },
+    { ttlMs: config.PRESENCE_TTL_MS, typingExpiryMs: config.TYPING_EXPIRY_MS, backend: kind },
     kind === 'redis' ? 'presence service serving (Redis backend)' : 'presence service serving (in-memory backend: run one instance)',
   );
   return {

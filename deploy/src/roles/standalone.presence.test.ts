@@ -77,6 +77,23 @@ describe('standalone: typing over real sockets (typing expires after 300 ms)', (
     for (const c of [ann1, ann2, dan]) expect(c.events.filter((e) => e.ev === 'typing')).toEqual([]);
   });
 
+  it('an explicit active: false is relayed once, and the server sends no second one after the quiet time', async () => {
+    const uma = await login('Typing Uma');
+    const vic = await login('Typing Vic');
+    const id = await group(uma, [vic]);
+
+    await uma.call('typing', { conversationId: id, active: true });
+    await uma.call('typing', { conversationId: id, active: false });
+    await vic.waitForEvents(typingIn(id), 2);
+    // Past the quiet time and at least one expiry round of the presence service (every 1 s).
+    await sleep(EXPIRY_MS + 1500);
+    expect(typingEvents(vic, id).map((t) => t.active)).toEqual([true, false]);
+    // Typing again starts a new lease, which the server stops as usual.
+    await uma.call('typing', { conversationId: id, active: true });
+    await vic.waitForEvents(typingIn(id), 4, 5000);
+    expect(typingEvents(vic, id).map((t) => t.active)).toEqual([true, false, true, false]);
+  });
+
   it('accepts typing without an id: it is relayed, and nothing is replied', async () => {
     const eve = await login('Typing Eve');
     const fay = await login('Typing Fay');

@@ -1,9 +1,8 @@
 import type { ActorRequest } from '@chat/proto';
-import type { Clock, Logger } from '@chat/platform';
 import type { BackendClient } from '../routing/backend-client.js';
 import type { OpHandlers } from '../ops/op-handlers.js';
 import type { PresenceClient } from './presence-client.js';
-import type { Typist, TypingTracker } from './typing-tracker.js';
+import type { TypingReport } from './session-reporter.js';
 
 /** The handlers of the presence ops; createOpHandlers merges them in. */
 export type PresenceOpHandlers = Pick<OpHandlers, 'typing' | 'presence.get'>;
@@ -11,10 +10,15 @@ export type PresenceOpHandlers = Pick<OpHandlers, 'typing' | 'presence.get'>;
 /**
  * The actor request that relays `typing` to the conversation's other members.
  * It goes without a lane (laneSeq 0): typing is ephemeral, so it neither
- * waits behind nor holds up the session's sends, and an expiry timer covers
+ * waits behind nor holds up the session's sends, and the typing lease covers
  * any reordering a retry could cause.
  */
-export function typingRequest(typist: Typist, conversationId: string, active: boolean, receivedAt: number): ActorRequest {
+export function typingRequest(
+  typist: { sessionId: string; user: { id: string; name: string } },
+  conversationId: string,
+  active: boolean,
+  receivedAt: number,
+): ActorRequest {
   return {
     caller: { id: typist.user.id, name: typist.user.name },
     conversationId,
@@ -27,35 +31,25 @@ export function typingRequest(typist: Typist, conversationId: string, active: bo
 }
 
 /**
- * What the gateway does when a typist goes quiet or its session closes:
- * `typing active: false` on its behalf, through the actor like the client's
- * own. Best effort: a failure is logged at debug level and forgotten (the
- * other members' clients stop showing it on their own eventually).
- */
-export function typingStopper(backend: BackendClient, clock: Clock, logger: Logger): (typist: Typist, conversationId: string) => void {
-  return (typist, conversationId) => {
-    backend.actor(typingRequest(typist, conversationId, false, clock.now()), undefined, true).catch((err: unknown) => {
-      logger.debug({ err, conversationId, userId: typist.user.id }, 'cannot stop a typist');
-    });
-  };
-}
-
-/**
  * `typing` and `presence.get`. `typing` is checked (membership) and relayed
  * by the conversation's actor, which has the members in memory; only once it
- * succeeded does the gateway arm (active) or cancel (inactive) the session's
- * expiry timer, so a non-member never gets one. `presence.get` is answered by
- * the presence service.
+ * succeeded does the gateway report it to the presence service (`report`),
+ * which holds the typing lease and has `active: false` sent when the typist
+ * goes quiet or its session goes down, so a non-member never gets a lease and
+ * a typist is stopped even if this gateway dies. `presence.get` is answered
+ * by the presence service.
  */
-export function createPresenceOps(deps: { backend: BackendClient; typing: TypingTracker; presence: PresenceClient }): PresenceOpHandlers {
-  const { backend, typing, presence } = deps;
+export function createPresenceOps(deps: {
+  backend: BackendClient;
+  report: (typing: TypingReport, at: number) => void;
+  presence: PresenceClient;
+}): PresenceOpHandlers {
+  const { backend, report, presence } = deps;
   return {
     typing: async (ctx, args) => {
-      const typist: Typist = { sessionId: ctx.sessionId, user: { id: ctx.user.id, name: ctx.user.name } };
-      const r = await backend.actor(typingRequest(typist, args.conversationId, args.active, ctx.receivedAt), undefined, true);
+      const r = await backend.actor(typingRequest(ctx, args.conversationId, args.active, ctx.receivedAt), undefined, true);
       if (r.$case !== 'typing') throw new Error(`unexpected reply kind ${r.$case}`);
-      if (args.active) typing.active(typist, args.conversationId);
-      else typing.inactive(ctx.sessionId, args.conversationId);
+      report({ conversationId: args.conversationId, userId: ctx.user.id, sessionId: ctx.sessionId, active: args.active }, ctx.receivedAt);
       return {};
     },
 

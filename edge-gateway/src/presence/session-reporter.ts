@@ -1,10 +1,10 @@
-import { PRESENCE_RESYNC_SUBJECT, PRESENCE_SESSIONS_SUBJECT, SessionChange, type SessionRef } from '@chat/proto';
+import { PRESENCE_RESYNC_SUBJECT, PRESENCE_SESSIONS_SUBJECT, PRESENCE_TYPING_SUBJECT, SessionChange, type SessionRef, TypingChange } from '@chat/proto';
 import type { Bus, Clock, Logger, Subscription } from '@chat/platform';
 
 /**
  * How often a gateway reports its live sessions. The presence service keeps a
- * session for PRESENCE_TTL_MS (default 9 s) after its last report, so a live
- * session is renewed three times per lease (one lost report costs nothing),
+ * session for PRESENCE_TTL_MS (default 8 s) after its last report, so a live
+ * session survives two lost reports,
  * and a crashed gateway's users go offline within one TTL plus one expiry round.
  */
 export const DEFAULT_PRESENCE_HEARTBEAT_MS = 3000;
@@ -30,13 +30,19 @@ export interface SessionReporterOptions {
   logger: Logger;
 }
 
+/** What a gateway reports when a session types: the TypingChange message without its `at`. */
+export type TypingReport = Omit<TypingChange, 'at'>;
+
 /**
  * Tells the presence service about this gateway's sessions, on
  * PRESENCE_SESSIONS_SUBJECT: `up` when a session opens, `down` when it
  * closes, and every `heartbeatMs` the full list, which renews their leases
  * (and restores any the service dropped while this gateway was paused or
- * cut off). Fire and forget: presence never holds up a session, and a lost
- * report is repaired by the next heartbeat or by lease expiry.
+ * cut off). Also their typing, on PRESENCE_TYPING_SUBJECT, which the service
+ * leases and ends (`active: false` to the other members) when the typist goes
+ * quiet or its session goes down, even if this gateway dies. Fire and forget:
+ * presence never holds up a session, and a lost report is repaired by the next
+ * heartbeat or by lease expiry.
  */
 export class SessionReporter {
   #timer: NodeJS.Timeout | undefined;
@@ -71,6 +77,15 @@ export class SessionReporter {
     this.#publish({ $case: 'down', value: ref });
   }
 
+  /**
+   * A session typed (`active`) or stopped typing in a conversation, at `at`
+   * (when the frame arrived; orders a start against a later stop). Only for a
+   * `typing` the conversation's actor accepted, so non-members hold no lease.
+   */
+  typing(report: TypingReport, at: number): void {
+    this.#send(PRESENCE_TYPING_SUBJECT, () => TypingChange.encode({ ...report, at }).finish(), 'typing');
+  }
+
   /** Reports every live session now, in chunks of HEARTBEAT_CHUNK. Also sent by the timer. */
   heartbeat(): void {
     let chunk: SessionRef[] = [];
@@ -86,13 +101,17 @@ export class SessionReporter {
   }
 
   #publish(kind: NonNullable<SessionChange['kind']>): void {
+    this.#send(PRESENCE_SESSIONS_SUBJECT, () => SessionChange.encode({ gatewayId: this.o.gatewayId, at: this.o.clock.now(), kind }).finish(), kind.$case);
+  }
+
+  #send(subject: string, encode: () => Uint8Array, kind: string): void {
     try {
-      this.o.bus.publish(PRESENCE_SESSIONS_SUBJECT, SessionChange.encode({ gatewayId: this.o.gatewayId, at: this.o.clock.now(), kind }).finish());
+      this.o.bus.publish(subject, encode());
     } catch (err) {
       const now = Date.now();
       if (now - this.#lastErrorLog < LOG_INTERVAL_MS) return;
       this.#lastErrorLog = now;
-      this.o.logger.warn({ err, kind: kind.$case }, 'cannot report sessions to presence');
+      this.o.logger.warn({ err, kind }, 'cannot report sessions to presence');
     }
   }
 }

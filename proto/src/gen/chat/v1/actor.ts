@@ -93,8 +93,8 @@ export interface RenameConversation {
 
 /**
  * typing: relayed to the conversation's other members as a `typing` event;
- * nothing is stored. The gateway also sends active: false on a quiet or
- * closed typist's behalf.
+ * nothing is stored. An actor host also sends active: false on the behalf of a
+ * typist whose lease the presence service ended (quiet, or session gone).
  */
 export interface Typing {
   active: boolean;
