@@ -1,8 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConversationJson, MessageJson } from '@chat/proto';
 import { ChatClient, type EventFrame } from '../testing/chat-client.js';
-import { useStandalone } from '../testing/standalone-fixture.js';
-import { startInProcess, tempDir } from '../testing/system-under-test.js';
+import { useRestartableDataDir, useStandalone } from '../testing/standalone-fixture.js';
+import { startInProcess } from '../testing/system-under-test.js';
 
 type Msg = MessageJson;
 
@@ -207,12 +207,7 @@ describe('standalone: message.edit, message.delete and message.react over real s
 });
 
 describe('standalone: message changes survive a restart', () => {
-  const dir = tempDir();
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterAll(async () => {
-    while (cleanups.length) await cleanups.pop()!();
-    dir.remove();
-  });
+  const { dir, cleanups } = useRestartableDataDir();
 
   it('keeps edits, deletions and reactions', async () => {
     let sys = await startInProcess({ dataDir: dir.path });

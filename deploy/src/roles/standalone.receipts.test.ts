@@ -1,8 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConversationJson, MessageJson } from '@chat/proto';
 import { ChatClient, type EventFrame } from '../testing/chat-client.js';
-import { useStandalone } from '../testing/standalone-fixture.js';
-import { startInProcess, tempDir } from '../testing/system-under-test.js';
+import { useRestartableDataDir, useStandalone } from '../testing/standalone-fixture.js';
+import { startInProcess } from '../testing/system-under-test.js';
 
 type Msg = MessageJson;
 type Conv = ConversationJson;
@@ -339,12 +339,7 @@ describe('standalone: attachment limits are configurable', () => {
 });
 
 describe('standalone: receipts and unread counts survive a restart', () => {
-  const dir = tempDir();
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterAll(async () => {
-    while (cleanups.length) await cleanups.pop()!();
-    dir.remove();
-  });
+  const { dir, cleanups } = useRestartableDataDir();
 
   it('keeps marks and unread counts, and keeps ignoring lower marks', async () => {
     let sys = await startInProcess({ dataDir: dir.path });

@@ -1,8 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConversationJson, MessageJson } from '@chat/proto';
 import { ChatClient, type EventFrame } from '../testing/chat-client.js';
-import { useStandalone } from '../testing/standalone-fixture.js';
-import { startInProcess, tempDir } from '../testing/system-under-test.js';
+import { useRestartableDataDir, useStandalone } from '../testing/standalone-fixture.js';
+import { startInProcess } from '../testing/system-under-test.js';
 
 // sync's changesSince (protocol extension, docs/protocol-extensions.md): a
 // client that was offline while messages it already had were edited, deleted
@@ -140,12 +140,7 @@ describe('standalone: sync with changesSince over real sockets', () => {
 });
 
 describe('standalone: change counters survive a restart', () => {
-  const dir = tempDir();
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterAll(async () => {
-    while (cleanups.length) await cleanups.pop()!();
-    dir.remove();
-  });
+  const { dir, cleanups } = useRestartableDataDir();
 
   it('keeps changeSeq of conversations and messages, and the restarted actor counts on from it', async () => {
     let sys = await startInProcess({ dataDir: dir.path });

@@ -35,3 +35,18 @@ export function useStandalone(env?: Record<string, string>) {
     login: async (name: string) => track(await ChatClient.login(system().baseUrl, name)),
   };
 }
+
+/**
+ * For tests that stop and restart systems themselves (durability): one data
+ * directory for the describe block, and `cleanups` (stop a system, close a
+ * client) run last-in first-out after it, before the directory is removed.
+ */
+export function useRestartableDataDir() {
+  const dir = tempDir();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterAll(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+    dir.remove();
+  });
+  return { dir, cleanups };
+}
