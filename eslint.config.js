@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'proto/src/gen/**', 'web/**', 'bench/k6/**', 'data/**', 'results/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'proto/src/gen/**', 'bench/k6/**', 'data/**', 'results/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

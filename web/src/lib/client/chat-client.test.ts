@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { useStandalone } from '../../../../deploy/src/testing/standalone-fixture.js';
+import { devLogin } from '../protocol/auth.js';
+import { Connection, type SocketLike } from '../protocol/connection.js';
+import { ChatClient } from './chat-client.js';
+
+/**
+ * The browser client's protocol and state code against a real standalone
+ * system over real sockets (the `ws` package stands in for the browser's
+ * WebSocket, which Node 20 lacks).
+ */
+const sys = useStandalone();
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function signIn(name: string) {
+  const base = sys.system().baseUrl;
+  const { token, user } = await devLogin(name, base);
+  const sockets: WebSocket[] = [];
+  const connection = new Connection({
+    url: `${base.replace('http', 'ws')}/v1/ws`,
+    token,
+    backoff: { baseMs: 200, maxMs: 400 },
+    pingIntervalMs: 0,
+    createSocket: (url) => {
+      const ws = new WebSocket(url);
+      sockets.push(ws);
+      return ws as unknown as SocketLike;
+    },
+  });
+  const client = new ChatClient(connection, { isVisible: () => true });
+  client.start();
+  await until(() => connection.online, `${name} online`);
+  await client.ready;
+  return { client, user, sockets, stop: () => client.stop() };
+}
+
+describe('ChatClient over a real standalone system', () => {
+  it('creates a group, sends with pending → confirmed, and the peer sees it with receipts', async () => {
+    const alice = await signIn('Web Alice');
+    const bob = await signIn('Web Bob');
+    try {
+      const found = await alice.client.searchUsers('web b');
+      expect(found.map((u) => u.id)).toContain(bob.user.id);
+      const group = await alice.client.createGroup('Web team', [bob.user.id]);
+      await until(() => bob.client.state.conversation(group.id) !== undefined, 'bob to see the group');
+
+      const clientMsgId = alice.client.send(group.id, 'hello from the web');
+      expect(alice.client.state.pending(clientMsgId)?.status).toBe('sending');
+      await until(() => alice.client.state.pending(clientMsgId) === undefined, 'the send to be confirmed');
+      expect(alice.client.state.log(group.id).messages().map((m) => [m.seq, m.body])).toEqual([[1, 'hello from the web']]);
+
+      await until(() => bob.client.state.log(group.id).size === 1, 'bob to get the message');
+      expect(bob.client.state.conversation(group.id)?.unread).toBe(1);
+      await bob.client.open(group.id);
+      expect(bob.client.state.conversation(group.id)?.unread).toBe(0);
+      await until(() => alice.client.state.seenBy(group.id, 1).includes(bob.user.id), 'alice to see bob read it');
+    } finally {
+      alice.stop();
+      bob.stop();
+    }
+  });
+
+  it('after a dropped socket: reconnects, syncs what it missed (new and edited) and resends unconfirmed sends once', async () => {
+    const alice = await signIn('Sync Alice');
+    const bob = await signIn('Sync Bob');
+    try {
+      const dm = await alice.client.openDm(bob.user.id);
+      await until(() => bob.client.state.conversation(dm.id) !== undefined, 'bob to see the dm');
+      bob.client.send(dm.id, 'one');
+      await until(() => alice.client.state.log(dm.id).size === 1, 'alice to get "one"');
+
+      // Alice's socket dies; while she is away Bob writes and edits, and Alice writes offline.
+      alice.sockets.at(-1)!.terminate();
+      await until(() => !alice.client.connection.online, 'alice offline');
+      const sent = alice.client.send(dm.id, 'written offline');
+      const one = bob.client.state.log(dm.id).get(1)!;
+      await bob.client.edit(one, 'one (edited)');
+      bob.client.send(dm.id, 'two');
+      await until(() => bob.client.state.sendsToRetry().length === 0, 'bob sends confirmed');
+
+      await until(() => alice.client.connection.online, 'alice back online');
+      await alice.client.ready;
+      await until(() => alice.client.state.pending(sent) === undefined, 'the offline send to be confirmed');
+      const bodies = alice.client.state.log(dm.id).messages().map((m) => m.body);
+      expect(bodies).toEqual(expect.arrayContaining(['one (edited)', 'two', 'written offline']));
+      expect(bodies).toHaveLength(3);
+      await until(() => bob.client.state.log(dm.id).size === 3, 'bob to get the offline message exactly once');
+    } finally {
+      alice.stop();
+      bob.stop();
+    }
+  });
+});

@@ -1,0 +1,370 @@
+import type { Connection } from '../protocol/connection.js';
+import { type Attachment, type Conversation, type HelloEvent, type Message, type Role, RequestError, type ServerEvent, type User } from '../protocol/types.js';
+import { ChatState, type GapToFill } from '../state/chat-state.js';
+import { TypingThrottle } from '../state/typing.js';
+
+/** A hole bigger than this is not filled after a reconnect: the older part is dropped and loads on scroll. */
+const MAX_GAP_FILL = 1_000;
+const HISTORY_PAGE = 50;
+const MAX_PRESENCE_IDS = 200;
+
+export interface ChatClientOptions {
+  /** Whether the user can see the page now (read receipts wait for it). */
+  isVisible?: () => boolean;
+  newClientMsgId?: () => string;
+  now?: () => number;
+}
+
+/**
+ * The client's behaviour over a Connection and a ChatState: after every
+ * (re)connect it syncs (since + changesSince), fills the holes sync leaves,
+ * resends unconfirmed sends with their original clientMsgId and refreshes
+ * presence; it applies events to the state, marks messages delivered as they
+ * arrive and read while their conversation is open and visible, and offers
+ * the actions the UI needs. No UI framework here.
+ */
+export class ChatClient {
+  readonly state: ChatState;
+  #active: string | undefined;
+  readonly #typing = new Map<string, TypingThrottle>();
+  readonly #o: Required<ChatClientOptions>;
+  #typingTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #unsubscribe: (() => void)[] = [];
+  #syncRun = 0;
+
+  constructor(
+    readonly connection: Connection,
+    options: ChatClientOptions = {},
+  ) {
+    this.#o = {
+      isVisible: () => typeof document === 'undefined' || document.visibilityState === 'visible',
+      newClientMsgId: () => (typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`),
+      now: Date.now,
+      ...options,
+    };
+    this.state = new ChatState(this.#o.now);
+    this.#unsubscribe.push(
+      connection.onReady((hello) => void this.#onReady(hello)),
+      connection.onEvent((ev) => this.#onEvent(ev)),
+    );
+  }
+
+  start(): void {
+    this.connection.start();
+  }
+
+  stop(): void {
+    for (const off of this.#unsubscribe.splice(0)) off();
+    clearInterval(this.#typingTimer);
+    this.connection.stop();
+    this.state.clear();
+  }
+
+  /** Resolves once the current (re)connect's sync, hole filling and resends are done. */
+  ready: Promise<void> = new Promise(() => {});
+
+  // --- connection lifecycle ----------------------------------------------
+
+  #onReady(hello: HelloEvent): Promise<void> {
+    this.state.setMe(hello.user);
+    const run = ++this.#syncRun;
+    this.ready = (async () => {
+      try {
+        await this.sync();
+        if (run !== this.#syncRun) return;
+        await this.#resendPending();
+        this.#markDeliveredEverywhere();
+        if (this.#active) this.markRead(this.#active);
+        void this.refreshPresence();
+        void this.resolveNames();
+      } catch (err) {
+        // A dropped connection reconnects and runs all of this again.
+        if (!(err instanceof RequestError && (err.code === 'disconnected' || err.code === 'offline'))) throw err;
+      }
+    })();
+    return this.ready;
+  }
+
+  /** One `sync` from the state's marks, then the holes it reports filled (or dropped when huge). */
+  async sync(): Promise<void> {
+    const { since, changesSince } = this.state.syncMarks();
+    const result = await this.connection.request('sync', { since, changesSince, limit: 200 });
+    const gaps = this.state.applySync(result);
+    for (const gap of gaps) await this.#fillGap(gap);
+  }
+
+  async #fillGap(gap: GapToFill): Promise<void> {
+    const log = this.state.log(gap.conversationId);
+    if (gap.before - gap.after > MAX_GAP_FILL) {
+      log.dropBelow(gap.before);
+      this.state.addMessages([]);
+      return;
+    }
+    let after = gap.after;
+    for (;;) {
+      const page = await this.connection.request('message.history', { conversationId: gap.conversationId, after, before: gap.before, limit: 200 });
+      this.state.addMessages(page.messages);
+      const last = page.messages.at(-1);
+      if (!page.hasMore || !last) return;
+      after = last.seq;
+    }
+  }
+
+  async #resendPending(): Promise<void> {
+    // In order, one at a time per conversation would be stricter; the server orders one session's sends anyway.
+    await Promise.all(this.state.sendsToRetry().map((p) => this.#transmit(p.clientMsgId)));
+  }
+
+  #onEvent(ev: ServerEvent): void {
+    const s = this.state;
+    switch (ev.ev) {
+      case 'message.new': {
+        s.addMessage(ev.message);
+        if (ev.message.senderId !== s.me?.id) {
+          if (!s.conversation(ev.message.conversationId)) void this.#fetchConversation(ev.message.conversationId);
+          if (ev.message.conversationId === this.#active && this.#o.isVisible()) this.markRead(ev.message.conversationId);
+          else this.#markDelivered(ev.message.conversationId);
+          s.applyTyping(ev.message.conversationId, ev.message.senderId, false);
+        }
+        return;
+      }
+      case 'message.updated':
+        s.updateMessage(ev.message);
+        return;
+      case 'receipt':
+        s.applyReceipt(ev.conversationId, ev.userId, ev.deliveredSeq, ev.readSeq);
+        return;
+      case 'typing':
+        s.applyTyping(ev.conversationId, ev.userId, ev.active);
+        this.#watchTyping();
+        return;
+      case 'presence':
+        s.applyPresence([{ userId: ev.userId, online: ev.online, lastSeen: ev.lastSeen }]);
+        return;
+      case 'conversation.updated':
+        s.upsertConversation(ev.conversation);
+        void this.resolveNames();
+        return;
+      case 'conversation.removed':
+        if (this.#active === ev.conversationId) this.#active = undefined;
+        s.removeConversation(ev.conversationId);
+        return;
+    }
+  }
+
+  async #fetchConversation(conversationId: string): Promise<void> {
+    try {
+      const { conversation } = await this.connection.request('conversation.get', { conversationId });
+      this.state.upsertConversation(conversation);
+    } catch {
+      // conversation.updated or the next sync brings it.
+    }
+  }
+
+  #watchTyping(): void {
+    if (this.#typingTimer !== undefined) return;
+    this.#typingTimer = setInterval(() => {
+      this.state.expireTyping();
+      if (!this.state.typing.anyone) {
+        clearInterval(this.#typingTimer);
+        this.#typingTimer = undefined;
+      }
+    }, 1_000);
+  }
+
+  // --- receipts --------------------------------------------------------
+
+  #markDelivered(conversationId: string): void {
+    const c = this.state.conversation(conversationId);
+    if (!c || c.deliveredSeq >= c.lastSeq) return;
+    this.#mark(conversationId, { deliveredSeq: c.lastSeq });
+  }
+
+  #markDeliveredEverywhere(): void {
+    for (const c of this.state.conversations()) this.#markDelivered(c.id);
+  }
+
+  /** Marks the conversation read up to what it holds (call while it is on screen). */
+  markRead(conversationId: string): void {
+    const c = this.state.conversation(conversationId);
+    if (!c || !this.#o.isVisible()) return;
+    const upTo = Math.max(c.lastSeq, this.state.log(conversationId).maxSeq);
+    if (c.readSeq >= upTo) return;
+    this.#mark(conversationId, { readSeq: upTo, deliveredSeq: upTo });
+  }
+
+  #mark(conversationId: string, marks: { deliveredSeq?: number; readSeq?: number }): void {
+    const me = this.state.me?.id;
+    if (!me || !this.connection.online) return;
+    // Optimistic: the badge clears at once; the reply confirms (marks only move forward either way).
+    const c = this.state.conversation(conversationId);
+    if (c) this.state.applyReceipt(conversationId, me, marks.deliveredSeq ?? c.deliveredSeq, marks.readSeq ?? c.readSeq);
+    this.connection
+      .request('receipt.mark', { conversationId, ...marks })
+      .then((r) => this.state.applyReceipt(conversationId, me, r.deliveredSeq, r.readSeq))
+      .catch(() => {
+        // The next reconnect marks again.
+      });
+  }
+
+  // --- conversations ---------------------------------------------------
+
+  get activeConversationId(): string | undefined {
+    return this.#active;
+  }
+
+  /** Opens a conversation: loads its newest messages if none are held, and marks it read. */
+  async open(conversationId: string | undefined): Promise<void> {
+    this.#active = conversationId;
+    if (!conversationId) return;
+    const log = this.state.log(conversationId);
+    if (log.size === 0 && (this.state.conversation(conversationId)?.lastSeq ?? 0) > 0) {
+      const page = await this.connection.request('message.history', { conversationId, limit: HISTORY_PAGE });
+      this.state.addMessages(page.messages);
+    }
+    this.markRead(conversationId);
+  }
+
+  /** Loads the page of messages before the oldest held; resolves with how many came. */
+  async loadOlder(conversationId: string): Promise<number> {
+    const log = this.state.log(conversationId);
+    if (log.size > 0 && !log.hasOlder) return 0;
+    const args = log.size > 0 ? { conversationId, before: log.low, limit: HISTORY_PAGE } : { conversationId, limit: HISTORY_PAGE };
+    const page = await this.connection.request('message.history', args);
+    this.state.addMessages(page.messages);
+    return page.messages.length;
+  }
+
+  async searchUsers(prefix: string): Promise<User[]> {
+    const { users } = await this.connection.request('user.search', { prefix, limit: 20 });
+    this.state.rememberUsers(users);
+    return users;
+  }
+
+  async openDm(userId: string): Promise<Conversation> {
+    return this.#conversationReply(this.connection.request('conversation.open_dm', { userId }));
+  }
+
+  async createGroup(title: string, members: string[]): Promise<Conversation> {
+    return this.#conversationReply(this.connection.request('conversation.create_group', { title, members }));
+  }
+
+  async addMembers(conversationId: string, userIds: string[]): Promise<Conversation> {
+    return this.#conversationReply(this.connection.request('conversation.add_members', { conversationId, userIds }));
+  }
+
+  async setRole(conversationId: string, userId: string, role: Role): Promise<Conversation> {
+    return this.#conversationReply(this.connection.request('conversation.set_role', { conversationId, userId, role }));
+  }
+
+  async rename(conversationId: string, title: string): Promise<Conversation> {
+    return this.#conversationReply(this.connection.request('conversation.rename', { conversationId, title }));
+  }
+
+  async removeMember(conversationId: string, userId: string): Promise<void> {
+    await this.connection.request('conversation.remove_member', { conversationId, userId });
+    if (userId === this.state.me?.id) this.state.removeConversation(conversationId);
+  }
+
+  async #conversationReply(reply: Promise<{ conversation: Conversation }>): Promise<Conversation> {
+    const { conversation } = await reply;
+    this.state.upsertConversation(conversation);
+    void this.resolveNames();
+    return conversation;
+  }
+
+  /** Presence of every DM peer and group member (up to the op's limit). */
+  async refreshPresence(): Promise<void> {
+    const ids = new Set<string>();
+    for (const c of this.state.conversations()) for (const m of c.members) if (m.userId !== this.state.me?.id) ids.add(m.userId);
+    const userIds = [...ids].slice(0, MAX_PRESENCE_IDS);
+    if (userIds.length === 0) return;
+    try {
+      const { presence } = await this.connection.request('presence.get', { userIds });
+      this.state.applyPresence(presence);
+    } catch {
+      // Presence events keep it current; a failed read only leaves dots grey.
+    }
+  }
+
+  /**
+   * Learns the display names of members the client has not seen in a
+   * search yet. The protocol has no lookup by id; dev-login ids derive from
+   * names, so a prefix search on the id finds the user in practice.
+   */
+  async resolveNames(): Promise<void> {
+    const unknown = new Set<string>();
+    for (const c of this.state.conversations()) for (const m of c.members) if (!this.state.hasName(m.userId)) unknown.add(m.userId);
+    for (const id of [...unknown].slice(0, 20)) {
+      try {
+        const { users } = await this.connection.request('user.search', { prefix: id.replace(/-/g, ' '), limit: 20 });
+        this.state.rememberUsers(users);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  // --- messages --------------------------------------------------------
+
+  /** Sends a message: it shows at once as pending, then as confirmed with its seq (or failed, with a retry). */
+  send(conversationId: string, body: string, attachments: Attachment[] = []): string {
+    const clientMsgId = this.#o.newClientMsgId();
+    this.state.addPending({ clientMsgId, conversationId, body, attachments, createdAt: this.#o.now() });
+    this.#typing.get(conversationId)?.stop();
+    void this.#transmit(clientMsgId);
+    return clientMsgId;
+  }
+
+  /** Sends a failed message again with its original clientMsgId. */
+  retry(clientMsgId: string): void {
+    if (this.state.retrySend(clientMsgId)) void this.#transmit(clientMsgId);
+  }
+
+  async #transmit(clientMsgId: string): Promise<void> {
+    const p = this.state.pending(clientMsgId);
+    if (!p || !this.connection.online) return; // offline: the reconnect resends it
+    try {
+      const { message } = await this.connection.request('message.send', {
+        conversationId: p.conversationId,
+        clientMsgId,
+        body: p.body,
+        attachments: p.attachments,
+      });
+      this.state.confirmSend(clientMsgId, message);
+    } catch (err) {
+      const e = err instanceof RequestError ? err : new RequestError('internal', String(err));
+      // Dropped mid-flight: stays `sending`, and the reconnect resends it under the same clientMsgId.
+      if (e.code === 'disconnected' || e.code === 'offline') return;
+      this.state.failSend(clientMsgId, e.message);
+    }
+  }
+
+  async react(message: Message, emoji: string): Promise<void> {
+    const me = this.state.me?.id;
+    const add = !(me && message.reactions[emoji]?.includes(me));
+    const reply = await this.connection.request('message.react', { conversationId: message.conversationId, seq: message.seq, emoji, add });
+    this.state.updateMessage(reply.message);
+  }
+
+  async edit(message: Message, body: string): Promise<void> {
+    const reply = await this.connection.request('message.edit', { conversationId: message.conversationId, seq: message.seq, body });
+    this.state.updateMessage(reply.message);
+  }
+
+  async delete(message: Message): Promise<void> {
+    const reply = await this.connection.request('message.delete', { conversationId: message.conversationId, seq: message.seq });
+    this.state.updateMessage(reply.message);
+  }
+
+  /** Call on every keystroke in the composer; `active: true` goes out at most every 3 s. */
+  typing(conversationId: string, hasText: boolean): void {
+    let throttle = this.#typing.get(conversationId);
+    if (!throttle) {
+      throttle = new TypingThrottle((active) => this.connection.notify('typing', { conversationId, active }), 3_000, this.#o.now);
+      this.#typing.set(conversationId, throttle);
+    }
+    if (hasText) throttle.input();
+    else throttle.stop();
+  }
+}

@@ -1,0 +1,18 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { defineConfig } from 'vite';
+
+/**
+ * Builds the web client to web/dist, which the gateway serves in standalone
+ * mode. `npm run dev -w @chat/web` proxies the API to a running `npm start`.
+ */
+export default defineConfig({
+  root: import.meta.dirname,
+  plugins: [svelte()],
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: false },
+  server: {
+    proxy: {
+      '/v1/ws': { target: 'ws://localhost:8080', ws: true },
+      '/v1': 'http://localhost:8080',
+    },
+  },
+});
