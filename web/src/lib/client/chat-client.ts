@@ -144,6 +144,7 @@ export class ChatClient {
       case 'conversation.updated':
         s.upsertConversation(ev.conversation);
         void this.resolveNames();
+        void this.#presenceOfNewMembers(ev.conversation);
         return;
       case 'conversation.removed':
         if (this.#active === ev.conversationId) this.#active = undefined;
@@ -270,7 +271,25 @@ export class ChatClient {
     const { conversation } = await reply;
     this.state.upsertConversation(conversation);
     void this.resolveNames();
+    void this.#presenceOfNewMembers(conversation);
     return conversation;
+  }
+
+  /**
+   * Presence of members this client has none for yet: `presence` events only go to
+   * users who already shared a conversation when the change happened, so a new DM
+   * or group must ask once.
+   */
+  async #presenceOfNewMembers(conversation: Conversation): Promise<void> {
+    const me = this.state.me?.id;
+    const userIds = conversation.members.map((m) => m.userId).filter((id) => id !== me && !this.state.presenceOf(id)).slice(0, MAX_PRESENCE_IDS);
+    if (userIds.length === 0 || !this.connection.online) return;
+    try {
+      const { presence } = await this.connection.request('presence.get', { userIds });
+      this.state.applyPresence(presence);
+    } catch {
+      // Events and the next reconnect's refresh keep it current.
+    }
   }
 
   /** Presence of every DM peer and group member (up to the op's limit). */

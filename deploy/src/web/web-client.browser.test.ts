@@ -1,0 +1,107 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { freePort } from '../cluster/local-cluster.js';
+import { deployRoot } from '../paths.js';
+import { type ChatProcess, startProcess, tempDir } from '../testing/system-under-test.js';
+
+/** Debian's Chromium, driven by playwright-core; never a downloaded browser. */
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
+/** Screenshots of the main screens, for the closing note and for people reviewing the UI. */
+const SHOTS = join(deployRoot(), '..', 'web', 'results');
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.log(`web client browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+
+describe.skipIf(!haveChromium)('web client in Chromium, against the real server', () => {
+  const dir = tempDir('chat-web-');
+  let port: number;
+  let server: ChatProcess | undefined;
+  let browser: Browser;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    port = await freePort();
+    server = await startProcess({ dataDir: dir.path, port });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.process.kill('SIGTERM');
+    await server?.exited;
+    dir.remove();
+  });
+
+  /** A signed-in user in a browser context of their own; console errors and page errors are collected. */
+  async function signIn(name: string, width = 1200): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width, height: 800 } });
+    const page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`${name}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
+    await page.goto(server!.baseUrl);
+    await page.getByLabel('Your name').fill(name);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Online' }).waitFor({ timeout: 10_000 });
+    return { context, page };
+  }
+
+  it('two users chat in a DM: typing, delivery, Seen, and a server restart in the middle', async () => {
+    const { page: ann } = await signIn('Ann Web');
+    await ann.screenshot({ path: join(SHOTS, '1-signed-in.png') });
+    const { page: bob } = await signIn('Bob Web');
+
+    // Ann finds Bob and opens a DM.
+    await ann.getByRole('searchbox').fill('bob web');
+    await ann.getByRole('button', { name: 'Message Bob Web' }).click();
+    const annBox = ann.getByLabel('Message', { exact: true });
+
+    // Typing shows on Bob's side once the conversation exists there.
+    await annBox.fill('Hello Bob');
+    await annBox.press('Enter');
+    await bob.getByRole('button', { name: /Ann Web/ }).click();
+    await bob.getByRole('log', { name: 'Messages' }).getByText('Hello Bob').waitFor();
+    await annBox.pressSequentially('are you th');
+    await bob.getByText('Ann Web is typing…').waitFor({ timeout: 5000 });
+    await annBox.press('Enter');
+    await bob.getByRole('log', { name: 'Messages' }).getByText('are you th').waitFor();
+    await expect(ann.getByRole('log', { name: 'Messages' }).getByText('are you th')).toBeTruthy();
+
+    // Ann sees Bob online in her list (asked when the DM was created), and, since Bob has the
+    // conversation open and so has read it, "Seen by".
+    await ann.getByRole('img', { name: 'online' }).waitFor({ timeout: 5000 });
+    // Bob has the conversation open, so he has read it: Ann sees it.
+    await ann.getByText(/Seen by Bob Web/).waitFor({ timeout: 5000 });
+    await ann.screenshot({ path: join(SHOTS, '2-dm-seen.png') });
+    await bob.screenshot({ path: join(SHOTS, '3-dm-receiver.png') });
+
+    // The server restarts mid-conversation: the banner shows reconnecting, then online.
+    server!.process.kill('SIGKILL');
+    await server!.exited;
+    await ann.getByRole('status', { name: 'Connection' }).filter({ hasText: /Reconnecting/ }).waitFor({ timeout: 10_000 });
+    await annBox.fill('sent while the server was down');
+    await annBox.press('Enter');
+    await ann.getByText('Sending…').waitFor();
+    await ann.screenshot({ path: join(SHOTS, '4-reconnecting.png') });
+    server = await startProcess({ dataDir: dir.path, port });
+    for (const page of [ann, bob]) {
+      await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Online' }).waitFor({ timeout: 40_000 });
+    }
+    await bob.getByRole('log', { name: 'Messages' }).getByText('sent while the server was down').waitFor({ timeout: 10_000 });
+    await expect(ann.getByText('Sending…').count()).resolves.toBe(0);
+    await ann.screenshot({ path: join(SHOTS, '5-after-restart.png') });
+
+    // At phone width the list and the conversation take the screen in turn.
+    const { page: cat } = await signIn('Cat Phone', 390);
+    await cat.screenshot({ path: join(SHOTS, '6-phone.png') });
+
+    // Chromium itself logs each refused WebSocket connection while the server is down; nothing else may appear.
+    expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
+  });
+});
