@@ -2,7 +2,7 @@
 // package it imports) into deploy/dist/chat.mjs. Third-party packages stay
 // external and load from node_modules, native addons included.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -34,3 +34,5 @@ await build({
 // so they sit next to the bundle as they sit next to their module in the sources.
 mkdirSync(`${root}deploy/dist`, { recursive: true });
 copyFileSync(`${root}conversation-actors/src/store/sqlite/sqlite-writer-worker.mjs`, `${root}deploy/dist/sqlite-writer-worker.mjs`);
+// The ScyllaDB migrations are read by path too (`chat migrate`, scylla-migrations.ts: ./migrations/ beside the module).
+cpSync(`${root}conversation-actors/src/store/scylla/migrations`, `${root}deploy/dist/migrations`, { recursive: true });

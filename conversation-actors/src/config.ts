@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_SHARDS } from '@chat/proto';
 import { envEnum, envInt, envString, limitsEnv } from '@chat/platform';
+import { scyllaEnv } from './store/scylla/scylla-config.js';
 
 export const DEFAULT_DATA_DIR = './data';
 export const DEFAULT_ACTOR_IDLE_MS = 5 * 60_000;
@@ -10,13 +11,15 @@ export const DEFAULT_MAX_BATCH = 256;
 /** Environment of the `actors` role (and of the actor half of `standalone`). */
 export const actorsEnvSchema = z.object({
   DATA_DIR: envString(DEFAULT_DATA_DIR),
-  STORE: envEnum(['sqlite'] as const, 'sqlite'),
+  /** sqlite: one file in DATA_DIR; scylla: a ScyllaDB cluster (SCYLLA_* below; the keyspace made by `chat migrate`). */
+  STORE: envEnum(['sqlite', 'scylla'] as const, 'sqlite'),
   /** full: fsync every commit (survives power loss); normal: survives any process dying, much cheaper commits. */
   SQLITE_SYNC: envEnum(['full', 'normal'] as const, 'full'),
   SHARDS: envInt(DEFAULT_SHARDS, 1, 65_536),
   ACTOR_IDLE_MS: envInt(DEFAULT_ACTOR_IDLE_MS, 1000, 24 * 3600_000),
   ACTOR_MAILBOX_CAPACITY: envInt(DEFAULT_MAILBOX_CAPACITY, 1, 1_000_000),
   ACTOR_MAX_BATCH: envInt(DEFAULT_MAX_BATCH, 1, 10_000),
+  ...scyllaEnv,
   ...limitsEnv,
 });
 

@@ -11,3 +11,17 @@ export { QueryService, DEFAULT_MAX_SYNC_MESSAGES } from './query/query-service.j
 export { PresenceFanout, type PresenceFanoutOptions, DEFAULT_MAX_PRESENCE_RECIPIENTS } from './query/presence-fanout.js';
 export { TypingEnder, type TypingEnderOptions } from './query/typing-ender.js';
 export { openSqliteStore, SqliteStore } from './store/sqlite/sqlite-store.js';
+export { openStore } from './store/open-store.js';
+export { openScyllaStore, ScyllaStore } from './store/scylla/scylla-store.js';
+export {
+  scyllaEnv,
+  scyllaEnvSchema,
+  scyllaOptionsFromEnv,
+  parseReplication,
+  replicationCql,
+  type ScyllaEnv,
+  type ScyllaOptions,
+  type Replication,
+} from './store/scylla/scylla-config.js';
+export { createScyllaClient } from './store/scylla/scylla-session.js';
+export { applyMigrations, loadMigrations, SCYLLA_SCHEMA_VERSION, type Migration } from './store/scylla/scylla-migrations.js';

@@ -4,6 +4,7 @@ import { startClusterGateway } from '../roles/gateway.js';
 import { startClusterActors } from '../roles/actors.js';
 import { startClusterPresence } from '../roles/presence.js';
 import { startClusterCommand } from './cluster-command.js';
+import { runMigrate } from './migrate-command.js';
 
 /**
  * The `chat` command: `chat <role>`, configured by environment variables
@@ -26,12 +27,28 @@ roles:
   gateway      a WebSocket edge gateway on NATS (needs NATS_URL, JWT_SECRET)
   actors       a conversation actor host on NATS, taking shard leases (NATS_URL, DATA_DIR)
   presence     the presence service on NATS (NATS_URL)
+  migrate      create the ScyllaDB keyspace if missing and apply the pending schema
+               migrations, then exit (SCYLLA_CONTACT_POINTS, SCYLLA_KEYSPACE,
+               SCYLLA_REPLICATION=SimpleStrategy:1 | NetworkTopologyStrategy:dc1=3,...)
   cluster      a local cluster of real processes: nats-server (JetStream, temporary
                directory), presence, G gateways and A actor hosts
                [--gateways 2] [--actors 3] [--port 8080] [--data-dir ./data/cluster]
 
 environment: PORT, DATA_DIR, NATS_URL, JWT_SECRET, DEV_LOGIN, SHARDS, LEASE_TTL_MS,
-LOG_LEVEL and the limits; see README.md`;
+STORE (sqlite | scylla) and SCYLLA_*, LOG_LEVEL and the limits; see README.md`;
+
+/** `chat migrate`: one-shot; exit code 0 done, 2 bad configuration, 1 failed. */
+async function migrate(): Promise<number> {
+  try {
+    const outcome = await runMigrate(process.env, (line) => console.log(`chat migrate: ${line}`));
+    const what = outcome.applied.length === 0 ? 'already current' : `applied ${outcome.applied.join(', ')}`;
+    console.log(`chat migrate: keyspace ${outcome.keyspace} at schema version ${outcome.version} (${what})`);
+    return 0;
+  } catch (err) {
+    console.error(`chat migrate: ${err instanceof Error ? err.message : String(err)}`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const role = argv[0];
@@ -39,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return role === undefined ? 2 : 0;
   }
+  if (role === 'migrate') return migrate();
   const start = ROLES[role];
   if (!start) {
     console.error(`chat: unknown role ${JSON.stringify(role)}\n\n${USAGE}`);

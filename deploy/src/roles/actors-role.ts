@@ -10,7 +10,7 @@ import {
   QueryService,
   type ShardOwnership,
   TypingEnder,
-  openSqliteStore,
+  openStore,
 } from '@chat/conversation-actors';
 
 /** A running actor host with its query service; stop() drains and releases its shards. */
@@ -33,7 +33,8 @@ export async function startActorsRole(options: {
   logger: Logger;
 }): Promise<ActorsRole> {
   const { bus, config, registry, logger } = options;
-  const store = openSqliteStore({ dataDir: config.DATA_DIR, synchronous: config.SQLITE_SYNC });
+  // STORE selects SQLite in DATA_DIR (default) or ScyllaDB (SCYLLA_*).
+  const store = await openStore(config);
   const metrics = new ActorMetrics(registry);
   const host = new ActorHost({
     bus,

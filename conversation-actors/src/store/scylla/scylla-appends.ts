@@ -1,0 +1,124 @@
+import type { ChatMessage } from '@chat/proto';
+import { NotFoundError, SeqConflictError, StaleEpochError, StoreUnavailableError } from '../../errors.js';
+import type { AppendBatch, AppendResult, ClientMsgKey } from '../store.js';
+import { toStoreError, isRetryable } from './scylla-errors.js';
+import { messageInsertParams } from './scylla-rows.js';
+import { FAN_OUT, readMessage } from './scylla-reads.js';
+import { type ScyllaSession, type Statement, mapLimit, num, stmt } from './scylla-session.js';
+
+/**
+ * A logged batch holds at most this many bytes of message data, below
+ * Scylla's batch_size_warn_threshold (128 KB; the fail threshold is 1 MB): a
+ * large group commit is written as several batches. Each message row travels
+ * with its idempotency row, so neither is ever stored without the other.
+ */
+export const MAX_BATCH_BYTES = 96 * 1024;
+
+/** How many times the message rows of a claimed batch are sent again after a retryable failure. */
+export const ROW_WRITE_ATTEMPTS = 3;
+
+/**
+ * The stored messages of `keys` (message_keys point reads, then the message
+ * each points at). A key whose message row is missing or belongs to another
+ * send does not count: only a complete, matching pair proves a stored send.
+ */
+export async function findByKeys(s: ScyllaSession, conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]> {
+  const found = await mapLimit(keys, FAN_OUT, async (key) => {
+    const row = await s.row('getKey', [conversationId, key.senderId, key.clientMsgId]);
+    if (!row) return undefined;
+    const message = await readMessage(s, conversationId, num(row['seq']));
+    return message && message.senderId === key.senderId && message.clientMsgId === key.clientMsgId ? message : undefined;
+  });
+  const bySeq = new Map<number, ChatMessage>();
+  for (const m of found) if (m) bySeq.set(m.seq, m);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * appendMessages (see DESIGN.md, "Fencing"):
+ * 1. the batch's keys are looked up (point reads, mostly answered by bloom
+ *    filters): a stored one returns the originals, nothing written;
+ * 2. one lightweight transaction on the head claims the seqs for this epoch:
+ *    `SET last_seq = last IF last_seq = expected AND epoch <= mine`. Refused:
+ *    StaleEpochError / SeqConflictError / NotFoundError, nothing written;
+ * 3. the message rows and their keys, in logged batches, retried while the
+ *    failure is retryable (the claim is ours: no one else writes these seqs).
+ * Resolves only after 3 succeeded. If 3 keeps failing, the seqs stay claimed
+ * with their rows missing or (batch log) arriving later; nothing was
+ * acknowledged, so the senders retry and get new seqs or their originals.
+ */
+export async function appendBatch(s: ScyllaSession, batch: AppendBatch): Promise<AppendResult> {
+  const id = batch.conversationId;
+  const existing = await findByKeys(s, id, batch.messages);
+  if (existing.length > 0) return { kind: 'duplicates', existing };
+
+  const last = batch.messages[batch.messages.length - 1] as ChatMessage;
+  const claim = [last.seq, last.createdAt, batch.epoch, id, batch.expectedLastSeq, batch.epoch];
+  let claimed: boolean;
+  try {
+    const { applied, current } = await s.lwt('claimSeqs', claim);
+    if (!applied) throw refusal(batch, current);
+    claimed = true;
+  } catch (err) {
+    if (!isRetryable(err)) throw err;
+    // A timed-out LWT may have applied. A SERIAL read settles it: the head at
+    // our last seq and epoch can only be our own claim (the actor is the
+    // only writer of its epoch, and seqs are claimed once).
+    claimed = await claimLanded(s, id, last.seq, batch.epoch).catch(() => false);
+    if (!claimed) throw toStoreError(err, 'appendMessages');
+  }
+  await writeRows(s, batch.messages);
+  return { kind: 'appended' };
+}
+
+/** Whether the head now holds exactly this claim. */
+async function claimLanded(s: ScyllaSession, conversationId: string, lastSeq: number, epoch: number): Promise<boolean> {
+  const row = await s.serialRow('getHeadSerial', [conversationId]);
+  return row !== undefined && num(row['last_seq']) === lastSeq && num(row['epoch']) === epoch;
+}
+
+/** The error of a refused claim, from the head's current values (none: no such conversation). */
+function refusal(batch: AppendBatch, current: { [key: string]: unknown } | undefined): Error {
+  if (!current || current['epoch'] === undefined || current['epoch'] === null) return new NotFoundError(`conversation ${batch.conversationId} does not exist`);
+  const epoch = num(current['epoch']);
+  if (batch.epoch < epoch) return new StaleEpochError(batch.conversationId, batch.epoch, epoch);
+  return new SeqConflictError(batch.conversationId, batch.expectedLastSeq, num(current['last_seq']));
+}
+
+/** The claimed rows, in size-bounded logged batches, each retried while its failure is retryable. */
+async function writeRows(s: ScyllaSession, messages: ChatMessage[]): Promise<void> {
+  for (const chunk of chunks(messages)) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await s.loggedBatch(chunk);
+        break;
+      } catch (err) {
+        if (attempt >= ROW_WRITE_ATTEMPTS || !isRetryable(err)) {
+          const first = messages[0]?.seq;
+          const lastSeq = messages[messages.length - 1]?.seq;
+          const wrapped = toStoreError(err, `appendMessages: seqs ${first}-${lastSeq} claimed, rows not confirmed`);
+          throw wrapped instanceof StoreUnavailableError ? wrapped : new StoreUnavailableError(wrapped.message, { cause: err });
+        }
+      }
+    }
+  }
+}
+
+/** Message rows with their key rows, grouped so each group stays under MAX_BATCH_BYTES. */
+function chunks(messages: ChatMessage[]): Statement[][] {
+  const out: Statement[][] = [];
+  let current: Statement[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = Buffer.byteLength(m.body) + JSON.stringify(m.attachments).length + 256;
+    if (current.length > 0 && bytes + size > MAX_BATCH_BYTES) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(stmt('putMessage', messageInsertParams(m)), stmt('putKey', [m.conversationId, m.senderId, m.clientMsgId, m.seq]));
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}

@@ -1,0 +1,56 @@
+// Every statement the Scylla store runs. All are executed prepared (the
+// session prepares each once per node and routes by its partition key), with
+// positional parameters; none is built from data at run time.
+
+const MESSAGE_COLUMNS = 'conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq';
+const HEAD_COLUMNS = 'id, kind, title, created_at, last_seq, last_activity_at, epoch, change_seq, founders';
+
+export const CQL = {
+  getUser: 'SELECT id, name FROM users WHERE id = ?',
+  putUser: 'INSERT INTO users (id, name) VALUES (?, ?)',
+  putUserById: 'INSERT INTO users_by_id (prefix, id_lower, id, name, name_lower) VALUES (?, ?, ?, ?, ?)',
+  putUserByName: 'INSERT INTO users_by_name (prefix, name_lower, name, id) VALUES (?, ?, ?, ?)',
+  // A rename only (upsertUser): one tombstone per rename, in a search partition.
+  dropUserByName: 'DELETE FROM users_by_name WHERE prefix = ? AND name_lower = ? AND name = ? AND id = ?',
+  searchByName: 'SELECT id, name, name_lower FROM users_by_name WHERE prefix = ? AND name_lower >= ? AND name_lower < ? LIMIT ?',
+  searchById: 'SELECT id, name, name_lower FROM users_by_id WHERE prefix = ? AND id_lower >= ? AND id_lower < ? LIMIT ?',
+
+  getHead: `SELECT ${HEAD_COLUMNS} FROM conversations WHERE id = ?`,
+  /** Run at SERIAL consistency: sees the outcome of every completed or in-progress lightweight transaction. */
+  getHeadSerial: 'SELECT last_seq, epoch FROM conversations WHERE id = ?',
+  createHead: `INSERT INTO conversations (${HEAD_COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?) IF NOT EXISTS`,
+  /** The fence of an append: claims seqs expected+1..last for this epoch. */
+  claimSeqs: 'UPDATE conversations SET last_seq = ?, last_activity_at = ?, epoch = ? WHERE id = ? IF last_seq = ? AND epoch <= ?',
+  raiseChange: 'UPDATE conversations SET epoch = ?, change_seq = ? WHERE id = ? IF epoch <= ? AND change_seq < ?',
+  raiseChangeTitle: 'UPDATE conversations SET epoch = ?, change_seq = ?, title = ? WHERE id = ? IF epoch <= ? AND change_seq < ?',
+  raiseEpoch: 'UPDATE conversations SET epoch = ? WHERE id = ? IF epoch <= ?',
+  raiseEpochTitle: 'UPDATE conversations SET epoch = ?, title = ? WHERE id = ? IF epoch <= ?',
+
+  getMembers: 'SELECT user_id, role, joined_at FROM members WHERE conversation_id = ?',
+  getMember: 'SELECT user_id FROM members WHERE conversation_id = ? AND user_id = ?',
+  putMember: 'INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)',
+  setRole: 'UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?',
+  dropMember: 'DELETE FROM members WHERE conversation_id = ? AND user_id = ?',
+  getReceipts: 'SELECT user_id, read_seq, delivered_seq FROM receipts WHERE conversation_id = ?',
+  getReceipt: 'SELECT read_seq, delivered_seq FROM receipts WHERE conversation_id = ? AND user_id = ?',
+  putReceipt: 'INSERT INTO receipts (conversation_id, user_id, read_seq, delivered_seq) VALUES (?, ?, ?, ?)',
+  dropReceipt: 'DELETE FROM receipts WHERE conversation_id = ? AND user_id = ?',
+  getUserConversations: 'SELECT conversation_id FROM user_conversations WHERE user_id = ?',
+  putUserConversation: 'INSERT INTO user_conversations (user_id, conversation_id) VALUES (?, ?)',
+  dropUserConversation: 'DELETE FROM user_conversations WHERE user_id = ? AND conversation_id = ?',
+
+  putMessage: `INSERT INTO messages (${MESSAGE_COLUMNS}, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  updateMessage:
+    'UPDATE messages SET body = ?, attachments = ?, edited_at = ?, deleted = ?, reactions = ?, change_seq = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+  getMessage: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq = ?`,
+  readAscending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? LIMIT ?`,
+  readDescending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
+  /** Unread counting reads three small columns, not the bodies. */
+  unreadScan: 'SELECT seq, sender_id, deleted FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ?',
+  putKey: 'INSERT INTO message_keys (conversation_id, sender_id, client_msg_id, seq) VALUES (?, ?, ?, ?)',
+  getKey: 'SELECT seq FROM message_keys WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?',
+  putChange: 'INSERT INTO message_changes (conversation_id, bucket, change_seq, seq) VALUES (?, ?, ?, ?)',
+  readChanges: 'SELECT seq FROM message_changes WHERE conversation_id = ? AND bucket = ? AND change_seq > ?',
+} as const;
+
+export type CqlName = keyof typeof CQL;

@@ -1,0 +1,223 @@
+import type { ChatMessage, Conversation, User } from '@chat/proto';
+import { StoreUnavailableError } from '../../errors.js';
+import type {
+  AppendBatch,
+  AppendResult,
+  ChangedMessagesQuery,
+  ChatStore,
+  ClientMsgKey,
+  ConversationHead,
+  ConversationPageResult,
+  ConversationRecord,
+  MemberView,
+  MembershipChange,
+  MessageQuery,
+  MessageUpdate,
+  NewConversation,
+  ReceiptMark,
+  ReceiptMarksRecord,
+} from '../store.js';
+import { decodeCursor, encodeCursor } from '../sqlite/sqlite-cursor.js';
+import { checkBatch, checkInteger, checkLimit } from '../sqlite/sqlite-errors.js';
+import { appendBatch, findByKeys } from './scylla-appends.js';
+import type { ScyllaOptions } from './scylla-config.js';
+import { toStoreError } from './scylla-errors.js';
+import { MIGRATION_SCOPE, checkSchemaVersion } from './scylla-migrations.js';
+import * as mutations from './scylla-mutations.js';
+import { readChanged, contactsOf } from './scylla-queries.js';
+import { FAN_OUT, readHead, readHeads, readMemberViews, readRange, userConversationIds } from './scylla-reads.js';
+import { ScyllaSession, createScyllaClient, mapLimit } from './scylla-session.js';
+import * as users from './scylla-users.js';
+
+/**
+ * Connects to the cluster and checks that the keyspace holds exactly the
+ * schema this build knows (`chat migrate` creates and upgrades it). Throws
+ * StoreUnavailableError if no node answers or the schema is missing, older
+ * or newer.
+ */
+export async function openScyllaStore(options: ScyllaOptions): Promise<ScyllaStore> {
+  const session = new ScyllaSession(createScyllaClient(options));
+  try {
+    await session.client.connect();
+    const result = await session.client.execute('SELECT version FROM schema_migrations WHERE scope = ?', [MIGRATION_SCOPE], { prepare: true });
+    checkSchemaVersion(result.rows.map((r) => r['version'] as number));
+  } catch (err) {
+    await session.shutdown().catch(() => undefined);
+    const typed = toStoreError(err, `open ScyllaDB keyspace ${options.keyspace}`);
+    // A keyspace or table that does not exist is an invalid request: the schema is missing, not a bug.
+    throw typed instanceof StoreUnavailableError ? typed : new StoreUnavailableError(`${typed.message} (has \`chat migrate\` run?)`, { cause: err });
+  }
+  return new ScyllaStore(session);
+}
+
+/**
+ * The networked ChatStore on ScyllaDB (or Cassandra): the data model, the
+ * fencing and the failure handling are in DESIGN.md beside this file. Every
+ * driver error leaves as a typed error (scylla-errors.ts); nothing resolves
+ * before the cluster acknowledged the write at the configured consistency.
+ */
+export class ScyllaStore implements ChatStore {
+  private closed = false;
+
+  constructor(private readonly s: ScyllaSession) {}
+
+  upsertUser(user: User): Promise<void> {
+    return this.run('upsertUser', () => users.upsertUser(this.s, user));
+  }
+
+  getUsers(ids: readonly string[]): Promise<User[]> {
+    return this.run('getUsers', () => users.getUsers(this.s, ids));
+  }
+
+  searchUsers(prefix: string, limit: number): Promise<User[]> {
+    return this.run('searchUsers', () => {
+      checkLimit(limit);
+      return users.searchUsers(this.s, prefix, limit);
+    });
+  }
+
+  loadConversation(conversationId: string): Promise<ConversationRecord | null> {
+    return this.run('loadConversation', () => mutations.loadConversation(this.s, conversationId));
+  }
+
+  createConversation(conversation: NewConversation, epoch: number): Promise<{ record: ConversationRecord; created: boolean }> {
+    return this.run('createConversation', () => {
+      checkInteger(epoch, 'epoch');
+      return mutations.createConversation(this.s, conversation, epoch);
+    });
+  }
+
+  appendMessages(batch: AppendBatch): Promise<AppendResult> {
+    return this.run('appendMessages', () => {
+      checkBatch(batch);
+      return appendBatch(this.s, batch);
+    });
+  }
+
+  updateMessage(update: MessageUpdate): Promise<void> {
+    return this.run('updateMessage', () => {
+      checkInteger(update.epoch, 'epoch');
+      checkInteger(update.message.seq, 'seq');
+      checkInteger(update.message.changeSeq, 'changeSeq');
+      return mutations.updateMessage(this.s, update);
+    });
+  }
+
+  applyMembershipChange(change: MembershipChange): Promise<void> {
+    return this.run('applyMembershipChange', () => {
+      checkInteger(change.epoch, 'epoch');
+      checkInteger(change.changeSeq, 'changeSeq');
+      for (const m of change.add) {
+        checkInteger(m.joinedAt, 'joinedAt');
+        checkInteger(m.readSeq, 'readSeq');
+        checkInteger(m.deliveredSeq, 'deliveredSeq');
+      }
+      return mutations.applyMembershipChange(this.s, change);
+    });
+  }
+
+  markReceipt(mark: ReceiptMark): Promise<ReceiptMarksRecord> {
+    return this.run('markReceipt', () => {
+      checkInteger(mark.epoch, 'epoch');
+      checkInteger(mark.deliveredSeq ?? 0, 'deliveredSeq');
+      checkInteger(mark.readSeq ?? 0, 'readSeq');
+      return mutations.markReceipt(this.s, mark);
+    });
+  }
+
+  findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]> {
+    return this.run('findByClientMsgIds', () => findByKeys(this.s, conversationId, keys));
+  }
+
+  /** The head bounds the range (no bucket above last_seq is read); then one or two partitions. */
+  readMessages(conversationId: string, query: MessageQuery): Promise<ChatMessage[]> {
+    return this.run('readMessages', async () => {
+      checkLimit(query.limit);
+      if (query.after !== undefined) checkInteger(query.after, 'after');
+      if (query.before !== undefined) checkInteger(query.before, 'before');
+      const head = await readHead(this.s, conversationId);
+      if (!head) return [];
+      const from = Math.max(1, (query.after ?? 0) + 1);
+      const to = Math.min(head.lastSeq, (query.before ?? Number.MAX_SAFE_INTEGER) - 1);
+      return readRange(this.s, conversationId, { from, to, limit: query.limit, backward: query.direction === 'backward' });
+    });
+  }
+
+  readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]> {
+    return this.run('readChangedMessages', () => {
+      checkLimit(query.limit);
+      checkInteger(query.afterChangeSeq, 'afterChangeSeq');
+      checkInteger(query.maxSeq, 'maxSeq');
+      return readChanged(this.s, conversationId, query);
+    });
+  }
+
+  /**
+   * The user's conversation ids (one partition), their heads (one point read
+   * each), sorted by (last activity, id) descending in memory; views for the
+   * page only. Costs O(the user's conversations) per page: see DESIGN.md,
+   * "Listing by activity", for why not an activity-clustered table.
+   */
+  listUserConversations(userId: string, page: { limit: number; before?: string | undefined }): Promise<ConversationPageResult> {
+    return this.run('listUserConversations', async () => {
+      checkLimit(page.limit);
+      const cursor = page.before === undefined ? undefined : decodeCursor(page.before);
+      const heads = await readHeads(this.s, await userConversationIds(this.s, userId));
+      heads.sort((a, b) => b.lastActivityAt - a.lastActivityAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      const after = cursor
+        ? heads.filter((h) => h.lastActivityAt < cursor.activity || (h.lastActivityAt === cursor.activity && h.id < cursor.id))
+        : heads;
+      const pageHeads = after.slice(0, page.limit);
+      const views = await mapLimit(pageHeads, FAN_OUT, async (head) => (await readMemberViews(this.s, head.id, [userId], head))[0]?.view);
+      const conversations = views.filter((v): v is Conversation => v !== undefined);
+      const last = pageHeads[pageHeads.length - 1];
+      return { conversations, next: after.length > page.limit && last ? encodeCursor(last.lastActivityAt, last.id) : null };
+    });
+  }
+
+  userConversationHeads(userId: string): Promise<ConversationHead[]> {
+    return this.run('userConversationHeads', async () => {
+      const heads = await readHeads(this.s, await userConversationIds(this.s, userId));
+      return heads.map((h) => ({ conversationId: h.id, lastSeq: h.lastSeq, changeSeq: h.changeSeq }));
+    });
+  }
+
+  userContacts(userId: string, limit: number): Promise<string[]> {
+    return this.run('userContacts', () => {
+      checkLimit(limit);
+      return contactsOf(this.s, userId, limit);
+    });
+  }
+
+  getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]> {
+    return this.run('getConversationViews', async () => {
+      const views = await mapLimit([...new Set(conversationIds)], FAN_OUT, async (id) => (await readMemberViews(this.s, id, [userId]))[0]?.view);
+      return views.filter((v): v is Conversation => v !== undefined);
+    });
+  }
+
+  getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
+    return this.run('getMemberViews', () => readMemberViews(this.s, conversationId, userIds));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // shutdown() waits for requests in flight: what was being written is answered first.
+    try {
+      await this.s.shutdown();
+    } catch (err) {
+      throw toStoreError(err, 'close');
+    }
+  }
+
+  /** Runs an operation with the driver's errors translated; refused once closed. */
+  private async run<T>(what: string, op: () => T | Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError(`${what}: the Scylla store is closed`);
+    try {
+      return await op();
+    } catch (err) {
+      throw toStoreError(err, what);
+    }
+  }
+}
