@@ -282,27 +282,24 @@ export class ChatClient {
    */
   async #presenceOfNewMembers(conversation: Conversation): Promise<void> {
     const me = this.state.me?.id;
-    const userIds = conversation.members.map((m) => m.userId).filter((id) => id !== me && !this.state.presenceOf(id)).slice(0, MAX_PRESENCE_IDS);
-    if (userIds.length === 0 || !this.connection.online) return;
-    try {
-      const { presence } = await this.connection.request('presence.get', { userIds });
-      this.state.applyPresence(presence);
-    } catch {
-      // Events and the next reconnect's refresh keep it current.
-    }
+    await this.#askPresence(conversation.members.map((m) => m.userId).filter((id) => id !== me && !this.state.presenceOf(id)));
   }
 
   /** Presence of every DM peer and group member (up to the op's limit). */
   async refreshPresence(): Promise<void> {
     const ids = new Set<string>();
     for (const c of this.state.conversations()) for (const m of c.members) if (m.userId !== this.state.me?.id) ids.add(m.userId);
-    const userIds = [...ids].slice(0, MAX_PRESENCE_IDS);
-    if (userIds.length === 0) return;
+    await this.#askPresence([...ids]);
+  }
+
+  async #askPresence(ids: string[]): Promise<void> {
+    const userIds = ids.slice(0, MAX_PRESENCE_IDS);
+    if (userIds.length === 0 || !this.connection.online) return;
     try {
       const { presence } = await this.connection.request('presence.get', { userIds });
       this.state.applyPresence(presence);
     } catch {
-      // Presence events keep it current; a failed read only leaves dots grey.
+      // Presence events and the next reconnect's refresh keep it current; a failed read only leaves dots grey.
     }
   }
 
