@@ -104,4 +104,66 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     // Chromium itself logs each refused WebSocket connection while the server is down; nothing else may appear.
     expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
   });
+
+  it('a group: created with two members, the owner removes one, who loses it while the other sees the change', async () => {
+    errors.length = 0;
+    const { page: cat } = await signIn('Cat Trip');
+    const { page: bob } = await signIn('Bob Trip', 390);
+    const { page: ann } = await signIn('Ann Trip');
+
+    // Ann creates "Trip", ticking Bob and Cat in the user search.
+    await ann.getByRole('button', { name: 'New group' }).click();
+    const form = ann.getByRole('form', { name: 'New group' });
+    await form.getByLabel('Group name').fill('Trip');
+    const search = ann.getByRole('searchbox', { name: 'Search users' });
+    for (const name of ['Bob Trip', 'Cat Trip']) {
+      await search.fill(name.toLowerCase());
+      await ann.getByRole('checkbox', { name: `Add ${name} to group` }).check();
+    }
+    await form.getByRole('list', { name: 'Chosen members' }).getByRole('listitem').nth(1).waitFor();
+    await form.getByRole('button', { name: 'Create group' }).click();
+    const annView = ann.getByRole('region', { name: 'Trip' });
+    await annView.getByText('3 members').waitFor();
+
+    // All three have it; Cat opens it, Bob (at phone width) too.
+    const list = (page: Page) => page.getByRole('navigation', { name: 'Conversations' });
+    await list(cat).getByRole('button', { name: /Trip/ }).click();
+    await cat.getByRole('region', { name: 'Trip' }).getByText('3 members').waitFor();
+    await list(bob).getByRole('button', { name: /Trip/ }).click();
+    const bobView = bob.getByRole('region', { name: 'Trip' });
+    await bobView.getByText('3 members').waitFor();
+
+    // Ann, the owner, opens the panel: every member with a role, the owner's actions.
+    await annView.getByRole('button', { name: 'Members', exact: true }).click();
+    const panel = ann.getByRole('complementary', { name: /Members/ });
+    await expect(panel.getByRole('listitem').count()).resolves.toBe(3);
+    await panel.getByRole('combobox', { name: 'Role of Bob Trip' }).waitFor();
+    await panel.getByRole('button', { name: 'Remove Cat Trip' }).waitFor();
+    await panel.getByRole('textbox', { name: 'Group name' }).waitFor();
+    await ann.screenshot({ path: join(SHOTS, '7-group.png') });
+
+    await panel.getByRole('button', { name: 'Remove Cat Trip' }).click();
+    await panel.getByRole('button', { name: 'Remove Cat Trip' }).waitFor({ state: 'detached' });
+    await annView.getByText('2 members').waitFor();
+
+    // Cat's client drops the conversation: gone from her list, and her open view is closed.
+    await list(cat).getByRole('button', { name: /Trip/ }).waitFor({ state: 'detached', timeout: 5000 });
+    await cat.getByText('Pick a conversation, or start one.').waitFor();
+    await cat.screenshot({ path: join(SHOTS, '8-removed.png') });
+
+    // Bob sees two members; as a plain member his panel offers only leaving.
+    await bobView.getByText('2 members').waitFor({ timeout: 5000 });
+    await bobView.getByRole('button', { name: 'Members', exact: true }).click();
+    const bobPanel = bob.getByRole('complementary', { name: /Members/ });
+    await expect(bobPanel.getByRole('listitem').count()).resolves.toBe(2);
+    await bobPanel.getByRole('button', { name: 'Leave group' }).waitFor();
+    await expect(bobPanel.getByRole('button', { name: /^Remove/ }).count()).resolves.toBe(0);
+    await expect(bobPanel.getByRole('combobox').count()).resolves.toBe(0);
+    // Keyboard: the panel took focus when it opened; Escape closes it and focus returns to its button.
+    await bob.keyboard.press('Escape');
+    await bobPanel.waitFor({ state: 'detached' });
+    await expect(bobView.getByRole('button', { name: 'Members', exact: true }).evaluate((b) => b === document.activeElement)).resolves.toBe(true);
+
+    expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
+  });
 });
