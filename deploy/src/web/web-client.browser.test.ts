@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort } from '../cluster/local-cluster.js';
 import { deployRoot } from '../paths.js';
+import { ChatClient } from '../testing/chat-client.js';
 import { type ChatProcess, startProcess, tempDir } from '../testing/system-under-test.js';
 
 /** Debian's Chromium, driven by playwright-core; never a downloaded browser. */
@@ -11,6 +12,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 /** Screenshots of the main screens, for the closing note and for people reviewing the UI. */
 const SHOTS = join(deployRoot(), '..', 'web', 'results');
+
+/** The long-history test sends thousands of messages from one socket; the default rate limit would close it. */
+const ENV = { RATE_LIMIT_PER_SEC: '1000000', RATE_LIMIT_BURST: '1000000' };
 
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.log(`web client browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
@@ -25,7 +29,7 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     port = await freePort();
-    server = await startProcess({ dataDir: dir.path, port });
+    server = await startProcess({ dataDir: dir.path, port, env: ENV });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
@@ -89,7 +93,7 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     await annBox.press('Enter');
     await ann.getByText('Sending…').waitFor();
     await ann.screenshot({ path: join(SHOTS, '4-reconnecting.png') });
-    server = await startProcess({ dataDir: dir.path, port });
+    server = await startProcess({ dataDir: dir.path, port, env: ENV });
     for (const page of [ann, bob]) {
       await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Online' }).waitFor({ timeout: 40_000 });
     }
@@ -163,6 +167,80 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     await bob.keyboard.press('Escape');
     await bobPanel.waitFor({ state: 'detached' });
     await expect(bobView.getByRole('button', { name: 'Members', exact: true }).evaluate((b) => b === document.activeElement)).resolves.toBe(true);
+
+    expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
+  });
+
+  it('a conversation with 10,000 messages: only a window of rows is in the DOM, older history loads on scrolling up', async () => {
+    errors.length = 0;
+    const una = await ChatClient.login(server!.baseUrl, 'Una Long');
+    const vic = await ChatClient.login(server!.baseUrl, 'Vic Long');
+    const { conversation } = await una.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: vic.user.id });
+    const TOTAL = 10_000;
+    const body = (n: number) => `long ${String(n).padStart(5, '0')}`;
+    // Many sends in flight at once; each batch waits for its replies so seqs follow n.
+    const started = Date.now();
+    for (let n = 1; n <= TOTAL; ) {
+      const batch: Promise<unknown>[] = [];
+      for (const end = Math.min(TOTAL, n + 499); n <= end; n++) batch.push(una.call('message.send', { conversationId: conversation.id, clientMsgId: `l${n}`, body: body(n) }));
+      await Promise.all(batch);
+    }
+    const sendMs = Date.now() - started;
+    await vic.close();
+
+    const { page } = await signIn('Vic Long');
+    await page.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name: /Una Long/ }).click();
+    const log = page.getByRole('log', { name: 'Messages' });
+    const rows = log.locator('article.msg');
+    await log.getByText(body(TOTAL), { exact: true }).waitFor({ timeout: 10_000 });
+    // Scrolled to the bottom, showing the newest message.
+    const atBottom = () => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 80);
+    await expect.poll(atBottom, { timeout: 5000 }).toBe(true);
+    await expect(log.getByText(body(TOTAL), { exact: true }).isVisible()).resolves.toBe(true);
+    expect(await rows.count()).toBeLessThan(200);
+
+    /** The lowest message number in the DOM. */
+    const oldestShown = async () => Math.min(...(await log.locator('article.msg .body').allTextContents()).map((t) => Number(t.replace('long ', ''))));
+    // Each scroll to the top fetches an older page; the reader stays where they were.
+    const seen: number[] = [await oldestShown()];
+    /** Where the row with `text` is, in px below the top of the log's viewport. */
+    const rowTop = (text: string) =>
+      log.evaluate((el, t) => {
+        const row = [...el.querySelectorAll('article.msg')].find((a) => a.querySelector('.body')?.textContent === t);
+        return row ? row.getBoundingClientRect().top - el.getBoundingClientRect().top : NaN;
+      }, text);
+    for (let k = 0; k < 6; k++) {
+      // Scroll to the top and note the first row there once it rendered (a microtask after the
+      // scroll event), before the older page can arrive (a socket message, a later task).
+      const first = await log.evaluate(async (el) => {
+        const scrolled = new Promise((resolve) => el.addEventListener('scroll', resolve, { once: true }));
+        el.scrollTop = 0;
+        await scrolled;
+        await Promise.resolve();
+        const viewTop = el.getBoundingClientRect().top;
+        const a = [...el.querySelectorAll('article.msg')].find((r) => r.getBoundingClientRect().bottom > viewTop)!;
+        return { text: a.querySelector('.body')!.textContent!, top: a.getBoundingClientRect().top - viewTop };
+      });
+      await expect.poll(oldestShown, { timeout: 5000 }).toBeLessThan(seen.at(-1)!);
+      seen.push(await oldestShown());
+      // The older rows went in above: the row the reader was looking at did not move.
+      await expect.poll(async () => Math.abs((await rowTop(first.text)) - first.top), { timeout: 2000 }).toBeLessThan(30);
+      expect(await rows.count()).toBeLessThan(200);
+    }
+    // Scrolled to the top, the view did not jump back to the bottom, and the DOM stayed small.
+    await expect(atBottom()).resolves.toBe(false);
+    expect(TOTAL - seen.at(-1)!).toBeGreaterThan(250);
+    await page.screenshot({ path: join(SHOTS, '9-long-history.png') });
+
+    // Back at the bottom, a new message shows up in view.
+    await log.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await expect.poll(atBottom, { timeout: 5000 }).toBe(true);
+    await una.call('message.send', { conversationId: conversation.id, clientMsgId: 'tail', body: 'the newest one' });
+    await log.getByText('the newest one', { exact: true }).waitFor({ timeout: 5000 });
+    await expect.poll(atBottom, { timeout: 5000 }).toBe(true);
+    expect(await rows.count()).toBeLessThan(200);
+    await una.close();
+    console.log(`sent ${TOTAL} messages in ${sendMs} ms; oldest shown while scrolling up: ${seen.join(', ')}`);
 
     expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
   });
