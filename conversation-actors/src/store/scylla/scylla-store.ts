@@ -17,8 +17,8 @@ import type {
   ReceiptMark,
   ReceiptMarksRecord,
 } from '../store.js';
-import { decodeCursor, encodeCursor } from '../sqlite/sqlite-cursor.js';
-import { checkBatch, checkInteger, checkLimit } from '../sqlite/sqlite-errors.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { checkBatch, checkInteger, checkLimit } from '../input-checks.js';
 import { appendBatch, findByKeys } from './scylla-appends.js';
 import type { ScyllaOptions } from './scylla-config.js';
 import { toStoreError } from './scylla-errors.js';

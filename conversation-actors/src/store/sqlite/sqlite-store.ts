@@ -21,8 +21,9 @@ import type {
   ReceiptMarksRecord,
 } from '../store.js';
 import { applySchema } from './schema.js';
-import { decodeCursor, encodeCursor } from './sqlite-cursor.js';
-import { checkBatch, checkInteger, checkLimit, toStoreError, writeError } from './sqlite-errors.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { checkBatch, checkInteger, checkLimit } from '../input-checks.js';
+import { toStoreError, writeError } from './sqlite-errors.js';
 import { type MessageRow, toMessage, toRow, toUser } from './sqlite-rows.js';
 import { type Statements, prepareStatements } from './sqlite-statements.js';
 import { readMemberViews, readRecord, readView } from './sqlite-views.js';

@@ -1,4 +1,4 @@
-import { BadRequestError } from '../../errors.js';
+import { BadRequestError } from '../errors.js';
 
 /** Where a page of a user's conversations resumes: the sort key of the last row served. */
 export interface Cursor {

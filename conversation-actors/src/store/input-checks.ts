@@ -1,0 +1,34 @@
+import { BadRequestError } from '../errors.js';
+import type { AppendBatch } from './store.js';
+
+// Argument checks every ChatStore backend runs before it reads or writes
+// anything, so a bad call is a BadRequestError whichever backend is behind it.
+
+/** Refuses a value that is not a safe integer with BadRequestError. */
+export function checkInteger(value: number, what: string): void {
+  if (!Number.isSafeInteger(value)) throw new BadRequestError(`${what} must be an integer, got ${value}`);
+}
+
+/** Refuses a page limit below 1 (or not an integer) with BadRequestError. */
+export function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new BadRequestError(`limit must be a positive integer, got ${limit}`);
+}
+
+/** The store, not only the actor, refuses a batch that would leave a gap or mix conversations. */
+export function checkBatch(batch: AppendBatch): void {
+  checkInteger(batch.epoch, 'epoch');
+  checkInteger(batch.expectedLastSeq, 'expectedLastSeq');
+  if (batch.messages.length === 0) throw new BadRequestError('appendMessages: empty batch');
+  const keys = new Set<string>();
+  batch.messages.forEach((message, i) => {
+    if (message.conversationId !== batch.conversationId) {
+      throw new BadRequestError(`appendMessages: message for ${message.conversationId} in a batch for ${batch.conversationId}`);
+    }
+    if (message.seq !== batch.expectedLastSeq + 1 + i) {
+      throw new BadRequestError(`appendMessages: message ${i} has seq ${message.seq}, expected ${batch.expectedLastSeq + 1 + i}`);
+    }
+    const key = JSON.stringify([message.senderId, message.clientMsgId]);
+    if (keys.has(key)) throw new BadRequestError(`appendMessages: clientMsgId ${message.clientMsgId} twice in one batch`);
+    keys.add(key);
+  });
+}
