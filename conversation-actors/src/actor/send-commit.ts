@@ -128,7 +128,20 @@ export class SendCommit {
       } finally {
         host.metrics.storeWrite.observe({ kind: 'append' }, (performance.now() - started) / 1000);
       }
-      if (result.kind === 'appended') break;
+      if (result.kind === 'appended') {
+        // Acknowledge only while the lease is still ours: past its deadline a
+        // new owner may already be writing, and a networked store (Scylla)
+        // lets it seal seqs whose rows land late. Unanswered, the senders
+        // retry and the new owner answers them with these stored originals.
+        try {
+          host.requireEpoch();
+        } catch (err) {
+          host.afterWriteFailure(err);
+          for (const p of toWrite) this.#failSend(p, err);
+          return;
+        }
+        break;
+      }
       // Some keys were stored before (a retry after a restart): answer those as
       // duplicates and write the rest with fresh seqs.
       const existing = new Map(result.existing.map((m) => [RecentKeys.key(m.senderId, m.clientMsgId), m]));

@@ -43,6 +43,14 @@ import { StaticOwnership } from './shard-ownership.js';
 const SHARDS = 8;
 const EPOCH = 1;
 
+/** StaticOwnership whose leases the test can let lapse (epochOf answers undefined, as past a lease deadline). */
+class LapsingOwnership extends StaticOwnership {
+  lapsed = false;
+  override epochOf(shard: number): number | undefined {
+    return this.lapsed ? undefined : super.epochOf(shard);
+  }
+}
+
 /** Time that moves only when the test says so. */
 class ManualClock implements Clock {
   t = 1_700_000_000_000;
@@ -134,6 +142,7 @@ function gate(): { open: () => void; opened: Promise<void> } {
 interface Harness {
   store: SqliteStore;
   wrapped: InterceptingStore;
+  ownership: LapsingOwnership;
   bus: LocalBus;
   metrics: ActorMetrics;
   registry: Registry;
@@ -202,10 +211,11 @@ describe('ActorHost over the bus', () => {
     const registry = new Registry();
     const metrics = new ActorMetrics(registry);
     const clock = new ManualClock();
+    const ownership = new LapsingOwnership(SHARDS, EPOCH);
     const host = new ActorHost({
       bus,
       store: wrapped,
-      ownership: new StaticOwnership(SHARDS, EPOCH),
+      ownership,
       shardCount: SHARDS,
       limits: DEFAULT_LIMITS,
       logger: silentLogger(),
@@ -218,7 +228,7 @@ describe('ActorHost over the bus', () => {
     await host.start();
     cleanups.push(() => host.stop());
     for (const id of ['alice', 'bob', 'carol', 'dave']) await store.upsertUser(user(id));
-    return { store, wrapped, bus, metrics, registry, clock, host };
+    return { store, wrapped, ownership, bus, metrics, registry, clock, host };
   }
 
   /** What a gateway does: encode, request on the conversation's shard subject, decode. */
@@ -620,6 +630,31 @@ describe('ActorHost over the bus', () => {
     expect(seqOf(retry)).toBe(2);
     expect(seqOf(await call(h, sendReq(id, 'bob', 'w3')))).toBe(3);
     expect((await storedBodies(h, id)).map(([seq, body]) => `${seq}:${body}`)).toEqual(['1:w1', '2:w2', '3:w3']);
+  });
+
+  it('does not acknowledge a write that completed after the lease lapsed; the retry finds the stored original', async () => {
+    const h = await start();
+    const bobSees = events(h, 'bob');
+    const id = await createGroup(h);
+    expect(seqOf(await call(h, sendReq(id, 'alice', 'l1')))).toBe(1);
+
+    // The write succeeds, but the lease deadline passes while it is in flight.
+    h.wrapped.onAppend = async (batch, real) => {
+      const result = await real(batch);
+      h.ownership.lapsed = true;
+      return result;
+    };
+    expect(failureCode(await call(h, sendReq(id, 'alice', 'l2')))).toBe('unavailable');
+    await h.bus.flush();
+    expect(newMessages(bobSees).map((m) => m.body)).toEqual(['l1']);
+
+    // The lease is back (a new owner, here the same host): the retry is answered with the stored original.
+    h.wrapped.onAppend = undefined;
+    h.ownership.lapsed = false;
+    const retry = await call(h, sendReq(id, 'alice', 'l2'));
+    expect(retry.result?.$case === 'send' && retry.result.value.duplicate).toBe(true);
+    expect(seqOf(retry)).toBe(2);
+    expect(seqOf(await call(h, sendReq(id, 'bob', 'l3')))).toBe(3);
   });
 
   it('stop() drains: every request queued before it is answered and stored; then nothing is served', async () => {
