@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvConfig } from '@chat/platform';
 import { actorsEnvSchema } from '../../config.js';
@@ -44,10 +47,24 @@ describe('Scylla configuration', () => {
       localDataCenter: 'eu-west',
       keyspace: 'chat_prod',
       credentials: { username: 'chat', password: 's3cret' },
-      tls: true,
+      tls: { ca: undefined },
       consistency: 'QUORUM',
       requestTimeoutMs: 5000,
     });
+  });
+
+  it('reads a private CA from SCYLLA_TLS_CA_FILE (TLS on), and names the variable when the file is missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scylla-ca-'));
+    try {
+      const file = join(dir, 'ca.pem');
+      writeFileSync(file, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      const tls = options({ SCYLLA_CONTACT_POINTS: 'db', SCYLLA_TLS_CA_FILE: file }).tls;
+      expect(tls && tls.ca?.toString()).toMatch(/BEGIN CERTIFICATE/);
+      const found = problems(() => options({ SCYLLA_CONTACT_POINTS: 'db', SCYLLA_TLS_CA_FILE: join(dir, 'missing.pem') }));
+      expect(found).toEqual([expect.stringMatching(/^SCYLLA_TLS_CA_FILE: cannot read ".*missing\.pem" \(ENOENT\)$/)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names every bad variable at once', () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, envBool, envEnum, envInt, envString } from '@chat/platform';
 
@@ -23,6 +24,8 @@ export const scyllaEnv = {
   SCYLLA_USERNAME: envString(''),
   SCYLLA_PASSWORD: envString(''),
   SCYLLA_TLS: envBool(false),
+  /** PEM file of the CA that signed the nodes' certificates (a private CA); empty: the system's trusted CAs. Implies SCYLLA_TLS. */
+  SCYLLA_TLS_CA_FILE: envString(''),
   SCYLLA_CONSISTENCY: envEnum(SCYLLA_CONSISTENCIES, 'LOCAL_QUORUM'),
   /** Used by `chat migrate` when it creates the keyspace: `SimpleStrategy:<rf>` or `NetworkTopologyStrategy:<dc>=<rf>,<dc>=<rf>`. */
   SCYLLA_REPLICATION: envString(DEFAULT_SCYLLA_REPLICATION),
@@ -39,7 +42,8 @@ export interface ScyllaOptions {
   localDataCenter: string;
   keyspace: string;
   credentials?: { username: string; password: string } | undefined;
-  tls: boolean;
+  /** TLS to the nodes, verified against the system CAs or `ca`; false: plain TCP. */
+  tls: false | { ca?: Buffer | undefined };
   consistency: ScyllaConsistency;
   requestTimeoutMs: number;
 }
@@ -81,13 +85,21 @@ export function scyllaOptionsFromEnv(env: ScyllaEnv): ScyllaOptions {
   if ((env.SCYLLA_USERNAME === '') !== (env.SCYLLA_PASSWORD === '')) {
     problems.push('SCYLLA_USERNAME and SCYLLA_PASSWORD: set both or neither');
   }
+  let ca: Buffer | undefined;
+  if (env.SCYLLA_TLS_CA_FILE !== '') {
+    try {
+      ca = readFileSync(env.SCYLLA_TLS_CA_FILE);
+    } catch (err) {
+      problems.push(`SCYLLA_TLS_CA_FILE: cannot read ${JSON.stringify(env.SCYLLA_TLS_CA_FILE)} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     contactPoints,
     localDataCenter: env.SCYLLA_LOCAL_DC,
     keyspace: env.SCYLLA_KEYSPACE,
     credentials: env.SCYLLA_USERNAME === '' ? undefined : { username: env.SCYLLA_USERNAME, password: env.SCYLLA_PASSWORD },
-    tls: env.SCYLLA_TLS,
+    tls: env.SCYLLA_TLS || ca !== undefined ? { ca } : false,
     consistency: env.SCYLLA_CONSISTENCY,
     requestTimeoutMs: env.SCYLLA_REQUEST_TIMEOUT_MS,
   };
