@@ -23,5 +23,5 @@ export {
   type ScyllaOptions,
   type Replication,
 } from './store/scylla/scylla-config.js';
-export { createScyllaClient } from './store/scylla/scylla-session.js';
+export { type CqlClient, type CqlConnector, createScyllaClient } from './store/scylla/scylla-session.js';
 export { applyMigrations, loadMigrations, SCYLLA_SCHEMA_VERSION, type Migration } from './store/scylla/scylla-migrations.js';

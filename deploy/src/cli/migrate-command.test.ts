@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvConfig } from '@chat/platform';
-import { SCYLLA_SCHEMA_VERSION, createScyllaClient, scyllaEnvSchema, scyllaOptionsFromEnv } from '@chat/conversation-actors';
+import {
+  type CqlConnector,
+  SCYLLA_SCHEMA_VERSION,
+  StoreUnavailableError,
+  createScyllaClient,
+  openScyllaStore,
+  scyllaEnvSchema,
+  scyllaOptionsFromEnv,
+} from '@chat/conversation-actors';
+import { EmulatedCluster } from '@chat/conversation-actors/testing';
 import { runMigrate } from './migrate-command.js';
 
 const rejection = (p: Promise<unknown>): Promise<unknown> =>
@@ -59,4 +68,53 @@ describe.skipIf(!contactPoints)('chat migrate on a live cluster', () => {
     }
     expect(String(await rejection(runMigrate(env())))).toMatch(/schema version 999; this build knows versions up to/);
   }, 120_000);
+});
+
+describe('chat migrate on the CQL emulator', () => {
+  // The same runs as above against the in-memory emulator (@chat/conversation-actors/testing), so they happen in every CI run.
+  const keyspace = 'chat_migrate';
+  const env = { SCYLLA_CONTACT_POINTS: 'emulated', SCYLLA_KEYSPACE: keyspace, SCYLLA_REPLICATION: 'NetworkTopologyStrategy:dc1=3' };
+
+  it('creates the keyspace with the configured replication, applies every migration once, records it, and a second run applies nothing', async () => {
+    const cluster = new EmulatedCluster();
+    const connect: CqlConnector = (_o, to) => cluster.client(to.keyspace ? { keyspace } : {});
+    const lines: string[] = [];
+    expect(await runMigrate(env, (l) => lines.push(l), connect)).toEqual({
+      keyspace,
+      applied: Array.from({ length: SCYLLA_SCHEMA_VERSION }, (_, i) => i + 1),
+      version: SCYLLA_SCHEMA_VERSION,
+    });
+    expect(lines.join('\n')).toMatch(/applied 0001_initial \(\d+ statements\)/);
+    expect(Object.fromEntries(cluster.schema.keyspaces.get(keyspace)?.replication ?? [])).toEqual({ class: 'NetworkTopologyStrategy', dc1: '3' });
+    const ddl = cluster.log.filter((e) => e.kind === 'ddl').length;
+    expect(await runMigrate(env, () => undefined, connect)).toEqual({ keyspace, applied: [], version: SCYLLA_SCHEMA_VERSION });
+    // The second run created only the bootstrap table (IF NOT EXISTS) and the keyspace, nothing of the migrations.
+    expect(cluster.log.filter((e) => e.kind === 'ddl').length - ddl).toBe(2);
+    // The store opens the migrated keyspace.
+    const store = await openScyllaStore(scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env)), connect);
+    await store.close();
+  });
+
+  it('refuses a keyspace with a newer schema, and one whose applied migration file has changed since', async () => {
+    const cluster = new EmulatedCluster();
+    const connect: CqlConnector = (_o, to) => cluster.client(to.keyspace ? { keyspace } : {});
+    await runMigrate(env, () => undefined, connect);
+    const client = cluster.client({ keyspace });
+    await client.execute("INSERT INTO schema_migrations (scope, version, name, checksum) VALUES ('chat', 999, 'future', 'x')", [], { prepare: true });
+    expect(String(await rejection(runMigrate(env, () => undefined, connect)))).toMatch(/schema version 999; this build knows versions up to/);
+    expect(String(await rejection(openScyllaStore(scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env)), connect)))).toMatch(/schema version 999/);
+
+    await client.execute("DELETE FROM schema_migrations WHERE scope = 'chat' AND version = 999", [], { prepare: true });
+    await client.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE scope = 'chat' AND version = 1", [], { prepare: true });
+    expect(String(await rejection(runMigrate(env, () => undefined, connect)))).toMatch(/0001_initial was changed after it was applied/);
+  });
+
+  it('the store refuses a keyspace chat migrate has not prepared, saying to run it', async () => {
+    const cluster = new EmulatedCluster();
+    await cluster.client().execute(`CREATE KEYSPACE ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
+    const connect: CqlConnector = (_o, to) => cluster.client(to.keyspace ? { keyspace } : {});
+    const err = await rejection(openScyllaStore(scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env)), connect));
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(String(err)).toMatch(/has `chat migrate` run\?/);
+  });
 });

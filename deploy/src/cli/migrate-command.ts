@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadEnvConfig } from '@chat/platform';
 import {
   applyMigrations,
+  type CqlConnector,
   createScyllaClient,
   loadMigrations,
   parseReplication,
@@ -29,14 +30,18 @@ export interface MigrateOutcome {
  * nothing. Refuses a keyspace with a newer schema than this build knows.
  * Throws ConfigError for bad variables; driver and schema errors otherwise.
  */
-export async function runMigrate(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = () => undefined): Promise<MigrateOutcome> {
+export async function runMigrate(
+  env: NodeJS.ProcessEnv = process.env,
+  log: (line: string) => void = () => undefined,
+  connect: CqlConnector = createScyllaClient,
+): Promise<MigrateOutcome> {
   const config = loadEnvConfig(migrateEnvSchema, env);
   const options = scyllaOptionsFromEnv(config);
   const replication = parseReplication(config.SCYLLA_REPLICATION);
   // Read and checked before anything is sent to the cluster.
   const migrations = loadMigrations();
 
-  const admin = createScyllaClient(options, { keyspace: false });
+  const admin = connect(options, { keyspace: false });
   try {
     await admin.connect();
     // The keyspace name and replication were validated (lowercase identifier, numeric factors, plain DC names).
@@ -46,7 +51,7 @@ export async function runMigrate(env: NodeJS.ProcessEnv = process.env, log: (lin
   }
   if (replication.class === 'SimpleStrategy') log(`keyspace ${options.keyspace}: SimpleStrategy is for a development node; use NetworkTopologyStrategy in production`);
 
-  const client = createScyllaClient(options);
+  const client = connect(options, { keyspace: true });
   try {
     await client.connect();
     const applied = await applyMigrations(client, migrations, (m) => log(`applied ${String(m.version).padStart(4, '0')}_${m.name} (${m.statements.length} statements)`));

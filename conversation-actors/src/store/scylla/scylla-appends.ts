@@ -1,10 +1,11 @@
 import type { ChatMessage } from '@chat/proto';
-import { NotFoundError, SeqConflictError, StaleEpochError, StoreUnavailableError } from '../../errors.js';
+import { BadRequestError, NotFoundError, SeqConflictError, StaleEpochError, StoreUnavailableError } from '../../errors.js';
 import type { AppendBatch, AppendResult, ClientMsgKey } from '../store.js';
 import { toStoreError, isRetryable } from './scylla-errors.js';
 import { messageInsertParams } from './scylla-rows.js';
 import { FAN_OUT, readMessage } from './scylla-reads.js';
 import { type ScyllaSession, type Statement, mapLimit, num, stmt } from './scylla-session.js';
+import { SEAL_WINDOW, type TailRepair } from './scylla-tail.js';
 
 /**
  * A logged batch holds at most this many bytes of message data, below
@@ -13,6 +14,14 @@ import { type ScyllaSession, type Statement, mapLimit, num, stmt } from './scyll
  * with its idempotency row, so neither is ever stored without the other.
  */
 export const MAX_BATCH_BYTES = 96 * 1024;
+
+/**
+ * A logged batch holds at most this many messages (twice as many statements,
+ * as many partitions plus one): Scylla measures a batch by its mutations'
+ * memory, per-cell and per-partition overhead included, so short messages
+ * must be capped by count as well as by bytes.
+ */
+export const MAX_BATCH_MESSAGES = 32;
 
 /** How many times the message rows of a claimed batch are sent again after a retryable failure. */
 export const ROW_WRITE_ATTEMPTS = 3;
@@ -36,39 +45,64 @@ export async function findByKeys(s: ScyllaSession, conversationId: string, keys:
 
 /**
  * appendMessages (see DESIGN.md, "Fencing"):
+ * 0. rows this store still owes the conversation from a failed batch of the
+ *    same epoch are written first (scylla-tail.ts): nothing is claimed above
+ *    a hole this store left;
  * 1. the batch's keys are looked up (point reads, mostly answered by bloom
  *    filters): a stored one returns the originals, nothing written;
  * 2. one lightweight transaction on the head claims the seqs for this epoch:
  *    `SET last_seq = last IF last_seq = expected AND epoch <= mine`. Refused:
  *    StaleEpochError / SeqConflictError / NotFoundError, nothing written;
- * 3. the message rows and their keys, in logged batches, retried while the
+ * 3. the first append of this epoch seals the seqs below (placeholders where
+ *    a previous owner left holes);
+ * 4. the message rows and their keys, in logged batches, retried while the
  *    failure is retryable (the claim is ours: no one else writes these seqs).
- * Resolves only after 3 succeeded. If 3 keeps failing, the seqs stay claimed
- * with their rows missing or (batch log) arriving later; nothing was
- * acknowledged, so the senders retry and get new seqs or their originals.
+ * Resolves only after 4 succeeded. If 3 or 4 keeps failing, the rows are
+ * owed (step 0 of the next append) and StoreUnavailableError is thrown:
+ * nothing was acknowledged, so the senders retry and get their originals.
  */
-export async function appendBatch(s: ScyllaSession, batch: AppendBatch): Promise<AppendResult> {
+export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: AppendBatch): Promise<AppendResult> {
   const id = batch.conversationId;
+  if (batch.messages.length > SEAL_WINDOW) {
+    throw new BadRequestError(`appendMessages: ${batch.messages.length} messages in one batch; the Scylla store takes at most ${SEAL_WINDOW} (ACTOR_MAX_BATCH)`);
+  }
+  try {
+    await tail.settle(s, id, batch.epoch, (owed) => writeRows(s, owed));
+  } catch (err) {
+    throw unconfirmed(err, 'appendMessages: rows owed from an earlier batch are still not written');
+  }
   const existing = await findByKeys(s, id, batch.messages);
   if (existing.length > 0) return { kind: 'duplicates', existing };
 
   const last = batch.messages[batch.messages.length - 1] as ChatMessage;
   const claim = [last.seq, last.createdAt, batch.epoch, id, batch.expectedLastSeq, batch.epoch];
-  let claimed: boolean;
   try {
     const { applied, current } = await s.lwt('claimSeqs', claim);
     if (!applied) throw refusal(batch, current);
-    claimed = true;
   } catch (err) {
     if (!isRetryable(err)) throw err;
     // A timed-out LWT may have applied. A SERIAL read settles it: the head at
     // our last seq and epoch can only be our own claim (the actor is the
     // only writer of its epoch, and seqs are claimed once).
-    claimed = await claimLanded(s, id, last.seq, batch.epoch).catch(() => false);
+    const claimed = await claimLanded(s, id, last.seq, batch.epoch).catch(() => false);
     if (!claimed) throw toStoreError(err, 'appendMessages');
   }
-  await writeRows(s, batch.messages);
+  let sealed = false;
+  try {
+    await tail.sealOnce(s, id, batch.epoch, batch.expectedLastSeq);
+    sealed = true;
+    await writeRows(s, batch.messages);
+  } catch (err) {
+    tail.owe(id, batch.epoch, sealed, batch.messages);
+    throw unconfirmed(err, `appendMessages: seqs ${batch.expectedLastSeq + 1}-${last.seq} claimed, rows not confirmed (owed to the next append)`);
+  }
   return { kind: 'appended' };
+}
+
+/** A failure after a claim: always retryable for the caller (it must reload the head), whatever the driver said. */
+function unconfirmed(err: unknown, what: string): StoreUnavailableError {
+  const typed = toStoreError(err, what);
+  return typed instanceof StoreUnavailableError ? typed : new StoreUnavailableError(typed.message, { cause: err });
 }
 
 /** Whether the head now holds exactly this claim. */
@@ -85,33 +119,32 @@ function refusal(batch: AppendBatch, current: { [key: string]: unknown } | undef
   return new SeqConflictError(batch.conversationId, batch.expectedLastSeq, num(current['last_seq']));
 }
 
-/** The claimed rows, in size-bounded logged batches, each retried while its failure is retryable. */
+/**
+ * The claimed rows, in size-bounded logged batches sent concurrently (the
+ * seqs are all claimed: their order of landing does not matter), each
+ * retried while its failure is retryable; a failure left after that is thrown.
+ */
 async function writeRows(s: ScyllaSession, messages: ChatMessage[]): Promise<void> {
-  for (const chunk of chunks(messages)) {
+  await mapLimit(chunks(messages), FAN_OUT, async (chunk) => {
     for (let attempt = 1; ; attempt++) {
       try {
         await s.loggedBatch(chunk);
-        break;
+        return;
       } catch (err) {
-        if (attempt >= ROW_WRITE_ATTEMPTS || !isRetryable(err)) {
-          const first = messages[0]?.seq;
-          const lastSeq = messages[messages.length - 1]?.seq;
-          const wrapped = toStoreError(err, `appendMessages: seqs ${first}-${lastSeq} claimed, rows not confirmed`);
-          throw wrapped instanceof StoreUnavailableError ? wrapped : new StoreUnavailableError(wrapped.message, { cause: err });
-        }
+        if (attempt >= ROW_WRITE_ATTEMPTS || !isRetryable(err)) throw err;
       }
     }
-  }
+  });
 }
 
-/** Message rows with their key rows, grouped so each group stays under MAX_BATCH_BYTES. */
+/** Message rows with their key rows, grouped so each group stays under MAX_BATCH_BYTES and MAX_BATCH_MESSAGES. */
 function chunks(messages: ChatMessage[]): Statement[][] {
   const out: Statement[][] = [];
   let current: Statement[] = [];
   let bytes = 0;
   for (const m of messages) {
     const size = Buffer.byteLength(m.body) + JSON.stringify(m.attachments).length + 256;
-    if (current.length > 0 && bytes + size > MAX_BATCH_BYTES) {
+    if (current.length > 0 && (bytes + size > MAX_BATCH_BYTES || current.length >= 2 * MAX_BATCH_MESSAGES)) {
       out.push(current);
       current = [];
       bytes = 0;

@@ -45,6 +45,8 @@ export const CQL = {
   getMessage: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq = ?`,
   readAscending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? LIMIT ?`,
   readDescending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
+  /** Which seqs of a range have rows (sealing a dead owner's holes: scylla-tail.ts). */
+  tailSeqs: 'SELECT seq FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ?',
   /** Unread counting reads three small columns, not the bodies. */
   unreadScan: 'SELECT seq, sender_id, deleted FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ?',
   putKey: 'INSERT INTO message_keys (conversation_id, sender_id, client_msg_id, seq) VALUES (?, ?, ?, ?)',

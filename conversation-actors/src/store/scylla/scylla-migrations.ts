@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Client } from 'cassandra-driver';
 import { InternalError, StoreUnavailableError } from '../../errors.js';
+import type { CqlClient } from './scylla-session.js';
 
 /**
  * The schema version this code reads and writes: the highest migration file
@@ -146,7 +146,7 @@ export function checkSchemaVersion(applied: readonly number[], expected = SCYLLA
 }
 
 /** The versions recorded in the connected keyspace (none if the table does not exist yet is the caller's to create). */
-export async function readApplied(client: Client): Promise<AppliedMigration[]> {
+export async function readApplied(client: CqlClient): Promise<AppliedMigration[]> {
   const result = await client.execute('SELECT version, checksum FROM schema_migrations WHERE scope = ?', [MIGRATION_SCOPE], { prepare: true });
   return result.rows.map((r) => ({ version: r['version'] as number, checksum: r['checksum'] as string }));
 }
@@ -158,7 +158,7 @@ export async function readApplied(client: Client): Promise<AppliedMigration[]> {
  * DDL is sent unprepared (it cannot be prepared usefully); the driver waits
  * for schema agreement after each statement.
  */
-export async function applyMigrations(client: Client, known: readonly Migration[], onApplied?: (m: Migration) => void): Promise<number[]> {
+export async function applyMigrations(client: CqlClient, known: readonly Migration[], onApplied?: (m: Migration) => void): Promise<number[]> {
   await client.execute(MIGRATIONS_TABLE_CQL);
   const pending = planMigrations(known, await readApplied(client));
   for (const m of pending) {

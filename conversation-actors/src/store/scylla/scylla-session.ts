@@ -1,6 +1,21 @@
-import { Client, type ClientOptions, policies, types } from 'cassandra-driver';
+import { Client, type ClientOptions, type QueryOptions, policies, types } from 'cassandra-driver';
 import type { ScyllaOptions } from './scylla-config.js';
 import { CQL, type CqlName } from './scylla-cql.js';
+
+/**
+ * The part of the driver's Client the store and `chat migrate` use: the
+ * boundary behind which a real cluster (createScyllaClient) or the test
+ * emulator (./emulator) sits.
+ */
+export interface CqlClient {
+  connect(): Promise<void>;
+  execute(query: string, params?: unknown[], options?: QueryOptions): Promise<types.ResultSet>;
+  batch(queries: Statement[], options?: QueryOptions): Promise<types.ResultSet>;
+  shutdown(): Promise<void>;
+}
+
+/** Opens a client for `options`; `keyspace: false` connects without one. */
+export type CqlConnector = (options: ScyllaOptions, connectTo: { keyspace: boolean }) => CqlClient;
 
 /** A statement of CQL with its parameters, for batches. */
 export interface Statement {
@@ -16,14 +31,14 @@ export interface Statement {
  * (the driver reconnects by itself; the store never reconnects by hand).
  * `keyspace: false` connects without one (`chat migrate` creates it first).
  */
-export function createScyllaClient(options: ScyllaOptions, connectTo: { keyspace: boolean } = { keyspace: true }): Client {
+export function createScyllaClient(options: ScyllaOptions, connectTo: { keyspace: boolean } = { keyspace: true }): CqlClient {
   const consistency = types.consistencies[toCamel(options.consistency) as keyof typeof types.consistencies];
   const clientOptions: ClientOptions = {
     contactPoints: options.contactPoints,
     localDataCenter: options.localDataCenter,
     keyspace: connectTo.keyspace ? options.keyspace : undefined,
     credentials: options.credentials,
-    sslOptions: options.tls ? { rejectUnauthorized: true } : undefined,
+    sslOptions: options.tls ? { rejectUnauthorized: true, ...(options.tls.ca ? { ca: [options.tls.ca] } : {}) } : undefined,
     policies: {
       loadBalancing: new policies.loadBalancing.TokenAwarePolicy(new policies.loadBalancing.DCAwareRoundRobinPolicy(options.localDataCenter)),
       reconnection: new policies.reconnection.ExponentialReconnectionPolicy(500, 30_000, false),
@@ -55,7 +70,7 @@ const READ = { prepare: true, isIdempotent: true } as const;
  * store translates them (scylla-errors.ts).
  */
 export class ScyllaSession {
-  constructor(readonly client: Client) {}
+  constructor(readonly client: CqlClient) {}
 
   /** The first page of a statement's rows (callers bound their reads with LIMIT or by key). */
   async rows(name: CqlName, params: unknown[]): Promise<types.Row[]> {

@@ -26,7 +26,8 @@ import { MIGRATION_SCOPE, checkSchemaVersion } from './scylla-migrations.js';
 import * as mutations from './scylla-mutations.js';
 import { readChanged, contactsOf } from './scylla-queries.js';
 import { FAN_OUT, readHead, readHeads, readMemberViews, readRange, userConversationIds } from './scylla-reads.js';
-import { ScyllaSession, createScyllaClient, mapLimit } from './scylla-session.js';
+import { type CqlConnector, ScyllaSession, createScyllaClient, mapLimit } from './scylla-session.js';
+import { TailRepair } from './scylla-tail.js';
 import * as users from './scylla-users.js';
 
 /**
@@ -35,8 +36,8 @@ import * as users from './scylla-users.js';
  * StoreUnavailableError if no node answers or the schema is missing, older
  * or newer.
  */
-export async function openScyllaStore(options: ScyllaOptions): Promise<ScyllaStore> {
-  const session = new ScyllaSession(createScyllaClient(options));
+export async function openScyllaStore(options: ScyllaOptions, connect: CqlConnector = createScyllaClient): Promise<ScyllaStore> {
+  const session = new ScyllaSession(connect(options, { keyspace: true }));
   try {
     await session.client.connect();
     const result = await session.client.execute('SELECT version FROM schema_migrations WHERE scope = ?', [MIGRATION_SCOPE], { prepare: true });
@@ -58,6 +59,8 @@ export async function openScyllaStore(options: ScyllaOptions): Promise<ScyllaSto
  */
 export class ScyllaStore implements ChatStore {
   private closed = false;
+  /** Seals and owed rows per conversation (scylla-tail.ts). */
+  private readonly tail = new TailRepair();
 
   constructor(private readonly s: ScyllaSession) {}
 
@@ -90,7 +93,7 @@ export class ScyllaStore implements ChatStore {
   appendMessages(batch: AppendBatch): Promise<AppendResult> {
     return this.run('appendMessages', () => {
       checkBatch(batch);
-      return appendBatch(this.s, batch);
+      return appendBatch(this.s, this.tail, batch);
     });
   }
 

@@ -1,0 +1,144 @@
+import type { ChatMessage } from '@chat/proto';
+import { bucketRanges } from './scylla-buckets.js';
+import { messageInsertParams } from './scylla-rows.js';
+import { type ScyllaSession, num } from './scylla-session.js';
+
+// Keeping the seq sequence gapless when rows fail after their seqs were
+// claimed (DESIGN.md, "Fencing", "Claim applied, rows failed"). The claim on
+// the head and the message rows are two writes: between them the seqs are
+// taken but may have no rows. Two rules close the gap:
+//
+// 1. Owed rows: a store whose row write failed keeps the batch and writes it
+//    again before anything else it appends to that conversation, while it
+//    still writes with the same epoch. The senders' retries then find their
+//    keys and get their original seqs. Nothing later is ever written above a
+//    hole this store left.
+// 2. Sealing: the first append of each (conversation, epoch), right after its
+//    claim succeeded, reads the seqs of the SEAL_WINDOW messages below it and
+//    writes a deleted placeholder where a row is missing: a hole left by an
+//    owner that died (or lost its lease) with owed rows. Only a writer whose
+//    claim just succeeded seals, so the seqs it fills belong to owners that
+//    can no longer acknowledge anything: an actor acknowledges only while its
+//    lease is valid, and the lease moved before this claim could succeed.
+
+/**
+ * The largest batch appendMessages takes: one batch's seqs must fit in the
+ * window a new owner checks for holes. ACTOR_MAX_BATCH (default 256) stays under it.
+ */
+export const SEAL_WINDOW = 1000;
+
+/** Conversations whose seal or owed rows are remembered; the oldest beyond this are forgotten (and sealed again if written). */
+export const TAIL_STATE_LIMIT = 100_000;
+
+interface TailState {
+  /** The epoch this state belongs to: a new epoch means another owner may have been in between. */
+  epoch: number;
+  sealed: boolean;
+  /** Rows whose seqs this store claimed but did not see written. */
+  owed?: ChatMessage[] | undefined;
+}
+
+/**
+ * Per-store memory of which conversations are sealed and which rows are owed
+ * (see above). Bounded: forgetting a conversation costs one more seal read.
+ */
+export class TailRepair {
+  readonly #states = new Map<string, TailState>();
+
+  /**
+   * Writes the rows this store still owes `conversationId` from an earlier
+   * batch with the same epoch (rows owed under another epoch are dropped: a
+   * later owner has sealed them). Throws the driver's error if they still fail.
+   */
+  async settle(s: ScyllaSession, conversationId: string, epoch: number, write: (messages: ChatMessage[]) => Promise<void>): Promise<void> {
+    const state = this.#states.get(conversationId);
+    if (!state) return;
+    if (state.epoch !== epoch) {
+      this.#states.delete(conversationId);
+      return;
+    }
+    if (!state.sealed) {
+      const below = state.owed?.[0]?.seq;
+      if (below !== undefined) await sealBelow(s, conversationId, below - 1);
+      state.sealed = true;
+    }
+    if (state.owed) {
+      await write(state.owed);
+      state.owed = undefined;
+    }
+  }
+
+  /**
+   * Seals the seqs below `expectedLastSeq + 1` unless this (conversation,
+   * epoch) is already sealed. Call only after a claim with `epoch` succeeded.
+   */
+  async sealOnce(s: ScyllaSession, conversationId: string, epoch: number, expectedLastSeq: number): Promise<void> {
+    const state = this.#states.get(conversationId);
+    if (state?.epoch === epoch && state.sealed) return;
+    await sealBelow(s, conversationId, expectedLastSeq);
+    this.#remember(conversationId, { epoch, sealed: true });
+  }
+
+  /** Records rows whose seqs were claimed with `epoch` but not confirmed written (`sealed`: whether the seqs below were). */
+  owe(conversationId: string, epoch: number, sealed: boolean, messages: ChatMessage[]): void {
+    this.#remember(conversationId, { epoch, sealed, owed: messages });
+  }
+
+  /** Conversations with owed rows (for tests and metrics). */
+  owedCount(): number {
+    let n = 0;
+    for (const state of this.#states.values()) if (state.owed) n++;
+    return n;
+  }
+
+  #remember(conversationId: string, state: TailState): void {
+    this.#states.delete(conversationId);
+    this.#states.set(conversationId, state);
+    if (this.#states.size > TAIL_STATE_LIMIT) {
+      const oldest = this.#states.keys().next().value;
+      if (oldest !== undefined) this.#states.delete(oldest);
+    }
+  }
+}
+
+/**
+ * Writes a deleted placeholder at every seq in (lastSeq - SEAL_WINDOW, lastSeq]
+ * that has no row. Reads only the seq column (one partition, two across a
+ * bucket boundary). Placeholders are plain inserts with a newer timestamp
+ * than any write of the dead owner's, so a late batch-log replay of its rows
+ * cannot bring back a message that was never acknowledged; their keys do not
+ * match, so the sender's retry stores the message afresh.
+ */
+export async function sealBelow(s: ScyllaSession, conversationId: string, lastSeq: number): Promise<number> {
+  const from = Math.max(1, lastSeq - SEAL_WINDOW + 1);
+  const present = new Set<number>();
+  for (const part of bucketRanges(from, lastSeq)) {
+    for (const row of await s.allRows('tailSeqs', [conversationId, part.bucket, part.from, part.to])) present.add(num(row['seq']));
+  }
+  const now = Date.now();
+  let filled = 0;
+  for (let seq = from; seq <= lastSeq; seq++) {
+    if (present.has(seq)) continue;
+    await s.write('putMessage', messageInsertParams(placeholder(conversationId, seq, now)));
+    filled++;
+  }
+  return filled;
+}
+
+/** The row that stands at a seq whose message was never stored: deleted, with no sender. */
+export function placeholder(conversationId: string, seq: number, now: number): ChatMessage {
+  return {
+    conversationId,
+    seq,
+    id: `lost-${conversationId}-${seq}`,
+    senderId: '',
+    clientMsgId: '',
+    body: '',
+    attachments: [],
+    createdAt: now,
+    editedAt: undefined,
+    deleted: true,
+    reactions: {},
+    changeSeq: 0,
+  };
+}
