@@ -67,8 +67,15 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
     throw new BadRequestError(`appendMessages: ${batch.messages.length} messages in one batch; the Scylla store takes at most ${SEAL_WINDOW} (ACTOR_MAX_BATCH)`);
   }
   try {
-    await tail.settle(s, id, batch.epoch, (owed) => writeRows(s, owed));
+    await tail.settle(
+      s,
+      id,
+      batch.epoch,
+      () => confirmEpoch(s, batch),
+      (owed) => writeRows(s, owed),
+    );
   } catch (err) {
+    if (!isRetryable(err)) throw err;
     throw unconfirmed(err, 'appendMessages: rows owed from an earlier batch are still not written');
   }
   const existing = await findByKeys(s, id, batch.messages);
@@ -103,6 +110,19 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
 function unconfirmed(err: unknown, what: string): StoreUnavailableError {
   const typed = toStoreError(err, what);
   return typed instanceof StoreUnavailableError ? typed : new StoreUnavailableError(typed.message, { cause: err });
+}
+
+/**
+ * Proves, with one LWT that changes nothing (`SET epoch = mine IF epoch <=
+ * mine`), that no newer owner has written the conversation: only then may
+ * owed rows go over seqs a newer owner could have sealed. Throws
+ * StaleEpochError / NotFoundError when refused. Runs only when rows are owed.
+ */
+async function confirmEpoch(s: ScyllaSession, batch: AppendBatch): Promise<void> {
+  const { applied, current } = await s.lwt('raiseEpoch', [batch.epoch, batch.conversationId, batch.epoch]);
+  if (applied) return;
+  if (!current || current['epoch'] === undefined || current['epoch'] === null) throw new NotFoundError(`conversation ${batch.conversationId} does not exist`);
+  throw new StaleEpochError(batch.conversationId, batch.epoch, num(current['epoch']));
 }
 
 /** Whether the head now holds exactly this claim. */

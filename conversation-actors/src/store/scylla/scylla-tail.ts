@@ -1,6 +1,7 @@
 import type { ChatMessage } from '@chat/proto';
 import { bucketRanges } from './scylla-buckets.js';
 import { messageInsertParams } from './scylla-rows.js';
+import { isRetryable } from './scylla-errors.js';
 import { type ScyllaSession, num } from './scylla-session.js';
 
 // Keeping the seq sequence gapless when rows fail after their seqs were
@@ -10,9 +11,10 @@ import { type ScyllaSession, num } from './scylla-session.js';
 //
 // 1. Owed rows: a store whose row write failed keeps the batch and writes it
 //    again before anything else it appends to that conversation, while it
-//    still writes with the same epoch. The senders' retries then find their
-//    keys and get their original seqs. Nothing later is ever written above a
-//    hole this store left.
+//    still writes with the same epoch and an LWT confirms that epoch is still
+//    the conversation's. The senders' retries then find their keys and get
+//    their original seqs. Nothing later is ever written above a hole this
+//    store left.
 // 2. Sealing: the first append of each (conversation, epoch), right after its
 //    claim succeeded, reads the seqs of the SEAL_WINDOW messages below it and
 //    writes a deleted placeholder where a row is missing: a hole left by an
@@ -48,24 +50,38 @@ export class TailRepair {
   /**
    * Writes the rows this store still owes `conversationId` from an earlier
    * batch with the same epoch (rows owed under another epoch are dropped: a
-   * later owner has sealed them). Throws the driver's error if they still fail.
+   * later owner has sealed them). `confirm` runs first and must throw if the
+   * epoch is no longer the conversation's: a newer owner may have sealed
+   * these seqs, and the owed rows must not be written over its placeholders.
+   * Throws the driver's error if the rows still fail (they stay owed).
    */
-  async settle(s: ScyllaSession, conversationId: string, epoch: number, write: (messages: ChatMessage[]) => Promise<void>): Promise<void> {
+  async settle(
+    s: ScyllaSession,
+    conversationId: string,
+    epoch: number,
+    confirm: () => Promise<void>,
+    write: (messages: ChatMessage[]) => Promise<void>,
+  ): Promise<void> {
     const state = this.#states.get(conversationId);
     if (!state) return;
     if (state.epoch !== epoch) {
       this.#states.delete(conversationId);
       return;
     }
+    if (!state.owed) return;
+    try {
+      await confirm();
+    } catch (err) {
+      if (!isRetryable(err)) this.#states.delete(conversationId);
+      throw err;
+    }
     if (!state.sealed) {
-      const below = state.owed?.[0]?.seq;
+      const below = state.owed[0]?.seq;
       if (below !== undefined) await sealBelow(s, conversationId, below - 1);
       state.sealed = true;
     }
-    if (state.owed) {
-      await write(state.owed);
-      state.owed = undefined;
-    }
+    await write(state.owed);
+    state.owed = undefined;
   }
 
   /**
