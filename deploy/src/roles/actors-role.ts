@@ -34,7 +34,7 @@ export async function startActorsRole(options: {
 }): Promise<ActorsRole> {
   const { bus, config, registry, logger } = options;
   // STORE selects SQLite in DATA_DIR (default) or ScyllaDB (SCYLLA_*).
-  const store = await openStore(config);
+  const store = await openStore(config, logger);
   const metrics = new ActorMetrics(registry);
   const host = new ActorHost({
     bus,

@@ -1,12 +1,11 @@
 import { createServer } from 'node:net';
-import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runBusContract, uniqueSubject } from './bus-contract.js';
 import type { BusMessage } from './bus.js';
 import { connectNatsBus, type NatsBus } from './nats-bus.js';
 import { BusClosedError, type PlatformError } from '../errors.js';
-import { silentLogger } from '../logger.js';
-import { startNatsServer, type NatsServerProcess } from '../testing/index.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { capturingLogger, startNatsServer, type NatsServerProcess } from '../testing/index.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const decode = (data: Uint8Array): string => new TextDecoder().decode(data);
@@ -29,18 +28,6 @@ runBusContract('NatsBus', async () => {
   return { bus, cleanup: () => bus.close() };
 });
 
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-/** A pino logger whose lines the test can read. */
-function capturingLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as LogLine) });
-  return { logger, lines };
-}
 
 async function waitUntil(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + WAIT_LIMIT_MS;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors, types } from 'cassandra-driver';
 import type { ChatMessage } from '@chat/proto';
 import { loadEnvConfig } from '@chat/platform';
+import { capturingLogger } from '@chat/platform/testing';
 import { BadRequestError, StoreUnavailableError } from '../../errors.js';
 import { message } from '../contract/fixtures.js';
 import { runStoreContract } from '../store-contract.js';
@@ -87,7 +88,8 @@ for (const lwtResults of ['cassandra', 'scylla'] as const) {
       });
 
       it('a new owner seals the holes of an owner that died with rows owed; a late replay of those rows does not revive them', async () => {
-        const dying = await open();
+        const { logger: dyingLogger, lines: dyingLog } = capturingLogger();
+        const dying = await openScyllaStore(options, connect, dyingLogger);
         const id = await newGroup(dying);
         await dying.appendMessages(batchOf(id, 1, 1));
         // The rows are lost with the host, and reach the batch log only after the new owner sealed (replayed below).
@@ -96,8 +98,11 @@ for (const lwtResults of ['cassandra', 'scylla'] as const) {
         expect(fault.hits).toBe(ROW_WRITE_ATTEMPTS);
         await dying.close();
 
-        const next = await open();
+        expect(dyingLog).toContainEqual(expect.objectContaining({ level: 40, conversationId: id, seqs: '2-4', msg: expect.stringMatching(/owed to the next append/) }));
+        const { logger: nextLogger, lines: nextLog } = capturingLogger();
+        const next = await openScyllaStore(options, connect, nextLogger);
         await next.appendMessages(batchOf(id, 5, 1, 2, 'new'));
+        expect(nextLog).toContainEqual(expect.objectContaining({ level: 40, conversationId: id, seqs: [2, 3, 4], msg: expect.stringMatching(/^sealed seqs/) }));
         expect(await seqsOf(next, id)).toEqual(['1', '2x', '3x', '4x', '5']);
         const placeholder = (await next.readMessages(id, { after: 1, limit: 1, direction: 'forward' }))[0];
         expect(placeholder).toMatchObject({ seq: 2, deleted: true, body: '', senderId: '' });

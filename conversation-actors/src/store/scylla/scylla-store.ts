@@ -1,4 +1,5 @@
 import type { ChatMessage, Conversation, User } from '@chat/proto';
+import { type Logger, silentLogger } from '@chat/platform';
 import { StoreUnavailableError } from '../../errors.js';
 import type {
   AppendBatch,
@@ -36,7 +37,7 @@ import * as users from './scylla-users.js';
  * StoreUnavailableError if no node answers or the schema is missing, older
  * or newer.
  */
-export async function openScyllaStore(options: ScyllaOptions, connect: CqlConnector = createScyllaClient): Promise<ScyllaStore> {
+export async function openScyllaStore(options: ScyllaOptions, connect: CqlConnector = createScyllaClient, logger: Logger = silentLogger()): Promise<ScyllaStore> {
   const session = new ScyllaSession(connect(options, { keyspace: true }));
   try {
     await session.client.connect();
@@ -48,7 +49,7 @@ export async function openScyllaStore(options: ScyllaOptions, connect: CqlConnec
     // A keyspace or table that does not exist is an invalid request: the schema is missing, not a bug.
     throw typed instanceof StoreUnavailableError ? typed : new StoreUnavailableError(`${typed.message} (has \`chat migrate\` run?)`, { cause: err });
   }
-  return new ScyllaStore(session);
+  return new ScyllaStore(session, logger);
 }
 
 /**
@@ -60,9 +61,14 @@ export async function openScyllaStore(options: ScyllaOptions, connect: CqlConnec
 export class ScyllaStore implements ChatStore {
   private closed = false;
   /** Seals and owed rows per conversation (scylla-tail.ts). */
-  private readonly tail = new TailRepair();
+  private readonly tail: TailRepair;
 
-  constructor(private readonly s: ScyllaSession) {}
+  constructor(
+    private readonly s: ScyllaSession,
+    logger: Logger = silentLogger(),
+  ) {
+    this.tail = new TailRepair(logger);
+  }
 
   upsertUser(user: User): Promise<void> {
     return this.run('upsertUser', () => users.upsertUser(this.s, user));

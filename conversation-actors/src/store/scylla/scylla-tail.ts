@@ -1,4 +1,5 @@
 import type { ChatMessage } from '@chat/proto';
+import type { Logger } from '@chat/platform';
 import { bucketRanges } from './scylla-buckets.js';
 import { messageInsertParams } from './scylla-rows.js';
 import { isRetryable } from './scylla-errors.js';
@@ -47,6 +48,9 @@ interface TailState {
 export class TailRepair {
   readonly #states = new Map<string, TailState>();
 
+  /** `logger` gets a warning for every hole sealed and every batch owed: both mean a write failed after its claim. */
+  constructor(private readonly logger: Logger) {}
+
   /**
    * Writes the rows this store still owes `conversationId` from an earlier
    * batch with the same epoch (rows owed under another epoch are dropped: a
@@ -77,10 +81,11 @@ export class TailRepair {
     }
     if (!state.sealed) {
       const below = state.owed[0]?.seq;
-      if (below !== undefined) await sealBelow(s, conversationId, below - 1);
+      if (below !== undefined) this.#sealed(conversationId, await sealBelow(s, conversationId, below - 1));
       state.sealed = true;
     }
     await write(state.owed);
+    this.logger.info({ conversationId, seqs: seqRange(state.owed) }, 'owed message rows written');
     state.owed = undefined;
   }
 
@@ -91,13 +96,18 @@ export class TailRepair {
   async sealOnce(s: ScyllaSession, conversationId: string, epoch: number, expectedLastSeq: number): Promise<void> {
     const state = this.#states.get(conversationId);
     if (state?.epoch === epoch && state.sealed) return;
-    await sealBelow(s, conversationId, expectedLastSeq);
+    this.#sealed(conversationId, await sealBelow(s, conversationId, expectedLastSeq));
     this.#remember(conversationId, { epoch, sealed: true });
   }
 
   /** Records rows whose seqs were claimed with `epoch` but not confirmed written (`sealed`: whether the seqs below were). */
   owe(conversationId: string, epoch: number, sealed: boolean, messages: ChatMessage[]): void {
+    this.logger.warn({ conversationId, epoch, seqs: seqRange(messages) }, 'message rows not confirmed after their seqs were claimed: owed to the next append');
     this.#remember(conversationId, { epoch, sealed, owed: messages });
+  }
+
+  #sealed(conversationId: string, filled: number[]): void {
+    if (filled.length > 0) this.logger.warn({ conversationId, seqs: filled }, 'sealed seqs a previous owner claimed but never wrote: deleted placeholders stand there');
   }
 
   /** Conversations with owed rows (for tests and metrics). */
@@ -120,25 +130,30 @@ export class TailRepair {
 /**
  * Writes a deleted placeholder at every seq in (lastSeq - SEAL_WINDOW, lastSeq]
  * that has no row. Reads only the seq column (one partition, two across a
- * bucket boundary). Placeholders are plain inserts with a newer timestamp
+ * bucket boundary); resolves with the seqs filled. Placeholders are plain inserts with a newer timestamp
  * than any write of the dead owner's, so a late batch-log replay of its rows
  * cannot bring back a message that was never acknowledged; their keys do not
  * match, so the sender's retry stores the message afresh.
  */
-export async function sealBelow(s: ScyllaSession, conversationId: string, lastSeq: number): Promise<number> {
+export async function sealBelow(s: ScyllaSession, conversationId: string, lastSeq: number): Promise<number[]> {
   const from = Math.max(1, lastSeq - SEAL_WINDOW + 1);
   const present = new Set<number>();
   for (const part of bucketRanges(from, lastSeq)) {
     for (const row of await s.allRows('tailSeqs', [conversationId, part.bucket, part.from, part.to])) present.add(num(row['seq']));
   }
   const now = Date.now();
-  let filled = 0;
+  const filled: number[] = [];
   for (let seq = from; seq <= lastSeq; seq++) {
     if (present.has(seq)) continue;
     await s.write('putMessage', messageInsertParams(placeholder(conversationId, seq, now)));
-    filled++;
+    filled.push(seq);
   }
   return filled;
+}
+
+/** `first-last` of a batch's seqs, for logs. */
+function seqRange(messages: ChatMessage[]): string {
+  return `${messages[0]?.seq}-${messages[messages.length - 1]?.seq}`;
 }
 
 /** The row that stands at a seq whose message was never stored: deleted, with no sender. */
