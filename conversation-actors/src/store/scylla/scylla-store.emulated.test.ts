@@ -142,15 +142,19 @@ for (const lwtResults of ['cassandra', 'scylla'] as const) {
         await store.close();
       });
 
+      /** The next claim LWT of `id` times out, having applied ('after') or not ('before'). */
+      const claimTimesOut = (id: string, when: 'before' | 'after') =>
+        cluster.inject({
+          match: (query, params) => query === CQL.claimSeqs && params[3] === id,
+          error: () => new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'CAS operation timed out'),
+          when,
+          times: 1,
+        });
+
       it('a claim whose LWT timed out after it applied is settled by a SERIAL read, and the rows are written', async () => {
         const store = await open();
         const id = await newGroup(store);
-        const fault = cluster.inject({
-          match: (query, params) => query.startsWith('UPDATE conversations SET last_seq') && params[3] === id,
-          error: () => new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'CAS operation timed out'),
-          when: 'after',
-          times: 1,
-        });
+        const fault = claimTimesOut(id, 'after');
         expect((await store.appendMessages(batchOf(id, 1, 2))).kind).toBe('appended');
         expect(fault.hits).toBe(1);
         expect(await seqsOf(store, id)).toEqual(['1', '2']);
@@ -160,12 +164,7 @@ for (const lwtResults of ['cassandra', 'scylla'] as const) {
       it('a claim whose LWT failed before it applied is unavailable, writes nothing, and the same batch succeeds later', async () => {
         const store = await open();
         const id = await newGroup(store);
-        const fault = cluster.inject({
-          match: (query, params) => query.startsWith('UPDATE conversations SET last_seq') && params[3] === id,
-          error: () => new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'CAS operation timed out'),
-          when: 'before',
-          times: 1,
-        });
+        const fault = claimTimesOut(id, 'before');
         expect(await store.appendMessages(batchOf(id, 1, 2)).catch((e: unknown) => e)).toBeInstanceOf(StoreUnavailableError);
         expect(fault.hits).toBe(1);
         expect((await store.loadConversation(id))?.lastSeq).toBe(0);
