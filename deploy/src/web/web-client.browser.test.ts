@@ -171,6 +171,82 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
   });
 
+  it('message actions in a DM: a reaction, an edit and a delete reach the other side; only the sender may edit or delete', async () => {
+    errors.length = 0;
+    const { page: ada } = await signIn('Ada Acts');
+    const { page: ben } = await signIn('Ben Acts');
+
+    // Ada opens a DM with Ben and sends a message; Ben opens it.
+    await ada.getByRole('searchbox').fill('ben acts');
+    await ada.getByRole('button', { name: 'Message Ben Acts' }).click();
+    const adaBox = ada.getByLabel('Message', { exact: true });
+    await adaBox.fill('Lunch at noon?');
+    await adaBox.press('Enter');
+    await ben.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name: /Ada Acts/ }).click();
+    // Ada's message (the only one) as each side shows it.
+    const onAda = ada.getByRole('log', { name: 'Messages' }).getByRole('article', { name: /^Ada Acts at / });
+    const onBen = ben.getByRole('log', { name: 'Messages' }).getByRole('article', { name: /^Ada Acts at / });
+    await onBen.getByText('Lunch at noon?').waitFor();
+
+    // Ben hovers it and reacts 👍 from its action bar; Ada sees the chip, with Ben's name in its title.
+    await onBen.hover();
+    await onBen.getByRole('button', { name: 'React with 👍' }).click();
+    const adaChip = onAda.getByRole('button', { name: '👍 1' });
+    await adaChip.waitFor({ timeout: 5000 });
+    await expect(adaChip.getAttribute('aria-pressed')).resolves.toBe('false');
+    await expect(adaChip.getAttribute('title')).resolves.toBe('Ben Acts reacted with 👍');
+    await expect(onBen.getByRole('button', { name: '👍 1' }).getAttribute('aria-pressed')).resolves.toBe('true');
+
+    // Ben may react but neither edit nor delete Ada's message in a DM: the buttons do not exist, even hidden.
+    await expect(onBen.getByRole('button', { name: 'React with ❤️' }).count()).resolves.toBe(1);
+    await expect(onBen.getByRole('button', { name: /^(Edit|Delete) message$/, includeHidden: true }).count()).resolves.toBe(0);
+    await expect(onAda.getByRole('button', { name: /^(Edit|Delete) message$/, includeHidden: true }).count()).resolves.toBe(2);
+
+    // Keyboard: from the focused message, Tab enters its action bar.
+    await onAda.focus();
+    await ada.keyboard.press('Tab');
+    await expect(onAda.getByRole('button', { name: 'React with 👍' }).evaluate((b) => b === document.activeElement)).resolves.toBe(true);
+
+    // Ada edits: the body becomes a focused text box; Escape cancels, Enter saves.
+    await onAda.getByRole('button', { name: 'Edit message' }).click();
+    const editBox = onAda.getByRole('textbox', { name: 'Message text' });
+    await expect(editBox.evaluate((t) => t === document.activeElement)).resolves.toBe(true);
+    await editBox.fill('never mind');
+    await editBox.press('Escape');
+    await editBox.waitFor({ state: 'detached' });
+    await onAda.getByText('Lunch at noon?').waitFor();
+    await onAda.hover();
+    await onAda.getByRole('button', { name: 'Edit message' }).click();
+    await editBox.fill('Lunch at one instead?');
+    await ada.screenshot({ path: join(SHOTS, '10-message-editing.png') });
+    await editBox.press('Enter');
+    await editBox.waitFor({ state: 'detached' });
+    for (const m of [onAda, onBen]) {
+      await m.getByText('Lunch at one instead?').waitFor({ timeout: 5000 });
+      await m.getByText('(edited)').waitFor();
+    }
+    await onBen.hover();
+    await ben.screenshot({ path: join(SHOTS, '11-message-actions.png') });
+
+    // Ada deletes it after confirming; both sides show the placeholder, with no reactions and no actions left.
+    let asked = '';
+    ada.once('dialog', (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await onAda.hover();
+    await onAda.getByRole('button', { name: 'Delete message' }).click();
+    for (const m of [onAda, onBen]) {
+      await m.getByText('This message was deleted').waitFor({ timeout: 5000 });
+      await expect(m.getByRole('button', { includeHidden: true }).count()).resolves.toBe(0);
+      await expect(m.getByText('Lunch at one instead?').count()).resolves.toBe(0);
+    }
+    expect(asked).toMatch(/^Delete this message for everyone\?/);
+    await ada.screenshot({ path: join(SHOTS, '12-message-deleted.png') });
+
+    expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
+  });
+
   it('a conversation with 10,000 messages: only a window of rows is in the DOM, older history loads on scrolling up', async () => {
     errors.length = 0;
     const una = await ChatClient.login(server!.baseUrl, 'Una Long');
