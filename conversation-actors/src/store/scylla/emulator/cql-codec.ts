@@ -18,9 +18,20 @@ export interface TypeInfo {
   info: null;
 }
 
+/**
+ * The driver's type descriptor of any CQL type, collections included (a
+ * list/set's element type or a map's [key, value] types in `info`): for the
+ * values outside CQL_TYPES that the wire server sends (the system tables'
+ * inet, set<text>, map<text, text>).
+ */
+export interface DriverType {
+  code: number;
+  info?: DriverType | DriverType[] | null;
+}
+
 interface DriverEncoder {
-  encode(value: unknown, type: TypeInfo): unknown;
-  decode(buffer: Buffer, type: TypeInfo): unknown;
+  encode(value: unknown, type: DriverType): unknown;
+  decode(buffer: Buffer, type: DriverType): unknown;
 }
 
 interface EncoderClass {
@@ -80,4 +91,11 @@ export function decodeLimit(bound: Bound): number | undefined {
   const limit = bound.readInt32BE(0);
   if (limit <= 0) throw invalid('LIMIT must be strictly positive');
   return limit;
+}
+
+/** `value` serialized by the driver's Encoder (protocol v4) as `type`, as the driver would send it; null and undefined give null. */
+export function encodeAs(value: unknown, type: DriverType): Buffer | null {
+  if (value === null || value === undefined) return null;
+  const encoded = encoder.encode(value, type);
+  return Buffer.isBuffer(encoded) ? encoded : null;
 }

@@ -90,6 +90,7 @@ export class EmulatedCluster {
   private readonly logLimit: number;
   private faults: ActiveFault[] = [];
   private reachable = true;
+  private readonly reachabilityListeners = new Set<(reachable: boolean) => void>();
   private lastTimestamp = 0;
 
   constructor(options: EmulatedClusterOptions = {}) {
@@ -140,9 +141,32 @@ export class EmulatedCluster {
     };
   }
 
-  /** While false, every request and connect rejects with the driver's NoHostAvailableError. */
+  /**
+   * While false, every request and connect of an EmulatedClient rejects with
+   * the driver's NoHostAvailableError (over the wire, see
+   * CqlServerOptions.unreachable).
+   */
   setReachable(reachable: boolean): void {
+    const changed = this.reachable !== reachable;
     this.reachable = reachable;
+    if (changed) for (const listener of [...this.reachabilityListeners]) listener(reachable);
+  }
+
+  /** Whether the cluster answers (see setReachable). */
+  get isReachable(): boolean {
+    return this.reachable;
+  }
+
+  /**
+   * Calls `listener` on every change of reachability, synchronously inside
+   * setReachable (the wire server drops, or answers the requests it held
+   * on, its connections there). Returns the unsubscribe function.
+   */
+  onReachabilityChange(listener: (reachable: boolean) => void): () => void {
+    this.reachabilityListeners.add(listener);
+    return () => {
+      this.reachabilityListeners.delete(listener);
+    };
   }
 
   /** Throws NoHostAvailableError if the cluster is unreachable. */
@@ -152,6 +176,15 @@ export class EmulatedCluster {
 
   /** Runs one request for a client: reachability, logging, the prepared-only rule, faults, then the engine. */
   run(request: ClusterRequest): types.ResultSet {
+    return toResultSet(this.runRaw(request), request.options.consistency ?? types.consistencies.localQuorum);
+  }
+
+  /**
+   * Exactly what run() does, but answers the engine's outcome with the
+   * values still serialized (rows as bytes with their column types, the
+   * paging state as bytes, the warnings): what a wire server sends on.
+   */
+  runRaw(request: ClusterRequest): EngineResult {
     this.assertReachable();
     const entry = this.record(request);
     try {
@@ -161,7 +194,7 @@ export class EmulatedCluster {
       if (fault?.when === 'before') throw this.fire(fault);
       const result = this.execute(request);
       if (fault?.when === 'after') throw this.fire(fault);
-      return toResultSet(result, request.options.consistency ?? types.consistencies.localQuorum);
+      return result;
     } catch (err) {
       entry.error = err as Error;
       throw err;

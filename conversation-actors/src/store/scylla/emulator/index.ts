@@ -9,7 +9,15 @@
 //   const store = await openScyllaStore(options, (_o, to) => cluster.client(to.keyspace ? { keyspace: 'chat' } : {}));
 //   ...
 //   expect(cluster.violations).toEqual([]);
+//
+// Or served over the CQL native protocol v4, for the real driver (a dev
+// command, or tests of the driver's own behaviour): see server/cql-server.ts.
+//
+//   const server = await startCqlServer({ cluster });   // 127.0.0.1, a free port
+//   // SCYLLA_CONTACT_POINTS=127.0.0.1:${server.port} -> createScyllaClient(...) as for a node
+//   await server.close();
 export { EmulatedCluster, type EmulatedClusterOptions, type Fault, type FaultHandle, type LogEntry, type StatementKind } from './emulated-cluster.js';
 export { EmulatedClient, type BatchQuery } from './emulated-client.js';
 export type { LwtResultShape } from './cql-lwt.js';
 export { parseCql } from './cql-parser.js';
+export { startCqlServer, type CqlServer, type CqlServerOptions, type UnreachableMode } from './server/cql-server.js';
