@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CqlServer, startCqlServer } from '@chat/conversation-actors/testing';
 import { runMigrate } from '../cli/migrate-command.js';
-import { SteadyLoad, fullHistory } from './cluster-load.js';
+import { type Sender, SteadyLoad, fullHistory } from './cluster-load.js';
+import { scrapeMetric } from './local-cluster.js';
 import { LEASE_TTL_MS, useCluster } from './cluster-fixture.js';
 
 // Cluster mode with STORE=scylla: three actor host processes share one
@@ -12,6 +13,33 @@ import { LEASE_TTL_MS, useCluster } from './cluster-fixture.js';
 // rows died with the host is sealed as a deleted placeholder by the next owner).
 
 const { start: startCluster, senders } = useCluster();
+
+/**
+ * Every acknowledged send is in history once, at the seq its ack named; seqs
+ * are 1..n; other than placeholders (seqs claimed by a host that died or
+ * lost its lease before their rows landed: deleted, no clientMsgId), no
+ * clientMsgId appears twice.
+ */
+async function expectNothingLostOrDoubledAllowingPlaceholders(load: SteadyLoad, list: Sender[]): Promise<{ checked: number; placeholders: number }> {
+  const acked = load.acked();
+  let checked = 0;
+  let placeholders = 0;
+  for (const s of list) {
+    const history = await fullHistory(s.client, s.conversationId);
+    expect(history.map((m) => m.seq)).toEqual(history.map((_, i) => i + 1));
+    // A placeholder (a seq claimed by the dead host whose rows never landed) has no clientMsgId.
+    const real = history.filter((m) => m.clientMsgId !== '');
+    placeholders += history.length - real.length;
+    expect(new Set(real.map((m) => m.clientMsgId)).size).toBe(real.length);
+    const seqOf = new Map(real.map((m) => [m.clientMsgId, m.seq]));
+    for (const r of acked.values()) {
+      if (r.conversationId !== s.conversationId) continue;
+      expect(seqOf.get(r.clientMsgId), `acknowledged ${r.clientMsgId} is in history with its seq`).toBe(r.seq);
+      checked++;
+    }
+  }
+  return { checked, placeholders };
+}
 
 describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
   let server: CqlServer;
@@ -40,23 +68,8 @@ describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
     await load.stop();
 
     expect([...new Set(load.records.filter((r) => !r.ok).map((r) => r.error))].filter((e) => e !== 'unavailable')).toEqual([]);
+    const { checked, placeholders } = await expectNothingLostOrDoubledAllowingPlaceholders(load, list);
     const acked = load.acked();
-    let checked = 0;
-    let placeholders = 0;
-    for (const s of list) {
-      const history = await fullHistory(s.client, s.conversationId);
-      expect(history.map((m) => m.seq)).toEqual(history.map((_, i) => i + 1));
-      // A placeholder (a seq claimed by the dead host whose rows never landed) has no clientMsgId.
-      const real = history.filter((m) => m.clientMsgId !== '');
-      placeholders += history.length - real.length;
-      expect(new Set(real.map((m) => m.clientMsgId)).size).toBe(real.length);
-      const seqOf = new Map(real.map((m) => [m.clientMsgId, m.seq]));
-      for (const r of acked.values()) {
-        if (r.conversationId !== s.conversationId) continue;
-        expect(seqOf.get(r.clientMsgId), `acknowledged ${r.clientMsgId} is in history with its seq`).toBe(r.seq);
-        checked++;
-      }
-    }
     expect(checked).toBeGreaterThan(100);
     expect(server.cluster.violations).toEqual([]);
     // Failover time: for each conversation that stalled at the kill, SIGKILL to its first ack after it.
@@ -70,5 +83,31 @@ describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
       `scylla cluster failover: ${stalledFor.length} of ${list.length} conversations stalled, SIGKILL to first ack ${Math.max(0, ...stalledFor)} ms at most ` +
         `(lease TTL ${LEASE_TTL_MS} ms); ${checked} acks checked, ${placeholders} sealed placeholders, ${load.records.filter((r) => !r.ok).length} failed attempts`,
     );
+  }, 90_000);
+
+  it('SIGSTOP past the lease TTL mid-load: the other host takes over; once woken, the paused one serves nothing and nothing is lost or doubled', async () => {
+    const c = await startCluster(1, 2, { env });
+    const list = await senders(c, 8, 'scylla-stop');
+    const load = new SteadyLoad(list, { intervalMs: 40, retryForMs: 20_000, tag: 'z' }).start();
+    await new Promise((r) => setTimeout(r, 1500));
+    // Paused wherever it is: between a claim and its rows, inside a batch, or idle. Unlike a
+    // shared SQLite file, nothing it holds stops the other host from writing.
+    const paused = c.actorHosts[0]!;
+    paused.child.kill('SIGSTOP');
+    const pausedAt = Date.now();
+    await new Promise((r) => setTimeout(r, LEASE_TTL_MS + 3000));
+    const servedWhilePaused = list.filter((s) => load.records.some((r) => r.ok && r.conversationId === s.conversationId && r.sentAt > pausedAt + LEASE_TTL_MS));
+    expect(servedWhilePaused.length, 'conversations acknowledged again while the host sleeps').toBe(list.length);
+    paused.child.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await scrapeMetric(paused.url, 'chat_shards_owned')).toBe(0);
+    await new Promise((r) => setTimeout(r, 1500));
+    await load.stop();
+
+    expect(load.records.filter((r) => !r.ok && r.error !== 'unavailable')).toEqual([]);
+    const { checked, placeholders } = await expectNothingLostOrDoubledAllowingPlaceholders(load, list);
+    expect(checked).toBeGreaterThan(100);
+    expect(server.cluster.violations).toEqual([]);
+    console.log(`scylla SIGSTOP: ${checked} acks checked, ${placeholders} sealed placeholders`);
   }, 90_000);
 });

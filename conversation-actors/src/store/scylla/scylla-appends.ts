@@ -72,7 +72,7 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
       id,
       batch.epoch,
       () => confirmEpoch(s, batch),
-      (owed) => writeRows(s, owed),
+      (owed) => writeRows(s, owed.messages, owed.timestamp),
     );
   } catch (err) {
     if (!isRetryable(err)) throw err;
@@ -82,6 +82,10 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
   if (existing.length > 0) return { kind: 'duplicates', existing };
 
   const last = batch.messages[batch.messages.length - 1] as ChatMessage;
+  // The rows are stamped with the time before the claim, not the time they are
+  // sent: a host paused between its claim and its rows, and woken after the
+  // next owner sealed these seqs, must lose to the placeholders (scylla-tail.ts).
+  const rowsTimestamp = Date.now() * 1000;
   const claim = [last.seq, last.createdAt, batch.epoch, id, batch.expectedLastSeq, batch.epoch];
   try {
     const { applied, current } = await s.lwt('claimSeqs', claim);
@@ -98,9 +102,9 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
   try {
     await tail.sealOnce(s, id, batch.epoch, batch.expectedLastSeq);
     sealed = true;
-    await writeRows(s, batch.messages);
+    await writeRows(s, batch.messages, rowsTimestamp);
   } catch (err) {
-    tail.owe(id, batch.epoch, sealed, batch.messages);
+    tail.owe(id, batch.epoch, sealed, { messages: batch.messages, timestamp: rowsTimestamp });
     throw unconfirmed(err, `appendMessages: seqs ${batch.expectedLastSeq + 1}-${last.seq} claimed, rows not confirmed (owed to the next append)`);
   }
   return { kind: 'appended' };
@@ -143,12 +147,13 @@ function refusal(batch: AppendBatch, current: { [key: string]: unknown } | undef
  * The claimed rows, in size-bounded logged batches sent concurrently (the
  * seqs are all claimed: their order of landing does not matter), each
  * retried while its failure is retryable; a failure left after that is thrown.
+ * Every attempt carries the same write timestamp, taken before the claim.
  */
-async function writeRows(s: ScyllaSession, messages: ChatMessage[]): Promise<void> {
+async function writeRows(s: ScyllaSession, messages: ChatMessage[], timestampMicros: number): Promise<void> {
   await mapLimit(chunks(messages), FAN_OUT, async (chunk) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        await s.loggedBatch(chunk);
+        await s.loggedBatch(chunk, timestampMicros);
         return;
       } catch (err) {
         if (attempt >= ROW_WRITE_ATTEMPTS || !isRetryable(err)) throw err;

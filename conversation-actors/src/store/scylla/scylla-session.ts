@@ -121,11 +121,14 @@ export class ScyllaSession {
   /**
    * A logged batch: once the coordinator has written it to the batch log,
    * every statement of it is applied eventually, even if the coordinator
-   * dies; before that, none is. Idempotent statements only.
+   * dies; before that, none is. Idempotent statements only. `timestampMicros`
+   * sets the cells' write timestamp (default: the driver's clock now).
    */
-  async loggedBatch(statements: Statement[]): Promise<void> {
+  async loggedBatch(statements: Statement[], timestampMicros?: number): Promise<void> {
     if (statements.length === 0) return;
-    await this.client.batch(statements, { prepare: true, logged: true, isIdempotent: true });
+    const options: QueryOptions = { prepare: true, logged: true, isIdempotent: true };
+    if (timestampMicros !== undefined) options.timestamp = timestampMicros;
+    await this.client.batch(statements, options);
   }
 
   async shutdown(): Promise<void> {

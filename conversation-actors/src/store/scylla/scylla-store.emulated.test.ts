@@ -126,6 +126,44 @@ for (const lwtResults of ['cassandra', 'scylla'] as const) {
         await next.close();
       });
 
+      it('rows of a host paused between its claim and its rows lose to the next owner’s placeholders when they land', async () => {
+        // Store A's row batches wait at a gate: A is frozen after its claim.
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        const paused: CqlConnector = (o, to) => {
+          const client = connect(o, to);
+          return {
+            connect: () => client.connect(),
+            execute: (q, p, opts) => client.execute(q, p, opts),
+            batch: async (q, opts) => {
+              if (q.some((st) => st.query === CQL.putMessage)) await gate;
+              return client.batch(q, opts);
+            },
+            shutdown: () => client.shutdown(),
+          };
+        };
+        const a = await openScyllaStore(options, paused);
+        const id = await newGroup(a);
+        const writing = a.appendMessages(batchOf(id, 1, 2));
+        for (let i = 0; i < 50 && (await a.loadConversation(id))?.lastSeq !== 2; i++) await new Promise((r) => setTimeout(r, 2));
+        expect((await a.loadConversation(id))?.lastSeq).toBe(2); // claimed, rows held
+
+        // A's lease expires; B takes over (epoch 2), seals 1-2 and writes 3.
+        const b = await open();
+        await b.appendMessages(batchOf(id, 3, 1, 2, 'b'));
+        expect(await seqsOf(b, id)).toEqual(['1x', '2x', '3']);
+
+        // A wakes: its rows land now, stamped with the time before its claim.
+        release();
+        await writing;
+        expect(await seqsOf(b, id)).toEqual(['1x', '2x', '3']);
+        // Its senders' retries are new messages on B, stored once.
+        expect((await b.appendMessages({ ...batchOf(id, 4, 1, 2), messages: [message(id, 4, 'u1', { clientMsgId: 'k-1' })] })).kind).toBe('appended');
+        expect(await seqsOf(b, id)).toEqual(['1x', '2x', '3', '4']);
+        await a.close();
+        await b.close();
+      });
+
       it('owed rows of an older epoch are dropped, never written over a new owner’s seal', async () => {
         const store = await open();
         const id = await newGroup(store);

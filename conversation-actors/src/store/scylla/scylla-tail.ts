@@ -33,12 +33,19 @@ export const SEAL_WINDOW = 1000;
 /** Conversations whose seal or owed rows are remembered; the oldest beyond this are forgotten (and sealed again if written). */
 export const TAIL_STATE_LIMIT = 100_000;
 
+/** A batch whose seqs were claimed but whose rows were not confirmed, with the write timestamp they carry. */
+export interface OwedRows {
+  messages: ChatMessage[];
+  /** Microseconds; taken before the claim, kept for every attempt. */
+  timestamp: number;
+}
+
 interface TailState {
   /** The epoch this state belongs to: a new epoch means another owner may have been in between. */
   epoch: number;
   sealed: boolean;
   /** Rows whose seqs this store claimed but did not see written. */
-  owed?: ChatMessage[] | undefined;
+  owed?: OwedRows | undefined;
 }
 
 /**
@@ -64,7 +71,7 @@ export class TailRepair {
     conversationId: string,
     epoch: number,
     confirm: () => Promise<void>,
-    write: (messages: ChatMessage[]) => Promise<void>,
+    write: (owed: OwedRows) => Promise<void>,
   ): Promise<void> {
     const state = this.#states.get(conversationId);
     if (!state) return;
@@ -80,12 +87,12 @@ export class TailRepair {
       throw err;
     }
     if (!state.sealed) {
-      const below = state.owed[0]?.seq;
+      const below = state.owed.messages[0]?.seq;
       if (below !== undefined) this.#sealed(conversationId, await sealBelow(s, conversationId, below - 1));
       state.sealed = true;
     }
     await write(state.owed);
-    this.logger.info({ conversationId, seqs: seqRange(state.owed) }, 'owed message rows written');
+    this.logger.info({ conversationId, seqs: seqRange(state.owed.messages) }, 'owed message rows written');
     state.owed = undefined;
   }
 
@@ -101,9 +108,9 @@ export class TailRepair {
   }
 
   /** Records rows whose seqs were claimed with `epoch` but not confirmed written (`sealed`: whether the seqs below were). */
-  owe(conversationId: string, epoch: number, sealed: boolean, messages: ChatMessage[]): void {
-    this.logger.warn({ conversationId, epoch, seqs: seqRange(messages) }, 'message rows not confirmed after their seqs were claimed: owed to the next append');
-    this.#remember(conversationId, { epoch, sealed, owed: messages });
+  owe(conversationId: string, epoch: number, sealed: boolean, owed: OwedRows): void {
+    this.logger.warn({ conversationId, epoch, seqs: seqRange(owed.messages) }, 'message rows not confirmed after their seqs were claimed: owed to the next append');
+    this.#remember(conversationId, { epoch, sealed, owed });
   }
 
   #sealed(conversationId: string, filled: number[]): void {
@@ -130,10 +137,12 @@ export class TailRepair {
 /**
  * Writes a deleted placeholder at every seq in (lastSeq - SEAL_WINDOW, lastSeq]
  * that has no row. Reads only the seq column (one partition, two across a
- * bucket boundary); resolves with the seqs filled. Placeholders are plain inserts with a newer timestamp
- * than any write of the dead owner's, so a late batch-log replay of its rows
- * cannot bring back a message that was never acknowledged; their keys do not
- * match, so the sender's retry stores the message afresh.
+ * bucket boundary); resolves with the seqs filled. Placeholders are plain
+ * inserts stamped now, after this writer's claim; the previous owner's rows
+ * carry the time before its own claim (scylla-appends.ts), so a late row of
+ * it (a batch-log replay, or a paused host waking) loses to the placeholder
+ * and cannot bring back a message that was never acknowledged; its key does
+ * not match the placeholder, so the sender's retry stores the message afresh.
  */
 export async function sealBelow(s: ScyllaSession, conversationId: string, lastSeq: number): Promise<number[]> {
   const from = Math.max(1, lastSeq - SEAL_WINDOW + 1);
