@@ -8,7 +8,7 @@ import { LEASE_TTL_MS, useCluster } from './cluster-fixture.js';
 // Cluster mode with STORE=scylla: three actor host processes share one
 // "ScyllaDB" (the CQL emulator over the native protocol, in this test
 // process; no ScyllaDB can run here) and fence each other by epoch through its
-// lightweight transactions. One host is SIGKILLed under load: nothing
+// lightweight transactions. A host is SIGKILLed, SIGSTOPped or joins under load: nothing
 // acknowledged may be lost or stored twice, and seqs stay gapless (a seq whose
 // rows died with the host is sealed as a deleted placeholder by the next owner).
 
@@ -109,5 +109,28 @@ describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
     expect(checked).toBeGreaterThan(100);
     expect(server.cluster.violations).toEqual([]);
     console.log(`scylla SIGSTOP: ${checked} acks checked, ${placeholders} sealed placeholders`);
+  }, 90_000);
+
+  it('a third actor host joining under load takes its share by hand-off (drain, release, new epoch), with nothing lost or doubled', async () => {
+    const c = await startCluster(1, 2, { env });
+    const list = await senders(c, 8, 'scylla-join');
+    const load = new SteadyLoad(list, { intervalMs: 40, retryForMs: 20_000, tag: 'j' }).start();
+    await new Promise((r) => setTimeout(r, 1000));
+    const newcomer = await c.addActorHost();
+    await c.waitForShards();
+    let owned = 0;
+    for (let i = 0; i < 100 && (owned < 10 || owned > 11); i++) {
+      owned = await scrapeMetric(newcomer.url, 'chat_shards_owned');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect([10, 11]).toContain(owned); // 32 shards over 3 hosts
+    await new Promise((r) => setTimeout(r, 1000));
+    await load.stop();
+    expect(load.records.filter((r) => !r.ok && r.error !== 'unavailable')).toEqual([]);
+    const { checked, placeholders } = await expectNothingLostOrDoubledAllowingPlaceholders(load, list);
+    expect(checked).toBeGreaterThan(100);
+    // A hand-off drains before releasing: no seq is ever left claimed without its rows.
+    expect(placeholders).toBe(0);
+    expect(server.cluster.violations).toEqual([]);
   }, 90_000);
 });
