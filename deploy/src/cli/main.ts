@@ -3,6 +3,7 @@ import { type RunningSystem, startStandalone } from '../roles/standalone.js';
 import { startClusterGateway } from '../roles/gateway.js';
 import { startClusterActors } from '../roles/actors.js';
 import { startClusterPresence } from '../roles/presence.js';
+import { startCqlEmulator } from '../roles/cql-emulator.js';
 import { startClusterCommand } from './cluster-command.js';
 import { runMigrate } from './migrate-command.js';
 
@@ -17,6 +18,7 @@ const ROLES: Record<string, (logger: Logger, args: string[]) => Promise<RunningS
   actors: (logger) => startClusterActors(logger),
   presence: (logger) => startClusterPresence(logger),
   cluster: (_logger, args) => startClusterCommand(args),
+  'cql-emulator': (logger) => startCqlEmulator(logger),
 };
 
 const USAGE = `usage: chat <role>
@@ -33,6 +35,9 @@ roles:
   cluster      a local cluster of real processes: nats-server (JetStream, temporary
                directory), presence, G gateways and A actor hosts
                [--gateways 2] [--actors 3] [--port 8080] [--data-dir ./data/cluster]
+  cql-emulator an in-memory CQL server (the Scylla store's test emulator) on
+               CQL_EMULATOR_PORT (9042), to try STORE=scylla without a ScyllaDB;
+               not a database: everything is lost when it stops
 
 environment: PORT, DATA_DIR, NATS_URL, JWT_SECRET, DEV_LOGIN, SHARDS, LEASE_TTL_MS,
 STORE (sqlite | scylla) and SCYLLA_*, LOG_LEVEL and the limits; see README.md`;
@@ -78,7 +83,9 @@ async function main(argv: string[]): Promise<number> {
   const where =
     role === 'standalone' || role === 'gateway' || role === 'cluster'
       ? `chat is ready at http://localhost:${system.port}`
-      : `${role} ready; /healthz, /readyz and /metrics on port ${system.port}`;
+      : role === 'cql-emulator'
+        ? `CQL emulator ready on port ${system.port}: SCYLLA_CONTACT_POINTS=127.0.0.1:${system.port}`
+        : `${role} ready; /healthz, /readyz and /metrics on port ${system.port}`;
   logger.info({ port: system.port, startupMs: Math.round(performance.now() - started) }, where);
 
   let shuttingDown = false;
