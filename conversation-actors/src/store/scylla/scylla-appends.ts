@@ -4,7 +4,7 @@ import type { AppendBatch, AppendResult, ClientMsgKey } from '../store.js';
 import { toStoreError, isRetryable } from './scylla-errors.js';
 import { messageInsertParams } from './scylla-rows.js';
 import { FAN_OUT, readMessage } from './scylla-reads.js';
-import { type ScyllaSession, type Statement, mapLimit, num, stmt } from './scylla-session.js';
+import { type ScyllaSession, type Statement, fenceTimestamp, mapLimit, num, stmt } from './scylla-session.js';
 import { SEAL_WINDOW, type TailRepair } from './scylla-tail.js';
 
 /**
@@ -85,7 +85,7 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
   // The rows are stamped with the time before the claim, not the time they are
   // sent: a host paused between its claim and its rows, and woken after the
   // next owner sealed these seqs, must lose to the placeholders (scylla-tail.ts).
-  const rowsTimestamp = Date.now() * 1000;
+  const rowsTimestamp = fenceTimestamp();
   const claim = [last.seq, last.createdAt, batch.epoch, id, batch.expectedLastSeq, batch.epoch];
   try {
     const { applied, current } = await s.lwt('claimSeqs', claim);

@@ -4,7 +4,7 @@ import type { ConversationRecord, MembershipChange, MessageUpdate, NewConversati
 import { changeBucketOf } from './scylla-buckets.js';
 import { messageUpdateParams, toRecord } from './scylla-rows.js';
 import { readHead, readMembers, readMessage, readRecord } from './scylla-reads.js';
-import { type ScyllaSession, type Statement, num, stmt } from './scylla-session.js';
+import { type ScyllaSession, type Statement, fenceTimestamp, num, stmt } from './scylla-session.js';
 
 // The writes other than appends. Each is fenced by one lightweight transaction
 // on the conversation's head, then writes rows keyed elsewhere (DESIGN.md,
@@ -24,6 +24,9 @@ export async function createConversation(
   epoch: number,
 ): Promise<{ record: ConversationRecord; created: boolean }> {
   const founders = JSON.stringify(c.members.map((m) => [m.userId, m.role]));
+  // Before the head is read: a repair decided on a head with change_seq 0 must
+  // lose to a membership change made after that read.
+  const ts = fenceTimestamp();
   const { applied } = await s.lwt('createHead', [c.id, c.kind, c.title ?? types.unset, c.createdAt, c.createdAt, epoch, founders]);
   const head = await readHead(s, c.id);
   if (!head) throw new NotFoundError(`conversation ${c.id} vanished after its create`);
@@ -32,7 +35,7 @@ export async function createConversation(
       stmt('putMember', [c.id, userId, role, head.createdAt]),
       stmt('putUserConversation', [userId, c.id]),
     ]);
-    await s.loggedBatch(rows);
+    await s.loggedBatch(rows, ts);
   }
   const record = toRecord(head, await readMembers(s, c.id));
   return { record, created: applied };
@@ -74,6 +77,7 @@ async function fenceChange(s: ScyllaSession, conversationId: string, epoch: numb
 export async function updateMessage(s: ScyllaSession, update: MessageUpdate): Promise<void> {
   const { message, epoch } = update;
   const id = message.conversationId;
+  const ts = fenceTimestamp();
   const [head, stored] = await Promise.all([readHead(s, id), readMessage(s, id, message.seq)]);
   if (!head) throw new NotFoundError(`no message ${message.seq} in conversation ${id}`);
   if (epoch < head.epoch) throw new StaleEpochError(id, epoch, head.epoch);
@@ -81,8 +85,8 @@ export async function updateMessage(s: ScyllaSession, update: MessageUpdate): Pr
   // Deletion is final: a late or buggy writer cannot bring a body back.
   if (stored.deleted && !message.deleted) throw new ConflictError(`message ${message.seq} in ${id} is deleted`);
   await fenceChange(s, id, epoch, message.changeSeq);
-  await s.write('putChange', [id, changeBucketOf(message.changeSeq), message.changeSeq, message.seq]);
-  await s.write('updateMessage', messageUpdateParams(message));
+  await s.write('putChange', [id, changeBucketOf(message.changeSeq), message.changeSeq, message.seq], ts);
+  await s.write('updateMessage', messageUpdateParams(message), ts);
 }
 
 /**
@@ -93,6 +97,7 @@ export async function updateMessage(s: ScyllaSession, update: MessageUpdate): Pr
  */
 export async function applyMembershipChange(s: ScyllaSession, change: MembershipChange): Promise<void> {
   const id = change.conversationId;
+  const ts = fenceTimestamp();
   const members = await readMembers(s, id);
   await fenceChange(s, id, change.epoch, change.changeSeq, change.title);
   // One batch shares one write timestamp, so no row may be both deleted and
@@ -131,7 +136,7 @@ export async function applyMembershipChange(s: ScyllaSession, change: Membership
     );
   }
   for (const [userId, role] of roles) if (!added.has(userId)) statements.push(stmt('setRole', [role, id, userId]));
-  await s.loggedBatch(statements);
+  await s.loggedBatch(statements, ts);
 }
 
 /**
@@ -142,6 +147,9 @@ export async function applyMembershipChange(s: ScyllaSession, change: Membership
  */
 export async function markReceipt(s: ScyllaSession, mark: ReceiptMark): Promise<ReceiptMarksRecord> {
   const id = mark.conversationId;
+  // Before the reads: a mark computed from them and written late (its owner
+  // stalled past its lease) loses to any mark the next owner wrote since.
+  const ts = fenceTimestamp();
   const [head, member, stored] = await Promise.all([readHead(s, id), s.row('getMember', [id, mark.userId]), s.row('getReceipt', [id, mark.userId])]);
   if (!head) throw new NotFoundError(`${mark.userId} is not a member of conversation ${id}`);
   if (mark.epoch < head.epoch) throw new StaleEpochError(id, mark.epoch, head.epoch);
@@ -150,7 +158,7 @@ export async function markReceipt(s: ScyllaSession, mark: ReceiptMark): Promise<
   const given = { readSeq: mark.readSeq ?? 0, deliveredSeq: mark.deliveredSeq ?? 0 };
   const readSeq = Math.max(was.readSeq, Math.min(given.readSeq, head.lastSeq));
   const deliveredSeq = Math.max(was.deliveredSeq, Math.min(Math.max(given.deliveredSeq, given.readSeq), head.lastSeq));
-  if (readSeq !== was.readSeq || deliveredSeq !== was.deliveredSeq) await s.write('putReceipt', [id, mark.userId, readSeq, deliveredSeq]);
+  if (readSeq !== was.readSeq || deliveredSeq !== was.deliveredSeq) await s.write('putReceipt', [id, mark.userId, readSeq, deliveredSeq], ts);
   return { readSeq, deliveredSeq };
 }
 

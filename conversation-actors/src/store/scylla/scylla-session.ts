@@ -94,9 +94,9 @@ export class ScyllaSession {
     return rows;
   }
 
-  /** A write that is safe to send twice (the driver may retry it on a timeout). */
-  async write(name: CqlName, params: unknown[]): Promise<void> {
-    await this.client.execute(CQL[name], params, { prepare: true, isIdempotent: true });
+  /** A write that is safe to send twice (the driver may retry it on a timeout); `timestampMicros` as for loggedBatch. */
+  async write(name: CqlName, params: unknown[], timestampMicros?: number): Promise<void> {
+    await this.client.execute(CQL[name], params, { prepare: true, isIdempotent: true, timestamp: timestampMicros ?? writeTimestamp() });
   }
 
   /**
@@ -122,19 +122,38 @@ export class ScyllaSession {
    * A logged batch: once the coordinator has written it to the batch log,
    * every statement of it is applied eventually, even if the coordinator
    * dies; before that, none is. Idempotent statements only. `timestampMicros`
-   * sets the cells' write timestamp (default: the driver's clock now).
+   * sets the cells' write timestamp (default: writeTimestamp() now).
    */
   async loggedBatch(statements: Statement[], timestampMicros?: number): Promise<void> {
     if (statements.length === 0) return;
-    const options: QueryOptions = { prepare: true, logged: true, isIdempotent: true };
-    if (timestampMicros !== undefined) options.timestamp = timestampMicros;
-    await this.client.batch(statements, options);
+    await this.client.batch(statements, { prepare: true, logged: true, isIdempotent: true, timestamp: timestampMicros ?? writeTimestamp() });
   }
 
   async shutdown(): Promise<void> {
     await this.client.shutdown();
   }
 }
+
+let lastTimestamp = 0;
+
+/**
+ * A write timestamp in microseconds, strictly increasing within the process:
+ * every plain write of the store carries one (the driver's own clock is not
+ * used), so two writes of this process never tie, whichever store instance
+ * makes them.
+ */
+export function writeTimestamp(): number {
+  lastTimestamp = Math.max(Date.now() * 1000, lastTimestamp + 1);
+  return lastTimestamp;
+}
+
+/**
+ * The write timestamp for rows written after a fence: taken *before* the
+ * fence (or the read it decides on), so that if this writer stalls past its
+ * lease and its write lands late, any write of the next owner, made after
+ * the next owner's own fence, still wins (DESIGN.md, "Write timestamps").
+ */
+export const fenceTimestamp = writeTimestamp;
 
 /** Statement of a named CQL. */
 export function stmt(name: CqlName, params: unknown[]): Statement {

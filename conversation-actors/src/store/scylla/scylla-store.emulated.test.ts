@@ -55,6 +55,28 @@ for (const lwtResults of ['cassandra', 'scylla'] as const) {
     const options: ScyllaOptions = scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, { SCYLLA_CONTACT_POINTS: 'emulated' }));
     const open = (): Promise<ChatStore> => openScyllaStore(options, connect);
 
+    /** A connector whose clients hold every request with a statement matching `held` until release(): a host frozen mid-write. */
+    const gatedConnector = (held: (query: string) => boolean) => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const connector: CqlConnector = (o, to) => {
+        const client = connect(o, to);
+        return {
+          connect: () => client.connect(),
+          execute: async (q, p, opts) => {
+            if (held(q)) await gate;
+            return client.execute(q, p, opts);
+          },
+          batch: async (q, opts) => {
+            if (q.some((st) => held(st.query))) await gate;
+            return client.batch(q, opts);
+          },
+          shutdown: () => client.shutdown(),
+        };
+      };
+      return { connector, release };
+    };
+
     beforeAll(async () => {
       await cluster.client().execute(`CREATE KEYSPACE ${KEYSPACE} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
       await applyMigrations(cluster.client({ keyspace: KEYSPACE }), loadMigrations());
@@ -128,20 +150,7 @@ for (const lwtResults of ['cassandra', 'scylla'] as const) {
 
       it('rows of a host paused between its claim and its rows lose to the next owner’s placeholders when they land', async () => {
         // Store A's row batches wait at a gate: A is frozen after its claim.
-        let release!: () => void;
-        const gate = new Promise<void>((r) => (release = r));
-        const paused: CqlConnector = (o, to) => {
-          const client = connect(o, to);
-          return {
-            connect: () => client.connect(),
-            execute: (q, p, opts) => client.execute(q, p, opts),
-            batch: async (q, opts) => {
-              if (q.some((st) => st.query === CQL.putMessage)) await gate;
-              return client.batch(q, opts);
-            },
-            shutdown: () => client.shutdown(),
-          };
-        };
+        const { connector: paused, release } = gatedConnector((query) => query === CQL.putMessage);
         const a = await openScyllaStore(options, paused);
         const id = await newGroup(a);
         const writing = a.appendMessages(batchOf(id, 1, 2));
@@ -160,6 +169,26 @@ for (const lwtResults of ['cassandra', 'scylla'] as const) {
         // Its senders' retries are new messages on B, stored once.
         expect((await b.appendMessages({ ...batchOf(id, 4, 1, 2), messages: [message(id, 4, 'u1', { clientMsgId: 'k-1' })] })).kind).toBe('appended');
         expect(await seqsOf(b, id)).toEqual(['1x', '2x', '3', '4']);
+        await a.close();
+        await b.close();
+      });
+
+      it('an edit of a host stalled past its lease, landing after the next owner’s edit, does not overwrite it', async () => {
+        // A freezes after its fence, before its change index and message writes.
+        const { connector, release } = gatedConnector((query) => query === CQL.putChange);
+        const a = await openScyllaStore(options, connector);
+        const id = await newGroup(a);
+        await a.appendMessages(batchOf(id, 1, 1));
+        const stalled = a.updateMessage({ epoch: 1, message: message(id, 1, 'u1', { clientMsgId: 'k-1', body: 'edit by the old owner', editedAt: 5, changeSeq: 1 }) });
+        for (let i = 0; i < 50 && (await a.loadConversation(id))?.changeSeq !== 1; i++) await new Promise((r) => setTimeout(r, 2));
+        expect((await a.loadConversation(id))?.changeSeq).toBe(1); // fenced, row write held
+
+        const b = await open();
+        await b.updateMessage({ epoch: 2, message: message(id, 1, 'u1', { clientMsgId: 'k-1', body: 'edit by the new owner', editedAt: 6, changeSeq: 2 }) });
+        release();
+        await stalled;
+        const [stored] = await b.readMessages(id, { limit: 1, direction: 'forward' });
+        expect(stored).toMatchObject({ body: 'edit by the new owner', changeSeq: 2 });
         await a.close();
         await b.close();
       });
