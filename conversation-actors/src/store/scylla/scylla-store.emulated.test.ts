@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors, types } from 'cassandra-driver';
-import type { ChatMessage } from '@chat/proto';
 import { loadEnvConfig } from '@chat/platform';
 import { capturingLogger } from '@chat/platform/testing';
 import { BadRequestError, StoreUnavailableError } from '../../errors.js';
@@ -16,6 +15,7 @@ import { ROW_WRITE_ATTEMPTS } from './scylla-appends.js';
 import { SEAL_WINDOW } from './scylla-tail.js';
 import { CQL } from './scylla-cql.js';
 import { messageInsertParams } from './scylla-rows.js';
+import { batchOf, isLoggedBatchOf, newGroup, seqsOf, writeTimeout } from './scylla-test-fixtures.js';
 
 // The Scylla store's own code (statements, fencing, failure handling, the
 // driver's value encoding) against the in-memory CQL emulator (./emulator),
@@ -26,25 +26,6 @@ import { messageInsertParams } from './scylla-rows.js';
 // real timeouts.
 
 const KEYSPACE = 'chat';
-const writeTimeout = (): Error => new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'Operation timed out - received only 0 responses.');
-const isLoggedBatchOf = (conversationId: string) => (query: string, params: unknown[]) => query.startsWith('INSERT INTO messages') && params[0] === conversationId;
-
-let n = 0;
-async function newGroup(store: ChatStore, epoch = 1): Promise<string> {
-  const id = `g_emu_${Date.now().toString(36)}_${n++}`;
-  await store.createConversation({ id, kind: 'group', title: 't', createdAt: 1, members: [{ userId: 'u1', role: 'owner' }] }, epoch);
-  return id;
-}
-
-const batchOf = (id: string, from: number, count: number, epoch = 1, key = 'k'): { conversationId: string; epoch: number; expectedLastSeq: number; messages: ChatMessage[] } => ({
-  conversationId: id,
-  epoch,
-  expectedLastSeq: from - 1,
-  messages: Array.from({ length: count }, (_, i) => message(id, from + i, 'u1', { clientMsgId: `${key}-${from + i}` })),
-});
-
-const seqsOf = async (store: ChatStore, id: string) =>
-  (await store.readMessages(id, { limit: 100, direction: 'forward' })).map((m) => `${m.seq}${m.deleted ? 'x' : ''}`);
 
 // Cassandra answers a refused LWT with the condition columns only (or nothing
 // for a missing row); ScyllaDB with the whole previous row, nulls if missing.

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors, types } from 'cassandra-driver';
-import type { ChatMessage } from '@chat/proto';
 import { loadEnvConfig } from '@chat/platform';
 import { StoreUnavailableError } from '../../../../errors.js';
-import { message } from '../../../contract/fixtures.js';
 import { runStoreContract } from '../../../store-contract.js';
 import type { ChatStore } from '../../../store.js';
 import { ROW_WRITE_ATTEMPTS } from '../../scylla-appends.js';
@@ -14,6 +12,7 @@ import { createScyllaClient } from '../../scylla-session.js';
 import { openScyllaStore } from '../../scylla-store.js';
 import { EmulatedCluster } from '../emulated-cluster.js';
 import { type CqlServer, startCqlServer } from './cql-server.js';
+import { batchOf, isLoggedBatchOf, newGroup, seqsOf, writeTimeout } from '../../scylla-test-fixtures.js';
 
 // The Scylla store's own code, unchanged, through the real cassandra-driver
 // (createScyllaClient: token-aware routing, prepared statements, client
@@ -28,24 +27,6 @@ const REQUEST_TIMEOUT_MS = 2000;
 // What the unreachable test waits per request: held requests are never answered.
 const UNREACHABLE_TIMEOUT_MS = 300;
 
-const writeTimeout = (): Error => new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'Operation timed out - received only 0 responses.');
-const isLoggedBatchOf = (conversationId: string) => (query: string, params: unknown[]) => query.startsWith('INSERT INTO messages') && params[0] === conversationId;
-
-let n = 0;
-async function newGroup(store: ChatStore, epoch = 1): Promise<string> {
-  const id = `g_wire_${Date.now().toString(36)}_${n++}`;
-  await store.createConversation({ id, kind: 'group', title: 't', createdAt: 1, members: [{ userId: 'u1', role: 'owner' }] }, epoch);
-  return id;
-}
-
-const batchOf = (id: string, from: number, count: number, epoch = 1, key = 'k'): { conversationId: string; epoch: number; expectedLastSeq: number; messages: ChatMessage[] } => ({
-  conversationId: id,
-  epoch,
-  expectedLastSeq: from - 1,
-  messages: Array.from({ length: count }, (_, i) => message(id, from + i, 'u1', { clientMsgId: `${key}-${from + i}` })),
-});
-
-const seqsOf = async (store: ChatStore, id: string) => (await store.readMessages(id, { limit: 100, direction: 'forward' })).map((m) => `${m.seq}${m.deleted ? 'x' : ''}`);
 
 // Cassandra answers a refused LWT with the condition columns only; ScyllaDB with the whole previous row.
 for (const lwtResults of ['cassandra', 'scylla'] as const) describe(`ScyllaStore through the real driver, over the CQL wire to the emulator (${lwtResults} LWT results)`, () => {
