@@ -121,6 +121,9 @@ class InterceptingStore implements ChatStore {
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]> {
     return this.inner.getConversationViews(userId, conversationIds);
   }
+  sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]> {
+    return this.inner.sharingAConversation(userId, userIds);
+  }
   applyMembershipChange(change: MembershipChange): Promise<void> {
     return this.inner.applyMembershipChange(change);
   }

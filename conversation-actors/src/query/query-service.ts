@@ -96,6 +96,11 @@ export class QueryService {
       }
       case 'sync':
         return { result: { $case: 'sync', value: await this.#sync(caller, op.value) } };
+      case 'contactsAmong': {
+        // presence.get asks at most MAX_PRESENCE_IDS; this bound only keeps a buggy caller from asking for everyone.
+        if (op.value.userIds.length > 1000) throw new BadRequestError('contactsAmong takes at most 1000 user ids');
+        return { result: { $case: 'userIds', value: { userIds: await store.sharingAConversation(caller.id, op.value.userIds) } } };
+      }
       default:
         throw new BadRequestError('query without a known op');
     }

@@ -111,6 +111,13 @@ export interface ChatStore {
    * conversations.
    */
   userContacts(userId: string, limit: number): Promise<string[]>;
+  /**
+   * Which of `userIds` share at least one conversation with `userId` (the
+   * user itself always counts), each once, in no particular order: whose
+   * presence the user may see. Costs O(the candidates), whatever the size of
+   * the user's contacts.
+   */
+  sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]>;
   /** The given conversations as `userId` sees them; ones the user is not a member of are left out. */
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]>;
   /**

@@ -112,6 +112,8 @@ describe('cluster presence on Redis: two presence instances, two gateways', () =
     const list = await senders(c, 6, 'redis');
     const watcher = list[0]!.client;
     const watched = (list[1]!.client.hello.user as { id: string }).id;
+    // Presence is visible to contacts only.
+    await watcher.call('conversation.open_dm', { userId: watched });
     expect((await presence(watcher, [watched]))[0]!.online).toBe(true);
     const load = new SteadyLoad(list, { intervalMs: 50, retryForMs: 10_000, tag: 'r' }).start();
     await new Promise((r) => setTimeout(r, 500));
@@ -147,6 +149,8 @@ describe('cluster presence on Redis: two presence instances, two gateways', () =
     const a = await login(g1!.url, 'Asker');
     const online = await login(g1!.url, 'Is Online');
     const gone = await login(g1!.url, 'Was Here');
+    // Presence is visible to contacts only.
+    await a.call('conversation.create_group', { title: 'asked about', members: [online.user.id, gone.user.id] });
     // Closed at once: its up and down may be handled by different instances in either order,
     // and either way the user ends offline with a lastSeen.
     await gone.close();

@@ -175,10 +175,21 @@ describe('standalone: typing stops on an explicit active: false and on disconnec
 describe('standalone: presence over real sockets', () => {
   const { system, login } = useStandalone();
 
-  it('presence.get answers online users (lastSeen null), offline ones with lastSeen, and unknown ones', async () => {
+  it('presence.get answers contacts: online ones (lastSeen null), offline ones with lastSeen; anyone else as never seen', async () => {
     const ned = await login('Presence Ned');
     const oli = await login('Presence Oli');
     const asker = await login('Presence Asker');
+    const stranger = await login('Presence Outsider');
+    await asker.call('conversation.create_group', { title: 'presence', members: [ned.user.id, oli.user.id] });
+
+    // Presence is private to contacts: the stranger shares no conversation with them, so it learns nothing, not even that they are online.
+    expect(await stranger.call<{ presence: PresenceJson[] }>('presence.get', { userIds: [ned.user.id, oli.user.id, stranger.user.id] })).toMatchObject({
+      presence: [
+        { userId: ned.user.id, online: false, lastSeen: null },
+        { userId: oli.user.id, online: false, lastSeen: null },
+        { userId: stranger.user.id, online: true, lastSeen: null },
+      ],
+    });
 
     const online = await presenceUntil(asker, [ned.user.id, oli.user.id], (p) => p.every((u) => u.online));
     expect(online).toEqual([

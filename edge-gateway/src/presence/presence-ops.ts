@@ -37,7 +37,9 @@ export function typingRequest(
  * which holds the typing lease and has `active: false` sent when the typist
  * goes quiet or its session goes down, so a non-member never gets a lease and
  * a typist is stopped even if this gateway dies. `presence.get` is answered
- * by the presence service.
+ * by the presence service, for the users who share a conversation with the
+ * caller only (the query service checks, from the store); anyone else is
+ * answered as never seen.
  */
 export function createPresenceOps(deps: {
   backend: BackendClient;
@@ -53,6 +55,15 @@ export function createPresenceOps(deps: {
       return {};
     },
 
-    'presence.get': async (_ctx, args) => ({ presence: await presence.get(args.userIds) }),
+    'presence.get': async (ctx, args) => {
+      // Presence is private to contacts: users who share no conversation with the
+      // caller are answered as never seen, indistinguishable from a real one.
+      const r = await backend.query({ caller: { id: ctx.user.id, name: ctx.user.name }, op: { $case: 'contactsAmong', value: { userIds: args.userIds } } });
+      if (r.$case !== 'userIds') throw new Error(`unexpected reply kind ${r.$case}`);
+      const visible = new Set(r.value.userIds);
+      const known = visible.size === 0 ? [] : await presence.get(args.userIds.filter((u) => visible.has(u)));
+      const byUser = new Map(known.map((p) => [p.userId, p]));
+      return { presence: args.userIds.map((userId) => byUser.get(userId) ?? { userId, online: false, lastSeen: null }) };
+    },
   };
 }

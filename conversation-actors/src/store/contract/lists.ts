@@ -117,6 +117,26 @@ export function listsContract(ctx: ContractContext): void {
     });
   });
 
+  describe('sharingAConversation', () => {
+    it('keeps the candidates who share a conversation with the user, and the user itself; strangers, unknown ids and repeats are left out', async () => {
+      await create(id('c1'), [id('alice'), id('bob'), id('carol')]);
+      await create(id('c2'), [id('alice'), id('dave')], { kind: 'dm', title: null });
+      await create(id('c3'), [id('erin'), id('frank')]);
+      const found = await ctx.store.sharingAConversation(id('alice'), [id('bob'), id('erin'), id('dave'), id('nobody'), id('alice'), id('bob')]);
+      expect([...found].sort()).toEqual([id('alice'), id('bob'), id('dave')].sort());
+      expect(await ctx.store.sharingAConversation(id('erin'), [id('alice'), id('bob')])).toEqual([]);
+      expect(await ctx.store.sharingAConversation(id('nobody'), [id('nobody'), id('alice')])).toEqual([id('nobody')]);
+      expect(await ctx.store.sharingAConversation(id('alice'), [])).toEqual([]);
+    });
+
+    it('follows membership: a removed member no longer counts', async () => {
+      await create(id('c1'), [id('alice'), id('bob')]);
+      expect(await ctx.store.sharingAConversation(id('alice'), [id('bob')])).toEqual([id('bob')]);
+      await ctx.store.applyMembershipChange({ conversationId: id('c1'), epoch: 1, add: [], remove: [id('bob')], roles: [], changeSeq: 1 });
+      expect(await ctx.store.sharingAConversation(id('alice'), [id('bob')])).toEqual([]);
+    });
+  });
+
   describe('getConversationViews', () => {
     it('shows members, lastMessage and an unread count that leaves out the own messages', async () => {
       await create(id('c'), [id('alice'), id('bob'), id('carol')], { title: 'Team', createdAt: T0 });

@@ -198,6 +198,17 @@ export class ScyllaStore implements ChatStore {
     });
   }
 
+  /** The user's conversation index (one partition), then each candidate's (one partition each, FAN_OUT at a time). */
+  sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]> {
+    return this.run('sharingAConversation', async () => {
+      const others = [...new Set(userIds)].filter((u) => u !== userId);
+      const mine = new Set(others.length === 0 ? [] : await userConversationIds(this.s, userId));
+      const shared = await mapLimit(others, FAN_OUT, async (u) => (mine.size > 0 && (await userConversationIds(this.s, u)).some((c) => mine.has(c)) ? u : undefined));
+      const found = shared.filter((u): u is string => u !== undefined);
+      return userIds.includes(userId) ? [userId, ...found] : found;
+    });
+  }
+
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]> {
     return this.run('getConversationViews', async () => {
       const views = await mapLimit([...new Set(conversationIds)], FAN_OUT, async (id) => (await readMemberViews(this.s, id, [userId]))[0]?.view);

@@ -81,6 +81,13 @@ export function prepareStatements(db: Database.Database) {
          WHERE m.user_id = ? AND o.user_id <> ? LIMIT ?`,
       )
       .pluck(),
+    /** Which of a JSON array of user ids share a conversation with the user (the index on members.user_id, then each shared conversation's key). */
+    sharing: db
+      .prepare<[string, string], string>(
+        `SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id
+         WHERE m.user_id = ? AND o.user_id IN (SELECT value FROM json_each(?))`,
+      )
+      .pluck(),
   };
 }
 

@@ -338,6 +338,14 @@ export class SqliteStore implements ChatStore {
     });
   }
 
+  sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]> {
+    return this.run('sharingAConversation', () => {
+      const others = [...new Set(userIds)].filter((u) => u !== userId);
+      const found = others.length === 0 ? [] : this.s.sharing.all(userId, JSON.stringify(others));
+      return userIds.includes(userId) ? [userId, ...found] : found;
+    });
+  }
+
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]> {
     return this.run('getConversationViews', () =>
       this.db.transaction(() => {

@@ -46,6 +46,14 @@ export interface Sync_ChangesSinceEntry {
   value: number;
 }
 
+/**
+ * Which of user_ids share a conversation with the caller (the caller itself
+ * included): who may see whose presence.
+ */
+export interface ContactsAmong {
+  userIds: string[];
+}
+
 export interface QueryRequest {
   caller?: User | undefined;
   op?:
@@ -53,6 +61,7 @@ export interface QueryRequest {
     | { $case: "search"; value: SearchUsers }
     | { $case: "list"; value: ListConversations }
     | { $case: "sync"; value: Sync }
+    | { $case: "contactsAmong"; value: ContactsAmong }
     | undefined;
 }
 
@@ -61,6 +70,10 @@ export interface Done {
 
 export interface UserList {
   users: User[];
+}
+
+export interface UserIdList {
+  userIds: string[];
 }
 
 export interface ConversationPage {
@@ -100,6 +113,7 @@ export interface QueryReply {
     | { $case: "users"; value: UserList }
     | { $case: "page"; value: ConversationPage }
     | { $case: "sync"; value: SyncResult }
+    | { $case: "userIds"; value: UserIdList }
     | undefined;
 }
 
@@ -684,6 +698,79 @@ export const Sync_ChangesSinceEntry: MessageFns<Sync_ChangesSinceEntry> = {
   },
 };
 
+function createBaseContactsAmong(): ContactsAmong {
+  return { userIds: [] };
+}
+
+export const ContactsAmong: MessageFns<ContactsAmong> = {
+  encode(message: ContactsAmong, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.userIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContactsAmong {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContactsAmong();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContactsAmong {
+    return {
+      userIds: globalThis.Array.isArray(object?.userIds)
+        ? object.userIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.user_ids)
+        ? object.user_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ContactsAmong): unknown {
+    const obj: any = {};
+    if (message.userIds?.length) {
+      obj.userIds = message.userIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContactsAmong>): ContactsAmong {
+    return ContactsAmong.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContactsAmong>): ContactsAmong {
+    const message = createBaseContactsAmong();
+    message.userIds = object.userIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseQueryRequest(): QueryRequest {
   return { caller: undefined, op: undefined };
 }
@@ -705,6 +792,9 @@ export const QueryRequest: MessageFns<QueryRequest> = {
         break;
       case "sync":
         Sync.encode(message.op.value, writer.uint32(106).fork()).join();
+        break;
+      case "contactsAmong":
+        ContactsAmong.encode(message.op.value, writer.uint32(114).fork()).join();
         break;
     }
     return writer;
@@ -763,6 +853,14 @@ export const QueryRequest: MessageFns<QueryRequest> = {
             message.op = { $case: "sync", value: Sync.decode(reader, reader.uint32()) };
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.op = { $case: "contactsAmong", value: ContactsAmong.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -786,6 +884,10 @@ export const QueryRequest: MessageFns<QueryRequest> = {
         ? { $case: "list", value: ListConversations.fromJSON(object.list) }
         : isSet(object.sync)
         ? { $case: "sync", value: Sync.fromJSON(object.sync) }
+        : isSet(object.contactsAmong)
+        ? { $case: "contactsAmong", value: ContactsAmong.fromJSON(object.contactsAmong) }
+        : isSet(object.contacts_among)
+        ? { $case: "contactsAmong", value: ContactsAmong.fromJSON(object.contacts_among) }
         : undefined,
     };
   },
@@ -803,6 +905,8 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       obj.list = ListConversations.toJSON(message.op.value);
     } else if (message.op?.$case === "sync") {
       obj.sync = Sync.toJSON(message.op.value);
+    } else if (message.op?.$case === "contactsAmong") {
+      obj.contactsAmong = ContactsAmong.toJSON(message.op.value);
     }
     return obj;
   },
@@ -837,6 +941,12 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       case "sync": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "sync", value: Sync.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "contactsAmong": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "contactsAmong", value: ContactsAmong.fromPartial(object.op.value) };
         }
         break;
       }
@@ -960,6 +1070,79 @@ export const UserList: MessageFns<UserList> = {
   fromPartial(object: DeepPartial<UserList>): UserList {
     const message = createBaseUserList();
     message.users = object.users?.map((e) => User.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUserIdList(): UserIdList {
+  return { userIds: [] };
+}
+
+export const UserIdList: MessageFns<UserIdList> = {
+  encode(message: UserIdList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.userIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserIdList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserIdList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserIdList {
+    return {
+      userIds: globalThis.Array.isArray(object?.userIds)
+        ? object.userIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.user_ids)
+        ? object.user_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UserIdList): unknown {
+    const obj: any = {};
+    if (message.userIds?.length) {
+      obj.userIds = message.userIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UserIdList>): UserIdList {
+    return UserIdList.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UserIdList>): UserIdList {
+    const message = createBaseUserIdList();
+    message.userIds = object.userIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -1499,6 +1682,9 @@ export const QueryReply: MessageFns<QueryReply> = {
       case "sync":
         SyncResult.encode(message.result.value, writer.uint32(42).fork()).join();
         break;
+      case "userIds":
+        UserIdList.encode(message.result.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1556,6 +1742,14 @@ export const QueryReply: MessageFns<QueryReply> = {
             message.result = { $case: "sync", value: SyncResult.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.result = { $case: "userIds", value: UserIdList.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1580,6 +1774,10 @@ export const QueryReply: MessageFns<QueryReply> = {
         ? { $case: "page", value: ConversationPage.fromJSON(object.page) }
         : isSet(object.sync)
         ? { $case: "sync", value: SyncResult.fromJSON(object.sync) }
+        : isSet(object.userIds)
+        ? { $case: "userIds", value: UserIdList.fromJSON(object.userIds) }
+        : isSet(object.user_ids)
+        ? { $case: "userIds", value: UserIdList.fromJSON(object.user_ids) }
         : undefined,
     };
   },
@@ -1596,6 +1794,8 @@ export const QueryReply: MessageFns<QueryReply> = {
       obj.page = ConversationPage.toJSON(message.result.value);
     } else if (message.result?.$case === "sync") {
       obj.sync = SyncResult.toJSON(message.result.value);
+    } else if (message.result?.$case === "userIds") {
+      obj.userIds = UserIdList.toJSON(message.result.value);
     }
     return obj;
   },
@@ -1633,6 +1833,12 @@ export const QueryReply: MessageFns<QueryReply> = {
       case "sync": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
           message.result = { $case: "sync", value: SyncResult.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "userIds": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "userIds", value: UserIdList.fromPartial(object.result.value) };
         }
         break;
       }
