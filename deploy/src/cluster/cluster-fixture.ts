@@ -72,17 +72,27 @@ export function useCluster() {
 /**
  * Every acknowledged message is in history exactly once with the seq its ack
  * named, each conversation's seqs are exactly 1..n, and retries answered as
- * duplicates name the original seq. Returns how many acks were checked.
+ * duplicates name the original seq. A placeholder (a deleted message with no
+ * clientMsgId: a seq whose rows died with a Scylla store's host, sealed by the
+ * next owner) is refused unless `allowPlaceholders`. Returns how many acks
+ * were checked; `onPlaceholders` gets how many placeholders were seen.
  */
-export async function expectNothingLostOrDoubled(load: SteadyLoad, list: Sender[], reader?: (s: Sender) => ChatClient): Promise<number> {
+export async function expectNothingLostOrDoubled(
+  load: SteadyLoad,
+  list: Sender[],
+  options: { reader?: (s: Sender) => ChatClient; allowPlaceholders?: boolean; onPlaceholders?: (count: number) => void } = {},
+): Promise<number> {
   const acked = load.acked();
   let total = 0;
+  let placeholders = 0;
   for (const s of list) {
-    const history = await fullHistory(reader?.(s) ?? s.client, s.conversationId);
+    const history = await fullHistory(options.reader?.(s) ?? s.client, s.conversationId);
     expect(history.map((m) => m.seq)).toEqual(history.map((_, i) => i + 1));
-    const ids = history.map((m) => m.clientMsgId);
+    const real = history.filter((m) => m.clientMsgId !== '');
+    placeholders += history.length - real.length;
+    const ids = real.map((m) => m.clientMsgId);
     expect(new Set(ids).size).toBe(ids.length);
-    const bySeq = new Map(history.map((m) => [m.clientMsgId, m.seq]));
+    const bySeq = new Map(real.map((m) => [m.clientMsgId, m.seq]));
     for (const r of acked.values()) {
       if (r.conversationId !== s.conversationId) continue;
       expect(bySeq.get(r.clientMsgId), `acknowledged ${r.clientMsgId} is in history with its seq`).toBe(r.seq);
@@ -90,5 +100,21 @@ export async function expectNothingLostOrDoubled(load: SteadyLoad, list: Sender[
     }
     for (const r of load.records) if (r.ok && r.conversationId === s.conversationId) expect(bySeq.get(r.clientMsgId)).toBe(r.seq);
   }
+  if (!options.allowPlaceholders) expect(placeholders, 'placeholders in history').toBe(0);
+  options.onPlaceholders?.(placeholders);
   return total;
+}
+
+/**
+ * For each sender's conversation that stalled at `at` (no ack within 300 ms
+ * after it), how long until its first ack after `at`, in ms.
+ */
+export function stallsAfter(load: SteadyLoad, list: Sender[], at: number): number[] {
+  const acks = [...load.acked().values()];
+  return list
+    .map((s) => {
+      const after = acks.filter((r) => r.conversationId === s.conversationId && r.answeredAt > at);
+      return (after.length === 0 ? at : Math.min(...after.map((r) => r.answeredAt))) - at;
+    })
+    .filter((ms) => ms > 300);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SteadyLoad } from './cluster-load.js';
-import { LEASE_TTL_MS, expectNothingLostOrDoubled, useCluster } from './cluster-fixture.js';
+import { LEASE_TTL_MS, expectNothingLostOrDoubled, stallsAfter, useCluster } from './cluster-fixture.js';
 import { scrapeMetric } from './local-cluster.js';
 
 const { start: startCluster, login, senders } = useCluster();
@@ -57,11 +57,7 @@ describe('cluster: gateways and actor hosts as separate processes over NATS', ()
 
     // Failover time: for each conversation that stalled at the kill, SIGKILL to its first ack after it.
     const acks = [...load.acked().values()];
-    const perConversation = list.map((s) => {
-      const after = acks.filter((r) => r.conversationId === s.conversationId && r.answeredAt > killedAt).sort((x, y) => x.answeredAt - y.answeredAt);
-      return (after[0]?.answeredAt ?? killedAt) - killedAt;
-    });
-    const affected = perConversation.filter((ms) => ms > 300);
+    const affected = stallsAfter(load, list, killedAt);
     const stalled = acks.filter((r) => r.sentAt <= killedAt && r.answeredAt > killedAt);
     console.log(
       `failover: ${affected.length} of ${list.length} conversations stalled; SIGKILL to first ack ${Math.max(0, ...affected)} ms at most ` +

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CqlServer, startCqlServer } from '@chat/conversation-actors/testing';
 import { runMigrate } from '../cli/migrate-command.js';
-import { type Sender, SteadyLoad, fullHistory } from './cluster-load.js';
+import { type Sender, SteadyLoad } from './cluster-load.js';
 import { scrapeMetric } from './local-cluster.js';
-import { LEASE_TTL_MS, useCluster } from './cluster-fixture.js';
+import { LEASE_TTL_MS, expectNothingLostOrDoubled, stallsAfter, useCluster } from './cluster-fixture.js';
 
 // Cluster mode with STORE=scylla: three actor host processes share one
 // "ScyllaDB" (the CQL emulator over the native protocol, in this test
@@ -14,30 +14,10 @@ import { LEASE_TTL_MS, useCluster } from './cluster-fixture.js';
 
 const { start: startCluster, senders } = useCluster();
 
-/**
- * Every acknowledged send is in history once, at the seq its ack named; seqs
- * are 1..n; other than placeholders (seqs claimed by a host that died or
- * lost its lease before their rows landed: deleted, no clientMsgId), no
- * clientMsgId appears twice.
- */
-async function expectNothingLostOrDoubledAllowingPlaceholders(load: SteadyLoad, list: Sender[]): Promise<{ checked: number; placeholders: number }> {
-  const acked = load.acked();
-  let checked = 0;
+/** The shared check, with placeholders allowed (a seq whose rows died with a host is sealed by the next owner); resolves with both counts. */
+async function checkHistories(load: SteadyLoad, list: Sender[]): Promise<{ checked: number; placeholders: number }> {
   let placeholders = 0;
-  for (const s of list) {
-    const history = await fullHistory(s.client, s.conversationId);
-    expect(history.map((m) => m.seq)).toEqual(history.map((_, i) => i + 1));
-    // A placeholder (a seq claimed by the dead host whose rows never landed) has no clientMsgId.
-    const real = history.filter((m) => m.clientMsgId !== '');
-    placeholders += history.length - real.length;
-    expect(new Set(real.map((m) => m.clientMsgId)).size).toBe(real.length);
-    const seqOf = new Map(real.map((m) => [m.clientMsgId, m.seq]));
-    for (const r of acked.values()) {
-      if (r.conversationId !== s.conversationId) continue;
-      expect(seqOf.get(r.clientMsgId), `acknowledged ${r.clientMsgId} is in history with its seq`).toBe(r.seq);
-      checked++;
-    }
-  }
+  const checked = await expectNothingLostOrDoubled(load, list, { allowPlaceholders: true, onPlaceholders: (n) => (placeholders = n) });
   return { checked, placeholders };
 }
 
@@ -68,17 +48,10 @@ describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
     await load.stop();
 
     expect([...new Set(load.records.filter((r) => !r.ok).map((r) => r.error))].filter((e) => e !== 'unavailable')).toEqual([]);
-    const { checked, placeholders } = await expectNothingLostOrDoubledAllowingPlaceholders(load, list);
-    const acked = load.acked();
+    const { checked, placeholders } = await checkHistories(load, list);
     expect(checked).toBeGreaterThan(100);
     expect(server.cluster.violations).toEqual([]);
-    // Failover time: for each conversation that stalled at the kill, SIGKILL to its first ack after it.
-    const stalledFor = list
-      .map((s) => {
-        const after = [...acked.values()].filter((r) => r.conversationId === s.conversationId && r.answeredAt > killedAt);
-        return Math.min(...after.map((r) => r.answeredAt)) - killedAt;
-      })
-      .filter((ms) => ms > 300);
+    const stalledFor = stallsAfter(load, list, killedAt);
     console.log(
       `scylla cluster failover: ${stalledFor.length} of ${list.length} conversations stalled, SIGKILL to first ack ${Math.max(0, ...stalledFor)} ms at most ` +
         `(lease TTL ${LEASE_TTL_MS} ms); ${checked} acks checked, ${placeholders} sealed placeholders, ${load.records.filter((r) => !r.ok).length} failed attempts`,
@@ -105,7 +78,7 @@ describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
     await load.stop();
 
     expect(load.records.filter((r) => !r.ok && r.error !== 'unavailable')).toEqual([]);
-    const { checked, placeholders } = await expectNothingLostOrDoubledAllowingPlaceholders(load, list);
+    const { checked, placeholders } = await checkHistories(load, list);
     expect(checked).toBeGreaterThan(100);
     expect(server.cluster.violations).toEqual([]);
     console.log(`scylla SIGSTOP: ${checked} acks checked, ${placeholders} sealed placeholders`);
@@ -127,7 +100,7 @@ describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
     await new Promise((r) => setTimeout(r, 1000));
     await load.stop();
     expect(load.records.filter((r) => !r.ok && r.error !== 'unavailable')).toEqual([]);
-    const { checked, placeholders } = await expectNothingLostOrDoubledAllowingPlaceholders(load, list);
+    const { checked, placeholders } = await checkHistories(load, list);
     expect(checked).toBeGreaterThan(100);
     // A hand-off drains before releasing: no seq is ever left claimed without its rows.
     expect(placeholders).toBe(0);
