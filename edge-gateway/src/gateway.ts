@@ -84,7 +84,13 @@ export class Gateway {
     const backend = new BackendClient(o.bus, o.shardCount, o.requestTimeoutMs, retry, this.metrics);
     this.#registrar = new UserRegistrar(backend, o.logger);
     this.#outbox = new Outbox(o.backpressureLimit, this.metrics);
-    this.#delivery = new EventDelivery(o.bus, this.#outbox, o.logger);
+    this.#delivery = new EventDelivery({
+      bus: o.bus,
+      outbox: this.#outbox,
+      backend,
+      logger: o.logger,
+      loadedLate: (userId) => this.#reconnect(userId),
+    });
     this.#sessions = new SessionRegistry(
       (userId) => this.#delivery.watch(userId),
       (userId) => this.#delivery.unwatch(userId),
@@ -250,7 +256,8 @@ export class Gateway {
     this.metrics.connections.inc();
     this.metrics.connectionsTotal.inc();
     // Subscribe before hello: a request the client sends after hello reaches the
-    // bus after the subscription, so every event it causes is delivered.
+    // bus after the subscriptions (the user's and their conversations'), so
+    // every event it causes is delivered.
     this.#sessions.add(data.user.id, ws);
     this.#presence.up({ userId: data.user.id, sessionId: data.sessionId });
     if (data.user.expiresAt !== undefined) {
@@ -263,8 +270,9 @@ export class Gateway {
       }, Math.min(ms, 2 ** 31 - 1));
       data.expiryTimer.unref();
     }
-    // The user is registered with the directory (best effort, bounded) before hello, so that
-    // whoever this session talks to can find them; frames meant for it wait in its outbox.
+    // The user is registered with the directory (best effort, bounded) and their conversations are
+    // followed before hello, so that whoever this session talks to can find them and every event
+    // after hello reaches it; frames meant for it wait in its outbox.
     const hello = () => {
       if (!data.open) return; // closed while registering: uWS forbids touching it
       this.#outbox.greet(
@@ -277,8 +285,19 @@ export class Gateway {
         }),
       );
     };
-    if (this.#registrar.knows(data.user)) hello();
-    else void this.#registrar.ensure(data.user).then(hello);
+    const registered = this.#registrar.knows(data.user) ? undefined : this.#registrar.ensure(data.user);
+    void Promise.all([registered, this.#delivery.ready(data.user.id)]).then(hello);
+  }
+
+  /** The user's sessions may have missed events (their conversations were followed late): they reconnect and sync. */
+  #reconnect(userId: string): void {
+    for (const ws of [...(this.#sessions.sessionsOf(userId) ?? [])]) {
+      const data = ws.getUserData();
+      if (!data.open) continue;
+      data.open = false;
+      this.metrics.closes.inc({ reason: 'resync' });
+      ws.end(CloseCode.TRY_AGAIN_LATER, 'reconnect and sync: events may have been missed');
+    }
   }
 
   #onClose(ws: Session, code: number, message: ArrayBuffer): void {

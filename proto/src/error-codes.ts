@@ -27,6 +27,8 @@ export function toErrorCode(code: string): ErrorCode {
 export const CloseCode = {
   GOING_AWAY: 1001,
   TOO_LARGE: 1009,
+  /** The session may have missed events (its conversations were followed late, after an outage): reconnect and sync. */
+  TRY_AGAIN_LATER: 1013,
   TOKEN_EXPIRED: 4001,
   SLOW_CONSUMER: 4003,
   RATE_LIMIT_ABUSED: 4029,

@@ -12,11 +12,31 @@ export function shardSubject(shard: number): string {
   return `chat.shard.${shard}`;
 }
 
-/** Events for every connected session of one user. */
+/**
+ * A conversation's events for all its members (message.new, message.updated,
+ * receipt, typing), published once by its actor. A gateway subscribes while
+ * it has a member of the conversation connected, and writes the event to
+ * those members' sessions: one bus message per gateway, not per member.
+ */
+export function conversationEventsSubject(conversationId: string): string {
+  if (!ID_PATTERN.test(conversationId)) throw new RangeError(`conversation id not safe for a subject: ${JSON.stringify(conversationId)}`);
+  return `chat.conv.${conversationId}`;
+}
+
+/** Per-user events (conversation.updated, conversation.removed, presence) for every connected session of one user. */
 export function userEventsSubject(userId: string): string {
   if (!ID_PATTERN.test(userId)) throw new RangeError(`user id not safe for a subject: ${JSON.stringify(userId)}`);
   return `chat.user.${userId}`;
 }
+
+/**
+ * A new group's conversation.updated, once for all its members (the same view
+ * for each: nobody has read anything yet). Every gateway subscribes: it joins
+ * its connected members to the group and writes the frame to them, so a
+ * 1,000-member group costs one message per gateway instead of 1,000 views of
+ * 1,000 members each.
+ */
+export const GROUPS_CREATED_SUBJECT = 'chat.groups.created';
 
 /** Wildcard a gateway may use to see every user's events (tests, tooling). */
 export const ALL_USER_EVENTS = 'chat.user.>';

@@ -265,10 +265,11 @@ export class ConversationActor {
       this.#requireMember(this.#head, caller.id);
       return { result: { $case: 'conversation', value: { conversation: await this.#viewFor(caller.id) } } };
     }
-    for (const member of record.members) {
-      this.deps.events.conversationUpdated(member.userId, newConversationView(record, member.userId));
-    }
-    return { result: { $case: 'conversation', value: { conversation: newConversationView(record, caller.id) } } };
+    const view = newConversationView(record, caller.id);
+    // Nobody has read anything yet, so every member's view is the caller's: a group's goes out once.
+    if (record.kind === 'group') this.deps.events.groupCreated(view);
+    else for (const member of record.members) this.deps.events.conversationUpdated(member.userId, view);
+    return { result: { $case: 'conversation', value: { conversation: view } } };
   }
 
   async #viewFor(userId: string): Promise<Conversation> {
@@ -290,8 +291,7 @@ export class ConversationActor {
     const { message, changed } = await this.#writing(mutateMessage(deps, this.conversationId, mutation, by));
     if (changed) {
       record.changeSeq = message.changeSeq;
-      const memberIds = record.members.map((m) => m.userId);
-      this.#afterAnswer = () => this.deps.events.messageUpdated(memberIds, message);
+      this.#afterAnswer = () => this.deps.events.messageUpdated(this.conversationId, message);
     }
     return { result: { $case: 'message', value: { message } } };
   }
@@ -301,9 +301,8 @@ export class ConversationActor {
     const deps = { store: this.deps.store, epoch: () => this.#requireEpoch() };
     const { marks, changed } = await this.#writing(markReceipt(deps, this.conversationId, record.lastSeq, findMember(record, userId)!, mark));
     if (changed) {
-      const memberIds = record.members.map((m) => m.userId);
       const receipt = { conversationId: this.conversationId, userId, ...marks };
-      this.#afterAnswer = () => this.deps.events.receipt(memberIds, receipt);
+      this.#afterAnswer = () => this.deps.events.receipt(receipt);
     }
     return { result: { $case: 'receipt', value: marks } };
   }

@@ -1,54 +1,74 @@
-import { type ChatMessage, type Conversation, Event, type Receipt, userEventsSubject } from '@chat/proto';
+import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type Receipt, conversationEventsSubject, userEventsSubject } from '@chat/proto';
 import type { Bus } from '@chat/platform';
 import type { TypingEvent, UserPresence } from '@chat/proto';
 
 /**
- * Publishes events to members' user subjects. Each event is encoded once and
- * the same bytes go to every recipient; per-publisher bus ordering keeps a
- * conversation's events in seq order for every subscriber.
+ * Publishes events. A conversation's events for all its members go out once,
+ * on the conversation's subject: every gateway with a member of it connected
+ * subscribes there and writes the event to those members' sessions, so a
+ * message into a 1,000-member group is one bus message per gateway, not one
+ * per member. Per-user events (a member's own view of a conversation, its
+ * removal, presence) go to that user's subject.
+ *
+ * Per-publisher bus ordering keeps a conversation's events in seq order, and
+ * a member's conversation.updated (which makes their gateway join the
+ * conversation's subject) ahead of the conversation events that follow it.
  */
 export class EventPublisher {
   constructor(private readonly bus: Bus) {}
 
-  messageNew(recipients: readonly string[], message: ChatMessage, originReceivedAt: number): void {
-    this.#fanOut(recipients, Event.encode({ originReceivedAt, kind: { $case: 'messageNew', value: message } }).finish());
+  /** To every member's sessions, the sender's included (their other devices). */
+  messageNew(conversationId: string, message: ChatMessage, originReceivedAt: number): void {
+    this.#toConversation(conversationId, { originReceivedAt, kind: { $case: 'messageNew', value: message } });
   }
 
   /**
    * An edit, delete or reaction, to every member, after it is stored. No
    * origin time: the delivery latency histogram measures message.send only.
    */
-  messageUpdated(recipients: readonly string[], message: ChatMessage): void {
-    this.#fanOut(recipients, Event.encode({ originReceivedAt: 0, kind: { $case: 'messageUpdated', value: message } }).finish());
+  messageUpdated(conversationId: string, message: ChatMessage): void {
+    this.#toConversation(conversationId, { originReceivedAt: 0, kind: { $case: 'messageUpdated', value: message } });
   }
 
   /** A member's receipt marks moved: to every member (all their sessions), after they are stored. */
-  receipt(recipients: readonly string[], receipt: Receipt): void {
-    this.#fanOut(recipients, Event.encode({ originReceivedAt: 0, kind: { $case: 'receipt', value: receipt } }).finish());
+  receipt(receipt: Receipt): void {
+    this.#toConversation(receipt.conversationId, { originReceivedAt: 0, kind: { $case: 'receipt', value: receipt } });
   }
 
+  /** `typing` (typing.ts): gateways deliver it to every member but the typist; nothing about it is stored. */
+  typing(typing: TypingEvent): void {
+    this.#toConversation(typing.conversationId, { originReceivedAt: 0, kind: { $case: 'typing', value: typing } });
+  }
+
+  /** One member's own view of the conversation; joins them to its events on their gateways. */
   conversationUpdated(userId: string, conversation: Conversation): void {
-    const bytes = Event.encode({ originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } }).finish();
-    this.bus.publish(userEventsSubject(userId), bytes);
+    this.#toUser(userId, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } });
+  }
+
+  /**
+   * A new group's view, the same for every member (nothing read yet), once for
+   * all of them: each gateway joins its connected members and delivers it.
+   */
+  groupCreated(conversation: Conversation): void {
+    this.bus.publish(GROUPS_CREATED_SUBJECT, Event.encode({ originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } }).finish());
   }
 
   /** To a user who left or was removed, after the change is stored: the conversation is gone for them. */
   conversationRemoved(userId: string, conversationId: string): void {
-    const bytes = Event.encode({ originReceivedAt: 0, kind: { $case: 'conversationRemoved', value: conversationId } }).finish();
-    this.bus.publish(userEventsSubject(userId), bytes);
-  }
-
-  /** `typing` (typing.ts): to the other members only; nothing about it is stored. */
-  typing(recipients: readonly string[], typing: TypingEvent): void {
-    this.#fanOut(recipients, Event.encode({ originReceivedAt: 0, kind: { $case: 'typing', value: typing } }).finish());
+    this.#toUser(userId, { originReceivedAt: 0, kind: { $case: 'conversationRemoved', value: conversationId } });
   }
 
   /** `presence` (../query/presence-fanout.ts): a user went online or offline, to the users sharing a conversation with them. */
   presence(recipients: readonly string[], presence: UserPresence): void {
-    this.#fanOut(recipients, Event.encode({ originReceivedAt: 0, kind: { $case: 'presence', value: presence } }).finish());
+    const bytes = Event.encode({ originReceivedAt: 0, kind: { $case: 'presence', value: presence } }).finish();
+    for (const userId of recipients) this.bus.publish(userEventsSubject(userId), bytes);
   }
 
-  #fanOut(recipients: readonly string[], bytes: Uint8Array): void {
-    for (const userId of recipients) this.bus.publish(userEventsSubject(userId), bytes);
+  #toConversation(conversationId: string, event: Event): void {
+    this.bus.publish(conversationEventsSubject(conversationId), Event.encode(event).finish());
+  }
+
+  #toUser(userId: string, event: Event): void {
+    this.bus.publish(userEventsSubject(userId), Event.encode(event).finish());
   }
 }

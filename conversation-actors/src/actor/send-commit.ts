@@ -165,13 +165,12 @@ export class SendCommit {
     record.lastActivityAt = last.createdAt;
     host.metrics.batchSize.observe(messages.length);
     host.metrics.messagesStored.inc(messages.length);
-    const memberIds = record.members.map((m) => m.userId);
     toWrite.forEach((p, i) => {
       const message = messages[i]!;
       this.#recent.add(message);
       host.answer(p.task, sendReply(message, false));
       for (const t of p.twins) host.answer(t, sendReply(message, true));
-      host.events.messageNew(memberIds, message, p.task.req.receivedAt);
+      host.events.messageNew(host.conversationId, message, p.task.req.receivedAt);
     });
   }
 

@@ -16,6 +16,7 @@ import {
   shardSubject,
   type User,
   userEventsSubject,
+  GROUPS_CREATED_SUBJECT,
 } from '@chat/proto';
 import { StaleEpochError, StoreUnavailableError } from '../errors.js';
 import { ActorMetrics } from '../metrics.js';
@@ -240,6 +241,13 @@ describe('ActorHost over the bus', () => {
     return ActorReply.decode(msg.data);
   }
 
+  /** Every event published on any conversation's subject (what gateways fan out to members), decoded, in arrival order. */
+  function conversationEvents(h: Harness): Event[] {
+    const seen: Event[] = [];
+    h.bus.subscribe('chat.conv.>', (msg) => seen.push(Event.decode(msg.data)));
+    return seen;
+  }
+
   /** Every event published to a user's subject, decoded, in arrival order. */
   function events(h: Harness, userId: string): Event[] {
     const seen: Event[] = [];
@@ -324,9 +332,12 @@ describe('ActorHost over the bus', () => {
     ]);
   });
 
-  it('publishes message.new to every member’s user subject, in seq order, and to nobody else', async () => {
+  it('publishes each message.new once, on the conversation’s subject, in seq order; users’ subjects carry none', async () => {
     const h = await start();
-    const seen = Object.fromEntries(['alice', 'bob', 'carol', 'dave'].map((u) => [u, events(h, u)]));
+    const published = conversationEvents(h);
+    const perUser = Object.fromEntries(['alice', 'bob', 'carol', 'dave'].map((u) => [u, events(h, u)]));
+    const created: Event[] = [];
+    h.bus.subscribe(GROUPS_CREATED_SUBJECT, (msg) => created.push(Event.decode(msg.data)));
     const id = await createGroup(h);
     const replies = await Promise.all(
       Array.from({ length: 10 }, (_, i) => call(h, sendReq(id, i % 2 === 0 ? 'alice' : 'bob', `m${i}`, `hello ${i}`))),
@@ -334,18 +345,24 @@ describe('ActorHost over the bus', () => {
     expect(replies.map(seqOf)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     await h.bus.flush();
 
-    for (const member of ['alice', 'bob', 'carol']) {
-      const got = newMessages(seen[member]!);
-      expect(got.map((m) => m.seq), member).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-      expect(got.map((m) => m.body)).toEqual(Array.from({ length: 10 }, (_, i) => `hello ${i}`));
-      expect(got.every((m) => m.conversationId === id)).toBe(true);
-    }
-    // The non-member hears nothing at all, and cannot post either.
+    // The new group went out once, one view listing every member, for all of them.
+    expect(created).toHaveLength(1);
+    const view = created[0]!.kind?.$case === 'conversationUpdated' ? created[0]!.kind.value : undefined;
+    expect(view?.id).toBe(id);
+    expect(view?.members.map((m) => m.userId)).toEqual(['alice', 'bob', 'carol']);
+
+    const got = newMessages(published);
+    expect(got.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(got.map((m) => m.body)).toEqual(Array.from({ length: 10 }, (_, i) => `hello ${i}`));
+    expect(got.every((m) => m.conversationId === id)).toBe(true);
+    for (const user of ['alice', 'bob', 'carol', 'dave']) expect(perUser[user], user).toEqual([]);
+
+    // A non-member cannot post, and their refused send publishes nothing.
     const refused = await call(h, sendReq(id, 'dave', 'intruder'));
     expect(failureCode(refused)).toBe('forbidden');
     await h.bus.flush();
-    expect(seen.dave).toEqual([]);
-    expect(newMessages(seen.alice!)).toHaveLength(10);
+    expect(newMessages(published)).toHaveLength(10);
+    expect(perUser.dave).toEqual([]);
     expect((await storedBodies(h, id)).length).toBe(10);
   });
 
@@ -458,7 +475,7 @@ describe('ActorHost over the bus', () => {
 
   it('drops a fenced actor: the refused send and those queued behind it are unavailable; a fresh actor continues', async () => {
     const h = await start();
-    const bobSees = events(h, 'bob');
+    const published = conversationEvents(h);
     const id = await createGroup(h);
     expect(seqOf(await call(h, sendReq(id, 'alice', 'f1')))).toBe(1);
     expect(seqOf(await call(h, sendReq(id, 'bob', 'f2')))).toBe(2);
@@ -518,12 +535,12 @@ describe('ActorHost over the bus', () => {
     ]);
     // Nothing refused was broadcast.
     await h.bus.flush();
-    expect(newMessages(bobSees).map((m) => m.body)).toEqual(['f1', 'f2', 'f5']);
+    expect(newMessages(published).map((m) => m.body)).toEqual(['f1', 'f2', 'f5']);
   });
 
   it('edits, reacts and deletes through the mailbox, publishing message.updated to members; a fenced edit is refused and drops the actor', async () => {
     const h = await start();
-    const bobSees = events(h, 'bob');
+    const published = conversationEvents(h);
     const daveSees = events(h, 'dave');
     const id = await createGroup(h);
     expect(seqOf(await call(h, sendReq(id, 'alice', 'u1')))).toBe(1);
@@ -537,7 +554,7 @@ describe('ActorHost over the bus', () => {
     expect(failureCode(await mutate('bob', { $case: 'delete', value: { seq: 2 } }))).toBe('not_found');
     expect(messageOf(await mutate('bob', { $case: 'react', value: { seq: 1, emoji: '👍', add: true } }))?.reactions).toEqual({ '👍': { ids: ['bob'] } });
     await h.bus.flush();
-    const updated = bobSees.flatMap((e) => (e.kind?.$case === 'messageUpdated' ? [e.kind.value] : []));
+    const updated = published.flatMap((e) => (e.kind?.$case === 'messageUpdated' ? [e.kind.value] : []));
     expect(updated.map((m) => [m.body, Object.keys(m.reactions)])).toEqual([
       ['edited', []],
       ['edited', ['👍']],
@@ -551,12 +568,12 @@ describe('ActorHost over the bus', () => {
     expect(await activeActors(h)).toBe(0);
     expect((await h.store.readMessages(id, { limit: 1, direction: 'forward' }))[0]?.deleted).toBe(false);
     await h.bus.flush();
-    expect(bobSees.filter((e) => e.kind?.$case === 'messageUpdated')).toHaveLength(2);
+    expect(published.filter((e) => e.kind?.$case === 'messageUpdated')).toHaveLength(2);
   });
 
   it('marks receipts through the mailbox, publishing receipt to members only when a mark moves; a fenced mark is refused and drops the actor', async () => {
     const h = await start();
-    const bobSees = events(h, 'bob');
+    const published = conversationEvents(h);
     const daveSees = events(h, 'dave');
     const id = await createGroup(h);
     for (const k of ['r1', 'r2', 'r3']) await call(h, sendReq(id, 'alice', k));
@@ -570,7 +587,7 @@ describe('ActorHost over the bus', () => {
     expect(failureCode(await markAs('dave', { readSeq: 1 }))).toBe('forbidden');
     await h.bus.flush();
     const receipts = (seen: Event[]) => seen.flatMap((e) => (e.kind?.$case === 'receipt' ? [e.kind.value] : []));
-    expect(receipts(bobSees)).toEqual([
+    expect(receipts(published)).toEqual([
       { conversationId: id, userId: 'bob', deliveredSeq: 2, readSeq: 2 },
       { conversationId: id, userId: 'bob', deliveredSeq: 3, readSeq: 2 },
     ]);
@@ -584,12 +601,12 @@ describe('ActorHost over the bus', () => {
     const [bobs] = await h.store.getConversationViews('bob', [id]);
     expect(bobs).toMatchObject({ deliveredSeq: 3, readSeq: 2, unread: 1 });
     await h.bus.flush();
-    expect(receipts(bobSees)).toHaveLength(2);
+    expect(receipts(published)).toHaveLength(2);
   });
 
   it('answers unavailable while the store is down, acknowledges and broadcasts nothing, and continues with no gap', async () => {
     const h = await start();
-    const bobSees = events(h, 'bob');
+    const published = conversationEvents(h);
     const id = await createGroup(h);
     expect(seqOf(await call(h, sendReq(id, 'alice', 'u1')))).toBe(1);
 
@@ -599,7 +616,7 @@ describe('ActorHost over the bus', () => {
     expect(await storedBodies(h, id)).toEqual([[1, 'u1']]);
     expect((await h.store.loadConversation(id))?.lastSeq).toBe(1);
     await h.bus.flush();
-    expect(newMessages(bobSees).map((m) => m.seq)).toEqual([1]);
+    expect(newMessages(published).map((m) => m.seq)).toEqual([1]);
 
     // The store recovers: the retries are new messages with the next seqs.
     h.wrapped.onAppend = undefined;
@@ -612,7 +629,7 @@ describe('ActorHost over the bus', () => {
       [3, 'u3'],
     ]);
     await h.bus.flush();
-    expect(newMessages(bobSees).map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(newMessages(published).map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 
   it('after a write that failed but was stored, reloads the head: the retry is a duplicate and the next send follows it', async () => {
@@ -637,7 +654,7 @@ describe('ActorHost over the bus', () => {
 
   it('does not acknowledge a write that completed after the lease lapsed; the retry finds the stored original', async () => {
     const h = await start();
-    const bobSees = events(h, 'bob');
+    const published = conversationEvents(h);
     const id = await createGroup(h);
     expect(seqOf(await call(h, sendReq(id, 'alice', 'l1')))).toBe(1);
 
@@ -649,7 +666,7 @@ describe('ActorHost over the bus', () => {
     };
     expect(failureCode(await call(h, sendReq(id, 'alice', 'l2')))).toBe('unavailable');
     await h.bus.flush();
-    expect(newMessages(bobSees).map((m) => m.body)).toEqual(['l1']);
+    expect(newMessages(published).map((m) => m.body)).toEqual(['l1']);
 
     // The lease is back (a new owner, here the same host): the retry is answered with the stored original.
     h.wrapped.onAppend = undefined;

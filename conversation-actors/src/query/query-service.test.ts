@@ -285,6 +285,26 @@ describe('QueryService over the bus', () => {
     expect(empty.result).toEqual({ $case: 'page', value: { conversations: [], next: undefined } });
   });
 
+  it('rooms lists every conversation of the caller with its last seq, and none of anyone else’s', async () => {
+    const h = start();
+    await group(h, 'mine', ['alice', 'bob'], T0);
+    await group(h, 'also-mine', ['carol', 'alice'], T0 + 1000);
+    await group(h, 'theirs', ['bob', 'carol'], T0 + 2000);
+    await post(h, 'mine', ['bob', 'alice', 'bob'], T0 + 3000);
+    await post(h, 'theirs', ['carol'], T0 + 4000);
+
+    const rooms = async (callerId: string) => {
+      const reply = await query(h, { caller: user(callerId), op: { $case: 'rooms', value: {} } });
+      if (reply.result?.$case !== 'rooms') throw new Error(`expected rooms, got ${JSON.stringify(reply.result)}`);
+      return [...reply.result.value.rooms].sort((a, b) => a.conversationId.localeCompare(b.conversationId));
+    };
+    expect(await rooms('alice')).toEqual([
+      { conversationId: 'also-mine', lastSeq: 0 },
+      { conversationId: 'mine', lastSeq: 3 },
+    ]);
+    expect(await rooms('dave')).toEqual([]);
+  });
+
   it('stop() ends serving: later queries find no responder', async () => {
     const h = start();
     expect((await list(h, 'alice', 5)).result?.$case).toBe('page');

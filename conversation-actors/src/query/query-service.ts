@@ -101,6 +101,11 @@ export class QueryService {
         if (op.value.userIds.length > 1000) throw new BadRequestError('contactsAmong takes at most 1000 user ids');
         return { result: { $case: 'userIds', value: { userIds: await store.sharingAConversation(caller.id, op.value.userIds) } } };
       }
+      case 'rooms': {
+        // What the caller's gateway subscribes to: every conversation, with its last seq.
+        const heads = await store.userConversationHeads(caller.id);
+        return { result: { $case: 'rooms', value: { rooms: heads.map((h) => ({ conversationId: h.conversationId, lastSeq: h.lastSeq })) } } };
+      }
       default:
         throw new BadRequestError('query without a known op');
     }

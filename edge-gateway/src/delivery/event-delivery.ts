@@ -1,95 +1,265 @@
-import { Event, userEventsSubject } from '@chat/proto';
+import { type ChatMessage, Event, GROUPS_CREATED_SUBJECT, conversationEventsSubject, userEventsSubject } from '@chat/proto';
 import type { Bus, BusMessage, Logger, Subscription } from '@chat/platform';
 import type { SessionRegistry } from '../session/session-registry.js';
 import type { Outbox } from '../session/outbox.js';
+import type { BackendClient } from '../routing/backend-client.js';
 import { eventToFrame } from './event-frames.js';
-
-/** Recently rendered message.new frames kept for reuse (a few per busy conversation). */
-const RECENT_FRAMES = 256;
+import { RoomTable } from './room-table.js';
+import { BACKFILL_LIMIT, RoomBackfill } from './room-backfill.js';
 
 /**
- * Delivers bus events to this gateway's sessions. One subscription per
- * connected user; each event is decoded and serialized once and the same
- * frame is written to every session of that user.
+ * How long a connect waits for the user's conversations before hello goes
+ * out without them: a cluster with no actor host reachable must not hold
+ * every new connection for the full retry budget.
+ */
+const FIRST_LOAD_BUDGET_MS = 1000;
+
+/** Backoff of the later attempts, while the user stays connected. */
+const RELOAD_DELAYS_MS = [1000, 2000, 5000, 10_000];
+
+/** A user's room load; `token` tells a stale load (the user left and came back meanwhile) from the current one. */
+interface Load {
+  readonly token: object;
+  /** Resolves once the first attempt succeeded or failed. */
+  readonly first: Promise<void>;
+}
+
+export interface EventDeliveryOptions {
+  bus: Bus;
+  outbox: Outbox;
+  backend: BackendClient;
+  logger: Logger;
+  /**
+   * A user's conversations were loaded only after their sessions got hello
+   * (the first attempt failed): events of those conversations in between may
+   * have been missed, so the sessions should reconnect and sync.
+   */
+  loadedLate(userId: string): void;
+}
+
+/**
+ * Delivers bus events to this gateway's sessions, with the conversation
+ * (room) as the unit of fan-out:
+ * - a conversation's events (message.new, message.updated, receipt, typing)
+ *   arrive once per gateway on the conversation's subject, which the gateway
+ *   follows while one of its users is a member (RoomTable); each is rendered
+ *   once and the same frame is written to every session of every local
+ *   member (typing: but the typist's);
+ * - per-user events (conversation.updated, conversation.removed, presence)
+ *   arrive on the user's subject, followed while the user has a session here;
+ *   conversation.updated joins the user to the room, conversation.removed
+ *   takes them out;
+ * - a new group arrives once on GROUPS_CREATED_SUBJECT and joins every local
+ *   member.
+ *
+ * A connecting user's rooms are loaded (ready()) before their hello, so every
+ * event after hello reaches them; a room opened later by a join is backfilled
+ * (RoomBackfill). When the load fails (no actor host answers), hello goes out
+ * anyway and the load is retried; when it succeeds late, loadedLate() tells
+ * the gateway to have those sessions reconnect and sync.
  */
 export class EventDelivery {
-  readonly #subs = new Map<string, Subscription>();
-  readonly #recentFrames = new Map<string, string>();
-  /** The last message.updated rendered, by its bus bytes (see #frameOf). */
-  #lastUpdated: { data: Uint8Array; frame: string } | undefined;
+  readonly #userSubs = new Map<string, Subscription>();
+  readonly #roomSubs = new Map<string, Subscription>();
+  readonly #loads = new Map<string, Load>();
+  readonly #rooms: RoomTable;
+  readonly #backfill: RoomBackfill;
+  #groupsSub: Subscription | undefined;
+  /** The last per-user event rendered, by its bus bytes: a membership change sends the same view to many members back to back. */
+  #lastRendered: { data: Uint8Array; frame: string | null } | undefined;
   #sessions: SessionRegistry | undefined;
 
-  constructor(
-    private readonly bus: Bus,
-    private readonly outbox: Outbox,
-    private readonly logger: Logger,
-  ) {}
+  readonly #bus: Bus;
+  readonly #outbox: Outbox;
+  readonly #backend: BackendClient;
+  readonly #logger: Logger;
+
+  constructor(private readonly o: EventDeliveryOptions) {
+    this.#bus = o.bus;
+    this.#outbox = o.outbox;
+    this.#backend = o.backend;
+    this.#logger = o.logger;
+    this.#rooms = new RoomTable({
+      opened: (id) => this.#roomSubs.set(id, this.#bus.subscribe(conversationEventsSubject(id), (msg) => this.#onRoomEvent(id, msg))),
+      closed: (id) => {
+        this.#roomSubs.get(id)?.unsubscribe();
+        this.#roomSubs.delete(id);
+      },
+    });
+    this.#backfill = new RoomBackfill({
+      read: (conversationId, userId, afterSeq) => this.#readAfter(conversationId, userId, afterSeq),
+      deliver: (conversationId, event) => this.#deliverToRoom(conversationId, event),
+      logger: o.logger,
+    });
+  }
 
   attach(sessions: SessionRegistry): void {
     this.#sessions = sessions;
+    this.#groupsSub ??= this.#bus.subscribe(GROUPS_CREATED_SUBJECT, (msg) => this.#onGroupCreated(msg));
   }
 
-  /** Starts delivering `userId`'s events. */
+  /** Rooms this gateway follows (conversations with a local member). */
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  /** Starts delivering `userId`'s events and loading their rooms (see ready()). */
   watch(userId: string): void {
-    if (this.#subs.has(userId)) return;
-    this.#subs.set(userId, this.bus.subscribe(userEventsSubject(userId), (msg) => this.#deliver(userId, msg)));
+    if (this.#userSubs.has(userId)) return;
+    // The user subject first: a membership change after this point reaches us even if the load read the store before it.
+    this.#userSubs.set(userId, this.#bus.subscribe(userEventsSubject(userId), (msg) => this.#onUserEvent(userId, msg)));
+    this.#rooms.track(userId);
+    const token = {};
+    let firstDone!: () => void;
+    const first = new Promise<void>((resolve) => (firstDone = resolve));
+    this.#loads.set(userId, { token, first });
+    void this.#loadLoop(userId, token, firstDone);
+  }
+
+  /**
+   * Resolves once `userId`'s rooms are followed and the subscriptions are in
+   * effect on the bus, so every event published after it reaches them, or
+   * once the first attempt to read them failed (see loadedLate).
+   */
+  ready(userId: string): Promise<void> {
+    return this.#loads.get(userId)?.first ?? Promise.resolve();
   }
 
   unwatch(userId: string): void {
-    this.#subs.get(userId)?.unsubscribe();
-    this.#subs.delete(userId);
+    this.#userSubs.get(userId)?.unsubscribe();
+    this.#userSubs.delete(userId);
+    this.#loads.delete(userId);
+    this.#rooms.untrack(userId);
   }
 
   stop(): void {
-    for (const sub of this.#subs.values()) sub.unsubscribe();
-    this.#subs.clear();
+    for (const sub of this.#userSubs.values()) sub.unsubscribe();
+    for (const sub of this.#roomSubs.values()) sub.unsubscribe();
+    this.#groupsSub?.unsubscribe();
+    this.#groupsSub = undefined;
+    this.#userSubs.clear();
+    this.#roomSubs.clear();
   }
 
-  /**
-   * A group's new message reaches this gateway once per local member (one bus
-   * message per member subject): render its frame once and reuse the string.
-   * Only message.new is shared; other events may differ per recipient.
-   */
-  #frameOf(event: Event, data: Uint8Array): string | null {
-    const kind = event.kind;
-    // A receipt, like message.updated, goes to every member subject back to back.
-    if (kind?.$case === 'messageUpdated' || kind?.$case === 'receipt') return this.#updatedFrame(event, data);
-    if (kind?.$case !== 'messageNew') return eventToFrame(event);
-    const key = `${kind.value.conversationId}\u0000${kind.value.seq}`;
-    let frame = this.#recentFrames.get(key);
-    if (frame === undefined) {
-      frame = eventToFrame(event)!;
-      this.#recentFrames.set(key, frame);
-      if (this.#recentFrames.size > RECENT_FRAMES) this.#recentFrames.delete(this.#recentFrames.keys().next().value!);
+  async #loadLoop(userId: string, token: object, firstDone: () => void): Promise<void> {
+    const current = () => this.#loads.get(userId)?.token === token;
+    for (let attempt = 0; current(); attempt++) {
+      try {
+        const budgetMs = attempt === 0 ? FIRST_LOAD_BUDGET_MS : undefined;
+        const reply = await this.#backend.query({ caller: { id: userId, name: '' }, op: { $case: 'rooms', value: {} } }, { budgetMs });
+        if (reply.$case !== 'rooms') throw new Error(`rooms query answered with ${reply.$case}`);
+        if (!current()) return; // gone meanwhile
+        this.#rooms.loaded(
+          userId,
+          reply.value.rooms.map((r) => r.conversationId),
+        );
+        // The subscriptions reach the bus server before hello: a request the client sends after hello comes after them.
+        await this.#bus.flush();
+        if (!current()) return;
+        this.#loads.delete(userId);
+        if (attempt > 0) this.o.loadedLate(userId);
+        return;
+      } catch (err) {
+        if (attempt === 0) this.#logger.warn({ err, userId }, 'could not load the conversations of a connecting user; hello goes out without them, retrying');
+      } finally {
+        if (attempt === 0) firstDone();
+      }
+      await new Promise((resolve) => setTimeout(resolve, RELOAD_DELAYS_MS[Math.min(attempt, RELOAD_DELAYS_MS.length - 1)]));
     }
-    return frame;
   }
 
-  /**
-   * message.updated has no stable key (one seq is updated many times), but an
-   * actor publishes the same bytes to every member subject back to back: the
-   * bytes of the last one rendered identify a repeat.
-   */
-  #updatedFrame(event: Event, data: Uint8Array): string | null {
-    const last = this.#lastUpdated;
+  #isLoaded(userId: string): boolean {
+    return this.#rooms.isTracked(userId) && !this.#loads.has(userId);
+  }
+
+  /** Joins `userId` to a conversation they were announced a member of; a room opened this way is backfilled. */
+  #join(userId: string, conversationId: string, lastSeq: number): void {
+    if (this.#rooms.join(userId, conversationId) === 'opened' && this.#isLoaded(userId)) this.#backfill.start(conversationId, userId, lastSeq);
+  }
+
+  #onUserEvent(userId: string, msg: BusMessage): void {
+    const event = this.#decode(msg);
+    if (!event) return;
+    const kind = event.kind;
+    if (kind?.$case === 'conversationUpdated') this.#join(userId, kind.value.id, kind.value.lastSeq);
+    this.#toUser(userId, this.#render(event, msg.data), 0);
+    if (kind?.$case === 'conversationRemoved') this.#rooms.leave(userId, kind.value);
+  }
+
+  #onGroupCreated(msg: BusMessage): void {
+    const event = this.#decode(msg);
+    if (event?.kind?.$case !== 'conversationUpdated') return;
+    const view = event.kind.value;
+    let frame: string | null | undefined;
+    for (const { userId } of view.members) {
+      if (!this.#rooms.isTracked(userId)) continue;
+      this.#join(userId, view.id, view.lastSeq);
+      frame ??= eventToFrame(event);
+      this.#toUser(userId, frame, 0);
+    }
+  }
+
+  #onRoomEvent(conversationId: string, msg: BusMessage): void {
+    const event = this.#decode(msg);
+    if (!event || this.#backfill.hold(conversationId, event)) return;
+    this.#deliverToRoom(conversationId, event);
+  }
+
+  /** One frame for every local member of the room: typing skips the typist, and only recipients count in the delivery latency. */
+  #deliverToRoom(conversationId: string, event: Event): void {
+    const members = this.#rooms.membersOf(conversationId);
+    if (!members) return;
+    const frame = eventToFrame(event);
+    if (frame === null) return;
+    const kind = event.kind;
+    const skip = kind?.$case === 'typing' ? kind.value.userId : undefined;
+    const sender = kind?.$case === 'messageNew' ? kind.value.senderId : undefined;
+    for (const userId of members) {
+      if (userId !== skip) this.#toUser(userId, frame, userId === sender ? 0 : event.originReceivedAt);
+    }
+  }
+
+  #toUser(userId: string, frame: string | null, origin: number): void {
+    if (frame === null) return;
+    const sessions = this.#sessions?.sessionsOf(userId);
+    if (!sessions) return;
+    for (const session of sessions) this.#outbox.send(session, frame, origin);
+  }
+
+  /** Renders a per-user event, reusing the last frame when the same bytes come again (the next member's copy). */
+  #render(event: Event, data: Uint8Array): string | null {
+    const last = this.#lastRendered;
     if (last && Buffer.compare(last.data, data) === 0) return last.frame;
     const frame = eventToFrame(event);
-    if (frame !== null) this.#lastUpdated = { data: Uint8Array.prototype.slice.call(data), frame };
+    this.#lastRendered = { data: Uint8Array.prototype.slice.call(data), frame };
     return frame;
   }
 
-  #deliver(userId: string, msg: BusMessage): void {
-    const sessions = this.#sessions?.sessionsOf(userId);
-    if (!sessions || sessions.size === 0) return;
-    let event: Event;
+  #decode(msg: BusMessage): Event | undefined {
     try {
-      event = Event.decode(msg.data);
+      return Event.decode(msg.data);
     } catch (err) {
-      this.logger.warn({ err, subject: msg.subject }, 'undecodable event');
-      return;
+      this.#logger.warn({ err, subject: msg.subject }, 'undecodable event');
+      return undefined;
     }
-    const frame = this.#frameOf(event, msg.data);
-    if (frame === null) return;
-    for (const session of sessions) this.outbox.send(session, frame, event.originReceivedAt);
+  }
+
+  async #readAfter(conversationId: string, userId: string, afterSeq: number): Promise<ChatMessage[]> {
+    const reply = await this.#backend.actor(
+      {
+        caller: { id: userId, name: '' },
+        conversationId,
+        receivedAt: Date.now(),
+        sessionId: '',
+        laneSeq: 0,
+        laneAfter: 0,
+        op: { $case: 'history', value: { after: afterSeq, before: undefined, limit: BACKFILL_LIMIT } },
+      },
+      undefined,
+      true,
+    );
+    if (reply.$case !== 'history') throw new Error(`history answered with ${reply.$case}`);
+    if (reply.value.hasMore) this.#logger.warn({ conversationId, afterSeq }, `more than ${BACKFILL_LIMIT} messages to read back for a joined conversation; the rest come on sync`);
+    return reply.value.messages;
   }
 }

@@ -54,6 +54,13 @@ export interface ContactsAmong {
   userIds: string[];
 }
 
+/**
+ * Every conversation the caller is a member of, with its last seq: what a
+ * gateway subscribes to (conversation event subjects) for a connecting user.
+ */
+export interface ListRooms {
+}
+
 export interface QueryRequest {
   caller?: User | undefined;
   op?:
@@ -62,6 +69,7 @@ export interface QueryRequest {
     | { $case: "list"; value: ListConversations }
     | { $case: "sync"; value: Sync }
     | { $case: "contactsAmong"; value: ContactsAmong }
+    | { $case: "rooms"; value: ListRooms }
     | undefined;
 }
 
@@ -106,6 +114,15 @@ export interface SyncResult_UpdatedEntry {
   value?: MessageList | undefined;
 }
 
+export interface Room {
+  conversationId: string;
+  lastSeq: number;
+}
+
+export interface RoomList {
+  rooms: Room[];
+}
+
 export interface QueryReply {
   result?:
     | { $case: "failure"; value: Failure }
@@ -114,6 +131,7 @@ export interface QueryReply {
     | { $case: "page"; value: ConversationPage }
     | { $case: "sync"; value: SyncResult }
     | { $case: "userIds"; value: UserIdList }
+    | { $case: "rooms"; value: RoomList }
     | undefined;
 }
 
@@ -771,6 +789,58 @@ export const ContactsAmong: MessageFns<ContactsAmong> = {
   },
 };
 
+function createBaseListRooms(): ListRooms {
+  return {};
+}
+
+export const ListRooms: MessageFns<ListRooms> = {
+  encode(_: ListRooms, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRooms {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRooms();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListRooms {
+    return {};
+  },
+
+  toJSON(_: ListRooms): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListRooms>): ListRooms {
+    return ListRooms.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListRooms>): ListRooms {
+    const message = createBaseListRooms();
+    return message;
+  },
+};
+
 function createBaseQueryRequest(): QueryRequest {
   return { caller: undefined, op: undefined };
 }
@@ -795,6 +865,9 @@ export const QueryRequest: MessageFns<QueryRequest> = {
         break;
       case "contactsAmong":
         ContactsAmong.encode(message.op.value, writer.uint32(114).fork()).join();
+        break;
+      case "rooms":
+        ListRooms.encode(message.op.value, writer.uint32(122).fork()).join();
         break;
     }
     return writer;
@@ -861,6 +934,14 @@ export const QueryRequest: MessageFns<QueryRequest> = {
             message.op = { $case: "contactsAmong", value: ContactsAmong.decode(reader, reader.uint32()) };
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.op = { $case: "rooms", value: ListRooms.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -888,6 +969,8 @@ export const QueryRequest: MessageFns<QueryRequest> = {
         ? { $case: "contactsAmong", value: ContactsAmong.fromJSON(object.contactsAmong) }
         : isSet(object.contacts_among)
         ? { $case: "contactsAmong", value: ContactsAmong.fromJSON(object.contacts_among) }
+        : isSet(object.rooms)
+        ? { $case: "rooms", value: ListRooms.fromJSON(object.rooms) }
         : undefined,
     };
   },
@@ -907,6 +990,8 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       obj.sync = Sync.toJSON(message.op.value);
     } else if (message.op?.$case === "contactsAmong") {
       obj.contactsAmong = ContactsAmong.toJSON(message.op.value);
+    } else if (message.op?.$case === "rooms") {
+      obj.rooms = ListRooms.toJSON(message.op.value);
     }
     return obj;
   },
@@ -947,6 +1032,12 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       case "contactsAmong": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "contactsAmong", value: ContactsAmong.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "rooms": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "rooms", value: ListRooms.fromPartial(object.op.value) };
         }
         break;
       }
@@ -1660,6 +1751,166 @@ export const SyncResult_UpdatedEntry: MessageFns<SyncResult_UpdatedEntry> = {
   },
 };
 
+function createBaseRoom(): Room {
+  return { conversationId: "", lastSeq: 0 };
+}
+
+export const Room: MessageFns<Room> = {
+  encode(message: Room, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversationId !== "") {
+      writer.uint32(10).string(message.conversationId);
+    }
+    if (message.lastSeq !== 0) {
+      writer.uint32(16).int64(message.lastSeq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Room {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoom();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lastSeq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Room {
+    return {
+      conversationId: isSet(object.conversationId)
+        ? globalThis.String(object.conversationId)
+        : isSet(object.conversation_id)
+        ? globalThis.String(object.conversation_id)
+        : "",
+      lastSeq: isSet(object.lastSeq)
+        ? globalThis.Number(object.lastSeq)
+        : isSet(object.last_seq)
+        ? globalThis.Number(object.last_seq)
+        : 0,
+    };
+  },
+
+  toJSON(message: Room): unknown {
+    const obj: any = {};
+    if (message.conversationId !== "") {
+      obj.conversationId = message.conversationId;
+    }
+    if (message.lastSeq !== 0) {
+      obj.lastSeq = Math.round(message.lastSeq);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Room>): Room {
+    return Room.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Room>): Room {
+    const message = createBaseRoom();
+    message.conversationId = object.conversationId ?? "";
+    message.lastSeq = object.lastSeq ?? 0;
+    return message;
+  },
+};
+
+function createBaseRoomList(): RoomList {
+  return { rooms: [] };
+}
+
+export const RoomList: MessageFns<RoomList> = {
+  encode(message: RoomList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rooms) {
+      Room.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoomList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoomList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rooms.push(Room.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoomList {
+    return { rooms: globalThis.Array.isArray(object?.rooms) ? object.rooms.map((e: any) => Room.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: RoomList): unknown {
+    const obj: any = {};
+    if (message.rooms?.length) {
+      obj.rooms = message.rooms.map((e) => Room.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RoomList>): RoomList {
+    return RoomList.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RoomList>): RoomList {
+    const message = createBaseRoomList();
+    message.rooms = object.rooms?.map((e) => Room.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseQueryReply(): QueryReply {
   return { result: undefined };
 }
@@ -1684,6 +1935,9 @@ export const QueryReply: MessageFns<QueryReply> = {
         break;
       case "userIds":
         UserIdList.encode(message.result.value, writer.uint32(50).fork()).join();
+        break;
+      case "rooms":
+        RoomList.encode(message.result.value, writer.uint32(58).fork()).join();
         break;
     }
     return writer;
@@ -1750,6 +2004,14 @@ export const QueryReply: MessageFns<QueryReply> = {
             message.result = { $case: "userIds", value: UserIdList.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.result = { $case: "rooms", value: RoomList.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1778,6 +2040,8 @@ export const QueryReply: MessageFns<QueryReply> = {
         ? { $case: "userIds", value: UserIdList.fromJSON(object.userIds) }
         : isSet(object.user_ids)
         ? { $case: "userIds", value: UserIdList.fromJSON(object.user_ids) }
+        : isSet(object.rooms)
+        ? { $case: "rooms", value: RoomList.fromJSON(object.rooms) }
         : undefined,
     };
   },
@@ -1796,6 +2060,8 @@ export const QueryReply: MessageFns<QueryReply> = {
       obj.sync = SyncResult.toJSON(message.result.value);
     } else if (message.result?.$case === "userIds") {
       obj.userIds = UserIdList.toJSON(message.result.value);
+    } else if (message.result?.$case === "rooms") {
+      obj.rooms = RoomList.toJSON(message.result.value);
     }
     return obj;
   },
@@ -1839,6 +2105,12 @@ export const QueryReply: MessageFns<QueryReply> = {
       case "userIds": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
           message.result = { $case: "userIds", value: UserIdList.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "rooms": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "rooms", value: RoomList.fromPartial(object.result.value) };
         }
         break;
       }
