@@ -1,4 +1,4 @@
-import { type ServerProcess, findBinary, startServerProcess } from './server-process.js';
+import { type ServerProcess, findBinary, freePort, startServerProcess } from './server-process.js';
 
 /** Options of {@link startNatsServer}. */
 export interface NatsServerOptions {
@@ -20,6 +20,8 @@ export interface NatsServerProcess extends ServerProcess {
   readonly url: string;
   /** Temporary directory (JetStream store when enabled); kept across restart(), removed by stop(). */
   readonly storeDir: string;
+  /** The monitoring endpoint (`/varz`, `/connz`, `/subsz`), `http://127.0.0.1:<port>`; kept across restart(). */
+  readonly monitorUrl: string;
 }
 
 /**
@@ -31,12 +33,13 @@ export interface NatsServerProcess extends ServerProcess {
  */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerProcess> {
   const jetstream = options.jetstream ?? true;
+  const monitorPort = await freePort();
   const server = await startServerProcess({
     name: 'nats-server',
     binary: findBinary('nats-server', 'nats-server'),
-    args: (port, dir) => ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', dir] : [])],
+    args: (port, dir) => ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), ...(jetstream ? ['-js', '-sd', dir] : [])],
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.ownProcessGroup !== undefined ? { ownProcessGroup: options.ownProcessGroup } : {}),
   });
-  return Object.assign(server, { url: `nats://127.0.0.1:${server.port}`, storeDir: server.dir });
+  return Object.assign(server, { url: `nats://127.0.0.1:${server.port}`, storeDir: server.dir, monitorUrl: `http://127.0.0.1:${monitorPort}` });
 }
