@@ -9,7 +9,6 @@ export { LeaseOwnership, type LeaseOwnershipOptions } from './host/lease-ownersh
 export { assignShards } from './host/shard-assignment.js';
 export { QueryService, DEFAULT_MAX_SYNC_MESSAGES } from './query/query-service.js';
 export { PresenceFanout, type PresenceFanoutOptions, DEFAULT_MAX_PRESENCE_RECIPIENTS } from './query/presence-fanout.js';
-export { TypingEnder, type TypingEnderOptions } from './query/typing-ender.js';
 export { openSqliteStore, SqliteStore } from './store/sqlite/sqlite-store.js';
 export { openStore } from './store/open-store.js';
 export { openScyllaStore, ScyllaStore } from './store/scylla/scylla-store.js';

@@ -19,6 +19,14 @@ export class RateLimitedError extends GatewayError {
   }
 }
 
+/** The caller is not a member of the conversation (as this gateway follows their conversations). */
+export class NotAMemberError extends GatewayError {
+  readonly code = 'forbidden';
+  constructor(conversationId: string) {
+    super(`not a member of conversation ${conversationId}`);
+  }
+}
+
 /** A failure reported by the service behind the bus, with its protocol code. */
 export class RemoteError extends GatewayError {
   constructor(

@@ -106,6 +106,7 @@ export class Gateway {
     });
     const presenceOps = createPresenceOps({
       backend,
+      isMember: (userId, conversationId) => this.#delivery.isMember(userId, conversationId),
       // Typing leases live in the presence service, which stops a quiet or disconnected typist even if this gateway dies.
       report: (typing, at) => this.#presence.typing(typing, at),
       presence: new PresenceClient(o.bus, o.requestTimeoutMs, this.metrics),

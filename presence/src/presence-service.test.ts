@@ -9,9 +9,8 @@ import {
   PresenceQuery,
   PresenceReply,
   SessionChange,
-  TYPING_ENDED_SUBJECT,
   TypingChange,
-  TypingEnded,
+  Event,
   UserPresence,
 } from '@chat/proto';
 import { MemoryPresenceBackend } from './memory-presence-backend.js';
@@ -33,8 +32,8 @@ interface Harness {
   clock: ManualClock;
   /** Every UserPresence published on PRESENCE_CHANGES_SUBJECT, in order. */
   changes: UserPresence[];
-  /** Every TypingEnded published on TYPING_ENDED_SUBJECT, in order. */
-  typingEnded: TypingEnded[];
+  /** Every `typing` event published on a conversation's subject, as `conversation:user:start|stop`, in order. */
+  relayed: string[];
   instances: { backend: MemoryPresenceBackend; service: PresenceService; registry: Registry }[];
 }
 
@@ -53,8 +52,11 @@ describe('PresenceService over the bus', () => {
     const clock = new ManualClock();
     const changes: UserPresence[] = [];
     bus.subscribe(PRESENCE_CHANGES_SUBJECT, (msg) => changes.push(UserPresence.decode(msg.data)));
-    const typingEnded: TypingEnded[] = [];
-    bus.subscribe(TYPING_ENDED_SUBJECT, (msg) => typingEnded.push(TypingEnded.decode(msg.data)));
+    const relayed: string[] = [];
+    bus.subscribe('chat.conv.>', (msg) => {
+      const kind = Event.decode(msg.data).kind;
+      if (kind?.$case === 'typing') relayed.push(`${kind.value.conversationId}:${kind.value.userId}:${kind.value.active ? 'start' : 'stop'}`);
+    });
     const instances = Array.from({ length: instanceCount }, () => {
       const backend = new MemoryPresenceBackend({ ttlMs: TTL, typingTtlMs: TYPING_TTL });
       cleanups.push(() => backend.close());
@@ -65,7 +67,7 @@ describe('PresenceService over the bus', () => {
       cleanups.push(() => service.stop());
       return { backend, service, registry };
     });
-    return { bus, clock, changes, typingEnded, instances };
+    return { bus, clock, changes, relayed, instances };
   }
 
   function send(h: Harness, gatewayId: string, kind: Kind): void {
@@ -246,23 +248,24 @@ describe('PresenceService over the bus', () => {
     expect(reply.result?.$case === 'failure' && reply.result.value.code).toBe('bad_request');
   });
 
-  it('announces a typing lease that ran out once, a typing TTL after its last renewal', async () => {
+  it('relays each start, and a typing lease that ran out as a stop once, a typing TTL after its last renewal', async () => {
     const h = start();
     typing(h, 'c1', 'alice', 'a1', true);
     h.clock.t = T0 + 200;
     typing(h, 'c1', 'alice', 'a1', true);
     await settle(h);
+    expect(h.relayed).toEqual(['c1:alice:start', 'c1:alice:start']);
     h.clock.t = T0 + TYPING_TTL + 199;
     await rounds(h);
-    expect(h.typingEnded).toEqual([]);
+    expect(h.relayed).toHaveLength(2);
     h.clock.t = T0 + TYPING_TTL + 200;
-    await vi.waitFor(() => expect(h.typingEnded).toEqual([{ conversationId: 'c1', userId: 'alice' }]), { timeout: 10_000, interval: 5 });
+    await vi.waitFor(() => expect(h.relayed).toEqual(['c1:alice:start', 'c1:alice:start', 'c1:alice:stop']), { timeout: 10_000, interval: 5 });
     h.clock.t = T0 + 10 * TYPING_TTL;
     await rounds(h);
-    expect(h.typingEnded).toHaveLength(1);
+    expect(h.relayed).toHaveLength(3);
   });
 
-  it('announces nothing for an explicit stop (the actor relayed it), even once the lease would have run out', async () => {
+  it('relays an explicit stop once, and nothing more once the lease would have run out', async () => {
     const h = start();
     typing(h, 'c1', 'alice', 'a1', true);
     h.clock.t = T0 + 10;
@@ -270,10 +273,22 @@ describe('PresenceService over the bus', () => {
     await settle(h);
     h.clock.t = T0 + 10 * TYPING_TTL;
     await rounds(h);
-    expect(h.typingEnded).toEqual([]);
+    expect(h.relayed).toEqual(['c1:alice:start', 'c1:alice:stop']);
   });
 
-  it('announces the end of every conversation a session typed in when it goes down, and only those', async () => {
+  it('relays no start that comes after a later stop (reordered on the way)', async () => {
+    const h = start();
+    h.clock.t = T0 + 50;
+    typing(h, 'c1', 'alice', 'a1', false);
+    await settle(h);
+    // The start was sent before the stop but arrives after it.
+    h.clock.t = T0 + 20;
+    typing(h, 'c1', 'alice', 'a1', true);
+    await settle(h);
+    expect(h.relayed).toEqual(['c1:alice:stop']);
+  });
+
+  it('stops every conversation a session typed in when it goes down, and only those', async () => {
     const h = start();
     up(h, 'gw1', 'alice', 'a1');
     up(h, 'gw1', 'alice', 'a2');
@@ -284,17 +299,17 @@ describe('PresenceService over the bus', () => {
     h.clock.t = T0 + 10;
     down(h, 'gw1', 'alice', 'a1');
     await settle(h);
-    const key = (t: TypingEnded) => t.conversationId;
-    expect(h.typingEnded.map(key).sort()).toEqual(['c1', 'c2']);
-    // A start that arrives after its session's down is announced ended at once.
+    const stops = () => h.relayed.filter((r) => r.endsWith(':stop')).sort();
+    expect(stops()).toEqual(['c1:alice:stop', 'c2:alice:stop']);
+    // A start that arrives after its session's down is not relayed at all.
     typing(h, 'c4', 'alice', 'a1', true);
     await settle(h);
-    expect(h.typingEnded.map(key).sort()).toEqual(['c1', 'c2', 'c4']);
-    // The other session's lease expires as usual; nothing is announced twice.
+    expect(h.relayed.filter((r) => r.startsWith('c4:'))).toEqual([]);
+    // The other session's lease expires as usual; nothing is stopped twice.
     h.clock.t = T0 + 10 * TYPING_TTL;
-    await vi.waitFor(() => expect(h.typingEnded).toHaveLength(4), { timeout: 10_000, interval: 5 });
+    await vi.waitFor(() => expect(stops()).toHaveLength(3), { timeout: 10_000, interval: 5 });
     await rounds(h);
-    expect(h.typingEnded.map(key).sort()).toEqual(['c1', 'c2', 'c3', 'c4']);
+    expect(stops()).toEqual(['c1:alice:stop', 'c2:alice:stop', 'c3:alice:stop']);
   });
 
   it('ignores typing changes with invalid ids', async () => {
@@ -306,7 +321,7 @@ describe('PresenceService over the bus', () => {
     await settle(h);
     h.clock.t = T0 + 10 * TYPING_TTL;
     await rounds(h);
-    expect(h.typingEnded).toEqual([]);
+    expect(h.relayed).toEqual([]);
     const updates = (await h.instances[0]!.registry.getSingleMetric('chat_presence_updates_total')?.get())?.values ?? [];
     expect(updates.filter((v) => v.labels.outcome === 'invalid').reduce((n, v) => n + v.value, 0)).toBe(4);
   });

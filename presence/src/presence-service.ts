@@ -10,14 +10,13 @@ import {
   PresenceQuery,
   PresenceReply,
   SessionChange,
-  TYPING_ENDED_SUBJECT,
   TypingChange,
-  TypingEnded,
   UserPresence as UserPresenceMessage,
 } from '@chat/proto';
 import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, systemClock } from '@chat/platform';
 import type { PresenceBackend, SessionRef, TypingRef } from './presence-backend.js';
 import { PresenceMetrics } from './presence-metrics.js';
+import { publishTyping } from './typing-events.js';
 
 /** Default interval between two expiry rounds (backend.expire()). */
 export const DEFAULT_EXPIRE_EVERY_MS = 1000;
@@ -59,13 +58,14 @@ type UpdateOutcome = 'ok' | 'invalid' | 'error';
  * every transition the backend reports (online: true when a user's first
  * session arrives; online: false with lastSeen when the last one goes or expires).
  *
- * Typing: gateways publish a TypingChange on PRESENCE_TYPING_SUBJECT once a
- * conversation's actor accepted a `typing` (so only members hold leases); the
- * service starts, renews or stops that session's typing lease, and publishes a
- * TypingEnded on TYPING_ENDED_SUBJECT for each lease it ends on its own: one
- * that ran out (expiry round), one whose session went down, or a start that
- * arrived after its session's down. Actor hosts turn each into `typing`
- * active: false. An explicit stop is relayed by the actor already: not announced.
+ * Typing, all of it here: gateways publish a TypingChange on
+ * PRESENCE_TYPING_SUBJECT for a member's `typing` (they check membership, so
+ * only members hold leases); the service starts, renews or stops that
+ * session's typing lease and publishes the `typing` event once on the
+ * conversation's subject, where gateways deliver it to every member but the
+ * typist. It publishes `active: false` for each lease it ends on its own: one
+ * that ran out (expiry round) or whose session went down. A start that arrives
+ * after its session's down, or after a later stop, is not relayed.
  *
  * Guarantees:
  * - Any number of instances share the work: all three subjects are served in the
@@ -77,7 +77,7 @@ type UpdateOutcome = 'ok' | 'invalid' | 'error';
  * - Within one instance, updates and expiry rounds are applied one at a time
  *   in arrival order, so the changes it publishes follow the order the backend
  *   applied them; each transition is published once (the backend reports it once),
- *   and so is each TypingEnded.
+ *   and so is each typing lease it ends.
  * - A gateway's timestamp `at` is used as the time of its update, clamped to
  *   this instance's clock so a fast gateway clock cannot stretch a lease.
  * - A failing backend never crashes the service: the error is logged and
@@ -207,13 +207,21 @@ export class PresenceService {
     });
   }
 
-  /** Applies one typing change; a start whose session had already gone is announced ended at once. */
+  /**
+   * Applies one typing change and relays it. With the backend down it is
+   * relayed all the same (typing must not depend on presence's store): the
+   * other members' clients then end a start on their own timeout.
+   */
   async #applyTyping(ref: TypingRef, active: boolean, at: number): Promise<UpdateOutcome> {
-    if (!active) return (await this.#call('typingStop', () => this.#backend.typingStop(ref, at))) ? 'ok' : 'error';
+    if (!active) {
+      const stopped = await this.#call('typingStop', () => this.#backend.typingStop(ref, at));
+      this.#relayTyping(ref, false);
+      return stopped ? 'ok' : 'error';
+    }
     const result = await this.#call('typingStart', () => this.#backend.typingStart(ref, at));
-    if (!result) return 'error';
-    if (result.outcome === 'sessionEnded') this.#announceTypingEnded([ref], 'disconnected');
-    return 'ok';
+    // Stale (a later stop came first) or its session is gone: the members must not see it start.
+    if (result?.outcome !== 'stale' && result?.outcome !== 'sessionEnded') this.#relayTyping(ref, true);
+    return result ? 'ok' : 'error';
   }
 
   /** Applies one update and publishes the transitions it caused. */
@@ -331,15 +339,19 @@ export class PresenceService {
     }
   }
 
-  /** Publishes a TypingEnded per lease, for an actor host to send `typing` active: false. */
+  /** Publishes `typing` active: false for each lease the service ended on its own. */
   #announceTypingEnded(refs: readonly TypingRef[], reason: 'expired' | 'disconnected'): void {
-    for (const { conversationId, userId } of refs) {
+    for (const ref of refs) {
       this.#metrics.typingEnded.inc({ reason });
-      try {
-        this.#bus.publish(TYPING_ENDED_SUBJECT, TypingEnded.encode({ conversationId, userId }).finish());
-      } catch (err) {
-        this.#logThrottled('typing-ended', 'warn', { err, conversationId, userId }, 'cannot announce a typing end');
-      }
+      this.#relayTyping(ref, false);
+    }
+  }
+
+  #relayTyping(ref: TypingRef, active: boolean): void {
+    try {
+      publishTyping(this.#bus, { conversationId: ref.conversationId, userId: ref.userId, active });
+    } catch (err) {
+      this.#logThrottled('typing-relay', 'warn', { err, conversationId: ref.conversationId, userId: ref.userId }, 'cannot relay typing');
     }
   }
 

@@ -23,8 +23,6 @@ export {
   MemberRemoved,
   MarkReceipt,
   ReceiptMarks,
-  Typing,
-  TypingRelayed,
   ActorRequest,
   SendResult,
   ConversationResult,
@@ -55,5 +53,4 @@ export {
   PresenceList,
   PresenceReply,
   TypingChange,
-  TypingEnded,
 } from './gen/chat/v1/presence.js';

@@ -51,8 +51,9 @@ export const QUERY_QUEUE = 'chat-query';
 export const PRESENCE_SESSIONS_SUBJECT = 'chat.presence.sessions';
 
 /**
- * Gateways publish a TypingChange here after a conversation's actor accepted a
- * `typing` request; presence instances share them (queue group PRESENCE_QUEUE).
+ * Gateways publish a TypingChange here for a member's `typing`; presence
+ * instances share them (queue group PRESENCE_QUEUE) and publish the `typing`
+ * event on the conversation's subject.
  */
 export const PRESENCE_TYPING_SUBJECT = 'chat.presence.typing';
 
@@ -78,14 +79,3 @@ export const PRESENCE_CHANGES_SUBJECT = 'chat.presence.changes';
  */
 export const PRESENCE_FANOUT_QUEUE = 'chat-presence-fanout';
 
-/**
- * The presence service publishes a TypingEnded here each time it ends a typing
- * lease on its own (expiry, or the typist's session went down), exactly once per lease.
- */
-export const TYPING_ENDED_SUBJECT = 'chat.presence.typing_ended';
-
-/**
- * Queue group of the typing enders (conversation actor hosts) on
- * TYPING_ENDED_SUBJECT: each TypingEnded becomes one `typing` active: false.
- */
-export const TYPING_ENDED_QUEUE = 'chat-typing-ender';

@@ -22,7 +22,6 @@ import { type MessageMutation, mutateMessage } from './message-mutations.js';
 import { markReceipt } from './receipts.js';
 import { type Task, failure } from './replies.js';
 import { SendCommit } from './send-commit.js';
-import { relayTyping } from './typing.js';
 import { newConversationView } from './views.js';
 
 // The host builds its own failure replies with this; it lives in replies.ts now.
@@ -199,9 +198,6 @@ export class ConversationActor {
       case 'react':
         this.#requireMember(head, caller.id);
         return this.#mutate(caller.id, head.record, op);
-      case 'typing':
-        this.#requireMember(head, caller.id);
-        return relayTyping(head.record, caller.id, op.value.active, this.deps.events);
       case 'addMembers':
       case 'removeMember':
       case 'setRole':

@@ -1,13 +1,14 @@
 import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type Receipt, conversationEventsSubject, userEventsSubject } from '@chat/proto';
 import type { Bus } from '@chat/platform';
-import type { TypingEvent, UserPresence } from '@chat/proto';
+import type { UserPresence } from '@chat/proto';
 
 /**
  * Publishes events. A conversation's events for all its members go out once,
  * on the conversation's subject: every gateway with a member of it connected
  * subscribes there and writes the event to those members' sessions, so a
  * message into a 1,000-member group is one bus message per gateway, not one
- * per member. Per-user events (a member's own view of a conversation, its
+ * per member. (`typing` takes the same road, published by the presence
+ * service.) Per-user events (a member's own view of a conversation, its
  * removal, presence) go to that user's subject.
  *
  * Per-publisher bus ordering keeps a conversation's events in seq order, and
@@ -33,11 +34,6 @@ export class EventPublisher {
   /** A member's receipt marks moved: to every member (all their sessions), after they are stored. */
   receipt(receipt: Receipt): void {
     this.#toConversation(receipt.conversationId, { originReceivedAt: 0, kind: { $case: 'receipt', value: receipt } });
-  }
-
-  /** `typing` (typing.ts): gateways deliver it to every member but the typist; nothing about it is stored. */
-  typing(typing: TypingEvent): void {
-    this.#toConversation(typing.conversationId, { originReceivedAt: 0, kind: { $case: 'typing', value: typing } });
   }
 
   /** One member's own view of the conversation; joins them to its events on their gateways. */

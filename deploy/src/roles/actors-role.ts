@@ -9,7 +9,6 @@ import {
   PresenceFanout,
   QueryService,
   type ShardOwnership,
-  TypingEnder,
   openStore,
 } from '@chat/conversation-actors';
 
@@ -58,8 +57,6 @@ export async function startActorsRole(options: {
   });
   // `presence` events to the contacts of each user who went online or offline: it reads the store, so it runs here.
   const presenceFanout = new PresenceFanout({ bus, store, logger: logger.child({ component: 'presence-fanout' }) });
-  // `typing` active: false for each typist the presence service stopped (quiet, or its session or gateway gone).
-  const typingEnder = new TypingEnder({ bus, shardCount: config.SHARDS, logger: logger.child({ component: 'typing-ender' }) });
   try {
     await host.start();
   } catch (err) {
@@ -68,13 +65,11 @@ export async function startActorsRole(options: {
   }
   query.start();
   presenceFanout.start();
-  typingEnder.start();
   return {
     store,
     stop: async () => {
       await query.stop();
       await presenceFanout.stop();
-      await typingEnder.stop();
       await host.stop();
       await store.close();
     },

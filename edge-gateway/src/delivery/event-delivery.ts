@@ -98,6 +98,11 @@ export class EventDelivery {
     this.#groupsSub ??= this.#bus.subscribe(GROUPS_CREATED_SUBJECT, (msg) => this.#onGroupCreated(msg));
   }
 
+  /** Whether `userId` (connected here) is a member of the conversation, as far as this gateway follows their conversations. */
+  isMember(userId: string, conversationId: string): boolean {
+    return this.#rooms.isMember(userId, conversationId);
+  }
+
   /** Rooms this gateway follows (conversations with a local member). */
   get roomCount(): number {
     return this.#rooms.size;

@@ -1,5 +1,5 @@
-import type { ActorRequest } from '@chat/proto';
 import type { BackendClient } from '../routing/backend-client.js';
+import { NotAMemberError } from '../errors.js';
 import type { OpHandlers } from '../ops/op-handlers.js';
 import type { PresenceClient } from './presence-client.js';
 import type { TypingReport } from './session-reporter.js';
@@ -8,49 +8,27 @@ import type { TypingReport } from './session-reporter.js';
 export type PresenceOpHandlers = Pick<OpHandlers, 'typing' | 'presence.get'>;
 
 /**
- * The actor request that relays `typing` to the conversation's other members.
- * It goes without a lane (laneSeq 0): typing is ephemeral, so it neither
- * waits behind nor holds up the session's sends, and the typing lease covers
- * any reordering a retry could cause.
- */
-export function typingRequest(
-  typist: { sessionId: string; user: { id: string; name: string } },
-  conversationId: string,
-  active: boolean,
-  receivedAt: number,
-): ActorRequest {
-  return {
-    caller: { id: typist.user.id, name: typist.user.name },
-    conversationId,
-    receivedAt,
-    sessionId: typist.sessionId,
-    laneSeq: 0,
-    laneAfter: 0,
-    op: { $case: 'typing', value: { active } },
-  };
-}
-
-/**
- * `typing` and `presence.get`. `typing` is checked (membership) and relayed
- * by the conversation's actor, which has the members in memory; only once it
- * succeeded does the gateway report it to the presence service (`report`),
- * which holds the typing lease and has `active: false` sent when the typist
- * goes quiet or its session goes down, so a non-member never gets a lease and
- * a typist is stopped even if this gateway dies. `presence.get` is answered
+ * `typing` and `presence.get`. `typing` is checked against the conversations
+ * this gateway follows for the typist (`isMember`: loaded from the store at
+ * connect, kept current by their membership events), then reported to the
+ * presence service (`report`), which holds the typing lease, relays the
+ * event to the members and sends `active: false` when the typist goes quiet
+ * or their session goes down, so a non-member never gets a lease and a typist
+ * is stopped even if this gateway dies. No actor is involved. `presence.get` is answered
  * by the presence service, for the users who share a conversation with the
  * caller only (the query service checks, from the store); anyone else is
  * answered as never seen.
  */
 export function createPresenceOps(deps: {
   backend: BackendClient;
+  isMember: (userId: string, conversationId: string) => boolean;
   report: (typing: TypingReport, at: number) => void;
   presence: PresenceClient;
 }): PresenceOpHandlers {
-  const { backend, report, presence } = deps;
+  const { backend, isMember, report, presence } = deps;
   return {
     typing: async (ctx, args) => {
-      const r = await backend.actor(typingRequest(ctx, args.conversationId, args.active, ctx.receivedAt), undefined, true);
-      if (r.$case !== 'typing') throw new Error(`unexpected reply kind ${r.$case}`);
+      if (!isMember(ctx.user.id, args.conversationId)) throw new NotAMemberError(args.conversationId);
       report({ conversationId: args.conversationId, userId: ctx.user.id, sessionId: ctx.sessionId, active: args.active }, ctx.receivedAt);
       return {};
     },

@@ -91,15 +91,6 @@ export interface RenameConversation {
   title: string;
 }
 
-/**
- * typing: relayed to the conversation's other members as a `typing` event;
- * nothing is stored. An actor host also sends active: false on the behalf of a
- * typist whose lease the presence service ended (quiet, or session gone).
- */
-export interface Typing {
-  active: boolean;
-}
-
 export interface ActorRequest {
   /** The authenticated caller, as the gateway verified it. */
   caller?: User | undefined;
@@ -133,8 +124,9 @@ export interface ActorRequest {
     | { $case: "removeMember"; value: RemoveMember }
     | { $case: "setRole"; value: SetRole }
     | { $case: "rename"; value: RenameConversation }
-    | { $case: "markReceipt"; value: MarkReceipt }
-    | { $case: "typing"; value: Typing }
+    | //
+    /** 40 was typing: the presence service relays it now. */
+    { $case: "markReceipt"; value: MarkReceipt }
     | undefined;
 }
 
@@ -167,10 +159,6 @@ export interface ReceiptMarks {
 export interface MemberRemoved {
 }
 
-/** The typing event went out to the other members. */
-export interface TypingRelayed {
-}
-
 export interface ActorReply {
   result?:
     | { $case: "failure"; value: Failure }
@@ -180,7 +168,6 @@ export interface ActorReply {
     | { $case: "message"; value: MessageResult }
     | { $case: "memberRemoved"; value: MemberRemoved }
     | { $case: "receipt"; value: ReceiptMarks }
-    | { $case: "typing"; value: TypingRelayed }
     | undefined;
 }
 
@@ -1248,73 +1235,6 @@ export const RenameConversation: MessageFns<RenameConversation> = {
   },
 };
 
-function createBaseTyping(): Typing {
-  return { active: false };
-}
-
-export const Typing: MessageFns<Typing> = {
-  encode(message: Typing, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.active !== false) {
-      writer.uint32(8).bool(message.active);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): Typing {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTyping();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.active = reader.bool();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): Typing {
-    return { active: isSet(object.active) ? globalThis.Boolean(object.active) : false };
-  },
-
-  toJSON(message: Typing): unknown {
-    const obj: any = {};
-    if (message.active !== false) {
-      obj.active = message.active;
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<Typing>): Typing {
-    return Typing.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<Typing>): Typing {
-    const message = createBaseTyping();
-    message.active = object.active ?? false;
-    return message;
-  },
-};
-
 function createBaseActorRequest(): ActorRequest {
   return {
     caller: undefined,
@@ -1386,9 +1306,6 @@ export const ActorRequest: MessageFns<ActorRequest> = {
         break;
       case "markReceipt":
         MarkReceipt.encode(message.op.value, writer.uint32(242).fork()).join();
-        break;
-      case "typing":
-        Typing.encode(message.op.value, writer.uint32(322).fork()).join();
         break;
     }
     return writer;
@@ -1559,14 +1476,6 @@ export const ActorRequest: MessageFns<ActorRequest> = {
             message.op = { $case: "markReceipt", value: MarkReceipt.decode(reader, reader.uint32()) };
             continue;
           }
-          case 40: {
-            if (tag !== 322) {
-              break;
-            }
-
-            message.op = { $case: "typing", value: Typing.decode(reader, reader.uint32()) };
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1645,8 +1554,6 @@ export const ActorRequest: MessageFns<ActorRequest> = {
         ? { $case: "markReceipt", value: MarkReceipt.fromJSON(object.markReceipt) }
         : isSet(object.mark_receipt)
         ? { $case: "markReceipt", value: MarkReceipt.fromJSON(object.mark_receipt) }
-        : isSet(object.typing)
-        ? { $case: "typing", value: Typing.fromJSON(object.typing) }
         : undefined,
     };
   },
@@ -1697,8 +1604,6 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       obj.rename = RenameConversation.toJSON(message.op.value);
     } else if (message.op?.$case === "markReceipt") {
       obj.markReceipt = MarkReceipt.toJSON(message.op.value);
-    } else if (message.op?.$case === "typing") {
-      obj.typing = Typing.toJSON(message.op.value);
     }
     return obj;
   },
@@ -1792,12 +1697,6 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       case "markReceipt": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "markReceipt", value: MarkReceipt.fromPartial(object.op.value) };
-        }
-        break;
-      }
-      case "typing": {
-        if (object.op?.value !== undefined && object.op?.value !== null) {
-          message.op = { $case: "typing", value: Typing.fromPartial(object.op.value) };
         }
         break;
       }
@@ -2267,58 +2166,6 @@ export const MemberRemoved: MessageFns<MemberRemoved> = {
   },
 };
 
-function createBaseTypingRelayed(): TypingRelayed {
-  return {};
-}
-
-export const TypingRelayed: MessageFns<TypingRelayed> = {
-  encode(_: TypingRelayed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): TypingRelayed {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTypingRelayed();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(_: any): TypingRelayed {
-    return {};
-  },
-
-  toJSON(_: TypingRelayed): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create(base?: DeepPartial<TypingRelayed>): TypingRelayed {
-    return TypingRelayed.fromPartial(base ?? {});
-  },
-  fromPartial(_: DeepPartial<TypingRelayed>): TypingRelayed {
-    const message = createBaseTypingRelayed();
-    return message;
-  },
-};
-
 function createBaseActorReply(): ActorReply {
   return { result: undefined };
 }
@@ -2346,9 +2193,6 @@ export const ActorReply: MessageFns<ActorReply> = {
         break;
       case "receipt":
         ReceiptMarks.encode(message.result.value, writer.uint32(122).fork()).join();
-        break;
-      case "typing":
-        TypingRelayed.encode(message.result.value, writer.uint32(162).fork()).join();
         break;
     }
     return writer;
@@ -2423,14 +2267,6 @@ export const ActorReply: MessageFns<ActorReply> = {
             message.result = { $case: "receipt", value: ReceiptMarks.decode(reader, reader.uint32()) };
             continue;
           }
-          case 20: {
-            if (tag !== 162) {
-              break;
-            }
-
-            message.result = { $case: "typing", value: TypingRelayed.decode(reader, reader.uint32()) };
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2461,8 +2297,6 @@ export const ActorReply: MessageFns<ActorReply> = {
         ? { $case: "memberRemoved", value: MemberRemoved.fromJSON(object.member_removed) }
         : isSet(object.receipt)
         ? { $case: "receipt", value: ReceiptMarks.fromJSON(object.receipt) }
-        : isSet(object.typing)
-        ? { $case: "typing", value: TypingRelayed.fromJSON(object.typing) }
         : undefined,
     };
   },
@@ -2483,8 +2317,6 @@ export const ActorReply: MessageFns<ActorReply> = {
       obj.memberRemoved = MemberRemoved.toJSON(message.result.value);
     } else if (message.result?.$case === "receipt") {
       obj.receipt = ReceiptMarks.toJSON(message.result.value);
-    } else if (message.result?.$case === "typing") {
-      obj.typing = TypingRelayed.toJSON(message.result.value);
     }
     return obj;
   },
@@ -2534,12 +2366,6 @@ export const ActorReply: MessageFns<ActorReply> = {
       case "receipt": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
           message.result = { $case: "receipt", value: ReceiptMarks.fromPartial(object.result.value) };
-        }
-        break;
-      }
-      case "typing": {
-        if (object.result?.value !== undefined && object.result?.value !== null) {
-          message.result = { $case: "typing", value: TypingRelayed.fromPartial(object.result.value) };
         }
         break;
       }

@@ -36,8 +36,8 @@ export interface SessionChange {
 
 /**
  * A gateway's report that a session started (or renewed) or stopped typing in a
- * conversation, sent once the conversation's actor accepted the `typing`
- * request (so only members ever hold a typing lease).
+ * conversation, sent once the gateway checked that the typist is a member (so
+ * only members ever hold a typing lease).
  */
 export interface TypingChange {
   conversationId: string;
@@ -46,16 +46,6 @@ export interface TypingChange {
   active: boolean;
   /** When the gateway got the typing frame (ms since epoch, fractional). */
   at: number;
-}
-
-/**
- * The presence service ended a typist's lease on its own (quiet for the typing
- * expiry, or the typing session went away): an actor host relays `typing`
- * active: false to the conversation's other members on the typist's behalf.
- */
-export interface TypingEnded {
-  conversationId: string;
-  userId: string;
 }
 
 export interface PresenceQuery {
@@ -541,99 +531,6 @@ export const TypingChange: MessageFns<TypingChange> = {
     message.sessionId = object.sessionId ?? "";
     message.active = object.active ?? false;
     message.at = object.at ?? 0;
-    return message;
-  },
-};
-
-function createBaseTypingEnded(): TypingEnded {
-  return { conversationId: "", userId: "" };
-}
-
-export const TypingEnded: MessageFns<TypingEnded> = {
-  encode(message: TypingEnded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.conversationId !== "") {
-      writer.uint32(10).string(message.conversationId);
-    }
-    if (message.userId !== "") {
-      writer.uint32(18).string(message.userId);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): TypingEnded {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTypingEnded();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.conversationId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.userId = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): TypingEnded {
-    return {
-      conversationId: isSet(object.conversationId)
-        ? globalThis.String(object.conversationId)
-        : isSet(object.conversation_id)
-        ? globalThis.String(object.conversation_id)
-        : "",
-      userId: isSet(object.userId)
-        ? globalThis.String(object.userId)
-        : isSet(object.user_id)
-        ? globalThis.String(object.user_id)
-        : "",
-    };
-  },
-
-  toJSON(message: TypingEnded): unknown {
-    const obj: any = {};
-    if (message.conversationId !== "") {
-      obj.conversationId = message.conversationId;
-    }
-    if (message.userId !== "") {
-      obj.userId = message.userId;
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<TypingEnded>): TypingEnded {
-    return TypingEnded.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<TypingEnded>): TypingEnded {
-    const message = createBaseTypingEnded();
-    message.conversationId = object.conversationId ?? "";
-    message.userId = object.userId ?? "";
     return message;
   },
 };
