@@ -17,6 +17,9 @@ const FIRST_LOAD_BUDGET_MS = 1000;
 /** Backoff of the later attempts, while the user stays connected. */
 const RELOAD_DELAYS_MS = [1000, 2000, 5000, 10_000];
 
+/** Room reloads in flight after a bus reconnect: one query each, so a gateway full of users does not flood the query service. */
+const RELOAD_CONCURRENCY = 16;
+
 /** A user's room load; `token` tells a stale load (the user left and came back meanwhile) from the current one. */
 interface Load {
   readonly token: object;
@@ -65,6 +68,10 @@ export class EventDelivery {
   readonly #rooms: RoomTable;
   readonly #backfill: RoomBackfill;
   #groupsSub: Subscription | undefined;
+  #stopReconnects: (() => void) | undefined;
+  /** Users whose rooms are to be reloaded after a reconnect, and how many reloads run. */
+  #reloadQueue: string[] = [];
+  #reloadsRunning = 0;
   /** The last per-user event rendered, by its bus bytes: a membership change sends the same view to many members back to back. */
   #lastRendered: { data: Uint8Array; frame: string | null } | undefined;
   #sessions: SessionRegistry | undefined;
@@ -96,6 +103,8 @@ export class EventDelivery {
   attach(sessions: SessionRegistry): void {
     this.#sessions = sessions;
     this.#groupsSub ??= this.#bus.subscribe(GROUPS_CREATED_SUBJECT, (msg) => this.#onGroupCreated(msg));
+    // Membership events may have been lost while the bus was down (a removal among them): reload every user's rooms.
+    this.#stopReconnects ??= this.#bus.onReconnect(() => this.#reloadAll());
   }
 
   /** Whether `userId` (connected here) is a member of the conversation, as far as this gateway follows their conversations. */
@@ -114,11 +123,36 @@ export class EventDelivery {
     // The user subject first: a membership change after this point reaches us even if the load read the store before it.
     this.#userSubs.set(userId, this.#bus.subscribe(userEventsSubject(userId), (msg) => this.#onUserEvent(userId, msg)));
     this.#rooms.track(userId);
+    this.#startLoad(userId, true);
+  }
+
+  #startLoad(userId: string, connecting: boolean): void {
     const token = {};
     let firstDone!: () => void;
     const first = new Promise<void>((resolve) => (firstDone = resolve));
     this.#loads.set(userId, { token, first });
-    void this.#loadLoop(userId, token, firstDone);
+    void this.#loadLoop(userId, token, firstDone, connecting);
+  }
+
+  #reloadAll(): void {
+    this.#reloadQueue = [...this.#userSubs.keys()];
+    this.#logger.info({ users: this.#reloadQueue.length }, 'bus reconnected: reloading the conversations of every connected user');
+    this.#pumpReloads();
+  }
+
+  #pumpReloads(): void {
+    while (this.#reloadsRunning < RELOAD_CONCURRENCY && this.#reloadQueue.length > 0) {
+      const userId = this.#reloadQueue.pop()!;
+      if (!this.#rooms.reloading(userId)) continue; // gone, or its first load still runs
+      this.#reloadsRunning++;
+      this.#startLoad(userId, false);
+      void this.#loads
+        .get(userId)!
+        .first.finally(() => {
+          this.#reloadsRunning--;
+          this.#pumpReloads();
+        });
+    }
   }
 
   /**
@@ -142,11 +176,15 @@ export class EventDelivery {
     for (const sub of this.#roomSubs.values()) sub.unsubscribe();
     this.#groupsSub?.unsubscribe();
     this.#groupsSub = undefined;
+    this.#stopReconnects?.();
+    this.#stopReconnects = undefined;
+    this.#reloadQueue = [];
     this.#userSubs.clear();
     this.#roomSubs.clear();
   }
 
-  async #loadLoop(userId: string, token: object, firstDone: () => void): Promise<void> {
+  /** Loads (connecting) or reloads the user's rooms until it succeeds or the user leaves. */
+  async #loadLoop(userId: string, token: object, firstDone: () => void, connecting: boolean): Promise<void> {
     const current = () => this.#loads.get(userId)?.token === token;
     for (let attempt = 0; current(); attempt++) {
       try {
@@ -162,10 +200,10 @@ export class EventDelivery {
         await this.#bus.flush();
         if (!current()) return;
         this.#loads.delete(userId);
-        if (attempt > 0) this.o.loadedLate(userId);
+        if (attempt > 0 && connecting) this.o.loadedLate(userId);
         return;
       } catch (err) {
-        if (attempt === 0) this.#logger.warn({ err, userId }, 'could not load the conversations of a connecting user; hello goes out without them, retrying');
+        if (attempt === 0) this.#logger.warn({ err, userId, connecting }, 'could not load the conversations of a user; retrying');
       } finally {
         if (attempt === 0) firstDone();
       }
@@ -174,7 +212,7 @@ export class EventDelivery {
   }
 
   #isLoaded(userId: string): boolean {
-    return this.#rooms.isTracked(userId) && !this.#loads.has(userId);
+    return this.#rooms.isTracked(userId) && !this.#rooms.isLoading(userId);
   }
 
   /** Joins `userId` to a conversation they were announced a member of; a room opened this way is backfilled. */

@@ -74,6 +74,24 @@ describe('RoomTable', () => {
     expect(followed.has('kept')).toBe(false);
   });
 
+  it('a reload leaves the rooms the store no longer lists, unless joined meanwhile, and keeps removals seen meanwhile', () => {
+    const { rooms, followed } = table();
+    rooms.track('alice');
+    rooms.loaded('alice', ['a', 'b', 'c']);
+    expect(rooms.reloading('alice')).toBe(true);
+    expect(rooms.reloading('alice')).toBe(false); // one at a time
+    expect(rooms.isLoading('alice')).toBe(true);
+    rooms.join('alice', 'd'); // announced after the reload read the store
+    rooms.leave('alice', 'e');
+    rooms.join('alice', 'e');
+    rooms.leave('alice', 'e');
+    // The store no longer lists b (a removal lost while the bus was down) and lists e (read before its removal).
+    rooms.loaded('alice', ['a', 'c', 'e']);
+    expect([...followed].sort()).toEqual(['a', 'c', 'd']);
+    expect(rooms.isLoading('alice')).toBe(false);
+    expect(rooms.reloading('bob')).toBe(false);
+  });
+
   it('drops a load for a user who left while it ran', () => {
     const { rooms, followed } = table();
     rooms.track('alice');

@@ -10,11 +10,11 @@ export type JoinOutcome =
 interface LocalUser {
   rooms: Set<string>;
   /**
-   * While the user's rooms are being loaded: conversations they were removed
-   * from meanwhile, so a load that read the membership before the removal
-   * does not put them back. Undefined once loaded.
+   * While the user's rooms are being loaded: the joins (true) and removals
+   * (false) announced meanwhile, which win over a load that read the store
+   * before them. Undefined once loaded.
    */
-  removedWhileLoading: Set<string> | undefined;
+  changedWhileLoading: Map<string, boolean> | undefined;
 }
 
 /**
@@ -27,7 +27,9 @@ interface LocalUser {
  * A user is tracked from their first session; their memberships come from a
  * load (the store's view at some moment) merged with the changes announced
  * to them since they were tracked: a join while loading counts at once, and
- * a removal while loading wins over a load that still listed the room.
+ * a removal while loading wins over a load that still listed the room. A
+ * reload (after the bus lost messages) replaces the rooms the same way,
+ * leaving those the store no longer lists.
  */
 export class RoomTable {
   readonly #members = new Map<string, Set<string>>();
@@ -48,8 +50,21 @@ export class RoomTable {
   /** Starts tracking a connecting user; their rooms are to be loaded (loaded()). False if tracked already. */
   track(userId: string): boolean {
     if (this.#users.has(userId)) return false;
-    this.#users.set(userId, { rooms: new Set(), removedWhileLoading: new Set() });
+    this.#users.set(userId, { rooms: new Set(), changedWhileLoading: new Map() });
     return true;
+  }
+
+  /** Starts a reload of a tracked user's rooms (loaded() installs it). False if not tracked or already loading. */
+  reloading(userId: string): boolean {
+    const user = this.#users.get(userId);
+    if (!user || user.changedWhileLoading) return false;
+    user.changedWhileLoading = new Map();
+    return true;
+  }
+
+  /** Whether the user's rooms are being loaded or reloaded. */
+  isLoading(userId: string): boolean {
+    return this.#users.get(userId)?.changedWhileLoading !== undefined;
   }
 
   isTracked(userId: string): boolean {
@@ -59,17 +74,23 @@ export class RoomTable {
   /** Installs a load of the user's rooms, merged with the joins and removals seen while it ran. */
   loaded(userId: string, conversationIds: Iterable<string>): void {
     const user = this.#users.get(userId);
-    if (!user?.removedWhileLoading) return;
-    const removed = user.removedWhileLoading;
-    user.removedWhileLoading = undefined;
-    for (const id of conversationIds) if (!removed.has(id)) this.#join(userId, user, id);
+    const changed = user?.changedWhileLoading;
+    if (!user || !changed) return;
+    user.changedWhileLoading = undefined;
+    const listed = new Set(conversationIds);
+    for (const id of [...user.rooms]) {
+      if (listed.has(id) || changed.get(id) === true) continue;
+      user.rooms.delete(id);
+      this.#leaveRoom(userId, id);
+    }
+    for (const id of listed) if (changed.get(id) !== false) this.#join(userId, user, id);
   }
 
   /** The user became a member (or was announced as one). */
   join(userId: string, conversationId: string): JoinOutcome {
     const user = this.#users.get(userId);
     if (!user) return 'none';
-    user.removedWhileLoading?.delete(conversationId);
+    user.changedWhileLoading?.set(conversationId, true);
     return this.#join(userId, user, conversationId);
   }
 
@@ -77,7 +98,7 @@ export class RoomTable {
   leave(userId: string, conversationId: string): void {
     const user = this.#users.get(userId);
     if (!user) return;
-    user.removedWhileLoading?.add(conversationId);
+    user.changedWhileLoading?.set(conversationId, false);
     if (!user.rooms.delete(conversationId)) return;
     this.#leaveRoom(userId, conversationId);
   }

@@ -46,6 +46,13 @@ export interface Bus {
   flush(): Promise<void>;
   /** Connected and able to carry messages. */
   isReady(): boolean;
+  /**
+   * Calls `listener` each time the bus has reconnected after losing its
+   * connection: messages published to this process meanwhile were lost, so
+   * state kept from them may be stale. Returns a function that unregisters it.
+   * The in-process bus never disconnects and never calls it.
+   */
+  onReconnect(listener: () => void): () => void;
   /** Unsubscribes everything, lets queued deliveries finish, and closes. */
   close(): Promise<void>;
 }

@@ -40,6 +40,10 @@ export class LocalBus implements Bus {
     return !this.#closed;
   }
 
+  onReconnect(): () => void {
+    return noop; // never disconnected
+  }
+
   publish(subject: string, data: Uint8Array, headers?: BusHeaders): void {
     this.#publish(subject, data, headers, undefined);
   }

@@ -88,12 +88,18 @@ export class NatsBus implements Bus {
   readonly #log: Logger;
   #state: State = 'connected';
   #closing: Promise<void> | undefined;
+  readonly #reconnectListeners = new Set<() => void>();
 
   constructor(connection: NatsConnection, logger: Logger) {
     this.connection = connection;
     this.#log = logger.child({ component: 'nats-bus' });
     this.#watchStatus().catch((err: unknown) => this.#log.error({ err }, 'NATS status watcher failed'));
     void this.#watchClosed();
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.#reconnectListeners.add(listener);
+    return () => this.#reconnectListeners.delete(listener);
   }
 
   isReady(): boolean {
@@ -279,6 +285,13 @@ export class NatsBus implements Bus {
         case Events.Reconnect:
           if (this.#state === 'reconnecting') this.#state = 'connected';
           this.#log.info({ server: status.data }, 'reconnected to NATS');
+          for (const listener of this.#reconnectListeners) {
+            try {
+              listener();
+            } catch (err) {
+              this.#log.error({ err }, 'reconnect listener failed');
+            }
+          }
           break;
         case Events.LDM:
           this.#log.warn({ server: status.data }, 'NATS server entering lame duck mode');
