@@ -8,11 +8,13 @@
 // connection k logs in as k6c-<run>-<k>, opens its socket at ramp·k/CONNECTIONS
 // to gateway k mod |GATEWAYS|, waits for hello, and stays open until the end of
 // HOLD. A second scenario scrapes every gateway's /metrics every SAMPLE_EVERY.
+// Connect time must stay under P99_MS at p99; connections started in the first
+// WARMUP of the ramp (default 0) are tagged window:warmup and not judged.
 import exec from 'k6/execution';
 import { sleep } from 'k6';
 import { Gauge } from 'k6/metrics';
 import { env, envNum, gateways, gatewayTag, k6Duration, newRunId, parseDuration, scrapeGateway, sleepMs } from './lib/chat.js';
-import { joinAs } from './lib/metrics.js';
+import { joinAs, windowTag } from './lib/metrics.js';
 
 const GATEWAYS = gateways();
 const CONNECTIONS = envNum('CONNECTIONS', 10000);
@@ -20,6 +22,8 @@ const PER_VU = Math.max(1, envNum('CONNS_PER_VU', 10));
 const RAMP_MS = parseDuration(env('RAMP', '2m'));
 const HOLD_MS = parseDuration(env('HOLD', '3m'));
 const SAMPLE_EVERY_S = parseDuration(env('SAMPLE_EVERY', '10s')) / 1000;
+const WARMUP_MS = parseDuration(env('WARMUP', '0s'));
+const P99_MS = envNum('P99_MS', 100);
 const VUS = Math.ceil(CONNECTIONS / PER_VU);
 
 /** Sums over all gateways, from the latest /metrics scrape. */
@@ -46,6 +50,7 @@ export const options = {
     },
   },
   thresholds: {
+    'chat_connect_time{window:measured}': [`p(99)<${P99_MS}`],
     chat_connect_failed: ['rate<0.01'],
     // A held socket closed by the server (code tag: 1001 shutdown, 4003 slow consumer, ...).
     chat_connection_drops: ['count<1'],
@@ -71,7 +76,7 @@ export function setup() {
 async function holdOne(k, data, closeAt) {
   await sleepMs(data.t0 + (RAMP_MS * k) / CONNECTIONS - Date.now());
   const gw = GATEWAYS[k % GATEWAYS.length];
-  const tags = { gateway: gatewayTag(gw) };
+  const tags = { gateway: gatewayTag(gw), window: windowTag(Date.now(), data.t0 + WARMUP_MS) };
   const joined = await joinAs(gw, `k6c-${data.runId}-${k}`, tags);
   if (!joined) return;
   // Hold until the end of HOLD, or until the server drops the socket.

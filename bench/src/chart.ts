@@ -1,6 +1,7 @@
 /**
  * A hand-written SVG line chart: axes with ticks and labels, a legend,
- * optional vertical markers (step boundaries). Gaps (null) break a line.
+ * optional vertical markers (step boundaries, end of warm-up) and horizontal
+ * target lines (the p99 target). Gaps (null) break a line.
  */
 
 export interface Line {
@@ -15,6 +16,8 @@ export interface ChartSpec {
   yLabel: string;
   lines: Line[];
   markers?: Array<{ x: number; label: string }>;
+  /** Horizontal lines at a y value (a latency target); the y axis always reaches them, so they are never off the chart. */
+  targets?: Array<{ y: number; label: string }>;
 }
 
 const W = 900;
@@ -25,7 +28,7 @@ export function lineChart(spec: ChartSpec): string {
   const xs = spec.lines.flatMap((l) => l.points.map((p) => p[0]));
   const ys = spec.lines.flatMap((l) => l.points.flatMap((p) => (p[1] === null || !Number.isFinite(p[1]) ? [] : [p[1]])));
   const xTicks = niceTicks(0, Math.max(1, ...xs));
-  const yTicks = niceTicks(0, Math.max(1e-3, ...ys));
+  const yTicks = niceTicks(0, Math.max(1e-3, ...ys, ...(spec.targets ?? []).map((t) => t.y)));
   const xMax = xTicks.at(-1)!;
   const yMax = yTicks.at(-1)!;
   const pw = W - M.left - M.right;
@@ -57,6 +60,11 @@ export function lineChart(spec: ChartSpec): string {
     const x = f(sx(m.x));
     out.push(`<line x1="${x}" y1="${M.top}" x2="${x}" y2="${M.top + ph}" stroke="#999" stroke-dasharray="4 4"/>`);
     out.push(`<text x="${f(sx(m.x) + 3)}" y="${M.top + 12}" fill="#666" font-size="10">${esc(m.label)}</text>`);
+  }
+  for (const t of spec.targets ?? []) {
+    const y = f(sy(t.y));
+    out.push(`<line x1="${M.left}" y1="${y}" x2="${W - M.right}" y2="${y}" stroke="#2ca02c" stroke-width="1.5" stroke-dasharray="8 4"/>`);
+    out.push(`<text x="${M.left + 6}" y="${f(sy(t.y) - 5)}" fill="#2ca02c" font-size="11">${esc(t.label)}</text>`);
   }
   // The lines: one path per run of consecutive points; a lone point becomes a dot.
   for (const line of spec.lines) {

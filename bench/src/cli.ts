@@ -25,8 +25,15 @@ export interface Options {
   start: number;
   step: number;
   stepSeconds: number;
-  p99Limit: number;
   max: number;
+  /** Latency target (ms): p99 delivery (connect, for `connections`) over it fails the run. */
+  p99Ms: number;
+  /** Seconds of load at the start that no figure includes. */
+  warmup: number;
+  /** More local processes to measure the CPU of (e.g. nats-server), by pid ... */
+  serverPids: number[];
+  /** ... or by a TCP port they listen on. */
+  serverPorts: number[];
 }
 
 export class UsageError extends Error {}
@@ -38,11 +45,18 @@ scenarios:
   dm-latency       --users in DM pairs, each sending --rate msg/s for --duration s; delivery and ack latency
   group-fanout     one group of --members, one sender at --rate msg/s for --duration s; delivery to every member
   max-throughput   DM pairs of --users; total rate from --start by --step every --step-seconds until
-                   p99 delivery > --p99-limit ms, errors or lost messages, or --max msg/s
+                   a step's p99 delivery > --p99-ms, errors or lost messages, or --max msg/s
 
 common options:
   --url URL[,URL...]      gateways; users are assigned round-robin (default http://127.0.0.1:8080)
   --metrics-url URL,...   more /metrics endpoints to scrape (actor hosts of a cluster)
+  --p99-ms MS             latency target (default 100): the run fails when the measured p99 is over it
+                          (delivery; connect for connections; each step's delivery for max-throughput,
+                          which then reports the last step within it)
+  --warmup S              seconds of load before the measured window (default 3; 0 for connections):
+                          what is sent then must still arrive but is in no figure (latency, counts, CPU)
+  --server-pid PID,...    more local processes whose CPU to measure (e.g. nats-server)
+  --server-port PORT,...  the same, found by a local TCP port they listen on (e.g. 4222)
   --workers N             generator processes (default 2)
   --out DIR               results folder (default bench/results)
   --ramp-rate N           new connections per second (default 1000)
@@ -53,9 +67,14 @@ scenario options (defaults):
   connections:     --connections 10000 --hold 10
   dm-latency:      --users 500 --rate 2 --duration 30
   group-fanout:    --members 1000 --rate 1 --duration 30
-  max-throughput:  --users 400 --start 2000 --step 2000 --step-seconds 10 --p99-limit 100 --max 100000
+  max-throughput:  --users 400 --start 2000 --step 2000 --step-seconds 10 --max 100000
+                   (the warm-up runs at --start; --p99-limit is the old name of --p99-ms)
 
-Exit code: 0 when the run had no errors and no lost messages, 1 otherwise, 2 on bad usage.`;
+Server CPU per delivered message: utime + stime from /proc of every local process listening on a
+--url or --metrics-url port, plus --server-pid/--server-port, over the measured window.
+
+Exit code: 0 when the verdict is PASS (p99 within --p99-ms, nothing lost, no request failed),
+1 on FAIL, 2 on bad usage.`;
 
 const DEFAULT_OUT = fileURLToPath(new URL('../results', import.meta.url));
 
@@ -83,8 +102,12 @@ export function parseOptions(argv: string[]): Options {
         start: { type: 'string', default: '2000' },
         step: { type: 'string', default: '2000' },
         'step-seconds': { type: 'string', default: '10' },
-        'p99-limit': { type: 'string', default: '100' },
+        'p99-ms': { type: 'string' },
+        'p99-limit': { type: 'string' },
         max: { type: 'string', default: '100000' },
+        warmup: { type: 'string' },
+        'server-pid': { type: 'string', default: '' },
+        'server-port': { type: 'string', default: '' },
       },
     });
   } catch (err) {
@@ -99,6 +122,8 @@ export function parseOptions(argv: string[]): Options {
   if (urls.length === 0) throw new UsageError('--url needs at least one gateway URL');
   const users = num('--users', v.users ?? (scenario === 'max-throughput' ? '400' : '500'), 2);
   if (users % 2 !== 0) throw new UsageError(`--users must be even (users are paired into DMs), got ${users}`);
+  if (v['p99-ms'] !== undefined && v['p99-limit'] !== undefined && v['p99-ms'] !== v['p99-limit'])
+    throw new UsageError('--p99-limit is the old name of --p99-ms: give one of them');
   return {
     scenario,
     urls,
@@ -117,8 +142,12 @@ export function parseOptions(argv: string[]): Options {
     start: num('--start', v.start!, 1),
     step: num('--step', v.step!, 1),
     stepSeconds: num('--step-seconds', v['step-seconds']!, 1),
-    p99Limit: num('--p99-limit', v['p99-limit']!, 0.001),
     max: num('--max', v.max!, 1),
+    p99Ms: num(v['p99-ms'] !== undefined ? '--p99-ms' : '--p99-limit', v['p99-ms'] ?? v['p99-limit'] ?? '100', 0.001),
+    // Connection times are what `connections` measures from the very first one; the others measure a steady state.
+    warmup: num('--warmup', v.warmup ?? (scenario === 'connections' ? '0' : '3'), 0, 3600),
+    serverPids: ints('--server-pid', v['server-pid']!, 1, 2 ** 31 - 1),
+    serverPorts: ints('--server-port', v['server-port']!, 1, 65_535),
   };
 }
 
@@ -147,4 +176,13 @@ function num(flag: string, s: string, min: number, max = Number.MAX_SAFE_INTEGER
   const n = Number(s);
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got ${JSON.stringify(s)}`);
   return n;
+}
+
+/** A comma-separated list of whole numbers (pids, ports). */
+function ints(flag: string, s: string, min: number, max: number): number[] {
+  return list(s).map((x) => {
+    const n = num(flag, x, min, max);
+    if (!Number.isInteger(n)) throw new UsageError(`${flag} takes whole numbers, got ${JSON.stringify(x)}`);
+    return n;
+  });
 }

@@ -104,6 +104,11 @@ export class Coordinator {
     };
   }
 
+  /** Tells every worker where the warm-up ends (wall-clock ms): what is sent or connected before it stays out of every figure. */
+  async measureFrom(at: number): Promise<void> {
+    await this.callAll({ type: 'measure-from', at });
+  }
+
   /** A window that gets everything collected from now until `closeWindow`. */
   openWindow(): Window {
     const w = new Window();
@@ -139,18 +144,20 @@ export class Coordinator {
   /**
    * Waits until every send was answered and `window` received `recipients`
    * copies of each acknowledged message, or `timeoutMs` passes. Returns the
-   * missing copies (lost) and the sends still unanswered.
+   * missing copies (lost: sent in the measured window, lostInWarmup: sent
+   * during the warm-up; both fail the run) and the sends still unanswered.
    */
-  async drain(window: Window, recipients: number, timeoutMs = 10_000): Promise<{ lost: number; unanswered: number }> {
+  async drain(window: Window, recipients: number, timeoutMs = 10_000): Promise<{ lost: number; lostInWarmup: number; unanswered: number }> {
     const previous = this.phase;
     this.phase = 'drain';
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       await this.poll();
-      const missing = window.counters.acked * recipients - window.counters.received;
-      if ((this.inflight === 0 && missing <= 0) || performance.now() > deadline) {
+      const lost = Math.max(0, window.counters.acked * recipients - window.counters.received);
+      const lostInWarmup = Math.max(0, window.warmup.acked * recipients - window.warmup.received);
+      if ((this.inflight === 0 && lost + lostInWarmup === 0) || performance.now() > deadline) {
         this.phase = previous;
-        return { lost: Math.max(0, missing), unanswered: this.inflight };
+        return { lost, lostInWarmup, unanswered: this.inflight };
       }
       await sleep(100);
     }
@@ -202,6 +209,7 @@ export class Coordinator {
       receivedPerSec: round(s.counters.received / seconds),
       errors: Object.values(s.counters.errors).reduce((x, y) => x + y, 0),
       connected: s.counters.connected,
+      warmup: { sentPerSec: round(s.warmup.sent / seconds), receivedPerSec: round(s.warmup.received / seconds) },
       generatorCpu: Math.round(this.#cpuMs / seconds / 10) / 100,
       delivery: { count: d.count, p50: d.p50, p90: d.p90, p99: d.p99, max: d.max },
       ack: { count: a.count, p50: a.p50, p99: a.p99 },

@@ -24,6 +24,11 @@ export type Command =
   | { type: 'create-group'; creator: number; title: string; members: string[] }
   /** Every user with a conversation sends `ratePerUser` msg/s for `durationMs`, paced, with a random phase. */
   | { type: 'send'; ratePerUser: number; durationMs: number }
+  /**
+   * From now on, messages sent and connections started before `at` (wall-clock
+   * ms, see `wallNow`) are warm-up: counted apart, never in the histograms.
+   */
+  | { type: 'measure-from'; at: number }
   /** Counters and histograms since the previous snapshot. */
   | { type: 'snapshot' }
   /** Close every socket. */

@@ -3,6 +3,7 @@ import { parseOptions, USAGE, UsageError, type Options, type ScenarioName } from
 import { Coordinator } from './coordinator.js';
 import { buildReport, renderChart, renderTable, writeResults } from './report.js';
 import { Context, type Scenario } from './scenario.js';
+import { ServerCpu } from './server-cpu.js';
 import { connections } from './scenarios/connections.js';
 import { dmLatency } from './scenarios/dm-latency.js';
 import { groupFanout } from './scenarios/group-fanout.js';
@@ -34,7 +35,6 @@ async function main(argv: string[]): Promise<number> {
   }
   const startedAt = new Date();
   const coord = new Coordinator(fileURLToPath(import.meta.url), opts.workers);
-  const ctx = new Context(opts, coord);
   const stopOnSignal = () => {
     coord.progress.note('interrupted; stopping the workers');
     void coord.stop().then(() => process.exit(130));
@@ -48,7 +48,11 @@ async function main(argv: string[]): Promise<number> {
       );
       if (!ready) throw new Error(`${url}/readyz does not answer 200: is the server running?`);
     }
-    const outcome = await SCENARIO[opts.scenario](ctx);
+    const cpu = await ServerCpu.find({ urls: opts.metricsUrls, ports: opts.serverPorts, pids: opts.serverPids });
+    const names = cpu.processes.map((p) => `${p.name} (pid ${p.pid})`);
+    coord.progress.note(`server cpu: ${names.length ? `measuring ${names.join(', ')}` : 'no local server process found'}`);
+    for (const problem of cpu.problems) coord.progress.note(`server cpu: not measured: ${problem}`);
+    const outcome = await SCENARIO[opts.scenario](new Context(opts, coord, cpu));
     coord.phase = 'report';
     await coord.finish();
     const report = buildReport(opts, outcome, coord.total, coord.series, startedAt);

@@ -12,6 +12,8 @@ export interface SecondPoint {
   receivedPerSec: number;
   errors: number;
   connected: number;
+  /** Traffic sent during the warm-up (in no other field of the point: it is in no figure). */
+  warmup: { sentPerSec: number; receivedPerSec: number };
   /** Generator CPU, all workers together, in cores (1 = one core busy). */
   generatorCpu: number;
   delivery: { count: number; p50: number; p90: number; p99: number; max: number };
@@ -32,9 +34,10 @@ export class Progress {
   update(p: SecondPoint): void {
     this.#errors += p.errors;
     const rate = (v: number) => `${Math.round(v)}/s`;
+    // The live line shows all traffic, warm-up included, so the load is visible before the measured window.
     this.#line =
       `[${p.t.toFixed(0).padStart(4)}s] ${p.phase.padEnd(12)} open ${String(p.open).padStart(6)}  ` +
-      `sent ${rate(p.sentPerSec).padStart(8)}  recv ${rate(p.receivedPerSec).padStart(8)}  ` +
+      `sent ${rate(p.sentPerSec + p.warmup.sentPerSec).padStart(8)}  recv ${rate(p.receivedPerSec + p.warmup.receivedPerSec).padStart(8)}  ` +
       `p99 ${fmtMs(p.delivery.p99).padStart(6)} ms  errors ${this.#errors}  gen cpu ${(p.generatorCpu * 100).toFixed(0)}%`;
     if (this.#tty) process.stderr.write(`\r${this.#line}\x1b[K`);
     else if (p.t - this.#lastLog >= 5) {

@@ -3,16 +3,22 @@ import { join } from 'node:path';
 import { lineChart } from './chart.js';
 import type { Options } from './cli.js';
 import { processDeltas, serverHistograms, type HistogramDelta, type ProcessDelta } from './gateway-metrics.js';
+import type { WarmupSummary } from './measurement.js';
 import type { SecondPoint } from './progress.js';
 import type { Outcome } from './scenario.js';
+import type { CpuReport } from './server-cpu.js';
 import { fmtMs, summarize, type LatencySummary, type Window } from './stats.js';
+import { judge, verdictLine, type Target, type Verdict } from './verdict.js';
 
 /** Everything a run produced: what the JSON result holds and the table is printed from. */
 export interface Report {
   scenario: string;
   startedAt: string;
   finishedAt: string;
+  /** The same as verdict.pass: the exit code is 0 only then. */
   ok: boolean;
+  verdict: Verdict;
+  target: Target;
   failure: string | null;
   parameters: Record<string, string | number>;
   options: Options;
@@ -21,10 +27,15 @@ export interface Report {
   sent: number;
   acked: number;
   received: number;
+  /** Copies of messages sent in the measured window that never arrived (warm-up losses are in warmup.lost). */
   lost: number;
+  /** Every failed request of the run, setup and warm-up included: a failure counts whenever it happens. */
   errors: number;
   errorsByCode: Record<string, number>;
   latency: { delivery: LatencySummary; ack: LatencySummary; connect: LatencySummary };
+  warmup: WarmupSummary;
+  /** Server CPU over the measured window (/proc), per delivered message. */
+  cpu: CpuReport;
   server: { histograms: HistogramDelta[]; processes: ProcessDelta[] };
   generatorCpu: { mean: number; peak: number };
   scenarioData: Record<string, unknown>;
@@ -39,11 +50,25 @@ export function buildReport(opts: Options, outcome: Outcome, total: Window, seri
   const errors = Object.values(errorsByCode).reduce((a, b) => a + b, 0);
   const s = outcome.measuredSeconds;
   const cpu = series.map((p) => p.generatorCpu);
+  const latency = { delivery: summarize(m.delivery), ack: summarize(m.ack), connect: summarize(total.connect) };
+  const judged = latency[outcome.chart.of];
+  const target: Target = { p99Ms: opts.p99Ms, appliesTo: outcome.target };
+  const verdict = judge({
+    target,
+    p99: judged.p99,
+    samples: judged.count,
+    lost: outcome.lost + outcome.warmup.lost,
+    errors,
+    failure: outcome.failure ?? null,
+    targetMiss: outcome.targetMiss,
+  });
   return {
     scenario: opts.scenario,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    ok: errors === 0 && outcome.lost === 0 && !outcome.failure,
+    ok: verdict.pass,
+    verdict,
+    target,
     failure: outcome.failure ?? null,
     parameters: outcome.parameters,
     options: opts,
@@ -55,7 +80,9 @@ export function buildReport(opts: Options, outcome: Outcome, total: Window, seri
     lost: outcome.lost,
     errors,
     errorsByCode,
-    latency: { delivery: summarize(m.delivery), ack: summarize(m.ack), connect: summarize(total.connect) },
+    latency,
+    warmup: outcome.warmup,
+    cpu: outcome.cpu,
     server: { histograms: serverHistograms(outcome.before, outcome.after), processes: processDeltas(outcome.before, outcome.after) },
     generatorCpu: { mean: cpu.length ? cpu.reduce((a, b) => a + b, 0) / cpu.length : 0, peak: Math.max(0, ...cpu) },
     scenarioData: outcome.data,
@@ -67,7 +94,7 @@ export function buildReport(opts: Options, outcome: Outcome, total: Window, seri
 export function renderTable(r: Report, files: { json: string; svg: string }): string {
   const out: string[] = [];
   const rate = (v: number) => `${v.toFixed(1)} msg/s`;
-  out.push('', `== ${r.scenario} == ${r.ok ? 'OK' : 'FAILED'}  (${r.startedAt})`);
+  out.push('', `== ${r.scenario} == ${r.ok ? 'PASS' : 'FAIL'}  (${r.startedAt})`);
   out.push(`parameters       ${Object.entries(r.parameters).map(([k, v]) => `${k}=${v}`).join('  ')}`);
   out.push(`gateways         ${r.options.urls.join(', ')}`);
   if (r.scenario !== 'connections') {
@@ -75,6 +102,7 @@ export function renderTable(r: Report, files: { json: string; svg: string }): st
     out.push(`throughput       sent ${rate(r.throughput.sentPerSec)}  acked ${rate(r.throughput.ackedPerSec)}  received ${rate(r.throughput.receivedPerSec)}`);
     out.push(`messages         sent ${r.sent}  acked ${r.acked}  received ${r.received}  lost ${r.lost}`);
   }
+  out.push(warmupLine(r));
   const byCode = Object.entries(r.errorsByCode).map(([k, v]) => `${k} ${v}`);
   out.push(`errors           ${r.errors}${byCode.length ? `  (${byCode.join(', ')})` : ''}`);
   if (r.failure) out.push(`failure          ${r.failure}`);
@@ -97,8 +125,41 @@ export function renderTable(r: Report, files: { json: string; svg: string }): st
     out.push(`server process   ${p.url}: cpu ${cpu}, rss ${rss}${p.error ? `, scrape failed: ${p.error}` : ''}`);
   }
   out.push(`generator        cpu ${r.generatorCpu.mean.toFixed(2)} cores mean, ${r.generatorCpu.peak.toFixed(2)} peak (${r.options.workers} workers)`);
+  out.push('', ...cpuLines(r.cpu));
+  out.push('', `verdict          ${verdictLine(r.verdict)}`);
   out.push('', `results          ${files.json}`, `                 ${files.svg}`, '');
   return out.join('\n');
+}
+
+function warmupLine(r: Report): string {
+  const w = r.warmup;
+  if (w.seconds === 0) return 'warm-up          none (--warmup 0): every figure covers the whole run';
+  const what =
+    r.scenario === 'connections'
+      ? `${w.connected} connections opened then`
+      : `sent ${w.sent}, acked ${w.acked}, received ${w.received} of ${w.expected}, lost ${w.lost}`;
+  return `warm-up          ${w.seconds} s, in no figure: ${what}`;
+}
+
+/** The server CPU block: the total per delivered message, then each process. */
+export function cpuLines(c: CpuReport): string[] {
+  const per = c.per === 'connection' ? 'connection opened' : 'delivered message';
+  const out: string[] = [];
+  if (c.totalSeconds === null) out.push(`server cpu       not measured (${c.perProcess.length === 0 ? 'no local server process found' : 'no process could be read'})`);
+  else {
+    const us = c.usPer === null ? '-' : `${c.usPer.toFixed(1)} µs`;
+    out.push(
+      `server cpu       ${us} per ${per}: ${c.totalSeconds.toFixed(2)} s over ${c.windowSeconds.toFixed(1)} s (${c.cores!.toFixed(2)} cores), ` +
+        `${c.count} ${c.per === 'connection' ? 'connections' : 'delivered'}, ${c.perProcess.length} process${c.perProcess.length === 1 ? '' : 'es'}`,
+    );
+    for (const p of c.perProcess) {
+      if (p.cpuSeconds === null) continue; // listed with the reason below
+      const perUnit = c.count > 0 ? `  ${((p.cpuSeconds * 1e6) / c.count).toFixed(1)} µs/${c.per === 'connection' ? 'conn' : 'msg'}` : '';
+      out.push(`  ${`${p.name} (pid ${p.pid})`.padEnd(40)} ${p.cpuSeconds.toFixed(2)} s  ${p.cores!.toFixed(2)} cores${perUnit}   [${p.sources.join(', ')}]`);
+    }
+  }
+  for (const reason of c.notMeasured) out.push(`  not measured: ${reason}`);
+  return out;
 }
 
 export function renderChart(r: Report, outcome: Outcome): string {
@@ -114,6 +175,7 @@ export function renderChart(r: Report, outcome: Outcome): string {
       { name: 'p99', color: '#d62728', points: pick('p99') },
     ],
     markers: outcome.chart.markers,
+    targets: [{ y: r.target.p99Ms, label: `p99 target ${r.target.p99Ms} ms` }],
   });
 }
 

@@ -2,7 +2,10 @@ import type { Options } from './cli.js';
 import type { Coordinator } from './coordinator.js';
 import { scrapeAll, type Scrape } from './gateway-metrics.js';
 import type { OpenDmsResult, UserSpec } from './ipc.js';
+import type { WarmupSummary } from './measurement.js';
+import type { CpuReport, ServerCpu } from './server-cpu.js';
 import type { Window } from './stats.js';
+import type { TargetAppliesTo } from './verdict.js';
 
 /** What a scenario gets: the options, the coordinator and a few shared steps. */
 export class Context {
@@ -12,6 +15,8 @@ export class Context {
   constructor(
     readonly opts: Options,
     readonly coord: Coordinator,
+    /** The local server processes whose CPU each measured window reads. */
+    readonly cpu: ServerCpu,
   ) {}
 
   note(message: string): void {
@@ -67,11 +72,19 @@ export interface ChartKind {
 /** What a scenario hands back to be reported. */
 export interface Outcome {
   parameters: Record<string, string | number>;
-  /** The measured phase: throughput and latency come from it. */
+  /** The measured phase: throughput and latency come from it (warm-up excluded). */
   measured: Window;
   measuredSeconds: number;
-  /** Acknowledged messages some recipient never got. */
+  /** Copies of messages sent in the measured window that some recipient never got. */
   lost: number;
+  /** The warm-up: its load, and its own losses (which fail the run too). */
+  warmup: WarmupSummary;
+  /** Server CPU over the measured window, from /proc. */
+  cpu: CpuReport;
+  /** What --p99-ms is compared with. */
+  target: TargetAppliesTo;
+  /** Set when the scenario judged the target itself (null: met); otherwise the measured p99 is compared. */
+  targetMiss?: string | null;
   /** Sends still without a reply when the run ended (counted as errors). */
   unanswered: number;
   before: Scrape[];

@@ -79,9 +79,25 @@ export function errorTotal(c: Counters): number {
   return Object.values(c.errors).reduce((a, b) => a + b, 0);
 }
 
+/**
+ * Wall-clock milliseconds with sub-millisecond resolution: the time base of
+ * message timestamps and of the warm-up cutoff, shared by the coordinator and
+ * the workers (all on this machine, so their clocks agree).
+ */
+export function wallNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** What a worker reports for one interval: counters, gauges and encoded histograms. */
 export interface Snapshot {
+  /** Messages sent (and connections started) in the measured window: these feed every figure. */
   counters: Counters;
+  /**
+   * Messages sent (and connections started) during the warm-up: counted only so
+   * that each one must still arrive (loss is exact), never in a figure. Errors
+   * are never split: a failed request fails the run whenever it happens.
+   */
+  warmup: Counters;
   /** Gauges at the end of the interval. */
   open: number;
   inflight: number;
@@ -97,18 +113,20 @@ export interface Snapshot {
 /** A snapshot with its histograms decoded once, to be added to every open window. */
 export interface Decoded {
   counters: Counters;
+  warmup: Counters;
   delivery: Histogram | null;
   ack: Histogram | null;
   connect: Histogram | null;
 }
 
 export function decodeSnapshot(s: Snapshot): Decoded {
-  return { counters: s.counters, delivery: decode(s.delivery), ack: decode(s.ack), connect: decode(s.connect) };
+  return { counters: s.counters, warmup: s.warmup, delivery: decode(s.delivery), ack: decode(s.ack), connect: decode(s.connect) };
 }
 
 /** A merged view over some time span (a second, a step, the run): counters and histograms. */
 export class Window {
   readonly counters = newCounters();
+  readonly warmup = newCounters();
   readonly delivery = newHistogram();
   readonly ack = newHistogram();
   readonly connect = newHistogram();
@@ -116,6 +134,7 @@ export class Window {
 
   add(d: Decoded): void {
     addCounters(this.counters, d.counters);
+    addCounters(this.warmup, d.warmup);
     if (d.delivery) this.delivery.add(d.delivery);
     if (d.ack) this.ack.add(d.ack);
     if (d.connect) this.connect.add(d.connect);

@@ -1,6 +1,6 @@
 import { Client, devLogin, type ChatMessage, type Login } from './client.js';
 import type { Command, CommandMessage, CommandResult, ConnectResult, CreateGroupResult, LoginResult, OpenDmsResult, UserSpec, WorkerMessage } from './ipc.js';
-import { encode, newCounters, newHistogram, recordMs, type Snapshot } from './stats.js';
+import { encode, newCounters, newHistogram, recordMs, wallNow, type Snapshot } from './stats.js';
 
 /**
  * A worker process: holds a share of the simulated users (their sockets),
@@ -21,11 +21,12 @@ interface User {
   sent: number;
 }
 
-const wallNow = () => performance.timeOrigin + performance.now();
-
 class Worker {
   readonly #users = new Map<number, User>();
   #counters = newCounters();
+  /** What was sent or connected before #measureFrom (the warm-up): counted apart, never recorded in a histogram. */
+  #warmup = newCounters();
+  #measureFrom = 0;
   readonly #delivery = newHistogram();
   readonly #ack = newHistogram();
   readonly #connect = newHistogram();
@@ -45,6 +46,9 @@ class Worker {
         return this.#createGroup(command.creator, command.title, command.members);
       case 'send':
         return this.#send(command.ratePerUser, command.durationMs);
+      case 'measure-from':
+        this.#measureFrom = command.at;
+        return {};
       case 'snapshot':
         return this.#snapshot();
       case 'close':
@@ -91,11 +95,15 @@ class Worker {
       users.map(async (u, k) => {
         const wait = t0 + k * intervalMs - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const warm = wallNow() < this.#measureFrom;
         try {
           const { client, ms } = await this.#connectWithRetry(u, result);
           u.client = client;
-          this.#counters.connected++;
-          recordMs(this.#connect, ms);
+          if (warm) this.#warmup.connected++;
+          else {
+            this.#counters.connected++;
+            recordMs(this.#connect, ms);
+          }
           result.ids.push([u.spec.index, client.userId]);
         } catch (err) {
           this.#counters.connectFailed++;
@@ -133,6 +141,8 @@ class Worker {
     if (m.senderId === u.client?.userId) return;
     const sentAt = Number(m.body);
     if (!Number.isFinite(sentAt)) return;
+    // A message belongs to the window it was sent in, wherever its delivery falls.
+    if (sentAt < this.#measureFrom) return void this.#warmup.received++;
     this.#counters.received++;
     recordMs(this.#delivery, wallNow() - sentAt);
   }
@@ -197,10 +207,15 @@ class Worker {
 
   #sendOne(u: User): void {
     const n = ++u.sent;
-    this.#counters.sent++;
-    const args = { conversationId: u.conversationId, clientMsgId: `${u.spec.name}-${n}`, body: String(wallNow()) };
+    const sentAt = wallNow();
+    const warm = sentAt < this.#measureFrom;
+    if (warm) this.#warmup.sent++;
+    else this.#counters.sent++;
+    const args = { conversationId: u.conversationId, clientMsgId: `${u.spec.name}-${n}`, body: String(sentAt) };
     u.client!.send('message.send', args, (reply, ms) => {
-      if (reply.ok) {
+      // The counters object is replaced at every snapshot: look it up now, not at send time.
+      if (reply.ok && warm) this.#warmup.acked++;
+      else if (reply.ok) {
         this.#counters.acked++;
         recordMs(this.#ack, ms);
       } else this.#error(reply.error?.code ?? 'unknown');
@@ -216,6 +231,7 @@ class Worker {
     }
     const snapshot: Snapshot = {
       counters: this.#counters,
+      warmup: this.#warmup,
       open,
       inflight,
       cpuMs: cpuMs(process.cpuUsage(this.#cpu)),
@@ -225,6 +241,7 @@ class Worker {
       connect: encode(this.#connect),
     };
     this.#counters = newCounters();
+    this.#warmup = newCounters();
     this.#notes = [];
     this.#cpu = process.cpuUsage();
     this.#delivery.reset();

@@ -29,6 +29,16 @@ export const errorRate = new Rate('chat_error_rate');
 /** Sessions that were not ready (connected, conversation open) when sending started. */
 export const lateSessions = new Counter('chat_late_sessions');
 
+/**
+ * The `window` tag of a sample: 'warmup' for a message sent (or a connection
+ * started) before `measureFrom`, else 'measured'. The latency thresholds
+ * select {window:measured}, so the warm-up is in no verdict; a message is
+ * judged by when it was sent, wherever its delivery falls.
+ */
+export function windowTag(t, measureFrom) {
+  return t < measureFrom ? 'warmup' : 'measured';
+}
+
 export const ERROR_CODES = ['rate_limited', 'unavailable', 'internal', 'forbidden', 'not_found', 'bad_request', 'timeout', 'closed'];
 
 /**
@@ -76,9 +86,14 @@ export function recordReply(op, reply, tags) {
   return ok;
 }
 
-/** message.send with a timestamped body; records sent, ack latency and errors. */
-export function sendStamped(session, conversationId, clientMsgId, bodySize, tags) {
+/**
+ * message.send with a timestamped body; records sent, ack latency and errors.
+ * `tags` may be a function of the send time, so that the sender tags a
+ * message exactly as its receivers will (by the timestamp in the body).
+ */
+export function sendStamped(session, conversationId, clientMsgId, bodySize, tagsOrFn) {
   const t = Date.now();
+  const tags = typeof tagsOrFn === 'function' ? tagsOrFn(t) : tagsOrFn;
   sent.add(1, tags);
   return session.request('message.send', { conversationId, clientMsgId, body: stampBody(t, bodySize) }).then((reply) => {
     if (recordReply('message.send', reply, tags)) ackLatency.add(Date.now() - t, tags);
