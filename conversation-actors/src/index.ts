@@ -8,7 +8,6 @@ export { StaticOwnership, type ShardOwnership, type OwnershipListener } from './
 export { LeaseOwnership, type LeaseOwnershipOptions } from './host/lease-ownership.js';
 export { assignShards } from './host/shard-assignment.js';
 export { QueryService, DEFAULT_MAX_SYNC_MESSAGES } from './query/query-service.js';
-export { PresenceFanout, type PresenceFanoutOptions, DEFAULT_MAX_PRESENCE_RECIPIENTS } from './query/presence-fanout.js';
 export { openSqliteStore, SqliteStore } from './store/sqlite/sqlite-store.js';
 export { openStore } from './store/open-store.js';
 export { openScyllaStore, ScyllaStore } from './store/scylla/scylla-store.js';

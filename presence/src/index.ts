@@ -5,3 +5,5 @@ export * from './config.js';
 export * from './redis-presence-backend.js';
 export * from './errors.js';
 export * from './presence-backend-factory.js';
+export * from './presence-fanout.js';
+export * from './typing-events.js';

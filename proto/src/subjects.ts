@@ -74,7 +74,7 @@ export const PRESENCE_RESYNC_SUBJECT = 'chat.presence.resync';
 export const PRESENCE_CHANGES_SUBJECT = 'chat.presence.changes';
 
 /**
- * Queue group of the presence fan-out (conversation actor hosts) on
+ * Queue group of the presence fan-out (presence service instances) on
  * PRESENCE_CHANGES_SUBJECT: each change is turned into `presence` events once.
  */
 export const PRESENCE_FANOUT_QUEUE = 'chat-presence-fanout';

@@ -1,6 +1,5 @@
 import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type Receipt, conversationEventsSubject, userEventsSubject } from '@chat/proto';
 import type { Bus } from '@chat/platform';
-import type { UserPresence } from '@chat/proto';
 
 /**
  * Publishes events. A conversation's events for all its members go out once,
@@ -52,12 +51,6 @@ export class EventPublisher {
   /** To a user who left or was removed, after the change is stored: the conversation is gone for them. */
   conversationRemoved(userId: string, conversationId: string): void {
     this.#toUser(userId, { originReceivedAt: 0, kind: { $case: 'conversationRemoved', value: conversationId } });
-  }
-
-  /** `presence` (../query/presence-fanout.ts): a user went online or offline, to the users sharing a conversation with them. */
-  presence(recipients: readonly string[], presence: UserPresence): void {
-    const bytes = Event.encode({ originReceivedAt: 0, kind: { $case: 'presence', value: presence } }).finish();
-    for (const userId of recipients) this.bus.publish(userEventsSubject(userId), bytes);
   }
 
   #toConversation(conversationId: string, event: Event): void {

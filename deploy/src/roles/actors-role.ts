@@ -6,7 +6,6 @@ import {
   type ActorsEnv,
   type ChatStore,
   DEFAULT_MAX_SYNC_MESSAGES,
-  PresenceFanout,
   QueryService,
   type ShardOwnership,
   openStore,
@@ -55,8 +54,6 @@ export async function startActorsRole(options: {
     metrics,
     maxSyncMessages: DEFAULT_MAX_SYNC_MESSAGES,
   });
-  // `presence` events to the contacts of each user who went online or offline: it reads the store, so it runs here.
-  const presenceFanout = new PresenceFanout({ bus, store, logger: logger.child({ component: 'presence-fanout' }) });
   try {
     await host.start();
   } catch (err) {
@@ -64,12 +61,10 @@ export async function startActorsRole(options: {
     throw err;
   }
   query.start();
-  presenceFanout.start();
   return {
     store,
     stop: async () => {
       await query.stop();
-      await presenceFanout.stop();
       await host.stop();
       await store.close();
     },

@@ -1,5 +1,5 @@
 import { type Logger, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer } from '@chat/platform';
-import { PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
+import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
 import { clusterPresenceEnvSchema, natsServers } from './cluster-env.js';
 import type { RunningSystem } from './standalone.js';
 
@@ -38,6 +38,9 @@ export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEn
   }
   const service = new PresenceService({ bus, backend, logger: logger.child({ component: 'presence' }), registry });
   service.start();
+  // `presence` events for each change, on the changed user's conversations (it asks the query service which).
+  const fanout = new PresenceFanout({ bus, logger: logger.child({ component: 'presence-fanout' }) });
+  fanout.start();
   started = true;
   logger.info(
     { ttlMs: config.PRESENCE_TTL_MS, typingExpiryMs: config.TYPING_EXPIRY_MS, backend: kind },
@@ -47,6 +50,7 @@ export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEn
     port: ops.port,
     stop: async () => {
       started = false;
+      await fanout.stop();
       await service.stop();
       await backend.close();
       await bus.close();

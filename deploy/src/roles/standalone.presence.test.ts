@@ -250,4 +250,22 @@ describe('standalone: presence over real sockets', () => {
     await sleep(100);
     expect(stranger.events.filter((e) => e.ev === 'presence' && (e.userId === quinn.user.id || e.userId === pia1.user.id))).toEqual([]);
   });
+
+  it('a contact who shares several conversations with the user gets each presence change once', async () => {
+    const ria = await login('Presence Ria');
+    const sam = await login('Presence Sam');
+    await ria.call('conversation.open_dm', { userId: sam.user.id });
+    for (const title of ['one', 'two', 'three']) await ria.call('conversation.create_group', { title, members: [sam.user.id] });
+    ria.events.length = 0;
+    await sam.close();
+    await ria.waitForEvent(presenceOf(sam.user.id));
+    const sam2 = await ChatClient.connect(system().baseUrl, sam.token);
+    try {
+      await ria.waitForEvents(presenceOf(sam.user.id), 2);
+      await sleep(100);
+      expect(presenceEvents(ria, sam.user.id).map((p) => p.online)).toEqual([false, true]);
+    } finally {
+      await sam2.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { LocalBus, type Logger, createMetricsRegistry, envBool, loadEnvConfig } from '@chat/platform';
 import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
 import { gatewayEnvSchema } from '@chat/edge-gateway';
-import { PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
+import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
 import { startActorsRole } from './actors-role.js';
 import { startGatewayRole } from './gateway-role.js';
 import { loadOrCreateDevSecret } from './jwt-secret.js';
@@ -31,7 +31,10 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
   const { backend: presenceBackend } = await openPresenceBackend(config, { registry, logger });
   const presence = new PresenceService({ bus, backend: presenceBackend, logger: logger.child({ component: 'presence' }), registry });
   presence.start();
+  const fanout = new PresenceFanout({ bus, logger: logger.child({ component: 'presence-fanout' }) });
+  fanout.start();
   const stopPresence = async () => {
+    await fanout.stop();
     await presence.stop();
     await presenceBackend.close();
   };

@@ -6,6 +6,7 @@ import type { BackendClient } from '../routing/backend-client.js';
 import { eventToFrame } from './event-frames.js';
 import { RoomTable } from './room-table.js';
 import { BACKFILL_LIMIT, RoomBackfill } from './room-backfill.js';
+import { PresenceDedupe } from './presence-dedupe.js';
 
 /**
  * How long a connect waits for the user's conversations before hello goes
@@ -48,7 +49,9 @@ export interface EventDeliveryOptions {
  *   follows while one of its users is a member (RoomTable); each is rendered
  *   once and the same frame is written to every session of every local
  *   member (typing: but the typist's);
- * - per-user events (conversation.updated, conversation.removed, presence)
+ * - a user's presence changes arrive the same way, on each of their
+ *   conversations' subjects, and go to each local member once;
+ * - per-user events (conversation.updated, conversation.removed)
  *   arrive on the user's subject, followed while the user has a session here;
  *   conversation.updated joins the user to the room, conversation.removed
  *   takes them out;
@@ -67,6 +70,7 @@ export class EventDelivery {
   readonly #loads = new Map<string, Load>();
   readonly #rooms: RoomTable;
   readonly #backfill: RoomBackfill;
+  readonly #presenceSeen = new PresenceDedupe();
   #groupsSub: Subscription | undefined;
   #stopReconnects: (() => void) | undefined;
   /** Users whose rooms are to be reloaded after a reconnect, and how many reloads run. */
@@ -248,17 +252,35 @@ export class EventDelivery {
     this.#deliverToRoom(conversationId, event);
   }
 
-  /** One frame for every local member of the room: typing skips the typist, and only recipients count in the delivery latency. */
+  /**
+   * One frame for every local member of the room: typing and presence skip
+   * the user they are about (presence also whoever got the same change through
+   * another shared conversation), and only recipients count in the delivery
+   * latency.
+   */
   #deliverToRoom(conversationId: string, event: Event): void {
     const members = this.#rooms.membersOf(conversationId);
     if (!members) return;
+    const kind = event.kind;
+    if (kind?.$case === 'presence') {
+      this.#deliverPresence(members, event, kind.value);
+      return;
+    }
     const frame = eventToFrame(event);
     if (frame === null) return;
-    const kind = event.kind;
     const skip = kind?.$case === 'typing' ? kind.value.userId : undefined;
     const sender = kind?.$case === 'messageNew' ? kind.value.senderId : undefined;
     for (const userId of members) {
       if (userId !== skip) this.#toUser(userId, frame, userId === sender ? 0 : event.originReceivedAt);
+    }
+  }
+
+  #deliverPresence(members: ReadonlySet<string>, event: Event, change: { userId: string; online: boolean; lastSeen?: number | undefined }): void {
+    let frame: string | null | undefined;
+    for (const userId of members) {
+      if (userId === change.userId || !this.#presenceSeen.first(change, userId)) continue;
+      frame ??= eventToFrame(event);
+      this.#toUser(userId, frame, 0);
     }
   }
 
