@@ -116,9 +116,6 @@ class InterceptingStore implements ChatStore {
   readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]> {
     return this.inner.readChangedMessages(conversationId, query);
   }
-  userContacts(userId: string, limit: number): Promise<string[]> {
-    return this.inner.userContacts(userId, limit);
-  }
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]> {
     return this.inner.getConversationViews(userId, conversationIds);
   }

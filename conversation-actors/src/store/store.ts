@@ -105,13 +105,6 @@ export interface ChatStore {
   /** Every conversation the user belongs to, with its lastSeq and changeSeq (for sync). */
   userConversationHeads(userId: string): Promise<ConversationHead[]>;
   /**
-   * The distinct users who share at least one conversation with `userId`
-   * (its contacts, for `presence` events), `userId` left out, at most `limit`
-   * of them, in no particular order. One read, whatever the user's number of
-   * conversations.
-   */
-  userContacts(userId: string, limit: number): Promise<string[]>;
-  /**
    * Which of `userIds` share at least one conversation with `userId` (the
    * user itself always counts), each once, in no particular order: whose
    * presence the user may see. Costs O(the candidates), whatever the size of

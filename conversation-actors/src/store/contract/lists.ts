@@ -4,7 +4,7 @@ import { BadRequestError } from '../../errors.js';
 import type { ContractContext } from './context.js';
 import { T0, rejection, sortViewMembers } from './fixtures.js';
 
-/** The contract of a user's conversations: listUserConversations, userConversationHeads, userContacts, getConversationViews and getMemberViews. */
+/** The contract of a user's conversations: listUserConversations, userConversationHeads, getConversationViews and getMemberViews. */
 export function listsContract(ctx: ContractContext): void {
   const { append, create, id } = ctx;
 
@@ -90,30 +90,6 @@ export function listsContract(ctx: ContractContext): void {
         { conversationId: id('c2'), lastSeq: 0, changeSeq: 0 },
       ]);
       expect(await ctx.store.userConversationHeads(id('nobody'))).toEqual([]);
-    });
-  });
-
-  describe('userContacts', () => {
-    it('lists each user sharing a conversation with the user once, the user left out', async () => {
-      await create(id('c1'), [id('alice'), id('bob'), id('carol')]);
-      await create(id('c2'), [id('alice'), id('bob')], { kind: 'dm', title: null });
-      await create(id('c3'), [id('alice')]);
-      await create(id('c4'), [id('dave'), id('erin')]);
-      expect([...(await ctx.store.userContacts(id('alice'), 100))].sort()).toEqual([id('bob'), id('carol')]);
-      expect([...(await ctx.store.userContacts(id('carol'), 100))].sort()).toEqual([id('alice'), id('bob')]);
-      expect(await ctx.store.userContacts(id('dave'), 100)).toEqual([id('erin')]);
-      expect(await ctx.store.userContacts(id('nobody'), 100)).toEqual([]);
-    });
-
-    it('returns at most `limit` users and refuses a limit below 1', async () => {
-      await create(id('c1'), [id('alice'), id('u1'), id('u2'), id('u3')]);
-      await create(id('c2'), [id('alice'), id('u3'), id('u4')]);
-      const some = await ctx.store.userContacts(id('alice'), 2);
-      expect(some).toHaveLength(2);
-      expect(new Set(some).size).toBe(2);
-      for (const u of some) expect([id('u1'), id('u2'), id('u3'), id('u4')]).toContain(u);
-      expect(await ctx.store.userContacts(id('alice'), 10)).toHaveLength(4);
-      expect(await rejection(ctx.store.userContacts(id('alice'), 0))).toBeInstanceOf(BadRequestError);
     });
   });
 

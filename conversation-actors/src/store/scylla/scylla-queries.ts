@@ -1,10 +1,10 @@
 import type { ChatMessage } from '@chat/proto';
 import type { ChangedMessagesQuery } from '../store.js';
 import { changeBucketOf } from './scylla-buckets.js';
-import { FAN_OUT, readHead, readMessage, userConversationIds } from './scylla-reads.js';
+import { FAN_OUT, readHead, readMessage } from './scylla-reads.js';
 import { type ScyllaSession, mapLimit, num } from './scylla-session.js';
 
-// The two reads that span several partitions by nature (DESIGN.md, "Reads
+// The read that spans several partitions by nature (DESIGN.md, "Reads
 // across partitions"), each bounded as its comment says.
 
 /**
@@ -34,23 +34,3 @@ export async function readChanged(s: ScyllaSession, conversationId: string, quer
   return found.sort((a, b) => a.seq - b.seq);
 }
 
-/**
- * userContacts: the user's conversations (one partition), then their member
- * partitions FAN_OUT at a time, stopping as soon as `limit` distinct users
- * are found. At most one members partition (<= MAX_GROUP_MEMBERS rows) per
- * conversation of the user; usually far fewer, as the limit is reached early.
- */
-export async function contactsOf(s: ScyllaSession, userId: string, limit: number): Promise<string[]> {
-  const ids = await userConversationIds(s, userId);
-  const contacts = new Set<string>();
-  for (let i = 0; i < ids.length && contacts.size < limit; i += FAN_OUT) {
-    const partitions = await mapLimit(ids.slice(i, i + FAN_OUT), FAN_OUT, (id) => s.allRows('getMembers', [id]));
-    for (const rows of partitions) {
-      for (const r of rows) {
-        const other = r['user_id'] as string;
-        if (other !== userId && contacts.size < limit) contacts.add(other);
-      }
-    }
-  }
-  return [...contacts];
-}

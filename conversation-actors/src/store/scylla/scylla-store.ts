@@ -25,7 +25,7 @@ import type { ScyllaOptions } from './scylla-config.js';
 import { toStoreError } from './scylla-errors.js';
 import { MIGRATION_SCOPE, checkSchemaVersion } from './scylla-migrations.js';
 import * as mutations from './scylla-mutations.js';
-import { readChanged, contactsOf } from './scylla-queries.js';
+import { readChanged } from './scylla-queries.js';
 import { FAN_OUT, readHead, readHeads, readMemberViews, readRange, userConversationIds } from './scylla-reads.js';
 import { type CqlConnector, ScyllaSession, createScyllaClient, mapLimit } from './scylla-session.js';
 import { TailRepair } from './scylla-tail.js';
@@ -188,13 +188,6 @@ export class ScyllaStore implements ChatStore {
     return this.run('userConversationHeads', async () => {
       const heads = await readHeads(this.s, await userConversationIds(this.s, userId));
       return heads.map((h) => ({ conversationId: h.id, lastSeq: h.lastSeq, changeSeq: h.changeSeq }));
-    });
-  }
-
-  userContacts(userId: string, limit: number): Promise<string[]> {
-    return this.run('userContacts', () => {
-      checkLimit(limit);
-      return contactsOf(this.s, userId, limit);
     });
   }
 

@@ -73,14 +73,6 @@ export function prepareStatements(db: Database.Database) {
       `SELECT c.id AS conversationId, c.last_seq AS lastSeq, c.change_seq AS changeSeq
        FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?`,
     ),
-    // The user's conversations through members_by_user, then each one's members
-    // through the primary key; DISTINCT collapses users met in several.
-    contacts: db
-      .prepare<[string, string, number], string>(
-        `SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id
-         WHERE m.user_id = ? AND o.user_id <> ? LIMIT ?`,
-      )
-      .pluck(),
     /** Which of a JSON array of user ids share a conversation with the user (the index on members.user_id, then each shared conversation's key). */
     sharing: db
       .prepare<[string, string], string>(

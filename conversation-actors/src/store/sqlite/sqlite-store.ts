@@ -331,13 +331,6 @@ export class SqliteStore implements ChatStore {
     return this.run('userConversationHeads', () => this.s.heads.all(userId));
   }
 
-  userContacts(userId: string, limit: number): Promise<string[]> {
-    return this.run('userContacts', () => {
-      checkLimit(limit);
-      return this.s.contacts.all(userId, userId, limit);
-    });
-  }
-
   sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]> {
     return this.run('sharingAConversation', () => {
       const others = [...new Set(userIds)].filter((u) => u !== userId);
