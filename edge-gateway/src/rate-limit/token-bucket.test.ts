@@ -101,5 +101,10 @@ describe('TokenBucket', () => {
     // -10 tokens: 11 to wait for before one is there again.
     expect(bucket.msUntil(0, 1)).toBe(220);
     expect(bucket.msUntil(220, 1)).toBe(0);
+    // A deeper debt left by a costly op is not forgiven by a penalty.
+    const owing = new TokenBucket(50, 10, 0);
+    expect(owing.take(0, 100)).toBe(0);
+    owing.penalize(0, 1);
+    expect(owing.msUntil(0, 1)).toBe(1_820);
   });
 });

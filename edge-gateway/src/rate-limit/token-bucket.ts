@@ -44,10 +44,13 @@ export class TokenBucket {
     return this.#tokens >= count ? 0 : this.#msUntil(count);
   }
 
-  /** Takes `count` tokens whatever the balance, down to at most one burst of debt. */
+  /**
+   * Takes `count` tokens whatever the balance, but makes no debt deeper than
+   * one burst (a debt already deeper, from a costly op, stays as it is).
+   */
   penalize(now: number, count: number): void {
     this.#refill(now);
-    this.#tokens = Math.max(-this.burst, this.#tokens - count);
+    this.#tokens = Math.min(this.#tokens, Math.max(-this.burst, this.#tokens - count));
   }
 
   #refill(now: number): void {
