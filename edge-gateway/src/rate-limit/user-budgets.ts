@@ -17,6 +17,13 @@ export interface UserBudgetsOptions {
  */
 export class ConnectionSlot {
   #released = false;
+  /**
+   * Set by the socket's open handler. uWS opens a socket inside
+   * `res.upgrade()`; a slot not opened when that returns belongs to a socket
+   * that never opened, which gets no close either, so the upgrade handler
+   * releases it.
+   */
+  opened = false;
 
   constructor(
     readonly bucket: TokenBucket,
