@@ -14,13 +14,16 @@ describe('opCost', () => {
 
   it('charges a group create and add_members by the members they list', () => {
     const create = (n: number) => opCost('conversation.create_group', schemas['conversation.create_group'].parse({ title: 't', members: ids(n) }));
+    // One token more for each started 10 members.
     expect(create(0)).toBe(1);
-    expect(create(2)).toBe(3);
-    expect(create(50)).toBe(51);
-    expect(create(999)).toBe(1000);
+    expect(create(1)).toBe(2);
+    expect(create(10)).toBe(2);
+    expect(create(11)).toBe(3);
+    expect(create(50)).toBe(6);
+    expect(create(999)).toBe(101);
     const add = (n: number) => opCost('conversation.add_members', schemas['conversation.add_members'].parse({ conversationId: 'g_1', userIds: ids(n) }));
     expect(add(1)).toBe(2);
-    expect(add(999)).toBe(1000);
+    expect(add(999)).toBe(101);
   });
 
   it('charges the page reads by page size, defaults included', () => {

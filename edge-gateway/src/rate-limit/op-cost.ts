@@ -1,15 +1,19 @@
 import type { ImplementedOp, OpArgs } from '@chat/proto';
 
 /**
- * Tokens per member a group create or add_members lists. A member added costs
- * what a message send costs, because it makes the server do about as much: a
- * row written and an event published to that member (and, while group events
- * list every member, more). On the standalone server a 50-member create takes
- * ~4 ms and a 999-member one ~130 ms of the event loop every user shares, so
- * at the default 50 tokens/s one session can hold it with creates for under 1%
- * of the time: a 999-member create every 20 s, a 50-member one about every second.
+ * Members per token for a group create or add_members: each started 10
+ * members cost one token on top of the frame's own, so a 50-member group
+ * costs 6 and the largest the default limits allow (1000 members, the
+ * creator included) costs 101. Why 10: a member added makes the server write
+ * a membership row and publish one event, less event-loop work than a whole
+ * request (no frame to parse, no reply); and the largest group must stay
+ * within the default burst of 200, so its creator can post right after
+ * creating it. One session is then held to one 1000-member create every 2 s
+ * at the default 50 tokens/s, against 45 a second before (issue 12, item 5;
+ * measured with bench/src/group-flood.ts). One token per member was tried:
+ * it throttles harder but leaves a 16 s debt after any 1000-member create.
  */
-export const TOKENS_PER_MEMBER = 1;
+export const MEMBERS_PER_TOKEN = 10;
 
 /**
  * Messages of a page (`limit`) per extra token for the ops that read pages of
@@ -28,9 +32,9 @@ export const PAGE_ITEMS_PER_TOKEN = 25;
 export function opCost<K extends ImplementedOp>(op: K, args: OpArgs<K>): number {
   switch (op) {
     case 'conversation.create_group':
-      return 1 + (args as OpArgs<'conversation.create_group'>).members.length * TOKENS_PER_MEMBER;
+      return 1 + Math.ceil((args as OpArgs<'conversation.create_group'>).members.length / MEMBERS_PER_TOKEN);
     case 'conversation.add_members':
-      return 1 + (args as OpArgs<'conversation.add_members'>).userIds.length * TOKENS_PER_MEMBER;
+      return 1 + Math.ceil((args as OpArgs<'conversation.add_members'>).userIds.length / MEMBERS_PER_TOKEN);
     case 'message.history':
     case 'sync':
     case 'conversation.list':
