@@ -6,8 +6,12 @@ import { DEFAULT_PRESENCE_HEARTBEAT_MS } from './presence/session-reporter.js';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_RATE_PER_SEC = 50;
 export const DEFAULT_RATE_BURST = 200;
-/** Rejected frames in a row (while the bucket stays empty) before a session is closed with 4029. */
+/** Frames sent while told to wait (see SessionRateLimiter) that close a session with 4029... */
 export const DEFAULT_RATE_STRIKES = 400;
+/** ...within this window: strikes drain evenly over it, so a sustained flood is closed and a rare overshoot forgiven. */
+export const DEFAULT_RATE_STRIKE_WINDOW_MS = 60_000;
+/** Sockets one user may hold on one gateway (tabs and devices); the next upgrade gets 429. */
+export const DEFAULT_MAX_CONNECTIONS_PER_USER = 20;
 export const DEFAULT_BACKPRESSURE_BYTES = 1024 * 1024;
 /** Per attempt; a request delivered to a host that then died fails over after this. Actor work takes milliseconds. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
@@ -25,6 +29,8 @@ export const gatewayEnvSchema = z.object({
   RATE_LIMIT_PER_SEC: envInt(DEFAULT_RATE_PER_SEC, 1, 1_000_000),
   RATE_LIMIT_BURST: envInt(DEFAULT_RATE_BURST, 1, 1_000_000),
   RATE_LIMIT_STRIKES: envInt(DEFAULT_RATE_STRIKES, 1, 1_000_000),
+  RATE_LIMIT_STRIKE_WINDOW_MS: envInt(DEFAULT_RATE_STRIKE_WINDOW_MS, 1000, 24 * 3600 * 1000),
+  MAX_CONNECTIONS_PER_USER: envInt(DEFAULT_MAX_CONNECTIONS_PER_USER, 1, 1_000_000),
   BACKPRESSURE_LIMIT_BYTES: envInt(DEFAULT_BACKPRESSURE_BYTES, 16 * 1024, 1024 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: envInt(DEFAULT_REQUEST_TIMEOUT_MS, 100, 120_000),
   REQUEST_RETRY_MS: envInt(DEFAULT_RETRY_BUDGET_MS, 0, 600_000),

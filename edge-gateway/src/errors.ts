@@ -11,11 +11,32 @@ export class UnauthorizedError extends GatewayError {
   readonly code = 'unauthorized';
 }
 
-/** A session over its rate limit; retry after `retryAfterMs`. */
+/**
+ * A session over its rate limit; retry after `retryAfterMs`. `costly` names
+ * an op charged more than one token (opCost), so that a long wait explains itself.
+ */
 export class RateLimitedError extends GatewayError {
   readonly code = 'rate_limited';
-  constructor(readonly retryAfterMs: number) {
-    super(`rate limit exceeded; retry in ${retryAfterMs} ms`);
+  constructor(
+    readonly retryAfterMs: number,
+    costly?: { op: string; cost: number },
+  ) {
+    super(
+      costly
+        ? `rate limit exceeded: this ${costly.op} counts as ${costly.cost} requests; retry in ${retryAfterMs} ms`
+        : `rate limit exceeded; retry in ${retryAfterMs} ms`,
+    );
+  }
+}
+
+/**
+ * A WebSocket upgrade refused because the user already holds the most
+ * sockets allowed on this gateway (answered HTTP 429 at the upgrade).
+ */
+export class TooManyConnectionsError extends GatewayError {
+  readonly code = 'rate_limited';
+  constructor(readonly max: number) {
+    super(`too many connections: this user already has ${max} open sockets on this gateway (MAX_CONNECTIONS_PER_USER); close one and retry`);
   }
 }
 

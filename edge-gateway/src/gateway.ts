@@ -9,14 +9,15 @@ import { FrameHandler } from './session/frame-handler.js';
 import { SessionRegistry } from './session/session-registry.js';
 import type { Session, SessionData } from './session/session.js';
 import { Outbox } from './session/outbox.js';
-import { TokenBucket } from './rate-limit/token-bucket.js';
+import { SessionRateLimiter } from './rate-limit/session-rate-limiter.js';
+import { UserBudgets } from './rate-limit/user-budgets.js';
 import { type AuthenticatedUser, type HmacTokenAuthority, type TokenVerifier, extractToken } from './auth/token-authority.js';
 import { createOpHandlers } from './ops/op-handlers.js';
 import { GatewayMetrics } from './metrics.js';
 import { UserRegistrar } from './auth/user-registrar.js';
 import { registerHttpRoutes } from './http/http-routes.js';
 import { respond } from './http/http-util.js';
-import { ListenError } from './errors.js';
+import { ListenError, TooManyConnectionsError } from './errors.js';
 import { DEFAULT_PRESENCE_HEARTBEAT_MS, SessionReporter } from './presence/session-reporter.js';
 import { PresenceClient } from './presence/presence-client.js';
 import { createPresenceOps } from './presence/presence-ops.js';
@@ -40,7 +41,14 @@ export interface GatewayOptions {
   devLogin?: { authority: HmacTokenAuthority; ttlSeconds: number } | undefined;
   shardCount: number;
   limits: ProtocolLimits;
-  rate: { perSec: number; burst: number; strikes: number };
+  /**
+   * Per user on this gateway: `perSec` tokens a second up to `burst`, shared by
+   * the user's sockets; `strikes` frames sent while told to wait, within
+   * `strikeWindowMs`, close a session with 4029 (SessionRateLimiter).
+   */
+  rate: { perSec: number; burst: number; strikes: number; strikeWindowMs: number };
+  /** Sockets one user may hold on this gateway; the next upgrade gets HTTP 429. */
+  maxConnectionsPerUser: number;
   backpressureLimit: number;
   requestTimeoutMs: number;
   /** How long a request that finds no owner (a shard between hosts) is retried before `unavailable`. */
@@ -71,6 +79,7 @@ export class Gateway {
   readonly #outbox: Outbox;
   readonly #clock: Clock;
   readonly #presence: SessionReporter;
+  readonly #budgets: UserBudgets;
   #listenSocket: us_listen_socket | undefined;
   #port = 0;
   #draining = false;
@@ -116,7 +125,6 @@ export class Gateway {
       schemas: createOpSchemas(o.limits),
       maxFrameBytes: o.limits.maxFrameBytes,
       outbox: this.#outbox,
-      rateStrikes: o.rate.strikes,
       clock: this.#clock,
       logger: o.logger,
       metrics: this.metrics,
@@ -126,6 +134,8 @@ export class Gateway {
         if (this.#inFlight === 0 && this.#idle) this.#idle();
       },
     });
+    this.#budgets = new UserBudgets({ perSec: o.rate.perSec, burst: o.rate.burst, maxConnections: o.maxConnectionsPerUser, clock: this.#clock });
+    const strikePolicy = { strikes: o.rate.strikes, windowMs: o.rate.strikeWindowMs };
     this.#app = uWS.App();
     this.#app.ws<SessionData>('/v1/ws', {
       // uWS drops bigger frames abruptly (1006); keep its hard limit above ours so we can answer 1009.
@@ -158,11 +168,18 @@ export class Gateway {
           respond(res, '401 Unauthorized', err instanceof Error ? err.message : 'unauthorized');
           return;
         }
+        // Counted from here until the socket closes, so that sockets being set up count too.
+        const slot = this.#budgets.reserve(user.id);
+        if (!slot) {
+          this.metrics.upgradesRejected.inc({ reason: 'too_many_connections' });
+          respond(res, '429 Too Many Requests', new TooManyConnectionsError(o.maxConnectionsPerUser).message);
+          return;
+        }
         const data: SessionData = {
           sessionId: randomUUID(),
           user,
-          bucket: new TokenBucket(o.rate.perSec, o.rate.burst, this.#clock.now()),
-          strikes: 0,
+          slot,
+          rate: new SessionRateLimiter(slot.bucket, strikePolicy),
           open: false,
           greeted: false,
           inFlight: 0,
@@ -171,10 +188,18 @@ export class Gateway {
           lanes: new Map(),
         };
         res.upgrade(data, key, protocol, extensions, context);
+        // uWS opens the socket inside upgrade(); if it did not, the socket is gone and no close will come.
+        if (!slot.opened) slot.release();
       },
-      open: (ws) => this.#onOpen(ws),
+      open: (ws) => {
+        ws.getUserData().slot.opened = true;
+        this.#onOpen(ws);
+      },
       message: (ws, message) => this.#frames.handle(ws, message),
-      close: (ws, code, message) => this.#onClose(ws, code, message),
+      close: (ws, code, message) => {
+        this.#onClose(ws, code, message);
+        ws.getUserData().slot.release();
+      },
     });
     registerHttpRoutes(this.#app, {
       registry: o.registry,

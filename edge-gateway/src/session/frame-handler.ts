@@ -13,6 +13,8 @@ import type { Clock, Logger } from '@chat/platform';
 import { DrainingError, GatewayError, RateLimitedError, RemoteError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { OpHandlers } from '../ops/op-handlers.js';
+import { RATE_ABUSED } from '../rate-limit/session-rate-limiter.js';
+import { opCost } from '../rate-limit/op-cost.js';
 import type { Outbox } from './outbox.js';
 import type { Session } from './session.js';
 
@@ -21,8 +23,6 @@ export interface FrameHandlerOptions {
   schemas: OpSchemas;
   maxFrameBytes: number;
   outbox: Outbox;
-  /** Refused frames in a row before the session is closed with 4029. */
-  rateStrikes: number;
   clock: Clock;
   logger: Logger;
   metrics: GatewayMetrics;
@@ -36,9 +36,14 @@ const KNOWN_OPS = new Set<string>(ALL_OPS);
 
 /**
  * Turns one client frame into one reply: size limit, rate limit, JSON and
- * zod validation, then the op's handler. A bad frame gets an error reply (when
- * it carried an id) and the socket stays open; only an oversized frame (1009)
- * or a flood that ignores `rate_limited` (4029) closes it.
+ * zod validation, the rest of the op's cost, then the op's handler. A bad
+ * frame gets an error reply (when it carried an id) and the socket stays
+ * open; only an oversized frame (1009) or a flood that ignores
+ * `rate_limited` (4029) closes it.
+ *
+ * Every frame pays one token on arrival; an op whose work grows with its
+ * arguments (opCost) pays the rest once they are validated, since only then
+ * is its size known.
  */
 export class FrameHandler {
   readonly #decoder = new TextDecoder('utf-8', { fatal: true });
@@ -55,7 +60,8 @@ export class FrameHandler {
       return;
     }
     const receivedAt = performance.timeOrigin + performance.now();
-    const waitMs = data.bucket.take(this.o.clock.now());
+    const now = this.o.clock.now();
+    const waitMs = data.rate.admit(now);
 
     let text: string;
     let frame: unknown;
@@ -93,6 +99,8 @@ export class FrameHandler {
       this.#fail(session, id, op, 'bad_request', `invalid ${op}: ${describeZodError(parsed.error)}`);
       return;
     }
+    const cost = opCost(op as ImplementedOp, parsed.data);
+    if (cost > 1 && this.#refused(session, data.rate.charge(now, cost), id, { op, cost })) return;
     if (this.o.draining()) {
       const err = new DrainingError();
       this.#fail(session, id, op, err.code, err.message);
@@ -140,24 +148,21 @@ export class FrameHandler {
   }
 
   /**
-   * Applies the rate-limit verdict. Returns true when the frame was refused
-   * (replied `rate_limited` if it had an id, or the session closed with 4029).
+   * Applies a rate-limit verdict (SessionRateLimiter). Returns true when the
+   * frame was refused (replied `rate_limited` if it had an id, or the session
+   * closed with 4029).
    */
-  #refused(session: Session, waitMs: number, id?: string): boolean {
-    const data = session.getUserData();
-    if (waitMs === 0) {
-      data.strikes = 0;
-      return false;
-    }
-    if (++data.strikes >= this.o.rateStrikes) {
-      data.open = false;
+  #refused(session: Session, waitMs: number, id?: string, costly?: { op: string; cost: number }): boolean {
+    if (waitMs === 0) return false;
+    if (waitMs === RATE_ABUSED) {
+      session.getUserData().open = false;
       this.o.metrics.closes.inc({ reason: 'rate_limit' });
       session.end(CloseCode.RATE_LIMIT_ABUSED, 'rate limit abused');
       return true;
     }
     if (id) {
-      const err = new RateLimitedError(waitMs);
-      this.o.metrics.requests.inc({ op: 'any', outcome: err.code });
+      const err = new RateLimitedError(waitMs, costly);
+      this.o.metrics.requests.inc({ op: costly?.op ?? 'any', outcome: err.code });
       this.#reply(session, errorFrame(id, err.code, err.message, waitMs));
     }
     return true;

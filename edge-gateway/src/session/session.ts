@@ -1,6 +1,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { AuthenticatedUser } from '../auth/token-authority.js';
-import type { TokenBucket } from '../rate-limit/token-bucket.js';
+import type { SessionRateLimiter } from '../rate-limit/session-rate-limiter.js';
+import type { ConnectionSlot } from '../rate-limit/user-budgets.js';
 import type { Lane } from '../routing/lane.js';
 import type { ActorSuccess } from '../routing/backend-client.js';
 import type { OutboxItem } from './outbox.js';
@@ -9,9 +10,10 @@ import type { OutboxItem } from './outbox.js';
 export interface SessionData {
   sessionId: string;
   user: AuthenticatedUser;
-  bucket: TokenBucket;
-  /** Frames refused in a row by the rate limiter; reset by any accepted frame. */
-  strikes: number;
+  /** This socket's place in its user's budget: released when the socket closes. */
+  slot: ConnectionSlot;
+  /** Charges frames to the user's bucket (shared by the user's sockets) and counts this session's strikes. */
+  rate: SessionRateLimiter;
   /** False once closed: uWS forbids touching a closed socket. */
   open: boolean;
   /** True once hello went out; until then the outbox holds every frame for this session. */
