@@ -9,7 +9,7 @@ import {
   UserPresence,
   conversationEventsSubject,
 } from '@chat/proto';
-import type { Bus, BusMessage, Logger, Subscription } from '@chat/platform';
+import { type Bus, type BusMessage, type Logger, type Subscription, encoded } from '@chat/platform';
 
 /**
  * Most conversations one presence change is published to. A user in more
@@ -117,8 +117,8 @@ export class PresenceFanout {
     if (reply?.$case !== 'rooms') throw new Error(`rooms query answered with ${reply?.$case === 'failure' ? reply.value.code : reply?.$case}`);
     const rooms = reply.value.rooms;
     if (rooms.length > this.#maxRooms) this.#log('capped', { userId: change.userId, rooms: rooms.length }, `presence change announced in the first ${this.#maxRooms} conversations only`);
-    const bytes = Event.encode({ originReceivedAt: 0, kind: { $case: 'presence', value: change } }).finish();
-    for (const room of rooms.slice(0, this.#maxRooms)) this.o.bus.publish(conversationEventsSubject(room.conversationId), bytes);
+    const event = encoded(Event, { originReceivedAt: 0, kind: { $case: 'presence', value: change } });
+    for (const room of rooms.slice(0, this.#maxRooms)) this.o.bus.publish(conversationEventsSubject(room.conversationId), event);
   }
 
   #log(key: string, fields: Record<string, unknown>, message: string): void {

@@ -1,5 +1,5 @@
 import { Event, type TypingEvent, conversationEventsSubject } from '@chat/proto';
-import type { Bus } from '@chat/platform';
+import { type Bus, encoded } from '@chat/platform';
 
 /**
  * Publishes a `typing` event once, on the conversation's event subject: every
@@ -7,5 +7,5 @@ import type { Bus } from '@chat/platform';
  * typist (the same per-gateway fan-out as messages). Nothing is stored.
  */
 export function publishTyping(bus: Bus, typing: TypingEvent): void {
-  bus.publish(conversationEventsSubject(typing.conversationId), Event.encode({ originReceivedAt: 0, kind: { $case: 'typing', value: typing } }).finish());
+  bus.publish(conversationEventsSubject(typing.conversationId), encoded(Event, { originReceivedAt: 0, kind: { $case: 'typing', value: typing } }));
 }

@@ -1,5 +1,5 @@
 import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type Receipt, conversationEventsSubject, userEventsSubject } from '@chat/proto';
-import type { Bus } from '@chat/platform';
+import { type Bus, encoded } from '@chat/platform';
 
 /**
  * Publishes events. A conversation's events for all its members go out once,
@@ -45,7 +45,7 @@ export class EventPublisher {
    * all of them: each gateway joins its connected members and delivers it.
    */
   groupCreated(conversation: Conversation): void {
-    this.bus.publish(GROUPS_CREATED_SUBJECT, Event.encode({ originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } }).finish());
+    this.bus.publish(GROUPS_CREATED_SUBJECT, encoded(Event, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } }));
   }
 
   /** To a user who left or was removed, after the change is stored: the conversation is gone for them. */
@@ -54,10 +54,10 @@ export class EventPublisher {
   }
 
   #toConversation(conversationId: string, event: Event): void {
-    this.bus.publish(conversationEventsSubject(conversationId), Event.encode(event).finish());
+    this.bus.publish(conversationEventsSubject(conversationId), encoded(Event, event));
   }
 
   #toUser(userId: string, event: Event): void {
-    this.bus.publish(userEventsSubject(userId), Event.encode(event).finish());
+    this.bus.publish(userEventsSubject(userId), encoded(Event, event));
   }
 }

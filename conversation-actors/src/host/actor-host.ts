@@ -1,5 +1,5 @@
 import { ActorReply, ActorRequest, ID_PATTERN, type ProtocolLimits, shardOf, shardSubject } from '@chat/proto';
-import type { Bus, BusMessage, Clock, Logger, Subscription } from '@chat/platform';
+import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, decodeBody, encoded } from '@chat/platform';
 import { ConversationActor } from '../actor/conversation-actor.js';
 import { failure } from '../actor/conversation-actor.js';
 import { EventPublisher } from '../actor/event-publisher.js';
@@ -81,20 +81,20 @@ export class ActorHost implements OwnershipListener {
   #onRequest(shard: number, msg: BusMessage): void {
     let req: ActorRequest;
     try {
-      req = ActorRequest.decode(msg.data);
+      req = decodeBody(msg, ActorRequest);
     } catch (err) {
       this.options.logger.warn({ err, subject: msg.subject }, 'undecodable actor request');
-      msg.respond(ActorReply.encode(failure('bad_request', 'undecodable request')).finish());
+      msg.respond(encoded(ActorReply, failure('bad_request', 'undecodable request')));
       return;
     }
     const id = req.conversationId;
     if (!ID_PATTERN.test(id)) {
-      msg.respond(ActorReply.encode(failure('bad_request', 'invalid conversation id')).finish());
+      msg.respond(encoded(ActorReply, failure('bad_request', 'invalid conversation id')));
       return;
     }
     if (shardOf(id, this.options.shardCount) !== shard || this.options.ownership.epochOf(shard) === undefined) {
       // Misrouted (a gateway with another SHARDS value) or the shard is leaving us.
-      msg.respond(ActorReply.encode(failure('unavailable', 'conversation not served here; retry')).finish());
+      msg.respond(encoded(ActorReply, failure('unavailable', 'conversation not served here; retry')));
       return;
     }
     let actor = this.#actors.get(id);
@@ -106,10 +106,10 @@ export class ActorHost implements OwnershipListener {
       pending = actor.enqueue(req);
     } catch (err) {
       const code = errorCodeOf(err);
-      msg.respond(ActorReply.encode(failure(code, err instanceof Error ? err.message : 'failed')).finish());
+      msg.respond(encoded(ActorReply, failure(code, err instanceof Error ? err.message : 'failed')));
       return;
     }
-    pending.then((reply) => msg.respond(ActorReply.encode(reply).finish()));
+    pending.then((reply) => msg.respond(encoded(ActorReply, reply)));
   }
 
   #activate(id: string, shard: number): ConversationActor {

@@ -9,7 +9,7 @@ import {
   type User,
   type Sync,
 } from '@chat/proto';
-import type { Bus, BusMessage, Logger, Subscription } from '@chat/platform';
+import { type Bus, type BusMessage, type Logger, type Subscription, decodeBody, encoded } from '@chat/platform';
 import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
 import { BadRequestError, errorCodeOf } from '../errors.js';
@@ -57,12 +57,12 @@ export class QueryService {
     const done = (reply: QueryReply) => {
       const outcome = reply.result?.$case === 'failure' ? reply.result.value.code : 'ok';
       this.options.metrics.requests.inc({ op, outcome });
-      msg.respond(QueryReply.encode(reply).finish());
+      msg.respond(encoded(QueryReply, reply));
       if (--this.#inFlight === 0 && this.#idle) this.#idle();
     };
     let req: QueryRequest;
     try {
-      req = QueryRequest.decode(msg.data);
+      req = decodeBody(msg, QueryRequest);
     } catch (err) {
       this.options.logger.warn({ err }, 'undecodable query');
       done(fail('bad_request', 'undecodable query'));

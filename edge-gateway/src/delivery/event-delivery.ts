@@ -1,5 +1,5 @@
 import { type ChatMessage, Event, GROUPS_CREATED_SUBJECT, conversationEventsSubject, userEventsSubject } from '@chat/proto';
-import type { Bus, BusMessage, Logger, Subscription } from '@chat/platform';
+import { type Bus, type BusMessage, type Logger, type Subscription, decodeBody } from '@chat/platform';
 import type { SessionRegistry } from '../session/session-registry.js';
 import type { Outbox } from '../session/outbox.js';
 import type { BackendClient } from '../routing/backend-client.js';
@@ -76,8 +76,8 @@ export class EventDelivery {
   /** Users whose rooms are to be reloaded after a reconnect, and how many reloads run. */
   #reloadQueue: string[] = [];
   #reloadsRunning = 0;
-  /** The last per-user event rendered, by its bus bytes: a membership change sends the same view to many members back to back. */
-  #lastRendered: { data: Uint8Array; frame: string | null } | undefined;
+  /** The last per-user event rendered, by its object (in-process) or its bytes: a change may send the same event to many members back to back. */
+  #lastRendered: { body: unknown; data: Uint8Array | undefined; frame: string | null } | undefined;
   #sessions: SessionRegistry | undefined;
 
   readonly #bus: Bus;
@@ -229,7 +229,7 @@ export class EventDelivery {
     if (!event) return;
     const kind = event.kind;
     if (kind?.$case === 'conversationUpdated') this.#join(userId, kind.value.id, kind.value.lastSeq);
-    this.#toUser(userId, this.#render(event, msg.data), 0);
+    this.#toUser(userId, this.#render(event, msg), 0);
     if (kind?.$case === 'conversationRemoved') this.#rooms.leave(userId, kind.value);
   }
 
@@ -291,18 +291,24 @@ export class EventDelivery {
     for (const session of sessions) this.#outbox.send(session, frame, origin);
   }
 
-  /** Renders a per-user event, reusing the last frame when the same bytes come again (the next member's copy). */
-  #render(event: Event, data: Uint8Array): string | null {
+  /** Renders a per-user event, reusing the last frame when the same event comes again (the next member's copy). */
+  #render(event: Event, msg: BusMessage): string | null {
     const last = this.#lastRendered;
-    if (last && Buffer.compare(last.data, data) === 0) return last.frame;
+    if (msg.body !== undefined) {
+      if (last?.body === msg.body) return last.frame;
+      const frame = eventToFrame(event);
+      this.#lastRendered = { body: msg.body, data: undefined, frame };
+      return frame;
+    }
+    if (last?.data && Buffer.compare(last.data, msg.data) === 0) return last.frame;
     const frame = eventToFrame(event);
-    this.#lastRendered = { data: Uint8Array.prototype.slice.call(data), frame };
+    this.#lastRendered = { body: undefined, data: Uint8Array.prototype.slice.call(msg.data), frame };
     return frame;
   }
 
   #decode(msg: BusMessage): Event | undefined {
     try {
-      return Event.decode(msg.data);
+      return decodeBody(msg, Event);
     } catch (err) {
       this.#logger.warn({ err, subject: msg.subject }, 'undecodable event');
       return undefined;

@@ -1,5 +1,16 @@
 import { ActorReply, ActorRequest, type Failure, QUERY_SUBJECT, QueryReply, QueryRequest, shardOf, shardSubject, toErrorCode } from '@chat/proto';
-import { type Bus, type BusHeaders, BusClosedError, BusNoRespondersError, BusTimeoutError, PlatformError } from '@chat/platform';
+import {
+  type Bus,
+  type BusHeaders,
+  type BusMessage,
+  type BusPayload,
+  BusClosedError,
+  BusNoRespondersError,
+  BusTimeoutError,
+  PlatformError,
+  decodeBody,
+  encoded,
+} from '@chat/platform';
 import { BackendUnavailableError, RemoteError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { type Lane, type RetryPolicy, isRetryable } from './lane.js';
@@ -32,8 +43,8 @@ export class BackendClient {
   actor(req: ActorRequest, lane: Lane<ActorSuccess> | undefined, idempotent: boolean, headers?: BusHeaders): Promise<ActorSuccess> {
     const subject = shardSubject(shardOf(req.conversationId, this.shardCount));
     const attempt = async (laneSeq: number, laneAfter: number) => {
-      const data = await this.#request('actor', subject, ActorRequest.encode({ ...req, laneSeq, laneAfter }).finish(), headers);
-      return unwrap(ActorReply.decode(data).result);
+      const reply = await this.#request('actor', subject, encoded(ActorRequest, { ...req, laneSeq, laneAfter }), headers);
+      return unwrap(decodeBody(reply, ActorReply).result);
     };
     if (lane) return lane.submit(attempt, idempotent);
     return this.#withRetry(() => attempt(0, 0), idempotent);
@@ -45,9 +56,9 @@ export class BackendClient {
    * client's retry budget).
    */
   query(req: QueryRequest, options: { headers?: BusHeaders; budgetMs?: number } = {}): Promise<Success<QueryReply>> {
-    const data = QueryRequest.encode(req).finish();
+    const body = encoded(QueryRequest, req);
     return this.#withRetry(
-      async () => unwrap(QueryReply.decode(await this.#request('query', QUERY_SUBJECT, data, options.headers)).result),
+      async () => unwrap(decodeBody(await this.#request('query', QUERY_SUBJECT, body, options.headers), QueryReply).result),
       true,
       options.budgetMs,
     );
@@ -66,11 +77,10 @@ export class BackendClient {
     }
   }
 
-  async #request(target: string, subject: string, data: Uint8Array, headers: BusHeaders | undefined): Promise<Uint8Array> {
+  async #request(target: string, subject: string, data: BusPayload, headers: BusHeaders | undefined): Promise<BusMessage> {
     const started = performance.now();
     try {
-      const msg = await this.bus.request(subject, data, { timeoutMs: this.timeoutMs, headers });
-      return msg.data;
+      return await this.bus.request(subject, data, { timeoutMs: this.timeoutMs, headers });
     } catch (err) {
       if (err instanceof BusNoRespondersError) throw new BackendUnavailableError('no_responders', `no ${target} serves this now; retry`, { cause: err });
       if (err instanceof BusTimeoutError) throw new BackendUnavailableError('timeout', `no answer from the ${target} within ${this.timeoutMs} ms`, { cause: err });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Bus, BusMessage, SubscribeOptions, Subscription } from './bus.js';
+import { type Bus, type BusMessage, type Codec, type SubscribeOptions, type Subscription, decodeBody, encoded } from './bus.js';
 import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '../errors.js';
 
 /**
@@ -35,6 +35,24 @@ export function runBusContract(name: string, create: () => Promise<{ bus: Bus; c
       expect({ ...first!.headers }).toEqual(headers);
       expect(decode(second!.data)).toBe('second');
       expect(Object.keys(second!.headers ?? {})).toEqual([]);
+    });
+
+    it('carries an object body (Encoded) to subscribers and back as a reply: decodeBody gives it, data gives its bytes', async () => {
+      const subject = uniqueSubject();
+      const inbox = collect(bus, subject);
+      const value = { text: 'héllo', n: 42 };
+      bus.publish(subject, encoded(jsonCodec, value));
+      const [msg] = await inbox.waitFor(1);
+      expect(decodeBody(msg!, jsonCodec)).toEqual(value);
+      expect(JSON.parse(decode(msg!.data))).toEqual(value);
+      // Another codec never gets the object: it decodes the bytes.
+      const other: Codec<string> = { encode: (s) => ({ finish: () => encode(s) }), decode };
+      expect(decodeBody(msg!, other)).toBe(JSON.stringify(value));
+
+      const service = uniqueSubject();
+      bus.subscribe(service, (req) => req.respond(encoded(jsonCodec, { echo: decodeBody(req, jsonCodec) })));
+      const reply = await bus.request(service, encoded(jsonCodec, { ask: 1 }), { timeoutMs: 5000 });
+      expect(decodeBody(reply, jsonCodec)).toEqual({ echo: { ask: 1 } });
     });
 
     it('delivers one publish to every plain subscriber of the subject', async () => {
@@ -305,3 +323,9 @@ function guard<T>(promise: Promise<T>, failure: () => string): Promise<T> {
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** A codec for the contract's object bodies: JSON in UTF-8. */
+const jsonCodec: Codec<unknown> = {
+  encode: (value) => ({ finish: () => encode(JSON.stringify(value)) }),
+  decode: (input) => JSON.parse(decode(input)) as unknown,
+};

@@ -12,12 +12,62 @@
  */
 export type BusHeaders = Readonly<Record<string, string>>;
 
+/** A protobuf message type as ts-proto generates it: what turns a value into bytes and back. */
+export interface Codec<T> {
+  encode(value: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+/**
+ * A message body as the object it encodes. The in-process bus hands the
+ * object itself to subscribers (no encode, no decode: standalone pays no
+ * cluster tax); a network bus encodes it once. In-process every receiver
+ * gets the same object, so receivers treat `value` as read-only.
+ */
+export interface Encoded<T = unknown> {
+  readonly codec: Codec<T>;
+  readonly value: T;
+}
+
+/** What may be published: bytes, or an object with its codec. */
+export type BusPayload = Uint8Array | Encoded;
+
+/** A body of `value` to be encoded by `codec` only if it leaves the process. */
+export function encoded<T>(codec: Codec<T>, value: T): Encoded<T> {
+  return { codec: codec as Codec<unknown> as Codec<T>, value };
+}
+
+/** Bytes of object bodies already encoded: one published to many subjects is encoded once. */
+const encodedBytes = new WeakMap<Encoded, Uint8Array>();
+
+/** The bytes of a payload (encoding an object once, however often it is sent). */
+export function payloadBytes(payload: BusPayload): Uint8Array {
+  if (payload instanceof Uint8Array) return payload;
+  let bytes = encodedBytes.get(payload);
+  if (!bytes) encodedBytes.set(payload, (bytes = payload.codec.encode(payload.value).finish()));
+  return bytes;
+}
+
+/**
+ * The message's body as `codec`'s type: the publisher's object itself when it
+ * came in-process encoded by the same codec, else decoded from the bytes.
+ * Throws what `codec.decode` throws on bytes that are not such a message.
+ */
+export function decodeBody<T>(msg: BusMessage, codec: Codec<T>): T {
+  const body = msg.body;
+  if (body !== undefined && body.codec === codec) return body.value as T;
+  return codec.decode(msg.data);
+}
+
 export interface BusMessage {
   readonly subject: string;
+  /** The body's bytes (for an in-process object body, encoded on first access). */
   readonly data: Uint8Array;
+  /** The publisher's object, when it came in-process as one; read it with decodeBody(). */
+  readonly body?: Encoded | undefined;
   readonly headers: BusHeaders | undefined;
   /** Answers a request. Returns false (and does nothing) if this message was not a request. */
-  respond(data: Uint8Array, headers?: BusHeaders): boolean;
+  respond(data: BusPayload, headers?: BusHeaders): boolean;
 }
 
 export type BusHandler = (msg: BusMessage) => void;
@@ -39,9 +89,9 @@ export interface RequestOptions {
 }
 
 export interface Bus {
-  publish(subject: string, data: Uint8Array, headers?: BusHeaders): void;
+  publish(subject: string, data: BusPayload, headers?: BusHeaders): void;
   subscribe(subject: string, handler: BusHandler, options?: SubscribeOptions): Subscription;
-  request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMessage>;
+  request(subject: string, data: BusPayload, options: RequestOptions): Promise<BusMessage>;
   /** Resolves when everything published so far has left this process. */
   flush(): Promise<void>;
   /** Connected and able to carry messages. */

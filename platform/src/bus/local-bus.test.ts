@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runBusContract, uniqueSubject } from './bus-contract.js';
 import { LocalBus } from './local-bus.js';
-import type { BusMessage } from './bus.js';
+import { type BusMessage, type Codec, decodeBody, encoded } from './bus.js';
 import { BusClosedError } from '../errors.js';
 
 runBusContract('LocalBus', async () => {
@@ -47,6 +47,29 @@ describe('LocalBus', () => {
       { err: boom, subject },
       { err: boom, subject },
     ]);
+  });
+
+  it('hands an object body over as the object itself, encoding it only if a receiver reads data', async () => {
+    const bus = open();
+    let encodes = 0;
+    let decodes = 0;
+    const codec: Codec<{ n: number }> = {
+      encode: (v) => ({ finish: () => (encodes++, encode(JSON.stringify(v))) }),
+      decode: (b) => (decodes++, JSON.parse(decode(b)) as { n: number }),
+    };
+    const value = { n: 1 };
+    const got: BusMessage[] = [];
+    const subject = uniqueSubject();
+    bus.subscribe(subject, (msg) => got.push(msg));
+    bus.subscribe(subject, (msg) => got.push(msg));
+    bus.publish(subject, encoded(codec, value));
+    await bus.flush();
+    expect(got.map((m) => decodeBody(m, codec))).toEqual([value, value]);
+    expect(decodeBody(got[0]!, codec)).toBe(value);
+    expect([encodes, decodes]).toEqual([0, 0]);
+    expect(decode(got[0]!.data)).toBe('{"n":1}');
+    expect(decode(got[1]!.data)).toBe('{"n":1}');
+    expect(encodes).toBe(1); // once, for both receivers
   });
 
   it('rejects invalid subjects with RangeError', async () => {

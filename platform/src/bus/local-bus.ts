@@ -1,4 +1,4 @@
-import type { Bus, BusHandler, BusHeaders, BusMessage, RequestOptions, SubscribeOptions, Subscription } from './bus.js';
+import { type Bus, type BusHandler, type BusHeaders, type BusMessage, type BusPayload, type Encoded, type RequestOptions, type SubscribeOptions, type Subscription, payloadBytes } from './bus.js';
 import { isValidPublishSubject, isValidSubscribeSubject, subjectMatches } from './subject-match.js';
 import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '../errors.js';
 
@@ -22,6 +22,8 @@ const DRAIN_BUDGET = 2048;
  * The in-process bus of standalone mode: the Bus contract with no network.
  * Deliveries go through one FIFO drained asynchronously, so per-publisher
  * order holds and no handler runs inside publish(), exactly as over NATS.
+ * An object body (Encoded) reaches subscribers as the object itself, encoded
+ * only if one of them reads `data`.
  */
 export class LocalBus implements Bus {
   readonly #literal = new Map<string, Set<LocalSub>>();
@@ -44,7 +46,7 @@ export class LocalBus implements Bus {
     return noop; // never disconnected
   }
 
-  publish(subject: string, data: Uint8Array, headers?: BusHeaders): void {
+  publish(subject: string, data: BusPayload, headers?: BusHeaders): void {
     this.#publish(subject, data, headers, undefined);
   }
 
@@ -73,7 +75,7 @@ export class LocalBus implements Bus {
     };
   }
 
-  request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMessage> {
+  request(subject: string, data: BusPayload, options: RequestOptions): Promise<BusMessage> {
     if (this.#closed) return Promise.reject(new BusClosedError());
     // Checked before the timer is armed, so a refused subject leaves no timer or pending entry behind.
     if (!isValidPublishSubject(subject)) return Promise.reject(new RangeError(`invalid subject to publish: ${JSON.stringify(subject)}`));
@@ -114,7 +116,7 @@ export class LocalBus implements Bus {
   }
 
   /** Queues the message for every matching subscriber; returns how many will get it. */
-  #publish(subject: string, data: Uint8Array, headers: BusHeaders | undefined, reply: string | undefined): number {
+  #publish(subject: string, data: BusPayload, headers: BusHeaders | undefined, reply: string | undefined): number {
     if (this.#closed) throw new BusClosedError();
     if (!isValidPublishSubject(subject)) throw new RangeError(`invalid subject to publish: ${JSON.stringify(subject)}`);
     const pending = this.#pending.get(subject);
@@ -159,11 +161,16 @@ export class LocalBus implements Bus {
     return plain.length;
   }
 
-  #message(subject: string, data: Uint8Array, headers: BusHeaders | undefined, reply: string | undefined): BusMessage {
+  #message(subject: string, payload: BusPayload, headers: BusHeaders | undefined, reply: string | undefined): BusMessage {
     let answered = false;
+    let bytes = payload instanceof Uint8Array ? payload : undefined;
+    const body: Encoded | undefined = payload instanceof Uint8Array ? undefined : payload;
     return {
       subject,
-      data,
+      get data() {
+        return (bytes ??= payloadBytes(payload));
+      },
+      body,
       headers,
       respond: (payload, replyHeaders) => {
         if (reply === undefined || answered || this.#closed) return false;

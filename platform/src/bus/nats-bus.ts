@@ -10,7 +10,7 @@ import {
   type NatsConnection,
   type Subscription as NatsSubscription,
 } from 'nats';
-import type { Bus, BusHandler, BusHeaders, BusMessage, RequestOptions, SubscribeOptions, Subscription } from './bus.js';
+import { type Bus, type BusHandler, type BusHeaders, type BusMessage, type BusPayload, type RequestOptions, type SubscribeOptions, type Subscription, payloadBytes } from './bus.js';
 import { isValidPublishSubject, isValidSubscribeSubject } from './subject-match.js';
 import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -110,12 +110,12 @@ export class NatsBus implements Bus {
     return this.#state === 'connected';
   }
 
-  publish(subject: string, data: Uint8Array, headers?: BusHeaders): void {
+  publish(subject: string, data: BusPayload, headers?: BusHeaders): void {
     if (this.#state === 'closed') throw new BusClosedError();
     if (!isValidPublishSubject(subject)) throw new RangeError(`invalid subject to publish: ${JSON.stringify(subject)}`);
     const hdrs = toMsgHdrs(headers);
     try {
-      this.connection.publish(subject, data, hdrs ? { headers: hdrs } : undefined);
+      this.connection.publish(subject, payloadBytes(data), hdrs ? { headers: hdrs } : undefined);
     } catch (err) {
       throw this.#mapConnectionError(err);
     }
@@ -167,14 +167,14 @@ export class NatsBus implements Bus {
     };
   }
 
-  async request(subject: string, data: Uint8Array, options: RequestOptions): Promise<BusMessage> {
+  async request(subject: string, data: BusPayload, options: RequestOptions): Promise<BusMessage> {
     if (this.#state === 'closed' || this.#state === 'draining') throw new BusClosedError();
     if (!isValidPublishSubject(subject)) throw new RangeError(`invalid subject to publish: ${JSON.stringify(subject)}`);
     // nats.js discards what was queued while disconnected when it reconnects, so waiting would only end in a timeout.
     if (this.#state === 'reconnecting') throw new BusClosedError(`not connected to NATS; cannot send a request on ${subject}`);
     const hdrs = toMsgHdrs(options.headers);
     try {
-      const reply = await this.connection.request(subject, data, { timeout: options.timeoutMs, ...(hdrs ? { headers: hdrs } : {}) });
+      const reply = await this.connection.request(subject, payloadBytes(data), { timeout: options.timeoutMs, ...(hdrs ? { headers: hdrs } : {}) });
       return this.#toBusMessage(reply);
     } catch (err) {
       throw this.#mapRequestError(err, subject, options.timeoutMs);
@@ -236,7 +236,7 @@ export class NatsBus implements Bus {
         const hdrs = toMsgHdrs(replyHeaders);
         answered = true;
         try {
-          this.connection.publish(reply, payload, hdrs ? { headers: hdrs } : undefined);
+          this.connection.publish(reply, payloadBytes(payload), hdrs ? { headers: hdrs } : undefined);
           return true;
         } catch (err) {
           this.#log.warn({ err, subject: msg.subject }, 'could not send a reply');
