@@ -14,7 +14,12 @@ export function checkLimit(limit: number): void {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new BadRequestError(`limit must be a positive integer, got ${limit}`);
 }
 
-/** The store, not only the actor, refuses a batch that would leave a gap or mix conversations. */
+/**
+ * The store, not only the actor, refuses a batch that would leave a gap or mix
+ * conversations: the guarantee of gapless seqs must not rest on every caller.
+ * Only these O(1)-per-message checks; the message content was validated once,
+ * at the gateway, and is not checked again.
+ */
 export function checkBatch(batch: AppendBatch): void {
   checkInteger(batch.epoch, 'epoch');
   checkInteger(batch.expectedLastSeq, 'expectedLastSeq');
@@ -27,7 +32,8 @@ export function checkBatch(batch: AppendBatch): void {
     if (message.seq !== batch.expectedLastSeq + 1 + i) {
       throw new BadRequestError(`appendMessages: message ${i} has seq ${message.seq}, expected ${batch.expectedLastSeq + 1 + i}`);
     }
-    const key = JSON.stringify([message.senderId, message.clientMsgId]);
+    // Ids never contain NUL (ID_PATTERN; clientMsgId is validated at the gateway).
+    const key = `${message.senderId}\u0000${message.clientMsgId}`;
     if (keys.has(key)) throw new BadRequestError(`appendMessages: clientMsgId ${message.clientMsgId} twice in one batch`);
     keys.add(key);
   });
