@@ -32,7 +32,7 @@ export function checkBatch(batch: AppendBatch): void {
     if (message.seq !== batch.expectedLastSeq + 1 + i) {
       throw new BadRequestError(`appendMessages: message ${i} has seq ${message.seq}, expected ${batch.expectedLastSeq + 1 + i}`);
     }
-    // Ids never contain NUL (ID_PATTERN; clientMsgId is validated at the gateway).
+    // A user id never contains NUL (ID_PATTERN), so the first NUL ends it: the key is unambiguous.
     const key = `${message.senderId}\u0000${message.clientMsgId}`;
     if (keys.has(key)) throw new BadRequestError(`appendMessages: clientMsgId ${message.clientMsgId} twice in one batch`);
     keys.add(key);
