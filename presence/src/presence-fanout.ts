@@ -115,10 +115,10 @@ export class PresenceFanout {
     const request = QueryRequest.encode({ caller: { id: change.userId, name: '' }, op: { $case: 'rooms', value: {} } }).finish();
     const reply = QueryReply.decode((await this.o.bus.request(QUERY_SUBJECT, request, { timeoutMs: this.#queryTimeoutMs })).data).result;
     if (reply?.$case !== 'rooms') throw new Error(`rooms query answered with ${reply?.$case === 'failure' ? reply.value.code : reply?.$case}`);
-    const rooms = reply.value.rooms;
+    const rooms = reply.value.conversationIds;
     if (rooms.length > this.#maxRooms) this.#log('capped', { userId: change.userId, rooms: rooms.length }, `presence change announced in the first ${this.#maxRooms} conversations only`);
     const event = encoded(Event, { originReceivedAt: 0, kind: { $case: 'presence', value: change } });
-    for (const room of rooms.slice(0, this.#maxRooms)) this.o.bus.publish(conversationEventsSubject(room.conversationId), event);
+    for (const id of rooms.slice(0, this.#maxRooms)) this.o.bus.publish(conversationEventsSubject(id), event);
   }
 
   #log(key: string, fields: Record<string, unknown>, message: string): void {

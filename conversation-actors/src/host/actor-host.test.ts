@@ -113,6 +113,9 @@ class InterceptingStore implements ChatStore {
   userConversationHeads(userId: string): Promise<ConversationHead[]> {
     return this.inner.userConversationHeads(userId);
   }
+  userConversationIds(userId: string): Promise<string[]> {
+    return this.inner.userConversationIds(userId);
+  }
   readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]> {
     return this.inner.readChangedMessages(conversationId, query);
   }

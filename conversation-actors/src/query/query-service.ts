@@ -102,9 +102,8 @@ export class QueryService {
         return { result: { $case: 'userIds', value: { userIds: await store.sharingAConversation(caller.id, op.value.userIds) } } };
       }
       case 'rooms': {
-        // What the caller's gateway subscribes to: every conversation, with its last seq.
-        const heads = await store.userConversationHeads(caller.id);
-        return { result: { $case: 'rooms', value: { rooms: heads.map((h) => ({ conversationId: h.conversationId, lastSeq: h.lastSeq })) } } };
+        // What the caller's gateway follows: one partition read, however many conversations.
+        return { result: { $case: 'rooms', value: { conversationIds: await store.userConversationIds(caller.id) } } };
       }
       default:
         throw new BadRequestError('query without a known op');

@@ -105,6 +105,12 @@ export interface ChatStore {
   /** Every conversation the user belongs to, with its lastSeq and changeSeq (for sync). */
   userConversationHeads(userId: string): Promise<ConversationHead[]>;
   /**
+   * The ids of every conversation the user belongs to, in no particular
+   * order: what a gateway follows for a connecting user, and where a presence
+   * change goes. One read (one partition), however many conversations.
+   */
+  userConversationIds(userId: string): Promise<string[]>;
+  /**
    * Which of `userIds` share at least one conversation with `userId` (the
    * user itself always counts), each once, in no particular order: whose
    * presence the user may see. Costs O(the candidates), whatever the size of

@@ -196,10 +196,7 @@ export class EventDelivery {
         const reply = await this.#backend.query({ caller: { id: userId, name: '' }, op: { $case: 'rooms', value: {} } }, { budgetMs });
         if (reply.$case !== 'rooms') throw new Error(`rooms query answered with ${reply.$case}`);
         if (!current()) return; // gone meanwhile
-        this.#rooms.loaded(
-          userId,
-          reply.value.rooms.map((r) => r.conversationId),
-        );
+        this.#rooms.loaded(userId, reply.value.conversationIds);
         // The subscriptions reach the bus server before hello: a request the client sends after hello comes after them.
         await this.#bus.flush();
         if (!current()) return;

@@ -57,6 +57,7 @@ export function durabilityContract(ctx: ContractContext): void {
         ['readMessages', () => ctx.store.readMessages(id('c'), { limit: 10, direction: 'forward' })],
         ['listUserConversations', () => ctx.store.listUserConversations(id('alice'), { limit: 10 })],
         ['userConversationHeads', () => ctx.store.userConversationHeads(id('alice'))],
+        ['userConversationIds', () => ctx.store.userConversationIds(id('alice'))],
         ['getConversationViews', () => ctx.store.getConversationViews(id('alice'), [id('c')])],
         ['applyMembershipChange', () => ctx.store.applyMembershipChange({ conversationId: id('c'), epoch: 1, add: [], remove: [id('alice')], roles: [], changeSeq: 1 })],
         ['readChangedMessages', () => ctx.store.readChangedMessages(id('c'), { afterChangeSeq: 0, maxSeq: 10, limit: 10 })],

@@ -4,7 +4,7 @@ import { BadRequestError } from '../../errors.js';
 import type { ContractContext } from './context.js';
 import { T0, rejection, sortViewMembers } from './fixtures.js';
 
-/** The contract of a user's conversations: listUserConversations, userConversationHeads, getConversationViews and getMemberViews. */
+/** The contract of a user's conversations: listUserConversations, userConversationHeads, userConversationIds, getConversationViews and getMemberViews. */
 export function listsContract(ctx: ContractContext): void {
   const { append, create, id } = ctx;
 
@@ -90,6 +90,18 @@ export function listsContract(ctx: ContractContext): void {
         { conversationId: id('c2'), lastSeq: 0, changeSeq: 0 },
       ]);
       expect(await ctx.store.userConversationHeads(id('nobody'))).toEqual([]);
+    });
+  });
+
+  describe('userConversationIds', () => {
+    it('lists the id of every conversation of the user once, and none of anyone else’s', async () => {
+      await create(id('c1'), [id('alice'), id('bob')]);
+      await create(id('c2'), [id('alice')], { kind: 'dm', title: null });
+      await create(id('c3'), [id('bob')]);
+      await ctx.store.applyMembershipChange({ conversationId: id('c3'), epoch: 1, add: [{ userId: id('alice'), role: 'member', joinedAt: T0, readSeq: 0, deliveredSeq: 0 }], remove: [], roles: [], changeSeq: 1 });
+      await ctx.store.applyMembershipChange({ conversationId: id('c1'), epoch: 1, add: [], remove: [id('alice')], roles: [], changeSeq: 1 });
+      expect([...(await ctx.store.userConversationIds(id('alice')))].sort()).toEqual([id('c2'), id('c3')]);
+      expect(await ctx.store.userConversationIds(id('nobody'))).toEqual([]);
     });
   });
 

@@ -184,6 +184,11 @@ export class ScyllaStore implements ChatStore {
     });
   }
 
+  /** The user's `user_conversations` partition only. */
+  userConversationIds(userId: string): Promise<string[]> {
+    return this.run('userConversationIds', () => userConversationIds(this.s, userId));
+  }
+
   userConversationHeads(userId: string): Promise<ConversationHead[]> {
     return this.run('userConversationHeads', async () => {
       const heads = await readHeads(this.s, await userConversationIds(this.s, userId));

@@ -69,6 +69,8 @@ export function prepareStatements(db: Database.Database) {
       `${VIEW_FROM} WHERE m.user_id = @userId AND (c.last_activity_at, c.id) < (@activity, @id)
        ORDER BY c.last_activity_at DESC, c.id DESC LIMIT @limit`,
     ),
+    /** The members_by_user index alone. */
+    conversationIds: db.prepare<[string], string>(`SELECT conversation_id FROM members WHERE user_id = ?`).pluck(),
     heads: db.prepare<[string], { conversationId: string; lastSeq: number; changeSeq: number }>(
       `SELECT c.id AS conversationId, c.last_seq AS lastSeq, c.change_seq AS changeSeq
        FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?`,

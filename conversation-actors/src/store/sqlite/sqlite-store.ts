@@ -331,6 +331,10 @@ export class SqliteStore implements ChatStore {
     return this.run('userConversationHeads', () => this.s.heads.all(userId));
   }
 
+  userConversationIds(userId: string): Promise<string[]> {
+    return this.run('userConversationIds', () => this.s.conversationIds.all(userId));
+  }
+
   sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]> {
     return this.run('sharingAConversation', () => {
       const others = [...new Set(userIds)].filter((u) => u !== userId);

@@ -55,8 +55,9 @@ export interface ContactsAmong {
 }
 
 /**
- * Every conversation the caller is a member of, with its last seq: what a
- * gateway subscribes to (conversation event subjects) for a connecting user.
+ * The id of every conversation the caller is a member of: what a gateway
+ * follows (conversation event subjects) for a connecting user, and where a
+ * presence change of the caller is published.
  */
 export interface ListRooms {
 }
@@ -114,13 +115,8 @@ export interface SyncResult_UpdatedEntry {
   value?: MessageList | undefined;
 }
 
-export interface Room {
-  conversationId: string;
-  lastSeq: number;
-}
-
 export interface RoomList {
-  rooms: Room[];
+  conversationIds: string[];
 }
 
 export interface QueryReply {
@@ -1751,107 +1747,14 @@ export const SyncResult_UpdatedEntry: MessageFns<SyncResult_UpdatedEntry> = {
   },
 };
 
-function createBaseRoom(): Room {
-  return { conversationId: "", lastSeq: 0 };
-}
-
-export const Room: MessageFns<Room> = {
-  encode(message: Room, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.conversationId !== "") {
-      writer.uint32(10).string(message.conversationId);
-    }
-    if (message.lastSeq !== 0) {
-      writer.uint32(16).int64(message.lastSeq);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): Room {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRoom();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.conversationId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.lastSeq = longToNumber(reader.int64());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): Room {
-    return {
-      conversationId: isSet(object.conversationId)
-        ? globalThis.String(object.conversationId)
-        : isSet(object.conversation_id)
-        ? globalThis.String(object.conversation_id)
-        : "",
-      lastSeq: isSet(object.lastSeq)
-        ? globalThis.Number(object.lastSeq)
-        : isSet(object.last_seq)
-        ? globalThis.Number(object.last_seq)
-        : 0,
-    };
-  },
-
-  toJSON(message: Room): unknown {
-    const obj: any = {};
-    if (message.conversationId !== "") {
-      obj.conversationId = message.conversationId;
-    }
-    if (message.lastSeq !== 0) {
-      obj.lastSeq = Math.round(message.lastSeq);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<Room>): Room {
-    return Room.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<Room>): Room {
-    const message = createBaseRoom();
-    message.conversationId = object.conversationId ?? "";
-    message.lastSeq = object.lastSeq ?? 0;
-    return message;
-  },
-};
-
 function createBaseRoomList(): RoomList {
-  return { rooms: [] };
+  return { conversationIds: [] };
 }
 
 export const RoomList: MessageFns<RoomList> = {
   encode(message: RoomList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    for (const v of message.rooms) {
-      Room.encode(v!, writer.uint32(10).fork()).join();
+    for (const v of message.conversationIds) {
+      writer.uint32(10).string(v!);
     }
     return writer;
   },
@@ -1874,7 +1777,7 @@ export const RoomList: MessageFns<RoomList> = {
               break;
             }
 
-            message.rooms.push(Room.decode(reader, reader.uint32()));
+            message.conversationIds.push(reader.string());
             continue;
           }
         }
@@ -1890,13 +1793,19 @@ export const RoomList: MessageFns<RoomList> = {
   },
 
   fromJSON(object: any): RoomList {
-    return { rooms: globalThis.Array.isArray(object?.rooms) ? object.rooms.map((e: any) => Room.fromJSON(e)) : [] };
+    return {
+      conversationIds: globalThis.Array.isArray(object?.conversationIds)
+        ? object.conversationIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.conversation_ids)
+        ? object.conversation_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
   },
 
   toJSON(message: RoomList): unknown {
     const obj: any = {};
-    if (message.rooms?.length) {
-      obj.rooms = message.rooms.map((e) => Room.toJSON(e));
+    if (message.conversationIds?.length) {
+      obj.conversationIds = message.conversationIds;
     }
     return obj;
   },
@@ -1906,7 +1815,7 @@ export const RoomList: MessageFns<RoomList> = {
   },
   fromPartial(object: DeepPartial<RoomList>): RoomList {
     const message = createBaseRoomList();
-    message.rooms = object.rooms?.map((e) => Room.fromPartial(e)) || [];
+    message.conversationIds = object.conversationIds?.map((e) => e) || [];
     return message;
   },
 };
