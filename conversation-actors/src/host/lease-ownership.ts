@@ -15,7 +15,7 @@ export interface LeaseOwnershipOptions {
   shardCount: number;
   logger: Logger;
   metrics: ActorMetrics;
-  /** How often the host lease is renewed and the assignment rechecked; default a third of the TTL. */
+  /** How often the host lease is renewed and the assignment rechecked; default half the TTL. */
   roundMs?: number;
   /** Monotonic clock in ms (default performance.now); injectable for tests. */
   now?: () => number;
@@ -30,15 +30,20 @@ interface Held {
 
 const shardKey = (shard: number) => `shard.${shard}`;
 const HOST_PREFIX = 'host.';
+/** How long after a host lease's expected expiry the next round looks, and how soon it looks again if the lease is still there. */
+const EXPIRY_SLACK_MS = 20;
+const OVERDUE_RETRY_MS = 50;
 
 /**
  * Shard ownership by one lease per host (cluster mode). Each host keeps its
  * `host.<member>` lease alive (HostLease: the only write of an idle host);
  * a shard is owned through a claim `shard.<n>` naming the member, written
- * only when ownership changes. Every round a host renews its lease, lists
- * the live host leases (one request), computes the assignment all hosts
- * agree on (assignShards), hands off shards assigned elsewhere (drain, stop,
- * release the claim) and takes the shards assigned to it.
+ * only when ownership changes. Every round (half the TTL) a host renews its
+ * lease, lists the live host leases (one request, which also says when the
+ * oldest lease expires: the next round comes then if that is sooner),
+ * computes the assignment all hosts agree on (assignShards), hands off
+ * shards assigned elsewhere (drain, stop, release the claim) and takes the
+ * shards assigned to it.
  *
  * Safety (no two hosts serve a shard at once, and older epochs are refused):
  * - A claim is valid only while its owner's host lease lives. A host serves
@@ -68,13 +73,16 @@ export class LeaseOwnership implements ShardOwnership {
   #watchdog: NodeJS.Timeout | undefined;
   #stopped = false;
   #round: Promise<void> = Promise.resolve();
+  /** Delay before the next round: roundMs, or less when a host lease may expire before then. */
+  #nextRoundIn: number;
   /** The last assignment and the member list it was computed for: most rounds find the same members. */
   #assignment: { members: string; target: string[] } = { members: '', target: [] };
 
   constructor(private readonly o: LeaseOwnershipOptions) {
     if (o.claims.ttlMs !== 0) throw new RangeError('shard claims need a table without TTL: a claim must outlive any pause of its owner but no host lease');
     this.#now = o.now ?? (() => performance.now());
-    this.#roundMs = o.roundMs ?? Math.max(50, Math.floor(o.hosts.ttlMs / 3));
+    this.#roundMs = o.roundMs ?? Math.max(50, Math.floor(o.hosts.ttlMs / 2));
+    this.#nextRoundIn = this.#roundMs;
     // A random suffix makes every incarnation a new member even if HOST_ID repeats.
     this.#host = new HostLease(o.hosts, `${o.hostId}-${randomBytes(3).toString('hex')}`, this.#now);
   }
@@ -117,15 +125,23 @@ export class LeaseOwnership implements ShardOwnership {
     this.#timer = setTimeout(() => {
       this.#round = this.#runRound().catch((err: unknown) => this.o.logger.warn({ err }, 'lease round failed'));
       void this.#round.finally(() => this.#schedule());
-    }, this.#roundMs);
+    }, this.#nextRoundIn);
     this.#timer.unref();
   }
 
   async #runRound(): Promise<void> {
+    this.#nextRoundIn = this.#roundMs;
     await this.#renewHostLease();
     if (this.#stopped || !this.#host.isValid()) return;
 
-    const members = (await this.o.hosts.keys(HOST_PREFIX)).map((key) => key.slice(HOST_PREFIX.length));
+    const listing = await this.o.hosts.live(HOST_PREFIX);
+    // A host that died stops renewing, so its lease is the oldest and expires first: look again
+    // right after it should be gone rather than up to a round later (failover time ≈ TTL, not TTL +
+    // a round). Live hosts renew every round, so an idle cluster never looks more often than that.
+    if (listing.nextExpiryInMs !== undefined && listing.nextExpiryInMs + EXPIRY_SLACK_MS < this.#roundMs) {
+      this.#nextRoundIn = listing.nextExpiryInMs > 0 ? listing.nextExpiryInMs + EXPIRY_SLACK_MS : OVERDUE_RETRY_MS;
+    }
+    const members = listing.keys.map((key) => key.slice(HOST_PREFIX.length));
     const live = new Set(members).add(this.#host.member);
     const target = this.#assign(live);
     for (const [shard, held] of this.#held) {

@@ -13,7 +13,7 @@
  *   server) disappears; it never disappears earlier, so a holder that renews
  *   and keeps its own deadline (send time of its last successful renewal +
  *   ttlMs) is the only holder until that deadline.
- * - release() leaves no trace: the key is free at once and keys() no longer
+ * - release() leaves no trace: the key is free at once and live() no longer
  *   names it.
  * - Revisions only grow while the table's storage lives; the server time of a
  *   write also grows across a storage reset (same server clock), so together
@@ -35,8 +35,21 @@ export interface LeaseTable {
   release(key: string, revision: number): Promise<void>;
   /** The key's current holder, or null if it is free. */
   get(key: string): Promise<LeaseEntry | null>;
-  /** Every held key that starts with `prefix`, read in one request (no values). */
-  keys(prefix: string): Promise<string[]>;
+  /** Every held key that starts with `prefix`, read in one request (no values), and when the next one may expire. */
+  live(prefix: string): Promise<LiveKeys>;
+}
+
+/** The answer of LeaseTable.live(). */
+export interface LiveKeys {
+  keys: string[];
+  /**
+   * With a TTL: in how many ms the least recently written entry of the whole
+   * table expires unless it is renewed first, counted on the table's clock
+   * from its latest write (≤ 0: overdue). For scheduling the next look only
+   * (someone may be gone then); never a safety decision. Undefined without a
+   * TTL or when the table is empty.
+   */
+  nextExpiryInMs: number | undefined;
 }
 
 /** A write that took a key: its revision and the server's time of the write (ms). */

@@ -43,17 +43,17 @@ describe('NatsKvLeaseTable on a real nats-server', () => {
     const table = await open(TTL_MS);
     const a = await table.acquire('host.a', 'a');
     await table.acquire('host.b', 'b');
-    expect((await table.keys('host.')).sort()).toEqual(['host.a', 'host.b']);
+    expect((await table.live('host.')).keys.sort()).toEqual(['host.a', 'host.b']);
 
     await table.release('host.a', a!.revision);
-    expect(await table.keys('host.')).toEqual(['host.b']);
+    expect((await table.live('host.')).keys).toEqual(['host.b']);
     expect(await table.get('host.a')).toBeNull();
 
     const again = await table.acquire('host.a', 'a2');
     expect(again).not.toBeNull();
     await table.release('host.a', a!.revision);
     expect(await table.get('host.a')).toEqual({ owner: 'a2', revision: again!.revision });
-    expect((await table.keys('host.')).sort()).toEqual(['host.a', 'host.b']);
+    expect((await table.live('host.')).keys.sort()).toEqual(['host.a', 'host.b']);
   });
 
   it('with a TTL, an entry not renewed disappears after the TTL and not before', async () => {
@@ -64,13 +64,13 @@ describe('NatsKvLeaseTable on a real nats-server', () => {
     expect(renewed).not.toBeNull();
     const renewedAt = performance.now();
     await new Promise((r) => setTimeout(r, TTL_MS / 2));
-    expect(await table.keys('host.')).toEqual(['host.x']);
+    expect((await table.live('host.')).keys).toEqual(['host.x']);
     while ((await table.get('host.x')) !== null) {
       expect(performance.now() - start, 'entry still there long after its TTL').toBeLessThan(TTL_MS * 5);
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(performance.now() - renewedAt).toBeGreaterThanOrEqual(TTL_MS * 0.9);
-    expect(await table.keys('host.')).toEqual([]);
+    expect((await table.live('host.')).keys).toEqual([]);
     expect(await table.renew('host.x', 'x', renewed!)).toBeNull();
   });
 
@@ -79,6 +79,18 @@ describe('NatsKvLeaseTable on a real nats-server', () => {
     await table.acquire('shard.7', 'a');
     await new Promise((r) => setTimeout(r, 1500));
     expect(await table.get('shard.7')).toMatchObject({ owner: 'a' });
-    expect(await table.keys('shard.')).toEqual(['shard.7']);
+    expect((await table.live('shard.')).keys).toEqual(['shard.7']);
+  });
+  it('says when the least recently written lease expires, counted from the latest write', async () => {
+    const table = await open(TTL_MS);
+    expect((await table.live('host.')).nextExpiryInMs).toBeUndefined();
+    await table.acquire('host.old', 'old');
+    await new Promise((r) => setTimeout(r, 300));
+    await table.acquire('host.new', 'new');
+    const { keys, nextExpiryInMs } = await table.live('host.');
+    expect(keys.sort()).toEqual(['host.new', 'host.old']);
+    // host.old was written about 300 ms before the latest write.
+    expect(nextExpiryInMs).toBeGreaterThan(TTL_MS - 450);
+    expect(nextExpiryInMs).toBeLessThanOrEqual(TTL_MS - 300);
   });
 });

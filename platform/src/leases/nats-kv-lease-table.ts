@@ -1,6 +1,6 @@
 import type { JetStreamManager, KV, NatsConnection } from 'nats';
 import { LeaseUnavailableError } from '../errors.js';
-import type { LeaseEntry, LeaseTable, LeaseWrite } from './lease-table.js';
+import type { LeaseEntry, LeaseTable, LeaseWrite, LiveKeys } from './lease-table.js';
 
 /** Name of the KV bucket holding the host leases. */
 export const DEFAULT_LEASE_BUCKET = 'chat_leases';
@@ -21,10 +21,12 @@ const decoder = new TextDecoder();
  * stream sequence, which only grows.
  *
  * Two choices keep an idle cluster cheap:
- * - keys() asks for the stream's subjects (one STREAM.INFO request) instead of
- *   KV keys(), which creates and deletes a consumer on every call;
+ * - live() asks for the stream's subjects (one STREAM.INFO request) instead of
+ *   KV keys(), which creates and deletes a consumer on every call; the same
+ *   answer says when the oldest entry expires (its first and last message
+ *   times), so a caller can look again right then instead of polling often;
  * - release() purges the key's messages up to its revision instead of writing
- *   a delete marker, so a released key leaves keys() at once (a marker would
+ *   a delete marker, so a released key leaves live() at once (a marker would
  *   stay listed until the TTL) and a later holder's write, above that
  *   revision, is never touched.
  */
@@ -106,10 +108,14 @@ export class NatsKvLeaseTable implements LeaseTable {
     }
   }
 
-  async keys(prefix: string): Promise<string[]> {
+  async live(prefix: string): Promise<LiveKeys> {
     try {
-      const info = await this.jsm.streams.info(this.#stream, { subjects_filter: `${this.#subjectPrefix}${prefix}>` });
-      return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(this.#subjectPrefix.length));
+      const { state } = await this.jsm.streams.info(this.#stream, { subjects_filter: `${this.#subjectPrefix}${prefix}>` });
+      const keys = Object.keys(state.subjects ?? {}).map((subject) => subject.slice(this.#subjectPrefix.length));
+      // With history 1 the stream's first message is the least recently written entry, and its
+      // last message the latest write (usually the caller's own renewal, just before this call).
+      const nextExpiryInMs = this.ttlMs > 0 && state.messages > 0 ? Date.parse(state.first_ts) + this.ttlMs - Date.parse(state.last_ts) : undefined;
+      return { keys, nextExpiryInMs: Number.isFinite(nextExpiryInMs) ? nextExpiryInMs : undefined };
     } catch (err) {
       throw new LeaseUnavailableError(`listing leases ${prefix}> failed`, { cause: err });
     }
