@@ -66,8 +66,19 @@ export class HostLease {
    */
   async renew(): Promise<'ok' | 'lost'> {
     if (this.#revision === undefined) return 'lost';
+    const key = HostLease.keyOf(this.member);
     const sentAt = this.now();
-    const revision = await this.table.renew(HostLease.keyOf(this.member), this.member, this.#revision);
+    const revision = await this.table.renew(key, this.member, this.#revision);
+    if (revision === null) {
+      // A renewal that timed out may have landed (its answer lost in a NATS reconnect): the lease
+      // is then still ours at a revision we never heard of. Only this host writes this key, and an
+      // update cannot bring back an expired key, so the lease never lapsed: renew from there.
+      const current = await this.table.get(key);
+      if (current?.owner === this.member && current.revision > this.#revision) {
+        this.#revision = current.revision;
+        return this.renew();
+      }
+    }
     if (revision === null) {
       this.#revision = undefined;
       this.#validUntil = Number.NEGATIVE_INFINITY;

@@ -167,9 +167,11 @@ export class LeaseOwnership implements ShardOwnership {
     try {
       outcome = await this.#host.renew();
     } catch (err) {
-      // Keep serving until the deadline; the timer stops us if renewals keep failing.
+      // Keep serving until the deadline (the timer stops us if renewals keep failing), and try
+      // again soon: a renewal lost in a NATS reconnect must be retried before the deadline.
       this.o.metrics.leaseRenewals.inc({ outcome: 'error' });
       this.o.logger.warn({ err }, 'host lease renewal failed');
+      this.#nextRoundIn = Math.max(20, Math.floor(this.#roundMs / 4));
       return;
     }
     this.o.metrics.leaseRenewals.inc({ outcome });

@@ -21,7 +21,12 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   try {
     // Host leases expire after LEASE_TTL_MS; shard claims stay until handed off or taken from a host that is gone.
     const hosts = await NatsKvLeaseTable.open(bus.connection, { ttlMs: config.LEASE_TTL_MS, bucket: config.LEASE_BUCKET });
-    const claims = await NatsKvLeaseTable.open(bus.connection, { ttlMs: 0, bucket: claimsBucketOf(config.LEASE_BUCKET) });
+    const claims = await NatsKvLeaseTable.open(bus.connection, {
+      ttlMs: 0,
+      bucket: claimsBucketOf(config.LEASE_BUCKET),
+      // Claim writes happen inside a lease round: bounded like the renewals, so a round never outlasts the TTL.
+      requestTimeoutMs: Math.max(100, Math.floor(config.LEASE_TTL_MS / 4)),
+    });
     let ownership: LeaseOwnership | undefined;
     const actors = await startActorsRole({
       bus,

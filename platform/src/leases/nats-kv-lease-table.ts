@@ -47,16 +47,23 @@ export class NatsKvLeaseTable implements LeaseTable {
   /**
    * Opens (creating if needed) the bucket. `ttlMs` 0 keeps entries until they
    * are released. All users of a bucket must agree on its TTL.
+   * `requestTimeoutMs` bounds every request (default a quarter of the TTL, or
+   * 5 s without one): a renewal lost in a reconnect must fail in time for a
+   * retry before the holder's deadline, not after nats.js's 5 s default.
    */
-  static async open(connection: NatsConnection, options: { ttlMs: number; bucket?: string; replicas?: number }): Promise<NatsKvLeaseTable> {
+  static async open(
+    connection: NatsConnection,
+    options: { ttlMs: number; bucket?: string; replicas?: number; requestTimeoutMs?: number },
+  ): Promise<NatsKvLeaseTable> {
     const bucket = options.bucket ?? DEFAULT_LEASE_BUCKET;
+    const timeout = options.requestTimeoutMs ?? (options.ttlMs > 0 ? Math.max(100, Math.floor(options.ttlMs / 4)) : 5000);
     try {
-      const kv = await connection.jetstream().views.kv(bucket, {
+      const kv = await connection.jetstream({ timeout }).views.kv(bucket, {
         ...(options.ttlMs > 0 ? { ttl: options.ttlMs } : {}),
         history: 1,
         replicas: options.replicas ?? 1,
       });
-      return new NatsKvLeaseTable(kv, await connection.jetstreamManager(), bucket, options.ttlMs);
+      return new NatsKvLeaseTable(kv, await connection.jetstreamManager({ timeout }), bucket, options.ttlMs);
     } catch (err) {
       throw new LeaseUnavailableError(`cannot open lease bucket ${bucket} (is JetStream enabled on the NATS server?)`, { cause: err });
     }
