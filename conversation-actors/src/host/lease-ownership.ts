@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type LeaseEntry, type LeaseTable, type LeaseWrite, type Logger, fencingEpoch } from '@chat/platform';
 import type { ActorMetrics } from '../metrics.js';
+import { type ClaimWriter, shardKey, takeClaims } from './claim-takeover.js';
 import { HostLease } from './host-lease.js';
 import { assignShards } from './shard-assignment.js';
 import type { OwnershipListener, ShardOwnership } from './shard-ownership.js';
@@ -28,7 +29,6 @@ interface Held {
   leaving: boolean;
 }
 
-const shardKey = (shard: number) => `shard.${shard}`;
 const HOST_PREFIX = 'host.';
 /** How long after a host lease's expected expiry the next round looks, and how soon it looks again if the lease is still there. */
 const EXPIRY_SLACK_MS = 20;
@@ -53,9 +53,10 @@ const OVERDUE_RETRY_MS = 50;
  *   stops serving.
  * - A taker writes a claim only if it is free (released: the owner drained
  *   first) or if, after reading the claim, it read that the owner's host
- *   lease is gone (so the owner's deadline has passed, and a member id
- *   never comes back: a restarted host is a new member). The write is a
- *   compare-and-set on the revision it read, so one taker wins.
+ *   lease is gone, so the owner's deadline has passed (takeClaims). The
+ *   write is a compare-and-set on the revision it read, so one taker wins.
+ *   A host that finds its own lease gone drops every shard before joining
+ *   again, and takes claims back only by compare-and-set like anyone.
  * - The epoch is fencingEpoch() of that claim write: its server time is
  *   later than the previous owner's claim write, so epochs grow from owner
  *   to owner and the store refuses the older one.
@@ -152,7 +153,10 @@ export class LeaseOwnership implements ShardOwnership {
     for (let shard = 0; shard < this.o.shardCount; shard++) {
       if (target[shard] === this.#host.member && !this.#held.has(shard)) wanted.push(shard);
     }
-    if (wanted.length > 0) await this.#take(wanted, live);
+    if (wanted.length > 0) {
+      const write: ClaimWriter = (shard, attempt, previous) => this.#write(shard, attempt, previous);
+      await takeClaims(wanted, { claims: this.o.claims, hosts: this.o.hosts, me: this.#host.member, live, write });
+    }
   }
 
   #assign(live: Set<string>): string[] {
@@ -199,34 +203,6 @@ export class LeaseOwnership implements ShardOwnership {
       else this.#loseAll('expired');
     }, Math.max(1, this.#host.validUntil - this.#now()));
     this.#watchdog.unref();
-  }
-
-  /**
-   * Takes the shards assigned to us: a free claim at once; one held by a
-   * member that was not live in this round's listing once a read made
-   * after reading the claim finds that member's host lease gone.
-   */
-  async #take(shards: number[], live: Set<string>): Promise<void> {
-    const { claims, hosts } = this.o;
-    const me = this.#host.member;
-    const free = await Promise.all(shards.map(async (shard) => ({ shard, write: await this.#write(shard, () => claims.acquire(shardKey(shard), me)) })));
-    const contested = free.filter((h) => h.write === null).map((h) => h.shard);
-    if (contested.length === 0) return;
-    const current = await Promise.all(contested.map(async (shard) => ({ shard, claim: await claims.get(shardKey(shard)) })));
-    // Owners not in the listing: read their host leases now, after their claims were read.
-    const unknown = [...new Set(current.flatMap(({ claim }) => (claim && claim.owner !== me && !live.has(claim.owner) ? [claim.owner] : [])))];
-    const gone = new Set<string>();
-    await Promise.all(
-      unknown.map(async (owner) => {
-        if ((await hosts.get(HostLease.keyOf(owner))) === null) gone.add(owner);
-      }),
-    );
-    await Promise.all(
-      current.map(({ shard, claim }) => {
-        // Ours already (a write whose answer we missed) or its owner is gone: compare-and-set on the revision we read.
-        if (claim && (claim.owner === me || gone.has(claim.owner))) return this.#write(shard, () => claims.take(shardKey(shard), me, claim.revision), claim);
-      }),
-    );
   }
 
   /** Runs one claim write and starts serving on success; a write that failed may have landed, so the shard becomes a suspect. */
