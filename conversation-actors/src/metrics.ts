@@ -51,7 +51,7 @@ export class ActorMetrics {
     this.shardsOwned = new Gauge({ name: 'chat_shards_owned', help: 'Shards this host serves.', registers });
     this.leaseRenewals = new Counter({
       name: 'chat_lease_renewals_total',
-      help: 'Shard lease renewals, by outcome (ok, lost, error).',
+      help: 'Host lease renewals (one lease per actor host), by outcome (ok, lost, error).',
       labelNames: ['outcome'],
       registers,
     });

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { type NatsBus, NatsKvLeaseTable, connectNatsBus, silentLogger } from '@chat/platform';
+import { type LeaseWrite, type NatsBus, NatsKvLeaseTable, claimsBucketOf, connectNatsBus, fencingEpoch, silentLogger } from '@chat/platform';
 import { type NatsServerProcess, startNatsServer } from '@chat/platform/testing';
 import { ActorMetrics } from '../metrics.js';
 import { LeaseOwnership } from './lease-ownership.js';
+import { assignShards } from './shard-assignment.js';
 import type { OwnershipListener } from './shard-ownership.js';
 
 const SHARDS = 16;
@@ -64,9 +65,10 @@ describe('LeaseOwnership on a real nats-server', () => {
   async function host(name: string, log: ServingLog, bucket: string, options: { drainMs?: number } = {}) {
     const bus = await connectNatsBus({ servers: server.url, name, logger: silentLogger() });
     buses.push(bus);
-    const table = await NatsKvLeaseTable.open(bus.connection, { ttlMs: TTL_MS, bucket });
+    const hostTable = await NatsKvLeaseTable.open(bus.connection, { ttlMs: TTL_MS, bucket });
+    const claims = await NatsKvLeaseTable.open(bus.connection, { ttlMs: 0, bucket: claimsBucketOf(bucket) });
     const metrics = new ActorMetrics(new Registry());
-    const ownership = new LeaseOwnership({ table, hostId: `${name}-${randomUUID().slice(0, 6)}`, shardCount: SHARDS, logger: silentLogger(), metrics });
+    const ownership = new LeaseOwnership({ hosts: hostTable, claims, hostId: `${name}-${randomUUID().slice(0, 6)}`, shardCount: SHARDS, logger: silentLogger(), metrics });
     await ownership.start(log.listener(name, options));
     hosts.push(ownership);
     return { ownership, bus, metrics };
@@ -116,5 +118,72 @@ describe('LeaseOwnership on a real nats-server', () => {
       expect(released!.at).toBeLessThan(taken!.at);
       expect(a.ownership.epochOf(shard)).toBeUndefined();
     }
+  });
+  /**
+   * A member that holds a host lease and shard claims without a LeaseOwnership:
+   * it never hands anything off, so only its lease decides whether its claims
+   * may be taken.
+   */
+  async function ghost(bucket: string) {
+    const bus = await connectNatsBus({ servers: server.url, name: 'ghost', logger: silentLogger() });
+    buses.push(bus);
+    const hostTable = await NatsKvLeaseTable.open(bus.connection, { ttlMs: TTL_MS, bucket });
+    const claims = await NatsKvLeaseTable.open(bus.connection, { ttlMs: 0, bucket: claimsBucketOf(bucket) });
+    let revision = (await hostTable.acquire('host.ghost', 'ghost'))!.revision;
+    let renewedAt = performance.now();
+    const timer = setInterval(() => {
+      void hostTable.renew('host.ghost', 'ghost', revision).then((r) => {
+        if (r !== null) [revision, renewedAt] = [r, performance.now()];
+      });
+    }, TTL_MS / 4);
+    const held = new Map<number, LeaseWrite>();
+    for (let s = 0; s < SHARDS; s++) held.set(s, (await claims.acquire(`shard.${s}`, 'ghost'))!);
+    return {
+      hostTable,
+      claims,
+      held,
+      /** Stops renewing; resolves with when the last renewal was sent at the latest. */
+      silence: () => {
+        clearInterval(timer);
+        return renewedAt;
+      },
+    };
+  }
+
+  it('a host does not take a claimed shard while the owner host lease lives, and takes it once that lease is gone, with a higher epoch', async () => {
+    const log = new ServingLog();
+    const bucket = `b${randomUUID().slice(0, 8)}`;
+    const g = await ghost(bucket);
+    const b = await host('b', log, bucket);
+    // The ghost never hands off; b waits for it however many rounds pass.
+    await new Promise((r) => setTimeout(r, 3 * TTL_MS));
+    expect(b.ownership.ownedShards()).toEqual([]);
+    const lastRenewal = g.silence();
+    await until(() => log.countOf('b') === SHARDS, 6 * TTL_MS);
+    const firstTake = Math.min(...log.events.filter((e) => e.host === 'b' && e.kind === 'acquired').map((e) => e.at));
+    expect(firstTake - lastRenewal, 'taken only after the ghost lease expired').toBeGreaterThanOrEqual(TTL_MS * 0.9);
+    for (let s = 0; s < SHARDS; s++) expect(b.ownership.epochOf(s)!).toBeGreaterThan(fencingEpoch(g.held.get(s)!));
+    expect(await g.claims.get('shard.0')).toMatchObject({ owner: expect.stringMatching(/^b-/) });
+  });
+
+  it('a claim its owner released is taken at once by the host it is assigned to, while the owner lives', async () => {
+    const log = new ServingLog();
+    const bucket = `b${randomUUID().slice(0, 8)}`;
+    const g = await ghost(bucket);
+    const b = await host('b', log, bucket);
+    const member = (await g.hostTable.live('host.')).keys.find((k) => k !== 'host.ghost')!.slice('host.'.length);
+    const target = assignShards(SHARDS, ['ghost', member]);
+    const shard = target.indexOf(member);
+    expect(shard).toBeGreaterThanOrEqual(0);
+    await new Promise((r) => setTimeout(r, TTL_MS));
+    expect(b.ownership.ownedShards()).toEqual([]);
+    const releasedAt = performance.now();
+    await g.claims.release(`shard.${shard}`, g.held.get(shard)!.revision);
+    await until(() => b.ownership.ownedShards().includes(shard), TTL_MS);
+    // Within about one round (half the TTL), long before the ghost lease could expire.
+    expect(performance.now() - releasedAt).toBeLessThan(TTL_MS);
+    expect(b.ownership.ownedShards()).toEqual([shard]);
+    expect(await g.hostTable.get('host.ghost')).not.toBeNull();
+    g.silence();
   });
 });

@@ -1,16 +1,22 @@
-import { type LeaseTable, type Logger, fencingEpoch } from '@chat/platform';
+import { randomBytes } from 'node:crypto';
+import { type LeaseEntry, type LeaseTable, type LeaseWrite, type Logger, fencingEpoch } from '@chat/platform';
 import type { ActorMetrics } from '../metrics.js';
+import { type ClaimWriter, shardKey, takeClaims } from './claim-takeover.js';
+import { HostLease } from './host-lease.js';
 import { assignShards } from './shard-assignment.js';
 import type { OwnershipListener, ShardOwnership } from './shard-ownership.js';
 
 export interface LeaseOwnershipOptions {
-  table: LeaseTable;
+  /** Host leases: a table with a TTL (LEASE_TTL_MS). */
+  hosts: LeaseTable;
+  /** Shard claims: a table without TTL (ttlMs 0). */
+  claims: LeaseTable;
   /** Unique per process incarnation (a restarted host is a new host). */
   hostId: string;
   shardCount: number;
   logger: Logger;
   metrics: ActorMetrics;
-  /** How often leases are renewed and the assignment rechecked; default a third of the TTL. */
+  /** How often the host lease is renewed and the assignment rechecked; default half the TTL. */
   roundMs?: number;
   /** Monotonic clock in ms (default performance.now); injectable for tests. */
   now?: () => number;
@@ -18,64 +24,81 @@ export interface LeaseOwnershipOptions {
 
 interface Held {
   epoch: number;
+  /** Revision of our claim, for releasing it. */
   revision: number;
-  /** Local deadline: the send time of the last successful renewal + TTL − margin. */
-  validUntil: number;
   leaving: boolean;
 }
 
-/** Safety margin kept off every lease deadline, for clock-rate drift and scheduling delay. */
-const MARGIN_FRACTION = 0.1;
-
-const shardKey = (shard: number) => `shard.${shard}`;
-const hostKey = (hostId: string) => `host.${hostId}`;
+const HOST_PREFIX = 'host.';
+/** How long after a host lease's expected expiry the next round looks, and how soon it looks again if the lease is still there. */
+const EXPIRY_SLACK_MS = 20;
+const OVERDUE_RETRY_MS = 50;
 
 /**
- * Shard ownership by leases (cluster mode). Each host keeps a `host.<id>`
- * lease alive; every round it renews its shard leases (compare-and-set on
- * the revision), computes the assignment all hosts agree on from the live
- * host list (assignShards), hands off shards assigned elsewhere (drain, stop,
- * release) and acquires free shards assigned to it.
+ * Shard ownership by one lease per host (cluster mode). Each host keeps its
+ * `host.<member>` lease alive (HostLease: the only write of an idle host);
+ * a shard is owned through a claim `shard.<n>` naming the member, written
+ * only when ownership changes. Every round (half the TTL) a host renews its
+ * lease, lists the live host leases (one request, which also says when the
+ * oldest lease expires: the next round comes then if that is sooner),
+ * computes the assignment all hosts agree on (assignShards), hands off
+ * shards assigned elsewhere (drain, stop, release the claim) and takes the
+ * shards assigned to it.
  *
- * Safety: a host serves a shard only until its local deadline, which is
- * earlier than the moment the table can free the lease (the deadline counts
- * from when the renewal was *sent*). epochOf() answers undefined past it, so
- * a paused host that wakes up writes nothing, and a watchdog stops serving
- * shards whose deadline passed.
+ * Safety (no two hosts serve a shard at once, and older epochs are refused):
+ * - A claim is valid only while its owner's host lease lives. A host serves
+ *   its shards only while HostLease.isValid(), whose deadline falls before
+ *   the table can drop the lease; epochOf() answers undefined past it (a
+ *   paused host that wakes up writes nothing) and a timer at the deadline
+ *   stops serving.
+ * - A taker writes a claim only if it is free (released: the owner drained
+ *   first) or if, after reading the claim, it read that the owner's host
+ *   lease is gone, so the owner's deadline has passed (takeClaims). The
+ *   write is a compare-and-set on the revision it read, so one taker wins.
+ *   A host that finds its own lease gone drops every shard before joining
+ *   again, and takes claims back only by compare-and-set like anyone.
+ * - The epoch is fencingEpoch() of that claim write: its server time is
+ *   later than the previous owner's claim write, so epochs grow from owner
+ *   to owner and the store refuses the older one.
  */
 export class LeaseOwnership implements ShardOwnership {
   readonly #held = new Map<number, Held>();
+  /** Shards whose claim may name us though we do not hold them (a lost shard, a failed release, a write whose answer we missed). */
+  readonly #suspects = new Set<number>();
+  readonly #handoffs = new Set<Promise<void>>();
   readonly #now: () => number;
   readonly #roundMs: number;
-  readonly #margin: number;
+  readonly #host: HostLease;
   #listener: OwnershipListener | undefined;
-  #hostRevision = 0;
   #timer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
   #stopped = false;
   #round: Promise<void> = Promise.resolve();
+  /** Delay before the next round: roundMs, or less when a host lease may expire before then. */
+  #nextRoundIn: number;
+  /** The last assignment and the member list it was computed for: most rounds find the same members. */
+  #assignment: { members: string; target: string[] } = { members: '', target: [] };
 
   constructor(private readonly o: LeaseOwnershipOptions) {
+    if (o.claims.ttlMs !== 0) throw new RangeError('shard claims need a table without TTL: a claim must outlive any pause of its owner but no host lease');
     this.#now = o.now ?? (() => performance.now());
-    this.#roundMs = o.roundMs ?? Math.max(50, Math.floor(o.table.ttlMs / 3));
-    this.#margin = Math.ceil(o.table.ttlMs * MARGIN_FRACTION);
+    this.#roundMs = o.roundMs ?? Math.max(50, Math.floor(o.hosts.ttlMs / 2));
+    this.#nextRoundIn = this.#roundMs;
+    // A random suffix makes every incarnation a new member even if HOST_ID repeats.
+    this.#host = new HostLease(o.hosts, `${o.hostId}-${randomBytes(3).toString('hex')}`, this.#now);
   }
 
   /** Registers this host and completes one full round (the host is ready after it). */
   async start(listener: OwnershipListener): Promise<void> {
     this.#listener = listener;
-    const acquired = await this.o.table.acquire(hostKey(this.o.hostId), this.o.hostId);
-    if (!acquired) throw new Error(`host id ${this.o.hostId} is already live in the lease table`);
-    this.#hostRevision = acquired.revision;
+    if (!(await this.#host.join())) throw new Error(`host ${this.#host.member} is already live in the lease table`);
     await this.#runRound();
     this.#schedule();
-    this.#watchdog = setInterval(() => this.#expireOverdue(), Math.max(20, Math.floor(this.#margin / 2)));
-    this.#watchdog.unref();
   }
 
   epochOf(shard: number): number | undefined {
     const held = this.#held.get(shard);
-    if (!held || this.#now() >= held.validUntil) return undefined;
+    if (!held || !this.#host.isValid()) return undefined;
     return held.epoch;
   }
 
@@ -89,11 +112,12 @@ export class LeaseOwnership implements ShardOwnership {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
-    if (this.#watchdog) clearInterval(this.#watchdog);
     await this.#round.catch(() => {});
-    await Promise.all([...this.#held.keys()].map((shard) => this.#handOff(shard)));
-    await this.o.table.release(hostKey(this.o.hostId), this.#hostRevision).catch((err: unknown) => {
-      this.o.logger.warn({ err }, 'could not leave the host list; it expires by itself');
+    for (const shard of this.#held.keys()) this.#handOff(shard);
+    await Promise.all(this.#handoffs);
+    if (this.#watchdog) clearTimeout(this.#watchdog);
+    await this.#host.leave().catch((err: unknown) => {
+      this.o.logger.warn({ err }, 'could not leave the host list; the lease expires by itself');
     });
   }
 
@@ -101,100 +125,164 @@ export class LeaseOwnership implements ShardOwnership {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#round = this.#runRound().catch((err: unknown) => this.o.logger.warn({ err }, 'lease round failed'));
-      this.#round.finally(() => this.#schedule());
-    }, this.#roundMs);
+      void this.#round.finally(() => this.#schedule());
+    }, this.#nextRoundIn);
     this.#timer.unref();
   }
 
   async #runRound(): Promise<void> {
-    const { table, hostId, shardCount } = this.o;
-    const sentAt = this.#now();
-    const hostRevision = await table.renew(hostKey(hostId), hostId, this.#hostRevision);
-    if (hostRevision === null) {
-      // Our host entry expired (we were paused or cut off): rejoin under the same id.
-      const again = await table.acquire(hostKey(hostId), hostId);
-      if (again) this.#hostRevision = again.revision;
-    } else this.#hostRevision = hostRevision;
+    this.#nextRoundIn = this.#roundMs;
+    await this.#renewHostLease();
+    if (this.#stopped || !this.#host.isValid()) return;
 
+    const listing = await this.o.hosts.live(HOST_PREFIX);
+    // A host that died stops renewing, so its lease is the oldest and expires first: look again
+    // right after it should be gone rather than up to a round later (failover time ≈ TTL, not TTL +
+    // a round). Live hosts renew every round, so an idle cluster never looks more often than that.
+    if (listing.nextExpiryInMs !== undefined && listing.nextExpiryInMs + EXPIRY_SLACK_MS < this.#roundMs) {
+      this.#nextRoundIn = listing.nextExpiryInMs > 0 ? listing.nextExpiryInMs + EXPIRY_SLACK_MS : OVERDUE_RETRY_MS;
+    }
+    const members = listing.keys.map((key) => key.slice(HOST_PREFIX.length));
+    const live = new Set(members).add(this.#host.member);
+    const target = this.#assign(live);
+    for (const [shard, held] of this.#held) {
+      if (target[shard] !== this.#host.member && !held.leaving) this.#handOff(shard);
+    }
+    await this.#clearSuspects(target);
+    const wanted: number[] = [];
+    for (let shard = 0; shard < this.o.shardCount; shard++) {
+      if (target[shard] === this.#host.member && !this.#held.has(shard)) wanted.push(shard);
+    }
+    if (wanted.length > 0) {
+      const write: ClaimWriter = (shard, attempt, previous) => this.#write(shard, attempt, previous);
+      await takeClaims(wanted, { claims: this.o.claims, hosts: this.o.hosts, me: this.#host.member, live, write });
+    }
+  }
+
+  #assign(live: Set<string>): string[] {
+    const members = [...live].sort().join(' ');
+    if (members !== this.#assignment.members) this.#assignment = { members, target: assignShards(this.o.shardCount, [...live]) };
+    return this.#assignment.target;
+  }
+
+  /** Renews the host lease (joining again if it was lost) and arms the deadline timer. */
+  async #renewHostLease(): Promise<void> {
+    let outcome: 'ok' | 'lost';
+    try {
+      outcome = await this.#host.renew();
+    } catch (err) {
+      // Keep serving until the deadline (the timer stops us if renewals keep failing), and try
+      // again soon: a renewal lost in a NATS reconnect must be retried before the deadline.
+      this.o.metrics.leaseRenewals.inc({ outcome: 'error' });
+      this.o.logger.warn({ err }, 'host lease renewal failed');
+      this.#nextRoundIn = Math.max(20, Math.floor(this.#roundMs / 4));
+      return;
+    }
+    this.o.metrics.leaseRenewals.inc({ outcome });
+    if (outcome === 'lost') {
+      // Paused or cut off past the TTL: our claims may be taken already. Stop serving, then rejoin.
+      this.o.logger.warn({ shards: this.#held.size }, 'host lease lost; stopped serving every shard and joining again');
+      this.#loseAll('lost');
+      if (this.#stopped) return;
+      try {
+        await this.#host.join();
+      } catch (err) {
+        this.o.logger.warn({ err }, 'joining again failed; retrying next round');
+        return;
+      }
+    }
+    this.#armDeadline();
+  }
+
+  /** A timer at the host lease deadline: it stops serving every shard unless a renewal moved the deadline first. */
+  #armDeadline(): void {
+    if (this.#watchdog) clearTimeout(this.#watchdog);
+    if (this.#stopped || !this.#host.joined) return;
+    this.#watchdog = setTimeout(() => {
+      if (this.#host.isValid()) this.#armDeadline(); // woke a moment early: timers round to whole ms
+      else this.#loseAll('expired');
+    }, Math.max(1, this.#host.validUntil - this.#now()));
+    this.#watchdog.unref();
+  }
+
+  /** Runs one claim write and starts serving on success; a write that failed may have landed, so the shard becomes a suspect. */
+  async #write(shard: number, write: () => Promise<LeaseWrite | null>, previous?: LeaseEntry): Promise<LeaseWrite | null> {
+    let result: LeaseWrite | null;
+    try {
+      result = await write();
+    } catch (err) {
+      this.o.logger.warn({ err, shard }, 'shard claim write failed');
+      this.#suspects.add(shard);
+      return null;
+    }
+    if (!result) return null;
+    if (this.#stopped || !this.#host.isValid() || this.#held.has(shard)) {
+      this.#suspects.add(shard);
+      return result;
+    }
+    const epoch = fencingEpoch(result);
+    this.#held.set(shard, { epoch, revision: result.revision, leaving: false });
+    this.#suspects.delete(shard);
+    this.o.logger.debug({ shard, epoch, from: previous?.owner }, 'shard acquired');
+    this.#listener?.acquired(shard, epoch);
+    return result;
+  }
+
+  /** Releases claims naming us that we do not serve and that are assigned elsewhere, so their new owner need not wait. */
+  async #clearSuspects(target: string[]): Promise<void> {
+    const me = this.#host.member;
     await Promise.all(
-      // Shards being handed off are renewed too: they still write while draining.
-      [...this.#held.entries()].map(async ([shard, held]) => {
+      [...this.#suspects].map(async (shard) => {
+        // Held again, or ours to take back through #take (which adopts a claim naming us).
+        if (this.#held.has(shard) || target[shard] === me) return void this.#suspects.delete(shard);
         try {
-          const revision = await table.renew(shardKey(shard), hostId, held.revision);
-          if (revision === null) {
-            this.o.metrics.leaseRenewals.inc({ outcome: 'lost' });
-            this.#lose(shard, 'lost');
-            return;
-          }
-          held.revision = revision;
-          held.validUntil = sentAt + table.ttlMs - this.#margin;
-          this.o.metrics.leaseRenewals.inc({ outcome: 'ok' });
+          const claim = await this.o.claims.get(shardKey(shard));
+          if (claim?.owner === me && !this.#held.has(shard)) await this.o.claims.release(shardKey(shard), claim.revision);
+          this.#suspects.delete(shard);
         } catch (err) {
-          // Keep serving until the deadline; the watchdog stops us if renewals keep failing.
-          this.o.metrics.leaseRenewals.inc({ outcome: 'error' });
-          this.o.logger.warn({ err, shard }, 'lease renewal failed');
+          this.o.logger.warn({ err, shard }, 'could not release a stale shard claim; retrying next round');
         }
       }),
     );
-    if (this.#stopped) return;
-
-    const hosts = [...(await table.list('host.')).values()].map((e) => e.owner);
-    if (!hosts.includes(hostId)) hosts.push(hostId);
-    const target = assignShards(shardCount, hosts);
-
-    const moves: Promise<void>[] = [];
-    for (const [shard, held] of this.#held) {
-      if (target[shard] !== hostId && !held.leaving) moves.push(this.#handOff(shard));
-    }
-    for (let shard = 0; shard < shardCount; shard++) {
-      if (target[shard] !== hostId || this.#held.has(shard)) continue;
-      moves.push(this.#tryAcquire(shard));
-    }
-    await Promise.all(moves);
   }
 
-  async #tryAcquire(shard: number): Promise<void> {
-    const sentAt = this.#now();
-    const acquired = await this.o.table.acquire(shardKey(shard), this.o.hostId).catch((err: unknown) => {
-      this.o.logger.warn({ err, shard }, 'lease acquire failed');
-      return null;
-    });
-    if (!acquired || this.#stopped) return;
-    const epoch = fencingEpoch(acquired);
-    this.#held.set(shard, { epoch, revision: acquired.revision, validUntil: sentAt + this.o.table.ttlMs - this.#margin, leaving: false });
-    this.o.logger.debug({ shard, epoch }, 'shard acquired');
-    this.#listener?.acquired(shard, epoch);
-  }
-
-  /** Drain, stop, release: the shard's requests find no responder until the new owner subscribes. */
-  async #handOff(shard: number): Promise<void> {
+  /** Drain, stop, release, in the background (renewals go on meanwhile): the shard's requests find no responder until the new owner subscribes. */
+  #handOff(shard: number): void {
     const held = this.#held.get(shard);
     if (!held || held.leaving) return;
     held.leaving = true;
-    try {
-      await this.#listener?.releasing(shard);
-    } finally {
-      this.#held.delete(shard);
-    }
-    await this.o.table.release(shardKey(shard), held.revision).catch((err: unknown) => {
-      this.o.logger.warn({ err, shard }, 'lease release failed; it expires by itself');
-    });
-    this.o.metrics.handoffs.inc();
-    this.o.logger.debug({ shard }, 'shard handed off');
+    const done = (async () => {
+      try {
+        await this.#listener?.releasing(shard);
+      } catch (err) {
+        this.o.logger.error({ err, shard }, 'draining a shard failed');
+      } finally {
+        this.#held.delete(shard);
+      }
+      try {
+        await this.o.claims.release(shardKey(shard), held.revision);
+      } catch (err) {
+        this.#suspects.add(shard);
+        this.o.logger.warn({ err, shard }, 'shard claim release failed; retrying next round');
+      }
+      this.o.metrics.handoffs.inc();
+      this.o.logger.debug({ shard }, 'shard handed off');
+    })();
+    this.#handoffs.add(done);
+    void done.finally(() => this.#handoffs.delete(done));
   }
 
-  /** Stops serving at once: the lease is gone or can no longer be trusted. */
-  #lose(shard: number, reason: 'lost' | 'expired'): void {
-    if (!this.#held.delete(shard)) return;
-    this.o.metrics.shardsLost.inc({ reason });
-    this.o.logger.warn({ shard, reason }, 'stopped serving shard');
-    this.#listener?.releasing(shard).catch((err: unknown) => this.o.logger.error({ err, shard }, 'releasing a lost shard failed'));
-  }
-
-  #expireOverdue(): void {
-    const now = this.#now();
+  /** Stops serving every shard at once: the host lease is gone or can no longer be trusted. */
+  #loseAll(reason: 'lost' | 'expired'): void {
     for (const [shard, held] of this.#held) {
-      if (!held.leaving && now >= held.validUntil) this.#lose(shard, 'expired');
+      // A shard being handed off is dropped by its hand-off; epochOf() already refuses it.
+      if (held.leaving) continue;
+      this.#held.delete(shard);
+      this.#suspects.add(shard);
+      this.o.metrics.shardsLost.inc({ reason });
+      this.o.logger.warn({ shard, reason }, 'stopped serving shard');
+      this.#listener?.releasing(shard).catch((err: unknown) => this.o.logger.error({ err, shard }, 'releasing a lost shard failed'));
     }
   }
+
 }

@@ -1,7 +1,8 @@
 /**
  * Which shards this host serves, and with which epoch. Standalone mode owns
- * every shard with a fixed epoch (StaticOwnership); cluster mode takes leases
- * in a JetStream KV bucket, where the lease revision is the epoch.
+ * every shard with a fixed epoch (StaticOwnership); cluster mode keeps a host
+ * lease and claims shards in JetStream KV (LeaseOwnership), with the claim
+ * write's fencingEpoch as the epoch.
  */
 export interface ShardOwnership {
   /** Starts taking shards; the listener hears of every change from now on. */

@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { type Logger, NatsKvLeaseTable, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer } from '@chat/platform';
+import { type Logger, NatsKvLeaseTable, claimsBucketOf, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer } from '@chat/platform';
 import { LeaseOwnership } from '@chat/conversation-actors';
 import { clusterActorsEnvSchema, natsServers } from './cluster-env.js';
 import { startActorsRole } from './actors-role.js';
 import type { RunningSystem } from './standalone.js';
 
 /**
- * `chat actors`: an actor host on NATS. It takes its share of shard leases and
+ * `chat actors`: an actor host on NATS. It keeps a host lease, takes its share of shards and
  * is ready once connected and its first lease round is done.
  */
 export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
@@ -19,13 +19,20 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log });
   const ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && bus.isReady() });
   try {
-    const table = await NatsKvLeaseTable.open(bus.connection, { ttlMs: config.LEASE_TTL_MS, bucket: config.LEASE_BUCKET });
+    // Host leases expire after LEASE_TTL_MS; shard claims stay until handed off or taken from a host that is gone.
+    const hosts = await NatsKvLeaseTable.open(bus.connection, { ttlMs: config.LEASE_TTL_MS, bucket: config.LEASE_BUCKET });
+    const claims = await NatsKvLeaseTable.open(bus.connection, {
+      ttlMs: 0,
+      bucket: claimsBucketOf(config.LEASE_BUCKET),
+      // Claim writes happen inside a lease round: bounded like the renewals, so a round never outlasts the TTL.
+      requestTimeoutMs: Math.max(100, Math.floor(config.LEASE_TTL_MS / 4)),
+    });
     let ownership: LeaseOwnership | undefined;
     const actors = await startActorsRole({
       bus,
       config,
       ownership: (metrics) =>
-        (ownership = new LeaseOwnership({ table, hostId, shardCount: config.SHARDS, logger: log.child({ component: 'leases' }), metrics })),
+        (ownership = new LeaseOwnership({ hosts, claims, hostId, shardCount: config.SHARDS, logger: log.child({ component: 'leases' }), metrics })),
       registry,
       logger: log,
     });

@@ -4,7 +4,7 @@ import { actorsEnvSchema } from '@chat/conversation-actors';
 import { gatewayEnvSchema } from '@chat/edge-gateway';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
-export const DEFAULT_LEASE_TTL_MS = 5000;
+export const DEFAULT_LEASE_TTL_MS = 2000;
 export const DEFAULT_ACTORS_PORT = 9100;
 export const DEFAULT_PRESENCE_PORT = 9200;
 

@@ -1,31 +1,61 @@
 /**
- * A table of expiring leases with compare-and-set renewal: the boundary the
- * shard ownership code depends on. Implementation: a JetStream KV bucket
- * whose entries expire after the TTL unless renewed (NatsKvLeaseTable).
+ * A table of keyed entries, each with one owner, written by compare-and-set
+ * on its revision: the boundary the shard ownership code depends on. With a
+ * TTL the entries are leases (an entry not renewed for `ttlMs` disappears);
+ * with `ttlMs` 0 they are claims that stay until released or taken over.
+ * Implementation: a JetStream KV bucket (NatsKvLeaseTable).
  *
  * Guarantees:
- * - acquire() succeeds for at most one caller while the lease is held.
- * - A lease not renewed for `ttlMs` (measured by the table's server) becomes
- *   free; it never becomes free earlier, so a holder that renews and keeps its
- *   own deadline (send time of its last successful renewal + ttlMs) is the
- *   only holder until that deadline.
- * - Revisions only grow while the table's storage lives; the server time of an
- *   acquire also grows across a storage reset (same server clock), so together
+ * - acquire() succeeds for at most one caller while the key is held, and
+ *   take() for at most one caller per revision: every write names the
+ *   revision it replaces.
+ * - With a TTL, an entry not renewed for `ttlMs` (measured by the table's
+ *   server) disappears; it never disappears earlier, so a holder that renews
+ *   and keeps its own deadline (send time of its last successful renewal +
+ *   ttlMs) is the only holder until that deadline.
+ * - release() leaves no trace: the key is free at once and live() no longer
+ *   names it.
+ * - Revisions only grow while the table's storage lives; the server time of a
+ *   write also grows across a storage reset (same server clock), so together
  *   they make a fencing epoch (see fencingEpoch()).
  */
 export interface LeaseTable {
+  /** How long an entry lives after its last write, in ms; 0: until released or taken over. */
   readonly ttlMs: number;
+  /** Takes `key` for `owner` if it is free. Null if someone holds it. */
+  acquire(key: string, owner: string): Promise<LeaseWrite | null>;
   /**
-   * Takes `key` for `owner` if it is free. Returns the lease revision and the
-   * server's time of the write (ms), or null if someone holds it.
+   * Takes `key` over for `owner` if it is still at `revision` (the caller
+   * decided its holder is gone). Null if it moved on or disappeared.
    */
-  acquire(key: string, owner: string): Promise<{ revision: number; serverTimeMs: number } | null>;
+  take(key: string, owner: string, revision: number): Promise<LeaseWrite | null>;
   /** Renews a lease last written at `revision`. Returns the new revision, or null if it was lost. */
   renew(key: string, owner: string, revision: number): Promise<number | null>;
-  /** Gives a lease up at once (if still at `revision`), so another owner can take it without waiting for expiry. */
+  /** Gives a key up at once if it is still at `revision`; a no-op if it moved on. */
   release(key: string, revision: number): Promise<void>;
-  /** Every live lease whose key starts with `prefix`. */
-  list(prefix: string): Promise<Map<string, LeaseEntry>>;
+  /** The key's current holder, or null if it is free. */
+  get(key: string): Promise<LeaseEntry | null>;
+  /** Every held key that starts with `prefix`, read in one request (no values), and when the next one may expire. */
+  live(prefix: string): Promise<LiveKeys>;
+}
+
+/** The answer of LeaseTable.live(). */
+export interface LiveKeys {
+  keys: string[];
+  /**
+   * With a TTL: in how many ms the least recently written entry of the whole
+   * table expires unless it is renewed first, counted on the table's clock
+   * from its latest write (≤ 0: overdue). For scheduling the next look only
+   * (someone may be gone then); never a safety decision. Undefined without a
+   * TTL or when the table is empty.
+   */
+  nextExpiryInMs: number | undefined;
+}
+
+/** A write that took a key: its revision and the server's time of the write (ms). */
+export interface LeaseWrite {
+  revision: number;
+  serverTimeMs: number;
 }
 
 export interface LeaseEntry {
@@ -41,6 +71,6 @@ export interface LeaseEntry {
  * stepped backwards can only make a new holder's writes be refused (safe),
  * never let an old holder's writes through.
  */
-export function fencingEpoch(acquired: { revision: number; serverTimeMs: number }): number {
+export function fencingEpoch(acquired: LeaseWrite): number {
   return Math.floor(acquired.serverTimeMs) * 1024 + (acquired.revision % 1024);
 }
