@@ -7,26 +7,7 @@ import { eventToFrame } from './event-frames.js';
 import { RoomTable } from './room-table.js';
 import { BACKFILL_LIMIT, RoomBackfill } from './room-backfill.js';
 import { PresenceDedupe } from './presence-dedupe.js';
-
-/**
- * How long a connect waits for the user's conversations before hello goes
- * out without them: a cluster with no actor host reachable must not hold
- * every new connection for the full retry budget.
- */
-const FIRST_LOAD_BUDGET_MS = 1000;
-
-/** Backoff of the later attempts, while the user stays connected. */
-const RELOAD_DELAYS_MS = [1000, 2000, 5000, 10_000];
-
-/** Room reloads in flight after a bus reconnect: one query each, so a gateway full of users does not flood the query service. */
-const RELOAD_CONCURRENCY = 16;
-
-/** A user's room load; `token` tells a stale load (the user left and came back meanwhile) from the current one. */
-interface Load {
-  readonly token: object;
-  /** Resolves once the first attempt succeeded or failed. */
-  readonly first: Promise<void>;
-}
+import { RoomLoader } from './room-loader.js';
 
 export interface EventDeliveryOptions {
   bus: Bus;
@@ -67,15 +48,12 @@ export interface EventDeliveryOptions {
 export class EventDelivery {
   readonly #userSubs = new Map<string, Subscription>();
   readonly #roomSubs = new Map<string, Subscription>();
-  readonly #loads = new Map<string, Load>();
+  readonly #loader: RoomLoader;
   readonly #rooms: RoomTable;
   readonly #backfill: RoomBackfill;
   readonly #presenceSeen = new PresenceDedupe();
   #groupsSub: Subscription | undefined;
   #stopReconnects: (() => void) | undefined;
-  /** Users whose rooms are to be reloaded after a reconnect, and how many reloads run. */
-  #reloadQueue: string[] = [];
-  #reloadsRunning = 0;
   /** The last per-user event rendered, by its object (in-process) or its bytes: a change may send the same event to many members back to back. */
   #lastRendered: { body: unknown; data: Uint8Array | undefined; frame: string | null } | undefined;
   #sessions: SessionRegistry | undefined;
@@ -102,13 +80,14 @@ export class EventDelivery {
       deliver: (conversationId, event) => this.#deliverToRoom(conversationId, event),
       logger: o.logger,
     });
+    this.#loader = new RoomLoader({ rooms: this.#rooms, bus: o.bus, backend: o.backend, logger: o.logger, loadedLate: (userId) => o.loadedLate(userId) });
   }
 
   attach(sessions: SessionRegistry): void {
     this.#sessions = sessions;
     this.#groupsSub ??= this.#bus.subscribe(GROUPS_CREATED_SUBJECT, (msg) => this.#onGroupCreated(msg));
     // Membership events may have been lost while the bus was down (a removal among them): reload every user's rooms.
-    this.#stopReconnects ??= this.#bus.onReconnect(() => this.#reloadAll());
+    this.#stopReconnects ??= this.#bus.onReconnect(() => this.#loader.reloadAll(this.#userSubs.keys()));
   }
 
   /** Whether `userId` (connected here) is a member of the conversation, as far as this gateway follows their conversations. */
@@ -127,36 +106,7 @@ export class EventDelivery {
     // The user subject first: a membership change after this point reaches us even if the load read the store before it.
     this.#userSubs.set(userId, this.#bus.subscribe(userEventsSubject(userId), (msg) => this.#onUserEvent(userId, msg)));
     this.#rooms.track(userId);
-    this.#startLoad(userId, true);
-  }
-
-  #startLoad(userId: string, connecting: boolean): void {
-    const token = {};
-    let firstDone!: () => void;
-    const first = new Promise<void>((resolve) => (firstDone = resolve));
-    this.#loads.set(userId, { token, first });
-    void this.#loadLoop(userId, token, firstDone, connecting);
-  }
-
-  #reloadAll(): void {
-    this.#reloadQueue = [...this.#userSubs.keys()];
-    this.#logger.info({ users: this.#reloadQueue.length }, 'bus reconnected: reloading the conversations of every connected user');
-    this.#pumpReloads();
-  }
-
-  #pumpReloads(): void {
-    while (this.#reloadsRunning < RELOAD_CONCURRENCY && this.#reloadQueue.length > 0) {
-      const userId = this.#reloadQueue.pop()!;
-      if (!this.#rooms.reloading(userId)) continue; // gone, or its first load still runs
-      this.#reloadsRunning++;
-      this.#startLoad(userId, false);
-      void this.#loads
-        .get(userId)!
-        .first.finally(() => {
-          this.#reloadsRunning--;
-          this.#pumpReloads();
-        });
-    }
+    this.#loader.load(userId);
   }
 
   /**
@@ -165,13 +115,13 @@ export class EventDelivery {
    * once the first attempt to read them failed (see loadedLate).
    */
   ready(userId: string): Promise<void> {
-    return this.#loads.get(userId)?.first ?? Promise.resolve();
+    return this.#loader.ready(userId);
   }
 
   unwatch(userId: string): void {
     this.#userSubs.get(userId)?.unsubscribe();
     this.#userSubs.delete(userId);
-    this.#loads.delete(userId);
+    this.#loader.forget(userId);
     this.#rooms.untrack(userId);
   }
 
@@ -182,34 +132,9 @@ export class EventDelivery {
     this.#groupsSub = undefined;
     this.#stopReconnects?.();
     this.#stopReconnects = undefined;
-    this.#reloadQueue = [];
+    this.#loader.stop();
     this.#userSubs.clear();
     this.#roomSubs.clear();
-  }
-
-  /** Loads (connecting) or reloads the user's rooms until it succeeds or the user leaves. */
-  async #loadLoop(userId: string, token: object, firstDone: () => void, connecting: boolean): Promise<void> {
-    const current = () => this.#loads.get(userId)?.token === token;
-    for (let attempt = 0; current(); attempt++) {
-      try {
-        const budgetMs = attempt === 0 ? FIRST_LOAD_BUDGET_MS : undefined;
-        const reply = await this.#backend.query({ caller: { id: userId, name: '' }, op: { $case: 'rooms', value: {} } }, { budgetMs });
-        if (reply.$case !== 'rooms') throw new Error(`rooms query answered with ${reply.$case}`);
-        if (!current()) return; // gone meanwhile
-        this.#rooms.loaded(userId, reply.value.conversationIds);
-        // The subscriptions reach the bus server before hello: a request the client sends after hello comes after them.
-        await this.#bus.flush();
-        if (!current()) return;
-        this.#loads.delete(userId);
-        if (attempt > 0 && connecting) this.o.loadedLate(userId);
-        return;
-      } catch (err) {
-        if (attempt === 0) this.#logger.warn({ err, userId, connecting }, 'could not load the conversations of a user; retrying');
-      } finally {
-        if (attempt === 0) firstDone();
-      }
-      await new Promise((resolve) => setTimeout(resolve, RELOAD_DELAYS_MS[Math.min(attempt, RELOAD_DELAYS_MS.length - 1)]));
-    }
   }
 
   #isLoaded(userId: string): boolean {
