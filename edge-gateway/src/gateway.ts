@@ -9,15 +9,14 @@ import { FrameHandler } from './session/frame-handler.js';
 import { SessionRegistry } from './session/session-registry.js';
 import type { Session, SessionData } from './session/session.js';
 import { Outbox } from './session/outbox.js';
-import { SessionRateLimiter } from './rate-limit/session-rate-limiter.js';
 import { UserBudgets } from './rate-limit/user-budgets.js';
-import { type AuthenticatedUser, type HmacTokenAuthority, type TokenVerifier, extractToken } from './auth/token-authority.js';
+import type { HmacTokenAuthority, TokenVerifier } from './auth/token-authority.js';
+import { admitUpgrade } from './session/upgrade.js';
 import { createOpHandlers } from './ops/op-handlers.js';
 import { GatewayMetrics } from './metrics.js';
 import { UserRegistrar } from './auth/user-registrar.js';
 import { registerHttpRoutes } from './http/http-routes.js';
-import { respond } from './http/http-util.js';
-import { ListenError, TooManyConnectionsError } from './errors.js';
+import { ListenError } from './errors.js';
 import { DEFAULT_PRESENCE_HEARTBEAT_MS, SessionReporter } from './presence/session-reporter.js';
 import { PresenceClient } from './presence/presence-client.js';
 import { createPresenceOps } from './presence/presence-ops.js';
@@ -144,53 +143,15 @@ export class Gateway {
       closeOnBackpressureLimit: 0,
       idleTimeout: Math.max(16, Math.ceil((o.heartbeatMs * 2.5) / 1000)),
       sendPingsAutomatically: true,
-      upgrade: (res, req, context) => {
-        const key = req.getHeader('sec-websocket-key');
-        const protocol = req.getHeader('sec-websocket-protocol');
-        const extensions = req.getHeader('sec-websocket-extensions');
-        const token = extractToken(req.getHeader('authorization'), req.getQuery());
-        if (this.#draining) {
-          this.metrics.upgradesRejected.inc({ reason: 'draining' });
-          respond(res, '503 Service Unavailable', 'gateway is shutting down');
-          return;
-        }
-        if (!token) {
-          this.metrics.upgradesRejected.inc({ reason: 'unauthorized' });
-          respond(res, '401 Unauthorized', 'missing token: send Authorization: Bearer <jwt> or ?token=<jwt>');
-          return;
-        }
-        // Synchronous from here to res.upgrade(): see TokenVerifier for the uWS bug an await here would hit.
-        let user: AuthenticatedUser;
-        try {
-          user = this.o.verifier.verify(token);
-        } catch (err) {
-          this.metrics.upgradesRejected.inc({ reason: 'unauthorized' });
-          respond(res, '401 Unauthorized', err instanceof Error ? err.message : 'unauthorized');
-          return;
-        }
-        // Counted from here until the socket closes, so that sockets being set up count too.
-        const slot = this.#budgets.reserve(user.id);
-        if (!slot) {
-          this.metrics.upgradesRejected.inc({ reason: 'too_many_connections' });
-          respond(res, '429 Too Many Requests', new TooManyConnectionsError(o.maxConnectionsPerUser).message);
-          return;
-        }
-        const data: SessionData = {
-          sessionId: randomUUID(),
-          user,
-          slot,
-          rate: new SessionRateLimiter(slot.bucket, strikePolicy),
-          open: false,
-          greeted: false,
-          inFlight: 0,
-          expiryTimer: undefined,
-          outbox: [],
-          lanes: new Map(),
-        };
-        res.upgrade(data, key, protocol, extensions, context);
-        // uWS opens the socket inside upgrade(); if it did not, the socket is gone and no close will come.
-        if (!slot.opened) slot.release();
-      },
+      upgrade: (res, req, context) =>
+        admitUpgrade(res, req, context, {
+          draining: () => this.#draining,
+          verifier: o.verifier,
+          budgets: this.#budgets,
+          maxConnectionsPerUser: o.maxConnectionsPerUser,
+          strikePolicy,
+          metrics: this.metrics,
+        }),
       open: (ws) => {
         ws.getUserData().slot.opened = true;
         this.#onOpen(ws);
