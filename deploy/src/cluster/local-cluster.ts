@@ -115,13 +115,19 @@ export class LocalCluster {
     return freePort().then((port) => this.#spawn('gateway', port));
   }
 
-  /** Resolves once the running actor hosts together serve every shard exactly once. */
+  /**
+   * Resolves once the running actor hosts together serve every shard exactly
+   * once, each its balanced share (floor or ceil of shards / hosts): the
+   * start-up hand-offs are over, so a request sent now finds a settled owner.
+   */
   async waitForShards(timeoutMs = 30_000): Promise<void> {
     const shards = Number(this.options.env?.SHARDS ?? 256);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const owned = await Promise.all(this.actorHosts.map((p) => scrapeMetric(p.url, 'chat_shards_owned').catch(() => 0)));
-      if (owned.reduce((a, b) => a + b, 0) === shards) return;
+      const low = Math.floor(shards / Math.max(1, owned.length));
+      const high = Math.ceil(shards / Math.max(1, owned.length));
+      if (owned.reduce((a, b) => a + b, 0) === shards && owned.every((n) => n >= low && n <= high)) return;
       if (Date.now() > deadline) throw new Error(`shards not fully owned within ${timeoutMs} ms: ${owned.join(', ')}`);
       await sleep(100);
     }
