@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryPresenceBackend } from './memory-presence-backend.js';
-import { CONTRACT_TTL_MS, CONTRACT_TYPING_TTL_MS, runPresenceBackendContract } from './presence-backend-contract.js';
+import { CONTRACT_TTL_MS, CONTRACT_TYPING_TTL_MS, runPresenceBackendContract } from '@chat/testkit/presence-backend-contract';
 
 runPresenceBackendContract('memory', async () => new MemoryPresenceBackend({ ttlMs: CONTRACT_TTL_MS, typingTtlMs: CONTRACT_TYPING_TTL_MS }));
 

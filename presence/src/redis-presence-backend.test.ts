@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServerProcess, startRedisServer } from '@chat/platform/testing';
 import { PresenceUnavailableError } from './errors.js';
-import { CONTRACT_TTL_MS, CONTRACT_TYPING_TTL_MS, runPresenceBackendContract } from './presence-backend-contract.js';
+import { CONTRACT_TTL_MS, CONTRACT_TYPING_TTL_MS, runPresenceBackendContract } from '@chat/testkit/presence-backend-contract';
 import { RedisPresenceBackend } from './redis-presence-backend.js';
 
 let redis: RedisServerProcess;

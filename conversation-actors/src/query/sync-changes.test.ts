@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sync } from '@chat/proto';
-import { message } from '../store/store-contract.js';
+import { message } from '@chat/testkit/store-contract';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { needsSync, readUpdatedMessages } from './sync-changes.js';
 

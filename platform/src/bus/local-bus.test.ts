@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runBusContract, uniqueSubject } from './bus-contract.js';
+import { runBusContract, uniqueSubject } from '@chat/testkit/bus-contract';
 import { LocalBus } from './local-bus.js';
 import { type BusMessage, type Codec, decodeBody, encoded } from './bus.js';
 import { BusClosedError } from '../errors.js';

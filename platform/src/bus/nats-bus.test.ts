@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runBusContract, uniqueSubject } from './bus-contract.js';
+import { runBusContract, uniqueSubject } from '@chat/testkit/bus-contract';
 import type { BusMessage } from './bus.js';
 import { connectNatsBus, type NatsBus } from './nats-bus.js';
 import { BusClosedError, type PlatformError } from '../errors.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvConfig } from '@chat/platform';
 import { StoreUnavailableError } from '../../errors.js';
-import { runStoreContract } from '../store-contract.js';
+import { runStoreContract } from '@chat/testkit/store-contract';
 import { type ScyllaOptions, scyllaEnvSchema, scyllaOptionsFromEnv } from './scylla-config.js';
 import { applyMigrations, loadMigrations } from './scylla-migrations.js';
 import { createScyllaClient } from './scylla-session.js';

@@ -1,6 +1,6 @@
 import { errors, types } from 'cassandra-driver';
 import type { ChatMessage } from '@chat/proto';
-import { message } from '../contract/fixtures.js';
+import { message } from '@chat/testkit/store-contract';
 import type { AppendBatch, ChatStore } from '../store.js';
 
 // Helpers shared by the Scylla store's tests on the CQL emulator (in process

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadRequestError, SeqConflictError, StoreUnavailableError } from '../../errors.js';
 import type { AppendBatch } from '../store.js';
-import { message, runStoreContract } from '../store-contract.js';
+import { message, runStoreContract } from '@chat/testkit/store-contract';
 import { SCHEMA_VERSION } from './schema.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 

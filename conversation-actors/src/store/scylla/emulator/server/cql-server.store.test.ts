@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors, types } from 'cassandra-driver';
 import { loadEnvConfig } from '@chat/platform';
 import { StoreUnavailableError } from '../../../../errors.js';
-import { runStoreContract } from '../../../store-contract.js';
+import { runStoreContract } from '@chat/testkit/store-contract';
 import type { ChatStore } from '../../../store.js';
 import { ROW_WRITE_ATTEMPTS } from '../../scylla-appends.js';
 import { type ScyllaOptions, scyllaEnvSchema, scyllaOptionsFromEnv } from '../../scylla-config.js';

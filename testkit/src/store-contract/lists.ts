@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Conversation } from '@chat/proto';
-import { BadRequestError } from '../../errors.js';
+import { BadRequestError } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
 import { T0, rejection, sortViewMembers } from './fixtures.js';
 

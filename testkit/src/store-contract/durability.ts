@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '@chat/proto';
-import { StaleEpochError, StoreUnavailableError } from '../../errors.js';
+import { StaleEpochError, StoreUnavailableError } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
 import { T0, message, rejection, sortMembers } from './fixtures.js';
 

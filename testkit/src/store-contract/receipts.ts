@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '@chat/proto';
-import { NotFoundError, StaleEpochError } from '../../errors.js';
+import { NotFoundError, StaleEpochError } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
 import { rejection } from './fixtures.js';
 

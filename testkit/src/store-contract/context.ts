@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect } from 'vitest';
 import type { ChatMessage } from '@chat/proto';
-import type { ChatStore, ConversationRecord, NewConversation, Role } from '../store.js';
+import type { ChatStore, ConversationRecord, NewConversation, Role } from '@chat/conversation-actors';
 import { T0, message } from './fixtures.js';
 
 /** What a backend hands the contract for one test. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PresenceClosedError } from './errors.js';
-import type { PresenceBackend, TypingRef } from './presence-backend.js';
+import { PresenceClosedError } from '@chat/presence';
+import type { PresenceBackend, TypingRef } from '@chat/presence';
 
 /** The lease every contract test runs with. */
 export const CONTRACT_TTL_MS = 30_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConversationRecord, NewConversation } from '../store.js';
+import type { ConversationRecord, NewConversation } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
 import { T0, sortMembers } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Bus, type BusMessage, type Codec, type SubscribeOptions, type Subscription, decodeBody, encoded } from './bus.js';
-import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '../errors.js';
+import { type Bus, type BusMessage, type Codec, type SubscribeOptions, type Subscription, decodeBody, encoded } from '@chat/platform';
+import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '@chat/platform';
 
 /**
  * The behaviour every Bus implementation must show, as a vitest suite. Run it

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '@chat/proto';
-import { ConflictError, NotFoundError, StaleEpochError } from '../../errors.js';
+import { ConflictError, NotFoundError, StaleEpochError } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
 import { T0, message, rejection } from './fixtures.js';
 

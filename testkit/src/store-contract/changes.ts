@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '@chat/proto';
-import { BadRequestError, ConflictError, StaleEpochError } from '../../errors.js';
-import type { MembershipChange } from '../store.js';
+import { BadRequestError, ConflictError, StaleEpochError } from '@chat/conversation-actors';
+import type { MembershipChange } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
 import { T0, rejection } from './fixtures.js';
 

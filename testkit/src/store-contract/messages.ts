@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NotFoundError, SeqConflictError, StaleEpochError } from '../../errors.js';
+import { NotFoundError, SeqConflictError, StaleEpochError } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
 import { T0, bySeq, message, rejection } from './fixtures.js';
 

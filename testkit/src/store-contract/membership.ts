@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NotFoundError, StaleEpochError } from '../../errors.js';
-import type { MemberRecord, MembershipChange } from '../store.js';
+import { NotFoundError, StaleEpochError } from '@chat/conversation-actors';
+import type { MemberRecord, MembershipChange } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
 import { T0, message, rejection, sortMembers } from './fixtures.js';
 

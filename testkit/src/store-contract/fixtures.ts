@@ -1,5 +1,5 @@
 import type { ChatMessage, Conversation } from '@chat/proto';
-import type { ConversationRecord } from '../store.js';
+import type { ConversationRecord } from '@chat/conversation-actors';
 
 /** The base timestamp of every contract fixture (ms since the epoch). */
 export const T0 = 1_700_000_000_000;
