@@ -95,11 +95,6 @@ export class EventDelivery {
     return this.#rooms.isMember(userId, conversationId);
   }
 
-  /** Rooms this gateway follows (conversations with a local member). */
-  get roomCount(): number {
-    return this.#rooms.size;
-  }
-
   /** Starts delivering `userId`'s events and loading their rooms (see ready()). */
   watch(userId: string): void {
     if (this.#userSubs.has(userId)) return;

@@ -121,11 +121,6 @@ export class RoomTable {
     return this.#users.get(userId)?.rooms.has(conversationId) ?? false;
   }
 
-  /** Every room with a local member (shutdown). */
-  rooms(): Iterable<string> {
-    return this.#members.keys();
-  }
-
   #join(userId: string, user: LocalUser, conversationId: string): JoinOutcome {
     if (user.rooms.has(conversationId)) return 'none';
     user.rooms.add(conversationId);

@@ -34,7 +34,7 @@ export type BusPayload = Uint8Array | Encoded;
 
 /** A body of `value` to be encoded by `codec` only if it leaves the process. */
 export function encoded<T>(codec: Codec<T>, value: T): Encoded<T> {
-  return { codec: codec as Codec<unknown> as Codec<T>, value };
+  return { codec, value };
 }
 
 /** Bytes of object bodies already encoded: one published to many subjects is encoded once. */
