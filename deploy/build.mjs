@@ -33,6 +33,8 @@ await build({
 // Worker scripts are loaded by path at run time (new URL(..., import.meta.url)),
 // so they sit next to the bundle as they sit next to their module in the sources.
 mkdirSync(`${root}deploy/dist`, { recursive: true });
-copyFileSync(`${root}conversation-actors/src/store/sqlite/sqlite-writer-worker.mjs`, `${root}deploy/dist/sqlite-writer-worker.mjs`);
+for (const worker of ['sqlite-writer-worker.mjs', 'sqlite-checkpoint-worker.mjs']) {
+  copyFileSync(`${root}conversation-actors/src/store/sqlite/${worker}`, `${root}deploy/dist/${worker}`);
+}
 // The ScyllaDB migrations are read by path too (`chat migrate`, scylla-migrations.ts: ./migrations/ beside the module).
 cpSync(`${root}conversation-actors/src/store/scylla/migrations`, `${root}deploy/dist/migrations`, { recursive: true });

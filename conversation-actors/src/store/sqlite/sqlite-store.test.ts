@@ -124,6 +124,33 @@ describe('SqliteStore', () => {
     expect(stored.at(-1)).toEqual(messages.at(-1));
   });
 
+  it('checkpoints its WAL into the database file on a thread of its own, soon after commits', async () => {
+    const dataDir = dir();
+    const store = open(dataDir);
+    await conversation(store);
+    // One commit per append: 50 small transactions, far below SQLite's own
+    // automatic checkpoint (1,000 pages), which alone would leave them in the WAL.
+    for (let seq = 1; seq <= 50; seq++) {
+      await store.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: seq - 1, messages: [message('c', seq, 'alice')] });
+    }
+    // The database file alone, without its WAL, holds what was checkpointed.
+    const inMainFile = (): number => {
+      const copy = path.join(dir(), 'copy.db');
+      fs.copyFileSync(path.join(dataDir, 'chat.db'), copy);
+      const db = raw(copy);
+      // Until the first checkpoint even the schema is only in the WAL.
+      const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'messages'").get();
+      return table ? (db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n : 0;
+    };
+    const deadline = Date.now() + 3000;
+    let count = inMainFile();
+    while (count < 50 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      count = inMainFile();
+    }
+    expect(count).toBe(50);
+  });
+
   it('returns a deleted message without its body and attachments, and does not store them', async () => {
     const dataDir = dir();
     const store = open(dataDir);

@@ -9,7 +9,7 @@
 //   in:  { id, jobs: [{ op: 'append', ... } | { op: 'create', ... } | { op: 'update', ... } | { op: 'membership', ... } | { op: 'receipt', ... } | { op: 'user', ... }] }
 //   out: { id, outcomes: [...] } — one outcome per job, in order — or { id, failed: { message, code } }
 //        when the transaction as a whole could not be committed (nothing of it is durable).
-import { parentPort, workerData } from 'node:worker_threads';
+import { Worker, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 // No SQLite busy timeout here: its busy handler sleeps in coarse steps (1, 2,
@@ -20,6 +20,36 @@ const db = new Database(workerData.filePath, { timeout: 0 });
 db.pragma('journal_mode = WAL');
 db.pragma(`synchronous = ${workerData.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
 db.pragma('foreign_keys = ON');
+// The pages a commit touches (each active conversation's message, index and
+// head pages) stay cached between transactions: with SQLite's default 2 MB a
+// few hundred active conversations already missed, one pread per page.
+db.pragma('cache_size = -32768');
+
+// Checkpoints run on a thread of their own (sqlite-checkpoint-worker.mjs), so
+// no commit waits for one. The writer's own automatic checkpoint stays as a
+// backstop, far above what the checkpointer lets the WAL reach (~100 ms of
+// commits), in case that thread fails or falls behind.
+const AUTOCHECKPOINT_BACKSTOP_PAGES = 20000;
+const checkpointSignal = new Int32Array(new SharedArrayBuffer(8));
+const checkpointer = new Worker(new URL('./sqlite-checkpoint-worker.mjs', import.meta.url), {
+  workerData: { filePath: workerData.filePath, synchronous: workerData.synchronous, signal: checkpointSignal },
+});
+let checkpointerAlive = true;
+db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_BACKSTOP_PAGES}`);
+checkpointer.on('error', () => {
+  // Back to SQLite's own checkpoints: slower commits, but the WAL stays bounded.
+  checkpointerAlive = false;
+  db.pragma('wal_autocheckpoint = 1000');
+});
+checkpointer.on('exit', () => {
+  checkpointerAlive = false;
+});
+
+/** Tells the checkpointer a commit added frames to the WAL. */
+function committed() {
+  Atomics.add(checkpointSignal, 0, 1);
+  Atomics.notify(checkpointSignal, 0);
+}
 
 const getHead = db.prepare('SELECT epoch, last_seq FROM conversations WHERE id = ?');
 const getByKey = db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?');
@@ -175,12 +205,16 @@ function flushWithRetry(jobs) {
 parentPort.on('message', (msg) => {
   if (msg === 'close') {
     db.close();
-    parentPort.close();
+    Atomics.store(checkpointSignal, 1, 1);
+    Atomics.notify(checkpointSignal, 0);
+    if (!checkpointerAlive) parentPort.close();
+    else checkpointer.once('exit', () => parentPort.close());
     return;
   }
   try {
     const outcomes = flushWithRetry(msg.jobs);
     parentPort.postMessage({ id: msg.id, outcomes });
+    committed();
   } catch (err) {
     parentPort.postMessage({ id: msg.id, failed: { message: String(err && err.message), code: err && err.code } });
   }
