@@ -82,6 +82,11 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
  * checks, and a waiting writer honours busy_timeout instead of failing at
  * once with SQLITE_BUSY on lock upgrade.
  *
+ * Three connections, three threads: reads on the caller's thread, writes on
+ * a writer thread (sqlite-writer.ts), and WAL checkpoints on a thread of their
+ * own (sqlite-checkpoint-worker.mjs), so neither a commit's fsync nor copying
+ * the WAL back into the database ever holds the event loop or a commit.
+ *
  * better-sqlite3 is synchronous; the methods return Promises because the
  * interface is shared with the networked backend.
  */
