@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { OverloadedError } from '../errors.js';
 import { Mailbox } from './mailbox.js';
@@ -23,6 +25,27 @@ describe('Mailbox', () => {
     }
     expect(out).toEqual([3, 1, 4, 1, 5]);
     expect(box.depth).toBe(0);
+  });
+
+  it('keeps no reference to what it handed out', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const box = new Mailbox<{ body: string }>(10);
+    // Pushed from a function of its own, so no local of this test holds one.
+    const pushTracked = (n: number): WeakRef<{ body: string }> => {
+      const item = { body: `message ${n}` };
+      box.push(item);
+      return new WeakRef(item);
+    };
+    const refs = [0, 1, 2].map(pushTracked);
+    box.push({ body: 'still waiting' });
+    expect(box.takeBatch(2, always)).toHaveLength(2);
+    expect(box.takeBatch(1, always)).toHaveLength(1);
+    // A WeakRef's target is kept until the job that created it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(refs.map((r) => r.deref())).toEqual([undefined, undefined, undefined]);
+    expect(box.takeBatch(1, always)).toEqual([{ body: 'still waiting' }]);
   });
 
   it('an empty mailbox yields an empty batch', () => {

@@ -26,18 +26,31 @@ export class Mailbox<T> {
     const first = this.#items[this.#head];
     if (first === undefined) return [];
     const batch = [first];
-    this.#head++;
+    this.#release();
     while (batch.length < max && this.#head < this.#items.length) {
       const next = this.#items[this.#head]!;
       if (!sameBatch(first, next)) break;
       batch.push(next);
-      this.#head++;
+      this.#release();
     }
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+    if (this.#head === this.#items.length) {
+      // Empty: start over, so the array never grows past what waits at once.
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
     return batch;
+  }
+
+  /**
+   * Steps past the head item and drops the mailbox's reference to it: a taken
+   * request (its message body, its reply's closure) must not live on in the
+   * array until it is compacted, which a quiet actor might never reach.
+   */
+  #release(): void {
+    (this.#items as (T | undefined)[])[this.#head++] = undefined;
   }
 
   /** Removes and returns everything waiting. */
