@@ -43,7 +43,7 @@ export {
   SyncResult,
   QueryReply,
 } from './gen/chat/v1/query.js';
-export { Event, Receipt, TypingEvent } from './gen/chat/v1/event.js';
+export { ConversationViews, Event, MemberMarks, Receipt, TypingEvent } from './gen/chat/v1/event.js';
 export {
   SessionRef,
   Heartbeat,

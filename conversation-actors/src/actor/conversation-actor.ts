@@ -319,7 +319,7 @@ export class ConversationActor {
     if (outcome.changed) {
       const views = await this.deps.store.getMemberViews(this.conversationId, outcome.members.map((m) => m.userId));
       mine = views.find((v) => v.userId === userId)?.view;
-      this.#afterAnswer = () => publishMembershipChange(this.deps.events, this.conversationId, views, outcome.removed);
+      this.#afterAnswer = () => publishMembershipChange(this.deps.events, this.conversationId, views, outcome);
     }
     if (op.$case === 'removeMember') return { result: { $case: 'memberRemoved', value: {} } };
     return { result: { $case: 'conversation', value: { conversation: mine ?? (await this.#viewFor(userId)) } } };

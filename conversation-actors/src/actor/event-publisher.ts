@@ -1,5 +1,6 @@
 import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type Receipt, conversationEventsSubject, userEventsSubject } from '@chat/proto';
 import { type Bus, encoded } from '@chat/platform';
+import type { MemberView } from '../store/store.js';
 
 /**
  * Publishes events. A conversation's events for all its members go out once,
@@ -8,7 +9,8 @@ import { type Bus, encoded } from '@chat/platform';
  * message into a 1,000-member group is one bus message per gateway, not one
  * per member. (`typing` takes the same road, published by the presence
  * service.) Per-user events (a member's own view of a conversation, its
- * removal, presence) go to that user's subject.
+ * removal) go to that user's subject; a membership change goes to the
+ * conversation's subject for the members who stay, as one ConversationViews.
  *
  * Per-publisher bus ordering keeps a conversation's events in seq order, and
  * a member's conversation.updated (which makes their gateway join the
@@ -33,6 +35,20 @@ export class EventPublisher {
   /** A member's receipt marks moved: to every member (all their sessions), after they are stored. */
   receipt(receipt: Receipt): void {
     this.#toConversation(receipt.conversationId, { originReceivedAt: 0, kind: { $case: 'receipt', value: receipt } });
+  }
+
+  /**
+   * Each member's own view after a membership change, in one event on the
+   * conversation's subject: the view they share (marks zeroed) once, and each
+   * member's marks. Gateways render every local member's conversation.updated
+   * from it.
+   */
+  conversationViews(conversationId: string, views: readonly MemberView[]): void {
+    const first = views[0];
+    if (!first) return;
+    const shared: Conversation = { ...first.view, readSeq: 0, deliveredSeq: 0, unread: 0 };
+    const marks = views.map(({ userId, view }) => ({ userId, readSeq: view.readSeq, deliveredSeq: view.deliveredSeq, unread: view.unread }));
+    this.#toConversation(conversationId, { originReceivedAt: 0, kind: { $case: 'conversationViews', value: { shared, marks } } });
   }
 
   /** One member's own view of the conversation; joins them to its events on their gateways. */

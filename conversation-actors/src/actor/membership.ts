@@ -154,6 +154,8 @@ export interface MembershipOutcome {
   changeSeq: number;
   /** Users no longer members (they get conversation.removed). */
   removed: string[];
+  /** Users who became members (they get their view on their own subject: their gateways may not follow the conversation yet). */
+  added: string[];
 }
 
 /**
@@ -171,7 +173,7 @@ export async function changeMembership(
   op: MembershipOp,
 ): Promise<MembershipOutcome> {
   const plan = planMembershipChange(record, callerId, op, deps.limits);
-  if (!plan) return { changed: false, members: record.members, title: record.title, changeSeq: record.changeSeq, removed: [] };
+  if (!plan) return { changed: false, members: record.members, title: record.title, changeSeq: record.changeSeq, removed: [], added: [] };
   if (plan.add.length > 0) {
     const known = new Set((await deps.store.getUsers(plan.add)).map((u) => u.id));
     const unknown = plan.add.filter((id) => !known.has(id));
@@ -190,15 +192,25 @@ export async function changeMembership(
     title: plan.title,
     changeSeq,
   });
-  return { changed: true, members, title: plan.title ?? record.title, changeSeq, removed: plan.remove };
+  return { changed: true, members, title: plan.title ?? record.title, changeSeq, removed: plan.remove, added: plan.add };
 }
 
 /**
- * The events of a stored change, published after the reply: each member
- * (new ones included) gets conversation.updated with their own view, each
- * removed user conversation.removed.
+ * The events of a stored change, published after the reply: the members who
+ * were already members get their views in one ConversationViews on the
+ * conversation's subject (one bus message, however big the group), each new
+ * member their own conversation.updated on their subject (which makes their
+ * gateways follow the conversation), each removed user conversation.removed.
  */
-export function publishMembershipChange(events: EventPublisher, conversationId: string, views: readonly MemberView[], removed: readonly string[]): void {
-  for (const { userId, view } of views) events.conversationUpdated(userId, view);
-  for (const userId of removed) events.conversationRemoved(userId, conversationId);
+export function publishMembershipChange(
+  events: EventPublisher,
+  conversationId: string,
+  views: readonly MemberView[],
+  change: { added: readonly string[]; removed: readonly string[] },
+): void {
+  const added = new Set(change.added);
+  const staying = views.filter((v) => !added.has(v.userId));
+  if (staying.length > 0) events.conversationViews(conversationId, staying);
+  for (const { userId, view } of views) if (added.has(userId)) events.conversationUpdated(userId, view);
+  for (const userId of change.removed) events.conversationRemoved(userId, conversationId);
 }

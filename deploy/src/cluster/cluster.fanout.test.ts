@@ -73,6 +73,27 @@ describe('cluster: fan-out per gateway', () => {
     expect(toActors).toBeGreaterThanOrEqual(1);
     expect(toGateways).toBeGreaterThanOrEqual(2);
     expect(toGateways + toActors).toBeLessThanOrEqual(MAX_BUS_MESSAGES_PER_MESSAGE);
+
+    // A membership change (here a rename) reaches every member as their own
+    // view, yet crosses the bus once per gateway, not once per member.
+    const beforeRename = await deliveries(c.nats.monitorUrl);
+    await owner!.call('conversation.rename', { conversationId: group, title: 'renamed' });
+    const renamed = (e: { ev: string; conversation?: unknown }): boolean =>
+      e.ev === 'conversation.updated' && (e.conversation as { id: string; title: string }).id === group && (e.conversation as { title: string }).title === 'renamed';
+    const views = await Promise.all(members.map((m) => m.waitForEvent(renamed, 20_000)));
+    const afterRename = await deliveries(c.nats.monitorUrl);
+    const renameToGateways = afterRename.toGateways - beforeRename.toGateways;
+    console.log(`bus messages for a rename of a ${MEMBERS}-member group: ${renameToGateways} to gateways`);
+    // The reply to the owner's gateway, and one ConversationViews per gateway.
+    expect(renameToGateways).toBeLessThanOrEqual(3);
+    for (const [i, e] of views.entries()) {
+      const view = e.conversation as { members: unknown[]; unread: number; readSeq: number; lastSeq: number };
+      expect(view.members).toHaveLength(MEMBERS);
+      expect(view.lastSeq).toBe(MESSAGES);
+      // Each member's own marks: the owner sent every message, the others read none.
+      expect(view.unread).toBe(i === 0 ? 0 : MESSAGES);
+      expect(view.readSeq).toBe(0);
+    }
   }, 120_000);
 
   it('a member added to a group on a gateway that did not follow it gets the next messages; a removed one stops getting them', async () => {

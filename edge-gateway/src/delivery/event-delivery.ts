@@ -1,9 +1,9 @@
-import { type ChatMessage, Event, GROUPS_CREATED_SUBJECT, conversationEventsSubject, userEventsSubject } from '@chat/proto';
+import { type ChatMessage, type ConversationViews, Event, GROUPS_CREATED_SUBJECT, type MemberMarks, conversationEventsSubject, userEventsSubject } from '@chat/proto';
 import { type Bus, type BusMessage, type Logger, type Subscription, decodeBody } from '@chat/platform';
 import type { SessionRegistry } from '../session/session-registry.js';
 import type { Outbox } from '../session/outbox.js';
 import type { BackendClient } from '../routing/backend-client.js';
-import { eventToFrame } from './event-frames.js';
+import { eventToFrame, memberViewFrames } from './event-frames.js';
 import { RoomTable } from './room-table.js';
 import { BACKFILL_LIMIT, RoomBackfill } from './room-backfill.js';
 import { PresenceDedupe } from './presence-dedupe.js';
@@ -25,8 +25,9 @@ export interface EventDeliveryOptions {
 /**
  * Delivers bus events to this gateway's sessions, with the conversation
  * (room) as the unit of fan-out:
- * - a conversation's events (message.new, message.updated, receipt, typing)
- *   arrive once per gateway on the conversation's subject, which the gateway
+ * - a conversation's events (message.new, message.updated, receipt, typing,
+ *   and a membership change's views: each local member gets their own
+ *   conversation.updated rendered from it) arrive once per gateway on the conversation's subject, which the gateway
  *   follows while one of its users is a member (RoomTable); each is rendered
  *   once and the same frame is written to every session of every local
  *   member (typing: but the typist's);
@@ -183,6 +184,10 @@ export class EventDelivery {
       this.#deliverPresence(members, event, kind.value);
       return;
     }
+    if (kind?.$case === 'conversationViews') {
+      this.#deliverViews(members, kind.value);
+      return;
+    }
     const frame = eventToFrame(event);
     if (frame === null) return;
     const skip = kind?.$case === 'typing' ? kind.value.userId : undefined;
@@ -198,6 +203,19 @@ export class EventDelivery {
       if (userId === change.userId || !this.#presenceSeen.first(change, userId)) continue;
       frame ??= eventToFrame(event);
       this.#toUser(userId, frame, 0);
+    }
+  }
+
+  /** Each local member's own conversation.updated; a member not in the change's marks (just removed) gets none. */
+  #deliverViews(members: ReadonlySet<string>, views: ConversationViews): void {
+    if (!views.shared) return;
+    const marks = new Map(views.marks.map((m) => [m.userId, m]));
+    let frameFor: ((m: MemberMarks) => string) | undefined;
+    for (const userId of members) {
+      const mine = marks.get(userId);
+      if (!mine) continue;
+      frameFor ??= memberViewFrames(views.shared);
+      this.#toUser(userId, frameFor(mine), 0);
     }
   }
 

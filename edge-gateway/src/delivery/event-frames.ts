@@ -1,4 +1,4 @@
-import { type Event, conversationToJson, eventFrame, messageToJson } from '@chat/proto';
+import { type Conversation, type Event, type MemberMarks, conversationToJson, eventFrame, messageToJson } from '@chat/proto';
 
 /** The JSON frame of a bus event, or null for an event kind this gateway does not deliver. */
 export function eventToFrame(event: Event): string | null {
@@ -28,4 +28,19 @@ export function eventToFrame(event: Event): string | null {
     default:
       return null;
   }
+}
+
+/**
+ * The conversation.updated frames of a ConversationViews, one per member,
+ * without serializing the shared part (the member list above all) again for
+ * each: it is rendered once, and each member's frame is that prefix plus
+ * their marks. The marks are the view's last fields but changeSeq, and a
+ * `,"readSeq":` with bare quotes cannot occur inside a JSON string, so the
+ * last one is the view's own.
+ */
+export function memberViewFrames(shared: Conversation): (marks: MemberMarks) => string {
+  const whole = eventFrame('conversation.updated', { conversation: conversationToJson({ ...shared, readSeq: 0, deliveredSeq: 0, unread: 0 }) });
+  const prefix = whole.slice(0, whole.lastIndexOf(',"readSeq":'));
+  const suffix = `,"changeSeq":${shared.changeSeq}}}`;
+  return (m) => `${prefix},"readSeq":${m.readSeq},"deliveredSeq":${m.deliveredSeq},"unread":${m.unread}${suffix}`;
 }

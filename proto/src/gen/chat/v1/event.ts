@@ -28,6 +28,27 @@ export interface TypingEvent {
   active: boolean;
 }
 
+/** One member's marks in a ConversationViews. */
+export interface MemberMarks {
+  userId: string;
+  readSeq: number;
+  deliveredSeq: number;
+  unread: number;
+}
+
+/**
+ * A conversation as each of its members sees it, after a membership change
+ * (add, remove, role, rename): the view they share (read_seq, delivered_seq
+ * and unread left 0) and every member's own marks. Published once on the
+ * conversation's subject, it replaces one conversation.updated per member,
+ * each listing every member (O(N^2) bytes for a big group); a gateway
+ * renders each of its local members' conversation.updated from it.
+ */
+export interface ConversationViews {
+  shared?: Conversation | undefined;
+  marks: MemberMarks[];
+}
+
 export interface Event {
   /**
    * Gateway receipt time (ms since epoch, fractional) of the request that
@@ -40,6 +61,7 @@ export interface Event {
     | { $case: "messageUpdated"; value: ChatMessage }
     | { $case: "conversationUpdated"; value: Conversation }
     | { $case: "conversationRemoved"; value: string }
+    | { $case: "conversationViews"; value: ConversationViews }
     | { $case: "receipt"; value: Receipt }
     | { $case: "typing"; value: TypingEvent }
     | { $case: "presence"; value: UserPresence }
@@ -288,6 +310,222 @@ export const TypingEvent: MessageFns<TypingEvent> = {
   },
 };
 
+function createBaseMemberMarks(): MemberMarks {
+  return { userId: "", readSeq: 0, deliveredSeq: 0, unread: 0 };
+}
+
+export const MemberMarks: MessageFns<MemberMarks> = {
+  encode(message: MemberMarks, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.readSeq !== 0) {
+      writer.uint32(16).int64(message.readSeq);
+    }
+    if (message.deliveredSeq !== 0) {
+      writer.uint32(24).int64(message.deliveredSeq);
+    }
+    if (message.unread !== 0) {
+      writer.uint32(32).int64(message.unread);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberMarks {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberMarks();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.readSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.deliveredSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.unread = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberMarks {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      readSeq: isSet(object.readSeq)
+        ? globalThis.Number(object.readSeq)
+        : isSet(object.read_seq)
+        ? globalThis.Number(object.read_seq)
+        : 0,
+      deliveredSeq: isSet(object.deliveredSeq)
+        ? globalThis.Number(object.deliveredSeq)
+        : isSet(object.delivered_seq)
+        ? globalThis.Number(object.delivered_seq)
+        : 0,
+      unread: isSet(object.unread) ? globalThis.Number(object.unread) : 0,
+    };
+  },
+
+  toJSON(message: MemberMarks): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.readSeq !== 0) {
+      obj.readSeq = Math.round(message.readSeq);
+    }
+    if (message.deliveredSeq !== 0) {
+      obj.deliveredSeq = Math.round(message.deliveredSeq);
+    }
+    if (message.unread !== 0) {
+      obj.unread = Math.round(message.unread);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MemberMarks>): MemberMarks {
+    return MemberMarks.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MemberMarks>): MemberMarks {
+    const message = createBaseMemberMarks();
+    message.userId = object.userId ?? "";
+    message.readSeq = object.readSeq ?? 0;
+    message.deliveredSeq = object.deliveredSeq ?? 0;
+    message.unread = object.unread ?? 0;
+    return message;
+  },
+};
+
+function createBaseConversationViews(): ConversationViews {
+  return { shared: undefined, marks: [] };
+}
+
+export const ConversationViews: MessageFns<ConversationViews> = {
+  encode(message: ConversationViews, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.shared !== undefined) {
+      Conversation.encode(message.shared, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.marks) {
+      MemberMarks.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConversationViews {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConversationViews();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.shared = Conversation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.marks.push(MemberMarks.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConversationViews {
+    return {
+      shared: isSet(object.shared) ? Conversation.fromJSON(object.shared) : undefined,
+      marks: globalThis.Array.isArray(object?.marks) ? object.marks.map((e: any) => MemberMarks.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ConversationViews): unknown {
+    const obj: any = {};
+    if (message.shared !== undefined) {
+      obj.shared = Conversation.toJSON(message.shared);
+    }
+    if (message.marks?.length) {
+      obj.marks = message.marks.map((e) => MemberMarks.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConversationViews>): ConversationViews {
+    return ConversationViews.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConversationViews>): ConversationViews {
+    const message = createBaseConversationViews();
+    message.shared = (object.shared !== undefined && object.shared !== null)
+      ? Conversation.fromPartial(object.shared)
+      : undefined;
+    message.marks = object.marks?.map((e) => MemberMarks.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseEvent(): Event {
   return { originReceivedAt: 0, kind: undefined };
 }
@@ -309,6 +547,9 @@ export const Event: MessageFns<Event> = {
         break;
       case "conversationRemoved":
         writer.uint32(106).string(message.kind.value);
+        break;
+      case "conversationViews":
+        ConversationViews.encode(message.kind.value, writer.uint32(114).fork()).join();
         break;
       case "receipt":
         Receipt.encode(message.kind.value, writer.uint32(242).fork()).join();
@@ -376,6 +617,14 @@ export const Event: MessageFns<Event> = {
             message.kind = { $case: "conversationRemoved", value: reader.string() };
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.kind = { $case: "conversationViews", value: ConversationViews.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 30: {
             if (tag !== 242) {
               break;
@@ -435,6 +684,10 @@ export const Event: MessageFns<Event> = {
         ? { $case: "conversationRemoved", value: globalThis.String(object.conversationRemoved) }
         : isSet(object.conversation_removed)
         ? { $case: "conversationRemoved", value: globalThis.String(object.conversation_removed) }
+        : isSet(object.conversationViews)
+        ? { $case: "conversationViews", value: ConversationViews.fromJSON(object.conversationViews) }
+        : isSet(object.conversation_views)
+        ? { $case: "conversationViews", value: ConversationViews.fromJSON(object.conversation_views) }
         : isSet(object.receipt)
         ? { $case: "receipt", value: Receipt.fromJSON(object.receipt) }
         : isSet(object.typing)
@@ -458,6 +711,8 @@ export const Event: MessageFns<Event> = {
       obj.conversationUpdated = Conversation.toJSON(message.kind.value);
     } else if (message.kind?.$case === "conversationRemoved") {
       obj.conversationRemoved = message.kind.value;
+    } else if (message.kind?.$case === "conversationViews") {
+      obj.conversationViews = ConversationViews.toJSON(message.kind.value);
     } else if (message.kind?.$case === "receipt") {
       obj.receipt = Receipt.toJSON(message.kind.value);
     } else if (message.kind?.$case === "typing") {
@@ -496,6 +751,12 @@ export const Event: MessageFns<Event> = {
       case "conversationRemoved": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "conversationRemoved", value: object.kind.value };
+        }
+        break;
+      }
+      case "conversationViews": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "conversationViews", value: ConversationViews.fromPartial(object.kind.value) };
         }
         break;
       }
