@@ -1,0 +1,42 @@
+import { type CassandraNode, LOCAL_DATA_CENTER, findJava, startCassandraNode } from '@chat/local-cassandra';
+import type { TestProject } from 'vitest/node';
+import type { LiveCql } from './live-cql.js';
+
+/**
+ * vitest global setup: one CQL server for the whole run, shared by every live
+ * store suite (each in a keyspace of its own). SCYLLA_CONTACT_POINTS, when
+ * set, names a cluster to use instead (a ScyllaDB from deploy/compose). Else
+ * a local Cassandra node is started once (about 10 s; the jars come from the
+ * Maven cache) and stopped after the last test. Without Java the live suites
+ * are skipped, and this says so in capitals at the start and at the end of
+ * the run; with Java, a node that fails to start fails the run.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const external = process.env['SCYLLA_CONTACT_POINTS'];
+  if (external) {
+    provide(project, { contactPoints: external, localDataCenter: process.env['SCYLLA_LOCAL_DC'] ?? LOCAL_DATA_CENTER, server: `SCYLLA_CONTACT_POINTS=${external}` });
+    return async () => undefined;
+  }
+  try {
+    findJava();
+  } catch (err) {
+    const reason = `no local Cassandra node: ${(err as Error).message}`;
+    const banner = () => console.warn(`\n${'!'.repeat(100)}\nLIVE STORE SUITES SKIPPED (ScyllaDB store contract, chat migrate, standalone and cluster on a real CQL node):\n${reason}\n${'!'.repeat(100)}\n`);
+    banner();
+    provide(project, { skipped: reason });
+    return async () => banner();
+  }
+  const started = performance.now();
+  const node: CassandraNode = await startCassandraNode({ heap: '512m', log: (line) => console.log(`[live-cql] ${line}`) });
+  console.log(`[live-cql] Cassandra ${node.releaseVersion} at ${node.contactPoint} answered CQL ${((performance.now() - started) / 1000).toFixed(1)} s after start`);
+  provide(project, { contactPoints: node.contactPoint, localDataCenter: LOCAL_DATA_CENTER, server: `local Cassandra ${node.releaseVersion}` });
+  return async () => {
+    const stopping = performance.now();
+    await node.stop();
+    console.log(`[live-cql] Cassandra stopped in ${((performance.now() - stopping) / 1000).toFixed(1)} s`);
+  };
+}
+
+function provide(project: TestProject, value: LiveCql): void {
+  project.provide('liveCql', value);
+}

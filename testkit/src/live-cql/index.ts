@@ -1,0 +1,1 @@
+export { type LiveCql, liveCql, liveKeyspace } from './live-cql.js';
