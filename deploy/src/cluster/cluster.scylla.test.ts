@@ -1,16 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CqlServer, startCqlServer } from '@chat/conversation-actors/testing';
+import { startCqlServer } from '@chat/conversation-actors/testing';
+import { liveCql, liveKeyspace } from '@chat/testkit/live-cql';
 import { runMigrate } from '../cli/migrate-command.js';
 import { type Sender, SteadyLoad } from './cluster-load.js';
 import { scrapeMetric } from './local-cluster.js';
 import { LEASE_TTL_MS, expectNothingLostOrDoubled, stallsAfter, useCluster } from './cluster-fixture.js';
 
-// Cluster mode with STORE=scylla: three actor host processes share one
-// "ScyllaDB" (the CQL emulator over the native protocol, in this test
-// process; no ScyllaDB can run here) and fence each other by epoch through its
-// lightweight transactions. A host is SIGKILLed, SIGSTOPped or joins under load: nothing
-// acknowledged may be lost or stored twice, and seqs stay gapless (a seq whose
-// rows died with the host is sealed as a deleted placeholder by the next owner).
+// Cluster mode with STORE=scylla: three actor host processes share one CQL
+// store (a real Cassandra node, the test run's, see testkit/live-cql; and the
+// CQL emulator over the native protocol, in this test process) and fence each
+// other by epoch through its lightweight transactions. A host is SIGKILLed,
+// SIGSTOPped or joins under load: nothing acknowledged may be lost or stored
+// twice, and seqs stay gapless (a seq whose rows died with the host is sealed
+// as a deleted placeholder by the next owner).
 
 const { start: startCluster, senders } = useCluster();
 
@@ -21,18 +23,39 @@ async function checkHistories(load: SteadyLoad, list: Sender[]): Promise<{ check
   return { checked, placeholders };
 }
 
+/** Where the hosts' store lives, and what the server saw go wrong (the emulator checks its invariants; a real node has none to report). */
+interface CqlBackend {
+  contactPoint: string;
+  keyspace: string;
+  violations(): unknown[];
+  close(): Promise<void>;
+}
+
+const live = liveCql('cluster over the Scylla store on a live CQL server');
+
+describe.skipIf(!live)(`cluster over the Scylla store on a live CQL server (${live?.server ?? 'none'})`, () => {
+  clusterOnScylla('live', async () => ({ contactPoint: live!.contactPoints, keyspace: liveKeyspace('chat_cluster'), violations: () => [], close: async () => undefined }));
+});
+
 describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
-  let server: CqlServer;
+  clusterOnScylla('emulated', async () => {
+    const server = await startCqlServer();
+    return { contactPoint: `127.0.0.1:${server.port}`, keyspace: 'chat_cluster', violations: () => server.cluster.violations, close: () => server.close() };
+  });
+});
+
+function clusterOnScylla(name: string, startBackend: () => Promise<CqlBackend>): void {
+  let backend: CqlBackend;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    server = await startCqlServer();
-    env = { STORE: 'scylla', SCYLLA_CONTACT_POINTS: `127.0.0.1:${server.port}`, SCYLLA_KEYSPACE: 'chat_cluster', SCYLLA_REQUEST_TIMEOUT_MS: '3000' };
+    backend = await startBackend();
+    env = { STORE: 'scylla', SCYLLA_CONTACT_POINTS: backend.contactPoint, SCYLLA_KEYSPACE: backend.keyspace, SCYLLA_REPLICATION: 'SimpleStrategy:1', SCYLLA_REQUEST_TIMEOUT_MS: '3000' };
     await runMigrate(env);
   });
 
   afterAll(async () => {
-    await server?.close();
+    await backend?.close();
   });
 
   it('SIGKILL of one of three actor hosts under load: nothing acknowledged is lost or doubled, seqs stay gapless', async () => {
@@ -50,10 +73,10 @@ describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
     expect([...new Set(load.records.filter((r) => !r.ok).map((r) => r.error))].filter((e) => e !== 'unavailable')).toEqual([]);
     const { checked, placeholders } = await checkHistories(load, list);
     expect(checked).toBeGreaterThan(100);
-    expect(server.cluster.violations).toEqual([]);
+    expect(backend.violations()).toEqual([]);
     const stalledFor = stallsAfter(load, list, killedAt);
     console.log(
-      `scylla cluster failover: ${stalledFor.length} of ${list.length} conversations stalled, SIGKILL to first ack ${Math.max(0, ...stalledFor)} ms at most ` +
+      `${name} scylla cluster failover: ${stalledFor.length} of ${list.length} conversations stalled, SIGKILL to first ack ${Math.max(0, ...stalledFor)} ms at most ` +
         `(lease TTL ${LEASE_TTL_MS} ms); ${checked} acks checked, ${placeholders} sealed placeholders, ${load.records.filter((r) => !r.ok).length} failed attempts`,
     );
   }, 90_000);
@@ -80,8 +103,8 @@ describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
     expect(load.records.filter((r) => !r.ok && r.error !== 'unavailable')).toEqual([]);
     const { checked, placeholders } = await checkHistories(load, list);
     expect(checked).toBeGreaterThan(100);
-    expect(server.cluster.violations).toEqual([]);
-    console.log(`scylla SIGSTOP: ${checked} acks checked, ${placeholders} sealed placeholders`);
+    expect(backend.violations()).toEqual([]);
+    console.log(`${name} scylla SIGSTOP: ${checked} acks checked, ${placeholders} sealed placeholders`);
   }, 90_000);
 
   it('a third actor host joining under load takes its share by hand-off (drain, release, new epoch), with nothing lost or doubled', async () => {
@@ -104,6 +127,6 @@ describe('cluster over the Scylla store (CQL emulator over TCP)', () => {
     expect(checked).toBeGreaterThan(100);
     // A hand-off drains before releasing: no seq is ever left claimed without its rows.
     expect(placeholders).toBe(0);
-    expect(server.cluster.violations).toEqual([]);
+    expect(backend.violations()).toEqual([]);
   }, 90_000);
-});
+}
