@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,7 @@ export async function startCassandraNode(options: CassandraNodeOptions = {}): Pr
   const logFile = join(dir, 'cassandra.log');
   writeFileSync(configFile, cassandraYaml({ cqlPort, storagePort, dir }));
   writeFileSync(logbackFile, LOGBACK_XML);
+  mkdirSync(join(dir, 'triggers'));
 
   // The JVM writes straight into the file: nothing to pump, and the log outlives a crash of this process.
   const out = openSync(logFile, 'a');

@@ -68,6 +68,8 @@ export function jvmOptions(input: JvmOptionsInput): string[] {
     `-Dlogback.configurationFile=file://${input.logbackFile}`,
     `-Dcassandra.storagedir=${input.dir}`,
     `-Dcassandra.logdir=${input.dir}/logs`,
+    // An empty triggers folder of its own (the default, conf/triggers, does not exist here and draws a warning).
+    `-Dcassandra.triggers_dir=${input.dir}/triggers`,
     '-Dcassandra-foreground=yes',
     // One node: there is no gossip to settle and no ring to wait for.
     '-Dcassandra.skip_wait_for_gossip_to_settle=0',
