@@ -1,4 +1,5 @@
-import { startCassandraNode } from '@chat/local-cassandra';
+import { readdirSync } from 'node:fs';
+import { CASSANDRA_VERSION, resolveCassandraJars, startCassandraNode } from '@chat/local-cassandra';
 import type { RunningSystem } from '../roles/standalone.js';
 
 /**
@@ -30,4 +31,16 @@ export async function startCassandraCommand(env: NodeJS.ProcessEnv = process.env
       return node.stop();
     },
   };
+}
+
+/**
+ * `chat cassandra --resolve-only`: resolves the node's jars from Maven Central
+ * into the cache and exits, so CI fetches them as a step of its own, with its
+ * own log line and time, rather than inside the first test that needs a node.
+ */
+export async function resolveCassandraJarsCommand(): Promise<string> {
+  const started = performance.now();
+  const lib = await resolveCassandraJars({ log: (line) => console.log(`cassandra: ${line}`) });
+  const jars = readdirSync(lib).filter((f) => f.endsWith('.jar')).length;
+  return `Cassandra ${CASSANDRA_VERSION}: ${jars} jars in ${lib} (${((performance.now() - started) / 1000).toFixed(1)} s)`;
 }

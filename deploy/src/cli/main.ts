@@ -5,7 +5,7 @@ import { startClusterGateway } from '../roles/gateway.js';
 import { startClusterActors } from '../roles/actors.js';
 import { startClusterPresence } from '../roles/presence.js';
 import { startCqlEmulator } from '../roles/cql-emulator.js';
-import { startCassandraCommand } from './cassandra-command.js';
+import { resolveCassandraJarsCommand, startCassandraCommand } from './cassandra-command.js';
 import { startClusterCommand } from './cluster-command.js';
 import { runMigrate } from './migrate-command.js';
 
@@ -40,7 +40,8 @@ roles:
                [--gateways 2] [--actors 3] [--port 8080] [--data-dir ./data/cluster]
   cassandra    one local Apache Cassandra node (Java 17; jars from Maven Central,
                cached) on 127.0.0.1:CASSANDRA_PORT (9042), data in a temporary
-               directory: a real CQL server for STORE=scylla; CASSANDRA_HEAP (1g)
+               directory: a real CQL server for STORE=scylla; CASSANDRA_HEAP (1g);
+               --resolve-only fetches the jars into the cache and exits
   cql-emulator an in-memory CQL server (the Scylla store's test emulator) on
                CQL_EMULATOR_PORT (9042), to try STORE=scylla without a ScyllaDB;
                not a database: everything is lost when it stops
@@ -61,6 +62,17 @@ async function migrate(): Promise<number> {
   }
 }
 
+/** `chat cassandra --resolve-only`: one-shot; exit code 0 resolved (or already cached), 1 failed. */
+async function resolveCassandraJars(): Promise<number> {
+  try {
+    console.log(`cassandra: ${await resolveCassandraJarsCommand()}`);
+    return 0;
+  } catch (err) {
+    console.error(`chat cassandra: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const role = argv[0];
   if (role === undefined || role === '--help' || role === '-h' || role === 'help') {
@@ -68,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
     return role === undefined ? 2 : 0;
   }
   if (role === 'migrate') return migrate();
+  if (role === 'cassandra' && argv[1] === '--resolve-only') return resolveCassandraJars();
   const start = ROLES[role];
   if (!start) {
     console.error(`chat: unknown role ${JSON.stringify(role)}\n\n${USAGE}`);
