@@ -5,28 +5,41 @@ export interface CutOffProxy {
   /** `127.0.0.1:<port>`, to give clients instead of the server's own address. */
   readonly contactPoint: string;
   /**
-   * false: drops every proxied connection at once and resets each new one, so
-   * the clients behind it see an unreachable cluster while the server itself
-   * (shared with other suites) runs on undisturbed. true: connects again.
+   * false: from now on nothing passes either way, on open connections and on
+   * new ones (they connect, and hang), as when a partition drops packets: the
+   * clients behind it see requests time out while the server itself (shared
+   * with other suites) runs on undisturbed. true: what was held goes through,
+   * late, as after a partition heals, and traffic flows again.
    */
   setReachable(reachable: boolean): void;
   close(): Promise<void>;
 }
 
 /**
- * Starts a proxy on a free port of 127.0.0.1 to `target` (host:port). A
- * one-node cluster is all the driver learns of through it: the node's own
- * address in system.local is not used for the contact point it came through.
+ * Starts a proxy on a free port of 127.0.0.1 to `target` (host:port). For a
+ * one-node cluster: the driver uses the contact point it came through for
+ * that node, and there are no peers to reach around the proxy.
+ *
+ * Connections are held, not dropped, while cut off: dropped connections send
+ * the driver into its reconnection backoff (up to 30 s between attempts),
+ * which would measure the backoff policy rather than the store.
  */
 export async function startCutOffProxy(target: string): Promise<CutOffProxy> {
   const [host, port] = splitHostPort(target);
   let reachable = true;
   const pairs = new Set<[Socket, Socket]>();
+  const flow = ([client, upstream]: [Socket, Socket]) => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  const hold = ([client, upstream]: [Socket, Socket]) => {
+    // Unpiped, each side stops reading: bytes wait in the socket buffers, unread, in order.
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
+  };
   const server: Server = createServer((client) => {
-    if (!reachable) {
-      client.resetAndDestroy();
-      return;
-    }
     const upstream = connect({ host, port });
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -37,8 +50,8 @@ export async function startCutOffProxy(target: string): Promise<CutOffProxy> {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (reachable) flow(pair);
+    else hold(pair);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -46,22 +59,20 @@ export async function startCutOffProxy(target: string): Promise<CutOffProxy> {
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the CQL proxy has no TCP address');
-  const cutAll = () => {
-    for (const [client, upstream] of pairs) {
-      client.resetAndDestroy();
-      upstream.destroy();
-    }
-    pairs.clear();
-  };
   return {
     contactPoint: `127.0.0.1:${address.port}`,
     setReachable(value) {
+      if (value === reachable) return;
       reachable = value;
-      if (!value) cutAll();
+      for (const pair of pairs) (value ? flow : hold)(pair);
     },
     close: () =>
       new Promise<void>((resolve) => {
-        cutAll();
+        for (const [client, upstream] of pairs) {
+          client.destroy();
+          upstream.destroy();
+        }
+        pairs.clear();
         server.close(() => resolve());
       }),
   };
