@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCqlServer } from '@chat/conversation-actors/testing';
-import { liveCql, liveKeyspace } from '@chat/testkit/live-cql';
+import { dropLiveKeyspace, liveCql, liveKeyspace } from '@chat/testkit/live-cql';
 import { runMigrate } from '../cli/migrate-command.js';
 import { type Sender, SteadyLoad } from './cluster-load.js';
 import { scrapeMetric } from './local-cluster.js';
@@ -46,7 +46,10 @@ interface CqlBackend {
 const live = liveCql('cluster over the Scylla store on a live CQL server');
 
 describe.skipIf(!live)(`cluster over the Scylla store on a live CQL server (${live?.server ?? 'none'})`, () => {
-  clusterOnScylla('live', async () => ({ contactPoint: live!.contactPoints, keyspace: liveKeyspace('chat_cluster'), violations: () => [], close: async () => undefined }));
+  clusterOnScylla('live', async () => {
+    const keyspace = liveKeyspace('chat_cluster');
+    return { contactPoint: live!.contactPoints, keyspace, violations: () => [], close: () => dropLiveKeyspace(live!, keyspace) };
+  });
 });
 
 describe('cluster over the Scylla store (CQL emulator over TCP)', () => {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageJson } from '@chat/proto';
 import { startCqlServer } from '@chat/conversation-actors/testing';
-import { liveCql, liveKeyspace, startCutOffProxy } from '@chat/testkit/live-cql';
+import { dropLiveKeyspace, liveCql, liveKeyspace, startCutOffProxy } from '@chat/testkit/live-cql';
 import { chatBin } from '../paths.js';
 import { ChatClient } from '../testing/chat-client.js';
 import { type ChatProcess, startProcess, tempDir } from '../testing/system-under-test.js';
@@ -42,7 +42,17 @@ describe.skipIf(!live)(`standalone with STORE=scylla on a live CQL server (${liv
   standaloneOnScylla(async () => {
     // Cut off through a proxy of its own: the node is shared with suites running alongside.
     const proxy = await startCutOffProxy(live!.contactPoints.split(',')[0]!);
-    return { contactPoint: proxy.contactPoint, keyspace: liveKeyspace('chat_e2e'), setReachable: (r) => proxy.setReachable(r), violations: () => [], close: () => proxy.close() };
+    const keyspace = liveKeyspace('chat_e2e');
+    return {
+      contactPoint: proxy.contactPoint,
+      keyspace,
+      setReachable: (r) => proxy.setReachable(r),
+      violations: () => [],
+      close: async () => {
+        await proxy.close();
+        await dropLiveKeyspace(live!, keyspace);
+      },
+    };
   });
 });
 

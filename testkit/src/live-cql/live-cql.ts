@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import { DDL_OPTIONS, createScyllaClient, scyllaEnvSchema, scyllaOptionsFromEnv } from '@chat/conversation-actors';
+import { loadEnvConfig } from '@chat/platform';
 
 /**
  * The CQL server the live store suites run against, as the vitest global
@@ -33,4 +35,19 @@ export function liveCql(suite: string): Extract<LiveCql, { contactPoints: string
 /** A keyspace name of its own for one suite: `<prefix>_<8 hex>`. */
 export function liveKeyspace(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Drops a suite's keyspace at its end. On the run's own node it would go with
+ * the node anyway; on a cluster SCYLLA_CONTACT_POINTS names, it would stay.
+ */
+export async function dropLiveKeyspace(live: Extract<LiveCql, { contactPoints: string }>, keyspace: string): Promise<void> {
+  const env = { ...process.env, SCYLLA_CONTACT_POINTS: live.contactPoints, SCYLLA_LOCAL_DC: live.localDataCenter };
+  const admin = createScyllaClient(scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env)), { keyspace: false });
+  try {
+    await admin.connect();
+    await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], DDL_OPTIONS);
+  } finally {
+    await admin.shutdown();
+  }
 }
