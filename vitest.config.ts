@@ -8,6 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     fileParallelism: true,
     maxWorkers: 2,
-    globalSetup: ['./deploy/test/build-once.ts'],
+    // One CQL server for the run (a local Cassandra node unless SCYLLA_CONTACT_POINTS names one), then the build.
+    globalSetup: ['./testkit/src/live-cql/global-setup.ts', './deploy/test/build-once.ts'],
   },
 });

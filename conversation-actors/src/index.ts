@@ -22,4 +22,4 @@ export {
   type Replication,
 } from './store/scylla/scylla-config.js';
 export { type CqlClient, type CqlConnector, createScyllaClient } from './store/scylla/scylla-session.js';
-export { applyMigrations, loadMigrations, SCYLLA_SCHEMA_VERSION, type Migration } from './store/scylla/scylla-migrations.js';
+export { applyMigrations, DDL_OPTIONS, loadMigrations, SCYLLA_SCHEMA_VERSION, type Migration } from './store/scylla/scylla-migrations.js';

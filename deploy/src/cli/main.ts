@@ -1,9 +1,11 @@
+import { LocalCassandraError } from '@chat/local-cassandra';
 import { ConfigError, type Logger, createLogger } from '@chat/platform';
 import { type RunningSystem, startStandalone } from '../roles/standalone.js';
 import { startClusterGateway } from '../roles/gateway.js';
 import { startClusterActors } from '../roles/actors.js';
 import { startClusterPresence } from '../roles/presence.js';
 import { startCqlEmulator } from '../roles/cql-emulator.js';
+import { resolveCassandraJarsCommand, startCassandraCommand } from './cassandra-command.js';
 import { startClusterCommand } from './cluster-command.js';
 import { runMigrate } from './migrate-command.js';
 
@@ -19,6 +21,7 @@ const ROLES: Record<string, (logger: Logger, args: string[]) => Promise<RunningS
   presence: (logger) => startClusterPresence(logger),
   cluster: (_logger, args) => startClusterCommand(args),
   'cql-emulator': (logger) => startCqlEmulator(logger),
+  cassandra: () => startCassandraCommand(),
 };
 
 const USAGE = `usage: chat <role>
@@ -35,6 +38,10 @@ roles:
   cluster      a local cluster of real processes: nats-server (JetStream, temporary
                directory), presence, G gateways and A actor hosts
                [--gateways 2] [--actors 3] [--port 8080] [--data-dir ./data/cluster]
+  cassandra    one local Apache Cassandra node (Java 17; jars from Maven Central,
+               cached) on 127.0.0.1:CASSANDRA_PORT (9042), data in a temporary
+               directory: a real CQL server for STORE=scylla; CASSANDRA_HEAP (1g);
+               --resolve-only fetches the jars into the cache and exits
   cql-emulator an in-memory CQL server (the Scylla store's test emulator) on
                CQL_EMULATOR_PORT (9042), to try STORE=scylla without a ScyllaDB;
                not a database: everything is lost when it stops
@@ -55,6 +62,17 @@ async function migrate(): Promise<number> {
   }
 }
 
+/** `chat cassandra --resolve-only`: one-shot; exit code 0 resolved (or already cached), 1 failed. */
+async function resolveCassandraJars(): Promise<number> {
+  try {
+    console.log(`cassandra: ${await resolveCassandraJarsCommand()}`);
+    return 0;
+  } catch (err) {
+    console.error(`chat cassandra: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const role = argv[0];
   if (role === undefined || role === '--help' || role === '-h' || role === 'help') {
@@ -62,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
     return role === undefined ? 2 : 0;
   }
   if (role === 'migrate') return migrate();
+  if (role === 'cassandra' && argv[1] === '--resolve-only') return resolveCassandraJars();
   const start = ROLES[role];
   if (!start) {
     console.error(`chat: unknown role ${JSON.stringify(role)}\n\n${USAGE}`);
@@ -77,15 +96,22 @@ async function main(argv: string[]): Promise<number> {
       console.error(`chat ${role}: ${err.message}`);
       return 2;
     }
+    // Missing Java or Maven, a taken port, a node that died: the message says what to do; a stack trace would not.
+    if (err instanceof LocalCassandraError) {
+      console.error(`chat ${role}: ${err.message}`);
+      return 1;
+    }
     logger.fatal({ err }, 'failed to start');
     return 1;
   }
   const where =
     role === 'standalone' || role === 'gateway' || role === 'cluster'
       ? `chat is ready at http://localhost:${system.port}`
-      : role === 'cql-emulator'
-        ? `CQL emulator ready on port ${system.port}: SCYLLA_CONTACT_POINTS=127.0.0.1:${system.port}`
-        : `${role} ready; /healthz, /readyz and /metrics on port ${system.port}`;
+      : role === 'cassandra'
+        ? `Cassandra ready: SCYLLA_CONTACT_POINTS=127.0.0.1:${system.port}`
+        : role === 'cql-emulator'
+          ? `CQL emulator ready on port ${system.port}: SCYLLA_CONTACT_POINTS=127.0.0.1:${system.port}`
+          : `${role} ready; /healthz, /readyz and /metrics on port ${system.port}`;
   logger.info({ port: system.port, startupMs: Math.round(performance.now() - started) }, where);
 
   let shuttingDown = false;

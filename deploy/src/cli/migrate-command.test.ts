@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvConfig } from '@chat/platform';
 import {
+  type CqlClient,
   type CqlConnector,
   SCYLLA_SCHEMA_VERSION,
   StoreUnavailableError,
@@ -11,6 +11,7 @@ import {
   scyllaOptionsFromEnv,
 } from '@chat/conversation-actors';
 import { EmulatedCluster } from '@chat/conversation-actors/testing';
+import { liveCql, liveKeyspace } from '@chat/testkit/live-cql';
 import { runMigrate } from './migrate-command.js';
 
 const rejection = (p: Promise<unknown>): Promise<unknown> =>
@@ -35,43 +36,64 @@ describe('chat migrate: configuration', () => {
   });
 });
 
-const contactPoints = process.env['SCYLLA_CONTACT_POINTS'];
-if (!contactPoints) console.log('chat migrate against a live cluster skipped: SCYLLA_CONTACT_POINTS is not set');
+type ResultSet = Awaited<ReturnType<CqlClient['execute']>>;
 
-describe.skipIf(!contactPoints)('chat migrate on a live cluster', () => {
-  const keyspace = `chat_migrate_${randomBytes(4).toString('hex')}`;
-  const env = () => ({ ...process.env, SCYLLA_KEYSPACE: keyspace, SCYLLA_REPLICATION: 'SimpleStrategy:1' });
+const live = liveCql('chat migrate on a live CQL server');
+
+describe.skipIf(!live)(`chat migrate on a live CQL server (${live?.server ?? 'none'})`, () => {
+  const keyspace = liveKeyspace('chat_migrate');
+  const unprepared = `${keyspace}_bare`;
+  const env = (ks = keyspace) => ({ ...process.env, SCYLLA_CONTACT_POINTS: live!.contactPoints, SCYLLA_LOCAL_DC: live!.localDataCenter, SCYLLA_KEYSPACE: ks, SCYLLA_REPLICATION: 'SimpleStrategy:1' });
+  const options = (ks = keyspace) => scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env(ks)));
+
+  /** Runs `cql` statements in order on a client of its own (`ks`: its keyspace, or none). */
+  async function cql(ks: string | undefined, ...statements: string[]): Promise<ResultSet[]> {
+    const client = createScyllaClient(ks ? options(ks) : options(), { keyspace: ks !== undefined });
+    try {
+      await client.connect();
+      const results: ResultSet[] = [];
+      for (const statement of statements) results.push(await client.execute(statement));
+      return results;
+    } finally {
+      await client.shutdown();
+    }
+  }
 
   afterAll(async () => {
-    const admin = createScyllaClient(scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env())), { keyspace: false });
-    try {
-      await admin.connect();
-      await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-    } finally {
-      await admin.shutdown();
-    }
+    await cql(undefined, `DROP KEYSPACE IF EXISTS ${keyspace}`, `DROP KEYSPACE IF EXISTS ${unprepared}`);
   }, 120_000);
 
-  it('creates the keyspace and applies every migration once; a second run applies nothing; a newer schema is refused', async () => {
+  it('creates the keyspace with the configured replication and applies every migration once; a second run applies nothing; the store opens it', async () => {
     const lines: string[] = [];
     const first = await runMigrate(env(), (l) => lines.push(l));
     expect(first).toEqual({ keyspace, applied: Array.from({ length: SCYLLA_SCHEMA_VERSION }, (_, i) => i + 1), version: SCYLLA_SCHEMA_VERSION });
     expect(lines.join('\n')).toMatch(/applied 0001_initial/);
+    const [replication] = await cql(undefined, `SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = '${keyspace}'`);
+    expect(replication!.first().get('replication')).toMatchObject({ class: 'org.apache.cassandra.locator.SimpleStrategy', replication_factor: '1' });
     expect(await runMigrate(env())).toEqual({ keyspace, applied: [], version: SCYLLA_SCHEMA_VERSION });
-
-    const client = createScyllaClient(scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env())));
-    try {
-      await client.connect();
-      await client.execute("INSERT INTO schema_migrations (scope, version, name, checksum) VALUES ('chat', 999, 'future', 'x')");
-    } finally {
-      await client.shutdown();
-    }
-    expect(String(await rejection(runMigrate(env())))).toMatch(/schema version 999; this build knows versions up to/);
+    const store = await openScyllaStore(options());
+    await store.close();
   }, 120_000);
+
+  it('refuses a keyspace with a newer schema (so does the store), and one whose applied migration file has changed since', async () => {
+    await cql(keyspace, "INSERT INTO schema_migrations (scope, version, name, checksum) VALUES ('chat', 999, 'future', 'x')");
+    expect(String(await rejection(runMigrate(env())))).toMatch(/schema version 999; this build knows versions up to/);
+    expect(String(await rejection(openScyllaStore(options())))).toMatch(/schema version 999/);
+
+    await cql(keyspace, "DELETE FROM schema_migrations WHERE scope = 'chat' AND version = 999", "UPDATE schema_migrations SET checksum = 'edited' WHERE scope = 'chat' AND version = 1");
+    expect(String(await rejection(runMigrate(env())))).toMatch(/0001_initial was changed after it was applied/);
+  }, 120_000);
+
+  it('the store refuses a keyspace chat migrate has not prepared, saying to run it', async () => {
+    await cql(undefined, `CREATE KEYSPACE ${unprepared} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
+    const err = await rejection(openScyllaStore(options(unprepared)));
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(String(err)).toMatch(/has `chat migrate` run\?/);
+  }, 60_000);
 });
 
 describe('chat migrate on the CQL emulator', () => {
-  // The same runs as above against the in-memory emulator (@chat/conversation-actors/testing), so they happen in every CI run.
+  // The same runs as above against the in-memory emulator (@chat/conversation-actors/testing), which also checks the DDL each run issues.
   const keyspace = 'chat_migrate';
   const env = { SCYLLA_CONTACT_POINTS: 'emulated', SCYLLA_KEYSPACE: keyspace, SCYLLA_REPLICATION: 'NetworkTopologyStrategy:dc1=3' };
 

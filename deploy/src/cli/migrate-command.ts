@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadEnvConfig } from '@chat/platform';
 import {
   applyMigrations,
+  DDL_OPTIONS,
   type CqlConnector,
   createScyllaClient,
   loadMigrations,
@@ -45,7 +46,7 @@ export async function runMigrate(
   try {
     await admin.connect();
     // The keyspace name and replication were validated (lowercase identifier, numeric factors, plain DC names).
-    await admin.execute(`CREATE KEYSPACE IF NOT EXISTS ${options.keyspace} WITH replication = ${replicationCql(replication)} AND durable_writes = true`);
+    await admin.execute(`CREATE KEYSPACE IF NOT EXISTS ${options.keyspace} WITH replication = ${replicationCql(replication)} AND durable_writes = true`, [], DDL_OPTIONS);
   } finally {
     await admin.shutdown();
   }

@@ -1,16 +1,18 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageJson } from '@chat/proto';
-import { type CqlServer, startCqlServer } from '@chat/conversation-actors/testing';
+import { startCqlServer } from '@chat/conversation-actors/testing';
+import { dropLiveKeyspace, liveCql, liveKeyspace, startCutOffProxy } from '@chat/testkit/live-cql';
 import { chatBin } from '../paths.js';
 import { ChatClient } from '../testing/chat-client.js';
 import { type ChatProcess, startProcess, tempDir } from '../testing/system-under-test.js';
 
 // The real `chat` command with STORE=scylla, end to end: `chat migrate`, then
 // `chat standalone` over the real cassandra-driver, talking the CQL native
-// protocol to the in-memory emulator (no ScyllaDB can run here). Checks that
-// the Scylla configuration, the migrations and the store work through the
-// whole system, across a SIGKILL, and while the cluster is unreachable.
+// protocol to a real Cassandra node (the test run's, see testkit/live-cql) and
+// to the in-memory emulator. Checks that the Scylla configuration, the
+// migrations and the store work through the whole system, across a SIGKILL,
+// and while the cluster is unreachable.
 
 type Msg = MessageJson;
 
@@ -25,22 +27,58 @@ function runChat(args: string[], env: Record<string, string>): Promise<{ code: n
   });
 }
 
+/** Where a suite's CQL lives: a contact point the test can cut off, and what the server saw go wrong (the emulator checks its invariants). */
+interface CqlBackend {
+  contactPoint: string;
+  keyspace: string;
+  setReachable(reachable: boolean): void;
+  violations(): unknown[];
+  close(): Promise<void>;
+}
+
+const live = liveCql('standalone with STORE=scylla on a live CQL server');
+
+describe.skipIf(!live)(`standalone with STORE=scylla on a live CQL server (${live?.server ?? 'none'})`, () => {
+  standaloneOnScylla(async () => {
+    // Cut off through a proxy of its own: the node is shared with suites running alongside.
+    const proxy = await startCutOffProxy(live!.contactPoints.split(',')[0]!);
+    const keyspace = liveKeyspace('chat_e2e');
+    return {
+      contactPoint: proxy.contactPoint,
+      keyspace,
+      setReachable: (r) => proxy.setReachable(r),
+      violations: () => [],
+      close: async () => {
+        await proxy.close();
+        await dropLiveKeyspace(live!, keyspace);
+      },
+    };
+  });
+});
+
 describe('standalone with STORE=scylla (real driver, CQL emulator over TCP)', () => {
-  let server: CqlServer;
+  standaloneOnScylla(async () => {
+    const server = await startCqlServer();
+    return { contactPoint: `127.0.0.1:${server.port}`, keyspace: 'chat_e2e', setReachable: (r) => server.cluster.setReachable(r), violations: () => server.cluster.violations, close: () => server.close() };
+  });
+});
+
+function standaloneOnScylla(startBackend: () => Promise<CqlBackend>): void {
+  let backend: CqlBackend;
   let env: Record<string, string>;
   const dir = tempDir();
   const processes: ChatProcess[] = [];
   const clients: ChatClient[] = [];
 
   beforeAll(async () => {
-    server = await startCqlServer();
-    env = { STORE: 'scylla', SCYLLA_CONTACT_POINTS: `127.0.0.1:${server.port}`, SCYLLA_KEYSPACE: 'chat_e2e', SCYLLA_REQUEST_TIMEOUT_MS: '2000' };
+    backend = await startBackend();
+    env = { STORE: 'scylla', SCYLLA_CONTACT_POINTS: backend.contactPoint, SCYLLA_KEYSPACE: backend.keyspace, SCYLLA_REPLICATION: 'SimpleStrategy:1', SCYLLA_REQUEST_TIMEOUT_MS: '2000' };
   });
 
   afterAll(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
     for (const p of processes) p.process.kill('SIGKILL');
-    await server?.close();
+    await backend?.close();
     dir.remove();
   });
 
@@ -92,7 +130,7 @@ describe('standalone with STORE=scylla (real driver, CQL emulator over TCP)', ()
     const history = await again.call<{ messages: Msg[] }>('message.history', { conversationId: id, limit: 50 });
     expect(history.messages.map((m) => m.body)).toEqual(sent.map((m) => m.body));
 
-    server.cluster.setReachable(false);
+    backend.setReachable(false);
     try {
       const err = await again.call('message.send', { conversationId: id, clientMsgId: 'k13', body: 'while down' }).then(
         () => undefined,
@@ -100,7 +138,7 @@ describe('standalone with STORE=scylla (real driver, CQL emulator over TCP)', ()
       );
       expect(String(err)).toMatch(/unavailable/);
     } finally {
-      server.cluster.setReachable(true);
+      backend.setReachable(true);
     }
     // The driver reconnects by itself; the retry is stored once, with the next seq.
     const deadline = Date.now() + 20_000;
@@ -113,6 +151,6 @@ describe('standalone with STORE=scylla (real driver, CQL emulator over TCP)', ()
       if (!stored) await new Promise((r) => setTimeout(r, 200));
     }
     expect(stored?.seq).toBe(13);
-    expect(server.cluster.violations).toEqual([]);
+    expect(backend.violations()).toEqual([]);
   }, 90_000);
-});
+}

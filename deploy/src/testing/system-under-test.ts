@@ -58,7 +58,7 @@ export async function startProcess(options: { dataDir: string; port?: number; en
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`chat exited before ready:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`chat exited before ready (code ${child.exitCode}, signal ${child.signalCode}):\n${output}`);
     try {
       const res = await fetch(`${baseUrl}/readyz`);
       if (res.ok) break;

@@ -2,8 +2,10 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InternalError, StoreUnavailableError } from '../../errors.js';
 import { CQL } from './scylla-cql.js';
+import type { CqlClient } from './scylla-session.js';
 import {
   SCYLLA_SCHEMA_VERSION,
+  applyMigrations,
   checkSchemaVersion,
   loadMigrations,
   migrationsDir,
@@ -108,5 +110,26 @@ describe('checkSchemaVersion (what the store accepts at open)', () => {
     expect(() => checkSchemaVersion([], 2)).toThrow(/lacks schema version\(s\) 1, 2: run `chat migrate`/);
     expect(() => checkSchemaVersion([1], 2)).toThrow(StoreUnavailableError);
     expect(() => checkSchemaVersion([1, 2, 3], 2)).toThrow(/schema version 3; this build understands up to 2/);
+  });
+});
+
+describe('applyMigrations', () => {
+  it('sends DDL unprepared and the records prepared (a prepared unqualified DDL statement makes Cassandra 5 log an error per statement)', async () => {
+    const sent: { query: string; prepare: boolean | undefined }[] = [];
+    const client: CqlClient = {
+      connect: async () => undefined,
+      shutdown: async () => undefined,
+      batch: async () => ({ rows: [] }) as never,
+      execute: async (query, _params, options) => {
+        sent.push({ query, prepare: options?.prepare });
+        return { rows: [], first: () => null } as never;
+      },
+    };
+    const migrations = loadMigrations();
+    await applyMigrations(client, migrations);
+    const ddl = sent.filter((s) => /^\s*CREATE/i.test(s.query));
+    expect(ddl.length).toBe(1 + migrations.reduce((n, m) => n + m.statements.length, 0));
+    expect(ddl.filter((s) => s.prepare !== false)).toEqual([]);
+    expect(sent.filter((s) => !/^\s*CREATE/i.test(s.query)).every((s) => s.prepare === true)).toBe(true);
   });
 });

@@ -151,18 +151,24 @@ export async function readApplied(client: CqlClient): Promise<AppliedMigration[]
   return result.rows.map((r) => ({ version: r['version'] as number, checksum: r['checksum'] as string }));
 }
 
+/** Schema statements run once each: never prepared (see applyMigrations). */
+export const DDL_OPTIONS = { prepare: false } as const;
+
 /**
  * Applies the pending migrations to the keyspace `client` is connected to,
  * in order, each statement then its record (so an interrupted run is simply
  * run again: statements are IF NOT EXISTS). Returns the versions applied.
- * DDL is sent unprepared (it cannot be prepared usefully); the driver waits
- * for schema agreement after each statement.
+ * DDL is sent unprepared, explicitly: the store's client prepares by default,
+ * and a prepared unqualified DDL statement makes Cassandra log an error
+ * (CASSANDRA-17248's keyspace check) for every statement, besides filling the
+ * prepared-statement cache with statements run once. The driver waits for
+ * schema agreement after each statement.
  */
 export async function applyMigrations(client: CqlClient, known: readonly Migration[], onApplied?: (m: Migration) => void): Promise<number[]> {
-  await client.execute(MIGRATIONS_TABLE_CQL);
+  await client.execute(MIGRATIONS_TABLE_CQL, [], DDL_OPTIONS);
   const pending = planMigrations(known, await readApplied(client));
   for (const m of pending) {
-    for (const statement of m.statements) await client.execute(statement);
+    for (const statement of m.statements) await client.execute(statement, [], DDL_OPTIONS);
     await client.execute(
       'INSERT INTO schema_migrations (scope, version, name, checksum, applied_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
       [MIGRATION_SCOPE, m.version, m.name, m.checksum, new Date()],

@@ -1,28 +1,26 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvConfig } from '@chat/platform';
 import { StoreUnavailableError } from '../../errors.js';
 import { runStoreContract } from '@chat/testkit/store-contract';
+import { liveCql, liveKeyspace } from '@chat/testkit/live-cql';
 import { type ScyllaOptions, scyllaEnvSchema, scyllaOptionsFromEnv } from './scylla-config.js';
 import { applyMigrations, loadMigrations } from './scylla-migrations.js';
 import { createScyllaClient } from './scylla-session.js';
 import { openScyllaStore } from './scylla-store.js';
 
-// The ChatStore contract against a real ScyllaDB, when SCYLLA_CONTACT_POINTS
-// names one (deploy/compose/scylla.yml starts a node). Each run migrates a
-// fresh keyspace and drops it afterwards.
-const contactPoints = process.env['SCYLLA_CONTACT_POINTS'];
-if (!contactPoints) {
-  console.log('ScyllaStore contract skipped: SCYLLA_CONTACT_POINTS is not set (docker compose -f deploy/compose/scylla.yml up -d, then set it to 127.0.0.1)');
-}
+// The ChatStore contract against a real CQL server: the local Cassandra node
+// of the test run (testkit's live-cql global setup), or the cluster
+// SCYLLA_CONTACT_POINTS names. Each run migrates a fresh keyspace and drops
+// it afterwards.
+const live = liveCql('ScyllaStore contract on a live CQL server');
 
-describe.skipIf(!contactPoints)('ScyllaStore on a live cluster', () => {
-  const keyspace = `chat_test_${randomBytes(4).toString('hex')}`;
-  // describe.skipIf still collects this body: nothing may require the variables before a hook runs.
+describe.skipIf(!live)(`ScyllaStore on a live CQL server (${live?.server ?? 'none'})`, () => {
+  const keyspace = liveKeyspace('chat_test');
+  // describe.skipIf still collects this body: nothing may require the server before a hook runs.
   let options: ScyllaOptions;
 
   beforeAll(async () => {
-    options = { ...scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, process.env)), keyspace };
+    options = { ...scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, { ...process.env, SCYLLA_CONTACT_POINTS: live!.contactPoints, SCYLLA_LOCAL_DC: live!.localDataCenter })), keyspace };
     const admin = createScyllaClient(options, { keyspace: false });
     try {
       await admin.connect();

@@ -1,0 +1,2 @@
+export { type CutOffProxy, startCutOffProxy } from './cut-off-proxy.js';
+export { type LiveCql, dropLiveKeyspace, liveCql, liveKeyspace } from './live-cql.js';
