@@ -66,9 +66,16 @@ export class Outbox {
   #write(session: Session): void {
     const data = session.getUserData();
     if (!data.greeted) return; // greet() reschedules it
+    // The same array is emptied after every write, never replaced: a session's
+    // queue lives long enough to reach the old generation, and an old array
+    // dropped with frames still in it would keep them (and whatever they
+    // reference) alive through every young-generation GC until the next full
+    // one, promoting them all.
     const items = data.outbox;
-    data.outbox = [];
-    if (!data.open || items.length === 0) return;
+    if (!data.open || items.length === 0) {
+      items.length = 0;
+      return;
+    }
     let dropped = false;
     session.cork(() => {
       for (const item of items) {
@@ -82,6 +89,7 @@ export class Outbox {
       }
     });
     if (dropped || session.getBufferedAmount() > this.limitBytes) {
+      items.length = 0;
       data.open = false;
       this.metrics.closes.inc({ reason: 'backpressure' });
       session.end(CloseCode.SLOW_CONSUMER, 'slow consumer: reconnect and sync');
@@ -93,5 +101,6 @@ export class Outbox {
       this.metrics.eventsDelivered.inc();
       this.metrics.deliveryLatency.observe((now - item.origin) / 1000);
     }
+    items.length = 0;
   }
 }
