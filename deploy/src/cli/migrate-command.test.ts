@@ -2,7 +2,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvConfig } from '@chat/platform';
 import {
   type CqlClient,
-  type CqlConnector,
   SCYLLA_SCHEMA_VERSION,
   StoreUnavailableError,
   createScyllaClient,
@@ -10,7 +9,7 @@ import {
   scyllaEnvSchema,
   scyllaOptionsFromEnv,
 } from '@chat/conversation-actors';
-import { EmulatedCluster } from '@chat/conversation-actors/testing';
+import { FaultyCql } from '@chat/testkit/faulty-cql';
 import { liveCql, liveKeyspace } from '@chat/testkit/live-cql';
 import { runMigrate } from './migrate-command.js';
 
@@ -70,7 +69,11 @@ describe.skipIf(!live)(`chat migrate on a live CQL server (${live?.server ?? 'no
     expect(lines.join('\n')).toMatch(/applied 0001_initial/);
     const [replication] = await cql(undefined, `SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = '${keyspace}'`);
     expect(replication!.first().get('replication')).toMatchObject({ class: 'org.apache.cassandra.locator.SimpleStrategy', replication_factor: '1' });
-    expect(await runMigrate(env())).toEqual({ keyspace, applied: [], version: SCYLLA_SCHEMA_VERSION });
+    // The second run, watched: it issues only the keyspace's and the bootstrap table's IF NOT EXISTS, nothing of the migrations.
+    const watched = new FaultyCql();
+    expect(await runMigrate(env(), () => undefined, watched.connector)).toEqual({ keyspace, applied: [], version: SCYLLA_SCHEMA_VERSION });
+    expect(watched.log.filter((e) => e.kind === 'ddl').map((e) => e.query.match(/^CREATE (KEYSPACE|TABLE) IF NOT EXISTS/)?.[1])).toEqual(['KEYSPACE', 'TABLE']);
+    expect(watched.violations).toEqual([]);
     const store = await openScyllaStore(options());
     await store.close();
   }, 120_000);
@@ -90,53 +93,4 @@ describe.skipIf(!live)(`chat migrate on a live CQL server (${live?.server ?? 'no
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect(String(err)).toMatch(/has `chat migrate` run\?/);
   }, 60_000);
-});
-
-describe('chat migrate on the CQL emulator', () => {
-  // The same runs as above against the in-memory emulator (@chat/conversation-actors/testing), which also checks the DDL each run issues.
-  const keyspace = 'chat_migrate';
-  const env = { SCYLLA_CONTACT_POINTS: 'emulated', SCYLLA_KEYSPACE: keyspace, SCYLLA_REPLICATION: 'NetworkTopologyStrategy:dc1=3' };
-
-  it('creates the keyspace with the configured replication, applies every migration once, records it, and a second run applies nothing', async () => {
-    const cluster = new EmulatedCluster();
-    const connect: CqlConnector = (_o, to) => cluster.client(to.keyspace ? { keyspace } : {});
-    const lines: string[] = [];
-    expect(await runMigrate(env, (l) => lines.push(l), connect)).toEqual({
-      keyspace,
-      applied: Array.from({ length: SCYLLA_SCHEMA_VERSION }, (_, i) => i + 1),
-      version: SCYLLA_SCHEMA_VERSION,
-    });
-    expect(lines.join('\n')).toMatch(/applied 0001_initial \(\d+ statements\)/);
-    expect(Object.fromEntries(cluster.schema.keyspaces.get(keyspace)?.replication ?? [])).toEqual({ class: 'NetworkTopologyStrategy', dc1: '3' });
-    const ddl = cluster.log.filter((e) => e.kind === 'ddl').length;
-    expect(await runMigrate(env, () => undefined, connect)).toEqual({ keyspace, applied: [], version: SCYLLA_SCHEMA_VERSION });
-    // The second run created only the bootstrap table (IF NOT EXISTS) and the keyspace, nothing of the migrations.
-    expect(cluster.log.filter((e) => e.kind === 'ddl').length - ddl).toBe(2);
-    // The store opens the migrated keyspace.
-    const store = await openScyllaStore(scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env)), connect);
-    await store.close();
-  });
-
-  it('refuses a keyspace with a newer schema, and one whose applied migration file has changed since', async () => {
-    const cluster = new EmulatedCluster();
-    const connect: CqlConnector = (_o, to) => cluster.client(to.keyspace ? { keyspace } : {});
-    await runMigrate(env, () => undefined, connect);
-    const client = cluster.client({ keyspace });
-    await client.execute("INSERT INTO schema_migrations (scope, version, name, checksum) VALUES ('chat', 999, 'future', 'x')", [], { prepare: true });
-    expect(String(await rejection(runMigrate(env, () => undefined, connect)))).toMatch(/schema version 999; this build knows versions up to/);
-    expect(String(await rejection(openScyllaStore(scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env)), connect)))).toMatch(/schema version 999/);
-
-    await client.execute("DELETE FROM schema_migrations WHERE scope = 'chat' AND version = 999", [], { prepare: true });
-    await client.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE scope = 'chat' AND version = 1", [], { prepare: true });
-    expect(String(await rejection(runMigrate(env, () => undefined, connect)))).toMatch(/0001_initial was changed after it was applied/);
-  });
-
-  it('the store refuses a keyspace chat migrate has not prepared, saying to run it', async () => {
-    const cluster = new EmulatedCluster();
-    await cluster.client().execute(`CREATE KEYSPACE ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
-    const connect: CqlConnector = (_o, to) => cluster.client(to.keyspace ? { keyspace } : {});
-    const err = await rejection(openScyllaStore(scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env)), connect));
-    expect(err).toBeInstanceOf(StoreUnavailableError);
-    expect(String(err)).toMatch(/has `chat migrate` run\?/);
-  });
 });

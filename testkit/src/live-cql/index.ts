@@ -1,2 +1,2 @@
 export { type CutOffProxy, startCutOffProxy } from './cut-off-proxy.js';
-export { type LiveCql, dropLiveKeyspace, liveCql, liveKeyspace } from './live-cql.js';
+export { type LiveCql, dropLiveKeyspace, liveCql, liveKeyspace, liveStoreOptions, migrateLiveKeyspace } from './live-cql.js';

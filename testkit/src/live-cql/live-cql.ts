@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { DDL_OPTIONS, createScyllaClient, scyllaEnvSchema, scyllaOptionsFromEnv } from '@chat/conversation-actors';
+import { DDL_OPTIONS, type ScyllaOptions, applyMigrations, createScyllaClient, loadMigrations, scyllaEnvSchema, scyllaOptionsFromEnv } from '@chat/conversation-actors';
 import { loadEnvConfig } from '@chat/platform';
 
 /**
@@ -50,4 +50,34 @@ export async function dropLiveKeyspace(live: Extract<LiveCql, { contactPoints: s
   } finally {
     await admin.shutdown();
   }
+}
+
+/** The store's options for `keyspace` on the live server (defaults from the environment, as `chat` reads them), with `overrides`. */
+export function liveStoreOptions(live: Extract<LiveCql, { contactPoints: string }>, keyspace: string, overrides: Partial<ScyllaOptions> = {}): ScyllaOptions {
+  const env = { ...process.env, SCYLLA_CONTACT_POINTS: live.contactPoints, SCYLLA_LOCAL_DC: live.localDataCenter, SCYLLA_KEYSPACE: keyspace };
+  return { ...scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env)), ...overrides };
+}
+
+/**
+ * Creates `keyspace` (one replica) on the live server and applies every
+ * migration, as `chat migrate` would, for suites that open the store
+ * themselves. Returns the store's options for it.
+ */
+export async function migrateLiveKeyspace(live: Extract<LiveCql, { contactPoints: string }>, keyspace: string): Promise<ScyllaOptions> {
+  const options = liveStoreOptions(live, keyspace);
+  const admin = createScyllaClient(options, { keyspace: false });
+  try {
+    await admin.connect();
+    await admin.execute(`CREATE KEYSPACE ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`, [], DDL_OPTIONS);
+  } finally {
+    await admin.shutdown();
+  }
+  const client = createScyllaClient(options);
+  try {
+    await client.connect();
+    await applyMigrations(client, loadMigrations());
+  } finally {
+    await client.shutdown();
+  }
+  return options;
 }
