@@ -4,7 +4,6 @@ import { type RunningSystem, startStandalone } from '../roles/standalone.js';
 import { startClusterGateway } from '../roles/gateway.js';
 import { startClusterActors } from '../roles/actors.js';
 import { startClusterPresence } from '../roles/presence.js';
-import { startCqlEmulator } from '../roles/cql-emulator.js';
 import { resolveCassandraJarsCommand, startCassandraCommand } from './cassandra-command.js';
 import { startClusterCommand } from './cluster-command.js';
 import { runMigrate } from './migrate-command.js';
@@ -20,7 +19,6 @@ const ROLES: Record<string, (logger: Logger, args: string[]) => Promise<RunningS
   actors: (logger) => startClusterActors(logger),
   presence: (logger) => startClusterPresence(logger),
   cluster: (_logger, args) => startClusterCommand(args),
-  'cql-emulator': (logger) => startCqlEmulator(logger),
   cassandra: () => startCassandraCommand(),
 };
 
@@ -42,9 +40,6 @@ roles:
                cached) on 127.0.0.1:CASSANDRA_PORT (9042), data in a temporary
                directory: a real CQL server for STORE=scylla; CASSANDRA_HEAP (1g);
                --resolve-only fetches the jars into the cache and exits
-  cql-emulator an in-memory CQL server (the Scylla store's test emulator) on
-               CQL_EMULATOR_PORT (9042), to try STORE=scylla without a ScyllaDB;
-               not a database: everything is lost when it stops
 
 environment: PORT, DATA_DIR, NATS_URL, JWT_SECRET, DEV_LOGIN, SHARDS, LEASE_TTL_MS,
 STORE (sqlite | scylla) and SCYLLA_*, LOG_LEVEL and the limits; see README.md`;
@@ -109,9 +104,7 @@ async function main(argv: string[]): Promise<number> {
       ? `chat is ready at http://localhost:${system.port}`
       : role === 'cassandra'
         ? `Cassandra ready: SCYLLA_CONTACT_POINTS=127.0.0.1:${system.port}`
-        : role === 'cql-emulator'
-          ? `CQL emulator ready on port ${system.port}: SCYLLA_CONTACT_POINTS=127.0.0.1:${system.port}`
-          : `${role} ready; /healthz, /readyz and /metrics on port ${system.port}`;
+        : `${role} ready; /healthz, /readyz and /metrics on port ${system.port}`;
   logger.info({ port: system.port, startupMs: Math.round(performance.now() - started) }, where);
 
   let shuttingDown = false;

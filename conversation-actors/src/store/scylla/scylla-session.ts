@@ -3,9 +3,9 @@ import type { ScyllaOptions } from './scylla-config.js';
 import { CQL, type CqlName } from './scylla-cql.js';
 
 /**
- * The part of the driver's Client the store and `chat migrate` use: the
- * boundary behind which a real cluster (createScyllaClient) or the test
- * emulator (./emulator) sits.
+ * The part of the driver's Client the store and `chat migrate` use: what
+ * createScyllaClient returns, and what tests wrap to inject faults
+ * (testkit's FaultyCql).
  */
 export interface CqlClient {
   connect(): Promise<void>;
