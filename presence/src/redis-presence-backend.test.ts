@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServerProcess, startRedisServer } from '@chat/platform/testing';
+import { type RedisServerProcess, startRedisServer } from '@chat/testkit/servers';
 import { PresenceUnavailableError } from './errors.js';
 import { CONTRACT_TTL_MS, CONTRACT_TYPING_TTL_MS, runPresenceBackendContract } from '@chat/testkit/presence-backend-contract';
 import { RedisPresenceBackend } from './redis-presence-backend.js';

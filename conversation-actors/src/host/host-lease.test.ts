@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsBus, NatsKvLeaseTable, connectNatsBus, silentLogger } from '@chat/platform';
-import { type NatsServerProcess, startNatsServer } from '@chat/platform/testing';
+import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
 import { HostLease } from './host-lease.js';
 
 const TTL_MS = 1000;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { type LeaseWrite, type NatsBus, NatsKvLeaseTable, claimsBucketOf, connectNatsBus, fencingEpoch, silentLogger } from '@chat/platform';
-import { type NatsServerProcess, startNatsServer } from '@chat/platform/testing';
+import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
 import { ActorMetrics } from '../metrics.js';
 import { LeaseOwnership } from './lease-ownership.js';
 import { assignShards } from './shard-assignment.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SHARDS } from '@chat/proto';
 import { DEFAULT_LEASE_TTL_MS } from '../roles/cluster-env.js';
-import { SteadyLoad } from './cluster-load.js';
-import { LEASE_TTL_MS, expectNothingLostOrDoubled, stallsAfter, useCluster } from './cluster-fixture.js';
+import { SteadyLoad } from '@chat/testkit/cluster-load';
+import { LEASE_TTL_MS, expectNothingLostOrDoubled, stallsAfter, useCluster } from '@chat/testkit/cluster-fixture';
 import { scrapeMetric } from './local-cluster.js';
 
 /** Issue 12's target for failover at default settings: SIGKILL of an actor host to the first ack on its conversations. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatClient } from '../testing/chat-client.js';
-import { useCluster } from './cluster-fixture.js';
+import type { ChatClient } from '@chat/testkit/chat-client';
+import { useCluster } from '@chat/testkit/cluster-fixture';
 
 const { start: startCluster, login } = useCluster();
 

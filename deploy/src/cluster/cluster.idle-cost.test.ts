@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SHARDS } from '@chat/proto';
 import { DEFAULT_LEASE_TTL_MS } from '../roles/cluster-env.js';
-import { useCluster } from './cluster-fixture.js';
-import { formatIdleCost, measureIdleCost } from './idle-cost.js';
+import { useCluster } from '@chat/testkit/cluster-fixture';
+import { formatIdleCost, measureIdleCost } from '@chat/testkit/idle-cost';
 
 const { start } = useCluster();
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ChatClient } from '../testing/chat-client.js';
-import { SteadyLoad } from './cluster-load.js';
-import { expectNothingLostOrDoubled, useCluster } from './cluster-fixture.js';
+import { ChatClient } from '@chat/testkit/chat-client';
+import { SteadyLoad } from '@chat/testkit/cluster-load';
+import { expectNothingLostOrDoubled, useCluster } from '@chat/testkit/cluster-fixture';
 import { scrapeMetric } from './local-cluster.js';
 
 const { start, login, track, senders } = useCluster();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ChatClient, type EventFrame } from '../testing/chat-client.js';
-import { SteadyLoad } from './cluster-load.js';
-import { expectNothingLostOrDoubled, useCluster } from './cluster-fixture.js';
+import { ChatClient, type EventFrame } from '@chat/testkit/chat-client';
+import { SteadyLoad } from '@chat/testkit/cluster-load';
+import { expectNothingLostOrDoubled, useCluster } from '@chat/testkit/cluster-fixture';
 
 const { start, login, track, senders } = useCluster();
 

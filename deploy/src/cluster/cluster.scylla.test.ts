@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropLiveKeyspace, liveCql, liveKeyspace } from '@chat/testkit/live-cql';
 import { runMigrate } from '../cli/migrate-command.js';
-import { type Sender, SteadyLoad } from './cluster-load.js';
+import { type Sender, SteadyLoad } from '@chat/testkit/cluster-load';
 import { scrapeMetric } from './local-cluster.js';
-import { LEASE_TTL_MS, expectNothingLostOrDoubled, stallsAfter, useCluster } from './cluster-fixture.js';
+import { LEASE_TTL_MS, expectNothingLostOrDoubled, stallsAfter, useCluster } from '@chat/testkit/cluster-fixture';
 
 // Cluster mode with STORE=scylla: three actor host processes share one CQL
 // store (a real Cassandra node, the test run's, see testkit/live-cql) and fence each

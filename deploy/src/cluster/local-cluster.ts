@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { type NatsServerProcess, type RedisServerProcess, startNatsServer, startRedisServer } from '@chat/platform/testing';
+import { type NatsServerProcess, type RedisServerProcess, startNatsServer, startRedisServer } from '../local-servers/index.js';
 import { loadOrCreateDevSecret } from '../roles/jwt-secret.js';
 import { chatBin } from '../paths.js';
 

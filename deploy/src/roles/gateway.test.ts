@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsBus, connectNatsBus, createMetricsRegistry, loadEnvConfig, silentLogger } from '@chat/platform';
-import { type NatsServerProcess, startNatsServer } from '@chat/platform/testing';
+import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
 import type { Gateway } from '@chat/edge-gateway';
-import { ChatClient } from '../testing/chat-client.js';
+import { ChatClient } from '@chat/testkit/chat-client';
 import { clusterGatewayEnvSchema } from './cluster-env.js';
 import { startGatewayRole } from './gateway-role.js';
 

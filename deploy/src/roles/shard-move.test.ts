@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bus, LocalBus, connectNatsBus, createMetricsRegistry, loadEnvConfig, silentLogger } from '@chat/platform';
-import { type NatsServerProcess, startNatsServer } from '@chat/platform/testing';
+import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
 import { shardOf } from '@chat/proto';
 import type { Gateway } from '@chat/edge-gateway';
-import { ChatClient } from '../testing/chat-client.js';
-import { MovableOwnership } from '../testing/movable-ownership.js';
-import { tempDir } from '../testing/system-under-test.js';
+import { ChatClient } from '@chat/testkit/chat-client';
+import { MovableOwnership } from '@chat/testkit/movable-ownership';
+import { tempDir } from '@chat/testkit/system-under-test';
 import { type ActorsRole, startActorsRole } from './actors-role.js';
 import { startGatewayRole } from './gateway-role.js';
 import { standaloneEnvSchema } from './standalone.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageJson } from '@chat/proto';
-import { ChatClient, devLogin } from '../testing/chat-client.js';
-import { startInProcess, startProcess, tempDir } from '../testing/system-under-test.js';
+import { ChatClient, devLogin } from '@chat/testkit/chat-client';
+import { startInProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
 
 type Msg = MessageJson;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationJson, MessageJson } from '@chat/proto';
-import { ChatClient, type EventFrame } from '../testing/chat-client.js';
-import { useStandalone } from '../testing/standalone-fixture.js';
+import { ChatClient, type EventFrame } from '@chat/testkit/chat-client';
+import { useStandalone } from '@chat/testkit/standalone-fixture';
 
 type Client = ChatClient & { user: { id: string } };
 type Conv = ConversationJson;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationJson, MessageJson } from '@chat/proto';
-import { ChatClient, type EventFrame } from '../testing/chat-client.js';
-import { useRestartableDataDir, useStandalone } from '../testing/standalone-fixture.js';
-import { startInProcess } from '../testing/system-under-test.js';
+import { ChatClient, type EventFrame } from '@chat/testkit/chat-client';
+import { useRestartableDataDir, useStandalone } from '@chat/testkit/standalone-fixture';
+import { startInProcess } from '@chat/testkit/system-under-test';
 
 type Msg = MessageJson;
 

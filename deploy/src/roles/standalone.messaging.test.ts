@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ChatClient } from '../testing/chat-client.js';
-import { useStandalone } from '../testing/standalone-fixture.js';
+import { ChatClient } from '@chat/testkit/chat-client';
+import { useStandalone } from '@chat/testkit/standalone-fixture';
 
 interface Conv {
   id: string;

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { ChatClient, type Reply, UpgradeRefused, devLogin } from '../testing/chat-client.js';
-import { useStandalone } from '../testing/standalone-fixture.js';
+import { ChatClient, type Reply, UpgradeRefused, devLogin } from '@chat/testkit/chat-client';
+import { useStandalone } from '@chat/testkit/standalone-fixture';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageJson } from '@chat/proto';
 import { dropLiveKeyspace, liveCql, liveKeyspace, startCutOffProxy } from '@chat/testkit/live-cql';
 import { chatBin } from '../paths.js';
-import { ChatClient } from '../testing/chat-client.js';
-import { type ChatProcess, startProcess, tempDir } from '../testing/system-under-test.js';
+import { ChatClient } from '@chat/testkit/chat-client';
+import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
 
 // The real `chat` command with STORE=scylla, end to end: `chat migrate`, then
 // `chat standalone` over the real cassandra-driver, talking the CQL native

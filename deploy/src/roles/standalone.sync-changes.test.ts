@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationJson, MessageJson } from '@chat/proto';
-import { ChatClient, type EventFrame } from '../testing/chat-client.js';
-import { useRestartableDataDir, useStandalone } from '../testing/standalone-fixture.js';
-import { startInProcess } from '../testing/system-under-test.js';
+import { ChatClient, type EventFrame } from '@chat/testkit/chat-client';
+import { useRestartableDataDir, useStandalone } from '@chat/testkit/standalone-fixture';
+import { startInProcess } from '@chat/testkit/system-under-test';
 
 // sync's changesSince (protocol extension, docs/protocol-extensions.md): a
 // client that was offline while messages it already had were edited, deleted

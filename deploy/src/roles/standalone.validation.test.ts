@@ -1,9 +1,9 @@
 import jwt from 'jsonwebtoken';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ChatClient, UpgradeRefused, devLogin } from '../testing/chat-client.js';
-import { startInProcess, tempDir } from '../testing/system-under-test.js';
-import { useStandalone } from '../testing/standalone-fixture.js';
+import { ChatClient, UpgradeRefused, devLogin } from '@chat/testkit/chat-client';
+import { startInProcess, tempDir } from '@chat/testkit/system-under-test';
+import { useStandalone } from '@chat/testkit/standalone-fixture';
 
 describe('standalone: refusals, limits and bad input', () => {
   const { system, login, track } = useStandalone({

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort } from '../cluster/local-cluster.js';
 import { deployRoot } from '../paths.js';
-import { ChatClient } from '../testing/chat-client.js';
-import { type ChatProcess, startProcess, tempDir } from '../testing/system-under-test.js';
+import { ChatClient } from '@chat/testkit/chat-client';
+import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
 
 /** Debian's Chromium, driven by playwright-core; never a downloaded browser. */
 const CHROMIUM = '/usr/bin/chromium';

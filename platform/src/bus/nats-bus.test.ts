@@ -5,7 +5,8 @@ import type { BusMessage } from './bus.js';
 import { connectNatsBus, type NatsBus } from './nats-bus.js';
 import { BusClosedError, type PlatformError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { capturingLogger, startNatsServer, type NatsServerProcess } from '../testing/index.js';
+import { capturingLogger } from '@chat/testkit/capturing-logger';
+import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const decode = (data: Uint8Array): string => new TextDecoder().decode(data);

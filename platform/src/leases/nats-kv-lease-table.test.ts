@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsBus, connectNatsBus } from '../bus/nats-bus.js';
 import { silentLogger } from '../logger.js';
-import { type NatsServerProcess, startNatsServer } from '../testing/index.js';
+import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
 import { NatsKvLeaseTable } from './nats-kv-lease-table.js';
 import { fencingEpoch } from './lease-table.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors, types } from 'cassandra-driver';
-import { capturingLogger } from '@chat/platform/testing';
+import { capturingLogger } from '@chat/testkit/capturing-logger';
 import { message } from '@chat/testkit/store-contract';
 import { FaultyCql, batchOf, isLoggedBatchOf, newGroup, seqsOf, writeTimeout } from '@chat/testkit/faulty-cql';
 import { dropLiveKeyspace, liveCql, liveKeyspace, migrateLiveKeyspace, startCutOffProxy } from '@chat/testkit/live-cql';

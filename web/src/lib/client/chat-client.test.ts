@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { useStandalone } from '../../../../deploy/src/testing/standalone-fixture.js';
+import { useStandalone } from '@chat/testkit/standalone-fixture';
 import { devLogin } from '../protocol/auth.js';
 import { Connection, type SocketLike } from '../protocol/connection.js';
 import { ChatClient } from './chat-client.js';

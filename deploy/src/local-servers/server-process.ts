@@ -5,7 +5,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-/** What a test server needs: a binary, its arguments, and where it listens. */
+/** What a local server needs: a binary, its arguments, and where it listens. */
 export interface ServerSpec {
   /** Name for messages, e.g. `nats-server`. */
   name: string;
@@ -19,7 +19,7 @@ export interface ServerSpec {
   ownProcessGroup?: boolean;
 }
 
-/** A real server child process started for tests, on 127.0.0.1. */
+/** A real server child process on 127.0.0.1 (nats-server, redis-server), started by the local cluster launcher or by tests. */
 export interface ServerProcess {
   readonly port: number;
   /** Temporary directory; kept across restart(), removed by stop(). */
@@ -47,7 +47,7 @@ const STOP_TIMEOUT_MS = 10_000;
 const OUTPUT_LIMIT = 64 * 1024;
 const PAUSE_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGSTOP', 'SIGTSTP', 'SIGCONT']);
 
-/** Children still running, killed if the test process exits without stopping them. */
+/** Children still running, killed if this process exits without stopping them. */
 const live = new Set<ChildProcess>();
 const liveDirs = new Set<string>();
 let exitHookInstalled = false;
@@ -55,12 +55,12 @@ let exitHookInstalled = false;
 /**
  * Starts a server binary with a temporary directory and resolves once it
  * accepts TCP connections on its port. Fails with the server's output if it
- * exits or does not become ready in time. Servers a test forgets to stop are
- * killed when the test process exits.
+ * exits or does not become ready in time. Servers left running are killed
+ * when this process exits.
  */
 export async function startServerProcess(spec: ServerSpec): Promise<ServerProcess> {
   const port = spec.port ?? (await freePort());
-  const dir = await mkdtemp(join(tmpdir(), `${spec.name}-test-`));
+  const dir = await mkdtemp(join(tmpdir(), `${spec.name}-`));
   installExitHook();
   liveDirs.add(dir);
 
@@ -212,7 +212,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Kills servers and removes directories a test forgot to stop, so no server outlives the test run. */
+/** Kills servers and removes directories left behind (a test that forgot to stop one, a launcher exiting), so no server outlives its owner. */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;

@@ -1,4 +1,4 @@
-import type { ChatClient } from '../testing/chat-client.js';
+import type { ChatClient } from './chat-client.js';
 
 /** One send as a client saw it. */
 export interface SendRecord {

@@ -1,8 +1,8 @@
 import { afterEach, expect } from 'vitest';
-import { ChatClient } from '../testing/chat-client.js';
-import { tempDir } from '../testing/system-under-test.js';
+import { ChatClient } from './chat-client.js';
+import { tempDir } from './system-under-test.js';
 import { type Sender, type SteadyLoad, fullHistory } from './cluster-load.js';
-import { LocalCluster } from './local-cluster.js';
+import { LocalCluster } from '@chat/deploy';
 
 export const LEASE_TTL_MS = 2000;
 const ENV = { SHARDS: '32', LEASE_TTL_MS: String(LEASE_TTL_MS), LOG_LEVEL: 'warn', REQUEST_RETRY_MS: '8000' };

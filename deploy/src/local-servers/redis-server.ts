@@ -1,6 +1,6 @@
 import { type ServerProcess, findBinary, startServerProcess } from './server-process.js';
 
-/** A running `redis-server` child process started for tests. */
+/** A running `redis-server` child process (the local cluster launcher's, or a test's). */
 export interface RedisServerProcess extends ServerProcess {
   /** Client URL, `redis://127.0.0.1:<port>`. */
   readonly url: string;

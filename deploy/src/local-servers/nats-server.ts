@@ -14,7 +14,7 @@ export interface NatsServerOptions {
   ownProcessGroup?: boolean;
 }
 
-/** A running `nats-server` child process started for tests. */
+/** A running `nats-server` child process (the local cluster launcher's, or a test's). */
 export interface NatsServerProcess extends ServerProcess {
   /** Client URL, `nats://127.0.0.1:<port>`. */
   readonly url: string;

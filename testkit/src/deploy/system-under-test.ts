@@ -3,9 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@chat/platform';
-import { startStandalone } from '../roles/standalone.js';
-import { freePort } from '../cluster/local-cluster.js';
-import { chatBin } from '../paths.js';
+import { chatBin, freePort, startStandalone } from '@chat/deploy';
 
 
 const CHAT_BIN = chatBin();

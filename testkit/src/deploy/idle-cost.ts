@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { LocalCluster } from './local-cluster.js';
+import type { LocalCluster } from '@chat/deploy';
 
 /** Kernel clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on every Linux we run on). */
 const CLOCK_TICKS_PER_SECOND = 100;
