@@ -13,6 +13,23 @@ export default tseslint.config(
     },
   },
   {
+    // Test code stays out of the product: no product source imports the test runner or the test kits
+    // (deploy/src/cli/bundle.test.ts checks the built `chat` bundle as well).
+    files: ['*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'testkit/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['vitest', 'vitest/*', '@vitest/*'], message: 'product code must not import the test runner; test helpers belong in testkit/' },
+            { group: ['@chat/testkit', '@chat/testkit/*'], message: 'product code must not import the test kits (testkit/ is test-only)' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // CLI entry points and load generators print to the terminal by design; so does the test run's live CQL setup (why suites skip).
     files: ['deploy/src/cli/**/*.ts', 'bench/src/**/*.ts', '**/*.test.ts', 'deploy/test/**/*.ts', 'testkit/src/live-cql/**/*.ts'],
     rules: { 'no-console': 'off' },
