@@ -133,9 +133,9 @@ export class FaultyCql {
 
   /**
    * Every warning goes to `warnings`; to `violations` too unless it is a
-   * batch-size warning below ScyllaDB's own threshold (128 KiB, the store's
-   * target: MAX_BATCH_BYTES is sized for it), which Cassandra's far lower
-   * default (5 KiB) raises for ordinary batches of a few dozen messages.
+   * batch-size warning below ScyllaDB's own threshold (128 KiB), which a
+   * Cassandra at its default (5 KiB; the local node is set to 64 KiB) raises
+   * for ordinary batches of a few dozen messages.
    */
   private warned(warning: string, query: string): void {
     this.warnings.push(warning);

@@ -34,6 +34,17 @@ export function messagesContract(ctx: ContractContext): void {
       expect(head?.lastActivityAt).toBe(sent[7]?.createdAt);
     });
 
+    it('appends a group commit of 32 messages at the largest body (4,000 four-byte characters each)', async () => {
+      await create(id('c'), [id('alice'), id('bob')]);
+      // ~512 KB in one call: a store that writes in batches must split them
+      // under its server's limits (Cassandra refuses a batch over 50 KiB).
+      const messages = Array.from({ length: 32 }, (_, i) =>
+        message(id('c'), i + 1, i % 2 ? id('alice') : id('bob'), { body: `${'😀'.repeat(3999)}${i % 10}` }),
+      );
+      expect(await ctx.store.appendMessages({ conversationId: id('c'), epoch: 1, expectedLastSeq: 0, messages })).toEqual({ kind: 'appended' });
+      expect(await readAll(id('c'))).toEqual(messages);
+    });
+
     it('stores every field of a message as given', async () => {
       await create(id('c'), [id('alice'), id('bob')]);
       const m = message(id('c'), 1, id('alice'), {
