@@ -2,10 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvConfig } from '@chat/platform';
 import { StoreUnavailableError } from '../../errors.js';
 import { runStoreContract } from '@chat/testkit/store-contract';
-import { liveCql, liveKeyspace } from '@chat/testkit/live-cql';
+import { dropLiveKeyspace, liveCql, liveKeyspace, migrateLiveKeyspace } from '@chat/testkit/live-cql';
 import { type ScyllaOptions, scyllaEnvSchema, scyllaOptionsFromEnv } from './scylla-config.js';
-import { applyMigrations, loadMigrations } from './scylla-migrations.js';
-import { createScyllaClient } from './scylla-session.js';
 import { openScyllaStore } from './scylla-store.js';
 
 // The ChatStore contract against a real CQL server: the local Cassandra node
@@ -20,32 +18,10 @@ describe.skipIf(!live)(`ScyllaStore on a live CQL server (${live?.server ?? 'non
   let options: ScyllaOptions;
 
   beforeAll(async () => {
-    options = { ...scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, { ...process.env, SCYLLA_CONTACT_POINTS: live!.contactPoints, SCYLLA_LOCAL_DC: live!.localDataCenter })), keyspace };
-    const admin = createScyllaClient(options, { keyspace: false });
-    try {
-      await admin.connect();
-      await admin.execute(`CREATE KEYSPACE ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
-    } finally {
-      await admin.shutdown();
-    }
-    const client = createScyllaClient(options);
-    try {
-      await client.connect();
-      await applyMigrations(client, loadMigrations());
-    } finally {
-      await client.shutdown();
-    }
+    options = await migrateLiveKeyspace(live!, keyspace);
   }, 120_000);
 
-  afterAll(async () => {
-    const admin = createScyllaClient(options, { keyspace: false });
-    try {
-      await admin.connect();
-      await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-    } finally {
-      await admin.shutdown();
-    }
-  }, 120_000);
+  afterAll(() => dropLiveKeyspace(live!, keyspace), 120_000);
 
   runStoreContract('ScyllaDB', async () => ({
     store: await openScyllaStore(options),
