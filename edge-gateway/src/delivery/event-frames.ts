@@ -39,7 +39,7 @@ export function eventToFrame(event: Event): string | null {
  * last one is the view's own.
  */
 export function memberViewFrames(shared: Conversation): (marks: MemberMarks) => string {
-  const whole = eventFrame('conversation.updated', { conversation: conversationToJson({ ...shared, readSeq: 0, deliveredSeq: 0, unread: 0 }) });
+  const whole = eventFrame('conversation.updated', { conversation: conversationToJson(shared) });
   const prefix = whole.slice(0, whole.lastIndexOf(',"readSeq":'));
   const suffix = `,"changeSeq":${shared.changeSeq}}}`;
   return (m) => `${prefix},"readSeq":${m.readSeq},"deliveredSeq":${m.deliveredSeq},"unread":${m.unread}${suffix}`;

@@ -42,8 +42,7 @@ export function liveKeyspace(prefix: string): string {
  * the node anyway; on a cluster SCYLLA_CONTACT_POINTS names, it would stay.
  */
 export async function dropLiveKeyspace(live: Extract<LiveCql, { contactPoints: string }>, keyspace: string): Promise<void> {
-  const env = { ...process.env, SCYLLA_CONTACT_POINTS: live.contactPoints, SCYLLA_LOCAL_DC: live.localDataCenter };
-  const admin = createScyllaClient(scyllaOptionsFromEnv(loadEnvConfig(scyllaEnvSchema, env)), { keyspace: false });
+  const admin = createScyllaClient(liveStoreOptions(live, keyspace), { keyspace: false });
   try {
     await admin.connect();
     await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], DDL_OPTIONS);
