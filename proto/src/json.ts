@@ -9,6 +9,8 @@ import type { ErrorCode } from './error-codes.js';
 export interface UserJson {
   id: string;
   name: string;
+  /** Protocol extension (docs/protocol-extensions.md): present, and true, for bot accounts only. */
+  bot?: true;
 }
 
 export interface AttachmentJson {
@@ -51,8 +53,9 @@ export interface ConversationJson {
   changeSeq: number;
 }
 
+/** A person renders exactly as before; a bot gains `bot: true`. */
 export function userToJson(u: User): UserJson {
-  return { id: u.id, name: u.name };
+  return u.bot === true ? { id: u.id, name: u.name, bot: true } : { id: u.id, name: u.name };
 }
 
 export function messageToJson(m: ChatMessage): MessageJson {

@@ -14,6 +14,11 @@ export const protobufFileName = "chat/v1/model.proto";
 export interface User {
   id: string;
   name: string;
+  /**
+   * A bot account (`chat bot create`); absent for people. The protocol's user
+   * JSON carries `bot: true` for bots only (docs/protocol-extensions.md).
+   */
+  bot?: boolean | undefined;
 }
 
 export interface Member {
@@ -91,7 +96,7 @@ export interface Failure {
 }
 
 function createBaseUser(): User {
-  return { id: "", name: "" };
+  return { id: "", name: "", bot: undefined };
 }
 
 export const User: MessageFns<User> = {
@@ -101,6 +106,9 @@ export const User: MessageFns<User> = {
     }
     if (message.name !== "") {
       writer.uint32(18).string(message.name);
+    }
+    if (message.bot !== undefined) {
+      writer.uint32(24).bool(message.bot);
     }
     return writer;
   },
@@ -134,6 +142,14 @@ export const User: MessageFns<User> = {
             message.name = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bot = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -150,6 +166,7 @@ export const User: MessageFns<User> = {
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
+      bot: isSet(object.bot) ? globalThis.Boolean(object.bot) : undefined,
     };
   },
 
@@ -161,6 +178,9 @@ export const User: MessageFns<User> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
+    if (message.bot !== undefined) {
+      obj.bot = message.bot;
+    }
     return obj;
   },
 
@@ -171,6 +191,7 @@ export const User: MessageFns<User> = {
     const message = createBaseUser();
     message.id = object.id ?? "";
     message.name = object.name ?? "";
+    message.bot = object.bot ?? undefined;
     return message;
   },
 };
