@@ -15,6 +15,16 @@ export const CQL = {
   searchByName: 'SELECT id, name, name_lower FROM users_by_name WHERE prefix = ? AND name_lower >= ? AND name_lower < ? LIMIT ?',
   searchById: 'SELECT id, name, name_lower FROM users_by_id WHERE prefix = ? AND id_lower >= ? AND id_lower < ? LIMIT ?',
 
+  // Bot accounts (scylla-bots.ts): the bots partition's scope is always BOTS_SCOPE.
+  getBot: 'SELECT id, token_hash, created_at, revoked_at FROM bots WHERE scope = ? AND id = ?',
+  listBots: 'SELECT id, created_at, revoked_at FROM bots WHERE scope = ?',
+  botsAmong: 'SELECT id FROM bots WHERE scope = ? AND id IN ?',
+  putBot: 'INSERT INTO bots (scope, id, token_hash, created_at) VALUES (?, ?, ?, ?)',
+  revokeBot: 'UPDATE bots SET revoked_at = ?, token_hash = null WHERE scope = ? AND id = ?',
+  putBotToken: 'INSERT INTO bot_tokens (token_hash, user_id) VALUES (?, ?)',
+  getBotToken: 'SELECT user_id FROM bot_tokens WHERE token_hash = ?',
+  dropBotToken: 'DELETE FROM bot_tokens WHERE token_hash = ?',
+
   getHead: `SELECT ${HEAD_COLUMNS} FROM conversations WHERE id = ?`,
   /** Run at SERIAL consistency: sees the outcome of every completed or in-progress lightweight transaction. */
   getHeadSerial: 'SELECT last_seq, epoch FROM conversations WHERE id = ?',

@@ -8,6 +8,8 @@ import type { ConversationKind, MemberRecord, Role } from '../store.js';
 export interface UserRow {
   id: string;
   name: string;
+  /** 1 when the user has a bots row (a LEFT JOIN's `b.id IS NOT NULL`). */
+  bot: number;
 }
 
 /** A row of `conversations`: a conversation's head. */
@@ -55,7 +57,7 @@ export interface MessageRow {
 
 /** The User a users row holds. */
 export function toUser(row: UserRow): User {
-  return { id: row.id, name: row.name };
+  return row.bot ? { id: row.id, name: row.name, bot: true } : { id: row.id, name: row.name };
 }
 
 /** The MemberRecord a members row holds. */
