@@ -2,3 +2,15 @@ export { Gateway, type GatewayOptions } from './gateway.js';
 export { HmacTokenAuthority, type TokenVerifier, type AuthenticatedUser, devUserIdFor, extractToken } from './auth/token-authority.js';
 export { gatewayEnvSchema, type GatewayEnv } from './config.js';
 export * from './errors.js';
+export {
+  BotTokenVerifier,
+  type AuthenticatedBot,
+  type BotTokenBackend,
+  type BotTokenWatch,
+  DEFAULT_RECHECK_MS,
+  DEFAULT_VERIFY_BUDGET_MS,
+  authenticateBearer,
+} from './auth/bot-tokens.js';
+export { BackendClient } from './routing/backend-client.js';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './routing/lane.js';
+export { GatewayMetrics } from './metrics.js';
