@@ -1,11 +1,15 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort } from '../cluster/local-cluster.js';
-import { deployRoot } from '../paths.js';
+import { chatBin, deployRoot } from '../paths.js';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
+
+const run = promisify(execFile);
 
 /** Debian's Chromium, driven by playwright-core; never a downloaded browser. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -168,6 +172,35 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     await bobPanel.waitFor({ state: 'detached' });
     await expect(bobView.getByRole('button', { name: 'Members', exact: true }).evaluate((b) => b === document.activeElement)).resolves.toBe(true);
 
+    expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
+  });
+
+  it('a bot made with `chat bot create` wears a badge in search results and in the member list', async () => {
+    errors.length = 0;
+    // The operator's command, on the running server's DATA_DIR.
+    const created = await run(process.execPath, [chatBin(), 'bot', 'create', '--name', 'Helper Bot'], { env: { ...process.env, DATA_DIR: dir.path } });
+    expect(created.stdout).toMatch(/^\{"userId":"bot_[0-9a-f]{16}","token":"chatbot_[A-Za-z0-9_-]{43}"\}\n$/);
+    const { page: ann } = await signIn('Ann Bots');
+
+    await ann.getByRole('button', { name: 'New group' }).click();
+    const form = ann.getByRole('form', { name: 'New group' });
+    await form.getByLabel('Group name').fill('With a bot');
+    await ann.getByRole('searchbox', { name: 'Search users' }).fill('helper');
+    const result = ann.getByRole('list', { name: 'Search results' }).getByRole('listitem').filter({ hasText: 'Helper Bot' });
+    await expect(result.locator('.bot-badge').textContent()).resolves.toBe('bot');
+    await ann.getByRole('checkbox', { name: 'Add Helper Bot to group' }).check();
+    await form.getByRole('button', { name: 'Create group' }).click();
+    const view = ann.getByRole('region', { name: 'With a bot' });
+    await view.getByText('2 members').waitFor();
+
+    await view.getByRole('button', { name: 'Members', exact: true }).click();
+    const panel = ann.getByRole('complementary', { name: /Members/ });
+    const members = panel.getByRole('listitem');
+    await expect(members.count()).resolves.toBe(2);
+    await expect(members.filter({ hasText: 'Helper Bot' }).locator('.bot-badge').count()).resolves.toBe(1);
+    // People get none.
+    await expect(members.filter({ hasText: 'Ann Bots' }).locator('.bot-badge').count()).resolves.toBe(0);
+    await ann.screenshot({ path: join(SHOTS, '11-bot-badge.png') });
     expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
   });
 
