@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
  * The schema version this code writes and understands, kept in
  * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
@@ -80,8 +80,19 @@ ALTER TABLE messages ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS messages_by_change ON messages (conversation_id, change_seq);
 `;
 
+/**
+ * Version 3: streamed messages (docs/protocol-extensions.md). streaming is
+ * NULL for an ordinary message, 1 while a streamed one grows, 0 once it is
+ * finished; truncated is 1 when its stream broke and it was finished with
+ * what had arrived.
+ */
+const V3 = `
+ALTER TABLE messages ADD COLUMN streaming INTEGER;
+ALTER TABLE messages ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+`;
+
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2];
+const MIGRATIONS: readonly string[] = [V1, V2, V3];
 
 /**
  * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so
