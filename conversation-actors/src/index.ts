@@ -3,6 +3,7 @@ export * from './config.js';
 export * from './metrics.js';
 export type * from './store/store.js';
 export { ConversationActor } from './actor/conversation-actor.js';
+export { DEFAULT_STREAM_TIMINGS, type StreamTimings } from './actor/streams.js';
 export { ActorHost, type ActorHostOptions } from './host/actor-host.js';
 export { StaticOwnership, type ShardOwnership, type OwnershipListener } from './host/shard-ownership.js';
 export { LeaseOwnership, type LeaseOwnershipOptions } from './host/lease-ownership.js';

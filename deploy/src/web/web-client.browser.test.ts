@@ -280,6 +280,37 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
   });
 
+  it('a streamed message (a bot\u2019s answer) grows in place with a cursor, then stays like any other message', async () => {
+    errors.length = 0;
+    const { page } = await signIn('Dee Stream');
+    const bot = await ChatClient.login(server!.baseUrl, 'Stream Bot');
+    try {
+      const { users } = await bot.call<{ users: { id: string }[] }>('user.search', { prefix: 'Dee Stream' });
+      const { conversation } = await bot.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: users[0]!.id });
+      const conversationId = conversation.id;
+      const { message } = await bot.call<{ message: { seq: number } }>('message.send', { conversationId, clientMsgId: 'answer-1', body: 'Thinking', streaming: true });
+      await page.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name: /Stream Bot/ }).click();
+      const growing = page.getByTestId('streaming-body');
+      await growing.getByText('Thinking').waitFor();
+      let sent = 'Thinking';
+      for (const word of [' about', ' your', ' question', ' carefully']) {
+        await bot.call('message.stream', { conversationId, seq: message.seq, offset: sent.length, text: word });
+        sent += word;
+        // The same paragraph grows (one row, the cursor still at its end).
+        await expect.poll(() => growing.textContent(), { timeout: 5000 }).toBe(`${sent}▍`);
+      }
+      await page.screenshot({ path: join(SHOTS, '9-streaming.png') });
+      await bot.call('message.stream', { conversationId, seq: message.seq, offset: sent.length, text: '.', end: true });
+      const log = page.getByRole('log', { name: 'Messages' });
+      await log.getByText(`${sent}.`, { exact: true }).waitFor();
+      await expect.poll(() => growing.count()).toBe(0);
+      expect(await log.getByText(/Thinking about/).count()).toBe(1);
+      expect(errors).toEqual([]);
+    } finally {
+      await bot.close();
+    }
+  });
+
   it('a conversation with 10,000 messages: only a window of rows is in the DOM, older history loads on scrolling up', async () => {
     errors.length = 0;
     const una = await ChatClient.login(server!.baseUrl, 'Una Long');

@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
  * The schema version this code writes and understands, kept in
  * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
@@ -96,8 +96,19 @@ CREATE TABLE IF NOT EXISTS bots (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Version 4: streamed messages (docs/protocol-extensions.md). streaming is
+ * NULL for an ordinary message, 1 while a streamed one grows, 0 once it is
+ * finished; truncated is 1 when its stream broke and it was finished with
+ * what had arrived.
+ */
+const V4 = `
+ALTER TABLE messages ADD COLUMN streaming INTEGER;
+ALTER TABLE messages ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+`;
+
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
 
 /**
  * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so

@@ -53,6 +53,9 @@ export interface MessageRow {
   deleted: number;
   reactions: string;
   change_seq: number;
+  /** NULL: an ordinary message; 1: a streamed one still growing; 0: finished. */
+  streaming: number | null;
+  truncated: number;
 }
 
 /** The User a users row holds. */
@@ -88,6 +91,8 @@ export function toRow(message: ChatMessage): MessageRow {
     deleted: message.deleted ? 1 : 0,
     reactions: JSON.stringify(reactions),
     change_seq: message.changeSeq,
+    streaming: message.streaming === undefined ? null : message.streaming ? 1 : 0,
+    truncated: message.truncated ? 1 : 0,
   };
 }
 
@@ -111,5 +116,6 @@ export function toMessage(row: MessageRow): ChatMessage {
     deleted,
     reactions,
     changeSeq: row.change_seq,
+    ...(row.streaming === null || row.streaming === undefined ? {} : { streaming: row.streaming !== 0, truncated: row.truncated !== 0 }),
   };
 }

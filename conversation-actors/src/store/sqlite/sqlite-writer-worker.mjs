@@ -54,13 +54,15 @@ function committed() {
 const getHead = db.prepare('SELECT epoch, last_seq FROM conversations WHERE id = ?');
 const getByKey = db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?');
 const insert = db.prepare(
-  `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq)
-   VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions, @change_seq)`,
+  `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq,
+     streaming, truncated)
+   VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions, @change_seq,
+     @streaming, @truncated)`,
 );
 const getDeleted = db.prepare('SELECT deleted FROM messages WHERE conversation_id = ? AND seq = ?');
 const updateMessage = db.prepare(
   `UPDATE messages SET body = @body, attachments = @attachments, edited_at = @edited_at, deleted = @deleted, reactions = @reactions,
-     change_seq = @change_seq
+     change_seq = @change_seq, streaming = @streaming, truncated = @truncated
    WHERE conversation_id = @conversation_id AND seq = @seq`,
 );
 // The conversation's change counter (sync's changesSince): the actor allocates

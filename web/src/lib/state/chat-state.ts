@@ -195,6 +195,17 @@ export class ChatState {
     this.#changed();
   }
 
+  /** A `message.delta`; false when it cannot be applied (a gap: fetch the message again). */
+  applyDelta(conversationId: string, seq: number, offset: number, text: string): boolean {
+    const log = this.#logs.get(conversationId);
+    if (!log || log.appendText(seq, offset, text) === 'gap') return false;
+    const c = this.#conversations.get(conversationId);
+    const message = log.get(seq);
+    if (c?.lastMessage?.seq === seq && message) this.#conversations.set(c.id, { ...c, lastMessage: message });
+    this.#changed();
+    return true;
+  }
+
   /** Records a send before it goes out: it shows at once as pending. */
   addPending(send: Omit<PendingSend, 'status'>): PendingSend {
     const pending: PendingSend = { ...send, status: 'sending' };

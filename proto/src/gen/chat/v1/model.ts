@@ -58,6 +58,16 @@ export interface ChatMessage {
    * reaction change; 0 if it never changed (protocol extension, docs/protocol-extensions.md).
    */
   changeSeq: number;
+  /**
+   * A streamed message (protocol extension, docs/protocol-extensions.md):
+   * absent for an ordinary message; true while its body still grows
+   * (message.delta events), false once finished.
+   */
+  streaming?:
+    | boolean
+    | undefined;
+  /** A stream that broke or went idle was finished with what had arrived. */
+  truncated?: boolean | undefined;
 }
 
 export interface ChatMessage_ReactionsEntry {
@@ -519,6 +529,8 @@ function createBaseChatMessage(): ChatMessage {
     deleted: false,
     reactions: {},
     changeSeq: 0,
+    streaming: undefined,
+    truncated: undefined,
   };
 }
 
@@ -559,6 +571,12 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     });
     if (message.changeSeq !== 0) {
       writer.uint32(96).int64(message.changeSeq);
+    }
+    if (message.streaming !== undefined) {
+      writer.uint32(104).bool(message.streaming);
+    }
+    if (message.truncated !== undefined) {
+      writer.uint32(112).bool(message.truncated);
     }
     return writer;
   },
@@ -675,6 +693,22 @@ export const ChatMessage: MessageFns<ChatMessage> = {
             message.changeSeq = longToNumber(reader.int64());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.streaming = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -740,6 +774,8 @@ export const ChatMessage: MessageFns<ChatMessage> = {
         : isSet(object.change_seq)
         ? globalThis.Number(object.change_seq)
         : 0,
+      streaming: isSet(object.streaming) ? globalThis.Boolean(object.streaming) : undefined,
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : undefined,
     };
   },
 
@@ -787,6 +823,12 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.changeSeq !== 0) {
       obj.changeSeq = Math.round(message.changeSeq);
     }
+    if (message.streaming !== undefined) {
+      obj.streaming = message.streaming;
+    }
+    if (message.truncated !== undefined) {
+      obj.truncated = message.truncated;
+    }
     return obj;
   },
 
@@ -815,6 +857,8 @@ export const ChatMessage: MessageFns<ChatMessage> = {
       {},
     );
     message.changeSeq = object.changeSeq ?? 0;
+    message.streaming = object.streaming ?? undefined;
+    message.truncated = object.truncated ?? undefined;
     return message;
   },
 };
