@@ -1,6 +1,6 @@
 // Runs a bench script: bundles bench/src/<name>.ts with esbuild (third-party
 // packages stay external) and executes it with the remaining arguments.
-//   node bench/run.mjs dm-quick --url http://localhost:8080
+//   node bench/run.mjs load dm-latency --url http://localhost:8080
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -2,7 +2,7 @@
 // package it imports) into deploy/dist/chat.mjs. Third-party packages stay
 // external and load from node_modules, native addons included.
 import { build } from 'esbuild';
-import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -37,4 +37,6 @@ for (const worker of ['sqlite-writer-worker.mjs', 'sqlite-checkpoint-worker.mjs'
   copyFileSync(`${root}conversation-actors/src/store/sqlite/${worker}`, `${root}deploy/dist/${worker}`);
 }
 // The ScyllaDB migrations are read by path too (`chat migrate`, scylla-migrations.ts: ./migrations/ beside the module).
+// Replaced, not merged: a migration renamed or removed in the sources must not linger in the bundle.
+rmSync(`${root}deploy/dist/migrations`, { recursive: true, force: true });
 cpSync(`${root}conversation-actors/src/store/scylla/migrations`, `${root}deploy/dist/migrations`, { recursive: true });

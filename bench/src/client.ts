@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { ProtocolSocket, type ReplyFrame, type SocketLike, websocketUrlOf } from '@chat/client';
 
 /**
  * A lean protocol client for load generation: dev login over HTTP, one
@@ -18,12 +19,7 @@ export interface ErrorBody {
   retryAfterMs?: number;
 }
 
-export interface Reply {
-  re: string;
-  ok: boolean;
-  error?: ErrorBody;
-  [key: string]: unknown;
-}
+export type Reply = ReplyFrame;
 
 export interface ChatMessage {
   conversationId: string;
@@ -51,24 +47,28 @@ export async function devLogin(gateway: string, name: string): Promise<Login> {
   return (await res.json()) as Login;
 }
 
+/**
+ * One user's socket: @chat/client's ProtocolSocket over the `ws` package,
+ * with no promise and no timer per request (replies go to callbacks; the
+ * caller expires old requests in one sweep).
+ */
 export class Client {
-  #next = 0;
   #closing = false;
-  readonly #pending = new Map<string, { t0: number; done: ReplyHandler }>();
 
   private constructor(
     readonly ws: WebSocket,
+    readonly protocol: ProtocolSocket,
     readonly userId: string,
   ) {}
 
   /** Opens the socket and resolves on `hello` with the time from the upgrade request to `hello`. */
   static connect(gateway: string, login: Login, events: ClientEvents, timeoutMs = 30_000): Promise<{ client: Client; ms: number }> {
     const t0 = performance.now();
-    const url = `${gateway.replace(/^http/, 'ws')}/v1/ws?token=${encodeURIComponent(login.token)}`;
+    const url = `${websocketUrlOf(gateway)}?token=${encodeURIComponent(login.token)}`;
     const ws = new WebSocket(url, { perMessageDeflate: false });
-    const client = new Client(ws, login.user.id);
     return new Promise((resolve, reject) => {
       let helloSeen = false;
+      let lastError = '';
       const fail = (err: Error) => {
         clearTimeout(timer);
         if (helloSeen) return;
@@ -76,76 +76,55 @@ export class Client {
         ws.terminate();
         reject(err);
       };
-      const timer = setTimeout(() => fail(new Error(`no hello within ${timeoutMs} ms`)), timeoutMs);
-      ws.once('unexpected-response', (_req, res) => fail(new Error(`upgrade refused: HTTP ${res.statusCode ?? 0}`)));
-      let lastError = '';
-      ws.on('error', (err) => {
-        lastError = err.message;
-        fail(err);
-      });
-      ws.on('close', (code, reason) => {
-        if (!helloSeen) return fail(new Error(`closed before hello (${code})`));
-        client.#failPending('closed');
-        if (!client.#closing) events.onUnexpectedClose(code, String(reason) || lastError);
-      });
-      ws.on('message', (raw) => {
-        const frame = JSON.parse(String(raw)) as Record<string, unknown>;
-        if (typeof frame.re === 'string') return client.#reply(frame as Reply);
-        if (frame.ev === 'message.new') return events.onMessage(frame.message as ChatMessage);
-        if (frame.ev === 'hello' && !helloSeen) {
+      const protocol: ProtocolSocket = new ProtocolSocket(ws as unknown as SocketLike, {
+        onHello: () => {
+          if (helloSeen) return;
           helloSeen = true;
           clearTimeout(timer);
           resolve({ client, ms: performance.now() - t0 });
-        }
+        },
+        onEvent: (frame) => {
+          if (frame.ev === 'message.new') events.onMessage(frame.message as ChatMessage);
+        },
+        onClose: (code, reason) => {
+          if (!helloSeen) return fail(new Error(`closed before hello (${code})`));
+          if (!client.#closing) events.onUnexpectedClose(code, reason || lastError);
+        },
+      });
+      const client = new Client(ws, protocol, login.user.id);
+      const timer = setTimeout(() => fail(new Error(`no hello within ${timeoutMs} ms`)), timeoutMs);
+      ws.once('unexpected-response', (_req, res) => fail(new Error(`upgrade refused: HTTP ${res.statusCode ?? 0}`)));
+      ws.on('error', (err) => {
+        lastError = err.message;
+        fail(err);
       });
     });
   }
 
   get inflight(): number {
-    return this.#pending.size;
+    return this.protocol.inflight;
   }
 
   get open(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
+    return this.protocol.open;
   }
 
-  /** Sends a request; `done` gets exactly one reply (a synthetic `closed` or `timeout` error if none arrives). */
+  /** Sends a request; `done` gets exactly one reply (a synthetic `offline`, `disconnected` or `timeout` error if none arrives). */
   send(op: string, args: Record<string, unknown>, done: ReplyHandler): void {
-    const id = String(++this.#next);
-    if (!this.open) return done({ re: id, ok: false, error: { code: 'closed', message: 'socket is not open' } }, 0);
-    this.#pending.set(id, { t0: performance.now(), done });
-    this.ws.send(JSON.stringify({ id, op, ...args }));
+    this.protocol.send(op, args, done);
   }
 
   request(op: string, args: Record<string, unknown>): Promise<Reply> {
     return new Promise((resolve) => this.send(op, args, (reply) => resolve(reply)));
   }
 
-  /** Fails requests older than `maxAgeMs` with a `timeout` error. Pending requests are in send order. */
+  /** Fails requests older than `maxAgeMs` with a `timeout` error. */
   expire(maxAgeMs: number): void {
-    const cutoff = performance.now() - maxAgeMs;
-    for (const [id, p] of this.#pending) {
-      if (p.t0 > cutoff) break;
-      this.#pending.delete(id);
-      p.done({ re: id, ok: false, error: { code: 'timeout', message: `no reply within ${maxAgeMs} ms` } }, performance.now() - p.t0);
-    }
+    this.protocol.expire(maxAgeMs);
   }
 
   close(): void {
     this.#closing = true;
-    this.ws.close(1000);
-  }
-
-  #reply(reply: Reply): void {
-    const p = this.#pending.get(reply.re);
-    if (!p) return;
-    this.#pending.delete(reply.re);
-    p.done(reply, performance.now() - p.t0);
-  }
-
-  #failPending(code: string): void {
-    const pending = [...this.#pending];
-    this.#pending.clear();
-    for (const [id, p] of pending) p.done({ re: id, ok: false, error: { code, message: 'socket closed before the reply' } }, performance.now() - p.t0);
+    this.protocol.close(1000);
   }
 }

@@ -179,7 +179,7 @@ async function main(): Promise<number> {
             waitedMs += until - Math.max(pausedUntil, performance.now());
             pausedUntil = until;
           }
-        } else if (reply.error?.code === 'closed') {
+        } else if (reply.error?.code === 'disconnected' || reply.error?.code === 'offline') {
           if (performance.now() < abuseEnd) tally.closed++; // not the ones our own close at the end cuts off
         } else count(reply.error?.code ?? '?');
       });

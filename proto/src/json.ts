@@ -1,73 +1,20 @@
 import type { ChatMessage, Conversation, User } from './gen/chat/v1/model.js';
 import type { ErrorCode } from './error-codes.js';
+import type { z } from 'zod';
+import type { EVENT_SCHEMAS, attachmentJsonSchema, conversationJsonSchema, messageJsonSchema, userJsonSchema } from './replies.js';
 
 /**
  * The protocol's JSON objects (PROTOCOL.md, "Objects") and the one place bus
  * objects become them, so every gateway renders identical frames.
  */
 
-export interface UserJson {
-  id: string;
-  name: string;
-  /** Protocol extension (docs/protocol-extensions.md): present, and true, for bot accounts only. */
-  bot?: true;
-}
-
-export interface AttachmentJson {
-  name: string;
-  mediaType: string;
-  size: number;
-  url: string;
-  width?: number;
-  height?: number;
-}
-
-export interface MessageJson {
-  conversationId: string;
-  seq: number;
-  id: string;
-  senderId: string;
-  clientMsgId: string;
-  body: string;
-  attachments: AttachmentJson[];
-  createdAt: number;
-  editedAt: number | null;
-  deleted: boolean;
-  reactions: Record<string, string[]>;
-  /** Protocol extension (docs/protocol-extensions.md): the conversation's changeSeq at this message's latest edit, delete or reaction change; 0 if never changed. */
-  changeSeq: number;
-  /**
-   * Protocol extension (docs/protocol-extensions.md), present only on a
-   * streamed message: true while its body grows by message.delta events,
-   * false once finished.
-   */
-  streaming?: boolean;
-  /** With `streaming`: the stream broke or went idle and the message was finished with what had arrived. */
-  truncated?: boolean;
-}
-
+// The objects' types come from their schemas (replies.ts): one definition.
+export type UserJson = z.output<typeof userJsonSchema>;
+export type AttachmentJson = z.output<typeof attachmentJsonSchema>;
+export type MessageJson = z.output<typeof messageJsonSchema>;
+export type ConversationJson = z.output<typeof conversationJsonSchema>;
 /** message.delta (protocol extension): `text` appended at `offset` of a streaming message's body. */
-export interface MessageDeltaJson {
-  conversationId: string;
-  seq: number;
-  offset: number;
-  text: string;
-}
-
-export interface ConversationJson {
-  id: string;
-  kind: 'dm' | 'group';
-  title: string | null;
-  members: { userId: string; role: string }[];
-  createdAt: number;
-  lastSeq: number;
-  lastMessage: MessageJson | null;
-  readSeq: number;
-  deliveredSeq: number;
-  unread: number;
-  /** Protocol extension (docs/protocol-extensions.md): counts edits, deletes, reactions, membership and title changes. */
-  changeSeq: number;
-}
+export type MessageDeltaJson = z.output<(typeof EVENT_SCHEMAS)['message.delta']>;
 
 /** A person renders exactly as before; a bot gains `bot: true`. */
 export function userToJson(u: User): UserJson {

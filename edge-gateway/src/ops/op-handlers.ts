@@ -1,7 +1,9 @@
 import {
   type ActorRequest,
   type ImplementedOp,
+  type MessageJson,
   type OpArgs,
+  type OpResult,
   type User,
   conversationToJson,
   dmConversationId,
@@ -25,7 +27,8 @@ export interface RequestContext {
   receivedAt: number;
 }
 
-type Handler<K extends ImplementedOp> = (ctx: RequestContext, args: OpArgs<K>) => Promise<object>;
+/** A handler answers exactly its op's result schema (proto/src/replies.ts). */
+type Handler<K extends ImplementedOp> = (ctx: RequestContext, args: OpArgs<K>) => Promise<OpResult<K>>;
 export type OpHandlers = { [K in ImplementedOp]: Handler<K> };
 
 /**
@@ -156,10 +159,10 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       const value = { since: args.since, limit: args.limit, changesSince: args.changesSince ?? {} };
       const r = await backend.query({ caller: caller(ctx), op: { $case: 'sync', value } });
       if (r.$case !== 'sync') throw unexpected(r.$case);
-      const messages: Record<string, unknown[]> = {};
+      const messages: Record<string, MessageJson[]> = {};
       for (const [id, list] of Object.entries(r.value.messages)) messages[id] = list.messages.map(messageToJson);
       // Protocol extension (docs/protocol-extensions.md): changed messages at or before `since`.
-      const updated: Record<string, unknown[]> = {};
+      const updated: Record<string, MessageJson[]> = {};
       for (const [id, list] of Object.entries(r.value.updated)) updated[id] = list.messages.map(messageToJson);
       return { conversations: r.value.conversations.map(conversationToJson), messages, truncated: r.value.truncated, updated };
     },

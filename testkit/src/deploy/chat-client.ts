@@ -1,83 +1,57 @@
 import WebSocket from 'ws';
+import { type EventFrame, ProtocolSocket, type ReplyFrame, type SocketLike, devLogin as clientDevLogin, isSynthetic, websocketUrlOf } from '@chat/client';
+import { EVENT_SCHEMAS, type EventName, OP_RESULT_SCHEMAS, errorJsonSchema } from '@chat/proto';
 
 /** A reply frame of the protocol. */
-export interface Reply {
-  re: string;
-  ok: boolean;
-  error?: { code: string; message: string; retryAfterMs?: number };
-  [key: string]: unknown;
-}
+export type Reply = ReplyFrame;
+export type { EventFrame };
 
 /** How long a test client waits for any reply before failing the request. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-/** An event frame of the protocol. */
-export interface EventFrame {
-  ev: string;
-  [key: string]: unknown;
-}
-
 export interface LoginResult {
   token: string;
-  user: { id: string; name: string };
+  user: { id: string; name: string; bot?: true };
 }
 
 /** Logs in through dev login. */
 export async function devLogin(baseUrl: string, name: string): Promise<LoginResult> {
-  const res = await fetch(`${baseUrl}/v1/auth/dev-login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  if (!res.ok) throw new Error(`dev login failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as LoginResult;
+  return clientDevLogin(name, baseUrl);
 }
 
 /**
- * A protocol client over a real WebSocket, for tests and tools: numbered
- * requests matched to replies, every event kept in arrival order, and
- * waiters for events and for the close.
+ * The protocol client of the tests: @chat/client's ProtocolSocket over the
+ * `ws` package, every event kept in arrival order, waiters for events and for
+ * the close. Every reply and event is checked against the server's schemas
+ * (proto/src/replies.ts): a frame that does not match them fails the request
+ * that got it, or, for an event, the next wait for events and close().
  */
 export class ChatClient {
   readonly events: EventFrame[] = [];
   readonly hello: EventFrame;
-  #nextId = 0;
-  readonly #pending = new Map<string, { resolve: (reply: Reply) => void; reject: (err: Error) => void }>();
+  /** Frames that did not match their schema, described. */
+  readonly violations: string[] = [];
   readonly #eventWaiters = new Set<() => void>();
   readonly #closed: Promise<{ code: number; reason: string }>;
 
   private constructor(
     readonly ws: WebSocket,
+    readonly protocol: ProtocolSocket,
     hello: EventFrame,
     closed: Promise<{ code: number; reason: string }>,
   ) {
     this.hello = hello;
     this.#closed = closed;
-    // A request whose socket closed will never be answered: fail it, naming the close.
-    void closed.then(({ code, reason }) => {
-      for (const [id, waiter] of this.#pending) waiter.reject(new Error(`request ${id} not answered: socket closed with ${code} ${reason}`));
-      this.#pending.clear();
-    });
-    ws.on('message', (raw) => {
-      const frame = JSON.parse(String(raw)) as Record<string, unknown>;
-      if (typeof frame.re === 'string') {
-        const waiter = this.#pending.get(frame.re);
-        this.#pending.delete(frame.re);
-        waiter?.resolve(frame as Reply);
-      } else {
-        this.events.push(frame as EventFrame);
-        for (const wake of [...this.#eventWaiters]) wake();
-      }
-    });
   }
 
   /** Connects with `token` (as ?token= unless `viaHeader`) and waits for `hello`. */
   static connect(baseUrl: string, token: string, options: { viaHeader?: boolean } = {}): Promise<ChatClient> {
-    const wsUrl = baseUrl.replace(/^http/, 'ws') + '/v1/ws' + (options.viaHeader ? '' : `?token=${encodeURIComponent(token)}`);
+    const wsUrl = websocketUrlOf(baseUrl) + (options.viaHeader ? '' : `?token=${encodeURIComponent(token)}`);
     const ws = new WebSocket(wsUrl, options.viaHeader ? { headers: { authorization: `Bearer ${token}` } } : {});
-    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-      ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
-    );
+    let client: ChatClient | undefined;
+    const early: EventFrame[] = [];
+    let resolveClosed!: (c: { code: number; reason: string }) => void;
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => (resolveClosed = resolve));
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (err: Error) => {
@@ -87,19 +61,26 @@ export class ChatClient {
         ws.terminate();
         reject(err);
       };
-      // Without these two, a socket closed before hello (or a hello that never comes) would hang the caller.
+      const protocol = new ProtocolSocket(ws as unknown as SocketLike, {
+        onHello: (hello) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          client = new ChatClient(ws, protocol, hello as unknown as EventFrame, closed);
+          client.#check('hello', hello as unknown as EventFrame);
+          for (const e of early) client.#onEvent(e);
+          resolve(client);
+        },
+        onEvent: (event) => (client ? client.#onEvent(event) : early.push(event)),
+        onClose: (code, reason) => {
+          resolveClosed({ code, reason: String(reason) });
+          fail(new ClosedBeforeHello(code, String(reason)));
+        },
+      });
+      // Without these, a socket closed before hello (or a hello that never comes) would hang the caller.
       const timer = setTimeout(() => fail(new Error(`no hello from ${baseUrl} within ${DEFAULT_REQUEST_TIMEOUT_MS} ms`)), DEFAULT_REQUEST_TIMEOUT_MS);
-      void closed.then(({ code, reason }) => fail(new ClosedBeforeHello(code, reason)));
       ws.once('unexpected-response', (_req, res) => fail(new UpgradeRefused(res.statusCode ?? 0)));
       ws.once('error', fail);
-      ws.once('message', (raw) => {
-        const frame = JSON.parse(String(raw)) as EventFrame;
-        if (frame.ev !== 'hello') return fail(new Error(`first frame was not hello: ${String(raw)}`));
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(new ChatClient(ws, frame, closed));
-      });
     });
   }
 
@@ -112,33 +93,22 @@ export class ChatClient {
 
   /**
    * Sends a request and resolves with its reply (ok or not). Rejects if no
-   * reply comes within `timeoutMs` (the protocol answers every request) or
-   * the socket closes first, so a lost reply fails a test instead of hanging it.
+   * reply comes within `timeoutMs` (the protocol answers every request), the
+   * socket closes first, or the reply breaks its schema, so a lost or wrong
+   * reply fails a test instead of hanging or misleading it.
    */
   request(op: string, args: Record<string, unknown> = {}, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<Reply> {
-    const id = `r${++this.#nextId}`;
-    const reply = this.#awaitReply(id, `${op} ${JSON.stringify(args).slice(0, 200)}`, timeoutMs);
-    this.ws.send(JSON.stringify({ id, op, ...args }));
-    return reply;
-  }
-
-  #awaitReply(id: string, what: string, timeoutMs: number): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`no reply to request ${id} (${what}) within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(id, {
-        resolve: (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-    });
+    const what = `${op} ${JSON.stringify(args).slice(0, 200)}`;
+    return this.protocol.exchange(op, args, timeoutMs).then(
+      (reply) => {
+        const problem = replyProblem(op, reply);
+        if (problem) throw new Error(`reply to ${what} breaks the protocol: ${problem}: ${JSON.stringify(reply).slice(0, 300)}`);
+        return reply;
+      },
+      (err: Error) => {
+        throw new Error(`no reply to ${what}: ${err.message}`);
+      },
+    );
   }
 
   /** Sends a request and returns its result, throwing on an error reply. */
@@ -150,7 +120,12 @@ export class ChatClient {
 
   /** Sends a raw frame (for malformed-input tests); a reply to `expectId` is awaited if given. */
   sendRaw(data: string | Buffer, expectId?: string): Promise<Reply> | undefined {
-    const reply = expectId ? this.#awaitReply(expectId, 'raw frame', DEFAULT_REQUEST_TIMEOUT_MS) : undefined;
+    const reply = expectId
+      ? new Promise<Reply>((resolve, reject) =>
+          this.protocol.expect(expectId, (r) => (isSynthetic(r) ? reject(new Error(`no reply to raw frame ${expectId}: ${r.error?.message}`)) : resolve(r)), DEFAULT_REQUEST_TIMEOUT_MS),
+        )
+      : undefined;
+    // Binary frames too (the protocol socket speaks text): straight to the socket.
     this.ws.send(data);
     return reply;
   }
@@ -164,6 +139,12 @@ export class ChatClient {
   waitForEvents(match: (e: EventFrame) => boolean, count: number, timeoutMs = 5000): Promise<EventFrame[]> {
     return new Promise((resolve, reject) => {
       const check = () => {
+        if (this.violations.length > 0) {
+          this.#eventWaiters.delete(check);
+          clearTimeout(timer);
+          reject(new Error(`an event broke the protocol: ${this.violations[0]}`));
+          return;
+        }
         const found = this.events.filter(match);
         if (found.length >= count) {
           this.#eventWaiters.delete(check);
@@ -192,11 +173,40 @@ export class ChatClient {
     return this.#closed;
   }
 
+  /** Closes the socket; throws if any event broke the protocol meanwhile (so a test cannot pass over one). */
   async close(): Promise<void> {
-    if (this.ws.readyState === WebSocket.CLOSED) return;
-    this.ws.close(1000);
-    await this.#closed;
+    if (this.ws.readyState !== WebSocket.CLOSED) {
+      this.ws.close(1000);
+      await this.#closed;
+    }
+    if (this.violations.length > 0) throw new Error(`events broke the protocol: ${this.violations.join('; ')}`);
   }
+
+  #onEvent(event: EventFrame): void {
+    this.#check(event.ev, event);
+    this.events.push(event);
+    for (const wake of [...this.#eventWaiters]) wake();
+  }
+
+  #check(ev: string, event: EventFrame): void {
+    const schema = EVENT_SCHEMAS[ev as EventName];
+    const result = schema ? schema.safeParse(event) : undefined;
+    if (!schema) this.violations.push(`unknown event ${ev}`);
+    else if (!result?.success) this.violations.push(`${ev}: ${result?.error.message.slice(0, 300)}`);
+  }
+}
+
+/** What is wrong with a reply to `op`, or undefined if it matches the protocol. */
+function replyProblem(op: string, reply: Reply): string | undefined {
+  if (!reply.ok) {
+    const error = errorJsonSchema.safeParse(reply.error);
+    return error.success ? undefined : `error ${error.error.message.slice(0, 200)}`;
+  }
+  const schema = OP_RESULT_SCHEMAS[op as keyof typeof OP_RESULT_SCHEMAS];
+  if (!schema) return undefined; // an op the server does not implement answers ok: false anyway
+  const { re: _re, ok: _ok, ...result } = reply;
+  const parsed = schema.safeParse(result);
+  return parsed.success ? undefined : parsed.error.message.slice(0, 300);
 }
 
 /** The server refused the WebSocket upgrade with an HTTP status. */

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { devLogin } from '../protocol/auth.js';
-import { Connection, type SocketLike } from '../protocol/connection.js';
+import { Connection, type SocketLike, devLogin } from '@chat/client';
 import { ChatClient } from './chat-client.js';
 
 /**

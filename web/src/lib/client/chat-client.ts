@@ -1,5 +1,5 @@
-import type { Connection } from '../protocol/connection.js';
-import { type Attachment, type Conversation, type HelloEvent, type Message, type Role, RequestError, type ServerEvent, type User } from '../protocol/types.js';
+import type { Connection } from '@chat/client';
+import { type Attachment, type Conversation, type HelloEvent, type Message, type Role, RequestError, type ServerEvent, type User } from '@chat/client';
 import { ChatState, type GapToFill } from '../state/chat-state.js';
 import { TypingThrottle } from '../state/typing.js';
 

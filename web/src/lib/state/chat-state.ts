@@ -1,4 +1,4 @@
-import type { Attachment, Conversation, Message, PresenceInfo, SyncResult, User } from '../protocol/types.js';
+import type { Attachment, Conversation, Message, PresenceInfo, SyncResult, User } from '@chat/client';
 import { MessageLog } from './message-log.js';
 import { ReceiptBook } from './receipts.js';
 import { TypingBook } from './typing.js';
@@ -297,7 +297,7 @@ export class ChatState {
     for (const p of presence) {
       const held = this.#presence.get(p.userId);
       // An older lastSeen is a stale report (events from different gateways can cross).
-      if (held && held.online === p.online && held.lastSeen > p.lastSeen) continue;
+      if (held && held.online === p.online && (held.lastSeen ?? 0) > (p.lastSeen ?? 0)) continue;
       this.#presence.set(p.userId, { userId: p.userId, online: p.online, lastSeen: p.lastSeen });
     }
     this.#changed();

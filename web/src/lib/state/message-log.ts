@@ -1,4 +1,4 @@
-import type { Message } from '../protocol/types.js';
+import type { Message } from '@chat/client';
 
 /** What inserting a message did. */
 export type InsertOutcome = 'added' | 'replaced' | 'ignored';

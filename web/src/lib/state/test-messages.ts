@@ -1,4 +1,4 @@
-import type { Conversation, Message } from '../protocol/types.js';
+import type { Conversation, Message } from '@chat/client';
 
 /** Builders for state tests: protocol objects with only the interesting fields given. */
 export function msg(conversationId: string, seq: number, over: Partial<Message> = {}): Message {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestError } from '../protocol/types.js';
+import { RequestError } from '@chat/client';
 import { conv, msg } from '../state/test-messages.js';
 import { QUICK_REACTIONS, actionErrorText, canDelete, canEdit, editKeyAction, reactionChips, reactorNames } from './message-actions.js';
 

@@ -1,5 +1,5 @@
-import type { Conversation, Message } from '../protocol/types.js';
-import { RequestError } from '../protocol/types.js';
+import type { Conversation, Message } from '@chat/client';
+import { RequestError } from '@chat/client';
 
 /**
  * The rules and wording behind a message's actions (react, edit, delete),

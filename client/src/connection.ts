@@ -1,17 +1,7 @@
 import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import { Observable, type Readable } from './observable.js';
+import { ProtocolSocket, type SocketLike } from './protocol-socket.js';
 import { type HelloEvent, type Op, type OpArgs, type OpResults, RequestError, type ServerEvent } from './types.js';
-
-/** The part of the browser's WebSocket the connection uses (the `ws` package's fits too). */
-export interface SocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-}
 
 /** What the connection banner shows. */
 export type ConnectionStatus =
@@ -35,17 +25,10 @@ export interface ConnectionOptions {
   pingIntervalMs?: number;
 }
 
-const OPEN = 1;
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_TOKEN_EXPIRED = 4001;
 const CLOSE_SLOW_CONSUMER = 4003;
 const CLOSE_RATE_LIMITED = 4029;
-
-interface PendingRequest {
-  resolve: (result: unknown) => void;
-  reject: (err: RequestError) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
 
 /**
  * One client's WebSocket to the cluster: connects with the token, waits for
@@ -61,10 +44,8 @@ export class Connection {
   readonly #status = new Observable<ConnectionStatus>({ kind: 'idle' });
   readonly #eventListeners = new Set<(ev: ServerEvent) => void>();
   readonly #readyListeners = new Set<(hello: HelloEvent) => void>();
-  readonly #pending = new Map<string, PendingRequest>();
-  #socket: SocketLike | undefined;
+  #socket: ProtocolSocket | undefined;
   #attempt = 0;
-  #nextId = 1;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #stopped = true;
@@ -130,23 +111,13 @@ export class Connection {
   /** Sends a request and resolves with its `ok: true` reply (without `re`/`ok`). */
   request<K extends Op>(op: K, args: OpArgs<K>, timeoutMs = this.#o.requestTimeoutMs): Promise<OpResults[K]> {
     const socket = this.#socket;
-    if (!socket || !this.online || socket.readyState !== OPEN) {
-      return Promise.reject(new RequestError('offline', 'not connected'));
-    }
-    const id = `r${this.#nextId++}`;
-    return new Promise<OpResults[K]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new RequestError('timeout', `${op} got no reply in ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(id, { resolve: resolve as (r: unknown) => void, reject, timer });
-      socket.send(JSON.stringify({ ...args, id, op }));
-    });
+    if (!socket || !this.online || !socket.open) return Promise.reject(new RequestError('offline', 'not connected'));
+    return socket.call(op, args, timeoutMs);
   }
 
   /** Sends a request without an id (no reply comes): only `typing` uses this. Dropped when offline. */
   notify<K extends Op>(op: K, args: OpArgs<K>): void {
-    if (this.online && this.#socket?.readyState === OPEN) this.#socket.send(JSON.stringify({ ...args, op }));
+    if (this.online && this.#socket?.open) this.#socket.sendRaw(JSON.stringify({ ...args, op }));
   }
 
   #connect(): void {
@@ -157,56 +128,31 @@ export class Connection {
       return;
     }
     const url = `${this.#o.url}?token=${encodeURIComponent(this.#o.token)}`;
-    let socket: SocketLike;
+    let raw: SocketLike;
     try {
-      socket = this.#o.createSocket ? this.#o.createSocket(url) : (new WebSocket(url) as unknown as SocketLike);
+      raw = this.#o.createSocket ? this.#o.createSocket(url) : (new WebSocket(url) as unknown as SocketLike);
     } catch {
       this.#scheduleReconnect(1006);
       return;
     }
+    const socket: ProtocolSocket = new ProtocolSocket(raw, {
+      onHello: (hello) => {
+        if (this.#socket !== socket) return;
+        this.#hello = hello;
+        this.#attempt = 0;
+        this.#status.set({ kind: 'online', sessionId: hello.sessionId });
+        this.#startPings();
+        for (const listener of [...this.#readyListeners]) listener(hello);
+      },
+      onEvent: (ev) => {
+        if (this.#socket !== socket) return;
+        for (const listener of [...this.#eventListeners]) listener(ev as ServerEvent);
+      },
+      onClose: (code) => {
+        if (this.#socket === socket) this.#onClose(code);
+      },
+    });
     this.#socket = socket;
-    socket.onmessage = (ev) => {
-      if (this.#socket === socket && typeof ev.data === 'string') this.#onFrame(ev.data);
-    };
-    socket.onclose = (ev) => {
-      if (this.#socket === socket) this.#onClose(ev.code);
-    };
-    // Errors are followed by a close event, which decides what happens next.
-    socket.onerror = () => {};
-  }
-
-  #onFrame(text: string): void {
-    let frame: Record<string, unknown>;
-    try {
-      frame = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    if (typeof frame.re === 'string') {
-      const pending = this.#pending.get(frame.re);
-      if (!pending) return;
-      this.#pending.delete(frame.re);
-      clearTimeout(pending.timer);
-      if (frame.ok === true) {
-        const { re: _re, ok: _ok, ...result } = frame;
-        pending.resolve(result);
-      } else {
-        const error = (frame.error ?? {}) as { code?: string; message?: string; retryAfterMs?: number };
-        pending.reject(new RequestError((error.code ?? 'internal') as RequestError['code'], error.message ?? 'request failed', error.retryAfterMs));
-      }
-      return;
-    }
-    if (frame.ev === 'hello') {
-      this.#hello = frame as unknown as HelloEvent;
-      this.#attempt = 0;
-      this.#status.set({ kind: 'online', sessionId: this.#hello.sessionId });
-      this.#startPings();
-      for (const listener of [...this.#readyListeners]) listener(this.#hello);
-      return;
-    }
-    if (typeof frame.ev === 'string') {
-      for (const listener of [...this.#eventListeners]) listener(frame as unknown as ServerEvent);
-    }
   }
 
   #onClose(code: number): void {
@@ -246,16 +192,8 @@ export class Connection {
     clearInterval(this.#pingTimer);
     const socket = this.#socket;
     this.#socket = undefined;
-    if (socket) {
-      socket.onmessage = null;
-      socket.onclose = null;
-      if (code !== undefined) socket.close(code, reason);
-    }
-    for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
-      pending.reject(new RequestError('disconnected', 'the connection dropped before the reply'));
-      this.#pending.delete(id);
-    }
+    // Pending requests fail with `disconnected` at once, whether or not the close is ours.
+    socket?.detach(code, reason);
   }
 }
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from './backoff.js';
 import { tokenExpired } from './connection.js';
-import { TypingThrottle } from '../state/typing.js';
 
 describe('backoffDelay', () => {
   it('doubles per attempt, stays between half and all of the nominal delay, and caps', () => {
@@ -20,22 +19,5 @@ describe('tokenExpired', () => {
     expect(tokenExpired(token({ exp: 100 }), 200_000)).toBe(true);
     expect(tokenExpired(token({ exp: 300 }), 200_000)).toBe(false);
     expect(tokenExpired('not-a-jwt')).toBe(false);
-  });
-});
-
-describe('TypingThrottle', () => {
-  it('sends active at most once per interval and inactive only after an active', () => {
-    let now = 0;
-    const sent: boolean[] = [];
-    const t = new TypingThrottle((a) => sent.push(a), 3_000, () => now);
-    t.stop();
-    t.input();
-    now = 1_000;
-    t.input();
-    now = 3_500;
-    t.input();
-    t.stop();
-    t.stop();
-    expect(sent).toEqual([true, true, false]);
   });
 });

@@ -1,27 +1,8 @@
-import type { User } from './types.js';
+import type { Credentials } from '@chat/client';
 
-/** A signed-in user and the token their sessions connect with. */
-export interface Credentials {
-  token: string;
-  user: User;
-}
+// What the browser keeps of a sign-in (signing in itself is @chat/client's devLogin).
 
 const STORAGE_KEY = 'chat.credentials';
-
-/**
- * Signs in with the gateway's dev login (`POST /v1/auth/dev-login`).
- * Throws an Error with the server's message when it refuses.
- */
-export async function devLogin(name: string, baseUrl = ''): Promise<Credentials> {
-  const res = await fetch(`${baseUrl}/v1/auth/dev-login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  const json = (await res.json().catch(() => ({}))) as Partial<Credentials> & { error?: { message?: string } };
-  if (!res.ok || !json.token || !json.user) throw new Error(json.error?.message ?? `sign-in failed (HTTP ${res.status})`);
-  return { token: json.token, user: json.user };
-}
 
 /** The credentials kept for this tab (sessionStorage: one sign-in per tab, gone when it closes). */
 export function loadCredentials(storage: Pick<Storage, 'getItem'> = sessionStorage): Credentials | undefined {

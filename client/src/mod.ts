@@ -1,0 +1,7 @@
+// The public surface of @chat/client: the one client of the WebSocket protocol.
+export * from './types.js';
+export { ProtocolSocket, type ProtocolSocketHandlers, type ReplyCallback, type SocketLike, SOCKET_OPEN, isSynthetic, toRequestError } from './protocol-socket.js';
+export { Connection, type ConnectionOptions, type ConnectionStatus, tokenExpired } from './connection.js';
+export { Observable, type Readable } from './observable.js';
+export { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
+export { type Credentials, devLogin, websocketUrlOf } from './auth.js';

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import type { ImplementedOp } from './frames.js';
+
+/**
+ * What the server sends: the protocol's objects, the `ok: true` result of
+ * every op and every event, as zod schemas next to the request schemas of
+ * frames.ts. The gateway's handlers are typed by them (so the server cannot
+ * drift from them unnoticed), clients take their types from them (type-only
+ * imports: no zod in the browser bundle), and the test client checks every
+ * reply and event against them at run time.
+ */
+
+export const userJsonSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** Protocol extension (docs/protocol-extensions.md): present, and true, for bot accounts only. */
+  bot: z.literal(true).optional(),
+});
+
+export const attachmentJsonSchema = z.object({
+  name: z.string(),
+  mediaType: z.string(),
+  size: z.number(),
+  url: z.string(),
+  width: z.number().optional(),
+  height: z.number().optional(),
+});
+
+export const messageJsonSchema = z.object({
+  conversationId: z.string(),
+  seq: z.number(),
+  id: z.string(),
+  senderId: z.string(),
+  clientMsgId: z.string(),
+  body: z.string(),
+  attachments: z.array(attachmentJsonSchema),
+  createdAt: z.number(),
+  editedAt: z.number().nullable(),
+  deleted: z.boolean(),
+  reactions: z.record(z.string(), z.array(z.string())),
+  /** Protocol extension: the conversation's changeSeq at this message's latest edit, delete or reaction change; 0 if never changed. */
+  changeSeq: z.number(),
+  /** Protocol extension, present only on a streamed message: true while its body grows by message.delta events, false once finished. */
+  streaming: z.boolean().optional(),
+  /** With `streaming`: the stream broke or went idle and the message was finished with what had arrived. */
+  truncated: z.boolean().optional(),
+});
+
+export const conversationJsonSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['dm', 'group']),
+  title: z.string().nullable(),
+  members: z.array(z.object({ userId: z.string(), role: z.string() })),
+  createdAt: z.number(),
+  lastSeq: z.number(),
+  lastMessage: messageJsonSchema.nullable(),
+  readSeq: z.number(),
+  deliveredSeq: z.number(),
+  unread: z.number(),
+  /** Protocol extension: counts edits, deletes, reactions, membership and title changes. */
+  changeSeq: z.number(),
+});
+
+export const presenceJsonSchema = z.object({ userId: z.string(), online: z.boolean(), lastSeen: z.number().nullable() });
+
+const conversationResult = z.object({ conversation: conversationJsonSchema });
+const messageResult = z.object({ message: messageJsonSchema });
+const empty = z.object({});
+
+/** The `ok: true` reply of each op, without `re` and `ok`. */
+export const OP_RESULT_SCHEMAS = {
+  ping: z.object({ serverTime: z.number() }),
+  'user.search': z.object({ users: z.array(userJsonSchema) }),
+  'conversation.open_dm': conversationResult,
+  'conversation.create_group': conversationResult,
+  'conversation.list': z.object({ conversations: z.array(conversationJsonSchema), next: z.string().nullable() }),
+  'conversation.get': conversationResult,
+  'conversation.add_members': conversationResult,
+  'conversation.remove_member': empty,
+  'conversation.set_role': conversationResult,
+  'conversation.rename': conversationResult,
+  'message.send': z.object({ message: messageJsonSchema, duplicate: z.boolean() }),
+  'message.edit': messageResult,
+  'message.delete': messageResult,
+  'message.react': messageResult,
+  'message.history': z.object({ messages: z.array(messageJsonSchema), hasMore: z.boolean() }),
+  /** Protocol extension: the body's length now, and the final message once the stream ended. */
+  'message.stream': z.object({ length: z.number(), message: messageJsonSchema.nullable() }),
+  sync: z.object({
+    conversations: z.array(conversationJsonSchema),
+    messages: z.record(z.string(), z.array(messageJsonSchema)),
+    truncated: z.array(z.string()),
+    /** Protocol extension: changed messages at or before `since`. */
+    updated: z.record(z.string(), z.array(messageJsonSchema)).optional(),
+  }),
+  'receipt.mark': z.object({ deliveredSeq: z.number(), readSeq: z.number() }),
+  typing: empty,
+  'presence.get': z.object({ presence: z.array(presenceJsonSchema) }),
+} as const satisfies { [K in ImplementedOp]: z.ZodType };
+
+export type OpResultSchemas = typeof OP_RESULT_SCHEMAS;
+/** The `ok: true` result of `op`, without `re` and `ok`. */
+export type OpResult<K extends ImplementedOp> = z.output<OpResultSchemas[K]>;
+
+/** Every event the server sends, by `ev`. */
+export const EVENT_SCHEMAS = {
+  hello: z.object({ user: userJsonSchema, sessionId: z.string(), heartbeatMs: z.number(), serverTime: z.number() }),
+  'message.new': messageResult,
+  'message.updated': messageResult,
+  /** Protocol extension: `text` appended at `offset` of a streaming message's body. */
+  'message.delta': z.object({ conversationId: z.string(), seq: z.number(), offset: z.number(), text: z.string() }),
+  receipt: z.object({ conversationId: z.string(), userId: z.string(), deliveredSeq: z.number(), readSeq: z.number() }),
+  typing: z.object({ conversationId: z.string(), userId: z.string(), active: z.boolean() }),
+  presence: presenceJsonSchema,
+  'conversation.updated': conversationResult,
+  'conversation.removed': z.object({ conversationId: z.string() }),
+} as const;
+
+export type EventName = keyof typeof EVENT_SCHEMAS;
+/** One event frame: its `ev` and its payload. */
+export type ServerEventJson = { [E in EventName]: { ev: E } & z.output<(typeof EVENT_SCHEMAS)[E]> }[EventName];
+
+/** The error of an `ok: false` reply. */
+export const errorJsonSchema = z.object({ code: z.string(), message: z.string(), retryAfterMs: z.number().optional() });

@@ -1,5 +1,0 @@
-export * from './types.js';
-export * from './observable.js';
-export * from './backoff.js';
-export * from './connection.js';
-export * from './auth.js';
