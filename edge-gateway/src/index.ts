@@ -2,3 +2,6 @@ export { Gateway, type GatewayOptions } from './gateway.js';
 export { HmacTokenAuthority, type TokenVerifier, type AuthenticatedUser, devUserIdFor, extractToken } from './auth/token-authority.js';
 export { gatewayEnvSchema, type GatewayEnv } from './config.js';
 export * from './errors.js';
+export { loadGrpcTls, type GrpcTls } from './grpc/grpc-tls.js';
+export type { CallTokenVerifier, CallAuthenticator } from './grpc/call-authenticator.js';
+export { GRPC_STATUS_OF } from './grpc/status-codes.js';
