@@ -65,9 +65,12 @@ export class WatchTap {
   readonly events: WatchEventsResponse[] = [];
   /** Resolves with the status the stream ended with (OK when the server ended it cleanly, CANCELLED after cancel()). */
   readonly ended: Promise<{ code: status; details: string }>;
+  /** Resolves when the server sends the response headers: the stream is registered, and every event published after it arrives. */
+  readonly registered: Promise<void>;
   readonly #waiters = new Set<() => void>();
 
   constructor(readonly stream: ReturnType<ChatApiClient['watchEvents']>) {
+    this.registered = new Promise((resolve) => stream.once('metadata', () => resolve()));
     stream.on('data', (e: WatchEventsResponse) => {
       this.events.push(e);
       for (const w of [...this.#waiters]) w();

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, Conversation } from '@chat/proto';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
 import { GrpcChat, healthCheck, reflectedServices } from '@chat/testkit/grpc-client';
+import type { ChatClient } from '@chat/testkit/chat-client';
 
 /** The gRPC status a call failed with. */
 async function failure(pending: Promise<unknown>): Promise<{ code: status; details: string; chatCode: string | undefined }> {
@@ -15,15 +16,28 @@ async function failure(pending: Promise<unknown>): Promise<{ code: status; detai
   throw new Error('the call succeeded');
 }
 
-describe('standalone: the gRPC API', () => {
-  const { system, login } = useStandalone({ GRPC_WATCH_BUFFER_EVENTS: '50' });
+/** No rate limit in the way of the floods below. */
+const UNLIMITED = { RATE_LIMIT_PER_SEC: '100000', RATE_LIMIT_BURST: '100000' };
+
+/** gRPC clients for a test file, closed after it. */
+function useGrpc(port: () => number | undefined) {
   const clients: GrpcChat[] = [];
-  const grpc = (token: string | undefined) => {
-    const c = new GrpcChat(`127.0.0.1:${system().grpcPort}`, token);
+  afterAll(() => clients.forEach((c) => c.close()));
+  return (token: string | undefined) => {
+    const c = new GrpcChat(`127.0.0.1:${port()}`, token);
     clients.push(c);
     return c;
   };
-  afterAll(() => clients.forEach((c) => c.close()));
+}
+
+/** `count` messages from `sender` (WebSocket) into a conversation, not waiting for each ack. */
+function flood(sender: ChatClient, conversationId: string, tag: string, count: number, body = (i: number) => `${tag} ${i}`) {
+  return Promise.all(Array.from({ length: count }, (_, i) => sender.call('message.send', { conversationId, clientMsgId: `${tag}-${i}`, body: body(i) })));
+}
+
+describe('standalone: the gRPC API', () => {
+  const { system, login } = useStandalone(UNLIMITED);
+  const grpc = useGrpc(() => system().grpcPort);
 
   it('answers health checks and lists its services by reflection', async () => {
     const address = `127.0.0.1:${system().grpcPort}`;
@@ -143,5 +157,84 @@ describe('standalone: the gRPC API', () => {
       call.end();
     });
     expect(result?.code).toBe(status.UNIMPLEMENTED);
+  });
+
+  describe('WatchEvents', () => {
+    it('streams the events of every conversation of the caller, as the WebSocket frames', async () => {
+      const alice = await login('watch live alice');
+      const bob = await login('watch live bob');
+      const watch = grpc(alice.token).watch();
+      await watch.registered;
+      const { conversation } = await bob.call<{ conversation: { id: string } }>('conversation.create_group', { title: 'watched', members: [alice.user.id] });
+      const [updated] = await watch.waitFor((e) => e.name === 'conversation.updated');
+      expect(JSON.parse(updated!.json)).toMatchObject({ ev: 'conversation.updated', conversation: { id: conversation.id, title: 'watched' } });
+      await bob.call('message.send', { conversationId: conversation.id, clientMsgId: 'w-1', body: 'to the watcher' });
+      const [event] = await watch.waitFor((e) => e.name === 'message.new');
+      expect(event).toMatchObject({ conversationId: conversation.id, seq: 1 });
+      expect(JSON.parse(event!.json)).toMatchObject({ ev: 'message.new', message: { body: 'to the watcher', senderId: bob.user.id } });
+      await bob.call('message.react', { conversationId: conversation.id, seq: 1, emoji: '🎉', add: true });
+      const [reaction] = await watch.waitFor((e) => e.name === 'message.updated');
+      expect(reaction).toMatchObject({ conversationId: conversation.id, seq: 1 });
+      watch.cancel();
+      expect((await watch.ended).code).toBe(status.CANCELLED);
+    });
+
+    it('resumes after a disconnect from its watermarks with nothing missing or doubled, while messages keep coming', async () => {
+      const alice = await login('watch resume alice');
+      const bob = await login('watch resume bob');
+      const { conversation } = await bob.call<{ conversation: { id: string } }>('conversation.create_group', { title: 'resumed', members: [alice.user.id] });
+      const first = grpc(alice.token).watch();
+      await first.registered;
+      await flood(bob, conversation.id, 'before', 3);
+      await first.waitFor((e) => e.name === 'message.new', 3);
+      first.cancel();
+      const mark = Math.max(...first.messages(conversation.id).map((m) => m.seq));
+      expect(mark).toBe(3);
+
+      // More than one sync page missed, so the replay reads history pages while bob keeps sending: messages sent
+      // meanwhile arrive live (held until the replay is done) and in the later pages; each must come out once.
+      await flood(bob, conversation.id, 'missed', 250);
+      const resumed = grpc(alice.token).watch({ since: { [conversation.id]: mark } });
+      await resumed.registered;
+      await flood(bob, conversation.id, 'during', 60);
+      await resumed.waitFor((e) => e.name === 'message.new' && e.conversationId === conversation.id, 310, 15_000);
+      await new Promise((r) => setTimeout(r, 200)); // a duplicate would arrive by now
+      expect(resumed.messages(conversation.id).map((m) => m.seq)).toEqual(Array.from({ length: 310 }, (_, i) => mark + 1 + i));
+      resumed.cancel();
+    });
+
+    it('replays a conversation that missed more than one sync page in full, in order', async () => {
+      const alice = await login('watch long alice');
+      const bob = await login('watch long bob');
+      const { conversation } = await bob.call<{ conversation: { id: string } }>('conversation.create_group', { title: 'long', members: [alice.user.id] });
+      await flood(bob, conversation.id, 'long', 260);
+      const watch = grpc(alice.token).watch({ since: { [conversation.id]: 0 } });
+      await watch.waitFor((e) => e.name === 'message.new', 260, 15_000);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(watch.messages(conversation.id).map((m) => m.seq)).toEqual(Array.from({ length: 260 }, (_, i) => i + 1));
+      expect(watch.events[0]).toMatchObject({ name: 'conversation.updated' });
+      watch.cancel();
+    });
+  });
+});
+
+describe('standalone: WatchEvents flow control', () => {
+  const { system, login } = useStandalone({ ...UNLIMITED, GRPC_WATCH_BUFFER_EVENTS: '50' });
+  const grpc = useGrpc(() => system().grpcPort);
+
+  it('closes a consumer that does not keep up with RESOURCE_EXHAUSTED instead of buffering', async () => {
+    const alice = await login('watch slow alice');
+    const bob = await login('watch slow bob');
+    const { conversation } = await bob.call<{ conversation: { id: string } }>('conversation.create_group', { title: 'slow', members: [alice.user.id] });
+    const watch = grpc(alice.token).watch();
+    await watch.registered;
+    watch.stream.pause();
+    // 4,000-character bodies: the HTTP/2 window fills after a few dozen events, then the server's queue (limit 50 here) does.
+    await flood(bob, conversation.id, 'slow', 300, (i) => `${i} ${'x'.repeat(3990)}`);
+    watch.stream.resume();
+    const ended = await watch.ended;
+    expect(ended.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(ended.details).toMatch(/slow consumer/);
+    expect(watch.messages(conversation.id).length).toBeLessThan(300);
   });
 });

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { type ServerWritableStream, type ServiceError, status } from '@grpc/grpc-js';
+import { Metadata, type ServerWritableStream, type ServiceError, status } from '@grpc/grpc-js';
 import { type ConversationJson, type MessageJson, type OpArgs, type WatchEventsRequest, type WatchEventsResponse, eventFrame } from '@chat/proto';
 import type { Logger } from '@chat/platform';
 import type { EventSink } from '../delivery/event-sinks.js';
@@ -36,6 +36,9 @@ const MESSAGE_KEY = /^\{"ev":"message\.(?:new|updated)","message":\{"conversatio
  * or below what was replayed or the caller's mark for that conversation).
  * A conversation `sync` reports as truncated is read in full with history pages.
  *
+ * The response headers (initial metadata) go out once the sink is
+ * registered: from then on every event published reaches the stream.
+ *
  * Flow control: frames wait in grpc-js's write queue only while the client
  * reads; once more than `maxBufferedEvents` wait (or are held during a
  * replay), the stream ends with RESOURCE_EXHAUSTED and writes nothing more.
@@ -67,6 +70,8 @@ export class WatchStream implements EventSink {
     }
     try {
       await registration.ready;
+      // Initial metadata now tells the client its stream is registered: every event published from here on reaches it.
+      if (!this.#closed) this.call.sendMetadata(new Metadata());
       if (Object.keys(this.args.since).length > 0) await this.#replay();
     } catch (err) {
       this.#fail(err);
