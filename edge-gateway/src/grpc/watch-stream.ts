@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { Metadata, type ServerWritableStream, type ServiceError, status } from '@grpc/grpc-js';
+import { Metadata, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
 import { type ConversationJson, type MessageJson, type OpArgs, type WatchEventsRequest, type WatchEventsResponse, eventFrame } from '@chat/proto';
 import type { Logger } from '@chat/platform';
 import type { EventSink } from '../delivery/event-sinks.js';
@@ -162,8 +162,8 @@ export class WatchStream implements EventSink {
 
   #overflow(): void {
     this.deps.logger.info({ userId: this.ctx.user.id, limit: this.deps.maxBufferedEvents }, 'WatchEvents consumer too slow: stream closed');
-    const err = serviceError('rate_limited', `slow consumer: more than ${this.deps.maxBufferedEvents} events waiting; resume WatchEvents with your watermarks`);
-    this.#end({ ...err, code: status.RESOURCE_EXHAUSTED });
+    // rate_limited is RESOURCE_EXHAUSTED (GRPC_STATUS_OF).
+    this.#end(serviceError('rate_limited', `slow consumer: more than ${this.deps.maxBufferedEvents} events waiting; resume WatchEvents with your watermarks`));
   }
 
   #fail(err: unknown): void {
