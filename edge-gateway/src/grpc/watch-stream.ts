@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Metadata, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
 import { type ConversationJson, type MessageJson, type OpArgs, type WatchEventsRequest, type WatchEventsResponse, eventFrame } from '@chat/proto';
 import type { Logger } from '@chat/platform';
@@ -48,6 +47,8 @@ export class WatchStream implements EventSink {
   #held: string[] | undefined = [];
   #closed = false;
   #unregister: (() => void) | undefined;
+  /** Woken when the stream closes: a replay waiting for the client to read. */
+  readonly #onClose = new Set<() => void>();
   /** Per conversation, the highest message.new seq the replay sent or the caller already had. */
   readonly #covered = new Map<string, number>();
 
@@ -70,6 +71,7 @@ export class WatchStream implements EventSink {
     }
     try {
       await registration.ready;
+      if (this.#closed) return;
       // Initial metadata now tells the client its stream is registered: every event published from here on reaches it.
       if (!this.#closed) this.call.sendMetadata(new Metadata());
       if (Object.keys(this.args.since).length > 0) await this.#replay();
@@ -149,7 +151,17 @@ export class WatchStream implements EventSink {
   /** A replayed event: written at the client's pace (the replay waits for the queue to drain). */
   async #replayWrite(frame: string): Promise<void> {
     if (this.#closed) return;
-    if (!this.call.write(toResponse(frame))) await Promise.race([once(this.call, 'drain'), once(this.call, 'close')]);
+    if (this.call.write(toResponse(frame))) return;
+    // Wait for the client to read, or for the stream to close (a cancel emits no 'drain').
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.call.off('drain', done);
+        this.#onClose.delete(done);
+        resolve();
+      };
+      this.call.once('drain', done);
+      this.#onClose.add(done);
+    });
   }
 
   #write(response: WatchEventsResponse): void {
@@ -182,6 +194,7 @@ export class WatchStream implements EventSink {
     this.#closed = true;
     this.#held = undefined;
     this.#unregister?.();
+    for (const wake of [...this.#onClose]) wake();
   }
 }
 
