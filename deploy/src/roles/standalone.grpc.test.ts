@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, Conversation } from '@chat/proto';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
 import { GrpcChat, healthCheck, reflectedServices } from '@chat/testkit/grpc-client';
-import type { ChatClient } from '@chat/testkit/chat-client';
+import { ChatClient } from '@chat/testkit/chat-client';
+import { startInProcess, tempDir } from '@chat/testkit/system-under-test';
 
 /** The gRPC status a call failed with. */
 async function failure(pending: Promise<unknown>): Promise<{ code: status; details: string; chatCode: string | undefined }> {
@@ -236,5 +237,33 @@ describe('standalone: WatchEvents flow control', () => {
     expect(ended.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(ended.details).toMatch(/slow consumer/);
     expect(watch.messages(conversation.id).length).toBeLessThan(300);
+  });
+});
+
+describe('standalone: the gRPC API on shutdown', () => {
+  it('ends WatchEvents UNAVAILABLE so the client resumes elsewhere, then refuses calls', async () => {
+    const dir = tempDir();
+    const sys = await startInProcess({ dataDir: dir.path });
+    const alice = await ChatClient.login(sys.baseUrl, 'shutdown alice');
+    const bob = await ChatClient.login(sys.baseUrl, 'shutdown bob');
+    const api = new GrpcChat(`127.0.0.1:${sys.grpcPort}`, alice.token);
+    try {
+      const { conversation } = await api.call<{ conversation: Conversation }>('openDm', { userId: bob.user.id });
+      const watch = api.watch();
+      await watch.registered;
+      await api.call('sendMessage', { conversationId: conversation.id, clientMsgId: 'last', body: 'just before the end', attachments: [] });
+      await watch.waitFor((e) => e.name === 'message.new');
+      const stopped = sys.stop();
+      const ended = await watch.ended;
+      expect(ended.code).toBe(status.UNAVAILABLE);
+      expect(ended.details).toMatch(/resume WatchEvents/);
+      await stopped;
+      await expect(api.call('listConversations', {}, undefined, 2000)).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    } finally {
+      api.close();
+      await Promise.all([alice.close(), bob.close()]).catch(() => {});
+      await sys.stop();
+      dir.remove();
+    }
   });
 });
