@@ -7,6 +7,7 @@ export const DEFAULT_DATA_DIR = './data';
 export const DEFAULT_ACTOR_IDLE_MS = 5 * 60_000;
 export const DEFAULT_MAILBOX_CAPACITY = 10_000;
 export const DEFAULT_MAX_BATCH = 256;
+export const DEFAULT_STREAM_IDLE_MS = 30_000;
 
 /** Environment of the `actors` role (and of the actor half of `standalone`). */
 export const actorsEnvSchema = z.object({
@@ -19,6 +20,8 @@ export const actorsEnvSchema = z.object({
   ACTOR_IDLE_MS: envInt(DEFAULT_ACTOR_IDLE_MS, 1000, 24 * 3600_000),
   ACTOR_MAILBOX_CAPACITY: envInt(DEFAULT_MAILBOX_CAPACITY, 1, 1_000_000),
   ACTOR_MAX_BATCH: envInt(DEFAULT_MAX_BATCH, 1, 10_000),
+  /** A streamed message with no delta for this long is finished with what arrived (`truncated`). */
+  STREAM_IDLE_MS: envInt(DEFAULT_STREAM_IDLE_MS, 100, 3600_000),
   ...scyllaEnv,
   ...limitsEnv,
 });

@@ -3,6 +3,7 @@ export * from './config.js';
 export * from './metrics.js';
 export type * from './store/store.js';
 export { ConversationActor } from './actor/conversation-actor.js';
+export { DEFAULT_STREAM_TIMINGS, type StreamTimings } from './actor/streams.js';
 export { ActorHost, type ActorHostOptions } from './host/actor-host.js';
 export { StaticOwnership, type ShardOwnership, type OwnershipListener } from './host/shard-ownership.js';
 export { LeaseOwnership, type LeaseOwnershipOptions } from './host/lease-ownership.js';
@@ -23,3 +24,4 @@ export {
 } from './store/scylla/scylla-config.js';
 export { type CqlClient, type CqlConnector, createScyllaClient } from './store/scylla/scylla-session.js';
 export { applyMigrations, DDL_OPTIONS, loadMigrations, SCYLLA_SCHEMA_VERSION, type Migration } from './store/scylla/scylla-migrations.js';
+export { BOT_ID_PREFIX, createBotAccount, revokeBotAccount, type CreatedBot } from './bots/bot-accounts.js';

@@ -5,3 +5,15 @@ export * from './errors.js';
 export { loadGrpcTls, type GrpcTls } from './grpc/grpc-tls.js';
 export type { CallTokenVerifier, CallAuthenticator } from './grpc/call-authenticator.js';
 export { GRPC_STATUS_OF } from './grpc/status-codes.js';
+export {
+  BotTokenVerifier,
+  type AuthenticatedBot,
+  type BotTokenBackend,
+  type BotTokenWatch,
+  DEFAULT_RECHECK_MS,
+  DEFAULT_VERIFY_BUDGET_MS,
+  authenticateBearer,
+} from './auth/bot-tokens.js';
+export { BackendClient } from './routing/backend-client.js';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './routing/lane.js';
+export { GatewayMetrics } from './metrics.js';

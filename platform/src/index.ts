@@ -10,3 +10,4 @@ export * from './clock.js';
 export * from './limits-config.js';
 export * from './leases/index.js';
 export * from './http/ops-server.js';
+export * from './auth/bot-token.js';

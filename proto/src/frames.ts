@@ -33,6 +33,7 @@ export const ALL_OPS = [
   'message.delete',
   'message.react',
   'message.history',
+  'message.stream',
   'sync',
   'receipt.mark',
   'typing',
@@ -92,8 +93,20 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
         clientMsgId: z.string().min(1).max(64),
         body,
         attachments: z.array(attachment).max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`).default([]),
+        // Protocol extension (docs/protocol-extensions.md): starts a streamed message, whose body may start empty.
+        streaming: z.boolean().optional(),
       })
-      .refine((m) => m.body.trim().length > 0 || m.attachments.length > 0, { message: 'a message needs a body or an attachment' }),
+      .refine((m) => m.streaming || m.body.trim().length > 0 || m.attachments.length > 0, { message: 'a message needs a body or an attachment' }),
+    // Protocol extension: grows the caller's streaming message by `text` at
+    // `offset` (the body's length as the caller knows it), and/or ends it.
+    'message.stream': z.object({
+      conversationId: conversationIdSchema,
+      seq: messageSeqSchema,
+      offset: z.number().int().min(0).max(limits.maxBodyChars),
+      text: body,
+      end: z.boolean().default(false),
+      truncated: z.boolean().default(false),
+    }),
     // An edit may empty the body of a message with attachments; whether the
     // message has any only the actor knows, so it checks that part.
     'message.edit': z.object({ conversationId: conversationIdSchema, seq: messageSeqSchema, body }),

@@ -23,6 +23,8 @@ export {
   MemberRemoved,
   MarkReceipt,
   ReceiptMarks,
+  StreamAppend,
+  StreamState,
   ActorRequest,
   SendResult,
   ConversationResult,
@@ -43,7 +45,7 @@ export {
   SyncResult,
   QueryReply,
 } from './gen/chat/v1/query.js';
-export { ConversationViews, Event, MemberMarks, Receipt, TypingEvent } from './gen/chat/v1/event.js';
+export { ConversationViews, Event, MemberMarks, MessageDelta, Receipt, TypingEvent } from './gen/chat/v1/event.js';
 export {
   SessionRef,
   Heartbeat,

@@ -9,6 +9,8 @@ import type { ErrorCode } from './error-codes.js';
 export interface UserJson {
   id: string;
   name: string;
+  /** Protocol extension (docs/protocol-extensions.md): present, and true, for bot accounts only. */
+  bot?: true;
 }
 
 export interface AttachmentJson {
@@ -34,6 +36,22 @@ export interface MessageJson {
   reactions: Record<string, string[]>;
   /** Protocol extension (docs/protocol-extensions.md): the conversation's changeSeq at this message's latest edit, delete or reaction change; 0 if never changed. */
   changeSeq: number;
+  /**
+   * Protocol extension (docs/protocol-extensions.md), present only on a
+   * streamed message: true while its body grows by message.delta events,
+   * false once finished.
+   */
+  streaming?: boolean;
+  /** With `streaming`: the stream broke or went idle and the message was finished with what had arrived. */
+  truncated?: boolean;
+}
+
+/** message.delta (protocol extension): `text` appended at `offset` of a streaming message's body. */
+export interface MessageDeltaJson {
+  conversationId: string;
+  seq: number;
+  offset: number;
+  text: string;
 }
 
 export interface ConversationJson {
@@ -51,13 +69,23 @@ export interface ConversationJson {
   changeSeq: number;
 }
 
+/** A person renders exactly as before; a bot gains `bot: true`. */
 export function userToJson(u: User): UserJson {
-  return { id: u.id, name: u.name };
+  return u.bot === true ? { id: u.id, name: u.name, bot: true } : { id: u.id, name: u.name };
 }
 
 export function messageToJson(m: ChatMessage): MessageJson {
   const reactions: Record<string, string[]> = {};
   for (const [emoji, users] of Object.entries(m.reactions)) reactions[emoji] = users.ids;
+  const json = toJson(m, reactions);
+  if (m.streaming !== undefined) {
+    json.streaming = m.streaming;
+    json.truncated = m.truncated ?? false;
+  }
+  return json;
+}
+
+function toJson(m: ChatMessage, reactions: Record<string, string[]>): MessageJson {
   return {
     conversationId: m.conversationId,
     seq: m.seq,

@@ -22,6 +22,7 @@ import { type MessageMutation, mutateMessage } from './message-mutations.js';
 import { markReceipt } from './receipts.js';
 import { type Task, failure } from './replies.js';
 import { SendCommit } from './send-commit.js';
+import { type StreamTimings, Streams } from './streams.js';
 import { newConversationView } from './views.js';
 
 // The host builds its own failure replies with this; it lives in replies.ts now.
@@ -44,6 +45,7 @@ export interface ActorDeps {
   mailboxCapacity: number;
   maxBatch: number;
   recentKeys: number;
+  streams: StreamTimings;
 }
 
 type Head = { state: 'unloaded' } | { state: 'absent' } | { state: 'present'; record: ConversationRecord };
@@ -61,6 +63,8 @@ export class ConversationActor {
   readonly #lanes = new Lanes();
   /** The group-commit send path (send-commit.ts). */
   readonly #sends: SendCommit;
+  /** Streaming messages growing here (streams.ts). */
+  readonly #streams: Streams;
   #head: Head = { state: 'unloaded' };
   #running = false;
   #stopped = false;
@@ -86,6 +90,18 @@ export class ConversationActor {
       requireEpoch: () => this.#requireEpoch(),
       afterWriteFailure: (err) => this.#afterWriteFailure(err),
       toFailure: (err, req) => this.#toFailure(err, req),
+      streamStarted: (message) => this.#streams.started(message),
+    });
+    this.#streams = new Streams({
+      conversationId,
+      store: deps.store,
+      events: deps.events,
+      clock: deps.clock,
+      limits: deps.limits,
+      timings: deps.streams,
+      requireEpoch: () => this.#requireEpoch(),
+      enqueue: (req) => this.#enqueueInternal(req),
+      afterAnswer: (publish) => (this.#afterAnswer = publish),
     });
     this.#lastActive = deps.clock.now();
   }
@@ -96,7 +112,7 @@ export class ConversationActor {
 
   /** Whether the actor has nothing queued or running and has been quiet since `before`. */
   isIdleSince(before: number): boolean {
-    return !this.#running && this.#mailbox.depth === 0 && this.#lastActive < before;
+    return !this.#running && this.#mailbox.depth === 0 && this.#streams.open === 0 && this.#lastActive < before;
   }
 
   /**
@@ -114,9 +130,23 @@ export class ConversationActor {
     return reply;
   }
 
+  /** A request of the actor's own (a stream's timer); dropped when the mailbox is full or the actor stopped. */
+  #enqueueInternal(req: ActorRequest): void {
+    if (this.#stopped) return;
+    try {
+      this.#mailbox.push({ req, enqueuedAt: this.deps.clock.now(), resolve: () => {}, internal: true });
+    } catch {
+      return; // full: the stream's next append or timer tries again
+    }
+    this.deps.metrics.mailboxDepth.inc();
+    if (!this.#running) void this.#run();
+  }
+
   /** Stops taking requests; resolves once the mailbox is empty and nothing runs. */
   stop(): Promise<void> {
     this.#stopped = true;
+    // A stream's unpersisted tail is resent by its caller to the next owner (Streams.append's gap answer).
+    this.#streams.stop();
     if (!this.#running && this.#mailbox.depth === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
@@ -149,11 +179,11 @@ export class ConversationActor {
     const first = batch[0]!;
     const op = first.req.op;
     if (op?.$case === 'send') return this.#sends.commit(batch, head.state === 'present' ? head.record : undefined);
-    if (!this.#lanes.ready(first.req)) {
+    if (!first.internal && !this.#lanes.ready(first.req)) {
       this.#answer(first, OUT_OF_ORDER);
       return;
     }
-    const reply = await this.#handleSingle(first.req, head).catch((err: unknown) => this.#toFailure(err, first.req));
+    const reply = await this.#handleSingle(first.req, head, first.internal === true).catch((err: unknown) => this.#toFailure(err, first.req));
     const publish = this.#afterAnswer;
     this.#afterAnswer = undefined;
     this.#answer(first, reply);
@@ -168,7 +198,7 @@ export class ConversationActor {
     return this.#head;
   }
 
-  async #handleSingle(req: ActorRequest, head: Head): Promise<ActorReply> {
+  async #handleSingle(req: ActorRequest, head: Head, internal: boolean): Promise<ActorReply> {
     const caller = requireCaller(req);
     const op = req.op;
     switch (op?.$case) {
@@ -190,7 +220,9 @@ export class ConversationActor {
           direction: after !== undefined ? 'forward' : 'backward',
         });
         const hasMore = rows.length > limit;
-        const messages = !hasMore ? rows : after !== undefined ? rows.slice(0, limit) : rows.slice(rows.length - limit);
+        const page = !hasMore ? rows : after !== undefined ? rows.slice(0, limit) : rows.slice(rows.length - limit);
+        // A streaming message's body as it is now, not as last persisted.
+        const messages = this.#streams.open > 0 ? page.map((m) => this.#streams.overlay(m)) : page;
         return { result: { $case: 'history', value: { messages, hasMore } } };
       }
       case 'edit':
@@ -208,6 +240,12 @@ export class ConversationActor {
         }
         this.#requireMember(head, caller.id);
         return this.#changeMembership(caller.id, head.record, op);
+      case 'streamAppend': {
+        if (head.state !== 'present') throw new NotFoundError('no such conversation');
+        if (!internal) this.#requireMember(head, caller.id);
+        const state = await this.#writing(this.#streams.append(caller.id, head.record, op.value));
+        return { result: { $case: 'stream', value: state } };
+      }
       case 'markReceipt':
         this.#requireMember(head, caller.id);
         return this.#markReceipt(caller.id, head.record, op.value);
@@ -284,7 +322,14 @@ export class ConversationActor {
       epoch: () => this.#requireEpoch(),
       changeSeq: record.changeSeq + 1,
     };
+    const seq = mutation.value.seq;
+    if (this.#streams.isLive(seq)) {
+      if (mutation.$case === 'edit') throw new ConflictError(`message ${seq} is still streaming`);
+      // The mutation reads the message back from the store: give it the whole body first.
+      await this.#writing(this.#streams.settle(seq));
+    }
     const { message, changed } = await this.#writing(mutateMessage(deps, this.conversationId, mutation, by));
+    if (changed) this.#streams.replaced(message);
     if (changed) {
       record.changeSeq = message.changeSeq;
       this.#afterAnswer = () => this.deps.events.messageUpdated(this.conversationId, message);
@@ -349,6 +394,7 @@ export class ConversationActor {
   #afterWriteFailure(err: unknown): void {
     if (err instanceof StaleEpochError || err instanceof NotOwnedError) {
       this.#stopped = true;
+      this.#streams.stop();
       this.deps.onFenced(this.conversationId);
       // What waits in the mailbox must not be served by this actor either.
       for (const task of this.#mailbox.drain()) {

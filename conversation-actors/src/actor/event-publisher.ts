@@ -1,4 +1,4 @@
-import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type Receipt, conversationEventsSubject, userEventsSubject } from '@chat/proto';
+import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type MessageDelta, type Receipt, conversationEventsSubject, userEventsSubject } from '@chat/proto';
 import { type Bus, encoded } from '@chat/platform';
 import type { MemberView } from '../store/store.js';
 
@@ -30,6 +30,11 @@ export class EventPublisher {
    */
   messageUpdated(conversationId: string, message: ChatMessage): void {
     this.#toConversation(conversationId, { originReceivedAt: 0, kind: { $case: 'messageUpdated', value: message } });
+  }
+
+  /** Text appended to a streaming message, to every member (coalesced by the actor's Streams). */
+  messageDelta(delta: MessageDelta): void {
+    this.#toConversation(delta.conversationId, { originReceivedAt: 0, kind: { $case: 'messageDelta', value: delta } });
   }
 
   /** A member's receipt marks moved: to every member (all their sessions), after they are stored. */

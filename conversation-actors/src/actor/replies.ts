@@ -5,6 +5,8 @@ export interface Task {
   req: ActorRequest;
   enqueuedAt: number;
   resolve(reply: ActorReply): void;
+  /** Queued by the actor itself (a stream's persist or idle end): no lane, no membership check. */
+  internal?: true;
 }
 
 /** The reply to a send: the stored message, and whether it was stored before (a retry). */

@@ -28,6 +28,8 @@ export interface SendCommitHost {
   afterWriteFailure(err: unknown): void;
   /** The failure reply for an error. */
   toFailure(err: unknown, req: ActorRequest): ActorReply;
+  /** A streaming message was committed (see Streams.started). */
+  streamStarted(message: ChatMessage): void;
 }
 
 interface PendingSend {
@@ -111,6 +113,7 @@ export class SendCommit {
         reactions: {},
         // New messages move lastSeq, not the change counter.
         changeSeq: 0,
+        streaming: p.send.streaming ? true : undefined,
       }));
       const started = performance.now();
       let result;
@@ -171,6 +174,7 @@ export class SendCommit {
       host.answer(p.task, sendReply(message, false));
       for (const t of p.twins) host.answer(t, sendReply(message, true));
       host.events.messageNew(host.conversationId, message, p.task.req.receivedAt);
+      if (message.streaming) host.streamStarted(message);
     });
   }
 

@@ -23,6 +23,8 @@ import { ActorMetrics } from '../metrics.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type {
   AppendBatch,
+  BotRecord,
+  NewBot,
   AppendResult,
   ChangedMessagesQuery,
   ChatStore,
@@ -84,6 +86,18 @@ class InterceptingStore implements ChatStore {
   }
   searchUsers(prefix: string, limit: number): Promise<User[]> {
     return this.inner.searchUsers(prefix, limit);
+  }
+  createBot(bot: NewBot): Promise<void> {
+    return this.inner.createBot(bot);
+  }
+  listBots(): Promise<BotRecord[]> {
+    return this.inner.listBots();
+  }
+  revokeBot(userId: string, revokedAt: number): Promise<BotRecord | null> {
+    return this.inner.revokeBot(userId, revokedAt);
+  }
+  botByTokenHash(tokenHash: string): Promise<User | null> {
+    return this.inner.botByTokenHash(tokenHash);
   }
   loadConversation(conversationId: string): Promise<ConversationRecord | null> {
     return this.inner.loadConversation(conversationId);

@@ -3,6 +3,7 @@ import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, 
 import { ConversationActor } from '../actor/conversation-actor.js';
 import { failure } from '../actor/conversation-actor.js';
 import { EventPublisher } from '../actor/event-publisher.js';
+import { DEFAULT_STREAM_TIMINGS, type StreamTimings } from '../actor/streams.js';
 import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
 import { errorCodeOf } from '../errors.js';
@@ -24,6 +25,8 @@ export interface ActorHostOptions {
   idleMs: number;
   mailboxCapacity: number;
   maxBatch: number;
+  /** Streamed messages' idle end, persist and coalescing windows (default DEFAULT_STREAM_TIMINGS). */
+  streams?: StreamTimings;
 }
 
 /**
@@ -130,6 +133,7 @@ export class ActorHost implements OwnershipListener {
       mailboxCapacity: o.mailboxCapacity,
       maxBatch: o.maxBatch,
       recentKeys: RECENT_KEYS,
+      streams: o.streams ?? DEFAULT_STREAM_TIMINGS,
     });
     this.#actors.set(id, actor);
     o.metrics.activeActors.set(this.#actors.size);

@@ -3,11 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { BusNoRespondersError, LocalBus, silentLogger } from '@chat/platform';
+import { BusNoRespondersError, LocalBus, botTokenHash, newBotToken, silentLogger } from '@chat/platform';
 import { type ChatMessage, QUERY_SUBJECT, QueryReply, QueryRequest, type SyncResult, type User } from '@chat/proto';
 import { ActorMetrics } from '../metrics.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { QueryService } from './query-service.js';
+import { createBotAccount, revokeBotAccount } from '../bots/bot-accounts.js';
 
 const EPOCH = 1;
 const T0 = 1_700_000_000_000;
@@ -142,6 +143,20 @@ describe('QueryService over the bus', () => {
     expect(failureCode(anonymous)).toBe('bad_request');
     const noOp = await query(h, { caller: user('alice'), op: undefined });
     expect(failureCode(noOp)).toBe('bad_request');
+  });
+
+  it('verifyBotToken answers the bot of a live token without a caller, and unauthorized once it is revoked', async () => {
+    const h = start();
+    const { user: bot, token } = await createBotAccount(h.store, 'Summarizer');
+    const verify = (tokenHash: string) => query(h, { caller: undefined, op: { $case: 'verifyBotToken', value: { tokenHash } } });
+    expect((await verify(botTokenHash(token))).result).toEqual({ $case: 'bot', value: { id: bot.id, name: 'Summarizer', bot: true } });
+    expect(failureCode(await verify(botTokenHash(newBotToken())))).toBe('unauthorized');
+    expect(failureCode(await verify('not a hash'))).toBe('bad_request');
+    // Found by search like anyone, with the flag.
+    const found = await query(h, { caller: user('alice'), op: { $case: 'search', value: { prefix: 'summ', limit: 5 } } });
+    expect(found.result).toEqual({ $case: 'users', value: { users: [{ id: bot.id, name: 'Summarizer', bot: true }] } });
+    await revokeBotAccount(h.store, bot.id);
+    expect(failureCode(await verify(botTokenHash(token)))).toBe('unauthorized');
   });
 
   it('answers an undecodable query with bad_request', async () => {

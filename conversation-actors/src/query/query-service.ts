@@ -9,7 +9,7 @@ import {
   type User,
   type Sync,
 } from '@chat/proto';
-import { type Bus, type BusMessage, type Logger, type Subscription, decodeBody, encoded } from '@chat/platform';
+import { type Bus, type BusMessage, type Logger, type Subscription, decodeBody, encoded, isBotTokenHash } from '@chat/platform';
 import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
 import { BadRequestError, errorCodeOf } from '../errors.js';
@@ -77,10 +77,12 @@ export class QueryService {
   }
 
   async #handle(req: QueryRequest): Promise<QueryReply> {
-    const caller = req.caller;
-    if (!caller?.id) throw new BadRequestError('query without caller');
     const { store } = this.options;
     const op = req.op;
+    // Before the caller check: this is how a gateway learns who the caller is.
+    if (op?.$case === 'verifyBotToken') return verifyBotToken(store, op.value.tokenHash);
+    const caller = req.caller;
+    if (!caller?.id) throw new BadRequestError('query without caller');
     switch (op?.$case) {
       case 'register': {
         const user = op.value.user;
@@ -151,6 +153,19 @@ export class QueryService {
     for (const id of changes.truncated) if (!truncated.includes(id)) truncated.push(id);
     return { conversations, messages, truncated, updated: changes.updated };
   }
+}
+
+/**
+ * The bot whose live token has this hash, or `unauthorized`. The reply says
+ * neither whether the bot exists nor whether it was revoked: a caller
+ * guessing tokens learns nothing. Never cached here: a revocation committed
+ * to the store refuses the very next verification.
+ */
+async function verifyBotToken(store: ChatStore, tokenHash: string): Promise<QueryReply> {
+  if (!isBotTokenHash(tokenHash)) throw new BadRequestError('verifyBotToken: tokenHash must be a SHA-256 in lowercase hex');
+  const bot = await store.botByTokenHash(tokenHash);
+  if (!bot) return fail('unauthorized', 'unknown or revoked bot token');
+  return { result: { $case: 'bot', value: bot } };
 }
 
 function fail(code: string, message: string): QueryReply {

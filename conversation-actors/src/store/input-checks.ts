@@ -1,5 +1,7 @@
+import { USER_ID_PATTERN } from '@chat/proto';
+import { isBotTokenHash } from '@chat/platform';
 import { BadRequestError } from '../errors.js';
-import type { AppendBatch } from './store.js';
+import type { AppendBatch, NewBot } from './store.js';
 
 // Argument checks every ChatStore backend runs before it reads or writes
 // anything, so a bad call is a BadRequestError whichever backend is behind it.
@@ -37,4 +39,20 @@ export function checkBatch(batch: AppendBatch): void {
     if (keys.has(key)) throw new BadRequestError(`appendMessages: clientMsgId ${message.clientMsgId} twice in one batch`);
     keys.add(key);
   });
+}
+
+/** Longest bot display name createBot accepts (the protocol's user names are at most 100 characters after login). */
+export const MAX_BOT_NAME_CHARS = 100;
+
+/**
+ * Refuses a NewBot with a bad id (not a protocol user id), an empty or
+ * too long name, a token hash that is not 64 hex digits or a bad createdAt.
+ */
+export function checkNewBot(bot: NewBot): void {
+  if (!USER_ID_PATTERN.test(bot.id)) throw new BadRequestError(`createBot: ${JSON.stringify(bot.id)} is not a valid user id`);
+  if (bot.name.trim().length === 0 || bot.name.length > MAX_BOT_NAME_CHARS) {
+    throw new BadRequestError(`createBot: the name must be 1 to ${MAX_BOT_NAME_CHARS} characters, not blank`);
+  }
+  if (!isBotTokenHash(bot.tokenHash)) throw new BadRequestError('createBot: tokenHash must be a SHA-256 in lowercase hex');
+  checkInteger(bot.createdAt, 'createdAt');
 }

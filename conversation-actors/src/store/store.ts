@@ -19,10 +19,30 @@ import type { ChatMessage, Conversation, User } from '@chat/proto';
 export interface ChatStore {
   /** Records a user (id and display name); a later call updates the name. */
   upsertUser(user: User): Promise<void>;
-  /** The known users among `ids`, in no particular order; unknown ids are left out. */
+  /** The known users among `ids`, in no particular order; unknown ids are left out. Bots carry `bot: true`. */
   getUsers(ids: readonly string[]): Promise<User[]>;
-  /** Users whose name or id starts with `prefix`, case-insensitively, ordered by name then id. */
+  /** Users whose name or id starts with `prefix`, case-insensitively, ordered by name then id. Bots carry `bot: true`. */
   searchUsers(prefix: string, limit: number): Promise<User[]>;
+
+  /**
+   * Records a bot account: a user (`bot: true` from then on, also once
+   * revoked) and its one token, of which only the hash is given. The caller
+   * makes the id and the token (createBotAccount in ../bots/). An id that is
+   * already a user or bot is refused with ConflictError and nothing is written.
+   * upsertUser never changes whether a user is a bot.
+   */
+  createBot(bot: NewBot): Promise<void>;
+  /** Every bot account, revoked ones included, ordered by id. */
+  listBots(): Promise<BotRecord[]>;
+  /**
+   * Revokes the bot's token: from the moment this resolves, botByTokenHash
+   * no longer finds it. Idempotent: revoking again changes nothing (the first
+   * revokedAt stays). Resolves with the bot as stored afterwards, or null if
+   * `userId` is no bot.
+   */
+  revokeBot(userId: string, revokedAt: number): Promise<BotRecord | null>;
+  /** The bot user (`bot: true`) whose unrevoked token has this hash, or null. */
+  botByTokenHash(tokenHash: string): Promise<User | null>;
 
   /** A conversation's head and members, or null if it does not exist. */
   loadConversation(conversationId: string): Promise<ConversationRecord | null>;
@@ -128,6 +148,24 @@ export interface ChatStore {
 
   /** Flushes and releases resources; later calls fail. */
   close(): Promise<void>;
+}
+
+/** A bot account as createBot records it. */
+export interface NewBot {
+  id: string;
+  name: string;
+  /** botTokenHash of its token (@chat/platform): 64 lowercase hex digits. */
+  tokenHash: string;
+  createdAt: number;
+}
+
+/** A bot account as listBots and revokeBot report it (never its token or hash). */
+export interface BotRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+  /** When its token was revoked; null while it is valid. */
+  revokedAt: number | null;
 }
 
 export type ConversationKind = 'dm' | 'group';

@@ -7,6 +7,7 @@ import { startClusterPresence } from '../roles/presence.js';
 import { resolveCassandraJarsCommand, startCassandraCommand } from './cassandra-command.js';
 import { startClusterCommand } from './cluster-command.js';
 import { runMigrate } from './migrate-command.js';
+import { BOT_USAGE, BotUsageError, botExitCode, runBotCommand } from './bot-command.js';
 
 /**
  * The `chat` command: `chat <role>`, configured by environment variables
@@ -33,6 +34,10 @@ roles:
   migrate      create the ScyllaDB keyspace if missing and apply the pending schema
                migrations, then exit (SCYLLA_CONTACT_POINTS, SCYLLA_KEYSPACE,
                SCYLLA_REPLICATION=SimpleStrategy:1 | NetworkTopologyStrategy:dc1=3,...)
+  bot          bot accounts for the gRPC API, in the store (DATA_DIR / STORE, as actors):
+               bot create --name <name>   prints {"userId": ..., "token": ...}
+               bot list                   one JSON line per bot
+               bot revoke <userId>        its token is refused from the next check
   cluster      a local cluster of real processes: nats-server (JetStream, temporary
                directory), presence, G gateways and A actor hosts
                [--gateways 2] [--actors 3] [--port 8080] [--grpc-port 9090]
@@ -58,6 +63,22 @@ async function migrate(): Promise<number> {
   }
 }
 
+/** `chat bot ...`: one-shot; exit code 0 done, 2 bad arguments or configuration, 1 failed. */
+async function bot(args: string[]): Promise<number> {
+  if (args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
+    console.log(BOT_USAGE);
+    return 0;
+  }
+  try {
+    await runBotCommand(args);
+    return 0;
+  } catch (err) {
+    console.error(`chat bot: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof BotUsageError) console.error(`\n${BOT_USAGE}`);
+    return botExitCode(err);
+  }
+}
+
 /** `chat cassandra --resolve-only`: one-shot; exit code 0 resolved (or already cached), 1 failed. */
 async function resolveCassandraJars(): Promise<number> {
   try {
@@ -76,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
     return role === undefined ? 2 : 0;
   }
   if (role === 'migrate') return migrate();
+  if (role === 'bot') return bot(argv.slice(1));
   if (role === 'cassandra' && argv[1] === '--resolve-only') return resolveCassandraJars();
   const start = ROLES[role];
   if (!start) {

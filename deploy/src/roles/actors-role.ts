@@ -3,6 +3,7 @@ import { limitsFromEnv, systemClock } from '@chat/platform';
 import {
   ActorHost,
   ActorMetrics,
+  DEFAULT_STREAM_TIMINGS,
   type ActorsEnv,
   type ChatStore,
   DEFAULT_MAX_SYNC_MESSAGES,
@@ -46,6 +47,7 @@ export async function startActorsRole(options: {
     idleMs: config.ACTOR_IDLE_MS,
     mailboxCapacity: config.ACTOR_MAILBOX_CAPACITY,
     maxBatch: config.ACTOR_MAX_BATCH,
+    streams: { ...DEFAULT_STREAM_TIMINGS, idleMs: config.STREAM_IDLE_MS },
   });
   const query = new QueryService({
     bus,

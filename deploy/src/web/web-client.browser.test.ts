@@ -1,11 +1,15 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort } from '../cluster/local-cluster.js';
-import { deployRoot } from '../paths.js';
+import { chatBin, deployRoot } from '../paths.js';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
+
+const run = promisify(execFile);
 
 /** Debian's Chromium, driven by playwright-core; never a downloaded browser. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -171,6 +175,35 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
   });
 
+  it('a bot made with `chat bot create` wears a badge in search results and in the member list', async () => {
+    errors.length = 0;
+    // The operator's command, on the running server's DATA_DIR.
+    const created = await run(process.execPath, [chatBin(), 'bot', 'create', '--name', 'Helper Bot'], { env: { ...process.env, DATA_DIR: dir.path } });
+    expect(created.stdout).toMatch(/^\{"userId":"bot_[0-9a-f]{16}","token":"chatbot_[A-Za-z0-9_-]{43}"\}\n$/);
+    const { page: ann } = await signIn('Ann Bots');
+
+    await ann.getByRole('button', { name: 'New group' }).click();
+    const form = ann.getByRole('form', { name: 'New group' });
+    await form.getByLabel('Group name').fill('With a bot');
+    await ann.getByRole('searchbox', { name: 'Search users' }).fill('helper');
+    const result = ann.getByRole('list', { name: 'Search results' }).getByRole('listitem').filter({ hasText: 'Helper Bot' });
+    await expect(result.locator('.bot-badge').textContent()).resolves.toBe('bot');
+    await ann.getByRole('checkbox', { name: 'Add Helper Bot to group' }).check();
+    await form.getByRole('button', { name: 'Create group' }).click();
+    const view = ann.getByRole('region', { name: 'With a bot' });
+    await view.getByText('2 members').waitFor();
+
+    await view.getByRole('button', { name: 'Members', exact: true }).click();
+    const panel = ann.getByRole('complementary', { name: /Members/ });
+    const members = panel.getByRole('listitem');
+    await expect(members.count()).resolves.toBe(2);
+    await expect(members.filter({ hasText: 'Helper Bot' }).locator('.bot-badge').count()).resolves.toBe(1);
+    // People get none.
+    await expect(members.filter({ hasText: 'Ann Bots' }).locator('.bot-badge').count()).resolves.toBe(0);
+    await ann.screenshot({ path: join(SHOTS, '11-bot-badge.png') });
+    expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
+  });
+
   it('message actions in a DM: a reaction, an edit and a delete reach the other side; only the sender may edit or delete', async () => {
     errors.length = 0;
     const { page: ada } = await signIn('Ada Acts');
@@ -245,6 +278,37 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     await ada.screenshot({ path: join(SHOTS, '12-message-deleted.png') });
 
     expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
+  });
+
+  it('a streamed message (a bot\u2019s answer) grows in place with a cursor, then stays like any other message', async () => {
+    errors.length = 0;
+    const { page } = await signIn('Dee Stream');
+    const bot = await ChatClient.login(server!.baseUrl, 'Stream Bot');
+    try {
+      const { users } = await bot.call<{ users: { id: string }[] }>('user.search', { prefix: 'Dee Stream' });
+      const { conversation } = await bot.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: users[0]!.id });
+      const conversationId = conversation.id;
+      const { message } = await bot.call<{ message: { seq: number } }>('message.send', { conversationId, clientMsgId: 'answer-1', body: 'Thinking', streaming: true });
+      await page.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name: /Stream Bot/ }).click();
+      const growing = page.getByTestId('streaming-body');
+      await growing.getByText('Thinking').waitFor();
+      let sent = 'Thinking';
+      for (const word of [' about', ' your', ' question', ' carefully']) {
+        await bot.call('message.stream', { conversationId, seq: message.seq, offset: sent.length, text: word });
+        sent += word;
+        // The same paragraph grows (one row, the cursor still at its end).
+        await expect.poll(() => growing.textContent(), { timeout: 5000 }).toBe(`${sent}▍`);
+      }
+      await page.screenshot({ path: join(SHOTS, '9-streaming.png') });
+      await bot.call('message.stream', { conversationId, seq: message.seq, offset: sent.length, text: '.', end: true });
+      const log = page.getByRole('log', { name: 'Messages' });
+      await log.getByText(`${sent}.`, { exact: true }).waitFor();
+      await expect.poll(() => growing.count()).toBe(0);
+      expect(await log.getByText(/Thinking about/).count()).toBe(1);
+      expect(errors).toEqual([]);
+    } finally {
+      await bot.close();
+    }
   });
 
   it('a conversation with 10,000 messages: only a window of rows is in the DOM, older history loads on scrolling up', async () => {

@@ -9,6 +9,8 @@ export interface AuthenticatedUser {
   name: string;
   /** Token expiry in ms since the epoch; the session is closed with 4001 then. */
   expiresAt: number | undefined;
+  /** True for a bot account authenticated by its bot token (auth/bot-tokens.ts); absent for JWTs. */
+  bot?: boolean;
 }
 
 /**

@@ -8,6 +8,11 @@ export function eventToFrame(event: Event): string | null {
       return eventFrame('message.new', { message: messageToJson(kind.value) });
     case 'messageUpdated':
       return eventFrame('message.updated', { message: messageToJson(kind.value) });
+    case 'messageDelta': {
+      // Protocol extension (docs/protocol-extensions.md): text appended to a streaming message.
+      const { conversationId, seq, offset, text } = kind.value;
+      return eventFrame('message.delta', { conversationId, seq, offset, text });
+    }
     case 'conversationUpdated':
       return eventFrame('conversation.updated', { conversation: conversationToJson(kind.value) });
     case 'conversationRemoved':

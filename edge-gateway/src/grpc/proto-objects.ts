@@ -24,6 +24,8 @@ export function messageFromJson(m: MessageJson): ChatMessage {
     deleted: m.deleted,
     reactions,
     changeSeq: m.changeSeq,
+    streaming: m.streaming,
+    truncated: m.truncated,
   };
 }
 

@@ -23,6 +23,8 @@ describe('a WatchEvents response of an event frame', () => {
     expect(toResponse(frame)).toEqual({ name: 'message.new', json: frame, conversationId: 'g-123_x', seq: 42 });
     const updated = eventFrame('message.updated', { message: messageToJson({ ...message, seq: 9 }) });
     expect(toResponse(updated)).toMatchObject({ name: 'message.updated', conversationId: 'g-123_x', seq: 9 });
+    const delta = eventFrame('message.delta', { conversationId: 'g-123_x', seq: 5, offset: 3, text: 'lo' });
+    expect(toResponse(delta)).toEqual({ name: 'message.delta', json: delta, conversationId: 'g-123_x', seq: 5 });
     const receipt = eventFrame('receipt', { conversationId: 'g-123_x', userId: 'bob', deliveredSeq: 1, readSeq: 1 });
     expect(toResponse(receipt)).toEqual({ name: 'receipt', json: receipt, conversationId: '', seq: 0 });
   });

@@ -23,6 +23,8 @@ type HistoryResult = { messages: MessageJson[]; hasMore: boolean };
 /** `{"ev":"<name>"` and, for message events, the message's conversation and seq: messageToJson writes those two first. */
 const NAME = /^\{"ev":"([^"]+)"/;
 const MESSAGE_KEY = /^\{"ev":"message\.(?:new|updated)","message":\{"conversationId":"([^"]+)","seq":(\d+)/;
+/** message.delta (a streaming message grew) names its conversation and seq first too. */
+const DELTA_KEY = /^\{"ev":"message\.delta","conversationId":"([^"]+)","seq":(\d+)/;
 
 /**
  * One WatchEvents call: the caller's events as their WebSocket sessions get
@@ -202,5 +204,7 @@ export class WatchStream implements EventSink {
 export function toResponse(frame: string): WatchEventsResponse {
   const message = MESSAGE_KEY.exec(frame);
   if (message) return { name: frame.startsWith('{"ev":"message.new"') ? 'message.new' : 'message.updated', json: frame, conversationId: message[1]!, seq: Number(message[2]) };
+  const delta = DELTA_KEY.exec(frame);
+  if (delta) return { name: 'message.delta', json: frame, conversationId: delta[1]!, seq: Number(delta[2]) };
   return { name: NAME.exec(frame)?.[1] ?? '', json: frame, conversationId: '', seq: 0 };
 }

@@ -112,7 +112,7 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
     'message.send': async (ctx, args) => {
       const r = await actor(ctx, args.conversationId, {
         $case: 'send',
-        value: { clientMsgId: args.clientMsgId, body: args.body, attachments: args.attachments },
+        value: { clientMsgId: args.clientMsgId, body: args.body, attachments: args.attachments, streaming: args.streaming || undefined },
       });
       if (r.$case !== 'send' || !r.value.message) throw unexpected(r.$case);
       return { message: messageToJson(r.value.message), duplicate: r.value.duplicate };
@@ -126,6 +126,15 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
 
     'message.react': (ctx, args) =>
       messageResult(actor(ctx, args.conversationId, { $case: 'react', value: { seq: args.seq, emoji: args.emoji, add: args.add } })),
+
+    // Protocol extension: grows a streaming message (idempotent: an overlap appends only what is new);
+    // `length` is the body's length now, so a caller that sees it short of what it sent resends from there.
+    'message.stream': async (ctx, args) => {
+      const { seq, offset, text, end, truncated } = args;
+      const r = await actor(ctx, args.conversationId, { $case: 'streamAppend', value: { seq, offset, text, end, truncated } });
+      if (r.$case !== 'stream') throw unexpected(r.$case);
+      return { length: r.value.length, message: r.value.message ? messageToJson(r.value.message) : null };
+    },
 
     'message.history': async (ctx, args) => {
       const r = await actor(ctx, args.conversationId, {

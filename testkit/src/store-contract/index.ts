@@ -1,4 +1,5 @@
 import { describe } from 'vitest';
+import { botsContract } from './bots.js';
 import { changesContract } from './changes.js';
 import { ContractContext, type ContractStore } from './context.js';
 import { conversationsContract } from './conversations.js';
@@ -23,6 +24,7 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
   describe(`ChatStore contract: ${name}`, () => {
     const ctx = new ContractContext(open);
     usersContract(ctx);
+    botsContract(ctx);
     conversationsContract(ctx);
     messagesContract(ctx);
     listsContract(ctx);

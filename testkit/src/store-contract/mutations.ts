@@ -21,6 +21,24 @@ export function mutationsContract(ctx: ContractContext): void {
       expect(await ctx.store.loadConversation(id('c'))).toMatchObject({ lastSeq: 2, lastActivityAt: second?.createdAt });
     });
 
+    it('keeps a streamed message’s state: streaming while it grows, then finished (truncated or not); ordinary messages have none', async () => {
+      await create(id('c'), [id('alice'), id('bob')]);
+      const streamed = message(id('c'), 1, id('alice'), { body: 'Hel', streaming: true });
+      const ordinary = message(id('c'), 2, id('bob'));
+      await ctx.store.appendMessages({ conversationId: id('c'), epoch: 1, expectedLastSeq: 0, messages: [streamed, ordinary] });
+      expect(await readAll(id('c'))).toEqual([{ ...streamed, truncated: false }, ordinary]);
+      const grown = { ...streamed, body: 'Hello, wor' };
+      await ctx.store.updateMessage({ epoch: 1, message: grown });
+      expect((await readAll(id('c')))[0]).toEqual({ ...grown, truncated: false });
+      const finished = { ...grown, streaming: false, truncated: true, changeSeq: 1 };
+      await ctx.store.updateMessage({ epoch: 1, message: finished });
+      expect(await readAll(id('c'))).toEqual([finished, ordinary]);
+      // An edit of an ordinary message leaves it ordinary.
+      const edited = { ...ordinary, body: 'edited', editedAt: T0 + 5000, changeSeq: 2 };
+      await ctx.store.updateMessage({ epoch: 1, message: edited });
+      expect(await readAll(id('c'))).toEqual([finished, edited]);
+    });
+
     it('persists reactions, and an emoji with no users left is gone', async () => {
       await create(id('c'), [id('alice'), id('bob')]);
       const [m] = await append(id('c'), 0, [id('alice')]);

@@ -2,7 +2,8 @@
 // session prepares each once per node and routes by its partition key), with
 // positional parameters; none is built from data at run time.
 
-const MESSAGE_COLUMNS = 'conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq';
+const MESSAGE_COLUMNS =
+  'conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq, streaming, truncated';
 const HEAD_COLUMNS = 'id, kind, title, created_at, last_seq, last_activity_at, epoch, change_seq, founders';
 
 export const CQL = {
@@ -14,6 +15,16 @@ export const CQL = {
   dropUserByName: 'DELETE FROM users_by_name WHERE prefix = ? AND name_lower = ? AND name = ? AND id = ?',
   searchByName: 'SELECT id, name, name_lower FROM users_by_name WHERE prefix = ? AND name_lower >= ? AND name_lower < ? LIMIT ?',
   searchById: 'SELECT id, name, name_lower FROM users_by_id WHERE prefix = ? AND id_lower >= ? AND id_lower < ? LIMIT ?',
+
+  // Bot accounts (scylla-bots.ts): the bots partition's scope is always BOTS_SCOPE.
+  getBot: 'SELECT id, token_hash, created_at, revoked_at FROM bots WHERE scope = ? AND id = ?',
+  listBots: 'SELECT id, created_at, revoked_at FROM bots WHERE scope = ?',
+  botsAmong: 'SELECT id FROM bots WHERE scope = ? AND id IN ?',
+  putBot: 'INSERT INTO bots (scope, id, token_hash, created_at) VALUES (?, ?, ?, ?)',
+  revokeBot: 'UPDATE bots SET revoked_at = ?, token_hash = null WHERE scope = ? AND id = ?',
+  putBotToken: 'INSERT INTO bot_tokens (token_hash, user_id) VALUES (?, ?)',
+  getBotToken: 'SELECT user_id FROM bot_tokens WHERE token_hash = ?',
+  dropBotToken: 'DELETE FROM bot_tokens WHERE token_hash = ?',
 
   getHead: `SELECT ${HEAD_COLUMNS} FROM conversations WHERE id = ?`,
   /** Run at SERIAL consistency: sees the outcome of every completed or in-progress lightweight transaction. */
@@ -39,9 +50,9 @@ export const CQL = {
   putUserConversation: 'INSERT INTO user_conversations (user_id, conversation_id) VALUES (?, ?)',
   dropUserConversation: 'DELETE FROM user_conversations WHERE user_id = ? AND conversation_id = ?',
 
-  putMessage: `INSERT INTO messages (${MESSAGE_COLUMNS}, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  putMessage: `INSERT INTO messages (${MESSAGE_COLUMNS}, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateMessage:
-    'UPDATE messages SET body = ?, attachments = ?, edited_at = ?, deleted = ?, reactions = ?, change_seq = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+    'UPDATE messages SET body = ?, attachments = ?, edited_at = ?, deleted = ?, reactions = ?, change_seq = ?, streaming = ?, truncated = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
   getMessage: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq = ?`,
   readAscending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? LIMIT ?`,
   readDescending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,

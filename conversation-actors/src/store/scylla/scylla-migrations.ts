@@ -10,7 +10,7 @@ import type { CqlClient } from './scylla-session.js';
  * (a test keeps the two equal). The store refuses to open a keyspace at any
  * other version: older needs `chat migrate`, newer needs a newer build.
  */
-export const SCYLLA_SCHEMA_VERSION = 1;
+export const SCYLLA_SCHEMA_VERSION = 3;
 
 /** The migration scope recorded in schema_migrations (one partition). */
 export const MIGRATION_SCOPE = 'chat';
@@ -157,7 +157,8 @@ export const DDL_OPTIONS = { prepare: false } as const;
 /**
  * Applies the pending migrations to the keyspace `client` is connected to,
  * in order, each statement then its record (so an interrupted run is simply
- * run again: statements are IF NOT EXISTS). Returns the versions applied.
+ * run again: statements are IF NOT EXISTS, and an ALTER TABLE ... ADD whose
+ * columns exist already is taken as done). Returns the versions applied.
  * DDL is sent unprepared, explicitly: the store's client prepares by default,
  * and a prepared unqualified DDL statement makes Cassandra log an error
  * (CASSANDRA-17248's keyspace check) for every statement, besides filling the
@@ -168,7 +169,7 @@ export async function applyMigrations(client: CqlClient, known: readonly Migrati
   await client.execute(MIGRATIONS_TABLE_CQL, [], DDL_OPTIONS);
   const pending = planMigrations(known, await readApplied(client));
   for (const m of pending) {
-    for (const statement of m.statements) await client.execute(statement, [], DDL_OPTIONS);
+    for (const statement of m.statements) await executeDdl(client, statement);
     await client.execute(
       'INSERT INTO schema_migrations (scope, version, name, checksum, applied_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
       [MIGRATION_SCOPE, m.version, m.name, m.checksum, new Date()],
@@ -177,4 +178,19 @@ export async function applyMigrations(client: CqlClient, known: readonly Migrati
     onApplied?.(m);
   }
   return pending.map((m) => m.version);
+}
+
+/** `ALTER TABLE t ADD ...`: CQL has no IF NOT EXISTS for it on every server this store supports. */
+const ALTER_ADD = /^ALTER TABLE \w+ ADD\b/i;
+/** What Cassandra ("Column with name 'x' already exists") and ScyllaDB ("... conflicts with an existing column") answer an ALTER ADD of a column that exists. */
+const COLUMN_EXISTS = /already exists|conflicts with an existing column/i;
+
+/** Runs one DDL statement; an ALTER ADD of columns a broken earlier run added already counts as done. */
+async function executeDdl(client: CqlClient, statement: string): Promise<void> {
+  try {
+    await client.execute(statement, [], DDL_OPTIONS);
+  } catch (err) {
+    if (ALTER_ADD.test(statement) && err instanceof Error && COLUMN_EXISTS.test(err.message)) return;
+    throw err;
+  }
 }

@@ -79,6 +79,8 @@ export function toChatMessage(row: types.Row): ChatMessage {
     deleted: row['deleted'] === true ? 1 : 0,
     reactions: (row['reactions'] as string | null) ?? '{}',
     change_seq: num(row['change_seq']),
+    streaming: typeof row['streaming'] === 'boolean' ? (row['streaming'] ? 1 : 0) : null,
+    truncated: row['truncated'] === true ? 1 : 0,
   };
   return toMessage(sqliteRow);
 }
@@ -102,6 +104,9 @@ export function messageInsertParams(message: ChatMessage): unknown[] {
     r.deleted !== 0,
     r.reactions,
     r.change_seq,
+    // Unset, not null, for an ordinary message: no tombstone cells.
+    r.streaming === null ? types.unset : r.streaming !== 0,
+    r.streaming === null ? types.unset : r.truncated !== 0,
     bucketOf(r.seq),
   ];
 }
@@ -109,5 +114,7 @@ export function messageInsertParams(message: ChatMessage): unknown[] {
 /** The parameters of CQL.updateMessage: the mutable columns, then the key. */
 export function messageUpdateParams(message: ChatMessage): unknown[] {
   const r = toRow(message);
-  return [r.body, r.attachments, r.edited_at ?? types.unset, r.deleted !== 0, r.reactions, r.change_seq, r.conversation_id, bucketOf(r.seq), r.seq];
+  const streaming = r.streaming === null ? types.unset : r.streaming !== 0;
+  const truncated = r.streaming === null ? types.unset : r.truncated !== 0;
+  return [r.body, r.attachments, r.edited_at ?? types.unset, r.deleted !== 0, r.reactions, r.change_seq, streaming, truncated, r.conversation_id, bucketOf(r.seq), r.seq];
 }

@@ -4,6 +4,7 @@ import { StoreUnavailableError } from '../../errors.js';
 import type {
   AppendBatch,
   AppendResult,
+  BotRecord,
   ChangedMessagesQuery,
   ChatStore,
   ClientMsgKey,
@@ -14,12 +15,13 @@ import type {
   MembershipChange,
   MessageQuery,
   MessageUpdate,
+  NewBot,
   NewConversation,
   ReceiptMark,
   ReceiptMarksRecord,
 } from '../store.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { checkBatch, checkInteger, checkLimit } from '../input-checks.js';
+import { checkBatch, checkInteger, checkLimit, checkNewBot } from '../input-checks.js';
 import { appendBatch, findByKeys } from './scylla-appends.js';
 import type { ScyllaOptions } from './scylla-config.js';
 import { toStoreError } from './scylla-errors.js';
@@ -30,6 +32,7 @@ import { FAN_OUT, readHead, readHeads, readMemberViews, readRange, userConversat
 import { type CqlConnector, ScyllaSession, createScyllaClient, mapLimit } from './scylla-session.js';
 import { TailRepair } from './scylla-tail.js';
 import * as users from './scylla-users.js';
+import * as bots from './scylla-bots.js';
 
 /**
  * Connects to the cluster and checks that the keyspace holds exactly the
@@ -75,14 +78,36 @@ export class ScyllaStore implements ChatStore {
   }
 
   getUsers(ids: readonly string[]): Promise<User[]> {
-    return this.run('getUsers', () => users.getUsers(this.s, ids));
+    return this.run('getUsers', async () => bots.markBots(this.s, await users.getUsers(this.s, ids)));
   }
 
   searchUsers(prefix: string, limit: number): Promise<User[]> {
-    return this.run('searchUsers', () => {
+    return this.run('searchUsers', async () => {
       checkLimit(limit);
-      return users.searchUsers(this.s, prefix, limit);
+      return bots.markBots(this.s, await users.searchUsers(this.s, prefix, limit));
     });
+  }
+
+  createBot(bot: NewBot): Promise<void> {
+    return this.run('createBot', () => {
+      checkNewBot(bot);
+      return bots.createBot(this.s, bot);
+    });
+  }
+
+  listBots(): Promise<BotRecord[]> {
+    return this.run('listBots', () => bots.listBots(this.s));
+  }
+
+  revokeBot(userId: string, revokedAt: number): Promise<BotRecord | null> {
+    return this.run('revokeBot', () => {
+      checkInteger(revokedAt, 'revokedAt');
+      return bots.revokeBot(this.s, userId, revokedAt);
+    });
+  }
+
+  botByTokenHash(tokenHash: string): Promise<User | null> {
+    return this.run('botByTokenHash', () => bots.botByTokenHash(this.s, tokenHash));
   }
 
   loadConversation(conversationId: string): Promise<ConversationRecord | null> {

@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
  * The schema version this code writes and understands, kept in
  * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
@@ -80,8 +80,35 @@ ALTER TABLE messages ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS messages_by_change ON messages (conversation_id, change_seq);
 `;
 
+/**
+ * Version 3: bot accounts (ChatStore.createBot). A user is a bot when it has a
+ * bots row; users itself is untouched, so an upsertUser (a login, a register)
+ * can never make a bot a person or a person a bot. token_hash is the SHA-256
+ * of the bot's token, cleared when the token is revoked: a revoked token is
+ * not even stored. UNIQUE allows any number of NULLs.
+ */
+const V3 = `
+CREATE TABLE IF NOT EXISTS bots (
+  id         TEXT NOT NULL PRIMARY KEY REFERENCES users (id),
+  token_hash TEXT UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+) WITHOUT ROWID;
+`;
+
+/**
+ * Version 4: streamed messages (docs/protocol-extensions.md). streaming is
+ * NULL for an ordinary message, 1 while a streamed one grows, 0 once it is
+ * finished; truncated is 1 when its stream broke and it was finished with
+ * what had arrived.
+ */
+const V4 = `
+ALTER TABLE messages ADD COLUMN streaming INTEGER;
+ALTER TABLE messages ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+`;
+
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
 
 /**
  * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so

@@ -8,6 +8,8 @@ import type { ConversationKind, MemberRecord, Role } from '../store.js';
 export interface UserRow {
   id: string;
   name: string;
+  /** 1 when the user has a bots row (a LEFT JOIN's `b.id IS NOT NULL`). */
+  bot: number;
 }
 
 /** A row of `conversations`: a conversation's head. */
@@ -51,11 +53,14 @@ export interface MessageRow {
   deleted: number;
   reactions: string;
   change_seq: number;
+  /** NULL: an ordinary message; 1: a streamed one still growing; 0: finished. */
+  streaming: number | null;
+  truncated: number;
 }
 
 /** The User a users row holds. */
 export function toUser(row: UserRow): User {
-  return { id: row.id, name: row.name };
+  return row.bot ? { id: row.id, name: row.name, bot: true } : { id: row.id, name: row.name };
 }
 
 /** The MemberRecord a members row holds. */
@@ -86,6 +91,8 @@ export function toRow(message: ChatMessage): MessageRow {
     deleted: message.deleted ? 1 : 0,
     reactions: JSON.stringify(reactions),
     change_seq: message.changeSeq,
+    streaming: message.streaming === undefined ? null : message.streaming ? 1 : 0,
+    truncated: message.truncated ? 1 : 0,
   };
 }
 
@@ -109,5 +116,6 @@ export function toMessage(row: MessageRow): ChatMessage {
     deleted,
     reactions,
     changeSeq: row.change_seq,
+    ...(row.streaming === null || row.streaming === undefined ? {} : { streaming: row.streaming !== 0, truncated: row.truncated !== 0 }),
   };
 }

@@ -13,14 +13,15 @@ export function prepareStatements(db: Database.Database) {
   return {
     // One statement for any number of ids: the ids travel as one JSON array.
     getUsers: db.prepare<[string], UserRow>(
-      'SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))',
+      `SELECT u.id, u.name, b.id IS NOT NULL AS bot FROM users u LEFT JOIN bots b ON b.id = u.id
+       WHERE u.id IN (SELECT value FROM json_each(?))`,
     ),
     // Range scans on the lowercased columns instead of LIKE: no wildcard
     // escaping, and both halves of the OR use an index.
     searchUsers: db.prepare<[{ lo: string; hi: string; limit: number }], UserRow>(
-      `SELECT id, name FROM users
-       WHERE (name_lower >= @lo AND name_lower < @hi) OR (id_lower >= @lo AND id_lower < @hi)
-       ORDER BY name_lower, name, id LIMIT @limit`,
+      `SELECT u.id, u.name, b.id IS NOT NULL AS bot FROM users u LEFT JOIN bots b ON b.id = u.id
+       WHERE (u.name_lower >= @lo AND u.name_lower < @hi) OR (u.id_lower >= @lo AND u.id_lower < @hi)
+       ORDER BY u.name_lower, u.name, u.id LIMIT @limit`,
     ),
 
     getConversation: db.prepare<[string], ConversationRow>(

@@ -238,6 +238,8 @@ describe('SqliteStore', () => {
     // Back to exactly what version 1 created: no change_seq columns, no index on them.
     const db = new Database(file);
     db.exec(`DROP INDEX messages_by_change;
+      ALTER TABLE messages DROP COLUMN streaming;
+      ALTER TABLE messages DROP COLUMN truncated;
       ALTER TABLE messages DROP COLUMN change_seq;
       ALTER TABLE conversations DROP COLUMN change_seq;
       PRAGMA user_version = 1;`);

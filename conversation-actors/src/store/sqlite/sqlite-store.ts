@@ -6,6 +6,7 @@ import { ConflictError, InternalError, NotFoundError, SeqConflictError, StaleEpo
 import type {
   AppendBatch,
   AppendResult,
+  BotRecord,
   ChangedMessagesQuery,
   ChatStore,
   ClientMsgKey,
@@ -16,6 +17,7 @@ import type {
   MembershipChange,
   MessageQuery,
   MessageUpdate,
+  NewBot,
   NewConversation,
   ReceiptMark,
   ReceiptMarksRecord,
@@ -28,6 +30,7 @@ import { type MessageRow, toMessage, toRow, toUser } from './sqlite-rows.js';
 import { type Statements, prepareStatements } from './sqlite-statements.js';
 import { readMemberViews, readRecord, readView } from './sqlite-views.js';
 import { SqliteWriter } from './sqlite-writer.js';
+import { SqliteBots } from './sqlite-bots.js';
 
 /** Options of openSqliteStore. */
 export interface SqliteStoreOptions {
@@ -95,6 +98,7 @@ export class SqliteStore implements ChatStore {
   private readonly s: Statements;
   private closed = false;
   private readonly writer: SqliteWriter;
+  private readonly bots: SqliteBots;
 
   /** Opens `filePath` (created if missing) and brings its schema up to date. */
   constructor(filePath: string, options: { busyTimeoutMs?: number | undefined; synchronous?: SqliteSync | undefined } = {}) {
@@ -110,10 +114,30 @@ export class SqliteStore implements ChatStore {
       this.s = prepareStatements(db);
       this.db = db;
       this.writer = new SqliteWriter(filePath, options.busyTimeoutMs ?? 5000, synchronous);
+      this.bots = new SqliteBots(db, this.writer);
     } catch (err) {
       db?.close();
       throw toStoreError(err, `open ${filePath}`);
     }
+  }
+
+  async createBot(bot: NewBot): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('createBot: the SQLite store is closed');
+    await this.bots.create(bot);
+  }
+
+  listBots(): Promise<BotRecord[]> {
+    return this.run('listBots', () => this.bots.list());
+  }
+
+  async revokeBot(userId: string, revokedAt: number): Promise<BotRecord | null> {
+    if (this.closed) throw new StoreUnavailableError('revokeBot: the SQLite store is closed');
+    checkInteger(revokedAt, 'revokedAt');
+    return this.bots.revoke(userId, revokedAt);
+  }
+
+  botByTokenHash(tokenHash: string): Promise<User | null> {
+    return this.run('botByTokenHash', () => this.bots.byTokenHash(tokenHash));
   }
 
   async upsertUser(user: User): Promise<void> {

@@ -6,7 +6,7 @@
 // the main thread (whose connection only reads) and never block its event loop.
 //
 // Protocol (from SqliteWriter, sqlite-writer.ts):
-//   in:  { id, jobs: [{ op: 'append', ... } | { op: 'create', ... } | { op: 'update', ... } | { op: 'membership', ... } | { op: 'receipt', ... } | { op: 'user', ... }] }
+//   in:  { id, jobs: [{ op: 'append', ... } | { op: 'create', ... } | { op: 'update', ... } | { op: 'membership', ... } | { op: 'receipt', ... } | { op: 'user', ... } | { op: 'bot', ... } | { op: 'revokeBot', ... }] }
 //   out: { id, outcomes: [...] } — one outcome per job, in order — or { id, failed: { message, code } }
 //        when the transaction as a whole could not be committed (nothing of it is durable).
 import { Worker, parentPort, workerData } from 'node:worker_threads';
@@ -54,13 +54,15 @@ function committed() {
 const getHead = db.prepare('SELECT epoch, last_seq FROM conversations WHERE id = ?');
 const getByKey = db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?');
 const insert = db.prepare(
-  `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq)
-   VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions, @change_seq)`,
+  `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq,
+     streaming, truncated)
+   VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions, @change_seq,
+     @streaming, @truncated)`,
 );
 const getDeleted = db.prepare('SELECT deleted FROM messages WHERE conversation_id = ? AND seq = ?');
 const updateMessage = db.prepare(
   `UPDATE messages SET body = @body, attachments = @attachments, edited_at = @edited_at, deleted = @deleted, reactions = @reactions,
-     change_seq = @change_seq
+     change_seq = @change_seq, streaming = @streaming, truncated = @truncated
    WHERE conversation_id = @conversation_id AND seq = @seq`,
 );
 // The conversation's change counter (sync's changesSince): the actor allocates
@@ -96,6 +98,20 @@ const upsertUser = db.prepare(
   `INSERT INTO users (id, name, name_lower, id_lower) VALUES (@id, @name, @nameLower, @idLower)
    ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_lower = excluded.name_lower`,
 );
+
+const userExists = db.prepare('SELECT 1 FROM users WHERE id = ?');
+const insertUser = db.prepare('INSERT INTO users (id, name, name_lower, id_lower) VALUES (@id, @name, @nameLower, @idLower)');
+const insertBot = db.prepare('INSERT INTO bots (id, token_hash, created_at) VALUES (?, ?, ?)');
+// Clearing the hash as well: a revoked token is not even stored.
+const revokeBot = db.prepare('UPDATE bots SET revoked_at = ?, token_hash = NULL WHERE id = ? AND revoked_at IS NULL');
+
+/** A bot's users and bots rows, unless the id is taken (then nothing is written). */
+const createBotOne = db.transaction((job) => {
+  if (userExists.get(job.user.id)) return { kind: 'conflict' };
+  insertUser.run(job.user);
+  insertBot.run(job.user.id, job.tokenHash, job.createdAt);
+  return { kind: 'done' };
+});
 
 /** Creates a conversation with its members unless it exists (then reports created: false). */
 const createOne = db.transaction((job) => {
@@ -171,6 +187,11 @@ const run = (job) => {
   if (job.op === 'receipt') return receiptOne(job);
   if (job.op === 'create') return createOne(job);
   if (job.op === 'membership') return membershipOne(job);
+  if (job.op === 'bot') return createBotOne(job);
+  if (job.op === 'revokeBot') {
+    revokeBot.run(job.revokedAt, job.id);
+    return { kind: 'done' };
+  }
   upsertUser.run(job.user);
   return { kind: 'done' };
 };

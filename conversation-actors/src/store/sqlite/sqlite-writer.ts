@@ -55,13 +55,28 @@ export interface WriterUser {
   idLower: string;
 }
 
+/** A bot account to create: its users row and its bots row, in one transaction. */
+export interface WriterBot {
+  user: WriterUser;
+  tokenHash: string;
+  createdAt: number;
+}
+
+/** A bot whose token to revoke (a no-op when it is revoked already or no bot). */
+export interface WriterRevokeBot {
+  id: string;
+  revokedAt: number;
+}
+
 type Job =
   | ({ op: 'append' } & WriterBatch)
   | ({ op: 'create' } & WriterCreate)
   | ({ op: 'update' } & WriterUpdate)
   | ({ op: 'membership' } & WriterMembership)
   | ({ op: 'receipt' } & WriterReceipt)
-  | { op: 'user'; user: WriterUser };
+  | { op: 'user'; user: WriterUser }
+  | ({ op: 'bot' } & WriterBot)
+  | ({ op: 'revokeBot' } & WriterRevokeBot);
 
 /** What the writer thread did with one job. */
 export type WriterOutcome =
@@ -71,6 +86,7 @@ export type WriterOutcome =
   | { kind: 'updated' }
   | { kind: 'marked'; deliveredSeq: number; readSeq: number }
   | { kind: 'undelete_refused' }
+  | { kind: 'conflict' }
   | { kind: 'duplicates'; rows: unknown[] }
   | { kind: 'not_found' }
   | { kind: 'stale_epoch'; recorded: number }
@@ -135,6 +151,16 @@ export class SqliteWriter {
 
   upsertUser(user: WriterUser): Promise<WriterOutcome> {
     return this.#enqueue({ op: 'user', user });
+  }
+
+  /** `done`, or `conflict` when the id is a user already. */
+  createBot(bot: WriterBot): Promise<WriterOutcome> {
+    return this.#enqueue({ op: 'bot', ...bot });
+  }
+
+  /** `done` whether or not anything changed. */
+  revokeBot(revoke: WriterRevokeBot): Promise<WriterOutcome> {
+    return this.#enqueue({ op: 'revokeBot', ...revoke });
   }
 
   #enqueue(job: Job): Promise<WriterOutcome> {

@@ -27,6 +27,8 @@ export class ChatClient {
   readonly state: ChatState;
   #active: string | undefined;
   readonly #typing = new Map<string, TypingThrottle>();
+  /** Streaming messages being read again after a delta that did not fit (conversationId/seq). */
+  readonly #refetching = new Set<string>();
   readonly #o: Required<ChatClientOptions>;
   #typingTimer: ReturnType<typeof setInterval> | undefined;
   readonly #unsubscribe: (() => void)[] = [];
@@ -110,6 +112,21 @@ export class ChatClient {
     }
   }
 
+  /** A streaming message whose delta did not fit what we hold: read its body as it is now (the actor serves the live one). */
+  async #refetchStreaming(conversationId: string, seq: number): Promise<void> {
+    const key = `${conversationId}/${seq}`;
+    if (this.#refetching.has(key)) return;
+    this.#refetching.add(key);
+    try {
+      const page = await this.connection.request('message.history', { conversationId, after: seq - 1, before: seq + 1, limit: 1 });
+      this.state.addMessages(page.messages);
+    } catch {
+      // The final message.updated carries the whole body anyway.
+    } finally {
+      this.#refetching.delete(key);
+    }
+  }
+
   async #resendPending(): Promise<void> {
     // In order, one at a time per conversation would be stricter; the server orders one session's sends anyway.
     await Promise.all(this.state.sendsToRetry().map((p) => this.#transmit(p.clientMsgId)));
@@ -130,6 +147,9 @@ export class ChatClient {
       }
       case 'message.updated':
         s.updateMessage(ev.message);
+        return;
+      case 'message.delta':
+        if (!s.applyDelta(ev.conversationId, ev.seq, ev.offset, ev.text)) void this.#refetchStreaming(ev.conversationId, ev.seq);
         return;
       case 'receipt':
         s.applyReceipt(ev.conversationId, ev.userId, ev.deliveredSeq, ev.readSeq);

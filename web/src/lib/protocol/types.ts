@@ -48,6 +48,8 @@ export interface OpResults {
   'message.delete': { message: Message };
   'message.react': { message: Message };
   'message.history': { messages: Message[]; hasMore: boolean };
+  /** Protocol extension (docs/protocol-extensions.md). */
+  'message.stream': { length: number; message: Message | null };
   sync: SyncResult;
   'receipt.mark': { deliveredSeq: number; readSeq: number };
   typing: Record<string, never>;
@@ -66,6 +68,8 @@ export interface HelloEvent {
 export type ServerEvent =
   | { ev: 'message.new'; message: Message }
   | { ev: 'message.updated'; message: Message }
+  /** Protocol extension (docs/protocol-extensions.md): text appended to a streaming message. */
+  | { ev: 'message.delta'; conversationId: string; seq: number; offset: number; text: string }
   | { ev: 'receipt'; conversationId: string; userId: string; deliveredSeq: number; readSeq: number }
   | { ev: 'typing'; conversationId: string; userId: string; active: boolean }
   | ({ ev: 'presence' } & PresenceInfo)

@@ -11,6 +11,19 @@ function signedIn(): ChatState {
 const pendingSend = (clientMsgId: string) => ({ clientMsgId, conversationId: 'g', body: 'hi', attachments: [], createdAt: 2_000 });
 
 describe('ChatState: optimistic sends', () => {
+  it('remembers which users are bots from the user objects it is given, for the badge', () => {
+    const s = signedIn();
+    s.rememberUsers([
+      { id: 'bot_1', name: 'Summarizer', bot: true },
+      { id: 'bob', name: 'Bob' },
+    ]);
+    expect([s.isBot('bot_1'), s.isBot('bob'), s.isBot('alice'), s.isBot('nobody')]).toEqual([true, false, false, false]);
+    expect(s.nameOf('bot_1')).toBe('Summarizer');
+    // A later object without the flag is the newer truth.
+    s.rememberUsers([{ id: 'bot_1', name: 'Summarizer' }]);
+    expect(s.isBot('bot_1')).toBe(false);
+  });
+
   it('ack first: the pending send becomes the confirmed message, and the echo after it is a no-op', () => {
     const s = signedIn();
     s.upsertConversation(conv('g', { lastSeq: 2 }));

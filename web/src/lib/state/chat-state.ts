@@ -41,6 +41,8 @@ export class ChatState {
   readonly #logs = new Map<string, MessageLog>();
   readonly #pending = new Map<string, PendingSend>();
   readonly #names = new Map<string, string>();
+  /** Ids of the users known to be bots (from `bot: true` in user objects), for the badge. */
+  readonly #bots = new Set<string>();
   readonly #presence = new Map<string, PresenceInfo>();
   readonly receipts = new ReceiptBook();
   readonly typing: TypingBook;
@@ -98,6 +100,11 @@ export class ChatState {
     return this.#names.get(userId) ?? userId;
   }
 
+  /** Whether the user is a bot account, as far as the user objects seen so far say. */
+  isBot(userId: string): boolean {
+    return this.#bots.has(userId);
+  }
+
   hasName(userId: string): boolean {
     return this.#names.has(userId);
   }
@@ -145,7 +152,11 @@ export class ChatState {
   }
 
   rememberUsers(users: User[]): void {
-    for (const u of users) this.#names.set(u.id, u.name);
+    for (const u of users) {
+      this.#names.set(u.id, u.name);
+      if (u.bot === true) this.#bots.add(u.id);
+      else this.#bots.delete(u.id);
+    }
     this.#changed();
   }
 
@@ -182,6 +193,17 @@ export class ChatState {
       this.#conversations.set(c.id, { ...c, lastMessage: message });
     }
     this.#changed();
+  }
+
+  /** A `message.delta`; false when it cannot be applied (a gap: fetch the message again). */
+  applyDelta(conversationId: string, seq: number, offset: number, text: string): boolean {
+    const log = this.#logs.get(conversationId);
+    if (!log || log.appendText(seq, offset, text) === 'gap') return false;
+    const c = this.#conversations.get(conversationId);
+    const message = log.get(seq);
+    if (c?.lastMessage?.seq === seq && message) this.#conversations.set(c.id, { ...c, lastMessage: message });
+    this.#changed();
+    return true;
   }
 
   /** Records a send before it goes out: it shows at once as pending. */

@@ -23,6 +23,21 @@ describe('MessageLog', () => {
     expect(log.get(1)?.deleted).toBe(true);
   });
 
+  it('grows a streaming message by message.delta: overlaps append only what is new, a gap or a finished message is reported', () => {
+    const log = new MessageLog();
+    log.insert(msg('c', 1, { body: 'Hel', streaming: true }));
+    expect(log.appendText(1, 3, 'lo')).toBe('applied');
+    expect(log.appendText(1, 3, 'lo, w')).toBe('applied');
+    expect(log.get(1)?.body).toBe('Hello, w');
+    expect(log.appendText(1, 20, 'later')).toBe('gap');
+    expect(log.get(1)?.body).toBe('Hello, w');
+    expect(log.messages()[0]?.body).toBe('Hello, w');
+    // The final message (changeSeq moved) replaces it; deltas no longer apply.
+    expect(log.insert(msg('c', 1, { body: 'Hello, world', streaming: false, changeSeq: 1 }))).toBe('replaced');
+    expect(log.appendText(1, 12, '!')).toBe('gap');
+    expect(log.appendText(2, 0, 'x')).toBe('gap');
+  });
+
   it('tracks the unbroken run and reports the first hole', () => {
     const log = new MessageLog();
     for (const seq of [10, 11, 12, 20, 21]) log.insert(msg('c', seq));

@@ -83,6 +83,22 @@ export class MessageLog {
     return this.#bySeq.has(message.seq) ? this.insert(message) : 'ignored';
   }
 
+  /**
+   * Appends a message.delta to held streaming message `seq`: 'applied' (an
+   * overlap appends only what is new), or 'gap' when the text starts past the
+   * held body or the message is not held streaming (fetch it again).
+   */
+  appendText(seq: number, offset: number, text: string): 'applied' | 'gap' {
+    const held = this.#bySeq.get(seq);
+    if (!held || held.streaming !== true || offset > held.body.length) return 'gap';
+    const added = offset + text.length > held.body.length ? text.slice(held.body.length - offset) : '';
+    if (added) {
+      this.#bySeq.set(seq, { ...held, body: held.body + added });
+      this.#sorted = null;
+    }
+    return 'applied';
+  }
+
   /** The first hole above the unbroken run: fetch history with `after` and `before` to fill it. */
   firstGap(): { after: number; before: number } | null {
     if (this.#max <= this.#high) return null;

@@ -16,6 +16,11 @@ export interface SendMessage {
   clientMsgId: string;
   body: string;
   attachments: Attachment[];
+  /**
+   * Starts a streamed message (its body may be empty): the body then grows
+   * by StreamAppend until one ends it.
+   */
+  streaming?: boolean | undefined;
 }
 
 export interface GetConversation {
@@ -56,6 +61,22 @@ export interface ReactToMessage {
   seq: number;
   emoji: string;
   add: boolean;
+}
+
+/**
+ * message.stream: grows the caller's streaming message `seq` by `text` at
+ * `offset` (its body's length as the caller knows it) and/or ends it. An
+ * offset past the actor's body appends nothing (a gap: the caller resends
+ * from the StreamState's length); an overlap appends only what is new, so a
+ * retry is harmless. `end` finishes the message (`truncated`: with what had
+ * arrived, the stream broke).
+ */
+export interface StreamAppend {
+  seq: number;
+  offset: number;
+  text: string;
+  end: boolean;
+  truncated: boolean;
 }
 
 /** receipt.mark: moves the caller's receipt marks forward (absent: unchanged). */
@@ -120,6 +141,7 @@ export interface ActorRequest {
     | { $case: "edit"; value: EditMessage }
     | { $case: "delete"; value: DeleteMessage }
     | { $case: "react"; value: ReactToMessage }
+    | { $case: "streamAppend"; value: StreamAppend }
     | { $case: "addMembers"; value: AddMembers }
     | { $case: "removeMember"; value: RemoveMember }
     | { $case: "setRole"; value: SetRole }
@@ -149,6 +171,15 @@ export interface MessageResult {
   message?: ChatMessage | undefined;
 }
 
+/**
+ * The answer to a StreamAppend: the body's length the actor holds now and,
+ * once the stream ended, the final message.
+ */
+export interface StreamState {
+  length: number;
+  message?: ChatMessage | undefined;
+}
+
 /** The caller's receipt marks after a receipt.mark. */
 export interface ReceiptMarks {
   deliveredSeq: number;
@@ -166,13 +197,14 @@ export interface ActorReply {
     | { $case: "conversation"; value: ConversationResult }
     | { $case: "history"; value: HistoryResult }
     | { $case: "message"; value: MessageResult }
+    | { $case: "stream"; value: StreamState }
     | { $case: "memberRemoved"; value: MemberRemoved }
     | { $case: "receipt"; value: ReceiptMarks }
     | undefined;
 }
 
 function createBaseSendMessage(): SendMessage {
-  return { clientMsgId: "", body: "", attachments: [] };
+  return { clientMsgId: "", body: "", attachments: [], streaming: undefined };
 }
 
 export const SendMessage: MessageFns<SendMessage> = {
@@ -185,6 +217,9 @@ export const SendMessage: MessageFns<SendMessage> = {
     }
     for (const v of message.attachments) {
       Attachment.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.streaming !== undefined) {
+      writer.uint32(32).bool(message.streaming);
     }
     return writer;
   },
@@ -226,6 +261,14 @@ export const SendMessage: MessageFns<SendMessage> = {
             message.attachments.push(Attachment.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.streaming = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -249,6 +292,7 @@ export const SendMessage: MessageFns<SendMessage> = {
       attachments: globalThis.Array.isArray(object?.attachments)
         ? object.attachments.map((e: any) => Attachment.fromJSON(e))
         : [],
+      streaming: isSet(object.streaming) ? globalThis.Boolean(object.streaming) : undefined,
     };
   },
 
@@ -263,6 +307,9 @@ export const SendMessage: MessageFns<SendMessage> = {
     if (message.attachments?.length) {
       obj.attachments = message.attachments.map((e) => Attachment.toJSON(e));
     }
+    if (message.streaming !== undefined) {
+      obj.streaming = message.streaming;
+    }
     return obj;
   },
 
@@ -274,6 +321,7 @@ export const SendMessage: MessageFns<SendMessage> = {
     message.clientMsgId = object.clientMsgId ?? "";
     message.body = object.body ?? "";
     message.attachments = object.attachments?.map((e) => Attachment.fromPartial(e)) || [];
+    message.streaming = object.streaming ?? undefined;
     return message;
   },
 };
@@ -840,6 +888,139 @@ export const ReactToMessage: MessageFns<ReactToMessage> = {
   },
 };
 
+function createBaseStreamAppend(): StreamAppend {
+  return { seq: 0, offset: 0, text: "", end: false, truncated: false };
+}
+
+export const StreamAppend: MessageFns<StreamAppend> = {
+  encode(message: StreamAppend, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).int64(message.offset);
+    }
+    if (message.text !== "") {
+      writer.uint32(26).string(message.text);
+    }
+    if (message.end !== false) {
+      writer.uint32(32).bool(message.end);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(40).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamAppend {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamAppend();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.end = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamAppend {
+    return {
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      end: isSet(object.end) ? globalThis.Boolean(object.end) : false,
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+    };
+  },
+
+  toJSON(message: StreamAppend): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.end !== false) {
+      obj.end = message.end;
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StreamAppend>): StreamAppend {
+    return StreamAppend.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamAppend>): StreamAppend {
+    const message = createBaseStreamAppend();
+    message.seq = object.seq ?? 0;
+    message.offset = object.offset ?? 0;
+    message.text = object.text ?? "";
+    message.end = object.end ?? false;
+    message.truncated = object.truncated ?? false;
+    return message;
+  },
+};
+
 function createBaseMarkReceipt(): MarkReceipt {
   return { deliveredSeq: undefined, readSeq: undefined };
 }
@@ -1292,6 +1473,9 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       case "react":
         ReactToMessage.encode(message.op.value, writer.uint32(138).fork()).join();
         break;
+      case "streamAppend":
+        StreamAppend.encode(message.op.value, writer.uint32(146).fork()).join();
+        break;
       case "addMembers":
         AddMembers.encode(message.op.value, writer.uint32(162).fork()).join();
         break;
@@ -1436,6 +1620,14 @@ export const ActorRequest: MessageFns<ActorRequest> = {
             message.op = { $case: "react", value: ReactToMessage.decode(reader, reader.uint32()) };
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.op = { $case: "streamAppend", value: StreamAppend.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -1536,6 +1728,10 @@ export const ActorRequest: MessageFns<ActorRequest> = {
         ? { $case: "delete", value: DeleteMessage.fromJSON(object.delete) }
         : isSet(object.react)
         ? { $case: "react", value: ReactToMessage.fromJSON(object.react) }
+        : isSet(object.streamAppend)
+        ? { $case: "streamAppend", value: StreamAppend.fromJSON(object.streamAppend) }
+        : isSet(object.stream_append)
+        ? { $case: "streamAppend", value: StreamAppend.fromJSON(object.stream_append) }
         : isSet(object.addMembers)
         ? { $case: "addMembers", value: AddMembers.fromJSON(object.addMembers) }
         : isSet(object.add_members)
@@ -1594,6 +1790,8 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       obj.delete = DeleteMessage.toJSON(message.op.value);
     } else if (message.op?.$case === "react") {
       obj.react = ReactToMessage.toJSON(message.op.value);
+    } else if (message.op?.$case === "streamAppend") {
+      obj.streamAppend = StreamAppend.toJSON(message.op.value);
     } else if (message.op?.$case === "addMembers") {
       obj.addMembers = AddMembers.toJSON(message.op.value);
     } else if (message.op?.$case === "removeMember") {
@@ -1667,6 +1865,12 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       case "react": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "react", value: ReactToMessage.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "streamAppend": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "streamAppend", value: StreamAppend.fromPartial(object.op.value) };
         }
         break;
       }
@@ -2021,6 +2225,93 @@ export const MessageResult: MessageFns<MessageResult> = {
   },
 };
 
+function createBaseStreamState(): StreamState {
+  return { length: 0, message: undefined };
+}
+
+export const StreamState: MessageFns<StreamState> = {
+  encode(message: StreamState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.length !== 0) {
+      writer.uint32(8).int64(message.length);
+    }
+    if (message.message !== undefined) {
+      ChatMessage.encode(message.message, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.length = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = ChatMessage.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamState {
+    return {
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      message: isSet(object.message) ? ChatMessage.fromJSON(object.message) : undefined,
+    };
+  },
+
+  toJSON(message: StreamState): unknown {
+    const obj: any = {};
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    if (message.message !== undefined) {
+      obj.message = ChatMessage.toJSON(message.message);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StreamState>): StreamState {
+    return StreamState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamState>): StreamState {
+    const message = createBaseStreamState();
+    message.length = object.length ?? 0;
+    message.message = (object.message !== undefined && object.message !== null)
+      ? ChatMessage.fromPartial(object.message)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseReceiptMarks(): ReceiptMarks {
   return { deliveredSeq: 0, readSeq: 0 };
 }
@@ -2188,6 +2479,9 @@ export const ActorReply: MessageFns<ActorReply> = {
       case "message":
         MessageResult.encode(message.result.value, writer.uint32(42).fork()).join();
         break;
+      case "stream":
+        StreamState.encode(message.result.value, writer.uint32(50).fork()).join();
+        break;
       case "memberRemoved":
         MemberRemoved.encode(message.result.value, writer.uint32(82).fork()).join();
         break;
@@ -2251,6 +2545,14 @@ export const ActorReply: MessageFns<ActorReply> = {
             message.result = { $case: "message", value: MessageResult.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.result = { $case: "stream", value: StreamState.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 10: {
             if (tag !== 82) {
               break;
@@ -2291,6 +2593,8 @@ export const ActorReply: MessageFns<ActorReply> = {
         ? { $case: "history", value: HistoryResult.fromJSON(object.history) }
         : isSet(object.message)
         ? { $case: "message", value: MessageResult.fromJSON(object.message) }
+        : isSet(object.stream)
+        ? { $case: "stream", value: StreamState.fromJSON(object.stream) }
         : isSet(object.memberRemoved)
         ? { $case: "memberRemoved", value: MemberRemoved.fromJSON(object.memberRemoved) }
         : isSet(object.member_removed)
@@ -2313,6 +2617,8 @@ export const ActorReply: MessageFns<ActorReply> = {
       obj.history = HistoryResult.toJSON(message.result.value);
     } else if (message.result?.$case === "message") {
       obj.message = MessageResult.toJSON(message.result.value);
+    } else if (message.result?.$case === "stream") {
+      obj.stream = StreamState.toJSON(message.result.value);
     } else if (message.result?.$case === "memberRemoved") {
       obj.memberRemoved = MemberRemoved.toJSON(message.result.value);
     } else if (message.result?.$case === "receipt") {
@@ -2354,6 +2660,12 @@ export const ActorReply: MessageFns<ActorReply> = {
       case "message": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
           message.result = { $case: "message", value: MessageResult.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "stream": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "stream", value: StreamState.fromPartial(object.result.value) };
         }
         break;
       }

@@ -185,14 +185,17 @@ export interface WatchEventsRequest_ChangesSinceEntry {
 }
 
 /**
- * One event of the WebSocket protocol (PROTOCOL.md, "Events"), as the JSON
- * frame a WebSocket session receives. `conversation_id` and `seq` are filled
- * for message.new, so a client can keep its watermarks without parsing `json`.
+ * One event of the WebSocket protocol (PROTOCOL.md, "Events", and
+ * docs/protocol-extensions.md), as the JSON frame a WebSocket session
+ * receives. `conversation_id` and `seq` are filled for message.new,
+ * message.updated and message.delta, so a client can keep its watermarks
+ * without parsing `json`.
  */
 export interface WatchEventsResponse {
   /**
-   * The event name: "message.new", "message.updated", "receipt", "typing",
-   * "presence", "conversation.updated", "conversation.removed".
+   * The event name: "message.new", "message.updated", "message.delta",
+   * "receipt", "typing", "presence", "conversation.updated",
+   * "conversation.removed".
    */
   name: string;
   /** The whole frame, {"ev": name, ...payload}. */

@@ -49,6 +49,17 @@ export interface ConversationViews {
   marks: MemberMarks[];
 }
 
+/**
+ * message.delta: text appended at `offset` of a streaming message's body
+ * (deltas of up to 50 ms coalesced into one).
+ */
+export interface MessageDelta {
+  conversationId: string;
+  seq: number;
+  offset: number;
+  text: string;
+}
+
 export interface Event {
   /**
    * Gateway receipt time (ms since epoch, fractional) of the request that
@@ -62,6 +73,7 @@ export interface Event {
     | { $case: "conversationUpdated"; value: Conversation }
     | { $case: "conversationRemoved"; value: string }
     | { $case: "conversationViews"; value: ConversationViews }
+    | { $case: "messageDelta"; value: MessageDelta }
     | { $case: "receipt"; value: Receipt }
     | { $case: "typing"; value: TypingEvent }
     | { $case: "presence"; value: UserPresence }
@@ -526,6 +538,127 @@ export const ConversationViews: MessageFns<ConversationViews> = {
   },
 };
 
+function createBaseMessageDelta(): MessageDelta {
+  return { conversationId: "", seq: 0, offset: 0, text: "" };
+}
+
+export const MessageDelta: MessageFns<MessageDelta> = {
+  encode(message: MessageDelta, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversationId !== "") {
+      writer.uint32(10).string(message.conversationId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).int64(message.seq);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(24).int64(message.offset);
+    }
+    if (message.text !== "") {
+      writer.uint32(34).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageDelta {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageDelta();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessageDelta {
+    return {
+      conversationId: isSet(object.conversationId)
+        ? globalThis.String(object.conversationId)
+        : isSet(object.conversation_id)
+        ? globalThis.String(object.conversation_id)
+        : "",
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+    };
+  },
+
+  toJSON(message: MessageDelta): unknown {
+    const obj: any = {};
+    if (message.conversationId !== "") {
+      obj.conversationId = message.conversationId;
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MessageDelta>): MessageDelta {
+    return MessageDelta.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MessageDelta>): MessageDelta {
+    const message = createBaseMessageDelta();
+    message.conversationId = object.conversationId ?? "";
+    message.seq = object.seq ?? 0;
+    message.offset = object.offset ?? 0;
+    message.text = object.text ?? "";
+    return message;
+  },
+};
+
 function createBaseEvent(): Event {
   return { originReceivedAt: 0, kind: undefined };
 }
@@ -550,6 +683,9 @@ export const Event: MessageFns<Event> = {
         break;
       case "conversationViews":
         ConversationViews.encode(message.kind.value, writer.uint32(114).fork()).join();
+        break;
+      case "messageDelta":
+        MessageDelta.encode(message.kind.value, writer.uint32(122).fork()).join();
         break;
       case "receipt":
         Receipt.encode(message.kind.value, writer.uint32(242).fork()).join();
@@ -625,6 +761,14 @@ export const Event: MessageFns<Event> = {
             message.kind = { $case: "conversationViews", value: ConversationViews.decode(reader, reader.uint32()) };
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.kind = { $case: "messageDelta", value: MessageDelta.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 30: {
             if (tag !== 242) {
               break;
@@ -688,6 +832,10 @@ export const Event: MessageFns<Event> = {
         ? { $case: "conversationViews", value: ConversationViews.fromJSON(object.conversationViews) }
         : isSet(object.conversation_views)
         ? { $case: "conversationViews", value: ConversationViews.fromJSON(object.conversation_views) }
+        : isSet(object.messageDelta)
+        ? { $case: "messageDelta", value: MessageDelta.fromJSON(object.messageDelta) }
+        : isSet(object.message_delta)
+        ? { $case: "messageDelta", value: MessageDelta.fromJSON(object.message_delta) }
         : isSet(object.receipt)
         ? { $case: "receipt", value: Receipt.fromJSON(object.receipt) }
         : isSet(object.typing)
@@ -713,6 +861,8 @@ export const Event: MessageFns<Event> = {
       obj.conversationRemoved = message.kind.value;
     } else if (message.kind?.$case === "conversationViews") {
       obj.conversationViews = ConversationViews.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "messageDelta") {
+      obj.messageDelta = MessageDelta.toJSON(message.kind.value);
     } else if (message.kind?.$case === "receipt") {
       obj.receipt = Receipt.toJSON(message.kind.value);
     } else if (message.kind?.$case === "typing") {
@@ -757,6 +907,12 @@ export const Event: MessageFns<Event> = {
       case "conversationViews": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "conversationViews", value: ConversationViews.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "messageDelta": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "messageDelta", value: MessageDelta.fromPartial(object.kind.value) };
         }
         break;
       }

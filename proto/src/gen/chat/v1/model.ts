@@ -14,6 +14,11 @@ export const protobufFileName = "chat/v1/model.proto";
 export interface User {
   id: string;
   name: string;
+  /**
+   * A bot account (`chat bot create`); absent for people. The protocol's user
+   * JSON carries `bot: true` for bots only (docs/protocol-extensions.md).
+   */
+  bot?: boolean | undefined;
 }
 
 export interface Member {
@@ -53,6 +58,16 @@ export interface ChatMessage {
    * reaction change; 0 if it never changed (protocol extension, docs/protocol-extensions.md).
    */
   changeSeq: number;
+  /**
+   * A streamed message (protocol extension, docs/protocol-extensions.md):
+   * absent for an ordinary message; true while its body still grows
+   * (message.delta events), false once finished.
+   */
+  streaming?:
+    | boolean
+    | undefined;
+  /** A stream that broke or went idle was finished with what had arrived. */
+  truncated?: boolean | undefined;
 }
 
 export interface ChatMessage_ReactionsEntry {
@@ -91,7 +106,7 @@ export interface Failure {
 }
 
 function createBaseUser(): User {
-  return { id: "", name: "" };
+  return { id: "", name: "", bot: undefined };
 }
 
 export const User: MessageFns<User> = {
@@ -101,6 +116,9 @@ export const User: MessageFns<User> = {
     }
     if (message.name !== "") {
       writer.uint32(18).string(message.name);
+    }
+    if (message.bot !== undefined) {
+      writer.uint32(24).bool(message.bot);
     }
     return writer;
   },
@@ -134,6 +152,14 @@ export const User: MessageFns<User> = {
             message.name = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bot = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -150,6 +176,7 @@ export const User: MessageFns<User> = {
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
+      bot: isSet(object.bot) ? globalThis.Boolean(object.bot) : undefined,
     };
   },
 
@@ -161,6 +188,9 @@ export const User: MessageFns<User> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
+    if (message.bot !== undefined) {
+      obj.bot = message.bot;
+    }
     return obj;
   },
 
@@ -171,6 +201,7 @@ export const User: MessageFns<User> = {
     const message = createBaseUser();
     message.id = object.id ?? "";
     message.name = object.name ?? "";
+    message.bot = object.bot ?? undefined;
     return message;
   },
 };
@@ -498,6 +529,8 @@ function createBaseChatMessage(): ChatMessage {
     deleted: false,
     reactions: {},
     changeSeq: 0,
+    streaming: undefined,
+    truncated: undefined,
   };
 }
 
@@ -538,6 +571,12 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     });
     if (message.changeSeq !== 0) {
       writer.uint32(96).int64(message.changeSeq);
+    }
+    if (message.streaming !== undefined) {
+      writer.uint32(104).bool(message.streaming);
+    }
+    if (message.truncated !== undefined) {
+      writer.uint32(112).bool(message.truncated);
     }
     return writer;
   },
@@ -654,6 +693,22 @@ export const ChatMessage: MessageFns<ChatMessage> = {
             message.changeSeq = longToNumber(reader.int64());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.streaming = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -719,6 +774,8 @@ export const ChatMessage: MessageFns<ChatMessage> = {
         : isSet(object.change_seq)
         ? globalThis.Number(object.change_seq)
         : 0,
+      streaming: isSet(object.streaming) ? globalThis.Boolean(object.streaming) : undefined,
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : undefined,
     };
   },
 
@@ -766,6 +823,12 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.changeSeq !== 0) {
       obj.changeSeq = Math.round(message.changeSeq);
     }
+    if (message.streaming !== undefined) {
+      obj.streaming = message.streaming;
+    }
+    if (message.truncated !== undefined) {
+      obj.truncated = message.truncated;
+    }
     return obj;
   },
 
@@ -794,6 +857,8 @@ export const ChatMessage: MessageFns<ChatMessage> = {
       {},
     );
     message.changeSeq = object.changeSeq ?? 0;
+    message.streaming = object.streaming ?? undefined;
+    message.truncated = object.truncated ?? undefined;
     return message;
   },
 };

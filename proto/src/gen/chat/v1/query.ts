@@ -62,6 +62,17 @@ export interface ContactsAmong {
 export interface ListRooms {
 }
 
+/**
+ * Which bot account a bot token belongs to (the gateway's bot-token
+ * verifier). token_hash: the SHA-256 of the whole token, lowercase hex; the
+ * token itself never crosses the bus. Answered with `bot` (the bot user,
+ * bot: true) or failure `unauthorized` when no live (unrevoked) token has this
+ * hash. Needs no caller: it is how the gateway learns who the caller is.
+ */
+export interface VerifyBotToken {
+  tokenHash: string;
+}
+
 export interface QueryRequest {
   caller?: User | undefined;
   op?:
@@ -71,6 +82,7 @@ export interface QueryRequest {
     | { $case: "sync"; value: Sync }
     | { $case: "contactsAmong"; value: ContactsAmong }
     | { $case: "rooms"; value: ListRooms }
+    | { $case: "verifyBotToken"; value: VerifyBotToken }
     | undefined;
 }
 
@@ -128,6 +140,7 @@ export interface QueryReply {
     | { $case: "sync"; value: SyncResult }
     | { $case: "userIds"; value: UserIdList }
     | { $case: "rooms"; value: RoomList }
+    | { $case: "bot"; value: User }
     | undefined;
 }
 
@@ -837,6 +850,79 @@ export const ListRooms: MessageFns<ListRooms> = {
   },
 };
 
+function createBaseVerifyBotToken(): VerifyBotToken {
+  return { tokenHash: "" };
+}
+
+export const VerifyBotToken: MessageFns<VerifyBotToken> = {
+  encode(message: VerifyBotToken, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenHash !== "") {
+      writer.uint32(10).string(message.tokenHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyBotToken {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyBotToken();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokenHash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifyBotToken {
+    return {
+      tokenHash: isSet(object.tokenHash)
+        ? globalThis.String(object.tokenHash)
+        : isSet(object.token_hash)
+        ? globalThis.String(object.token_hash)
+        : "",
+    };
+  },
+
+  toJSON(message: VerifyBotToken): unknown {
+    const obj: any = {};
+    if (message.tokenHash !== "") {
+      obj.tokenHash = message.tokenHash;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VerifyBotToken>): VerifyBotToken {
+    return VerifyBotToken.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VerifyBotToken>): VerifyBotToken {
+    const message = createBaseVerifyBotToken();
+    message.tokenHash = object.tokenHash ?? "";
+    return message;
+  },
+};
+
 function createBaseQueryRequest(): QueryRequest {
   return { caller: undefined, op: undefined };
 }
@@ -864,6 +950,9 @@ export const QueryRequest: MessageFns<QueryRequest> = {
         break;
       case "rooms":
         ListRooms.encode(message.op.value, writer.uint32(122).fork()).join();
+        break;
+      case "verifyBotToken":
+        VerifyBotToken.encode(message.op.value, writer.uint32(130).fork()).join();
         break;
     }
     return writer;
@@ -938,6 +1027,14 @@ export const QueryRequest: MessageFns<QueryRequest> = {
             message.op = { $case: "rooms", value: ListRooms.decode(reader, reader.uint32()) };
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.op = { $case: "verifyBotToken", value: VerifyBotToken.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -967,6 +1064,10 @@ export const QueryRequest: MessageFns<QueryRequest> = {
         ? { $case: "contactsAmong", value: ContactsAmong.fromJSON(object.contacts_among) }
         : isSet(object.rooms)
         ? { $case: "rooms", value: ListRooms.fromJSON(object.rooms) }
+        : isSet(object.verifyBotToken)
+        ? { $case: "verifyBotToken", value: VerifyBotToken.fromJSON(object.verifyBotToken) }
+        : isSet(object.verify_bot_token)
+        ? { $case: "verifyBotToken", value: VerifyBotToken.fromJSON(object.verify_bot_token) }
         : undefined,
     };
   },
@@ -988,6 +1089,8 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       obj.contactsAmong = ContactsAmong.toJSON(message.op.value);
     } else if (message.op?.$case === "rooms") {
       obj.rooms = ListRooms.toJSON(message.op.value);
+    } else if (message.op?.$case === "verifyBotToken") {
+      obj.verifyBotToken = VerifyBotToken.toJSON(message.op.value);
     }
     return obj;
   },
@@ -1034,6 +1137,12 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       case "rooms": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "rooms", value: ListRooms.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "verifyBotToken": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "verifyBotToken", value: VerifyBotToken.fromPartial(object.op.value) };
         }
         break;
       }
@@ -1848,6 +1957,9 @@ export const QueryReply: MessageFns<QueryReply> = {
       case "rooms":
         RoomList.encode(message.result.value, writer.uint32(58).fork()).join();
         break;
+      case "bot":
+        User.encode(message.result.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1921,6 +2033,14 @@ export const QueryReply: MessageFns<QueryReply> = {
             message.result = { $case: "rooms", value: RoomList.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.result = { $case: "bot", value: User.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1951,6 +2071,8 @@ export const QueryReply: MessageFns<QueryReply> = {
         ? { $case: "userIds", value: UserIdList.fromJSON(object.user_ids) }
         : isSet(object.rooms)
         ? { $case: "rooms", value: RoomList.fromJSON(object.rooms) }
+        : isSet(object.bot)
+        ? { $case: "bot", value: User.fromJSON(object.bot) }
         : undefined,
     };
   },
@@ -1971,6 +2093,8 @@ export const QueryReply: MessageFns<QueryReply> = {
       obj.userIds = UserIdList.toJSON(message.result.value);
     } else if (message.result?.$case === "rooms") {
       obj.rooms = RoomList.toJSON(message.result.value);
+    } else if (message.result?.$case === "bot") {
+      obj.bot = User.toJSON(message.result.value);
     }
     return obj;
   },
@@ -2020,6 +2144,12 @@ export const QueryReply: MessageFns<QueryReply> = {
       case "rooms": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
           message.result = { $case: "rooms", value: RoomList.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "bot": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "bot", value: User.fromPartial(object.result.value) };
         }
         break;
       }
