@@ -25,6 +25,7 @@ import { ChatApiService } from './grpc/chat-api-service.js';
 import { BearerAuthenticator, type CallTokenVerifier } from './grpc/call-authenticator.js';
 import { GrpcApiServer } from './grpc/grpc-server.js';
 import type { GrpcTls } from './grpc/grpc-tls.js';
+import type { BotTokenBackend } from './auth/bot-tokens.js';
 
 /**
  * uWS listens with SO_REUSEPORT by default, so a second process on the same
@@ -73,8 +74,11 @@ export interface GatewayGrpcOptions {
   /** 0 picks a free port. */
   port: number;
   tls?: GrpcTls | undefined;
-  /** Who may call, tried in order (see BearerAuthenticator): the user JWT verifier, then e.g. bot tokens. */
-  verifiers: readonly CallTokenVerifier[];
+  /**
+   * Who may call (see BearerAuthenticator): the user JWT verifier, bot tokens,
+   * ...; given the gateway's backend client, for verifiers that ask the cluster.
+   */
+  verifiers: (backend: BotTokenBackend) => readonly CallTokenVerifier[];
   /** Events a WatchEvents stream may have waiting before it is closed with RESOURCE_EXHAUSTED. */
   watchBufferEvents: number;
 }
@@ -165,7 +169,7 @@ export class Gateway {
       this.#api = new ChatApiService({
         handlers,
         schemas,
-        authenticator: new BearerAuthenticator(o.grpc.verifiers),
+        authenticator: new BearerAuthenticator(o.grpc.verifiers(backend)),
         registrar: this.#registrar,
         metrics: this.metrics,
         logger: o.logger.child({ component: 'grpc' }),

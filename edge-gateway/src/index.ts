@@ -3,7 +3,7 @@ export { HmacTokenAuthority, type TokenVerifier, type AuthenticatedUser, devUser
 export { gatewayEnvSchema, type GatewayEnv } from './config.js';
 export * from './errors.js';
 export { loadGrpcTls, type GrpcTls } from './grpc/grpc-tls.js';
-export type { CallTokenVerifier, CallAuthenticator } from './grpc/call-authenticator.js';
+export { type CallTokenVerifier, type CallAuthenticator, type AuthenticatedCall, botCallVerifier } from './grpc/call-authenticator.js';
 export { GRPC_STATUS_OF } from './grpc/status-codes.js';
 export {
   BotTokenVerifier,

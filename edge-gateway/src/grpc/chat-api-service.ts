@@ -18,7 +18,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import type { OpHandlers, RequestContext } from '../ops/op-handlers.js';
 import type { Lane } from '../routing/lane.js';
 import type { ActorSuccess } from '../routing/backend-client.js';
-import type { CallAuthenticator } from './call-authenticator.js';
+import type { AuthenticatedCall, CallAuthenticator } from './call-authenticator.js';
 import { conversationFromJson, messageFromJson } from './proto-objects.js';
 import { toServiceError } from './status-codes.js';
 import { WatchStream, type WatchStreamDeps } from './watch-stream.js';
@@ -116,7 +116,7 @@ export class ChatApiService {
       this.d.inFlight(1);
       let userId: string | undefined;
       const run = async () => {
-        const user = await this.#authenticated(call.metadata);
+        const { user } = await this.#authenticated(call.metadata);
         userId = user.id;
         const parsed = this.d.schemas[op].safeParse(toArgs(call.request));
         if (!parsed.success) throw new InvalidRequestError(`invalid ${op}: ${describeZodError(parsed.error)}`);
@@ -146,9 +146,11 @@ export class ChatApiService {
     call.on('error', () => {}); // a client gone mid-write; the stream sees 'cancelled'
     const receivedAt = performance.timeOrigin + performance.now();
     let stream: WatchStream;
+    let caller: AuthenticatedCall;
     try {
       if (this.d.draining()) throw new DrainingError();
-      const user = await this.#authenticated(call.metadata);
+      caller = await this.#authenticated(call.metadata);
+      const user = caller.user;
       const parsed = this.d.schemas.sync.safeParse({ since: call.request.since, changesSince: call.request.changesSince });
       if (!parsed.success) throw new InvalidRequestError(`invalid WatchEvents: ${describeZodError(parsed.error)}`);
       // A lanes map of the stream's own: its replay reads history, which must not wait behind the caller's sends.
@@ -159,17 +161,20 @@ export class ChatApiService {
       return;
     }
     this.#streams.add(stream);
-    const forget = () => this.#streams.delete(stream);
-    call.once('close', forget);
-    call.once('cancelled', forget);
+    // A revoked bot token or an expired JWT ends the stream UNAUTHENTICATED.
+    const watching = caller.watch((err) => stream.revoke(err.message));
+    stream.whenClosed(() => {
+      watching.stop();
+      this.#streams.delete(stream);
+    });
     await stream.run();
   }
 
   /** The caller, known to the user directory (registered on their first call here, as on a WebSocket connect). */
-  async #authenticated(metadata: Parameters<CallAuthenticator['authenticate']>[0]): Promise<AuthenticatedUser> {
-    const user = await this.d.authenticator.authenticate(metadata);
-    if (!this.d.registrar.knows(user)) await this.d.registrar.ensure(user);
-    return user;
+  async #authenticated(metadata: Parameters<CallAuthenticator['authenticate']>[0]): Promise<AuthenticatedCall> {
+    const caller = await this.d.authenticator.authenticate(metadata);
+    if (!this.d.registrar.knows(caller.user)) await this.d.registrar.ensure(caller.user);
+    return caller;
   }
 
   #context(user: AuthenticatedUser, receivedAt: number): RequestContext {

@@ -49,7 +49,7 @@ export class WatchStream implements EventSink {
   #held: string[] | undefined = [];
   #closed = false;
   #unregister: (() => void) | undefined;
-  /** Woken when the stream closes: a replay waiting for the client to read. */
+  /** Run when the stream closes: a replay waiting for the client to read, the owner's cleanup. */
   readonly #onClose = new Set<() => void>();
   /** Per conversation, the highest message.new seq the replay sent or the caller already had. */
   readonly #covered = new Map<string, number>();
@@ -103,6 +103,17 @@ export class WatchStream implements EventSink {
 
   interrupt(reason: string): void {
     this.#end(serviceError('unavailable', reason));
+  }
+
+  /** The caller's token is no longer valid (revoked bot token, expired JWT): ends the stream UNAUTHENTICATED. */
+  revoke(reason: string): void {
+    this.#end(serviceError('unauthorized', reason));
+  }
+
+  /** Runs `fn` once the stream has closed, however it closed (now if it has). */
+  whenClosed(fn: () => void): void {
+    if (this.#closed) fn();
+    else this.#onClose.add(fn);
   }
 
   /** Ends the stream from the server side (gateway shutdown): the client resumes elsewhere with its watermarks. */
