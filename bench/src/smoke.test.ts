@@ -63,7 +63,7 @@ describe('bench load generator', () => {
     url = `http://127.0.0.1:${port}`;
     server = spawn(process.execPath, ['deploy/bin/chat.mjs', 'standalone'], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn' },
+      env: { ...process.env, PORT: String(port), GRPC_PORT: 'off', DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     server.stdout!.on('data', (d) => (serverOutput += String(d)));

@@ -4,6 +4,10 @@ import { envBool, envInt, envString, limitsEnv } from '@chat/platform';
 import { DEFAULT_PRESENCE_HEARTBEAT_MS } from './presence/session-reporter.js';
 
 export const DEFAULT_PORT = 8080;
+/** The gRPC API's port (GRPC_PORT) when none is set. */
+export const DEFAULT_GRPC_PORT = 9090;
+/** Events one WatchEvents stream may have waiting (unsent to its client) before it is closed with RESOURCE_EXHAUSTED. */
+export const DEFAULT_WATCH_BUFFER_EVENTS = 1000;
 export const DEFAULT_RATE_PER_SEC = 50;
 export const DEFAULT_RATE_BURST = 200;
 /** Frames sent while told to wait (see SessionRateLimiter) that close a session with 4029... */
@@ -40,7 +44,31 @@ export const gatewayEnvSchema = z.object({
   WEB_DIR: envString(''),
   /** Session heartbeats to presence; keep well under the presence service's PRESENCE_TTL_MS. */
   PRESENCE_HEARTBEAT_MS: envInt(DEFAULT_PRESENCE_HEARTBEAT_MS, 100, 600_000),
+  /** The gRPC API's port: 0 picks a free one, `off` serves no gRPC. */
+  GRPC_PORT: envPortOrOff(DEFAULT_GRPC_PORT),
+  /** PEM files; both or neither (checked with loadGrpcTls before anything starts). */
+  GRPC_TLS_CERT: z.string().optional(),
+  GRPC_TLS_KEY: z.string().optional(),
+  /** Events a WatchEvents stream may have waiting for a slow client before it is closed with RESOURCE_EXHAUSTED. */
+  GRPC_WATCH_BUFFER_EVENTS: envInt(DEFAULT_WATCH_BUFFER_EVENTS, 1, 1_000_000),
   ...limitsEnv,
 });
+
+/** A port variable that may also be `off`: a number from 0 (a free port) to 65535, or undefined for off. */
+function envPortOrOff(defaultValue: number) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx): number | undefined => {
+      if (v === undefined) return defaultValue;
+      if (v.trim().toLowerCase() === 'off') return undefined;
+      const n = Number(v);
+      if (!/^\d+$/.test(v.trim()) || n > 65_535) {
+        ctx.addIssue({ code: 'custom', message: 'expected a port from 0 to 65535, or off' });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
 
 export type GatewayEnv = z.output<typeof gatewayEnvSchema>;

@@ -90,3 +90,19 @@ export class ListenError extends GatewayError {
     super(`cannot listen on port ${port}: it is in use or not permitted (set PORT to a free port)`);
   }
 }
+
+/** A gRPC call whose arguments fail the op's schema (the same rules as a WebSocket frame's). */
+export class InvalidRequestError extends GatewayError {
+  readonly code = 'bad_request';
+}
+
+/** The gRPC server could not listen (port taken, or not permitted). */
+export class GrpcListenError extends GatewayError {
+  readonly code = 'internal';
+  constructor(
+    readonly port: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot listen for gRPC on port ${port}: it is in use or not permitted (set GRPC_PORT to a free port, or off)`, options);
+  }
+}

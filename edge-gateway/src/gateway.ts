@@ -20,6 +20,12 @@ import { ListenError } from './errors.js';
 import { DEFAULT_PRESENCE_HEARTBEAT_MS, SessionReporter } from './presence/session-reporter.js';
 import { PresenceClient } from './presence/presence-client.js';
 import { createPresenceOps } from './presence/presence-ops.js';
+import { EventSinks, type EventSink } from './delivery/event-sinks.js';
+import { ChatApiService } from './grpc/chat-api-service.js';
+import { BearerAuthenticator, type CallTokenVerifier } from './grpc/call-authenticator.js';
+import { GrpcApiServer } from './grpc/grpc-server.js';
+import type { GrpcTls } from './grpc/grpc-tls.js';
+import type { BotTokenBackend } from './auth/bot-tokens.js';
 
 /**
  * uWS listens with SO_REUSEPORT by default, so a second process on the same
@@ -60,6 +66,21 @@ export interface GatewayOptions {
   ready?: () => boolean;
   /** Interval of the session heartbeats to the presence service; default DEFAULT_PRESENCE_HEARTBEAT_MS. */
   presenceHeartbeatMs?: number | undefined;
+  /** The gRPC API (docs/grpc-api.md); not served when undefined. */
+  grpc?: GatewayGrpcOptions | undefined;
+}
+
+export interface GatewayGrpcOptions {
+  /** 0 picks a free port. */
+  port: number;
+  tls?: GrpcTls | undefined;
+  /**
+   * Who may call (see BearerAuthenticator): the user JWT verifier, bot tokens,
+   * ...; given the gateway's backend client, for verifiers that ask the cluster.
+   */
+  verifiers: (backend: BotTokenBackend) => readonly CallTokenVerifier[];
+  /** Events a WatchEvents stream may have waiting before it is closed with RESOURCE_EXHAUSTED. */
+  watchBufferEvents: number;
 }
 
 /**
@@ -79,6 +100,9 @@ export class Gateway {
   readonly #clock: Clock;
   readonly #presence: SessionReporter;
   readonly #budgets: UserBudgets;
+  readonly #sinks = new EventSinks();
+  readonly #api: ChatApiService | undefined;
+  #grpc: GrpcApiServer | undefined;
   #listenSocket: us_listen_socket | undefined;
   #port = 0;
   #draining = false;
@@ -99,11 +123,16 @@ export class Gateway {
       logger: o.logger,
       loadedLate: (userId) => this.#reconnect(userId),
     });
+    // A user's events are followed while they have a session or an event sink (gRPC stream) here.
     this.#sessions = new SessionRegistry(
-      (userId) => this.#delivery.watch(userId),
-      (userId) => this.#delivery.unwatch(userId),
+      (userId) => {
+        if (!this.#sinks.has(userId)) this.#delivery.watch(userId);
+      },
+      (userId) => {
+        if (!this.#sinks.has(userId)) this.#delivery.unwatch(userId);
+      },
     );
-    this.#delivery.attach(this.#sessions);
+    this.#delivery.attach(this.#sessions, this.#sinks);
     this.#presence = new SessionReporter({
       bus: o.bus,
       gatewayId: randomUUID(),
@@ -119,20 +148,40 @@ export class Gateway {
       report: (typing, at) => this.#presence.typing(typing, at),
       presence: new PresenceClient(o.bus, o.requestTimeoutMs, this.metrics),
     });
+    const handlers = createOpHandlers(backend, this.#clock, retry, presenceOps);
+    const schemas = createOpSchemas(o.limits);
+    const inFlight = (delta: 1 | -1) => {
+      this.#inFlight += delta;
+      if (this.#inFlight === 0 && this.#idle) this.#idle();
+    };
     this.#frames = new FrameHandler({
-      handlers: createOpHandlers(backend, this.#clock, retry, presenceOps),
-      schemas: createOpSchemas(o.limits),
+      handlers,
+      schemas,
       maxFrameBytes: o.limits.maxFrameBytes,
       outbox: this.#outbox,
       clock: this.#clock,
       logger: o.logger,
       metrics: this.metrics,
       draining: () => this.#draining,
-      inFlight: (delta) => {
-        this.#inFlight += delta;
-        if (this.#inFlight === 0 && this.#idle) this.#idle();
-      },
+      inFlight,
     });
+    if (o.grpc) {
+      this.#api = new ChatApiService({
+        handlers,
+        schemas,
+        authenticator: new BearerAuthenticator(o.grpc.verifiers(backend)),
+        registrar: this.#registrar,
+        metrics: this.metrics,
+        logger: o.logger.child({ component: 'grpc' }),
+        watch: {
+          register: (userId, sink) => this.#registerSink(userId, sink),
+          historyPageLimit: o.limits.maxHistoryLimit,
+          maxBufferedEvents: o.grpc.watchBufferEvents,
+        },
+        draining: () => this.#draining,
+        inFlight,
+      });
+    }
     this.#budgets = new UserBudgets({ perSec: o.rate.perSec, burst: o.rate.burst, maxConnections: o.maxConnectionsPerUser, clock: this.#clock });
     const strikePolicy = { strikes: o.rate.strikes, windowMs: o.rate.strikeWindowMs };
     this.#app = uWS.App();
@@ -176,6 +225,19 @@ export class Gateway {
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options);
     await gateway.#listen(options.port);
+    if (options.grpc && gateway.#api) {
+      try {
+        gateway.#grpc = await GrpcApiServer.start({
+          port: options.grpc.port,
+          tls: options.grpc.tls,
+          implementation: gateway.#api.implementation(),
+          logger: options.logger.child({ component: 'grpc' }),
+        });
+      } catch (err) {
+        await gateway.stop();
+        throw err;
+      }
+    }
     gateway.#presence.start();
     return gateway;
   }
@@ -183,6 +245,11 @@ export class Gateway {
   /** The port actually listened on. */
   get port(): number {
     return this.#port;
+  }
+
+  /** The gRPC API's port; undefined when it is not served. */
+  get grpcPort(): number | undefined {
+    return this.#grpc?.port;
   }
 
   isReady(): boolean {
@@ -199,6 +266,9 @@ export class Gateway {
     this.#draining = true;
     if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = undefined;
+    // gRPC: health says NOT_SERVING, streams end UNAVAILABLE (clients resume elsewhere), unary calls finish below.
+    this.#grpc?.notServing();
+    this.#api?.stopStreams();
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.o.drainTimeoutMs);
@@ -217,6 +287,7 @@ export class Gateway {
       this.metrics.closes.inc({ reason: 'shutdown' });
       ws.end(CloseCode.GOING_AWAY, 'server shutting down: reconnect and sync');
     }
+    await this.#grpc?.stop(this.o.drainTimeoutMs);
     this.#delivery.stop();
     this.#presence.stop();
     this.o.logger.info({ port: this.#port }, 'gateway stopped');
@@ -276,8 +347,27 @@ export class Gateway {
     void Promise.all([registered, this.#delivery.ready(data.user.id)]).then(hello);
   }
 
+  /**
+   * Delivers `userId`'s events to `sink` as to their sessions. `ready`
+   * resolves once every event published after it reaches the sink (the
+   * user's conversations are followed); `unregister` stops it.
+   */
+  #registerSink(userId: string, sink: EventSink): { ready: Promise<void>; unregister(): void } {
+    if (this.#sinks.add(userId, sink) && !this.#sessions.has(userId)) this.#delivery.watch(userId);
+    let registered = true;
+    return {
+      ready: this.#delivery.ready(userId),
+      unregister: () => {
+        if (!registered) return;
+        registered = false;
+        if (this.#sinks.remove(userId, sink) && !this.#sessions.has(userId)) this.#delivery.unwatch(userId);
+      },
+    };
+  }
+
   /** The user's sessions may have missed events (their conversations were followed late): they reconnect and sync. */
   #reconnect(userId: string): void {
+    for (const sink of [...(this.#sinks.of(userId) ?? [])]) sink.interrupt('events may have been missed: resume WatchEvents with your watermarks');
     for (const ws of [...(this.#sessions.sessionsOf(userId) ?? [])]) {
       const data = ws.getUserData();
       if (!data.open) continue;

@@ -2,6 +2,9 @@ export { Gateway, type GatewayOptions } from './gateway.js';
 export { HmacTokenAuthority, type TokenVerifier, type AuthenticatedUser, devUserIdFor, extractToken } from './auth/token-authority.js';
 export { gatewayEnvSchema, type GatewayEnv } from './config.js';
 export * from './errors.js';
+export { loadGrpcTls, type GrpcTls } from './grpc/grpc-tls.js';
+export { type CallTokenVerifier, type CallAuthenticator, type AuthenticatedCall, botCallVerifier } from './grpc/call-authenticator.js';
+export { GRPC_STATUS_OF } from './grpc/status-codes.js';
 export {
   BotTokenVerifier,
   type AuthenticatedBot,

@@ -6,10 +6,10 @@ import { resolveWebDir } from '../roles/web-dir.js';
 const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94, 95, 96];
 
 /**
- * `chat cluster [--gateways G] [--actors A] [--presence N] [--redis] [--port P] [--data-dir DIR]`:
+ * `chat cluster [--gateways G] [--actors A] [--presence N] [--redis] [--port P] [--grpc-port Q] [--data-dir DIR]`:
  * a local cluster of real processes (nats-server with JetStream in a
  * temporary directory, presence in memory or, with --redis, N instances on a
- * redis-server of its own, G gateways on consecutive ports from P, A actor
+ * redis-server of its own, G gateways on consecutive ports from P (gRPC from Q), A actor
  * hosts sharing DIR), each process's lines prefixed with its name.
  */
 export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
@@ -19,6 +19,7 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
       gateways: { type: 'string', short: 'g', default: '2' },
       actors: { type: 'string', short: 'a', default: '3' },
       port: { type: 'string', short: 'p', default: env.PORT ?? '8080' },
+      'grpc-port': { type: 'string', default: env.GRPC_PORT ?? '9090' },
       'data-dir': { type: 'string', default: env.DATA_DIR ?? './data/cluster' },
       presence: { type: 'string', default: '1' },
       redis: { type: 'boolean', default: false },
@@ -30,11 +31,14 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
   const actors = positive('--actors', values.actors!);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65_535 - gateways) throw new RangeError(`--port must be a port number, got ${values.port}`);
+  const grpcPort = Number(values['grpc-port']);
+  if (!Number.isInteger(grpcPort) || grpcPort < 1 || grpcPort > 65_535 - gateways) throw new RangeError(`--grpc-port must be a port number, got ${values['grpc-port']}`);
   const colors = new Map<string, number>();
   const cluster = await LocalCluster.start({
     gateways,
     actors,
     gatewayPort: port,
+    grpcPort,
     dataDir: values['data-dir']!,
     presence,
     redis: values.redis!,
@@ -50,7 +54,7 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
   console.log(`  nats        ${cluster.nats.url}  (JetStream in ${cluster.nats.storeDir})`);
   if (cluster.redis) console.log(`  redis       ${cluster.redis.url}  (presence; no persistence)`);
   for (const p of cluster.processes) {
-    const what = p.role === 'gateway' ? `chat at ${p.url}  (ws ${p.url.replace('http', 'ws')}/v1/ws)` : `/healthz /readyz /metrics at ${p.url}`;
+    const what = p.role === 'gateway' ? `chat at ${p.url}  (ws ${p.url.replace('http', 'ws')}/v1/ws, gRPC 127.0.0.1:${p.grpcPort})` : `/healthz /readyz /metrics at ${p.url}`;
     console.log(`  ${p.name.padEnd(10)}  pid ${String(p.child.pid).padEnd(7)} ${what}`);
   }
   console.log(`  data        ${values['data-dir']} (SQLite shared by the actor hosts; JWT secret)\n  Ctrl-C stops everything.\n`);

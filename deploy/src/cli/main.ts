@@ -28,7 +28,7 @@ const USAGE = `usage: chat <role>
 roles:
   standalone   gateway, conversation actors and presence in one process, on an
                in-process bus, in-memory presence and SQLite in DATA_DIR
-  gateway      a WebSocket edge gateway on NATS (needs NATS_URL, JWT_SECRET)
+  gateway      a WebSocket and gRPC edge gateway on NATS (needs NATS_URL, JWT_SECRET)
   actors       a conversation actor host on NATS, taking shard leases (NATS_URL, DATA_DIR)
   presence     the presence service on NATS (NATS_URL)
   migrate      create the ScyllaDB keyspace if missing and apply the pending schema
@@ -40,13 +40,14 @@ roles:
                bot revoke <userId>        its token is refused from the next check
   cluster      a local cluster of real processes: nats-server (JetStream, temporary
                directory), presence, G gateways and A actor hosts
-               [--gateways 2] [--actors 3] [--port 8080] [--data-dir ./data/cluster]
+               [--gateways 2] [--actors 3] [--port 8080] [--grpc-port 9090]
+               [--data-dir ./data/cluster]
   cassandra    one local Apache Cassandra node (Java 17; jars from Maven Central,
                cached) on 127.0.0.1:CASSANDRA_PORT (9042), data in a temporary
                directory: a real CQL server for STORE=scylla; CASSANDRA_HEAP (1g);
                --resolve-only fetches the jars into the cache and exits
 
-environment: PORT, DATA_DIR, NATS_URL, JWT_SECRET, DEV_LOGIN, SHARDS, LEASE_TTL_MS,
+environment: PORT, GRPC_PORT (9090 | off), GRPC_TLS_CERT, GRPC_TLS_KEY, DATA_DIR, NATS_URL, JWT_SECRET, DEV_LOGIN, SHARDS, LEASE_TTL_MS,
 STORE (sqlite | scylla) and SCYLLA_*, LOG_LEVEL and the limits; see README.md`;
 
 /** `chat migrate`: one-shot; exit code 0 done, 2 bad configuration, 1 failed. */
@@ -123,11 +124,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const where =
     role === 'standalone' || role === 'gateway' || role === 'cluster'
-      ? `chat is ready at http://localhost:${system.port}`
+      ? `chat is ready at http://localhost:${system.port}${system.grpcPort === undefined ? '' : `, gRPC API at localhost:${system.grpcPort}`}`
       : role === 'cassandra'
         ? `Cassandra ready: SCYLLA_CONTACT_POINTS=127.0.0.1:${system.port}`
         : `${role} ready; /healthz, /readyz and /metrics on port ${system.port}`;
-  logger.info({ port: system.port, startupMs: Math.round(performance.now() - started) }, where);
+  logger.info({ port: system.port, grpcPort: system.grpcPort, startupMs: Math.round(performance.now() - started) }, where);
 
   let shuttingDown = false;
   const shutdown = (signal: string) => {

@@ -16,6 +16,8 @@ export interface ClusterProcess {
   readonly port: number;
   /** http://127.0.0.1:<port> (the gateway's public URL, or the ops endpoints). */
   readonly url: string;
+  /** A gateway's gRPC API port (GRPC_PORT); undefined for the other roles. */
+  readonly grpcPort: number | undefined;
   readonly child: ChildProcess;
   /** Resolves when the process exits. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -28,6 +30,8 @@ export interface LocalClusterOptions {
   actors: number;
   /** First gateway port (next ones are consecutive); 0: free ports. */
   gatewayPort?: number;
+  /** First gateway gRPC port (next ones are consecutive); 0: free ports. */
+  grpcPort?: number;
   dataDir: string;
   /** Environment for every child (SHARDS, LEASE_TTL_MS, LOG_LEVEL, ...). */
   env?: Record<string, string>;
@@ -78,7 +82,8 @@ export class LocalCluster {
       for (let i = 0; i < options.actors; i++) await cluster.addActorHost();
       for (let i = 0; i < options.gateways; i++) {
         const port = options.gatewayPort ? options.gatewayPort + i : await freePort();
-        await cluster.#spawn('gateway', port);
+        const grpcPort = options.grpcPort ? options.grpcPort + i : await freePort();
+        await cluster.#spawn('gateway', port, grpcPort);
       }
       await cluster.waitForShards();
     } catch (err) {
@@ -111,8 +116,8 @@ export class LocalCluster {
   }
 
   /** Starts one more gateway. */
-  addGateway(): Promise<ClusterProcess> {
-    return freePort().then((port) => this.#spawn('gateway', port));
+  async addGateway(): Promise<ClusterProcess> {
+    return this.#spawn('gateway', await freePort(), await freePort());
   }
 
   /**
@@ -150,7 +155,8 @@ export class LocalCluster {
     await this.redis?.stop();
   }
 
-  async #spawn(role: Role, port: number): Promise<ClusterProcess> {
+  /** Starts one `chat <role>`; a gateway serves gRPC on `grpcPort`. */
+  async #spawn(role: Role, port: number, grpcPort?: number): Promise<ClusterProcess> {
     const index = role === 'actors' ? ++this.#actorCount : role === 'gateway' ? ++this.#gatewayCount : ++this.#presenceCount;
     const name = role === 'presence' && index === 1 && (this.options.presence ?? 1) === 1 ? 'presence' : `${role}-${index}`;
     const env: Record<string, string> = {
@@ -160,6 +166,7 @@ export class LocalCluster {
       DATA_DIR: this.options.dataDir,
       JWT_SECRET: this.secret,
       DEV_LOGIN: 'true',
+      ...(role === 'gateway' ? { GRPC_PORT: String(grpcPort ?? 0) } : {}),
       ...(role === 'presence' && this.redis ? { REDIS_URL: this.redis.url } : {}),
       ...this.options.env,
     } as Record<string, string>;
@@ -173,7 +180,7 @@ export class LocalCluster {
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    const proc: ClusterProcess = { name, role, port, url: `http://127.0.0.1:${port}`, child, exited, output: () => output };
+    const proc: ClusterProcess = { name, role, port, url: `http://127.0.0.1:${port}`, grpcPort: role === 'gateway' ? grpcPort : undefined, child, exited, output: () => output };
     this.processes.push(proc);
     await waitReady(proc);
     return proc;

@@ -1,6 +1,6 @@
 import type { Bus, Logger, Registry } from '@chat/platform';
 import { limitsFromEnv } from '@chat/platform';
-import { Gateway, type GatewayEnv, HmacTokenAuthority } from '@chat/edge-gateway';
+import { BotTokenVerifier, Gateway, type GatewayEnv, type GrpcTls, HmacTokenAuthority, botCallVerifier } from '@chat/edge-gateway';
 import { resolveWebDir } from './web-dir.js';
 
 /**
@@ -15,6 +15,8 @@ export function startGatewayRole(options: {
   logger: Logger;
   serveWeb: boolean;
   ready?: () => boolean;
+  /** GRPC_TLS_CERT/GRPC_TLS_KEY as loaded (and checked) by loadGrpcTls before anything started. */
+  grpcTls?: GrpcTls | undefined;
 }): Promise<Gateway> {
   const { config } = options;
   const authority = new HmacTokenAuthority(options.secret);
@@ -42,5 +44,15 @@ export function startGatewayRole(options: {
     webDir: options.serveWeb ? resolveWebDir(config.WEB_DIR) : undefined,
     ready: options.ready,
     presenceHeartbeatMs: config.PRESENCE_HEARTBEAT_MS,
+    grpc:
+      config.GRPC_PORT === undefined
+        ? undefined
+        : {
+            port: config.GRPC_PORT,
+            tls: options.grpcTls,
+            // User JWTs, and bot tokens (claimed by their prefix, verified by the query service, re-checked while a stream runs).
+            verifiers: (backend) => [authority, botCallVerifier(new BotTokenVerifier(backend, options.logger.child({ component: 'bot-tokens' })))],
+            watchBufferEvents: config.GRPC_WATCH_BUFFER_EVENTS,
+          },
   });
 }

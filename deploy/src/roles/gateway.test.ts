@@ -17,6 +17,7 @@ describe('a cluster gateway with no actor host reachable', () => {
     bus = await connectNatsBus({ servers: nats.url, name: 'lonely-gateway', logger: silentLogger() });
     const config = loadEnvConfig(clusterGatewayEnvSchema, {
       PORT: '0',
+      GRPC_PORT: 'off',
       NATS_URL: nats.url,
       JWT_SECRET: 'lonely-gateway-secret-0123456789abcdef',
       DEV_LOGIN: 'true',

@@ -60,6 +60,7 @@ describe.each(transports)('a shard moving while sessions pipeline sends, over th
   beforeAll(async () => {
     const config = loadEnvConfig(standaloneEnvSchema, {
       PORT: '0',
+      GRPC_PORT: 'off',
       DATA_DIR: dir.path,
       JWT_SECRET: 'shard-move-test-secret-0123456789abcdef',
       RATE_LIMIT_PER_SEC: '100000',

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { LocalBus, type Logger, createMetricsRegistry, envBool, loadEnvConfig } from '@chat/platform';
 import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
-import { gatewayEnvSchema } from '@chat/edge-gateway';
+import { gatewayEnvSchema, loadGrpcTls } from '@chat/edge-gateway';
 import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
 import { startActorsRole } from './actors-role.js';
 import { startGatewayRole } from './gateway-role.js';
@@ -15,6 +15,8 @@ export type StandaloneEnv = z.output<typeof standaloneEnvSchema>;
 /** A running role (or all of them); `stop()` shuts it down gracefully. */
 export interface RunningSystem {
   port: number;
+  /** The gateway's gRPC API port, where it serves one. */
+  grpcPort?: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export interface RunningSystem {
  */
 export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(standaloneEnvSchema, env);
+  const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
   const registry = createMetricsRegistry();
   const bus = new LocalBus((err, subject) => logger.error({ err, subject }, 'bus handler failed'));
   const { backend: presenceBackend } = await openPresenceBackend(config, { registry, logger });
@@ -55,6 +58,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
       registry,
       logger,
       serveWeb: true,
+      grpcTls,
     });
   } catch (err) {
     await actors.stop();
@@ -65,6 +69,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
   let stopping: Promise<void> | undefined;
   return {
     port: gateway.port,
+    grpcPort: gateway.grpcPort,
     stop: () =>
       (stopping ??= (async () => {
         await gateway.stop();

@@ -1,6 +1,7 @@
 import { type ChatMessage, type ConversationViews, Event, GROUPS_CREATED_SUBJECT, type MemberMarks, conversationEventsSubject, userEventsSubject } from '@chat/proto';
 import { type Bus, type BusMessage, type Logger, type Subscription, decodeBody } from '@chat/platform';
 import type { SessionRegistry } from '../session/session-registry.js';
+import type { EventSinks } from './event-sinks.js';
 import type { Outbox } from '../session/outbox.js';
 import type { BackendClient } from '../routing/backend-client.js';
 import { eventToFrame, memberViewFrames } from './event-frames.js';
@@ -58,6 +59,7 @@ export class EventDelivery {
   /** The last per-user event rendered, by its object (in-process) or its bytes: a change may send the same event to many members back to back. */
   #lastRendered: { body: unknown; data: Uint8Array | undefined; frame: string | null } | undefined;
   #sessions: SessionRegistry | undefined;
+  #sinks: EventSinks | undefined;
 
   readonly #bus: Bus;
   readonly #outbox: Outbox;
@@ -84,8 +86,10 @@ export class EventDelivery {
     this.#loader = new RoomLoader({ rooms: this.#rooms, bus: o.bus, backend: o.backend, logger: o.logger, loadedLate: (userId) => o.loadedLate(userId) });
   }
 
-  attach(sessions: SessionRegistry): void {
+  /** Where events go: the WebSocket sessions, and the other sinks (gRPC streams) that get the same frames. */
+  attach(sessions: SessionRegistry, sinks?: EventSinks): void {
     this.#sessions = sessions;
+    this.#sinks = sinks;
     this.#groupsSub ??= this.#bus.subscribe(GROUPS_CREATED_SUBJECT, (msg) => this.#onGroupCreated(msg));
     // Membership events may have been lost while the bus was down (a removal among them): reload every user's rooms.
     this.#stopReconnects ??= this.#bus.onReconnect(() => this.#loader.reloadAll(this.#userSubs.keys()));
@@ -222,8 +226,9 @@ export class EventDelivery {
   #toUser(userId: string, frame: string | null, origin: number): void {
     if (frame === null) return;
     const sessions = this.#sessions?.sessionsOf(userId);
-    if (!sessions) return;
-    for (const session of sessions) this.#outbox.send(session, frame, origin);
+    if (sessions) for (const session of sessions) this.#outbox.send(session, frame, origin);
+    const sinks = this.#sinks?.of(userId);
+    if (sinks) for (const sink of sinks) sink.deliver(frame);
   }
 
   /** Renders a per-user event, reusing the last frame when the same event comes again (the next member's copy). */

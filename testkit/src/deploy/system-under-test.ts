@@ -17,14 +17,16 @@ export function tempDir(prefix = 'chat-test-'): { path: string; remove(): void }
 export interface InProcessSystem {
   baseUrl: string;
   port: number;
+  /** The gRPC API's port (GRPC_PORT 0 unless the test's env says otherwise); undefined when off. */
+  grpcPort: number | undefined;
   dataDir: string;
   stop(): Promise<void>;
 }
 
 /** Starts the standalone system inside the test process, on a random port. */
 export async function startInProcess(options: { dataDir: string; env?: Record<string, string> }): Promise<InProcessSystem> {
-  const system = await startStandalone(silentLogger(), { PORT: '0', DATA_DIR: options.dataDir, ...options.env });
-  return { baseUrl: `http://127.0.0.1:${system.port}`, port: system.port, dataDir: options.dataDir, stop: () => system.stop() };
+  const system = await startStandalone(silentLogger(), { PORT: '0', GRPC_PORT: '0', DATA_DIR: options.dataDir, ...options.env });
+  return { baseUrl: `http://127.0.0.1:${system.port}`, port: system.port, grpcPort: system.grpcPort, dataDir: options.dataDir, stop: () => system.stop() };
 }
 
 export interface ChatProcess {
@@ -44,7 +46,7 @@ export interface ChatProcess {
 export async function startProcess(options: { dataDir: string; port?: number; env?: Record<string, string> }): Promise<ChatProcess> {
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, ['--enable-source-maps', CHAT_BIN, 'standalone'], {
-    env: { ...process.env, PORT: String(port), DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.env },
+    env: { ...process.env, PORT: String(port), GRPC_PORT: 'off', DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,0 +1,94 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { API_DESCRIPTOR_SET_BASE64, type ChatApiServer, ChatApiService } from '@chat/proto';
+import type { Logger } from '@chat/platform';
+import { GrpcListenError } from '../errors.js';
+import type { GrpcTls } from './grpc-tls.js';
+
+/** The name health checks ask about for the chat API (the empty name means the whole server). */
+export const CHAT_API_SERVICE_NAME = 'chat.v1.ChatApi';
+
+export interface GrpcApiServerOptions {
+  /** 0 picks a free port. */
+  port: number;
+  /** Certificate and key to serve TLS with; plaintext when absent. */
+  tls?: GrpcTls | undefined;
+  implementation: ChatApiServer;
+  logger: Logger;
+}
+
+/**
+ * The gateway's gRPC listener: the ChatApi service, the standard
+ * grpc.health.v1.Health service (SERVING until the gateway drains) and server
+ * reflection (v1 and v1alpha) describing ChatApi, so tools such as grpcurl
+ * can call it without the .proto files.
+ */
+export class GrpcApiServer {
+  readonly #server: Server;
+  readonly #health = new HealthImplementation({ '': 'SERVING', [CHAT_API_SERVICE_NAME]: 'SERVING' });
+  #port = 0;
+
+  private constructor(private readonly o: GrpcApiServerOptions) {
+    this.#server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
+    this.#server.addService(ChatApiService, o.implementation);
+    this.#health.addToServer(this.#server);
+    const api = loadFileDescriptorSetFromBuffer(Buffer.from(API_DESCRIPTOR_SET_BASE64, 'base64'));
+    new ReflectionService(api).addToServer(this.#server);
+  }
+
+  /** Listens on every interface at `options.port`; fails with GrpcListenError if it cannot. */
+  static async start(options: GrpcApiServerOptions): Promise<GrpcApiServer> {
+    const server = new GrpcApiServer(options);
+    await server.#bind();
+    return server;
+  }
+
+  /** The port actually listened on. */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Health answers NOT_SERVING from now on (the gateway is draining). */
+  notServing(): void {
+    this.#health.setStatus('', 'NOT_SERVING');
+    this.#health.setStatus(CHAT_API_SERVICE_NAME, 'NOT_SERVING');
+  }
+
+  /**
+   * Stops accepting calls, waits for the calls in flight to finish (at most
+   * `timeoutMs`), then closes every connection.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    this.notServing();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      this.#server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.o.logger.info({ port: this.#port }, 'gRPC server stopped');
+  }
+
+  #bind(): Promise<void> {
+    const credentials = this.o.tls
+      ? ServerCredentials.createSsl(null, [{ cert_chain: this.o.tls.cert, private_key: this.o.tls.key }], false)
+      : ServerCredentials.createInsecure();
+    return new Promise((resolve, reject) => {
+      this.#server.bindAsync(`0.0.0.0:${this.o.port}`, credentials, (err, port) => {
+        if (err) {
+          reject(new GrpcListenError(this.o.port, { cause: err }));
+          return;
+        }
+        this.#port = port;
+        this.o.logger.info({ port, tls: this.o.tls !== undefined }, 'gRPC server listening');
+        resolve();
+      });
+    });
+  }
+}
