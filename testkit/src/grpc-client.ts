@@ -1,5 +1,5 @@
 import { type ChannelCredentials, Client as GenericClient, Metadata, type ServiceError, credentials, status } from '@grpc/grpc-js';
-import { ChatApiClient, type WatchEventsRequest, type WatchEventsResponse } from '@chat/proto';
+import { type ChatMessage, ChatApiClient, type WatchEventsRequest, type WatchEventsResponse } from '@chat/proto';
 
 /** The unary RPCs of ChatApi, by their client method names. */
 export type UnaryRpc =
@@ -55,8 +55,49 @@ export class GrpcChat {
     return new WatchTap(this.client.watchEvents({ since: {}, changesSince: {}, ...request }, bearer(token ?? undefined)));
   }
 
+  /** Opens a StreamMessage call and sends its start. */
+  stream(conversationId: string, clientMsgId: string, token: string | null = this.token ?? null): StreamTap {
+    let settle!: (r: { message?: ChatMessage; error?: ServiceError }) => void;
+    const result = new Promise<{ message?: ChatMessage; error?: ServiceError }>((resolve) => (settle = resolve));
+    const call = this.client.streamMessage(bearer(token ?? undefined), (err, reply) => settle(err ? { error: err } : { message: reply.message }));
+    call.on('error', () => {}); // reported through `result`
+    call.write({ kind: { $case: 'start', value: { conversationId, clientMsgId } } });
+    return new StreamTap(call, result);
+  }
+
   close(): void {
     this.client.close();
+  }
+}
+
+/** One StreamMessage call: deltas, end, and how it was answered. */
+export class StreamTap {
+  constructor(
+    readonly call: ReturnType<ChatApiClient['streamMessage']>,
+    /** The call's answer: the final message, or the error it failed with. */
+    readonly result: Promise<{ message?: ChatMessage; error?: ServiceError }>,
+  ) {}
+
+  delta(text: string): void {
+    this.call.write({ kind: { $case: 'delta', value: { text } } });
+  }
+
+  /** Sends end{} and half-closes; resolves with the final message (rejects with the call's error). */
+  async end(): Promise<ChatMessage> {
+    this.call.write({ kind: { $case: 'end', value: {} } });
+    this.call.end();
+    const r = await this.result;
+    if (r.error || !r.message) throw r.error ?? new Error('no message in the reply');
+    return r.message;
+  }
+
+  /** Half-closes without end{} (a producer that just stops). */
+  hangUp(): void {
+    this.call.end();
+  }
+
+  cancel(): void {
+    this.call.cancel();
   }
 }
 

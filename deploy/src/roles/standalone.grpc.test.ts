@@ -148,18 +148,6 @@ describe('standalone: the gRPC API', () => {
     expect((await failure(grpc(alice.token).call('editMessage', { conversationId: conversation.id, seq: 0, body: 'x' }))).code).toBe(status.INVALID_ARGUMENT);
   });
 
-  it('declares StreamMessage and answers it UNIMPLEMENTED', async () => {
-    const alice = await login('grpc stream alice');
-    const api = grpc(alice.token);
-    const { bearer } = await import('@chat/testkit/grpc-client');
-    const result = await new Promise<ServiceError | null>((resolve) => {
-      const call = api.client.streamMessage(bearer(alice.token), (err) => resolve(err));
-      call.write({ kind: { $case: 'start', value: { conversationId: 'c', clientMsgId: 's-1' } } });
-      call.end();
-    });
-    expect(result?.code).toBe(status.UNIMPLEMENTED);
-  });
-
   describe('WatchEvents', () => {
     it('streams the events of every conversation of the caller, as the WebSocket frames', async () => {
       const alice = await login('watch live alice');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ServerWritableStream, type handleUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
+import { type ServerWritableStream, type handleUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import {
   type ChatApiServer,
   type ConversationJson,
@@ -21,6 +21,7 @@ import type { ActorSuccess } from '../routing/backend-client.js';
 import type { AuthenticatedCall, CallAuthenticator } from './call-authenticator.js';
 import { conversationFromJson, messageFromJson } from './proto-objects.js';
 import { toServiceError } from './status-codes.js';
+import { serveStreamMessage } from './stream-message-call.js';
 import { WatchStream, type WatchStreamDeps } from './watch-stream.js';
 
 export interface ChatApiDeps {
@@ -68,13 +69,17 @@ export class ChatApiService {
         body: q.body,
         attachments: q.attachments.map((a) => ({ name: a.name, mediaType: a.mediaType, size: a.size, url: a.url, width: a.width, height: a.height })),
       }), message),
-      streamMessage: (call, callback) => {
-        call.on('error', () => {}); // the client may hang up meanwhile; nothing to clean up
-        this.#authenticated(call.metadata).then(
-          () => callback({ code: status.UNIMPLEMENTED, details: 'StreamMessage is declared but not implemented by this server yet; send the whole body with SendMessage' }),
-          (err: unknown) => callback(toServiceError(err, this.d.logger, 'StreamMessage')),
-        );
-      },
+      streamMessage: (call, callback) =>
+        serveStreamMessage(call, callback, {
+          handlers: this.d.handlers,
+          schemas: this.d.schemas,
+          logger: this.d.logger,
+          metrics: this.d.metrics,
+          authenticate: (metadata) => this.#authenticated(metadata),
+          context: (user, receivedAt) => this.#context(user, receivedAt),
+          draining: () => this.d.draining(),
+          inFlight: (delta) => this.d.inFlight(delta),
+        }),
       editMessage: this.#unary('message.edit', (q) => ({ conversationId: q.conversationId, seq: q.seq, body: q.body }), message),
       deleteMessage: this.#unary('message.delete', (q) => ({ conversationId: q.conversationId, seq: q.seq }), message),
       react: this.#unary('message.react', (q) => ({ conversationId: q.conversationId, seq: q.seq, emoji: q.emoji, add: q.add }), message),

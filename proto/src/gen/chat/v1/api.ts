@@ -2665,7 +2665,8 @@ export const ChatApiService = {
   },
   /**
    * A message whose body arrives in pieces: start, any number of deltas, end.
-   * Declared; answers UNIMPLEMENTED in this build.
+   * Members watch it grow (message.delta events); the reply is the final
+   * message. A call that breaks before end finishes it, truncated.
    */
   streamMessage: {
     path: "/chat.v1.ChatApi/StreamMessage" as const,
@@ -2813,7 +2814,8 @@ export interface ChatApiServer extends UntypedServiceImplementation {
   sendMessage: handleUnaryCall<SendMessageRequest, MessageReply>;
   /**
    * A message whose body arrives in pieces: start, any number of deltas, end.
-   * Declared; answers UNIMPLEMENTED in this build.
+   * Members watch it grow (message.delta events); the reply is the final
+   * message. A call that breaks before end finishes it, truncated.
    */
   streamMessage: handleClientStreamingCall<StreamMessageRequest, MessageReply>;
   /** message.edit: sender only. */
@@ -2867,7 +2869,8 @@ export interface ChatApiClient extends Client {
   ): ClientUnaryCall;
   /**
    * A message whose body arrives in pieces: start, any number of deltas, end.
-   * Declared; answers UNIMPLEMENTED in this build.
+   * Members watch it grow (message.delta events); the reply is the final
+   * message. A call that breaks before end finishes it, truncated.
    */
   streamMessage(
     callback: (error: ServiceError | null, response: MessageReply) => void,
