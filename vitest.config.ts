@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['*/src/**/*.test.ts'],
+    include: ['*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
     // Integration tests start real servers and processes; two cores are all we have.
     testTimeout: 60_000,
     hookTimeout: 60_000,

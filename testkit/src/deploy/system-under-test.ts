@@ -73,3 +73,14 @@ export async function startProcess(options: { dataDir: string; port?: number; en
   }
   return { baseUrl, process: child, output: () => output, exited };
 }
+
+/** Creates a bot account with the real `chat bot create` in `dataDir` (a standalone system's), as an operator would. */
+export async function createBot(dataDir: string, name: string): Promise<{ userId: string; token: string }> {
+  const child = spawn(process.execPath, [CHAT_BIN, 'bot', 'create', '--name', name], { env: { ...process.env, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += String(d)));
+  child.stderr!.on('data', (d) => (out += String(d)));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`chat bot create exited with ${code}: ${out}`);
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { userId: string; token: string };
+}
