@@ -14,6 +14,7 @@ export interface BotOptions {
   defaultMessages?: number;
   /** Pause between the words of an extractive summary, so it visibly streams. */
   wordDelayMs?: number;
+  /** Where progress lines go (default: nowhere; main.ts prints them). */
   log?: (line: string) => void;
 }
 
@@ -42,7 +43,7 @@ export class SummarizerBot {
   constructor(private readonly o: BotOptions) {
     this.#client = new ChatApiClient(o.target, credentials.createInsecure());
     this.#metadata.set('authorization', `Bearer ${o.token}`);
-    this.#log = o.log ?? ((line) => console.log(line));
+    this.#log = o.log ?? (() => {});
   }
 
   /** Starts watching; answers from now on. */

@@ -42,6 +42,7 @@ if (llmBase !== undefined && !/^https?:\/\//.test(llmBase)) fail(`LLM_BASE_URL m
 const bot = new SummarizerBot({
   target: process.env.CHAT_GRPC_TARGET ?? '127.0.0.1:9090',
   token: process.env.BOT_TOKEN ?? tokenFromDataDir(),
+  log: (line) => console.log(line),
   llm: llmBase ? { baseUrl: llmBase, model: process.env.LLM_MODEL ?? 'gpt-4o-mini', apiKey: process.env.LLM_API_KEY } : undefined,
 });
 bot.start();
