@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { ProtocolSocket, type ReplyFrame, type SocketLike, websocketUrlOf } from '@chat/client';
+import { type EventFrame, ProtocolSocket, type ReplyFrame, type SocketLike, websocketUrlOf } from '@chat/client';
 
 /**
  * A lean protocol client for load generation: dev login over HTTP, one
@@ -31,6 +31,8 @@ export interface ChatMessage {
 
 export interface ClientEvents {
   onMessage(message: ChatMessage): void;
+  /** Every other event frame (message.delta, message.updated, ...), if wanted. */
+  onEvent?(frame: EventFrame): void;
   /** The socket closed without `close()` being called; `detail` is the close reason or the socket error, if any. */
   onUnexpectedClose(code: number, detail: string): void;
 }
@@ -85,6 +87,7 @@ export class Client {
         },
         onEvent: (frame) => {
           if (frame.ev === 'message.new') events.onMessage(frame.message as ChatMessage);
+          else events.onEvent?.(frame);
         },
         onClose: (code, reason) => {
           if (!helloSeen) return fail(new Error(`closed before hello (${code})`));

@@ -4,6 +4,7 @@ export { gatewayEnvSchema, type GatewayEnv } from './config.js';
 export * from './errors.js';
 export { loadGrpcTls, type GrpcTls } from './grpc/grpc-tls.js';
 export { type CallTokenVerifier, type CallAuthenticator, type AuthenticatedCall, botCallVerifier } from './grpc/call-authenticator.js';
+export { cachedTokenVerifier } from './grpc/cached-token-verifier.js';
 export { GRPC_STATUS_OF } from './grpc/status-codes.js';
 export {
   BotTokenVerifier,

@@ -1,6 +1,6 @@
 import type { Bus, Logger, Registry } from '@chat/platform';
 import { limitsFromEnv } from '@chat/platform';
-import { BotTokenVerifier, Gateway, type GatewayEnv, type GrpcTls, HmacTokenAuthority, botCallVerifier } from '@chat/edge-gateway';
+import { BotTokenVerifier, Gateway, type GatewayEnv, type GrpcTls, HmacTokenAuthority, botCallVerifier, cachedTokenVerifier } from '@chat/edge-gateway';
 import { resolveWebDir } from './web-dir.js';
 
 /**
@@ -51,7 +51,7 @@ export function startGatewayRole(options: {
             port: config.GRPC_PORT,
             tls: options.grpcTls,
             // User JWTs, and bot tokens (claimed by their prefix, verified by the query service, re-checked while a stream runs).
-            verifiers: (backend) => [authority, botCallVerifier(new BotTokenVerifier(backend, options.logger.child({ component: 'bot-tokens' })))],
+            verifiers: (backend) => [cachedTokenVerifier(authority), botCallVerifier(new BotTokenVerifier(backend, options.logger.child({ component: 'bot-tokens' })))],
             watchBufferEvents: config.GRPC_WATCH_BUFFER_EVENTS,
           },
   });
