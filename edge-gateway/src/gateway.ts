@@ -178,6 +178,7 @@ export class Gateway {
           historyPageLimit: o.limits.maxHistoryLimit,
           maxBufferedEvents: o.grpc.watchBufferEvents,
         },
+        take: (userId, cost) => this.#budgets.take(userId, cost),
         draining: () => this.#draining,
         inFlight,
       });

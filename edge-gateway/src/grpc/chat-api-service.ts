@@ -13,7 +13,8 @@ import {
 import type { Logger } from '@chat/platform';
 import type { AuthenticatedUser } from '../auth/token-authority.js';
 import type { UserRegistrar } from '../auth/user-registrar.js';
-import { DrainingError, InvalidRequestError } from '../errors.js';
+import { DrainingError, InvalidRequestError, RateLimitedError } from '../errors.js';
+import { opCost } from '../rate-limit/op-cost.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { OpHandlers, RequestContext } from '../ops/op-handlers.js';
 import type { Lane } from '../routing/lane.js';
@@ -32,6 +33,11 @@ export interface ChatApiDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   watch: Omit<WatchStreamDeps, 'handlers' | 'logger'>;
+  /**
+   * Takes `cost` tokens from the user's rate budget on this gateway, the one
+   * their WebSocket sessions share: 0, or the ms until they are there.
+   */
+  take(userId: string, cost: number): number;
   /** Whether the gateway is shutting down (new calls are refused UNAVAILABLE). */
   draining(): boolean;
   /** Called when a unary call starts and when it is answered, for a clean drain. */
@@ -76,6 +82,7 @@ export class ChatApiService {
           logger: this.d.logger,
           metrics: this.d.metrics,
           authenticate: (metadata) => this.#authenticated(metadata),
+          take: (userId, cost) => this.d.take(userId, cost),
           context: (user, receivedAt) => this.#context(user, receivedAt),
           draining: () => this.d.draining(),
           inFlight: (delta) => this.d.inFlight(delta),
@@ -125,6 +132,7 @@ export class ChatApiService {
         userId = user.id;
         const parsed = this.d.schemas[op].safeParse(toArgs(call.request));
         if (!parsed.success) throw new InvalidRequestError(`invalid ${op}: ${describeZodError(parsed.error)}`);
+        this.#charge(user.id, op, opCost(op, parsed.data as never));
         const handler = this.d.handlers[op] as (ctx: RequestContext, args: unknown) => Promise<object>;
         return toReply(await handler(this.#context(user, receivedAt), parsed.data));
       };
@@ -158,6 +166,7 @@ export class ChatApiService {
       const user = caller.user;
       const parsed = this.d.schemas.sync.safeParse({ since: call.request.since, changesSince: call.request.changesSince });
       if (!parsed.success) throw new InvalidRequestError(`invalid WatchEvents: ${describeZodError(parsed.error)}`);
+      this.#charge(user.id, 'WatchEvents', opCost('sync', parsed.data));
       // A lanes map of the stream's own: its replay reads history, which must not wait behind the caller's sends.
       const ctx: RequestContext = { user, sessionId: `${this.#sessionPrefix}${randomUUID()}`, lanes: new Map(), receivedAt };
       stream = new WatchStream(call, ctx, parsed.data, { ...this.d.watch, handlers: this.d.handlers, logger: this.d.logger });
@@ -173,6 +182,12 @@ export class ChatApiService {
       this.#streams.delete(stream);
     });
     await stream.run();
+  }
+
+  /** Charges a call to the caller's rate budget, or refuses it rate_limited (RESOURCE_EXHAUSTED with retry-after-ms). */
+  #charge(userId: string, op: string, cost: number): void {
+    const wait = this.d.take(userId, cost);
+    if (wait > 0) throw new RateLimitedError(wait, cost > 1 ? { op, cost } : undefined);
   }
 
   /** The caller, known to the user directory (registered on their first call here, as on a WebSocket connect). */

@@ -1,7 +1,7 @@
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import type { ErrorCode } from '@chat/proto';
 import type { Logger } from '@chat/platform';
-import { GatewayError, RemoteError } from '../errors.js';
+import { GatewayError, RateLimitedError, RemoteError } from '../errors.js';
 
 /**
  * The protocol's error codes as gRPC status codes, one to one (each code has
@@ -38,7 +38,10 @@ export function serviceError(code: ErrorCode, message: string, retryAfterMs?: nu
  * message; anything else is logged and answered INTERNAL without details.
  */
 export function toServiceError(err: unknown, logger: Logger, rpc: string): Partial<ServiceError> {
-  if (err instanceof GatewayError) return serviceError(err.code, err.message, err instanceof RemoteError ? err.retryAfterMs : undefined);
+  if (err instanceof GatewayError) {
+    const retryAfterMs = err instanceof RemoteError || err instanceof RateLimitedError ? err.retryAfterMs : undefined;
+    return serviceError(err.code, err.message, retryAfterMs);
+  }
   logger.error({ err, rpc }, 'gRPC call failed');
   return serviceError('internal', 'internal error');
 }

@@ -16,6 +16,8 @@ export interface StreamMessageDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   authenticate(metadata: Metadata): Promise<AuthenticatedCall>;
+  /** Takes `cost` from the user's rate budget: 0, or the ms until it is there (see UserBudgets.take). */
+  take(userId: string, cost: number): number;
   /** The caller's context (their lanes on this gateway, shared with their unary calls). */
   context(user: AuthenticatedUser, receivedAt: number): RequestContext;
   draining(): boolean;
@@ -78,7 +80,9 @@ export function serveStreamMessage(call: ServerReadableStream<StreamMessageReque
       const { conversationId, clientMsgId } = kind.value;
       const parsed = d.schemas['message.send'].safeParse({ conversationId, clientMsgId, body: '', streaming: true });
       if (!parsed.success) return abandon(new InvalidRequestError(`invalid StreamMessage start: ${describeZodError(parsed.error)}`));
-      streamer = new MessageStreamer(d.handlers, ctx!, conversationId, clientMsgId, (err) => abandon(err));
+      // Each call to the actor costs one token of the caller's budget; over it, deltas wait and go together.
+      const userId = ctx!.user.id;
+      streamer = new MessageStreamer(d.handlers, ctx!, conversationId, clientMsgId, (err) => abandon(err), () => d.take(userId, 1));
       return;
     }
     if (kind?.$case === 'delta') {

@@ -32,6 +32,11 @@ export class MessageStreamer {
     readonly clientMsgId: string,
     /** Told of the first failed call at once (the producer may not write again soon). */
     private readonly onFailure: (err: unknown) => void = () => {},
+    /**
+     * Asked before each call: 0 to go, or ms to wait (the caller's rate budget).
+     * Waiting only batches more text into the next call; nothing is refused.
+     */
+    private readonly pace: () => number = () => 0,
   ) {}
 
   /** The message's seq once the first delta allocated it. */
@@ -63,6 +68,7 @@ export class MessageStreamer {
     if (this.#seq === undefined) await this.#start();
     this.#throwIfFailed();
     for (;;) {
+      await this.#paced();
       const offset = this.#acked;
       const text = this.#body.slice(offset);
       const r = await this.handlers['message.stream'](this.ctx, {
@@ -99,6 +105,7 @@ export class MessageStreamer {
     try {
       if (this.#seq === undefined) return await this.#start();
       while (this.#acked < this.#body.length) {
+        await this.#paced();
         const offset = this.#acked;
         const r = await this.handlers['message.stream'](this.ctx, {
           conversationId: this.conversationId,
@@ -120,6 +127,7 @@ export class MessageStreamer {
   }
 
   async #start(): Promise<void> {
+    await this.#paced();
     const body = this.#body;
     const r = await this.handlers['message.send'](this.ctx, {
       conversationId: this.conversationId,
@@ -131,6 +139,10 @@ export class MessageStreamer {
     this.#seq = r.message.seq;
     // A retried start (duplicate) answers the message as stored: go on from what it holds.
     this.#acked = r.duplicate ? Math.min(r.message.body.length, this.#body.length) : body.length;
+  }
+
+  async #paced(): Promise<void> {
+    for (let wait = this.pace(); wait > 0; wait = this.pace()) await new Promise((r) => setTimeout(r, wait));
   }
 
   #throwIfFailed(): void {

@@ -65,4 +65,25 @@ describe('UserBudgets', () => {
     expect(b.size).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('charges calls without a socket (gRPC) to the same bucket, outside the socket cap, and keeps a drained one until it refills', () => {
+    const b = budgets(1);
+    const slot = b.reserve('ann')!;
+    expect(b.take('ann', 150)).toBe(0);
+    // The socket's bucket paid for it: 50 tokens are left for both.
+    expect(slot.bucket.take(Date.now(), 50)).toBe(0);
+    expect(b.take('ann', 1)).toBeGreaterThan(0);
+    expect(b.sockets('ann')).toBe(1);
+    // A caller with no socket at all: refused while drained, also after a pause too short to refill...
+    expect(b.take('cal', 200)).toBe(0);
+    const wait = b.take('cal', 10);
+    expect(wait).toBe(200);
+    vi.advanceTimersByTime(100);
+    expect(b.take('cal', 10)).toBeGreaterThan(0);
+    expect(b.size).toBe(2);
+    // ...and forgotten once the bucket is full again (nothing is held for callers who left).
+    vi.advanceTimersByTime(10_000);
+    expect(b.size).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });

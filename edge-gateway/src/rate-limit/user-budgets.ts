@@ -93,15 +93,40 @@ export class UserBudgets {
     return new ConnectionSlot(budget.bucket, () => this.#release(userId, held));
   }
 
+  /**
+   * Takes `cost` tokens from the user's budget for a call that holds no
+   * socket (a gRPC call): 0 when taken, else the ms until they are there.
+   * It shares the bucket of the user's sockets here, so a user gains nothing
+   * by moving work from WebSocket to gRPC, and it does not count against
+   * `maxConnections`. A user known only from calls keeps a budget while it refills.
+   */
+  take(userId: string, cost: number): number {
+    let budget = this.#byUser.get(userId);
+    if (!budget) {
+      budget = { bucket: new TokenBucket(this.o.perSec, this.o.burst, this.o.clock.now()), sockets: 0, linger: undefined };
+      this.#byUser.set(userId, budget);
+    }
+    const wait = budget.bucket.take(this.o.clock.now(), cost);
+    if (budget.sockets === 0) this.#dropWhenRefilled(userId, budget);
+    return wait;
+  }
+
   #release(userId: string, budget: UserBudget): void {
     if (--budget.sockets > 0) return;
+    this.#dropWhenRefilled(userId, budget);
+  }
+
+  /** Forgets a budget without sockets once its bucket is full again (at once if it is); one timer per budget at most. */
+  #dropWhenRefilled(userId: string, budget: UserBudget): void {
+    if (budget.linger) return; // armed already; it checks again when it fires
     const refillMs = budget.bucket.msUntil(this.o.clock.now(), this.o.burst);
     if (refillMs === 0) {
       this.#byUser.delete(userId);
       return;
     }
     budget.linger = setTimeout(() => {
-      if (budget.sockets === 0 && this.#byUser.get(userId) === budget) this.#byUser.delete(userId);
+      budget.linger = undefined;
+      if (budget.sockets === 0 && this.#byUser.get(userId) === budget) this.#dropWhenRefilled(userId, budget);
     }, refillMs);
     budget.linger.unref();
   }
