@@ -101,6 +101,8 @@ export class Gateway {
   readonly #presence: SessionReporter;
   readonly #budgets: UserBudgets;
   readonly #sinks = new EventSinks();
+  /** Each WatchEvents stream is a presence session of its user (a bot watching is online). */
+  readonly #sinkSessions = new Map<EventSink, { userId: string; sessionId: string }>();
   readonly #api: ChatApiService | undefined;
   #grpc: GrpcApiServer | undefined;
   #listenSocket: us_listen_socket | undefined;
@@ -355,12 +357,17 @@ export class Gateway {
    */
   #registerSink(userId: string, sink: EventSink): { ready: Promise<void>; unregister(): void } {
     if (this.#sinks.add(userId, sink) && !this.#sessions.has(userId)) this.#delivery.watch(userId);
+    const presence = { userId, sessionId: `watch-${randomUUID()}` };
+    this.#sinkSessions.set(sink, presence);
+    this.#presence.up(presence);
     let registered = true;
     return {
       ready: this.#delivery.ready(userId),
       unregister: () => {
         if (!registered) return;
         registered = false;
+        this.#sinkSessions.delete(sink);
+        this.#presence.down(presence);
         if (this.#sinks.remove(userId, sink) && !this.#sessions.has(userId)) this.#delivery.unwatch(userId);
       },
     };
@@ -398,6 +405,7 @@ export class Gateway {
       const data = ws.getUserData();
       if (data.open) yield { userId: data.user.id, sessionId: data.sessionId };
     }
+    yield* this.#sinkSessions.values();
   }
 }
 
