@@ -25,3 +25,10 @@ let messageIdCounter = 0;
 export function newMessageId(): string {
   return `${messageIdPrefix}${(++messageIdCounter).toString(36)}`;
 }
+
+/**
+ * The prefix of every bot account's user id (the rest is random). Reserved:
+ * no other way of naming a user (dev login) may produce an id with it, so no
+ * one can sign in as a bot.
+ */
+export const BOT_ID_PREFIX = 'bot_';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { User } from '@chat/proto';
+import { BOT_ID_PREFIX, type User } from '@chat/proto';
 import { botTokenHash, newBotToken } from '@chat/platform';
 import type { BotRecord, ChatStore } from '../store/store.js';
 
-/** The prefix of every bot's user id; the rest is random, so a bot id never collides with a dev-login id by chance. */
-export const BOT_ID_PREFIX = 'bot_';
+// Bot ids are BOT_ID_PREFIX (proto's, reserved: dev login refuses names that would map into it) plus random hex.
+export { BOT_ID_PREFIX };
 
 /** What createBotAccount hands back: the only time the token exists outside the caller's hands. */
 export interface CreatedBot {

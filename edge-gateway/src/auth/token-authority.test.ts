@@ -102,6 +102,8 @@ describe('devUserIdFor', () => {
     ['Ünïcode', 'unicode'],
     ['José Álvarez', 'jose-alvarez'],
     ['bob_2-x', 'bob_2-x'],
+    ['bot-x', 'bot-x'],
+    ['robot_1', 'robot_1'],
     ['a.b*c>d', 'a-b-c-d'],
     ['--dash--', 'dash'],
     ['Ｆｕｌｌｗｉｄｔｈ', 'fullwidth'],
@@ -109,7 +111,8 @@ describe('devUserIdFor', () => {
     expect(devUserIdFor(name)).toBe(id);
   });
 
-  it.each(['', '  ', '---', '!!!', '日本語'])('%j → null', (name) => {
+  // The last three would be bot ids: reserved, so no one signs in as a bot.
+  it.each(['', '  ', '---', '!!!', '日本語', 'bot_3f9c0a1e2b4d6f70', 'BOT_x', ' bot_'])('%j → null', (name) => {
     expect(devUserIdFor(name)).toBeNull();
   });
 

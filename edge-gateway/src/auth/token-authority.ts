@@ -1,6 +1,6 @@
 import { type KeyObject, createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { USER_ID_PATTERN } from '@chat/proto';
+import { BOT_ID_PREFIX, USER_ID_PATTERN } from '@chat/proto';
 import { UnauthorizedError } from '../errors.js';
 
 /** Who a verified token says the caller is. */
@@ -86,7 +86,8 @@ export function devUserIdFor(name: string): string | null {
     .replace(/[^a-z0-9_-]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 64);
-  return USER_ID_PATTERN.test(id) ? id : null;
+  // Bot ids are reserved: a name like "bot_3f9c…" must not sign in as that bot.
+  return USER_ID_PATTERN.test(id) && !id.startsWith(BOT_ID_PREFIX) ? id : null;
 }
 
 /** The bearer token of an upgrade request: the Authorization header, else `?token=`. */

@@ -52,7 +52,7 @@ export function registerHttpRoutes(app: TemplatedApp, o: HttpRouteOptions): void
         const parsed = devLoginSchema.safeParse(json);
         const id = parsed.success ? devUserIdFor(parsed.data.name) : null;
         if (!parsed.success || !id) {
-          if (!state.aborted) respondJson(res, '400 Bad Request', { error: { code: 'bad_request', message: 'send {"name": "<1-64 characters with a letter or digit>"}' } });
+          if (!state.aborted) respondJson(res, '400 Bad Request', { error: { code: 'bad_request', message: 'send {"name": "<1-64 characters with a letter or digit, not starting with bot_>"}' } });
           return;
         }
         const user = { id, name: parsed.data.name };
