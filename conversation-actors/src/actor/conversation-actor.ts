@@ -194,6 +194,10 @@ export class ConversationActor {
     if (this.#head.state === 'unloaded') {
       const record = await this.deps.store.loadConversation(this.conversationId);
       this.#head = record ? { state: 'present', record } : { state: 'absent' };
+      // A stream whose producer and actor both went away still ends (truncated) once this actor runs again.
+      if (record && record.lastSeq > 0) {
+        await this.#streams.resume().catch((err: unknown) => this.deps.logger.warn({ err, conversationId: this.conversationId }, 'could not look for open streams'));
+      }
     }
     return this.#head;
   }

@@ -14,6 +14,9 @@ export interface StreamTimings {
   coalesceMs: number;
 }
 
+/** How far back resume() looks for streams left open: streams are answers being written now, so among the newest messages. */
+export const RESUME_WINDOW = 20;
+
 export const DEFAULT_STREAM_TIMINGS: StreamTimings = { idleMs: 30_000, persistEveryMs: 500, coalesceMs: 50 };
 
 /** What the streams of one conversation need of their actor. */
@@ -109,6 +112,19 @@ export class Streams {
       else this.#schedulePersist(live);
     }
     return { length: live.body.length, message: undefined };
+  }
+
+  /**
+   * Picks up streams this actor did not start (it was activated after a
+   * restart, a failover or a passivation): the conversation's last
+   * RESUME_WINDOW messages that are still streaming are tracked here, so they
+   * grow on their producer's next append or, if none comes, end truncated
+   * after the idle time like any other stream.
+   */
+  async resume(): Promise<void> {
+    const recent = await this.host.store.readMessages(this.host.conversationId, { limit: RESUME_WINDOW, direction: 'backward' });
+    const now = this.host.clock.now();
+    for (const m of recent) if (m.streaming === true && !this.#live.has(m.seq)) this.#track(m, now);
   }
 
   /** Whether message `seq` is streaming here. */

@@ -160,4 +160,26 @@ describe('standalone: a streamed message survives the server being killed mid-st
     const end = await bot.call<StreamReply>('message.stream', { conversationId: id, seq: start.seq, offset: from, text: `${sent.slice(from)}end.`, end: true });
     expect(end.message).toMatchObject({ body: `${sent}end.`, streaming: false, truncated: false });
   });
+
+  it('a stream whose producer never comes back after a restart ends truncated once its conversation is active again', async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    let sys = await startProcess({ dataDir: dir.path, env: { STREAM_IDLE_MS: '500' } });
+    cleanups.push(() => void sys.process.kill('SIGKILL'));
+    const bot = await ChatClient.login(sys.baseUrl, 'Vanisher');
+    const fay = await ChatClient.login(sys.baseUrl, 'Fay');
+    cleanups.push(() => bot.close(), () => fay.close());
+    const id = await dm(bot, fay);
+    const { message: start } = await bot.call<{ message: Msg }>('message.send', { conversationId: id, clientMsgId: 'v1', body: 'an answer that never', streaming: true });
+    sys.process.kill('SIGKILL');
+    await sys.exited;
+
+    sys = await startProcess({ dataDir: dir.path, port: Number(new URL(sys.baseUrl).port), env: { STREAM_IDLE_MS: '500' } });
+    const back = await ChatClient.login(sys.baseUrl, 'Fay');
+    cleanups.push(() => back.close());
+    // Anything that wakes the conversation's actor: here, Fay's next message.
+    await back.call('message.send', { conversationId: id, clientMsgId: 'wake', body: 'still there?' });
+    const [final] = await back.waitForEvents(isFinal(start.seq), 1, 5000);
+    expect(final!.message).toMatchObject({ body: 'an answer that never', streaming: false, truncated: true });
+  });
 });
