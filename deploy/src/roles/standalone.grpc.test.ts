@@ -44,7 +44,7 @@ describe('standalone: the gRPC API', () => {
     const address = `127.0.0.1:${system().grpcPort}`;
     expect(await healthCheck(address)).toBe('SERVING');
     expect(await healthCheck(address, 'chat.v1.ChatApi')).toBe('SERVING');
-    expect(await reflectedServices(address)).toContain('chat.v1.ChatApi');
+    expect(await reflectedServices(address)).toEqual(expect.arrayContaining(['chat.v1.ChatApi', 'grpc.health.v1.Health']));
   });
 
   it('refuses a call without a token, or with a wrong one, UNAUTHENTICATED', async () => {

@@ -1,7 +1,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
 import { API_DESCRIPTOR_SET_BASE64, type ChatApiServer, ChatApiService } from '@chat/proto';
 import type { Logger } from '@chat/platform';
 import { GrpcListenError } from '../errors.js';
@@ -22,7 +22,7 @@ export interface GrpcApiServerOptions {
 /**
  * The gateway's gRPC listener: the ChatApi service, the standard
  * grpc.health.v1.Health service (SERVING until the gateway drains) and server
- * reflection (v1 and v1alpha) describing ChatApi, so tools such as grpcurl
+ * reflection (v1 and v1alpha) describing both, so tools such as grpcurl
  * can call it without the .proto files.
  */
 export class GrpcApiServer {
@@ -40,7 +40,8 @@ export class GrpcApiServer {
     this.#server.addService(ChatApiService, o.implementation);
     this.#health.addToServer(this.#server);
     const api = loadFileDescriptorSetFromBuffer(Buffer.from(API_DESCRIPTOR_SET_BASE64, 'base64'));
-    new ReflectionService(api).addToServer(this.#server);
+    // Health's own definition too, so reflection lists both services a client can call.
+    new ReflectionService({ ...api, ...loadSync(healthProtoPath) }).addToServer(this.#server);
   }
 
   /** Listens on every interface at `options.port`; fails with GrpcListenError if it cannot. */
