@@ -1,4 +1,5 @@
 import { type ChannelCredentials, Client as GenericClient, Metadata, type ServiceError, credentials, status } from '@grpc/grpc-js';
+import { afterAll } from 'vitest';
 import { type ChatMessage, ChatApiClient, type WatchEventsRequest, type WatchEventsResponse } from '@chat/proto';
 
 /** The unary RPCs of ChatApi, by their client method names. */
@@ -18,6 +19,20 @@ export type UnaryRpc =
 
 type Callback = (err: ServiceError | null, reply: unknown) => void;
 type UnaryMethod = (request: unknown, metadata: Metadata, options: { deadline: number }, callback: Callback) => unknown;
+
+/**
+ * For a test file: a factory of GrpcChat clients to 127.0.0.1:<port()> (the
+ * port read when a client is made, so inside tests), all closed after the file.
+ */
+export function useGrpcClients(port: () => number | undefined): (token: string | undefined) => GrpcChat {
+  const clients: GrpcChat[] = [];
+  afterAll(() => clients.forEach((c) => c.close()));
+  return (token) => {
+    const c = new GrpcChat(`127.0.0.1:${port()}`, token);
+    clients.push(c);
+    return c;
+  };
+}
 
 /** Metadata with `authorization: Bearer <token>`, or none when token is undefined. */
 export function bearer(token: string | undefined): Metadata {

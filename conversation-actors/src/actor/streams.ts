@@ -160,7 +160,7 @@ export class Streams {
   async #load(seq: number): Promise<LiveStream> {
     const [message] = await this.host.store.readMessages(this.host.conversationId, { after: seq - 1, before: seq + 1, limit: 1, direction: 'forward' });
     if (!message || message.seq !== seq) throw new NotFoundError(`no message ${seq} in this conversation`);
-    if (message.streaming !== true) return { ...this.#fresh(message, 0) };
+    if (message.streaming !== true) return this.#fresh(message, 0);
     // Streaming in the store but not here: this actor took over (failover, shard move). Resume it.
     return this.#track(message, this.host.clock.now());
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bus, LocalBus, connectNatsBus, createMetricsRegistry, loadEnvConfig, newBotToken, silentLogger } from '@chat/platform';
+import { createMetricsRegistry, loadEnvConfig, newBotToken, silentLogger } from '@chat/platform';
 import { BackendClient, BackendUnavailableError, BotTokenVerifier, DEFAULT_RETRY_POLICY, type Gateway, GatewayMetrics, UnauthorizedError } from '@chat/edge-gateway';
-import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
+import { BUS_PAIRS, type BusPair } from '@chat/testkit/bus-pairs';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { tempDir } from '@chat/testkit/system-under-test';
 import { StaticOwnership } from '@chat/conversation-actors';
@@ -14,45 +14,12 @@ import { standaloneEnvSchema } from './standalone.js';
 // service, SQLite store in DATA_DIR), with bots made and revoked by the
 // `chat bot` command on the same DATA_DIR, as an operator would, while it runs.
 
-interface Buses {
-  gateway: Bus;
-  actors: Bus;
-  close(): Promise<void>;
-}
-
-const transports: [string, () => Promise<Buses>][] = [
-  [
-    'in-process bus (standalone)',
-    async () => {
-      const bus = new LocalBus();
-      return { gateway: bus, actors: bus, close: () => bus.close() };
-    },
-  ],
-  [
-    'NATS (cluster)',
-    async () => {
-      const server: NatsServerProcess = await startNatsServer({ jetstream: false });
-      const gateway = await connectNatsBus({ servers: server.url, name: 'gw', logger: silentLogger() });
-      const actors = await connectNatsBus({ servers: server.url, name: 'actors', logger: silentLogger() });
-      return {
-        gateway,
-        actors,
-        close: async () => {
-          await gateway.close();
-          await actors.close();
-          await server.stop();
-        },
-      };
-    },
-  ],
-];
-
 const RECHECK_MS = 200;
 
-describe.each(transports)('bot tokens verified over the %s', (_name, connect) => {
+describe.each(BUS_PAIRS)('bot tokens verified over the %s', (_name, connect) => {
   const dir = tempDir('chat-bot-tokens-');
   const env = { DATA_DIR: dir.path };
-  let buses: Buses;
+  let buses: BusPair;
   let actors: ActorsRole | undefined;
   let gateway: Gateway;
   let verifier: BotTokenVerifier;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bus, LocalBus, connectNatsBus, createMetricsRegistry, loadEnvConfig, silentLogger } from '@chat/platform';
-import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
+import { createMetricsRegistry, loadEnvConfig, silentLogger } from '@chat/platform';
+import { BUS_PAIRS, type BusPair } from '@chat/testkit/bus-pairs';
 import { shardOf } from '@chat/proto';
 import type { Gateway } from '@chat/edge-gateway';
 import { ChatClient } from '@chat/testkit/chat-client';
@@ -15,43 +15,9 @@ interface Msg {
   clientMsgId: string;
 }
 
-/** The gateway and the actors each on their own bus connection (one LocalBus in-process). */
-interface Buses {
-  gateway: Bus;
-  actors: Bus;
-  close(): Promise<void>;
-}
-
-const transports: [string, () => Promise<Buses>][] = [
-  [
-    'in-process bus',
-    async () => {
-      const bus = new LocalBus();
-      return { gateway: bus, actors: bus, close: () => bus.close() };
-    },
-  ],
-  [
-    'NATS (no-responders answers arrive a round trip later)',
-    async () => {
-      const server: NatsServerProcess = await startNatsServer({ jetstream: false });
-      const gateway = await connectNatsBus({ servers: server.url, name: 'gw', logger: silentLogger() });
-      const actors = await connectNatsBus({ servers: server.url, name: 'actors', logger: silentLogger() });
-      return {
-        gateway,
-        actors,
-        close: async () => {
-          await gateway.close();
-          await actors.close();
-          await server.stop();
-        },
-      };
-    },
-  ],
-];
-
-describe.each(transports)('a shard moving while sessions pipeline sends, over the %s', (_name, connect) => {
+describe.each(BUS_PAIRS)('a shard moving while sessions pipeline sends, over the %s', (_name, connect) => {
   const dir = tempDir();
-  let buses: Buses;
+  let buses: BusPair;
   let ownership: MovableOwnership;
   let actors: ActorsRole;
   let gateway: Gateway;

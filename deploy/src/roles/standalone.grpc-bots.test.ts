@@ -1,19 +1,13 @@
 import { status } from '@grpc/grpc-js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatMessage, Conversation } from '@chat/proto';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { GrpcChat } from '@chat/testkit/grpc-client';
+import { useGrpcClients } from '@chat/testkit/grpc-client';
 import { runBotCommand } from '../cli/bot-command.js';
 
 describe('standalone: bots on the gRPC API', () => {
   const { system, login } = useStandalone();
-  const clients: GrpcChat[] = [];
-  afterAll(() => clients.forEach((c) => c.close()));
-  const grpc = (token: string) => {
-    const c = new GrpcChat(`127.0.0.1:${system().grpcPort}`, token);
-    clients.push(c);
-    return c;
-  };
+  const grpc = useGrpcClients(() => system().grpcPort);
   /** `chat bot ...` on the running system's DATA_DIR, as an operator would; the JSON line it printed. */
   const bot = async (...args: string[]) => {
     const lines: string[] = [];

@@ -1,32 +1,31 @@
 import { type ServiceError, status } from '@grpc/grpc-js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Conversation, MessageJson } from '@chat/proto';
-import { GrpcChat } from '@chat/testkit/grpc-client';
+import { useGrpcClients } from '@chat/testkit/grpc-client';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
 
 describe('standalone: gRPC calls share their user\u2019s rate budget', () => {
   // 5 requests a second, 10 at once: small enough to exhaust in a test.
   const { system, login } = useStandalone({ RATE_LIMIT_PER_SEC: '5', RATE_LIMIT_BURST: '10' });
-  const clients: GrpcChat[] = [];
-  afterAll(() => clients.forEach((c) => c.close()));
-  const grpc = (token: string) => {
-    const c = new GrpcChat(`127.0.0.1:${system().grpcPort}`, token);
-    clients.push(c);
-    return c;
-  };
+  const grpc = useGrpcClients(() => system().grpcPort);
 
   it('refuses calls over the budget RESOURCE_EXHAUSTED with retry-after-ms, and the WebSocket sessions of the same user pay from the same bucket', async () => {
     const ann = await login('limits ann');
     const bob = await login('limits bob');
     const api = grpc(ann.token);
     const { conversation } = await api.call<{ conversation: Conversation }>('openDm', { userId: bob.user.id });
+    const from = Date.now();
     const results = await Promise.allSettled(
       Array.from({ length: 15 }, (_, i) => api.call('sendMessage', { conversationId: conversation.id, clientMsgId: `l-${i}`, body: `m ${i}`, attachments: [] })),
     );
+    const refills = Math.floor(((Date.now() - from) / 1000) * 5);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as ServiceError);
-    // 10 of burst, one of them spent on openDm: 9 pass, 6 are refused.
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(9);
-    expect(refused).toHaveLength(6);
+    // 10 of burst, one of them spent on openDm: 9 pass, plus what refilled meanwhile; the rest are refused.
+    const passed = results.filter((r) => r.status === 'fulfilled').length;
+    expect(passed).toBeGreaterThanOrEqual(9);
+    expect(passed).toBeLessThanOrEqual(9 + refills);
+    expect(refused.length).toBe(15 - passed);
+    expect(refused.length).toBeGreaterThan(0);
     for (const err of refused) {
       expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
       expect(Number(err.metadata.get('retry-after-ms')[0])).toBeGreaterThan(0);
@@ -45,6 +44,7 @@ describe('standalone: gRPC calls share their user\u2019s rate budget', () => {
     const { conversation } = await api.call<{ conversation: Conversation }>('openDm', { userId: dee.user.id });
     const stream = api.stream(conversation.id, 'slow-1');
     let sent = '';
+    const from = Date.now();
     for (let i = 0; i < 60; i++) {
       const text = `d${i} `;
       stream.delta(text);
@@ -52,11 +52,12 @@ describe('standalone: gRPC calls share their user\u2019s rate budget', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     const final = await stream.end();
+    const took = (Date.now() - from) / 1000;
     expect(final.body).toBe(sent);
     const [updated] = await dee.waitForEvents((e) => e.ev === 'message.updated' && (e.message as MessageJson).clientMsgId === 'slow-1', 1, 10_000);
     expect((updated!.message as MessageJson).body).toBe(sent);
-    // 60 deltas in ~0.7 s on a budget of 10 + 5/s: far fewer calls than deltas reached the actor.
+    // On a budget of 10 + 5/s the actor got at most that many calls, however long it took: fewer frames than the 60 deltas.
     const deltas = dee.events.filter((e) => e.ev === 'message.delta' && (e.seq as number) === final.seq);
-    expect(deltas.length).toBeLessThan(20);
+    expect(deltas.length).toBeLessThanOrEqual(Math.min(59, 10 + Math.ceil(took * 5)));
   });
 });

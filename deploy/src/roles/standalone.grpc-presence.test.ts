@@ -1,20 +1,18 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Conversation } from '@chat/proto';
-import { GrpcChat } from '@chat/testkit/grpc-client';
+import { useGrpcClients } from '@chat/testkit/grpc-client';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
 
 type Presence = { userId: string; online: boolean; lastSeen: number | null };
 
 describe('standalone: a WatchEvents stream is a presence session', () => {
   const { system, login } = useStandalone();
-  const clients: GrpcChat[] = [];
-  afterAll(() => clients.forEach((c) => c.close()));
+  const grpc = useGrpcClients(() => system().grpcPort);
 
   it('a caller watching events is online to its contacts while the stream lasts, and goes offline when it ends', async () => {
     const bot = await login('presence watcher');
     const ann = await login('presence ann');
-    const api = new GrpcChat(`127.0.0.1:${system().grpcPort}`, bot.token);
-    clients.push(api);
+    const api = grpc(bot.token);
     await api.call<{ conversation: Conversation }>('openDm', { userId: ann.user.id });
     // The watcher's WebSocket goes away: from now on only its gRPC stream can make it online.
     await bot.close();

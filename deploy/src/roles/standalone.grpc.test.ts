@@ -1,8 +1,8 @@
 import { type ServiceError, status } from '@grpc/grpc-js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatMessage, Conversation } from '@chat/proto';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { GrpcChat, healthCheck, reflectedServices } from '@chat/testkit/grpc-client';
+import { GrpcChat, healthCheck, reflectedServices, useGrpcClients } from '@chat/testkit/grpc-client';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { startInProcess, tempDir } from '@chat/testkit/system-under-test';
 
@@ -20,16 +20,6 @@ async function failure(pending: Promise<unknown>): Promise<{ code: status; detai
 /** No rate limit in the way of the floods below. */
 const UNLIMITED = { RATE_LIMIT_PER_SEC: '100000', RATE_LIMIT_BURST: '100000' };
 
-/** gRPC clients for a test file, closed after it. */
-function useGrpc(port: () => number | undefined) {
-  const clients: GrpcChat[] = [];
-  afterAll(() => clients.forEach((c) => c.close()));
-  return (token: string | undefined) => {
-    const c = new GrpcChat(`127.0.0.1:${port()}`, token);
-    clients.push(c);
-    return c;
-  };
-}
 
 /** `count` messages from `sender` (WebSocket) into a conversation, not waiting for each ack. */
 function flood(sender: ChatClient, conversationId: string, tag: string, count: number, body = (i: number) => `${tag} ${i}`) {
@@ -38,7 +28,7 @@ function flood(sender: ChatClient, conversationId: string, tag: string, count: n
 
 describe('standalone: the gRPC API', () => {
   const { system, login } = useStandalone(UNLIMITED);
-  const grpc = useGrpc(() => system().grpcPort);
+  const grpc = useGrpcClients(() => system().grpcPort);
 
   it('answers health checks and lists its services by reflection', async () => {
     const address = `127.0.0.1:${system().grpcPort}`;
@@ -209,7 +199,7 @@ describe('standalone: the gRPC API', () => {
 
 describe('standalone: WatchEvents flow control', () => {
   const { system, login } = useStandalone({ ...UNLIMITED, GRPC_WATCH_BUFFER_EVENTS: '50' });
-  const grpc = useGrpc(() => system().grpcPort);
+  const grpc = useGrpcClients(() => system().grpcPort);
 
   it('closes a consumer that does not keep up with RESOURCE_EXHAUSTED instead of buffering', async () => {
     const alice = await login('watch slow alice');

@@ -24,7 +24,15 @@ function fail(message: string): never {
 function tokenFromDataDir(): string {
   const dataDir = resolve(process.env.DATA_DIR ?? join(repoRoot, 'data'));
   const saved = join(dataDir, 'summarizer-bot.json');
-  if (existsSync(saved)) return (JSON.parse(readFileSync(saved, 'utf8')) as { token: string }).token;
+  if (existsSync(saved)) {
+    try {
+      const { token } = JSON.parse(readFileSync(saved, 'utf8')) as { token?: unknown };
+      if (typeof token === 'string' && token.length > 0) return token;
+    } catch {
+      // reported below
+    }
+    fail(`${saved} holds no token; delete it to mint a new bot, or set BOT_TOKEN`);
+  }
   const chat = join(repoRoot, 'deploy/bin/chat.mjs');
   if (!existsSync(join(repoRoot, 'deploy/dist/chat.mjs'))) fail('build first (npm run build, or npm start), or set BOT_TOKEN');
   const out = spawnSync(process.execPath, [chat, 'bot', 'create', '--name', 'Summarizer'], { env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8' });
