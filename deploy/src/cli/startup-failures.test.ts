@@ -37,6 +37,32 @@ function run(role: string, env: Record<string, string>): Promise<Outcome> {
   });
 }
 
+/** Starts `chat <role>` and resolves once it logged that it is ready; `stop()` ends it with SIGTERM. */
+async function startRole(role: string, env: Record<string, string>): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [chatBin(), role], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`chat ${role} not ready in time:\n${output}`)), EXIT_WITHIN_MS);
+    const onData = (d: Buffer) => {
+      output += d;
+      if (/ready/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`chat ${role} exited (${code}) before it was ready:\n${output}`)));
+  });
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.on('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 /** A port held by a plain TCP listener on every interface, as another program would hold it. */
 async function takenPort(): Promise<{ port: number; server: Server }> {
   const server = createServer();
@@ -99,6 +125,31 @@ describe('chat: start-up failures say why and exit', () => {
     const o = await run('actors', { PORT: '0', NATS_URL: nowhere, DATA_DIR: dataDir() });
     expect(o.code).toBe(1);
     expectOneLine(o, 'actors', ['cannot connect to NATS', nowhere.replace('nats://', '')]);
+  });
+
+  it('an actor host or gateway whose SHARDS or LEASE_TTL_MS differ from the running cluster’s refuses to start, naming both values', async () => {
+    const base = { PORT: '0', GRPC_PORT: '0', NATS_URL: nats.url, JWT_SECRET: 'x'.repeat(32), LEASE_BUCKET: `b${process.pid}_${Date.now()}`, LEASE_TTL_MS: '1000' };
+    const first = await startRole('actors', { ...base, SHARDS: '16', DATA_DIR: dataDir() });
+    try {
+      const shards = await run('actors', { ...base, SHARDS: '32', DATA_DIR: dataDir() });
+      expect(shards.code).toBe(2);
+      expectOneLine(shards, 'actors', ['SHARDS is 32 here but 16 in the running cluster']);
+      const ttl = await run('actors', { ...base, SHARDS: '16', LEASE_TTL_MS: '3000', DATA_DIR: dataDir() });
+      expect(ttl.code).toBe(2);
+      expectOneLine(ttl, 'actors', ['LEASE_TTL_MS is 3000 here but 1000']);
+      const gateway = await run('gateway', { ...base, SHARDS: '64' });
+      expect(gateway.code).toBe(2);
+      expectOneLine(gateway, 'gateway', ['SHARDS is 64 here but 16']);
+      // One that agrees starts.
+      await (await startRole('gateway', { ...base, SHARDS: '16' })).stop();
+    } finally {
+      await first.stop();
+    }
+    // With every actor host stopped (its lease released on the way out), new values may be recorded.
+    await (await startRole('actors', { ...base, SHARDS: '32', DATA_DIR: dataDir() })).stop();
+    const old = await run('gateway', { ...base, SHARDS: '16' });
+    expect(old.code).toBe(2);
+    expectOneLine(old, 'gateway', ['SHARDS is 16 here but 32']);
   });
 
   it('a bad LOG_LEVEL is a setting error before anything starts: one line, exit 2', async () => {
