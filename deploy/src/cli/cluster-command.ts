@@ -43,7 +43,7 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
     presence,
     redis: values.redis!,
     // Gateways of the local cluster serve the web client too.
-    env: { WEB_DIR: resolveWebDir(env.WEB_DIR ?? '') ?? '', ...pick(env, ['SHARDS', 'LEASE_TTL_MS', 'LOG_LEVEL', 'REQUEST_RETRY_MS']) },
+    env: { WEB_DIR: resolveWebDir(env.WEB_DIR ?? '') ?? '', ...pick(env, ['SHARDS', 'LEASE_TTL_MS', 'LOG_LEVEL', 'REQUEST_RETRY_MS', 'DRAIN_HOLD_MS', 'DRAIN_SPREAD_MS']) },
     onLine: (name, line) => {
       if (!colors.has(name)) colors.set(name, COLORS[colors.size % COLORS.length]!);
       const tag = `${name}`.padEnd(10);

@@ -147,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
     const force = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, 15_000);
+    }, Math.max(15_000, system.stopWithinMs ?? 0));
     force.unref();
     system.stop().then(
       () => {

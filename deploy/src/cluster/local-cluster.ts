@@ -146,7 +146,8 @@ export class LocalCluster {
         byRole(role).map(async (p) => {
           p.child.kill('SIGCONT');
           p.child.kill('SIGTERM');
-          const done = await Promise.race([p.exited.then(() => true), sleep(15_000).then(() => false)]);
+          // A gateway holds and spreads its closes first (DRAIN_HOLD_MS + DRAIN_SPREAD_MS, 10 s by default).
+          const done = await Promise.race([p.exited.then(() => true), sleep(30_000).then(() => false)]);
           if (!done) p.child.kill('SIGKILL');
         }),
       );

@@ -5,7 +5,8 @@ import { type Sender, type SteadyLoad, fullHistory } from './cluster-load.js';
 import { LocalCluster } from '@chat/deploy';
 
 export const LEASE_TTL_MS = 2000;
-const ENV = { SHARDS: '32', LEASE_TTL_MS: String(LEASE_TTL_MS), LOG_LEVEL: 'warn', REQUEST_RETRY_MS: '8000' };
+// Gateways stop at once (no drain hold or spread) unless a test asks for them.
+const ENV = { SHARDS: '32', LEASE_TTL_MS: String(LEASE_TTL_MS), LOG_LEVEL: 'warn', REQUEST_RETRY_MS: '8000', DRAIN_HOLD_MS: '0', DRAIN_SPREAD_MS: '0' };
 
 /**
  * Test fixture for cluster integration tests: starts a LocalCluster of real
