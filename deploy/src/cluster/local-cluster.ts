@@ -185,7 +185,7 @@ export class LocalCluster {
 
   /** What Prometheus scrapes: every process started so far (a stopped one stays, and shows as down). */
   scrapeTargets(): ScrapeTarget[] {
-    return this.processes.map((p) => ({ job: `chat-${p.role}`, role: p.role, address: `127.0.0.1:${p.port}` }));
+    return this.processes.map((p) => ({ job: `chat-${p.role}`, address: `127.0.0.1:${p.port}` }));
   }
 
   /** Starts one `chat <role>`; a gateway serves gRPC on `grpcPort`. */

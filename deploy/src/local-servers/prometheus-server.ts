@@ -3,10 +3,13 @@ import { join } from 'node:path';
 import { findPrometheusBinary, prometheusRulesFile } from '../observability/prometheus-files.js';
 import { type ServerProcess, startServerProcess } from './server-process.js';
 
-/** One process for Prometheus to scrape: its job (`chat-gateway`, ...), role and `host:port` of /metrics. */
+/**
+ * One process for Prometheus to scrape: its job (`chat-gateway`, ...) and the
+ * `host:port` of its /metrics. No `role` target label: every process exports
+ * chat_build_info{role}, which a target label of that name would rename.
+ */
 export interface ScrapeTarget {
   job: string;
-  role: string;
   address: string;
 }
 
@@ -63,7 +66,7 @@ export async function startPrometheusServer(options: PrometheusServerOptions = {
   const writeTargets = (): void => {
     const jobs = new Set([...JOBS, ...targets.map((t) => t.job)]);
     for (const job of jobs) {
-      const groups = targets.filter((t) => t.job === job).map((t) => ({ targets: [t.address], labels: { role: t.role } }));
+      const groups = targets.filter((t) => t.job === job).map((t) => ({ targets: [t.address] }));
       // Written aside and renamed, so Prometheus never reads half a file.
       const file = join(targetsDir, `${job}.json`);
       writeFileSync(`${file}.tmp`, JSON.stringify(groups, null, 2));
