@@ -1,6 +1,7 @@
 import {
   type ChatMessage,
   type MessageList,
+  QUERY_OP_LABELS,
   QUERY_QUEUE,
   QUERY_SUBJECT,
   QueryReply,
@@ -68,7 +69,7 @@ export class QueryService {
       done(fail('bad_request', 'undecodable query'));
       return;
     }
-    op = req.op?.$case ?? 'none';
+    op = req.op ? QUERY_OP_LABELS[req.op.$case] : 'none';
     this.#handle(req).then(done, (err: unknown) => {
       const code = errorCodeOf(err);
       if (code === 'internal') this.options.logger.error({ err, op }, 'query failed');

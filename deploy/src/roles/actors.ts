@@ -14,9 +14,9 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   const config = loadEnvConfig(clusterActorsEnvSchema, env);
   const hostId = config.HOST_ID || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ hostId });
-  const registry = createMetricsRegistry();
+  const registry = createMetricsRegistry('actors');
   let started = false;
-  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log });
+  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log, registry });
   const ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && bus.isReady() });
   try {
     // Host leases expire after LEASE_TTL_MS; shard claims stay until handed off or taken from a host that is gone.

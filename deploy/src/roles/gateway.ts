@@ -8,8 +8,8 @@ import type { RunningSystem } from './standalone.js';
 export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(clusterGatewayEnvSchema, env);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
-  const registry = createMetricsRegistry();
-  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
+  const registry = createMetricsRegistry('gateway');
+  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, registry });
   let gateway;
   try {
     gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry, logger, serveWeb: config.WEB_DIR !== '', grpcTls });

@@ -18,9 +18,9 @@ const presenceRoleEnvSchema = clusterPresenceEnvSchema.extend(presenceEnvSchema.
  */
 export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(presenceRoleEnvSchema, env);
-  const registry = createMetricsRegistry();
+  const registry = createMetricsRegistry('presence');
   let started = false;
-  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `presence-${process.pid}`, logger });
+  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `presence-${process.pid}`, logger, registry });
   let ops;
   try {
     ops = await startOpsServer({ port: config.PORT, registry, logger, ready: () => started && bus.isReady() });

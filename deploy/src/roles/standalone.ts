@@ -29,7 +29,7 @@ export interface RunningSystem {
 export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(standaloneEnvSchema, env);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
-  const registry = createMetricsRegistry();
+  const registry = createMetricsRegistry('standalone');
   const bus = new LocalBus((err, subject) => logger.error({ err, subject }, 'bus handler failed'));
   const { backend: presenceBackend } = await openPresenceBackend(config, { registry, logger });
   const presence = new PresenceService({ bus, backend: presenceBackend, logger: logger.child({ component: 'presence' }), registry });
