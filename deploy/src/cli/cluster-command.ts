@@ -68,6 +68,7 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
   if (cluster.prometheus) {
     const p = cluster.prometheus;
     console.log(`  prometheus  ${p.url}  (scrapes every role every ${p.intervalSeconds} s; rules ${p.rulesFile}; targets at ${p.url}/targets)`);
+    console.log(`              every dashboard panel's value now: node deploy/grafana/panel-values.mjs --prometheus ${p.url}`);
   }
   for (const p of cluster.processes) {
     const what = p.role === 'gateway' ? `chat at ${p.url}  (ws ${p.url.replace('http', 'ws')}/v1/ws, gRPC 127.0.0.1:${p.grpcPort})` : `/healthz /readyz /metrics at ${p.url}`;
