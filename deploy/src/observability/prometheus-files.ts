@@ -21,10 +21,10 @@ export function grafanaDashboardFile(): string {
 /** The Debian package with `prometheus` and `promtool` (CI installs it in .ci/run). */
 export const PROMETHEUS_DEBIAN_PACKAGE = 'prometheus';
 
-/** Path of a binary of Debian's prometheus package; throws naming the package when it is missing. */
-export function findPrometheusBinary(name: 'prometheus' | 'promtool'): string {
+/** Path of a binary of Debian's prometheus package; throws naming the package when it is missing (`dirs`: where to look, for tests). */
+export function findPrometheusBinary(name: 'prometheus' | 'promtool', dirs?: string[]): string {
   try {
-    return findBinary(name, PROMETHEUS_DEBIAN_PACKAGE);
+    return dirs ? findBinary(name, PROMETHEUS_DEBIAN_PACKAGE, dirs) : findBinary(name, PROMETHEUS_DEBIAN_PACKAGE);
   } catch (err) {
     throw new Error(`${(err as Error).message}; CI installs it in .ci/run`, { cause: err });
   }

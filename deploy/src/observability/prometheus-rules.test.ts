@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alertNames, prometheusDir, prometheusRulesFile, promtool, recordedNames } from './prometheus-files.js';
+import { alertNames, findPrometheusBinary, prometheusDir, prometheusRulesFile, promtool, recordedNames } from './prometheus-files.js';
 
 /**
  * deploy/prometheus checked by promtool (Debian's prometheus package; CI
@@ -11,6 +11,13 @@ import { alertNames, prometheusDir, prometheusRulesFile, promtool, recordedNames
 describe('Prometheus rules and configuration (deploy/prometheus)', () => {
   const rules = readFileSync(prometheusRulesFile(), 'utf8');
   const tests = readFileSync(join(prometheusDir(), 'rules.test.yml'), 'utf8');
+
+  it('without promtool these tests fail with what to install, and CI installs it', () => {
+    expect(() => findPrometheusBinary('promtool', ['/nonexistent'])).toThrow(
+      'promtool not found on PATH or in /usr/sbin: install the Debian package `prometheus` (apt-get install prometheus); CI installs it in .ci/run',
+    );
+    expect(readFileSync(join(prometheusDir(), '..', '..', '.ci', 'run'), 'utf8')).toMatch(/command -v promtool.*\|\| missing\+=\(prometheus\)/);
+  });
 
   it('promtool check rules: rules.yml is valid', () => {
     const { status, output } = promtool(['check', 'rules', 'rules.yml']);
