@@ -42,7 +42,10 @@ roles:
   cluster      a local cluster of real processes: nats-server (JetStream, temporary
                directory), presence, G gateways and A actor hosts
                [--gateways 2] [--actors 3] [--port 8080] [--grpc-port 9090]
-               [--data-dir ./data/cluster]
+               [--data-dir ./data/cluster] [--presence 1] [--redis]
+               [--observability [--scrape-interval 5] [--prometheus-port R]]:
+               also a prometheus server (Debian's prometheus package) scraping
+               every process with deploy/prometheus/rules.yml
   cassandra    one local Apache Cassandra node (Java 17; jars from Maven Central,
                cached) on 127.0.0.1:CASSANDRA_PORT (9042), data in a temporary
                directory: a real CQL server for STORE=scylla; CASSANDRA_HEAP (1g);

@@ -28,7 +28,7 @@ export function useCluster() {
   const start = async (
     gateways: number,
     actors: number,
-    options: { redis?: boolean; presence?: number; env?: Record<string, string> } = {},
+    options: { redis?: boolean; presence?: number; env?: Record<string, string>; observability?: { intervalSeconds?: number } } = {},
   ): Promise<LocalCluster> => {
     const dir = tempDir('chat-cluster-');
     dirs.push(dir);
@@ -39,6 +39,7 @@ export function useCluster() {
       env: { ...ENV, ...options.env },
       ...(options.redis ? { redis: true } : {}),
       ...(options.presence ? { presence: options.presence } : {}),
+      ...(options.observability ? { observability: options.observability } : {}),
     });
     return cluster;
   };
