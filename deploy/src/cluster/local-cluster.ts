@@ -133,6 +133,18 @@ export class LocalCluster {
     return freePort().then((port) => this.#spawn('actors', port));
   }
 
+  /**
+   * A rolling-update step: SIGTERM `proc` (it drains as configured), wait for
+   * it to exit, and start the same role again on the same ports. Resolves
+   * with the new process once it is ready.
+   */
+  async restart(proc: ClusterProcess): Promise<ClusterProcess> {
+    proc.child.kill('SIGTERM');
+    const exit = await proc.exited;
+    if (exit.code !== 0) throw new Error(`${proc.name} exited with ${exit.signal ?? `code ${exit.code}`} on SIGTERM:\n${proc.output()}`);
+    return this.#spawn(proc.role, proc.port, proc.grpcPort);
+  }
+
   /** Starts one more presence service instance. */
   addPresence(): Promise<ClusterProcess> {
     return freePort().then((port) => this.#spawn('presence', port));
