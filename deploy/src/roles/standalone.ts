@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { LocalBus, type Logger, createMetricsRegistry, envBool, loadEnvConfig } from '@chat/platform';
+import { LocalBus, type Logger, createMetricsRegistry, envBool, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
 import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
 import { gatewayEnvSchema, loadGrpcTls } from '@chat/edge-gateway';
 import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
@@ -29,9 +29,17 @@ export interface RunningSystem {
 export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(standaloneEnvSchema, env);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
+  const tracing = await startTracing({ role: 'standalone', logger, env });
   const registry = createMetricsRegistry();
+  openMetricsWhenTracing(registry);
   const bus = new LocalBus((err, subject) => logger.error({ err, subject }, 'bus handler failed'));
-  const { backend: presenceBackend } = await openPresenceBackend(config, { registry, logger });
+  let presenceBackend;
+  try {
+    ({ backend: presenceBackend } = await openPresenceBackend(config, { registry, logger }));
+  } catch (err) {
+    await tracing.shutdown();
+    throw err;
+  }
   const presence = new PresenceService({ bus, backend: presenceBackend, logger: logger.child({ component: 'presence' }), registry });
   presence.start();
   const fanout = new PresenceFanout({ bus, logger: logger.child({ component: 'presence-fanout' }) });
@@ -47,6 +55,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
   } catch (err) {
     await stopPresence();
     await bus.close();
+    await tracing.shutdown();
     throw err;
   }
   let gateway;
@@ -64,6 +73,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
     await actors.stop();
     await stopPresence();
     await bus.close();
+    await tracing.shutdown();
     throw err;
   }
   let stopping: Promise<void> | undefined;
@@ -76,6 +86,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
         await stopPresence();
         await actors.stop();
         await bus.close();
+        await tracing.shutdown();
       })()),
   };
 }
