@@ -1,5 +1,5 @@
 import type { ActorReply, ActorRequest, Conversation, MarkReceipt, ProtocolLimits, User } from '@chat/proto';
-import type { Clock, Logger } from '@chat/platform';
+import { type Clock, type Logger, SpanKind, startSpan, withContext } from '@chat/platform';
 import type { ChatStore, ConversationRecord, NewConversation } from '../store/store.js';
 import {
   BadRequestError,
@@ -20,7 +20,7 @@ import { findMember } from './member-index.js';
 import { type MembershipOp, changeMembership, publishMembershipChange } from './membership.js';
 import { type MessageMutation, mutateMessage } from './message-mutations.js';
 import { markReceipt } from './receipts.js';
-import { type Task, failure } from './replies.js';
+import { type Task, type TaskTrace, failure } from './replies.js';
 import { SendCommit } from './send-commit.js';
 import { type StreamTimings, Streams } from './streams.js';
 import { newConversationView } from './views.js';
@@ -119,12 +119,13 @@ export class ConversationActor {
    * Queues a request; the promise always resolves with a reply (failures are
    * replies too). Throws OverloadedError synchronously when the mailbox is full.
    */
-  enqueue(req: ActorRequest): Promise<ActorReply> {
+  enqueue(req: ActorRequest, trace?: TaskTrace): Promise<ActorReply> {
     if (this.#stopped) return Promise.resolve(failure('unavailable', 'conversation is moving to another host; retry'));
     let resolve!: (reply: ActorReply) => void;
     const reply = new Promise<ActorReply>((r) => (resolve = r));
     // Outside the Promise executor, so a full mailbox throws to the caller instead of rejecting.
-    this.#mailbox.push({ req, enqueuedAt: this.deps.clock.now(), resolve });
+    this.#mailbox.push({ req, enqueuedAt: this.deps.clock.now(), resolve, trace });
+    if (trace) trace.wait = startSpan('mailbox wait', { kind: SpanKind.INTERNAL, parent: trace.ctx });
     this.deps.metrics.mailboxDepth.inc();
     if (!this.#running) void this.#run();
     return reply;
@@ -158,7 +159,10 @@ export class ConversationActor {
         const batch = this.#mailbox.takeBatch(this.deps.maxBatch, (a, b) => a.req.op?.$case === 'send' && b.req.op?.$case === 'send');
         this.deps.metrics.mailboxDepth.dec(batch.length);
         const now = this.deps.clock.now();
-        for (const t of batch) this.deps.metrics.mailboxWait.observe((now - t.enqueuedAt) / 1000);
+        for (const t of batch) {
+          this.deps.metrics.mailboxWait.observe((now - t.enqueuedAt) / 1000);
+          t.trace?.wait?.end();
+        }
         try {
           await this.#process(batch);
         } catch (err) {
@@ -183,11 +187,17 @@ export class ConversationActor {
       this.#answer(first, OUT_OF_ORDER);
       return;
     }
-    const reply = await this.#handleSingle(first.req, head, first.internal === true).catch((err: unknown) => this.#toFailure(err, first.req));
+    // A traced request runs in its span's context, so the events it publishes (EventPublisher) descend from it.
+    const traced = first.trace?.ctx;
+    const handle = () => this.#handleSingle(first.req, head, first.internal === true);
+    const reply = await (traced ? withContext(traced, handle) : handle()).catch((err: unknown) => this.#toFailure(err, first.req));
     const publish = this.#afterAnswer;
     this.#afterAnswer = undefined;
     this.#answer(first, reply);
-    publish?.();
+    if (publish) {
+      if (traced) withContext(traced, publish);
+      else publish();
+    }
   }
 
   async #loadHead(): Promise<Head> {
@@ -403,6 +413,7 @@ export class ConversationActor {
       // What waits in the mailbox must not be served by this actor either.
       for (const task of this.#mailbox.drain()) {
         this.deps.metrics.mailboxDepth.dec();
+        task.trace?.wait?.end();
         this.#answer(task, this.#toFailure(err, task.req));
       }
     }

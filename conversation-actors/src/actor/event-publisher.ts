@@ -1,5 +1,5 @@
 import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type MessageDelta, type Receipt, conversationEventsSubject, userEventsSubject } from '@chat/proto';
-import { type Bus, encoded } from '@chat/platform';
+import { type Bus, type BusPayload, type Context, SpanKind, activeSpanContext, contextOf, encoded, startSpan, traceHeaders } from '@chat/platform';
 import type { MemberView } from '../store/store.js';
 
 /**
@@ -20,8 +20,8 @@ export class EventPublisher {
   constructor(private readonly bus: Bus) {}
 
   /** To every member's sessions, the sender's included (their other devices). */
-  messageNew(conversationId: string, message: ChatMessage, originReceivedAt: number): void {
-    this.#toConversation(conversationId, { originReceivedAt, kind: { $case: 'messageNew', value: message } });
+  messageNew(conversationId: string, message: ChatMessage, originReceivedAt: number, trace?: Context): void {
+    this.#toConversation(conversationId, { originReceivedAt, kind: { $case: 'messageNew', value: message } }, trace);
   }
 
   /**
@@ -66,7 +66,7 @@ export class EventPublisher {
    * all of them: each gateway joins its connected members and delivers it.
    */
   groupCreated(conversation: Conversation): void {
-    this.bus.publish(GROUPS_CREATED_SUBJECT, encoded(Event, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } }));
+    this.#publish(GROUPS_CREATED_SUBJECT, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } });
   }
 
   /** To a user who left or was removed, after the change is stored: the conversation is gone for them. */
@@ -74,11 +74,31 @@ export class EventPublisher {
     this.#toUser(userId, { originReceivedAt: 0, kind: { $case: 'conversationRemoved', value: conversationId } });
   }
 
-  #toConversation(conversationId: string, event: Event): void {
-    this.bus.publish(conversationEventsSubject(conversationId), encoded(Event, event));
+  #toConversation(conversationId: string, event: Event, trace?: Context): void {
+    this.#publish(conversationEventsSubject(conversationId), event, trace);
   }
 
   #toUser(userId: string, event: Event): void {
-    this.bus.publish(userEventsSubject(userId), encoded(Event, event));
+    this.#publish(userEventsSubject(userId), event);
+  }
+
+  /**
+   * With tracing on and a traced request being handled (`trace`, else the
+   * active context), the publish is a producer span whose traceparent the
+   * event carries, so each gateway's delivery joins the request's trace.
+   */
+  #publish(subject: string, event: Event, trace?: Context): void {
+    const payload: BusPayload = encoded(Event, event);
+    const parent = trace ?? activeSpanContext();
+    if (parent === undefined) {
+      this.bus.publish(subject, payload);
+      return;
+    }
+    const span = startSpan(`publish ${event.kind?.$case ?? 'event'}`, { kind: SpanKind.PRODUCER, parent, attributes: { 'messaging.destination.name': subject } });
+    try {
+      this.bus.publish(subject, payload, traceHeaders(contextOf(span, parent)));
+    } finally {
+      span.end();
+    }
   }
 }

@@ -1,5 +1,5 @@
 // Tracing (OpenTelemetry): the one place roles start it and make spans.
-export { SpanKind, type Context, type Span } from '@opentelemetry/api';
+export { SpanKind, type Context, type Link, type Span } from '@opentelemetry/api';
 export { type TracingSettings, tracingSettings } from './settings.js';
 export {
   type SpanOptions,
