@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatClient } from '@chat/testkit/chat-client';
-import { OtlpReceiver, type ReceivedSpan } from '@chat/testkit/otlp-receiver';
+import { OTLP_KIND, OtlpReceiver, type ReceivedSpan } from '@chat/testkit/otlp-receiver';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -91,6 +91,18 @@ describe('chat standalone: trace sampling (OTEL_TRACES_SAMPLER)', () => {
     const covered = commits.flatMap((c) => [c.parentSpanId, ...c.links.map((l) => l.spanId)]);
     expect(covered.sort()).toEqual(handlings.map((h) => h.spanId).sort());
     expect(commits.length).toBeLessThan(COUNT);
+  }, 60_000);
+
+  it('a query (conversation.list) is one trace: the op, its bus request, the query service handling it', async () => {
+    const s = await tracedSystem({});
+    await s.ann.call('conversation.list', {});
+    const spans = await s.otlp.waitFor((all) => all.some((x) => x.name === 'query list'));
+    const root = spans.find((x) => x.name === 'chat conversation.list')!;
+    expect(root.parentSpanId).toBeUndefined();
+    const request = spans.find((x) => x.name === 'query request' && x.parentSpanId === root.spanId)!;
+    expect(request).toBeDefined();
+    const handling = spans.find((x) => x.name === 'query list')!;
+    expect(handling).toMatchObject({ traceId: root.traceId, parentSpanId: request.spanId, kind: OTLP_KIND.SERVER });
   }, 60_000);
 
   it('a bad OTEL_TRACES_SAMPLER_ARG stops chat before it starts, with exit code 2 and the variable named', async () => {
