@@ -1,5 +1,5 @@
 import type { ActorReply, ActorRequest, Conversation, MarkReceipt, ProtocolLimits, User } from '@chat/proto';
-import { type Clock, type Logger, SpanKind, startSpan, withContext } from '@chat/platform';
+import { type Clock, type Logger, SpanKind, startSpan, tracingEnabled, withContext } from '@chat/platform';
 import type { ChatStore, ConversationRecord, NewConversation } from '../store/store.js';
 import {
   BadRequestError,
@@ -164,7 +164,10 @@ export class ConversationActor {
           t.trace?.wait?.end();
         }
         try {
-          await this.#process(batch);
+          // Traced: the batch runs in its first request's span's context, so the events it publishes
+          // (EventPublisher) descend from it; an untraced one in none, not in whatever started this loop.
+          if (tracingEnabled()) await withContext(batch[0]!.trace?.ctx, () => this.#process(batch));
+          else await this.#process(batch);
         } catch (err) {
           this.#failAll(batch, err);
         }
@@ -187,17 +190,11 @@ export class ConversationActor {
       this.#answer(first, OUT_OF_ORDER);
       return;
     }
-    // A traced request runs in its span's context, so the events it publishes (EventPublisher) descend from it.
-    const traced = first.trace?.ctx;
-    const handle = () => this.#handleSingle(first.req, head, first.internal === true);
-    const reply = await (traced ? withContext(traced, handle) : handle()).catch((err: unknown) => this.#toFailure(err, first.req));
+    const reply = await this.#handleSingle(first.req, head, first.internal === true).catch((err: unknown) => this.#toFailure(err, first.req));
     const publish = this.#afterAnswer;
     this.#afterAnswer = undefined;
     this.#answer(first, reply);
-    if (publish) {
-      if (traced) withContext(traced, publish);
-      else publish();
-    }
+    publish?.();
   }
 
   async #loadHead(): Promise<Head> {

@@ -21,7 +21,8 @@ export class EventPublisher {
 
   /** To every member's sessions, the sender's included (their other devices). */
   messageNew(conversationId: string, message: ChatMessage, originReceivedAt: number, trace?: Context): void {
-    this.#toConversation(conversationId, { originReceivedAt, kind: { $case: 'messageNew', value: message } }, trace);
+    // The send's own span, never the active one: a group commit publishes for several requests.
+    this.#publish(conversationEventsSubject(conversationId), { originReceivedAt, kind: { $case: 'messageNew', value: message } }, trace);
   }
 
   /**
@@ -66,7 +67,7 @@ export class EventPublisher {
    * all of them: each gateway joins its connected members and delivers it.
    */
   groupCreated(conversation: Conversation): void {
-    this.#publish(GROUPS_CREATED_SUBJECT, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } });
+    this.#publish(GROUPS_CREATED_SUBJECT, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } }, activeSpanContext());
   }
 
   /** To a user who left or was removed, after the change is stored: the conversation is gone for them. */
@@ -74,22 +75,21 @@ export class EventPublisher {
     this.#toUser(userId, { originReceivedAt: 0, kind: { $case: 'conversationRemoved', value: conversationId } });
   }
 
-  #toConversation(conversationId: string, event: Event, trace?: Context): void {
-    this.#publish(conversationEventsSubject(conversationId), event, trace);
+  #toConversation(conversationId: string, event: Event): void {
+    this.#publish(conversationEventsSubject(conversationId), event, activeSpanContext());
   }
 
   #toUser(userId: string, event: Event): void {
-    this.#publish(userEventsSubject(userId), event);
+    this.#publish(userEventsSubject(userId), event, activeSpanContext());
   }
 
   /**
-   * With tracing on and a traced request being handled (`trace`, else the
-   * active context), the publish is a producer span whose traceparent the
-   * event carries, so each gateway's delivery joins the request's trace.
+   * With `parent` (tracing on, a traced request being handled: the actor runs
+   * it in that request's context), the publish is a producer span whose
+   * traceparent the event carries, so each gateway's delivery joins the trace.
    */
-  #publish(subject: string, event: Event, trace?: Context): void {
+  #publish(subject: string, event: Event, parent: Context | undefined): void {
     const payload: BusPayload = encoded(Event, event);
-    const parent = trace ?? activeSpanContext();
     if (parent === undefined) {
       this.bus.publish(subject, payload);
       return;

@@ -93,7 +93,7 @@ describe('chat standalone: trace sampling (OTEL_TRACES_SAMPLER)', () => {
     expect(commits.length).toBeLessThan(COUNT);
   }, 60_000);
 
-  it('a query (conversation.list) is one trace: the op, its bus request, the query service handling it', async () => {
+  it('a query (conversation.list) is one trace: the op, its bus request, the query service handling it; a conversation op publishes within its trace', async () => {
     const s = await tracedSystem({});
     await s.ann.call('conversation.list', {});
     const spans = await s.otlp.waitFor((all) => all.some((x) => x.name === 'query list'));
@@ -103,6 +103,14 @@ describe('chat standalone: trace sampling (OTEL_TRACES_SAMPLER)', () => {
     expect(request).toBeDefined();
     const handling = spans.find((x) => x.name === 'query list')!;
     expect(handling).toMatchObject({ traceId: root.traceId, parentSpanId: request.spanId, kind: OTLP_KIND.SERVER });
+
+    // The DM opened by tracedSystem: its conversation.updated for each member is published, and delivered, within its trace.
+    const dm = spans.find((x) => x.name === 'chat conversation.open_dm')!;
+    const handled = spans.find((x) => x.name === 'actor openDm' && x.traceId === dm.traceId)!;
+    const publishes = spans.filter((x) => x.name === 'publish conversationUpdated' && x.parentSpanId === handled.spanId);
+    expect(publishes).toHaveLength(2);
+    const deliveries = spans.filter((x) => x.name === 'deliver conversationUpdated' && x.traceId === dm.traceId);
+    expect(deliveries.map((d) => d.parentSpanId).sort()).toEqual(publishes.map((p) => p.spanId).sort());
   }, 60_000);
 
   it('a bad OTEL_TRACES_SAMPLER_ARG stops chat before it starts, with exit code 2 and the variable named', async () => {

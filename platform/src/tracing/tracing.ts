@@ -144,9 +144,9 @@ export function contextFromHeaders(headers: BusHeaders | undefined): Context | u
   return propagator!.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
 }
 
-/** Runs `fn` with `ctx` as the active context (kept across its awaits). */
-export function withContext<T>(ctx: Context, fn: () => T): T {
-  return context.with(ctx, fn);
+/** Runs `fn` with `ctx` as the active context, kept across its awaits (undefined: no active span). */
+export function withContext<T>(ctx: Context | undefined, fn: () => T): T {
+  return context.with(ctx ?? ROOT_CONTEXT, fn);
 }
 
 /** The active context when it holds a span (see withContext); undefined otherwise or when tracing is off. */
