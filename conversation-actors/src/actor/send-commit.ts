@@ -1,5 +1,5 @@
 import { type ActorReply, type ActorRequest, type ChatMessage, type SendMessage, type User, newMessageId } from '@chat/proto';
-import { type Clock, type Link, type Span, SpanKind, endSpan, linkTo, startSpan } from '@chat/platform';
+import { type Clock, type Link, type Span, SpanKind, endSpan, linkTo, startSpan, tracingEnabled } from '@chat/platform';
 import { ForbiddenError } from '../errors.js';
 import type { ActorMetrics } from '../metrics.js';
 import type { ChatStore, ClientMsgKey, ConversationRecord } from '../store/store.js';
@@ -209,6 +209,7 @@ export class SendCommit {
  * child of the first traced send's handling, linked to every other's.
  */
 function commitSpan(sends: readonly PendingSend[], count: number): Span | undefined {
+  if (!tracingEnabled()) return undefined;
   let parent: PendingSend | undefined;
   const links: Link[] = [];
   for (const p of sends) {

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { OTLP_KIND, OtlpReceiver, type ReceivedSpan } from '@chat/testkit/otlp-receiver';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
+import { GrpcChat } from '@chat/testkit/grpc-client';
+import { freePort } from '@chat/testkit/servers';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -111,6 +113,28 @@ describe('chat standalone: trace sampling (OTEL_TRACES_SAMPLER)', () => {
     expect(publishes).toHaveLength(2);
     const deliveries = spans.filter((x) => x.name === 'deliver conversationUpdated' && x.traceId === dm.traceId);
     expect(deliveries.map((d) => d.parentSpanId).sort()).toEqual(publishes.map((p) => p.spanId).sort());
+  }, 60_000);
+
+  it('a gRPC StreamMessage call is one trace: every append it makes to the actor is a request under the call\'s span', async () => {
+    const grpcPort = await freePort();
+    const s = await tracedSystem({ GRPC_PORT: String(grpcPort) });
+    const api = new GrpcChat(`127.0.0.1:${grpcPort}`, s.ann.token);
+    cleanups.push(() => api.close());
+    const stream = api.stream(s.dm, 'streamed-1');
+    for (const w of ['one ', 'two ', 'three']) {
+      stream.delta(w);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await stream.end()).body).toBe('one two three');
+    const spans = await s.otlp.waitFor((all) => all.some((x) => x.name === 'chat StreamMessage'));
+    const root = spans.find((x) => x.name === 'chat StreamMessage')!;
+    expect(root.parentSpanId).toBeUndefined();
+    const requests = spans.filter((x) => x.name === 'actor request' && x.parentSpanId === root.spanId);
+    // The start (a send of an empty streaming message), then appends; the last ends it.
+    expect(requests.length).toBeGreaterThanOrEqual(2);
+    const handled = spans.filter((x) => x.traceId === root.traceId && x.name.startsWith('actor ') && x.name !== 'actor request').map((x) => x.name);
+    expect(handled).toContain('actor send');
+    expect(handled).toContain('actor streamAppend');
   }, 60_000);
 
   it('a bad OTEL_TRACES_SAMPLER_ARG stops chat before it starts, with exit code 2 and the variable named', async () => {
