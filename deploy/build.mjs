@@ -2,10 +2,20 @@
 // package it imports) into deploy/dist/chat.mjs. Third-party packages stay
 // external and load from node_modules, native addons included.
 import { build } from 'esbuild';
-import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+// chat_build_info's labels (platform/src/build-info.ts): the release and, in a git checkout, the commit.
+const version = JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version;
+let revision = 'unknown';
+try {
+  revision = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+} catch {
+  // Not a git checkout (an unpacked release): the version alone names the build.
+}
 
 await build({
   absWorkingDir: root,
@@ -16,6 +26,7 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: true,
+  define: { __CHAT_VERSION__: JSON.stringify(version), __CHAT_REVISION__: JSON.stringify(revision) },
   logLevel: 'warning',
   plugins: [
     {

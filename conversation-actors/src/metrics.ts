@@ -14,6 +14,9 @@ export class ActorMetrics {
   readonly leaseRenewals: Counter<'outcome'>;
   readonly handoffs: Counter;
   readonly shardsLost: Counter<'reason'>;
+  readonly shardsTotal: Gauge;
+  readonly shardAcquisitions: Counter<'reason'>;
+  readonly storeErrors: Counter<'kind'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -49,6 +52,23 @@ export class ActorMetrics {
     });
     this.activeActors = new Gauge({ name: 'chat_actors_active', help: 'Conversation actors in memory.', registers });
     this.shardsOwned = new Gauge({ name: 'chat_shards_owned', help: 'Shards this host serves.', registers });
+    this.shardsTotal = new Gauge({
+      name: 'chat_shards_total',
+      help: 'Shards the cluster is divided into (SHARDS); max(chat_shards_total) - sum(chat_shards_owned) is how many have no owner.',
+      registers,
+    });
+    this.shardAcquisitions = new Counter({
+      name: 'chat_shard_acquisitions_total',
+      help: 'Shards this host started serving, by reason (free: unclaimed; takeover: claimed from a host whose lease ended; adopted: our own claim from before a restart).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.storeErrors = new Counter({
+      name: 'chat_store_errors_total',
+      help: 'Store writes that failed, by kind (unavailable: the store could not be reached; fenced: a newer owner holds the shard; conflict: the stored head moved; other).',
+      labelNames: ['kind'],
+      registers,
+    });
     this.leaseRenewals = new Counter({
       name: 'chat_lease_renewals_total',
       help: 'Host lease renewals (one lease per actor host), by outcome (ok, lost, error).',

@@ -12,6 +12,7 @@ export class GatewayMetrics {
   readonly eventsDelivered: Counter;
   readonly closes: Counter<'reason'>;
   readonly upgradesRejected: Counter<'reason'>;
+  readonly retries: Counter<'target' | 'reason'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -50,6 +51,12 @@ export class GatewayMetrics {
       name: 'chat_gateway_closes_total',
       help: 'Sessions closed by the server, by reason (rate_limit, backpressure, too_large, token_expired, shutdown).',
       labelNames: ['reason'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'chat_gateway_retries_total',
+      help: 'Bus requests that failed in a way the gateway retries (within its retry budget), by target (actor, query) and reason (no_responders, timeout, disconnected, unavailable).',
+      labelNames: ['target', 'reason'],
       registers,
     });
     this.upgradesRejected = new Counter({

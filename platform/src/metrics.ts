@@ -1,4 +1,5 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { registerBuildInfo } from './build-info.js';
 
 export { Registry };
 
@@ -12,12 +13,13 @@ export const EVENT_LOOP_SAMPLE_MS = 100;
 
 /**
  * A Prometheus registry with the process metrics (CPU, memory, event loop lag,
- * GC) already registered. Every role in a process registers its own metrics
+ * GC) and chat_build_info for `role` already registered. Every role in a process registers its own metrics
  * on the one registry that process's /metrics serves.
  */
-export function createMetricsRegistry(): Registry {
+export function createMetricsRegistry(role: string): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  registerBuildInfo(registry, role);
   return registry;
 }
 

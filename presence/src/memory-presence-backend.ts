@@ -70,6 +70,11 @@ export class MemoryPresenceBackend implements PresenceBackend {
     return { wentOffline: true, lastSeen: now };
   }
 
+  async onlineUsers(): Promise<number> {
+    this.#check();
+    return this.#sessions.size;
+  }
+
   async get(userIds: readonly string[]): Promise<UserPresence[]> {
     this.#check();
     return userIds.map((userId) => ({

@@ -49,6 +49,13 @@ export interface PresenceBackend {
   get(userIds: readonly string[]): Promise<UserPresence[]>;
 
   /**
+   * How many users are online across the whole deployment (holding at least
+   * one session, expired ones not yet dropped by expire() included). Every
+   * caller sharing the backend gets the same figure; cheap enough for every scrape.
+   */
+  onlineUsers(): Promise<number>;
+
+  /**
    * Drops every session whose lease ended at or before `now`, and returns the
    * users left with none (each once), their lastSeen being their latest renewal.
    * Call it periodically; until it runs, an unrenewed session still counts.

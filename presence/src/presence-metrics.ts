@@ -8,7 +8,12 @@ export class PresenceMetrics {
   readonly backendErrors: Counter<'op'>;
   readonly typingEnded: Counter<'reason'>;
 
-  constructor(registry: Registry) {
+  /**
+   * `source.onlineUsers` is asked at each scrape (undefined: the backend did not
+   * answer, and the last figure stays); `source.backendUp` says whether the
+   * backend's last call succeeded.
+   */
+  constructor(registry: Registry, source: { onlineUsers(): Promise<number | undefined>; backendUp(): boolean }) {
     const registers = [registry];
     this.updates = new Counter({
       name: 'chat_presence_updates_total',
@@ -24,8 +29,20 @@ export class PresenceMetrics {
     });
     this.onlineUsers = new Gauge({
       name: 'chat_presence_online_users',
-      help: 'Users this instance brought online minus those it took offline; summed over all instances, the users online.',
+      help: 'Users online in the whole deployment, read from the presence backend at each scrape: every instance reports the same figure (aggregate with max, not sum).',
       registers,
+      async collect() {
+        const n = await source.onlineUsers();
+        if (n !== undefined) this.set(n);
+      },
+    });
+    new Gauge({
+      name: 'chat_presence_backend_up',
+      help: '1 when the presence backend (Redis, or memory) answered its last call, 0 while it is failing.',
+      registers,
+      collect() {
+        this.set(source.backendUp() ? 1 : 0);
+      },
     });
     this.backendErrors = new Counter({
       name: 'chat_presence_backend_errors_total',

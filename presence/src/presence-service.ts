@@ -46,7 +46,7 @@ export interface PresenceServiceOptions {
 }
 
 type UpdateKind = NonNullable<SessionChange['kind']>['$case'];
-type BackendOp = 'sessionUp' | 'sessionDown' | 'heartbeat' | 'get' | 'expire' | 'typingStart' | 'typingStop' | 'endSessionTyping' | 'expireTyping';
+type BackendOp = 'sessionUp' | 'sessionDown' | 'heartbeat' | 'get' | 'expire' | 'typingStart' | 'typingStop' | 'endSessionTyping' | 'expireTyping' | 'onlineUsers';
 type UpdateOutcome = 'ok' | 'invalid' | 'error';
 
 /**
@@ -114,7 +114,10 @@ export class PresenceService {
     this.#bus = options.bus;
     this.#backend = options.backend;
     this.#logger = options.logger;
-    this.#metrics = new PresenceMetrics(options.registry);
+    this.#metrics = new PresenceMetrics(options.registry, {
+      onlineUsers: () => this.#call('onlineUsers', () => this.#backend.onlineUsers()),
+      backendUp: () => !this.#degraded,
+    });
     this.#clock = options.clock ?? systemClock;
     this.#expireEveryMs = expireEveryMs;
     this.#maxPending = maxPending;
@@ -330,8 +333,6 @@ export class PresenceService {
   }
 
   #publishChange(userId: string, online: boolean, lastSeen: number | undefined): void {
-    if (online) this.#metrics.onlineUsers.inc();
-    else this.#metrics.onlineUsers.dec();
     try {
       this.#bus.publish(PRESENCE_CHANGES_SUBJECT, UserPresenceMessage.encode({ userId, online, lastSeen }).finish());
     } catch (err) {

@@ -26,7 +26,8 @@ const EXPIRE_CHUNK = 1000;
 
 // Keys (p = prefix): p..'s:'..user is a hash sessionId → last renewal (ms);
 // p..'exp' a sorted set of 'user session' by lease end, the expiry index;
-// p..'seen' a hash userId → lastSeen (ms). A user is online while their
+// p..'seen' a hash userId → lastSeen (ms); p..'online' the number of users
+// online (kept by the same scripts, at each transition). A user is online while their
 // session hash exists. Every transition runs in one script, so with any
 // number of presence instances each comes-online and goes-offline happens
 // (and is reported) exactly once. p..'gone:'..user..' '..session marks an ended session
@@ -51,7 +52,10 @@ for i = 4, #ARGV, 2 do
     if prev and tonumber(prev) > now then renewed = tonumber(prev) end
     redis.call('HSET', key, s, renewed)
     redis.call('ZADD', p .. 'exp', renewed + ttl, u .. ' ' .. s)
-    if not online then came[#came + 1] = u end
+    if not online then
+      came[#came + 1] = u
+      redis.call('INCR', p .. 'online')
+    end
   end
 end
 return came`;
@@ -73,6 +77,7 @@ end
 redis.call('ZREM', p .. 'exp', u .. ' ' .. s)
 if redis.call('EXISTS', key) == 1 then return 0 end
 redis.call('HSET', p .. 'seen', u, now)
+redis.call('DECR', p .. 'online')
 return 1`;
 
 /** ARGV: prefix, now, limit. Returns user, lastSeen pairs of the users it took offline. */
@@ -95,6 +100,7 @@ local out = {}
 for _, u in ipairs(order) do
   if redis.call('EXISTS', p .. 's:' .. u) == 0 then
     redis.call('HSET', p .. 'seen', u, latest[u])
+    redis.call('DECR', p .. 'online')
     out[#out + 1] = u
     out[#out + 1] = latest[u]
   end
@@ -213,6 +219,10 @@ export class RedisPresenceBackend implements PresenceBackend {
         return { userId, online: flat[2 * i] === 1, lastSeen: seen === null || seen === undefined ? null : Number(seen) };
       });
     });
+  }
+
+  onlineUsers(): Promise<number> {
+    return this.#call('onlineUsers', async () => Math.max(0, Number((await this.#redis.get(`${this.#prefix}online`)) ?? 0)));
   }
 
   expire(now: number): Promise<{ userId: string; lastSeen: number }[]> {

@@ -2,6 +2,7 @@ export * from './error-codes.js';
 export * from './subjects.js';
 export * from './ids.js';
 export * from './shards.js';
+export * from './op-labels.js';
 export * from './limits.js';
 export * from './frames.js';
 export * from './json.js';

@@ -159,6 +159,28 @@ export function runPresenceBackendContract(name: string, openBackend: () => Prom
       expect((await p.get(['alice']))[0]).toEqual({ userId: 'alice', online: true, lastSeen: T0 });
     });
 
+    it('counts users online through every transition: devices, downs, expiry and a late heartbeat', async () => {
+      const p = await open();
+      expect(await p.onlineUsers()).toBe(0);
+      await p.sessionUp('alice', 'phone', 'gw1', T0);
+      await p.sessionUp('alice', 'laptop', 'gw2', T0);
+      await p.sessionUp('bob', 'b1', 'gw1', T0);
+      await p.sessionUp('carol', 'c1', 'gw2', T0);
+      expect(await p.onlineUsers(), 'a user with two devices counts once').toBe(3);
+      await p.sessionDown('alice', 'phone', T0 + 1);
+      expect(await p.onlineUsers()).toBe(3);
+      await p.sessionDown('carol', 'c1', T0 + 2);
+      await p.sessionDown('carol', 'c1', T0 + 3);
+      expect(await p.onlineUsers(), 'a repeated down counts once').toBe(2);
+      await p.heartbeat('gw2', [{ userId: 'alice', sessionId: 'laptop' }], T0 + 20_000);
+      expect(await p.expire(T0 + TTL)).toEqual([{ userId: 'bob', lastSeen: T0 }]);
+      expect(await p.onlineUsers()).toBe(1);
+      expect(await p.heartbeat('gw1', [{ userId: 'bob', sessionId: 'b1' }], T0 + TTL + 1)).toEqual({ cameOnline: ['bob'] });
+      expect(await p.onlineUsers(), 'restored by a late heartbeat').toBe(2);
+      await p.expire(T0 + 10 * TTL);
+      expect(await p.onlineUsers()).toBe(0);
+    });
+
     it('never shortens a lease with a late, older report', async () => {
       const p = await open();
       await p.sessionUp('alice', 's1', 'gw1', T0 + 10_000);

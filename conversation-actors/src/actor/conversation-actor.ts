@@ -1,4 +1,4 @@
-import type { ActorReply, ActorRequest, Conversation, MarkReceipt, ProtocolLimits, User } from '@chat/proto';
+import { ACTOR_OP_LABELS, type ActorReply, type ActorRequest, type Conversation, type MarkReceipt, type ProtocolLimits, type User } from '@chat/proto';
 import { type Clock, type Logger, SpanKind, startSpan, tracingEnabled, withContext } from '@chat/platform';
 import type { ChatStore, ConversationRecord, NewConversation } from '../store/store.js';
 import {
@@ -302,7 +302,7 @@ export class ConversationActor {
 
   async #create(caller: User, conversation: NewConversation): Promise<ActorReply> {
     const started = performance.now();
-    const { record, created } = await this.deps.store.createConversation(conversation, this.#requireEpoch());
+    const { record, created } = await this.#writing(this.deps.store.createConversation(conversation, this.#requireEpoch()));
     this.deps.metrics.storeWrite.observe({ kind: 'create' }, (performance.now() - started) / 1000);
     this.#head = { state: 'present', record };
     if (!created) {
@@ -390,7 +390,8 @@ export class ConversationActor {
     try {
       return await write;
     } catch (err) {
-      if (err instanceof StaleEpochError || err instanceof NotOwnedError || err instanceof StoreUnavailableError) this.#afterWriteFailure(err);
+      // A refusal (forbidden, too many members, ...) is an answer, not a store failure.
+      if (storeErrorKind(err) !== undefined) this.#afterWriteFailure(err);
       throw err;
     }
   }
@@ -403,6 +404,7 @@ export class ConversationActor {
 
   /** After a failed write the stored head may differ from ours: reload before the next write. */
   #afterWriteFailure(err: unknown): void {
+    this.deps.metrics.storeErrors.inc({ kind: storeErrorKind(err) ?? 'other' });
     if (err instanceof StaleEpochError || err instanceof NotOwnedError) {
       this.#stopped = true;
       this.#streams.stop();
@@ -434,7 +436,7 @@ export class ConversationActor {
 
   #count(req: ActorRequest, reply: ActorReply): void {
     const outcome = reply.result?.$case === 'failure' ? reply.result.value.code : 'ok';
-    this.deps.metrics.requests.inc({ op: req.op?.$case ?? 'none', outcome });
+    this.deps.metrics.requests.inc({ op: req.op ? ACTOR_OP_LABELS[req.op.$case] : 'none', outcome });
   }
 
   #toFailure(err: unknown, req: ActorRequest): ActorReply {
@@ -450,4 +452,12 @@ export class ConversationActor {
 function requireCaller(req: ActorRequest): User {
   if (!req.caller?.id) throw new BadRequestError('request without caller');
   return req.caller;
+}
+
+/** How a failed store write is counted in chat_store_errors_total; undefined for a refusal that is an answer. */
+function storeErrorKind(err: unknown): 'unavailable' | 'fenced' | 'conflict' | 'other' | undefined {
+  if (err instanceof StoreUnavailableError) return 'unavailable';
+  if (err instanceof StaleEpochError || err instanceof NotOwnedError) return 'fenced';
+  if (err instanceof SeqConflictError) return 'conflict';
+  return errorCodeOf(err) === 'internal' ? 'other' : undefined;
 }

@@ -627,6 +627,10 @@ describe('ActorHost over the bus', () => {
     h.wrapped.onAppend = () => Promise.reject(new StoreUnavailableError('store unreachable'));
     const down = await Promise.all([call(h, sendReq(id, 'alice', 'u2')), call(h, sendReq(id, 'bob', 'u3'))]);
     expect(down.map(failureCode)).toEqual(['unavailable', 'unavailable']);
+    // One failed write (the two sends were one batch or two), counted as the store being unreachable.
+    const errors = (await h.metrics.storeErrors.get()).values;
+    expect(errors.map((v) => v.labels.kind)).toEqual(['unavailable']);
+    expect(errors[0]!.value).toBeGreaterThanOrEqual(1);
     expect(await storedBodies(h, id)).toEqual([[1, 'u1']]);
     expect((await h.store.loadConversation(id))?.lastSeq).toBe(1);
     await h.bus.flush();

@@ -44,6 +44,7 @@ export class ActorHost implements OwnershipListener {
 
   constructor(private readonly options: ActorHostOptions) {
     this.#events = new EventPublisher(options.bus);
+    options.metrics.shardsTotal.set(options.shardCount);
   }
 
   async start(): Promise<void> {

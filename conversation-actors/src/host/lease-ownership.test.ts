@@ -38,6 +38,13 @@ class ServingLog {
   }
 }
 
+/** chat_shard_acquisitions_total by reason. */
+async function acquisitions(metrics: ActorMetrics): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await metrics.shardAcquisitions.get()).values) out[String(v.labels.reason)] = v.value;
+  return out;
+}
+
 async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -103,7 +110,7 @@ describe('LeaseOwnership on a real nats-server', () => {
     const log = new ServingLog();
     const bucket = `b${randomUUID().slice(0, 8)}`;
     const a = await host('a', log, bucket);
-    await host('b', log, bucket);
+    const b = await host('b', log, bucket);
     await until(() => log.countOf('a') === SHARDS / 2 && log.countOf('b') === SHARDS / 2);
     const aShards = a.ownership.ownedShards();
     // Cut a off from NATS: its renewals fail from now on.
@@ -118,6 +125,9 @@ describe('LeaseOwnership on a real nats-server', () => {
       expect(released!.at).toBeLessThan(taken!.at);
       expect(a.ownership.epochOf(shard)).toBeUndefined();
     }
+    // b got its first half by hand-off (released claims: free) and a's half by takeover.
+    expect(await acquisitions(b.metrics)).toEqual({ free: SHARDS / 2, takeover: SHARDS / 2 });
+    expect(await acquisitions(a.metrics)).toEqual({ free: SHARDS });
   });
   /**
    * A member that holds a host lease and shard claims without a LeaseOwnership:
@@ -164,6 +174,7 @@ describe('LeaseOwnership on a real nats-server', () => {
     expect(firstTake - lastRenewal, 'taken only after the ghost lease expired').toBeGreaterThanOrEqual(TTL_MS * 0.9);
     for (let s = 0; s < SHARDS; s++) expect(b.ownership.epochOf(s)!).toBeGreaterThan(fencingEpoch(g.held.get(s)!));
     expect(await g.claims.get('shard.0')).toMatchObject({ owner: expect.stringMatching(/^b-/) });
+    expect(await acquisitions(b.metrics)).toEqual({ takeover: SHARDS });
   });
 
   it('a claim its owner released is taken at once by the host it is assigned to, while the owner lives', async () => {

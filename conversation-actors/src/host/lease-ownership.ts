@@ -66,6 +66,8 @@ export class LeaseOwnership implements ShardOwnership {
   /** Shards whose claim may name us though we do not hold them (a lost shard, a failed release, a write whose answer we missed). */
   readonly #suspects = new Set<number>();
   readonly #handoffs = new Set<Promise<void>>();
+  /** Shards acquired in the current round, logged together at its end. */
+  #acquired: { shard: number; from?: string }[] = [];
   readonly #now: () => number;
   readonly #roundMs: number;
   readonly #host: HostLease;
@@ -156,7 +158,18 @@ export class LeaseOwnership implements ShardOwnership {
     if (wanted.length > 0) {
       const write: ClaimWriter = (shard, attempt, previous) => this.#write(shard, attempt, previous);
       await takeClaims(wanted, { claims: this.o.claims, hosts: this.o.hosts, me: this.#host.member, live, write });
+      this.#logAcquired();
     }
+  }
+
+  /** One info line per round for what it acquired (a start takes hundreds of shards at once), naming takeovers' previous owners. */
+  #logAcquired(): void {
+    if (this.#acquired.length === 0) return;
+    const shards = this.#acquired.map((a) => a.shard).sort((a, b) => a - b);
+    const takenFrom: Record<string, number[]> = {};
+    for (const a of this.#acquired) if (a.from !== undefined) (takenFrom[a.from] ??= []).push(a.shard);
+    this.#acquired = [];
+    this.o.logger.info({ count: shards.length, shards: compactRanges(shards), takenFrom, serving: this.#held.size }, 'shards acquired');
   }
 
   #assign(live: Set<string>): string[] {
@@ -223,7 +236,9 @@ export class LeaseOwnership implements ShardOwnership {
     const epoch = fencingEpoch(result);
     this.#held.set(shard, { epoch, revision: result.revision, leaving: false });
     this.#suspects.delete(shard);
-    this.o.logger.debug({ shard, epoch, from: previous?.owner }, 'shard acquired');
+    const reason = previous === undefined ? 'free' : previous.owner === this.#host.member ? 'adopted' : 'takeover';
+    this.o.metrics.shardAcquisitions.inc({ reason });
+    this.#acquired.push(reason === 'takeover' ? { shard, from: previous!.owner } : { shard });
     this.#listener?.acquired(shard, epoch);
     return result;
   }
@@ -266,7 +281,7 @@ export class LeaseOwnership implements ShardOwnership {
         this.o.logger.warn({ err, shard }, 'shard claim release failed; retrying next round');
       }
       this.o.metrics.handoffs.inc();
-      this.o.logger.debug({ shard }, 'shard handed off');
+      this.o.logger.info({ shard }, 'shard handed off');
     })();
     this.#handoffs.add(done);
     void done.finally(() => this.#handoffs.delete(done));
@@ -285,4 +300,16 @@ export class LeaseOwnership implements ShardOwnership {
     }
   }
 
+}
+
+/** `[0,1,2,3,7,9,10]` → `"0-3,7,9-10"`: a round's shards in one short field. */
+function compactRanges(sorted: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return out.join(',');
 }

@@ -1,6 +1,7 @@
 import {
   type ChatMessage,
   type MessageList,
+  QUERY_OP_LABELS,
   QUERY_QUEUE,
   QUERY_SUBJECT,
   QueryReply,
@@ -70,7 +71,7 @@ export class QueryService {
       done(fail('bad_request', 'undecodable query'));
       return;
     }
-    op = req.op?.$case ?? 'none';
+    op = req.op ? QUERY_OP_LABELS[req.op.$case] : 'none';
     // Tracing on and the request traced: a server span under the gateway's request span.
     const parent = contextFromHeaders(msg.headers);
     if (parent) span = startSpan(`query ${op}`, { kind: SpanKind.SERVER, parent, attributes: { 'chat.op': op } });

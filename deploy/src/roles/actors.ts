@@ -15,12 +15,12 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   const hostId = config.HOST_ID || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ hostId });
   const tracing = await startTracing({ role: 'actors', logger: log, env });
-  const registry = createMetricsRegistry();
+  const registry = createMetricsRegistry('actors');
   let started = false;
   let bus;
   let ops;
   try {
-    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log });
+    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log, registry });
     const connected = bus;
     ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && connected.isReady() });
   } catch (err) {

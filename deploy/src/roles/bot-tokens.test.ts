@@ -34,11 +34,11 @@ describe.each(BUS_PAIRS)('bot tokens verified over the %s', (_name, connect) => 
 
   beforeAll(async () => {
     const config = loadEnvConfig(standaloneEnvSchema, { PORT: '0', DATA_DIR: dir.path, JWT_SECRET: 'bot-tokens-test-secret-0123456789abcdef', SHARDS: '4' });
-    const registry = createMetricsRegistry();
+    const registry = createMetricsRegistry('test');
     buses = await connect();
     actors = await startActorsRole({ bus: buses.actors, config, ownership: () => new StaticOwnership(4), registry, logger: silentLogger() });
     gateway = await startGatewayRole({ bus: buses.gateway, config, secret: config.JWT_SECRET!, registry, logger: silentLogger(), serveWeb: false });
-    const backend = new BackendClient(buses.gateway, 4, 1000, DEFAULT_RETRY_POLICY, new GatewayMetrics(createMetricsRegistry()));
+    const backend = new BackendClient(buses.gateway, 4, 1000, DEFAULT_RETRY_POLICY, new GatewayMetrics(createMetricsRegistry('test')));
     verifier = new BotTokenVerifier(backend, silentLogger(), { budgetMs: 500, recheckMs: RECHECK_MS });
   });
   afterAll(async () => {

@@ -23,7 +23,7 @@ describe('a cluster gateway with no actor host reachable', () => {
       DEV_LOGIN: 'true',
       REQUEST_RETRY_MS: '300',
     });
-    gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry: createMetricsRegistry(), logger: silentLogger(), serveWeb: false });
+    gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry: createMetricsRegistry('test'), logger: silentLogger(), serveWeb: false });
     baseUrl = `http://127.0.0.1:${gateway.port}`;
   });
   afterAll(async () => {

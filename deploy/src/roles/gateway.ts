@@ -9,12 +9,12 @@ export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv
   const config = loadEnvConfig(clusterGatewayEnvSchema, env);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
   const tracing = await startTracing({ role: 'gateway', logger, env });
-  const registry = createMetricsRegistry();
+  const registry = createMetricsRegistry('gateway');
   openMetricsWhenTracing(registry);
   let bus;
   let gateway;
   try {
-    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
+    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, registry });
     gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry, logger, serveWeb: config.WEB_DIR !== '', grpcTls });
   } catch (err) {
     await bus?.close();

@@ -19,11 +19,11 @@ const presenceRoleEnvSchema = clusterPresenceEnvSchema.extend(presenceEnvSchema.
 export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(presenceRoleEnvSchema, env);
   const tracing = await startTracing({ role: 'presence', logger, env });
-  const registry = createMetricsRegistry();
+  const registry = createMetricsRegistry('presence');
   let started = false;
   let bus;
   try {
-    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `presence-${process.pid}`, logger });
+    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `presence-${process.pid}`, logger, registry });
   } catch (err) {
     await tracing.shutdown();
     throw err;

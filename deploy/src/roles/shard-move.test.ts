@@ -33,7 +33,7 @@ describe.each(BUS_PAIRS)('a shard moving while sessions pipeline sends, over the
       RATE_LIMIT_BURST: '100000',
       SHARDS: '8',
     });
-    const registry = createMetricsRegistry();
+    const registry = createMetricsRegistry('test');
     buses = await connect();
     actors = await startActorsRole({ bus: buses.actors, config, ownership: () => (ownership = new MovableOwnership(8)), registry, logger: silentLogger() });
     gateway = await startGatewayRole({ bus: buses.gateway, config, secret: config.JWT_SECRET!, registry, logger: silentLogger(), serveWeb: false });

@@ -30,7 +30,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
   const config = loadEnvConfig(standaloneEnvSchema, env);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
   const tracing = await startTracing({ role: 'standalone', logger, env });
-  const registry = createMetricsRegistry();
+  const registry = createMetricsRegistry('standalone');
   openMetricsWhenTracing(registry);
   const bus = new LocalBus((err, subject) => logger.error({ err, subject }, 'bus handler failed'));
   let presenceBackend;

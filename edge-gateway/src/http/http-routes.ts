@@ -68,11 +68,14 @@ export function registerHttpRoutes(app: TemplatedApp, o: HttpRouteOptions): void
 
   const files = o.webDir ? new StaticFiles(o.webDir) : undefined;
   app.get('/*', (res, req) => {
-    const file = files?.lookup(req.getUrl());
+    const file = files?.lookup(req.getUrl(), req.getHeader('accept-encoding'));
     if (!file) {
       respond(res, '404 Not Found', 'not found');
       return;
     }
-    respond(res, '200 OK', file.body, file.contentType, { 'Cache-Control': file.cacheControl });
+    const headers: Record<string, string> = { 'Cache-Control': file.cacheControl };
+    if (file.negotiated) headers.Vary = 'Accept-Encoding';
+    if (file.encoding) headers['Content-Encoding'] = file.encoding;
+    respond(res, '200 OK', file.body, file.contentType, headers);
   });
 }

@@ -51,10 +51,11 @@ export class BackendClient {
    */
   actor(req: ActorRequest, lane: Lane<ActorSuccess> | undefined, idempotent: boolean, headers?: BusHeaders, trace?: Context): Promise<ActorSuccess> {
     const subject = shardSubject(shardOf(req.conversationId, this.shardCount));
-    const attempt = async (laneSeq: number, laneAfter: number) => {
-      const reply = await this.#request('actor', subject, encoded(ActorRequest, { ...req, laneSeq, laneAfter }), headers, trace, req.op?.$case);
-      return unwrap(decodeBody(reply, ActorReply).result);
-    };
+    const attempt = (laneSeq: number, laneAfter: number) =>
+      this.#counted('actor', idempotent, async () => {
+        const reply = await this.#request('actor', subject, encoded(ActorRequest, { ...req, laneSeq, laneAfter }), headers, trace, req.op?.$case);
+        return unwrap(decodeBody(reply, ActorReply).result);
+      });
     if (lane) return lane.submit(attempt, idempotent);
     return this.#withRetry(() => attempt(0, 0), idempotent);
   }
@@ -67,10 +68,20 @@ export class BackendClient {
   query(req: QueryRequest, options: { headers?: BusHeaders; budgetMs?: number; trace?: Context | undefined } = {}): Promise<Success<QueryReply>> {
     const body = encoded(QueryRequest, req);
     return this.#withRetry(
-      async () => unwrap(decodeBody(await this.#request('query', QUERY_SUBJECT, body, options.headers, options.trace, req.op?.$case), QueryReply).result),
+      () => this.#counted('query', true, async () => unwrap(decodeBody(await this.#request('query', QUERY_SUBJECT, body, options.headers, options.trace, req.op?.$case), QueryReply).result)),
       true,
       options.budgetMs,
     );
+  }
+
+  /** Runs one attempt, counting a failure that the lane or #withRetry will retry (unless its budget is spent). */
+  async #counted<T>(target: 'actor' | 'query', idempotent: boolean, attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (isRetryable(err, idempotent)) this.metrics.retries.inc({ target, reason: err instanceof BackendUnavailableError ? err.reason : 'unavailable' });
+      throw err;
+    }
   }
 
   async #withRetry<T>(attempt: () => Promise<T>, idempotent: boolean, budgetMs = this.retry.budgetMs): Promise<T> {

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runBusContract, uniqueSubject } from '@chat/testkit/bus-contract';
 import type { BusMessage } from './bus.js';
@@ -65,8 +66,8 @@ async function freePort(): Promise<number> {
 
 describe('NatsBus', () => {
   const buses: NatsBus[] = [];
-  async function open(name: string, logger: Logger = silentLogger(), url = server.url): Promise<NatsBus> {
-    const bus = await connectNatsBus({ servers: url, name, logger });
+  async function open(name: string, logger: Logger = silentLogger(), url = server.url, registry?: Registry): Promise<NatsBus> {
+    const bus = await connectNatsBus({ servers: url, name, logger, registry });
     buses.push(bus);
     return bus;
   }
@@ -212,7 +213,10 @@ describe('NatsBus', () => {
 
     it('is not ready while it is down, fails requests fast, then reconnects and restores subscriptions', async () => {
       const { logger, lines } = capturingLogger();
-      const subscriber = await open('subscriber', logger, own.url);
+      const registry = new Registry();
+      const subscriber = await open('subscriber', logger, own.url, registry);
+      const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]?.value;
+      expect(await metric('chat_nats_connected')).toBe(1);
       const requester = await open('requester', silentLogger(), own.url);
       const downWhileClosing = await open('closed-while-down', silentLogger(), own.url);
       const events = uniqueSubject();
@@ -224,6 +228,8 @@ describe('NatsBus', () => {
 
       await own.kill('SIGKILL');
       await waitUntil(() => !subscriber.isReady() && !requester.isReady(), 'both buses to notice the server is gone');
+      expect(await metric('chat_nats_connected')).toBe(0);
+      expect(await metric('chat_nats_disconnects_total')).toBe(1);
 
       // A request while down fails at once with a retryable error rather than waiting out its timeout.
       const down = await errorOf(requester.request(rpc, encode('2'), { timeoutMs: 60_000 }));
@@ -245,6 +251,8 @@ describe('NatsBus', () => {
       expect(got.messages[0]!.headers).toEqual({ traceparent: '00-aa-bb-01' });
       expect(decode((await requester.request(rpc, encode('3'), { timeoutMs: 10_000 })).data)).toBe('pong:3');
 
+      expect(await metric('chat_nats_connected')).toBe(1);
+      expect(await metric('chat_nats_reconnects_total')).toBe(1);
       expect(lines.some((l) => l.msg.startsWith('disconnected from NATS'))).toBe(true);
       expect(lines.some((l) => l.msg === 'reconnected to NATS')).toBe(true);
     });

@@ -14,6 +14,8 @@ import { type Bus, type BusHandler, type BusHeaders, type BusMessage, type BusPa
 import { isValidPublishSubject, isValidSubscribeSubject } from './subject-match.js';
 import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Registry } from 'prom-client';
+import { NatsBusMetrics } from './nats-bus-metrics.js';
 
 /** Options of {@link connectNatsBus}. */
 export interface NatsBusOptions {
@@ -28,6 +30,8 @@ export interface NatsBusOptions {
    * (default 5000 ms). Bus requests always use their own `timeoutMs`.
    */
   requestTimeoutMs?: number;
+  /** Where to register the connection's metrics (chat_nats_connected, ...); none if absent. */
+  registry?: Registry;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
@@ -71,7 +75,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     const where = Array.isArray(servers) ? servers.join(', ') : servers;
     throw new BusClosedError(`cannot connect to NATS at ${where}: ${describe(err)}`, { cause: err });
   }
-  return new NatsBus(nc, options.logger);
+  return new NatsBus(nc, options.logger, options.registry);
 }
 
 /**
@@ -93,10 +97,12 @@ export class NatsBus implements Bus {
   #state: State = 'connected';
   #closing: Promise<void> | undefined;
   readonly #reconnectListeners = new Set<() => void>();
+  readonly #metrics: NatsBusMetrics | undefined;
 
-  constructor(connection: NatsConnection, logger: Logger) {
+  constructor(connection: NatsConnection, logger: Logger, registry?: Registry) {
     this.connection = connection;
     this.#log = logger.child({ component: 'nats-bus' });
+    this.#metrics = registry ? new NatsBusMetrics(registry, () => this.isReady()) : undefined;
     this.#watchStatus().catch((err: unknown) => this.#log.error({ err }, 'NATS status watcher failed'));
     void this.#watchClosed();
   }
@@ -284,10 +290,12 @@ export class NatsBus implements Bus {
       switch (status.type) {
         case Events.Disconnect:
           if (this.#state === 'connected') this.#state = 'reconnecting';
+          this.#metrics?.disconnects.inc();
           this.#log.warn({ server: status.data }, 'disconnected from NATS; reconnecting');
           break;
         case Events.Reconnect:
           if (this.#state === 'reconnecting') this.#state = 'connected';
+          this.#metrics?.reconnects.inc();
           this.#log.info({ server: status.data }, 'reconnected to NATS');
           for (const listener of this.#reconnectListeners) {
             try {
