@@ -74,7 +74,7 @@ export class QueryService {
     op = req.op ? QUERY_OP_LABELS[req.op.$case] : 'none';
     // Tracing on and the request traced: a server span under the gateway's request span.
     const parent = contextFromHeaders(msg.headers);
-    if (parent) span = startSpan(`query ${op}`, { kind: SpanKind.SERVER, parent, attributes: { 'chat.op': op } });
+    if (parent) span = startSpan(`query ${req.op?.$case ?? 'none'}`, { kind: SpanKind.SERVER, parent, attributes: { 'chat.op': op } });
     this.#handle(req).then(done, (err: unknown) => {
       const code = errorCodeOf(err);
       if (code === 'internal') this.options.logger.error({ err, op }, 'query failed');
