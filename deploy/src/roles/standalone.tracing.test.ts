@@ -98,7 +98,8 @@ describe('chat standalone: trace sampling (OTEL_TRACES_SAMPLER)', () => {
   it('a query (conversation.list) is one trace: the op, its bus request, the query service handling it; a conversation op publishes within its trace', async () => {
     const s = await tracedSystem({});
     await s.ann.call('conversation.list', {});
-    const spans = await s.otlp.waitFor((all) => all.some((x) => x.name === 'query list'));
+    // The op's span ends last (after its reply is written), so once it is here the rest of its trace is too.
+    const spans = await s.otlp.waitFor((all) => all.some((x) => x.name === 'chat conversation.list'));
     const root = spans.find((x) => x.name === 'chat conversation.list')!;
     expect(root.parentSpanId).toBeUndefined();
     const request = spans.find((x) => x.name === 'query request' && x.parentSpanId === root.spanId)!;
