@@ -95,7 +95,7 @@ describe('chat standalone: trace sampling (OTEL_TRACES_SAMPLER)', () => {
     expect(commits.length).toBeLessThan(COUNT);
   }, 60_000);
 
-  it('a query (conversation.list) is one trace: the op, its bus request, the query service handling it; a conversation op publishes within its trace', async () => {
+  it('a query (conversation.list) is one trace: the op, its bus request, the query service handling it; a conversation op publishes within its trace; presence.get reaches the presence service within its trace', async () => {
     const s = await tracedSystem({});
     await s.ann.call('conversation.list', {});
     // The op's span ends last (after its reply is written), so once it is here the rest of its trace is too.
@@ -114,6 +114,14 @@ describe('chat standalone: trace sampling (OTEL_TRACES_SAMPLER)', () => {
     expect(publishes).toHaveLength(2);
     const deliveries = spans.filter((x) => x.name === 'deliver conversationUpdated' && x.traceId === dm.traceId);
     expect(deliveries.map((d) => d.parentSpanId).sort()).toEqual(publishes.map((p) => p.spanId).sort());
+
+    // presence.get: the contacts query, then the presence service.
+    await s.ann.call('presence.get', { userIds: [s.bob.user.id] });
+    const after = await s.otlp.waitFor((all) => all.some((x) => x.name === 'chat presence.get'));
+    const get = after.find((x) => x.name === 'chat presence.get')!;
+    const child = (name: string, parent: ReceivedSpan) => after.find((x) => x.name === name && x.parentSpanId === parent.spanId && x.traceId === parent.traceId);
+    expect(child('query contactsAmong', child('query request', get)!)).toBeDefined();
+    expect(child('presence get', child('presence request', get)!)).toBeDefined();
   }, 60_000);
 
   it('a gRPC StreamMessage call is one trace: every append it makes to the actor is a request under the call\'s span', async () => {
