@@ -42,3 +42,12 @@ export class ConfigError extends PlatformError {
 export class LeaseUnavailableError extends PlatformError {
   readonly code = 'unavailable';
 }
+
+/** A server could not listen on its port: taken by another process, or not permitted. */
+export class PortUnavailableError extends PlatformError {
+  readonly code = 'unavailable';
+  constructor(readonly port: number, readonly setting: string, options?: { cause?: unknown }) {
+    const why = (options?.cause as { code?: string } | undefined)?.code === 'EADDRINUSE' ? 'it is in use' : 'it is in use or not permitted';
+    super(`cannot listen on port ${port}: ${why} (set ${setting} to a free port)`, options);
+  }
+}

@@ -62,6 +62,11 @@ const OVERDUE_RETRY_MS = 50;
  *   to owner and the store refuses the older one.
  */
 export class LeaseOwnership implements ShardOwnership {
+  /** How many actor hosts hold a live host lease in `hosts` right now (this one included once it has joined). */
+  static async liveHostCount(hosts: LeaseTable): Promise<number> {
+    return (await hosts.live(HOST_PREFIX)).keys.length;
+  }
+
   readonly #held = new Map<number, Held>();
   /** Shards whose claim may name us though we do not hold them (a lost shard, a failed release, a write whose answer we missed). */
   readonly #suspects = new Set<number>();

@@ -1,5 +1,6 @@
 import { LocalCassandraError } from '@chat/local-cassandra';
 import { ConfigError, type Logger, createLogger } from '@chat/platform';
+import { CodedError } from '@chat/proto';
 import { type RunningSystem, startStandalone } from '../roles/standalone.js';
 import { startClusterGateway } from '../roles/gateway.js';
 import { startClusterActors } from '../roles/actors.js';
@@ -105,22 +106,29 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const started = performance.now();
-  const logger = createLogger({ role });
+  let logger: Logger;
+  try {
+    logger = createLogger({ role });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`chat ${role}: ${oneLine(err)}`);
+    return 2;
+  }
   let system: RunningSystem;
+  // Starting may wait on nothing but promises (a role cleaning up after a failed listen):
+  // without a handle Node would exit 0 mid-start, saying nothing.
+  const keepAlive = setInterval(() => {}, 60_000);
   try {
     system = await start(logger, argv.slice(1));
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof RangeError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
-      console.error(`chat ${role}: ${err.message}`);
-      return 2;
-    }
-    // Missing Java or Maven, a taken port, a node that died: the message says what to do; a stack trace would not.
-    if (err instanceof LocalCassandraError) {
-      console.error(`chat ${role}: ${err.message}`);
-      return 1;
-    }
-    logger.fatal({ err }, 'failed to start');
-    return 1;
+    const code = startFailureExitCode(err);
+    // A bad setting, a taken port, NATS not there, Java missing: the message says what to do; a stack trace would not.
+    if (code === 2 || err instanceof CodedError || err instanceof LocalCassandraError) console.error(`chat ${role}: ${oneLine(err as Error)}`);
+    else logger.fatal({ err }, 'failed to start');
+    // Whatever the role left open (a NATS connection, a worker) must not keep a failed process alive.
+    process.exit(code);
+  } finally {
+    clearInterval(keepAlive);
   }
   const where =
     role === 'standalone' || role === 'gateway' || role === 'cluster'
@@ -155,6 +163,24 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   return -1;
+}
+
+/** 2 for a bad setting or argument, 1 for anything else that stopped a start. */
+function startFailureExitCode(err: unknown): number {
+  if (err instanceof ConfigError || err instanceof RangeError) return 2;
+  if (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) return 2;
+  return 1;
+}
+
+/** The error's message with its causes', on one line: `cannot connect to NATS at ...: ECONNREFUSED`. */
+function oneLine(err: Error): string {
+  // Its problems already name each setting; the cause is the validator's raw report.
+  if (err instanceof ConfigError) return `invalid configuration: ${err.problems.join('; ')}`;
+  const parts = [err.message];
+  for (let cause = err.cause; cause instanceof Error && parts.length < 4; cause = cause.cause) {
+    if (!parts.some((p) => p.includes(cause instanceof Error ? cause.message : ''))) parts.push(cause.message);
+  }
+  return parts.join(': ').replace(/\s*\n\s*/g, '; ');
 }
 
 main(process.argv.slice(2)).then((code) => {

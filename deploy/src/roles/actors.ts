@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { type Logger, NatsKvLeaseTable, claimsBucketOf, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer, startTracing } from '@chat/platform';
+import { type Logger, NatsKvLeaseTable, checkSharedSettings, claimsBucketOf, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer, startTracing } from '@chat/platform';
 import { LeaseOwnership } from '@chat/conversation-actors';
 import { clusterActorsEnvSchema, natsServers } from './cluster-env.js';
 import { startActorsRole } from './actors-role.js';
@@ -32,6 +32,14 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   try {
     // Host leases expire after LEASE_TTL_MS; shard claims stay until handed off or taken from a host that is gone.
     const hosts = await NatsKvLeaseTable.open(bus.connection, { ttlMs: config.LEASE_TTL_MS, bucket: config.LEASE_BUCKET });
+    await checkSharedSettings({
+      connection: bus.connection,
+      leaseBucket: config.LEASE_BUCKET,
+      mine: { SHARDS: config.SHARDS, LEASE_TTL_MS: config.LEASE_TTL_MS },
+      who: `actor host ${hostId}`,
+      logger: log,
+      recorder: { anyHostAlive: async () => (await LeaseOwnership.liveHostCount(hosts)) > 0 },
+    });
     const claims = await NatsKvLeaseTable.open(bus.connection, {
       ttlMs: 0,
       bucket: claimsBucketOf(config.LEASE_BUCKET),

@@ -18,7 +18,12 @@ const requiredSecret = z
   .min(32, 'must be at least 32 characters');
 
 /** `chat gateway`: a gateway on NATS. Dev login is off unless DEV_LOGIN=true. */
-export const clusterGatewayEnvSchema = gatewayEnvSchema.extend({ ...natsEnv, JWT_SECRET: requiredSecret });
+export const clusterGatewayEnvSchema = gatewayEnvSchema.extend({
+  ...natsEnv,
+  JWT_SECRET: requiredSecret,
+  /** The actor hosts' lease bucket: the gateway checks its SHARDS against the value they recorded beside it. */
+  LEASE_BUCKET: envString('chat_leases'),
+});
 
 /** `chat actors`: an actor host on NATS, taking shard leases; PORT serves /healthz, /readyz, /metrics. */
 export const clusterActorsEnvSchema = actorsEnvSchema.extend({

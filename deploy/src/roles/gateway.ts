@@ -1,4 +1,4 @@
-import { type Logger, connectNatsBus, createMetricsRegistry, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
+import { type Logger, checkSharedSettings, connectNatsBus, createMetricsRegistry, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
 import { clusterGatewayEnvSchema, natsServers } from './cluster-env.js';
 import { loadGrpcTls } from '@chat/edge-gateway';
 import { startGatewayRole } from './gateway-role.js';
@@ -15,6 +15,8 @@ export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv
   let gateway;
   try {
     bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, registry });
+    // A gateway with another SHARDS would route conversations to shards their owners do not serve.
+    await checkSharedSettings({ connection: bus.connection, leaseBucket: config.LEASE_BUCKET, mine: { SHARDS: config.SHARDS }, who: `gateway ${process.pid}`, logger });
     gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry, logger, serveWeb: config.WEB_DIR !== '', grpcTls });
   } catch (err) {
     await bus?.close();

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, logVerbosity, setLogVerbosity, setLogger } from '@grpc/grpc-js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
@@ -46,6 +46,7 @@ export class GrpcApiServer {
 
   /** Listens on every interface at `options.port`; fails with GrpcListenError if it cannot. */
   static async start(options: GrpcApiServerOptions): Promise<GrpcApiServer> {
+    routeGrpcLogs(options.logger);
     const server = new GrpcApiServer(options);
     await server.#bind();
     return server;
@@ -97,4 +98,21 @@ export class GrpcApiServer {
       });
     });
   }
+}
+
+/**
+ * grpc-js writes its own diagnostics to stderr through a process-wide logger
+ * (a failed bind prints "E No address added ..." before our GrpcListenError
+ * says the same, better). Send them to the structured log instead: its errors
+ * as warnings (ours carry the outcome), the rest at debug.
+ */
+function routeGrpcLogs(logger: Logger): void {
+  const log = logger.child({ component: 'grpc-js' });
+  const line = (args: unknown[]) => args.map(String).join(' ');
+  setLogger({
+    error: (...args: unknown[]) => log.warn(line(args)),
+    info: (...args: unknown[]) => log.debug(line(args)),
+    debug: (...args: unknown[]) => log.debug(line(args)),
+  });
+  setLogVerbosity(logVerbosity.ERROR);
 }

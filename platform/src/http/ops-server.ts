@@ -1,6 +1,7 @@
 import { type Server, createServer } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import { PortUnavailableError } from '../errors.js';
 
 export interface OpsServer {
   readonly port: number;
@@ -38,7 +39,7 @@ export function startOpsServer(options: { port: number; registry: Registry; read
     }
   });
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`cannot listen on port ${options.port}: ${err.message}`, { cause: err })));
+    server.once('error', (err) => reject(new PortUnavailableError(options.port, 'PORT', { cause: err })));
     server.listen({ port: options.port, exclusive: true }, () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : options.port;

@@ -1,2 +1,3 @@
 export * from './lease-table.js';
 export * from './nats-kv-lease-table.js';
+export * from './shared-settings.js';
