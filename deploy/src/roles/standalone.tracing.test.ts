@@ -146,6 +146,16 @@ describe('chat standalone: trace sampling (OTEL_TRACES_SAMPLER)', () => {
     expect(handled).toContain('actor streamAppend');
   }, 60_000);
 
+  it('spans still held when it is stopped (SIGTERM) are exported before it exits', async () => {
+    // A batch delay of a minute: nothing leaves before the stop.
+    const s = await tracedSystem({ OTEL_BSP_SCHEDULE_DELAY: '60000' });
+    await sendMany(s, 3);
+    expect(s.otlp.spans).toEqual([]);
+    await stop(s.chat);
+    expect(s.otlp.spans.filter((x) => x.name === 'chat message.send')).toHaveLength(3);
+    expect(s.otlp.spans.filter((x) => x.name === 'deliver messageNew')).toHaveLength(3);
+  }, 60_000);
+
   it('a bad OTEL_TRACES_SAMPLER_ARG stops chat before it starts, with exit code 2 and the variable named', async () => {
     const dir = tempDir();
     cleanups.push(() => dir.remove());
