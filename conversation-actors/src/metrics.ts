@@ -82,6 +82,11 @@ export class ActorMetrics {
       labelNames: ['reason'],
       registers,
     });
+    // Every known label value from 0, so a first lease failure, loss or store error is an increase, not a new series rate() cannot see.
+    for (const outcome of ['ok', 'lost', 'error']) this.leaseRenewals.inc({ outcome }, 0);
+    for (const reason of ['lost', 'expired']) this.shardsLost.inc({ reason }, 0);
+    for (const reason of ['free', 'takeover', 'adopted']) this.shardAcquisitions.inc({ reason }, 0);
+    for (const kind of ['unavailable', 'fenced', 'conflict', 'other']) this.storeErrors.inc({ kind }, 0);
     this.messagesStored = new Counter({
       name: 'chat_messages_stored_total',
       help: 'Messages durably stored and acknowledged.',

@@ -22,6 +22,10 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
 export const DEFAULT_RETRY_BUDGET_MS = 10_000;
 export const DEFAULT_HEARTBEAT_MS = 25_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5000;
+/** On SIGTERM, how long a gateway stays up but not ready, so load balancers stop routing to it before anyone is disconnected. */
+export const DEFAULT_DRAIN_HOLD_MS = 5000;
+/** Then the window its sessions are closed over, so their reconnects do not arrive in one wave. */
+export const DEFAULT_DRAIN_SPREAD_MS = 5000;
 export const DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600;
 
 /** Environment of the `gateway` role (and of the gateway half of `standalone`). */
@@ -40,6 +44,8 @@ export const gatewayEnvSchema = z.object({
   REQUEST_RETRY_MS: envInt(DEFAULT_RETRY_BUDGET_MS, 0, 600_000),
   HEARTBEAT_MS: envInt(DEFAULT_HEARTBEAT_MS, 1000, 600_000),
   DRAIN_TIMEOUT_MS: envInt(DEFAULT_DRAIN_TIMEOUT_MS, 0, 600_000),
+  DRAIN_HOLD_MS: envInt(DEFAULT_DRAIN_HOLD_MS, 0, 600_000),
+  DRAIN_SPREAD_MS: envInt(DEFAULT_DRAIN_SPREAD_MS, 0, 600_000),
   DEV_TOKEN_TTL_S: envInt(DEFAULT_TOKEN_TTL_S, 60, 365 * 24 * 3600),
   WEB_DIR: envString(''),
   /** Session heartbeats to presence; keep well under the presence service's PRESENCE_TTL_MS. */

@@ -34,6 +34,9 @@ import type { BotTokenBackend } from './auth/bot-tokens.js';
  */
 const EXCLUSIVE_PORT = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: ListenOptions }).LIBUS_LISTEN_EXCLUSIVE_PORT;
 
+/** Gap between two waves of session closes while stopping. */
+const WAVE_MS = 50;
+
 export interface GatewayOptions {
   bus: Bus;
   registry: Registry;
@@ -60,6 +63,14 @@ export interface GatewayOptions {
   retryBudgetMs: number;
   heartbeatMs: number;
   drainTimeoutMs: number;
+  /**
+   * On stop, how long /readyz answers 503 while everything is still served, so
+   * a load balancer stops sending new clients before anyone is disconnected
+   * (default 0).
+   */
+  drainHoldMs?: number;
+  /** On stop, the window over which sessions are closed with 1001, in even waves, so clients do not reconnect all at once (default 0: at once). */
+  drainSpreadMs?: number;
   /** Folder of the built web client to serve at `/`; none if undefined. */
   webDir?: string | undefined;
   /** Extra readiness condition (e.g. the standalone actor host has started). */
@@ -108,6 +119,9 @@ export class Gateway {
   #listenSocket: us_listen_socket | undefined;
   #port = 0;
   #draining = false;
+  /** Stopping: not ready any more, though still serving until the hold ends. */
+  #stopping: Promise<void> | undefined;
+  #started = false;
   #inFlight = 0;
   #idle: (() => void) | undefined;
 
@@ -242,6 +256,7 @@ export class Gateway {
       }
     }
     gateway.#presence.start();
+    gateway.#started = true;
     return gateway;
   }
 
@@ -256,22 +271,39 @@ export class Gateway {
   }
 
   isReady(): boolean {
-    return !this.#draining && this.o.bus.isReady() && (this.o.ready?.() ?? true);
+    return this.#stopping === undefined && this.o.bus.isReady() && (this.o.ready?.() ?? true);
   }
 
   /**
-   * Graceful stop: refuse new connections and requests, let requests in
-   * flight finish (up to the drain timeout), then close every socket with 1001
-   * so clients reconnect elsewhere and sync.
+   * Graceful stop, in the order a rolling update needs:
+   * 1. hold (`drainHoldMs`): /readyz and gRPC health say not serving while
+   *    everything is still served, so the load balancer routes new clients
+   *    elsewhere first;
+   * 2. stop listening, end WatchEvents streams (clients resume elsewhere);
+   * 3. close sessions with 1001 in even waves over `drainSpreadMs`, the rest
+   *    served meanwhile, so their reconnects and syncs do not arrive at once;
+   * 4. refuse new requests, let those in flight finish (up to the drain
+   *    timeout), close whatever is left.
+   * A request whose session closes before its reply is retried by the client
+   * elsewhere (sends are idempotent), so nothing acknowledged is lost.
    */
-  async stop(): Promise<void> {
-    if (this.#draining) return;
-    this.#draining = true;
+  stop(): Promise<void> {
+    return (this.#stopping ??= this.#stop());
+  }
+
+  async #stop(): Promise<void> {
+    this.#grpc?.notServing();
+    // A gateway whose start failed never took traffic: nothing to hold for.
+    const holdMs = this.#started ? (this.o.drainHoldMs ?? 0) : 0;
+    if (holdMs > 0) {
+      this.o.logger.info({ holdMs }, 'gateway stopping: not ready, still serving');
+      await new Promise((r) => setTimeout(r, holdMs));
+    }
     if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = undefined;
-    // gRPC: health says NOT_SERVING, streams end UNAVAILABLE (clients resume elsewhere), unary calls finish below.
-    this.#grpc?.notServing();
     this.#api?.stopStreams();
+    await this.#closeSessionsSpread(this.o.drainSpreadMs ?? 0);
+    this.#draining = true;
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.o.drainTimeoutMs);
@@ -283,13 +315,7 @@ export class Gateway {
     }
     // Replies of the requests that just finished go out before the sockets close.
     this.#outbox.flush();
-    for (const ws of [...this.#sessions.all()]) {
-      const data = ws.getUserData();
-      if (!data.open) continue;
-      data.open = false;
-      this.metrics.closes.inc({ reason: 'shutdown' });
-      ws.end(CloseCode.GOING_AWAY, 'server shutting down: reconnect and sync');
-    }
+    for (const ws of [...this.#sessions.all()]) this.#closeGoingAway(ws);
     await this.#grpc?.stop(this.o.drainTimeoutMs);
     this.#delivery.stop();
     this.#presence.stop();
@@ -309,6 +335,28 @@ export class Gateway {
         resolve();
       });
     });
+  }
+
+  /** Closes the open sessions with 1001 in waves 50 ms apart spread over `spreadMs` (all at once for 0). */
+  async #closeSessionsSpread(spreadMs: number): Promise<void> {
+    const sessions = [...this.#sessions.all()];
+    if (spreadMs <= 0 || sessions.length === 0) return;
+    const waves = Math.max(1, Math.min(sessions.length, Math.floor(spreadMs / WAVE_MS)));
+    const perWave = Math.ceil(sessions.length / waves);
+    this.o.logger.info({ sessions: sessions.length, spreadMs, waves }, 'gateway stopping: closing sessions');
+    for (let i = 0; i < sessions.length; i += perWave) {
+      if (i > 0) await new Promise((r) => setTimeout(r, WAVE_MS));
+      this.#outbox.flush();
+      for (const ws of sessions.slice(i, i + perWave)) this.#closeGoingAway(ws);
+    }
+  }
+
+  #closeGoingAway(ws: Session): void {
+    const data = ws.getUserData();
+    if (!data.open) return;
+    data.open = false;
+    this.metrics.closes.inc({ reason: 'shutdown' });
+    ws.end(CloseCode.GOING_AWAY, 'server shutting down: reconnect and sync');
   }
 
   #onOpen(ws: Session): void {

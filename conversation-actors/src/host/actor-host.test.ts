@@ -628,7 +628,7 @@ describe('ActorHost over the bus', () => {
     const down = await Promise.all([call(h, sendReq(id, 'alice', 'u2')), call(h, sendReq(id, 'bob', 'u3'))]);
     expect(down.map(failureCode)).toEqual(['unavailable', 'unavailable']);
     // One failed write (the two sends were one batch or two), counted as the store being unreachable.
-    const errors = (await h.metrics.storeErrors.get()).values;
+    const errors = (await h.metrics.storeErrors.get()).values.filter((v) => v.value > 0);
     expect(errors.map((v) => v.labels.kind)).toEqual(['unavailable']);
     expect(errors[0]!.value).toBeGreaterThanOrEqual(1);
     expect(await storedBodies(h, id)).toEqual([[1, 'u1']]);

@@ -41,7 +41,7 @@ class ServingLog {
 /** chat_shard_acquisitions_total by reason. */
 async function acquisitions(metrics: ActorMetrics): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const v of (await metrics.shardAcquisitions.get()).values) out[String(v.labels.reason)] = v.value;
+  for (const v of (await metrics.shardAcquisitions.get()).values) if (v.value > 0) out[String(v.labels.reason)] = v.value;
   return out;
 }
 

@@ -6,11 +6,15 @@ import { resolveWebDir } from '../roles/web-dir.js';
 const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94, 95, 96];
 
 /**
- * `chat cluster [--gateways G] [--actors A] [--presence N] [--redis] [--port P] [--grpc-port Q] [--data-dir DIR]`:
+ * `chat cluster [--gateways G] [--actors A] [--presence N] [--redis] [--port P] [--grpc-port Q] [--data-dir DIR]
+ *   [--observability [--scrape-interval S] [--prometheus-port R]]`:
  * a local cluster of real processes (nats-server with JetStream in a
  * temporary directory, presence in memory or, with --redis, N instances on a
  * redis-server of its own, G gateways on consecutive ports from P (gRPC from Q), A actor
- * hosts sharing DIR), each process's lines prefixed with its name.
+ * hosts sharing DIR), each process's lines prefixed with its name. With
+ * --observability, also a prometheus server (Debian's prometheus package)
+ * scraping every process every S seconds (default 5) with
+ * deploy/prometheus/rules.yml, on port R (default: a free port).
  */
 export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const { values } = parseArgs({
@@ -23,6 +27,9 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
       'data-dir': { type: 'string', default: env.DATA_DIR ?? './data/cluster' },
       presence: { type: 'string', default: '1' },
       redis: { type: 'boolean', default: false },
+      observability: { type: 'boolean', default: false },
+      'scrape-interval': { type: 'string', default: '5' },
+      'prometheus-port': { type: 'string', default: '0' },
     },
   });
   const presence = positive('--presence', values.presence!);
@@ -33,6 +40,10 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
   if (!Number.isInteger(port) || port < 1 || port > 65_535 - gateways) throw new RangeError(`--port must be a port number, got ${values.port}`);
   const grpcPort = Number(values['grpc-port']);
   if (!Number.isInteger(grpcPort) || grpcPort < 1 || grpcPort > 65_535 - gateways) throw new RangeError(`--grpc-port must be a port number, got ${values['grpc-port']}`);
+  const scrapeInterval = Number(values['scrape-interval']);
+  if (!(scrapeInterval > 0 && scrapeInterval <= 300)) throw new RangeError(`--scrape-interval must be seconds above 0 and at most 300, got ${values['scrape-interval']}`);
+  const prometheusPort = Number(values['prometheus-port']);
+  if (!Number.isInteger(prometheusPort) || prometheusPort < 0 || prometheusPort > 65_535) throw new RangeError(`--prometheus-port must be a port number, got ${values['prometheus-port']}`);
   const colors = new Map<string, number>();
   const cluster = await LocalCluster.start({
     gateways,
@@ -42,8 +53,9 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
     dataDir: values['data-dir']!,
     presence,
     redis: values.redis!,
+    ...(values.observability ? { observability: { intervalSeconds: scrapeInterval, ...(prometheusPort ? { port: prometheusPort } : {}) } } : {}),
     // Gateways of the local cluster serve the web client too.
-    env: { WEB_DIR: resolveWebDir(env.WEB_DIR ?? '') ?? '', ...pick(env, ['SHARDS', 'LEASE_TTL_MS', 'LOG_LEVEL', 'REQUEST_RETRY_MS']) },
+    env: { WEB_DIR: resolveWebDir(env.WEB_DIR ?? '') ?? '', ...pick(env, ['SHARDS', 'LEASE_TTL_MS', 'LOG_LEVEL', 'REQUEST_RETRY_MS', 'DRAIN_HOLD_MS', 'DRAIN_SPREAD_MS']) },
     onLine: (name, line) => {
       if (!colors.has(name)) colors.set(name, COLORS[colors.size % COLORS.length]!);
       const tag = `${name}`.padEnd(10);
@@ -53,6 +65,11 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
   console.log('\nlocal cluster is up:');
   console.log(`  nats        ${cluster.nats.url}  (JetStream in ${cluster.nats.storeDir})`);
   if (cluster.redis) console.log(`  redis       ${cluster.redis.url}  (presence; no persistence)`);
+  if (cluster.prometheus) {
+    const p = cluster.prometheus;
+    console.log(`  prometheus  ${p.url}  (scrapes every role every ${p.intervalSeconds} s; rules ${p.rulesFile}; targets at ${p.url}/targets)`);
+    console.log(`              every dashboard panel's value now: node deploy/grafana/panel-values.mjs --prometheus ${p.url}`);
+  }
   for (const p of cluster.processes) {
     const what = p.role === 'gateway' ? `chat at ${p.url}  (ws ${p.url.replace('http', 'ws')}/v1/ws, gRPC 127.0.0.1:${p.grpcPort})` : `/healthz /readyz /metrics at ${p.url}`;
     console.log(`  ${p.name.padEnd(10)}  pid ${String(p.child.pid).padEnd(7)} ${what}`);

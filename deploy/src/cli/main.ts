@@ -42,7 +42,10 @@ roles:
   cluster      a local cluster of real processes: nats-server (JetStream, temporary
                directory), presence, G gateways and A actor hosts
                [--gateways 2] [--actors 3] [--port 8080] [--grpc-port 9090]
-               [--data-dir ./data/cluster]
+               [--data-dir ./data/cluster] [--presence 1] [--redis]
+               [--observability [--scrape-interval 5] [--prometheus-port R]]:
+               also a prometheus server (Debian's prometheus package) scraping
+               every process with deploy/prometheus/rules.yml
   cassandra    one local Apache Cassandra node (Java 17; jars from Maven Central,
                cached) on 127.0.0.1:CASSANDRA_PORT (9042), data in a temporary
                directory: a real CQL server for STORE=scylla; CASSANDRA_HEAP (1g);
@@ -150,7 +153,7 @@ async function main(argv: string[]): Promise<number> {
     setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, 15_000);
+    }, Math.max(15_000, system.stopWithinMs ?? 0));
     system.stop().then(
       () => {
         logger.info('stopped');

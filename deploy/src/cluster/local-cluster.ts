@@ -1,7 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { type NatsServerProcess, type RedisServerProcess, startNatsServer, startRedisServer } from '../local-servers/index.js';
+import {
+  type NatsServerProcess,
+  type PrometheusServerProcess,
+  type RedisServerProcess,
+  type ScrapeTarget,
+  startNatsServer,
+  startPrometheusServer,
+  startRedisServer,
+} from '../local-servers/index.js';
 import { loadOrCreateDevSecret } from '../roles/jwt-secret.js';
 import { chatBin } from '../paths.js';
 
@@ -41,14 +49,21 @@ export interface LocalClusterOptions {
   redis?: boolean;
   /** Presence service instances; more than one needs `redis`. Default 1. */
   presence?: number;
+  /**
+   * Also start a prometheus server (Debian's prometheus package) scraping every
+   * process of the cluster with deploy/prometheus/rules.yml, every
+   * `intervalSeconds` (default 5). Default: none.
+   */
+  observability?: { intervalSeconds?: number; port?: number };
 }
 
 /**
  * A cluster of real processes on this machine: nats-server with JetStream in a
  * temporary directory, presence (one instance in memory, or several sharing a
  * redis-server), G gateways and A actor hosts sharing the SQLite file in
- * DATA_DIR and the JWT secret kept there. Used by `npm run cluster` and by
- * the cluster integration tests.
+ * DATA_DIR and the JWT secret kept there; with `observability`, a prometheus
+ * server scraping all of them. Used by `npm run cluster` and by the cluster
+ * integration tests.
  */
 export class LocalCluster {
   readonly processes: ClusterProcess[] = [];
@@ -62,6 +77,8 @@ export class LocalCluster {
     readonly redis: RedisServerProcess | undefined,
     readonly secret: string,
     private readonly options: LocalClusterOptions,
+    /** The Prometheus scraping the cluster, when started with `observability`. */
+    readonly prometheus: PrometheusServerProcess | undefined,
   ) {}
 
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
@@ -70,13 +87,23 @@ export class LocalCluster {
     mkdirSync(options.dataDir, { recursive: true });
     const nats = await startNatsServer({ jetstream: true, ownProcessGroup: true });
     let redis: RedisServerProcess | undefined;
+    let prometheus: PrometheusServerProcess | undefined;
     try {
       redis = options.redis ? await startRedisServer() : undefined;
+      if (options.observability) {
+        const { intervalSeconds, port } = options.observability;
+        prometheus = await startPrometheusServer({
+          ownProcessGroup: true,
+          ...(intervalSeconds !== undefined ? { intervalSeconds } : {}),
+          ...(port !== undefined ? { port } : {}),
+        });
+      }
     } catch (err) {
+      await redis?.stop();
       await nats.stop();
       throw err;
     }
-    const cluster = new LocalCluster(nats, redis, loadOrCreateDevSecret(options.dataDir), options);
+    const cluster = new LocalCluster(nats, redis, loadOrCreateDevSecret(options.dataDir), options, prometheus);
     try {
       for (let i = 0; i < presence; i++) await cluster.addPresence();
       for (let i = 0; i < options.actors; i++) await cluster.addActorHost();
@@ -104,6 +131,18 @@ export class LocalCluster {
   /** Starts one more actor host and waits until it is ready (it takes its share by hand-off). */
   addActorHost(): Promise<ClusterProcess> {
     return freePort().then((port) => this.#spawn('actors', port));
+  }
+
+  /**
+   * A rolling-update step: SIGTERM `proc` (it drains as configured), wait for
+   * it to exit, and start the same role again on the same ports. Resolves
+   * with the new process once it is ready.
+   */
+  async restart(proc: ClusterProcess): Promise<ClusterProcess> {
+    proc.child.kill('SIGTERM');
+    const exit = await proc.exited;
+    if (exit.code !== 0) throw new Error(`${proc.name} exited with ${exit.signal ?? `code ${exit.code}`} on SIGTERM:\n${proc.output()}`);
+    return this.#spawn(proc.role, proc.port, proc.grpcPort);
   }
 
   /** Starts one more presence service instance. */
@@ -138,7 +177,7 @@ export class LocalCluster {
     }
   }
 
-  /** Stops everything: gateways first (clients get 1001), then actor hosts, presence, NATS. */
+  /** Stops everything: gateways first (clients get 1001), then actor hosts, presence, Prometheus, NATS. */
   async stop(): Promise<void> {
     const byRole = (role: Role) => this.processes.filter((p) => p.role === role && isRunning(p));
     for (const role of ['gateway', 'actors', 'presence'] as const) {
@@ -146,13 +185,20 @@ export class LocalCluster {
         byRole(role).map(async (p) => {
           p.child.kill('SIGCONT');
           p.child.kill('SIGTERM');
-          const done = await Promise.race([p.exited.then(() => true), sleep(15_000).then(() => false)]);
+          // A gateway holds and spreads its closes first (DRAIN_HOLD_MS + DRAIN_SPREAD_MS, 10 s by default).
+          const done = await Promise.race([p.exited.then(() => true), sleep(30_000).then(() => false)]);
           if (!done) p.child.kill('SIGKILL');
         }),
       );
     }
+    await this.prometheus?.stop();
     await this.nats.stop();
     await this.redis?.stop();
+  }
+
+  /** What Prometheus scrapes: every process started so far (a stopped one stays, and shows as down). */
+  scrapeTargets(): ScrapeTarget[] {
+    return this.processes.map((p) => ({ job: `chat-${p.role}`, address: `127.0.0.1:${p.port}` }));
   }
 
   /** Starts one `chat <role>`; a gateway serves gRPC on `grpcPort`. */
@@ -182,6 +228,7 @@ export class LocalCluster {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     const proc: ClusterProcess = { name, role, port, url: `http://127.0.0.1:${port}`, grpcPort: role === 'gateway' ? grpcPort : undefined, child, exited, output: () => output };
     this.processes.push(proc);
+    this.prometheus?.setTargets(this.scrapeTargets());
     await waitReady(proc);
     return proc;
   }

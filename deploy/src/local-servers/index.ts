@@ -1,6 +1,7 @@
-// Real nats-server and redis-server child processes on 127.0.0.1, each with a
-// temporary directory: what `chat cluster` (../cluster/local-cluster.ts)
+// Real nats-server, redis-server and prometheus child processes on 127.0.0.1,
+// each with a temporary directory: what `chat cluster` (../cluster/local-cluster.ts)
 // starts, and what testkit hands the tests that need a real server.
 export { type NatsServerOptions, type NatsServerProcess, startNatsServer } from './nats-server.js';
+export { type PrometheusServerOptions, type PrometheusServerProcess, type ScrapeTarget, prometheusConfig, startPrometheusServer } from './prometheus-server.js';
 export { type RedisServerProcess, startRedisServer } from './redis-server.js';
 export { type ServerProcess, type ServerSpec, findBinary, freePort, startServerProcess } from './server-process.js';

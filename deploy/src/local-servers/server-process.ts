@@ -159,11 +159,10 @@ export async function startServerProcess(spec: ServerSpec): Promise<ServerProces
 }
 
 /**
- * The path of `name` on PATH or in the usual system directories; throws an
- * error naming the Debian package to install when it is missing.
+ * The path of `name` on PATH or in the usual system directories (or in `dirs`,
+ * for tests); throws an error naming the Debian package to install when it is missing.
  */
-export function findBinary(name: string, debianPackage: string): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin'].filter((d) => d.length > 0);
+export function findBinary(name: string, debianPackage: string, dirs: string[] = defaultBinaryDirs()): string {
   for (const dir of dirs) {
     const candidate = join(dir, name);
     try {
@@ -174,6 +173,10 @@ export function findBinary(name: string, debianPackage: string): string {
     }
   }
   throw new Error(`${name} not found on PATH or in /usr/sbin: install the Debian package \`${debianPackage}\` (apt-get install ${debianPackage})`);
+}
+
+function defaultBinaryDirs(): string[] {
+  return [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin'].filter((d) => d.length > 0);
 }
 
 /** A port that was free a moment ago: the kernel picks one for a listener that is closed at once. */

@@ -41,6 +41,8 @@ export function startGatewayRole(options: {
     retryBudgetMs: config.REQUEST_RETRY_MS,
     heartbeatMs: config.HEARTBEAT_MS,
     drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
+    drainHoldMs: config.DRAIN_HOLD_MS,
+    drainSpreadMs: config.DRAIN_SPREAD_MS,
     webDir: options.serveWeb ? resolveWebDir(config.WEB_DIR) : undefined,
     ready: options.ready,
     presenceHeartbeatMs: config.PRESENCE_HEARTBEAT_MS,

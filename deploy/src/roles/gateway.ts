@@ -2,7 +2,7 @@ import { type Logger, checkSharedSettings, connectNatsBus, createMetricsRegistry
 import { clusterGatewayEnvSchema, natsServers } from './cluster-env.js';
 import { loadGrpcTls } from '@chat/edge-gateway';
 import { startGatewayRole } from './gateway-role.js';
-import type { RunningSystem } from './standalone.js';
+import { type RunningSystem, gatewayStopWithinMs } from './standalone.js';
 
 /** `chat gateway`: a stateless edge gateway on NATS. Ready while connected. */
 export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
@@ -27,6 +27,7 @@ export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv
   return {
     port: gateway.port,
     grpcPort: gateway.grpcPort,
+    stopWithinMs: gatewayStopWithinMs(config),
     stop: async () => {
       await started.gateway.stop();
       await started.bus.close();

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { LocalBus, type Logger, createMetricsRegistry, envBool, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
+import { LocalBus, type Logger, createMetricsRegistry, envBool, envInt, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
 import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
 import { gatewayEnvSchema, loadGrpcTls } from '@chat/edge-gateway';
 import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
@@ -8,7 +8,11 @@ import { startGatewayRole } from './gateway-role.js';
 import { loadOrCreateDevSecret } from './jwt-secret.js';
 
 /** Standalone: every role in one process on embedded parts; dev login on by default. */
-export const standaloneEnvSchema = gatewayEnvSchema.extend(actorsEnvSchema.shape).extend(presenceEnvSchema.shape).extend({ DEV_LOGIN: envBool(true) });
+export const standaloneEnvSchema = gatewayEnvSchema
+  .extend(actorsEnvSchema.shape)
+  .extend(presenceEnvSchema.shape)
+  // One process, no peer to reconnect to: holding or spreading closes would only delay the stop.
+  .extend({ DEV_LOGIN: envBool(true), DRAIN_HOLD_MS: envInt(0, 0, 600_000), DRAIN_SPREAD_MS: envInt(0, 0, 600_000) });
 
 export type StandaloneEnv = z.output<typeof standaloneEnvSchema>;
 
@@ -17,7 +21,14 @@ export interface RunningSystem {
   port: number;
   /** The gateway's gRPC API port, where it serves one. */
   grpcPort?: number | undefined;
+  /** How long stop() may take before the process gives up on it (default 15 s): a gateway's drain hold and spread come on top. */
+  stopWithinMs?: number;
   stop(): Promise<void>;
+}
+
+/** A gateway's longest graceful stop: hold, spread, the requests in flight, then the gRPC calls, plus a margin. */
+export function gatewayStopWithinMs(config: { DRAIN_HOLD_MS: number; DRAIN_SPREAD_MS: number; DRAIN_TIMEOUT_MS: number }): number {
+  return config.DRAIN_HOLD_MS + config.DRAIN_SPREAD_MS + 2 * config.DRAIN_TIMEOUT_MS + 5000;
 }
 
 /**
@@ -80,6 +91,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
   return {
     port: gateway.port,
     grpcPort: gateway.grpcPort,
+    stopWithinMs: gatewayStopWithinMs(config),
     stop: () =>
       (stopping ??= (async () => {
         await gateway.stop();

@@ -5,7 +5,8 @@ import { type Sender, type SteadyLoad, fullHistory } from './cluster-load.js';
 import { LocalCluster } from '@chat/deploy';
 
 export const LEASE_TTL_MS = 2000;
-const ENV = { SHARDS: '32', LEASE_TTL_MS: String(LEASE_TTL_MS), LOG_LEVEL: 'warn', REQUEST_RETRY_MS: '8000' };
+// Gateways stop at once (no drain hold or spread) unless a test asks for them.
+const ENV = { SHARDS: '32', LEASE_TTL_MS: String(LEASE_TTL_MS), LOG_LEVEL: 'warn', REQUEST_RETRY_MS: '8000', DRAIN_HOLD_MS: '0', DRAIN_SPREAD_MS: '0' };
 
 /**
  * Test fixture for cluster integration tests: starts a LocalCluster of real
@@ -27,7 +28,7 @@ export function useCluster() {
   const start = async (
     gateways: number,
     actors: number,
-    options: { redis?: boolean; presence?: number; env?: Record<string, string> } = {},
+    options: { redis?: boolean; presence?: number; env?: Record<string, string>; observability?: { intervalSeconds?: number } } = {},
   ): Promise<LocalCluster> => {
     const dir = tempDir('chat-cluster-');
     dirs.push(dir);
@@ -38,6 +39,7 @@ export function useCluster() {
       env: { ...ENV, ...options.env },
       ...(options.redis ? { redis: true } : {}),
       ...(options.presence ? { presence: options.presence } : {}),
+      ...(options.observability ? { observability: options.observability } : {}),
     });
     return cluster;
   };
