@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS } from '@chat/platform';
+import { LATENCY_BUCKETS, tracingEnabled } from '@chat/platform';
 
 /** The edge gateway's Prometheus metrics. */
 export class GatewayMetrics {
@@ -42,6 +42,8 @@ export class GatewayMetrics {
       name: 'chat_delivery_latency_seconds',
       help: 'End-to-end delivery: gateway receipt of message.send to the event frame written to each recipient socket.',
       buckets: LATENCY_BUCKETS,
+      // Trace-id exemplars (shown by /metrics in the OpenMetrics format, which tracing switches to).
+      enableExemplars: tracingEnabled(),
       registers,
     });
     this.eventsDelivered = new Counter({ name: 'chat_gateway_events_delivered_total', help: 'message.new frames written to sockets (the deliveries the delivery-latency histogram observes).', registers });

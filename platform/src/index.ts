@@ -12,3 +12,4 @@ export * from './limits-config.js';
 export * from './leases/index.js';
 export * from './http/ops-server.js';
 export * from './auth/bot-token.js';
+export * from './tracing/index.js';

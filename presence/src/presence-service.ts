@@ -13,7 +13,7 @@ import {
   TypingChange,
   UserPresence as UserPresenceMessage,
 } from '@chat/proto';
-import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, systemClock } from '@chat/platform';
+import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, SpanKind, contextFromHeaders, endSpan, startSpan, systemClock } from '@chat/platform';
 import type { PresenceBackend, SessionRef, TypingRef } from './presence-backend.js';
 import { PresenceMetrics } from './presence-metrics.js';
 import { publishTyping } from './typing-events.js';
@@ -264,8 +264,13 @@ export class PresenceService {
 
   #onQuery(msg: BusMessage): void {
     this.#queriesInFlight++;
+    // Tracing on and the query traced (presence.get): a server span under the gateway's request.
+    const parent = contextFromHeaders(msg.headers);
+    const span = parent && startSpan('presence get', { kind: SpanKind.SERVER, parent });
     const done = (reply: PresenceReply) => {
-      this.#metrics.queries.inc({ outcome: reply.result?.$case === 'failure' ? reply.result.value.code : 'ok' });
+      const outcome = reply.result?.$case === 'failure' ? reply.result.value.code : 'ok';
+      if (span) endSpan(span, outcome === 'ok' ? undefined : outcome);
+      this.#metrics.queries.inc({ outcome });
       try {
         msg.respond(PresenceReply.encode(reply).finish());
       } catch (err) {

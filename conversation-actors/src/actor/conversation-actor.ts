@@ -1,5 +1,5 @@
 import { ACTOR_OP_LABELS, type ActorReply, type ActorRequest, type Conversation, type MarkReceipt, type ProtocolLimits, type User } from '@chat/proto';
-import type { Clock, Logger } from '@chat/platform';
+import { type Clock, type Logger, SpanKind, startSpan, tracingEnabled, withContext } from '@chat/platform';
 import type { ChatStore, ConversationRecord, NewConversation } from '../store/store.js';
 import {
   BadRequestError,
@@ -20,7 +20,7 @@ import { findMember } from './member-index.js';
 import { type MembershipOp, changeMembership, publishMembershipChange } from './membership.js';
 import { type MessageMutation, mutateMessage } from './message-mutations.js';
 import { markReceipt } from './receipts.js';
-import { type Task, failure } from './replies.js';
+import { type Task, type TaskTrace, failure } from './replies.js';
 import { SendCommit } from './send-commit.js';
 import { type StreamTimings, Streams } from './streams.js';
 import { newConversationView } from './views.js';
@@ -119,12 +119,13 @@ export class ConversationActor {
    * Queues a request; the promise always resolves with a reply (failures are
    * replies too). Throws OverloadedError synchronously when the mailbox is full.
    */
-  enqueue(req: ActorRequest): Promise<ActorReply> {
+  enqueue(req: ActorRequest, trace?: TaskTrace): Promise<ActorReply> {
     if (this.#stopped) return Promise.resolve(failure('unavailable', 'conversation is moving to another host; retry'));
     let resolve!: (reply: ActorReply) => void;
     const reply = new Promise<ActorReply>((r) => (resolve = r));
     // Outside the Promise executor, so a full mailbox throws to the caller instead of rejecting.
-    this.#mailbox.push({ req, enqueuedAt: this.deps.clock.now(), resolve });
+    this.#mailbox.push({ req, enqueuedAt: this.deps.clock.now(), resolve, trace });
+    if (trace) trace.wait = startSpan('mailbox wait', { kind: SpanKind.INTERNAL, parent: trace.ctx });
     this.deps.metrics.mailboxDepth.inc();
     if (!this.#running) void this.#run();
     return reply;
@@ -158,9 +159,15 @@ export class ConversationActor {
         const batch = this.#mailbox.takeBatch(this.deps.maxBatch, (a, b) => a.req.op?.$case === 'send' && b.req.op?.$case === 'send');
         this.deps.metrics.mailboxDepth.dec(batch.length);
         const now = this.deps.clock.now();
-        for (const t of batch) this.deps.metrics.mailboxWait.observe((now - t.enqueuedAt) / 1000);
+        for (const t of batch) {
+          this.deps.metrics.mailboxWait.observe((now - t.enqueuedAt) / 1000);
+          t.trace?.wait?.end();
+        }
         try {
-          await this.#process(batch);
+          // Traced: the batch runs in its first request's span's context, so the events it publishes
+          // (EventPublisher) descend from it; an untraced one in none, not in whatever started this loop.
+          if (tracingEnabled()) await withContext(batch[0]!.trace?.ctx, () => this.#process(batch));
+          else await this.#process(batch);
         } catch (err) {
           this.#failAll(batch, err);
         }
@@ -405,6 +412,7 @@ export class ConversationActor {
       // What waits in the mailbox must not be served by this actor either.
       for (const task of this.#mailbox.drain()) {
         this.deps.metrics.mailboxDepth.dec();
+        task.trace?.wait?.end();
         this.#answer(task, this.#toFailure(err, task.req));
       }
     }

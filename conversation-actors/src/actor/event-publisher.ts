@@ -1,5 +1,5 @@
 import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type MessageDelta, type Receipt, conversationEventsSubject, userEventsSubject } from '@chat/proto';
-import { type Bus, encoded } from '@chat/platform';
+import { type Bus, type BusPayload, type Context, SpanKind, activeSpanContext, contextOf, encoded, startSpan, traceHeaders } from '@chat/platform';
 import type { MemberView } from '../store/store.js';
 
 /**
@@ -20,8 +20,9 @@ export class EventPublisher {
   constructor(private readonly bus: Bus) {}
 
   /** To every member's sessions, the sender's included (their other devices). */
-  messageNew(conversationId: string, message: ChatMessage, originReceivedAt: number): void {
-    this.#toConversation(conversationId, { originReceivedAt, kind: { $case: 'messageNew', value: message } });
+  messageNew(conversationId: string, message: ChatMessage, originReceivedAt: number, trace?: Context): void {
+    // The send's own span, never the active one: a group commit publishes for several requests.
+    this.#publish(conversationEventsSubject(conversationId), { originReceivedAt, kind: { $case: 'messageNew', value: message } }, trace);
   }
 
   /**
@@ -66,7 +67,7 @@ export class EventPublisher {
    * all of them: each gateway joins its connected members and delivers it.
    */
   groupCreated(conversation: Conversation): void {
-    this.bus.publish(GROUPS_CREATED_SUBJECT, encoded(Event, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } }));
+    this.#publish(GROUPS_CREATED_SUBJECT, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } }, activeSpanContext());
   }
 
   /** To a user who left or was removed, after the change is stored: the conversation is gone for them. */
@@ -75,10 +76,29 @@ export class EventPublisher {
   }
 
   #toConversation(conversationId: string, event: Event): void {
-    this.bus.publish(conversationEventsSubject(conversationId), encoded(Event, event));
+    this.#publish(conversationEventsSubject(conversationId), event, activeSpanContext());
   }
 
   #toUser(userId: string, event: Event): void {
-    this.bus.publish(userEventsSubject(userId), encoded(Event, event));
+    this.#publish(userEventsSubject(userId), event, activeSpanContext());
+  }
+
+  /**
+   * With `parent` (tracing on, a traced request being handled: the actor runs
+   * it in that request's context), the publish is a producer span whose
+   * traceparent the event carries, so each gateway's delivery joins the trace.
+   */
+  #publish(subject: string, event: Event, parent: Context | undefined): void {
+    const payload: BusPayload = encoded(Event, event);
+    if (parent === undefined) {
+      this.bus.publish(subject, payload);
+      return;
+    }
+    const span = startSpan(`publish ${event.kind?.$case ?? 'event'}`, { kind: SpanKind.PRODUCER, parent, attributes: { 'messaging.destination.name': subject } });
+    try {
+      this.bus.publish(subject, payload, traceHeaders(contextOf(span, parent)));
+    } finally {
+      span.end();
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { type ActorReply, type ActorRequest, type ChatMessage, type SendMessage, type User, newMessageId } from '@chat/proto';
-import type { Clock } from '@chat/platform';
+import { type Clock, type Link, type Span, SpanKind, endSpan, linkTo, startSpan, tracingEnabled } from '@chat/platform';
 import { ForbiddenError } from '../errors.js';
 import type { ActorMetrics } from '../metrics.js';
 import type { ChatStore, ClientMsgKey, ConversationRecord } from '../store/store.js';
@@ -116,6 +116,7 @@ export class SendCommit {
         streaming: p.send.streaming ? true : undefined,
       }));
       const started = performance.now();
+      const span = commitSpan(toWrite, messages.length);
       let result;
       try {
         result = await host.store.appendMessages({
@@ -125,12 +126,14 @@ export class SendCommit {
           messages,
         });
       } catch (err) {
+        if (span) endSpan(span, err);
         host.afterWriteFailure(err);
         for (const p of toWrite) this.#failSend(p, err);
         return;
       } finally {
         host.metrics.storeWrite.observe({ kind: 'append' }, (performance.now() - started) / 1000);
       }
+      span?.end();
       if (result.kind === 'appended') {
         // Acknowledge only while the lease is still ours: past its deadline a
         // new owner may already be writing, and a networked store (Scylla)
@@ -173,7 +176,7 @@ export class SendCommit {
       this.#recent.add(message);
       host.answer(p.task, sendReply(message, false));
       for (const t of p.twins) host.answer(t, sendReply(message, true));
-      host.events.messageNew(host.conversationId, message, p.task.req.receivedAt);
+      host.events.messageNew(host.conversationId, message, p.task.req.receivedAt, p.task.trace?.ctx);
       if (message.streaming) host.streamStarted(message);
     });
   }
@@ -199,4 +202,25 @@ export class SendCommit {
     this.host.answer(p.task, reply);
     for (const t of p.twins) this.host.answer(t, reply);
   }
+}
+
+/**
+ * The span of one group-commit write, when any of its sends is traced: a
+ * child of the first traced send's handling, linked to every other's.
+ */
+function commitSpan(sends: readonly PendingSend[], count: number): Span | undefined {
+  if (!tracingEnabled()) return undefined;
+  let parent: PendingSend | undefined;
+  const links: Link[] = [];
+  for (const p of sends) {
+    const trace = p.task.trace;
+    if (!trace) continue;
+    if (!parent) parent = p;
+    else {
+      const link = linkTo(trace.ctx);
+      if (link) links.push(link);
+    }
+  }
+  if (!parent) return undefined;
+  return startSpan('store commit', { kind: SpanKind.INTERNAL, parent: parent.task.trace!.ctx, links, attributes: { 'chat.batch_size': count } });
 }

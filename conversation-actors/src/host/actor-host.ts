@@ -1,5 +1,5 @@
 import { ActorReply, ActorRequest, ID_PATTERN, type ProtocolLimits, shardOf, shardSubject } from '@chat/proto';
-import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, decodeBody, encoded } from '@chat/platform';
+import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, SpanKind, contextFromHeaders, contextOf, decodeBody, encoded, endSpan, startSpan } from '@chat/platform';
 import { ConversationActor } from '../actor/conversation-actor.js';
 import { failure } from '../actor/conversation-actor.js';
 import { EventPublisher } from '../actor/event-publisher.js';
@@ -7,6 +7,7 @@ import { DEFAULT_STREAM_TIMINGS, type StreamTimings } from '../actor/streams.js'
 import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
 import { errorCodeOf } from '../errors.js';
+import type { TaskTrace } from '../actor/replies.js';
 import type { OwnershipListener, ShardOwnership } from './shard-ownership.js';
 
 /** Recent send keys each actor remembers (seqs only) to answer retries without a write attempt. */
@@ -105,15 +106,26 @@ export class ActorHost implements OwnershipListener {
     if (!actor) {
       actor = this.#activate(id, shard);
     }
+    // Tracing on and the request traced: its handling here is a span under the gateway's request span.
+    const parent = contextFromHeaders(msg.headers);
+    let trace: TaskTrace | undefined;
+    if (parent) {
+      const span = startSpan(`actor ${req.op?.$case ?? 'none'}`, { kind: SpanKind.SERVER, parent, attributes: { 'chat.op': req.op?.$case ?? '', 'messaging.destination.name': msg.subject } });
+      trace = { span, ctx: contextOf(span, parent) };
+    }
     let pending: Promise<ActorReply>;
     try {
-      pending = actor.enqueue(req);
+      pending = actor.enqueue(req, trace);
     } catch (err) {
       const code = errorCodeOf(err);
       msg.respond(encoded(ActorReply, failure(code, err instanceof Error ? err.message : 'failed')));
+      if (trace) endSpan(trace.span, err);
       return;
     }
-    pending.then((reply) => msg.respond(encoded(ActorReply, reply)));
+    pending.then((reply) => {
+      msg.respond(encoded(ActorReply, reply));
+      if (trace) endSpan(trace.span, reply.result?.$case === 'failure' ? reply.result.value.code : undefined);
+    });
   }
 
   #activate(id: string, shard: number): ConversationActor {

@@ -10,7 +10,7 @@ import {
   type User,
   type Sync,
 } from '@chat/proto';
-import { type Bus, type BusMessage, type Logger, type Subscription, decodeBody, encoded, isBotTokenHash } from '@chat/platform';
+import { type Bus, type BusMessage, type Logger, type Span, type Subscription, SpanKind, contextFromHeaders, decodeBody, encoded, endSpan, isBotTokenHash, startSpan } from '@chat/platform';
 import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
 import { BadRequestError, errorCodeOf } from '../errors.js';
@@ -55,10 +55,12 @@ export class QueryService {
   #onRequest(msg: BusMessage): void {
     this.#inFlight++;
     let op = 'undecodable';
+    let span: Span | undefined;
     const done = (reply: QueryReply) => {
       const outcome = reply.result?.$case === 'failure' ? reply.result.value.code : 'ok';
       this.options.metrics.requests.inc({ op, outcome });
       msg.respond(encoded(QueryReply, reply));
+      if (span) endSpan(span, outcome === 'ok' ? undefined : outcome);
       if (--this.#inFlight === 0 && this.#idle) this.#idle();
     };
     let req: QueryRequest;
@@ -70,6 +72,9 @@ export class QueryService {
       return;
     }
     op = req.op ? QUERY_OP_LABELS[req.op.$case] : 'none';
+    // Tracing on and the request traced: a server span under the gateway's request span.
+    const parent = contextFromHeaders(msg.headers);
+    if (parent) span = startSpan(`query ${req.op?.$case ?? 'none'}`, { kind: SpanKind.SERVER, parent, attributes: { 'chat.op': op } });
     this.#handle(req).then(done, (err: unknown) => {
       const code = errorCodeOf(err);
       if (code === 'internal') this.options.logger.error({ err, op }, 'query failed');

@@ -147,11 +147,13 @@ async function main(argv: string[]): Promise<number> {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
+    // Not unref'd: it also keeps the process alive until stop() is done. stop() waits on handles
+    // that do not (the SQLite writer's thread), and with nothing else left the process would end
+    // half-way, before the bus is closed and the last spans are exported.
+    setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
     }, Math.max(15_000, system.stopWithinMs ?? 0));
-    force.unref();
     system.stop().then(
       () => {
         logger.info('stopped');

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { type Logger, NatsKvLeaseTable, checkSharedSettings, claimsBucketOf, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer } from '@chat/platform';
+import { type Logger, NatsKvLeaseTable, checkSharedSettings, claimsBucketOf, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer, startTracing } from '@chat/platform';
 import { LeaseOwnership } from '@chat/conversation-actors';
 import { clusterActorsEnvSchema, natsServers } from './cluster-env.js';
 import { startActorsRole } from './actors-role.js';
@@ -14,10 +14,21 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   const config = loadEnvConfig(clusterActorsEnvSchema, env);
   const hostId = config.HOST_ID || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ hostId });
+  const tracing = await startTracing({ role: 'actors', logger: log, env });
   const registry = createMetricsRegistry('actors');
   let started = false;
-  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log, registry });
-  const ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && bus.isReady() });
+  let bus;
+  let ops;
+  try {
+    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log, registry });
+    const connected = bus;
+    ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && connected.isReady() });
+  } catch (err) {
+    await bus?.close();
+    await tracing.shutdown();
+    throw err;
+  }
+  const opsServer = ops;
   try {
     // Host leases expire after LEASE_TTL_MS; shard claims stay until handed off or taken from a host that is gone.
     const hosts = await NatsKvLeaseTable.open(bus.connection, { ttlMs: config.LEASE_TTL_MS, bucket: config.LEASE_BUCKET });
@@ -52,12 +63,14 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
         started = false;
         await actors.stop();
         await bus.close();
-        await ops.close();
+        await opsServer.close();
+        await tracing.shutdown();
       },
     };
   } catch (err) {
     await bus.close();
-    await ops.close();
+    await opsServer.close();
+    await tracing.shutdown();
     throw err;
   }
 }

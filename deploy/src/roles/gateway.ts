@@ -1,4 +1,4 @@
-import { type Logger, checkSharedSettings, connectNatsBus, createMetricsRegistry, loadEnvConfig } from '@chat/platform';
+import { type Logger, checkSharedSettings, connectNatsBus, createMetricsRegistry, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
 import { clusterGatewayEnvSchema, natsServers } from './cluster-env.js';
 import { loadGrpcTls } from '@chat/edge-gateway';
 import { startGatewayRole } from './gateway-role.js';
@@ -8,24 +8,31 @@ import { type RunningSystem, gatewayStopWithinMs } from './standalone.js';
 export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(clusterGatewayEnvSchema, env);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
+  const tracing = await startTracing({ role: 'gateway', logger, env });
   const registry = createMetricsRegistry('gateway');
-  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, registry });
+  openMetricsWhenTracing(registry);
+  let bus;
   let gateway;
   try {
+    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, registry });
     // A gateway with another SHARDS would route conversations to shards their owners do not serve.
     await checkSharedSettings({ connection: bus.connection, leaseBucket: config.LEASE_BUCKET, mine: { SHARDS: config.SHARDS }, who: `gateway ${process.pid}`, logger });
     gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry, logger, serveWeb: config.WEB_DIR !== '', grpcTls });
   } catch (err) {
-    await bus.close();
+    await bus?.close();
+    await tracing.shutdown();
     throw err;
   }
+  const started = { bus, gateway };
   return {
     port: gateway.port,
     grpcPort: gateway.grpcPort,
     stopWithinMs: gatewayStopWithinMs(config),
     stop: async () => {
-      await gateway.stop();
-      await bus.close();
+      await started.gateway.stop();
+      await started.bus.close();
+      // Last: the spans of the requests drained above are exported too.
+      await tracing.shutdown();
     },
   };
 }

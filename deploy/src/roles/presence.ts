@@ -1,4 +1,4 @@
-import { type Logger, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer } from '@chat/platform';
+import { type Logger, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer, startTracing } from '@chat/platform';
 import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
 import { clusterPresenceEnvSchema, natsServers } from './cluster-env.js';
 import type { RunningSystem } from './standalone.js';
@@ -18,14 +18,23 @@ const presenceRoleEnvSchema = clusterPresenceEnvSchema.extend(presenceEnvSchema.
  */
 export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(presenceRoleEnvSchema, env);
+  const tracing = await startTracing({ role: 'presence', logger, env });
   const registry = createMetricsRegistry('presence');
   let started = false;
-  const bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `presence-${process.pid}`, logger, registry });
+  let bus;
+  try {
+    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `presence-${process.pid}`, logger, registry });
+  } catch (err) {
+    await tracing.shutdown();
+    throw err;
+  }
+  const connected = bus;
   let ops;
   try {
-    ops = await startOpsServer({ port: config.PORT, registry, logger, ready: () => started && bus.isReady() });
+    ops = await startOpsServer({ port: config.PORT, registry, logger, ready: () => started && connected.isReady() });
   } catch (err) {
     await bus.close();
+    await tracing.shutdown();
     throw err;
   }
   let backend, kind;
@@ -34,6 +43,7 @@ export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEn
   } catch (err) {
     await ops.close();
     await bus.close();
+    await tracing.shutdown();
     throw err;
   }
   const service = new PresenceService({ bus, backend, logger: logger.child({ component: 'presence' }), registry });
@@ -55,6 +65,7 @@ export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEn
       await backend.close();
       await bus.close();
       await ops.close();
+      await tracing.shutdown();
     },
   };
 }

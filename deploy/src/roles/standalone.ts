@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { LocalBus, type Logger, createMetricsRegistry, envBool, envInt, loadEnvConfig } from '@chat/platform';
+import { LocalBus, type Logger, createMetricsRegistry, envBool, envInt, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
 import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
 import { gatewayEnvSchema, loadGrpcTls } from '@chat/edge-gateway';
 import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
@@ -40,9 +40,17 @@ export function gatewayStopWithinMs(config: { DRAIN_HOLD_MS: number; DRAIN_SPREA
 export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(standaloneEnvSchema, env);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
+  const tracing = await startTracing({ role: 'standalone', logger, env });
   const registry = createMetricsRegistry('standalone');
+  openMetricsWhenTracing(registry);
   const bus = new LocalBus((err, subject) => logger.error({ err, subject }, 'bus handler failed'));
-  const { backend: presenceBackend } = await openPresenceBackend(config, { registry, logger });
+  let presenceBackend;
+  try {
+    ({ backend: presenceBackend } = await openPresenceBackend(config, { registry, logger }));
+  } catch (err) {
+    await tracing.shutdown();
+    throw err;
+  }
   const presence = new PresenceService({ bus, backend: presenceBackend, logger: logger.child({ component: 'presence' }), registry });
   presence.start();
   const fanout = new PresenceFanout({ bus, logger: logger.child({ component: 'presence-fanout' }) });
@@ -58,6 +66,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
   } catch (err) {
     await stopPresence();
     await bus.close();
+    await tracing.shutdown();
     throw err;
   }
   let gateway;
@@ -75,6 +84,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
     await actors.stop();
     await stopPresence();
     await bus.close();
+    await tracing.shutdown();
     throw err;
   }
   let stopping: Promise<void> | undefined;
@@ -88,6 +98,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
         await stopPresence();
         await actors.stop();
         await bus.close();
+        await tracing.shutdown();
       })()),
   };
 }

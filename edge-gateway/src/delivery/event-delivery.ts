@@ -1,5 +1,5 @@
-import { type ChatMessage, type ConversationViews, Event, GROUPS_CREATED_SUBJECT, type MemberMarks, conversationEventsSubject, userEventsSubject } from '@chat/proto';
-import { type Bus, type BusMessage, type Logger, type Subscription, decodeBody } from '@chat/platform';
+import { type ChatMessage, type Conversation, type ConversationViews, Event, GROUPS_CREATED_SUBJECT, type MemberMarks, conversationEventsSubject, userEventsSubject } from '@chat/proto';
+import { type Bus, type BusMessage, type Logger, type Subscription, SpanKind, contextFromHeaders, contextOf, decodeBody, sampledTraceId, startSpan } from '@chat/platform';
 import type { SessionRegistry } from '../session/session-registry.js';
 import type { EventSinks } from './event-sinks.js';
 import type { Outbox } from '../session/outbox.js';
@@ -149,16 +149,33 @@ export class EventDelivery {
   #onUserEvent(userId: string, msg: BusMessage): void {
     const event = this.#decode(msg);
     if (!event) return;
+    const span = this.#consumerSpan(msg, event);
     const kind = event.kind;
     if (kind?.$case === 'conversationUpdated') this.#join(userId, kind.value.id, kind.value.lastSeq);
     this.#toUser(userId, this.#render(event, msg), 0);
     if (kind?.$case === 'conversationRemoved') this.#rooms.leave(userId, kind.value);
+    span?.end();
+  }
+
+  /**
+   * With tracing on, a consumer span for delivering an event whose headers
+   * carry its publisher's span (one per gateway per event); else undefined.
+   */
+  #consumerSpan(msg: BusMessage, event: Event) {
+    const parent = contextFromHeaders(msg.headers);
+    if (parent === undefined) return undefined;
+    return startSpan(`deliver ${event.kind?.$case ?? 'event'}`, { kind: SpanKind.CONSUMER, parent, attributes: { 'messaging.destination.name': msg.subject } });
   }
 
   #onGroupCreated(msg: BusMessage): void {
     const event = this.#decode(msg);
     if (event?.kind?.$case !== 'conversationUpdated') return;
-    const view = event.kind.value;
+    const span = this.#consumerSpan(msg, event);
+    this.#deliverGroupCreated(event, event.kind.value);
+    span?.end();
+  }
+
+  #deliverGroupCreated(event: Event, view: Conversation): void {
     let frame: string | null | undefined;
     for (const { userId } of view.members) {
       if (!this.#rooms.isTracked(userId)) continue;
@@ -171,7 +188,13 @@ export class EventDelivery {
   #onRoomEvent(conversationId: string, msg: BusMessage): void {
     const event = this.#decode(msg);
     if (!event || this.#backfill.hold(conversationId, event)) return;
-    this.#deliverToRoom(conversationId, event);
+    const span = this.#consumerSpan(msg, event);
+    if (!span) {
+      this.#deliverToRoom(conversationId, event);
+      return;
+    }
+    this.#deliverToRoom(conversationId, event, sampledTraceId(contextOf(span)));
+    span.end();
   }
 
   /**
@@ -180,7 +203,7 @@ export class EventDelivery {
    * another shared conversation), and only recipients count in the delivery
    * latency.
    */
-  #deliverToRoom(conversationId: string, event: Event): void {
+  #deliverToRoom(conversationId: string, event: Event, traceId?: string): void {
     const members = this.#rooms.membersOf(conversationId);
     if (!members) return;
     const kind = event.kind;
@@ -197,7 +220,7 @@ export class EventDelivery {
     const skip = kind?.$case === 'typing' ? kind.value.userId : undefined;
     const sender = kind?.$case === 'messageNew' ? kind.value.senderId : undefined;
     for (const userId of members) {
-      if (userId !== skip) this.#toUser(userId, frame, userId === sender ? 0 : event.originReceivedAt);
+      if (userId !== skip) this.#toUser(userId, frame, userId === sender ? 0 : event.originReceivedAt, traceId);
     }
   }
 
@@ -223,10 +246,10 @@ export class EventDelivery {
     }
   }
 
-  #toUser(userId: string, frame: string | null, origin: number): void {
+  #toUser(userId: string, frame: string | null, origin: number, traceId?: string): void {
     if (frame === null) return;
     const sessions = this.#sessions?.sessionsOf(userId);
-    if (sessions) for (const session of sessions) this.#outbox.send(session, frame, origin);
+    if (sessions) for (const session of sessions) this.#outbox.send(session, frame, origin, traceId);
     const sinks = this.#sinks?.of(userId);
     if (sinks) for (const sink of sinks) sink.deliver(frame);
   }

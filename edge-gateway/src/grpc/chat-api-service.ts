@@ -10,7 +10,7 @@ import {
   type WatchEventsResponse,
   describeZodError,
 } from '@chat/proto';
-import type { Logger } from '@chat/platform';
+import { type Logger, SpanKind, contextOf, endSpan, startSpan, tracingEnabled } from '@chat/platform';
 import type { AuthenticatedUser } from '../auth/token-authority.js';
 import type { UserRegistrar } from '../auth/user-registrar.js';
 import { DrainingError, InvalidRequestError, RateLimitedError } from '../errors.js';
@@ -127,6 +127,7 @@ export class ChatApiService {
       }
       this.d.inFlight(1);
       let userId: string | undefined;
+      const span = tracingEnabled() ? startSpan(`chat ${op}`, { kind: SpanKind.SERVER, startTime: receivedAt, attributes: { 'chat.op': op, 'chat.transport': 'grpc', 'rpc.system': 'grpc' } }) : undefined;
       const run = async () => {
         const { user } = await this.#authenticated(call.metadata);
         userId = user.id;
@@ -134,18 +135,22 @@ export class ChatApiService {
         if (!parsed.success) throw new InvalidRequestError(`invalid ${op}: ${describeZodError(parsed.error)}`);
         this.#charge(user.id, op, opCost(op, parsed.data as never));
         const handler = this.d.handlers[op] as (ctx: RequestContext, args: unknown) => Promise<object>;
-        return toReply(await handler(this.#context(user, receivedAt), parsed.data));
+        const ctx = this.#context(user, receivedAt);
+        if (span) ctx.trace = contextOf(span);
+        return toReply(await handler(ctx, parsed.data));
       };
       run()
         .then(
           (reply) => {
             this.d.metrics.requests.inc({ op, outcome: 'ok' });
             callback(null, reply);
+            if (span) endSpan(span);
           },
           (err: unknown) => {
             const error = toServiceError(err, this.d.logger, op);
             this.d.metrics.requests.inc({ op, outcome: String(error.metadata?.get('chat-error-code')[0] ?? 'internal') });
             callback(error);
+            if (span) endSpan(span, err);
           },
         )
         .finally(() => {

@@ -1,6 +1,6 @@
 import type { Metadata, ServerReadableStream, sendUnaryData } from '@grpc/grpc-js';
 import { type MessageReply, type OpSchemas, type StreamMessageRequest, describeZodError } from '@chat/proto';
-import type { Logger } from '@chat/platform';
+import { type Logger, SpanKind, contextOf, endSpan, startSpan, tracingEnabled } from '@chat/platform';
 import type { AuthenticatedUser } from '../auth/token-authority.js';
 import { DrainingError, InvalidRequestError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -43,12 +43,15 @@ export function serveStreamMessage(call: ServerReadableStream<StreamMessageReque
   let watching: { stop(): void } | undefined;
   const early: StreamMessageRequest[] = [];
   let ctx: RequestContext | undefined;
+  // The whole call is one trace: every append it makes is a bus request under this span.
+  const span = tracingEnabled() ? startSpan(`chat ${op}`, { kind: SpanKind.SERVER, startTime: receivedAt, attributes: { 'chat.op': op, 'chat.transport': 'grpc', 'rpc.system': 'grpc' } }) : undefined;
 
   const answer = (err: unknown, reply?: MessageReply) => {
     if (answered) return;
     answered = true;
     watching?.stop();
     d.inFlight(-1);
+    if (span) endSpan(span, err ?? undefined);
     if (err) {
       const error = toServiceError(err, d.logger, op);
       d.metrics.requests.inc({ op, outcome: String(error.metadata?.get('chat-error-code')[0] ?? 'internal') });
@@ -93,7 +96,10 @@ export function serveStreamMessage(call: ServerReadableStream<StreamMessageReque
   };
 
   call.on('error', () => {}); // a client gone; 'cancelled' handles it
-  if (d.draining()) return callback(toServiceError(new DrainingError(), d.logger, op));
+  if (d.draining()) {
+    span?.end();
+    return callback(toServiceError(new DrainingError(), d.logger, op));
+  }
   d.inFlight(1);
   call.on('data', (req: StreamMessageRequest) => (ctx ? onRequest(req) : early.push(req)));
   call.on('end', () => {
@@ -104,6 +110,7 @@ export function serveStreamMessage(call: ServerReadableStream<StreamMessageReque
     (caller) => {
       if (answered) return;
       ctx = d.context(caller.user, receivedAt);
+      if (span) ctx.trace = contextOf(span);
       watching = caller.watch((err) => abandon(err));
       for (const req of early.splice(0)) onRequest(req);
       // Half-closed before we were ready to read.

@@ -11,7 +11,7 @@ import {
   newGroupId,
   userToJson,
 } from '@chat/proto';
-import type { Clock } from '@chat/platform';
+import type { Clock, Context } from '@chat/platform';
 import type { ActorSuccess, BackendClient } from '../routing/backend-client.js';
 import { type RetryPolicy, Lane } from '../routing/lane.js';
 import type { AuthenticatedUser } from '../auth/token-authority.js';
@@ -25,6 +25,8 @@ export interface RequestContext {
   lanes: Map<string, Lane<ActorSuccess>>;
   /** Receipt time of the frame, ms since the epoch with a sub-ms fraction. */
   receivedAt: number;
+  /** The request's span (set only when tracing is on): the parent of its bus requests. */
+  trace?: Context | undefined;
 }
 
 /** A handler answers exactly its op's result schema (proto/src/replies.ts). */
@@ -55,6 +57,8 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       { caller: caller(ctx), conversationId, receivedAt: ctx.receivedAt, sessionId: ctx.sessionId, laneSeq: 0, laneAfter: 0, op },
       laneOf(ctx, conversationId),
       idempotent,
+      undefined,
+      ctx.trace,
     );
   /** edit, delete and react share the session's lane with sends, so they apply in the order the session sent them. */
   const messageResult = async (pending: ReturnType<typeof actor>) => {
@@ -75,7 +79,7 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
     ping: async () => ({ serverTime: clock.now() }),
 
     'user.search': async (ctx, args) => {
-      const r = await backend.query({ caller: caller(ctx), op: { $case: 'search', value: { prefix: args.prefix, limit: args.limit } } });
+      const r = await backend.query({ caller: caller(ctx), op: { $case: 'search', value: { prefix: args.prefix, limit: args.limit } } }, { trace: ctx.trace });
       if (r.$case !== 'users') throw unexpected(r.$case);
       return { users: r.value.users.map(userToJson) };
     },
@@ -107,7 +111,7 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       conversationResult(actor(ctx, args.conversationId, { $case: 'rename', value: { title: args.title } })),
 
     'conversation.list': async (ctx, args) => {
-      const r = await backend.query({ caller: caller(ctx), op: { $case: 'list', value: { limit: args.limit, before: args.before } } });
+      const r = await backend.query({ caller: caller(ctx), op: { $case: 'list', value: { limit: args.limit, before: args.before } } }, { trace: ctx.trace });
       if (r.$case !== 'page') throw unexpected(r.$case);
       return { conversations: r.value.conversations.map(conversationToJson), next: r.value.next ?? null };
     },
@@ -157,7 +161,7 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
 
     sync: async (ctx, args) => {
       const value = { since: args.since, limit: args.limit, changesSince: args.changesSince ?? {} };
-      const r = await backend.query({ caller: caller(ctx), op: { $case: 'sync', value } });
+      const r = await backend.query({ caller: caller(ctx), op: { $case: 'sync', value } }, { trace: ctx.trace });
       if (r.$case !== 'sync') throw unexpected(r.$case);
       const messages: Record<string, MessageJson[]> = {};
       for (const [id, list] of Object.entries(r.value.messages)) messages[id] = list.messages.map(messageToJson);

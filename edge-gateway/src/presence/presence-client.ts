@@ -1,5 +1,5 @@
 import { PRESENCE_QUERY_SUBJECT, PresenceQuery, PresenceReply, toErrorCode } from '@chat/proto';
-import { type Bus, BusClosedError, BusNoRespondersError, BusTimeoutError, PlatformError } from '@chat/platform';
+import { type Bus, type Context, BusClosedError, BusNoRespondersError, BusTimeoutError, PlatformError, SpanKind, contextOf, endSpan, startSpan, traceHeaders, tracingEnabled } from '@chat/platform';
 import { BackendUnavailableError, RemoteError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 
@@ -25,15 +25,19 @@ export class PresenceClient {
     private readonly metrics: GatewayMetrics,
   ) {}
 
-  /** The presence of each of `userIds`, in the order asked. */
-  async get(userIds: readonly string[]): Promise<PresenceJson[]> {
+  /** The presence of each of `userIds`, in the order asked; with `trace` (tracing on) the request is a client span under it. */
+  async get(userIds: readonly string[], trace?: Context): Promise<PresenceJson[]> {
     if (userIds.length === 0) return [];
     const started = performance.now();
+    const span = trace && tracingEnabled() ? startSpan('presence request', { kind: SpanKind.CLIENT, parent: trace, attributes: { 'messaging.destination.name': PRESENCE_QUERY_SUBJECT } }) : undefined;
+    let failed: unknown;
     let data: Uint8Array;
     try {
-      const msg = await this.bus.request(PRESENCE_QUERY_SUBJECT, PresenceQuery.encode({ userIds: [...userIds] }).finish(), { timeoutMs: this.timeoutMs });
+      const headers = span && traceHeaders(contextOf(span, trace));
+      const msg = await this.bus.request(PRESENCE_QUERY_SUBJECT, PresenceQuery.encode({ userIds: [...userIds] }).finish(), { timeoutMs: this.timeoutMs, headers });
       data = msg.data;
     } catch (err) {
+      failed = err;
       if (err instanceof BusNoRespondersError) throw new BackendUnavailableError('no_responders', 'the presence service is not running; retry', { cause: err });
       if (err instanceof BusTimeoutError) throw new BackendUnavailableError('timeout', `no answer from presence within ${this.timeoutMs} ms`, { cause: err });
       if (err instanceof BusClosedError) throw new BackendUnavailableError('disconnected', 'the gateway is not connected to the bus; retry', { cause: err });
@@ -41,6 +45,7 @@ export class PresenceClient {
       throw err;
     } finally {
       this.metrics.busRequest.observe({ target: 'presence' }, (performance.now() - started) / 1000);
+      if (span) endSpan(span, failed);
     }
     const result = PresenceReply.decode(data).result;
     if (!result) throw new RemoteError('internal', 'empty reply from presence');

@@ -36,10 +36,10 @@ export function createPresenceOps(deps: {
     'presence.get': async (ctx, args) => {
       // Presence is private to contacts: users who share no conversation with the
       // caller are answered as never seen, indistinguishable from a real one.
-      const r = await backend.query({ caller: { id: ctx.user.id, name: ctx.user.name }, op: { $case: 'contactsAmong', value: { userIds: args.userIds } } });
+      const r = await backend.query({ caller: { id: ctx.user.id, name: ctx.user.name }, op: { $case: 'contactsAmong', value: { userIds: args.userIds } } }, { trace: ctx.trace });
       if (r.$case !== 'userIds') throw new Error(`unexpected reply kind ${r.$case}`);
       const visible = new Set(r.value.userIds);
-      const known = visible.size === 0 ? [] : await presence.get(args.userIds.filter((u) => visible.has(u)));
+      const known = visible.size === 0 ? [] : await presence.get(args.userIds.filter((u) => visible.has(u)), ctx.trace);
       const byUser = new Map(known.map((p) => [p.userId, p]));
       return { presence: args.userIds.map((userId) => byUser.get(userId) ?? { userId, online: false, lastSeen: null }) };
     },

@@ -4,12 +4,19 @@ import {
   type BusHeaders,
   type BusMessage,
   type BusPayload,
+  type Context,
   BusClosedError,
   BusNoRespondersError,
   BusTimeoutError,
   PlatformError,
+  SpanKind,
+  contextOf,
   decodeBody,
   encoded,
+  endSpan,
+  startSpan,
+  traceHeaders,
+  tracingEnabled,
 } from '@chat/platform';
 import { BackendUnavailableError, RemoteError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -39,12 +46,14 @@ export class BackendClient {
    * Sends `req` to the actor of its conversation through `lane` (the
    * session's lane for that conversation), or directly if there is none.
    * Synchronous up to the publish, so a session's requests leave in order.
+   * With `trace` (the request's span, tracing on) each attempt is a client
+   * span under it whose traceparent rides in the bus headers.
    */
-  actor(req: ActorRequest, lane: Lane<ActorSuccess> | undefined, idempotent: boolean, headers?: BusHeaders): Promise<ActorSuccess> {
+  actor(req: ActorRequest, lane: Lane<ActorSuccess> | undefined, idempotent: boolean, headers?: BusHeaders, trace?: Context): Promise<ActorSuccess> {
     const subject = shardSubject(shardOf(req.conversationId, this.shardCount));
     const attempt = (laneSeq: number, laneAfter: number) =>
       this.#counted('actor', idempotent, async () => {
-        const reply = await this.#request('actor', subject, encoded(ActorRequest, { ...req, laneSeq, laneAfter }), headers);
+        const reply = await this.#request('actor', subject, encoded(ActorRequest, { ...req, laneSeq, laneAfter }), headers, trace, req.op?.$case);
         return unwrap(decodeBody(reply, ActorReply).result);
       });
     if (lane) return lane.submit(attempt, idempotent);
@@ -56,10 +65,10 @@ export class BackendClient {
    * failure that may be retried is), retrying for `budgetMs` (default: the
    * client's retry budget).
    */
-  query(req: QueryRequest, options: { headers?: BusHeaders; budgetMs?: number } = {}): Promise<Success<QueryReply>> {
+  query(req: QueryRequest, options: { headers?: BusHeaders; budgetMs?: number; trace?: Context | undefined } = {}): Promise<Success<QueryReply>> {
     const body = encoded(QueryRequest, req);
     return this.#withRetry(
-      () => this.#counted('query', true, async () => unwrap(decodeBody(await this.#request('query', QUERY_SUBJECT, body, options.headers), QueryReply).result)),
+      () => this.#counted('query', true, async () => unwrap(decodeBody(await this.#request('query', QUERY_SUBJECT, body, options.headers, options.trace, req.op?.$case), QueryReply).result)),
       true,
       options.budgetMs,
     );
@@ -88,11 +97,15 @@ export class BackendClient {
     }
   }
 
-  async #request(target: string, subject: string, data: BusPayload, headers: BusHeaders | undefined): Promise<BusMessage> {
+  async #request(target: string, subject: string, data: BusPayload, headers: BusHeaders | undefined, trace?: Context, op?: string): Promise<BusMessage> {
     const started = performance.now();
+    const span = trace && tracingEnabled() ? startSpan(`${target} request`, { kind: SpanKind.CLIENT, parent: trace, attributes: { 'messaging.destination.name': subject, 'chat.op': op ?? '' } }) : undefined;
+    if (span) headers = traceHeaders(contextOf(span, trace), headers);
+    let failed: unknown;
     try {
       return await this.bus.request(subject, data, { timeoutMs: this.timeoutMs, headers });
     } catch (err) {
+      failed = err;
       if (err instanceof BusNoRespondersError) throw new BackendUnavailableError('no_responders', `no ${target} serves this now; retry`, { cause: err });
       if (err instanceof BusTimeoutError) throw new BackendUnavailableError('timeout', `no answer from the ${target} within ${this.timeoutMs} ms`, { cause: err });
       if (err instanceof BusClosedError) throw new BackendUnavailableError('disconnected', 'the gateway is not connected to the bus; retry', { cause: err });
@@ -100,6 +113,7 @@ export class BackendClient {
       throw err;
     } finally {
       this.metrics.busRequest.observe({ target }, (performance.now() - started) / 1000);
+      if (span) endSpan(span, failed);
     }
   }
 }

@@ -9,7 +9,7 @@ import {
   errorFrame,
   okFrame,
 } from '@chat/proto';
-import type { Clock, Logger } from '@chat/platform';
+import { type Clock, type Logger, type Span, SpanKind, contextOf, endSpan, startSpan, tracingEnabled } from '@chat/platform';
 import { DrainingError, GatewayError, RateLimitedError, RemoteError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { OpHandlers } from '../ops/op-handlers.js';
@@ -109,9 +109,11 @@ export class FrameHandler {
     const handler = this.o.handlers[op as ImplementedOp] as (ctx: object, args: unknown) => Promise<object>;
     data.inFlight++;
     this.o.inFlight(1);
+    // The op's span starts at the frame's receipt; the trace's root unless a client sends one some day.
+    const span: Span | undefined = tracingEnabled() ? startSpan(`chat ${op}`, { kind: SpanKind.SERVER, startTime: receivedAt, attributes: { 'chat.op': op, 'chat.transport': 'websocket' } }) : undefined;
     let pending: Promise<object>;
     try {
-      pending = handler({ user: data.user, sessionId: data.sessionId, lanes: data.lanes, receivedAt }, parsed.data);
+      pending = handler({ user: data.user, sessionId: data.sessionId, lanes: data.lanes, receivedAt, trace: span && contextOf(span) }, parsed.data);
     } catch (err) {
       pending = Promise.reject(err);
     }
@@ -120,8 +122,12 @@ export class FrameHandler {
         (result) => {
           this.o.metrics.requests.inc({ op, outcome: 'ok' });
           this.#reply(session, okFrame(id, result));
+          if (span) endSpan(span);
         },
-        (err: unknown) => this.#failWith(session, id, op, err),
+        (err: unknown) => {
+          this.#failWith(session, id, op, err);
+          if (span) endSpan(span, err);
+        },
       )
       .finally(() => {
         data.inFlight--;

@@ -1,4 +1,5 @@
 import { CloseCode } from '@chat/proto';
+import { tracingEnabled } from '@chat/platform';
 import type { Session } from './session.js';
 import type { GatewayMetrics } from '../metrics.js';
 
@@ -6,6 +7,8 @@ import type { GatewayMetrics } from '../metrics.js';
 export interface OutboxItem {
   frame: string;
   origin: number;
+  /** The sampled trace that delivered it (tracing on): the delivery histogram's exemplar. */
+  traceId?: string | undefined;
 }
 
 /**
@@ -21,6 +24,8 @@ export interface OutboxItem {
 export class Outbox {
   readonly #dirty = new Set<Session>();
   #scheduled = false;
+  /** As GatewayMetrics decided when it was made (both after tracing started): its histogram then takes exemplars. */
+  readonly #exemplars = tracingEnabled();
 
   constructor(
     private readonly limitBytes: number,
@@ -28,10 +33,10 @@ export class Outbox {
   ) {}
 
   /** Queues a frame; false if the session is closed (nothing queued). */
-  send(session: Session, frame: string, origin = 0): boolean {
+  send(session: Session, frame: string, origin = 0, traceId?: string): boolean {
     const data = session.getUserData();
     if (!data.open) return false;
-    data.outbox.push({ frame, origin });
+    data.outbox.push(traceId === undefined ? { frame, origin } : { frame, origin, traceId });
     this.#markDirty(session);
     return true;
   }
@@ -99,7 +104,9 @@ export class Outbox {
     for (const item of items) {
       if (item.origin === 0) continue;
       this.metrics.eventsDelivered.inc();
-      this.metrics.deliveryLatency.observe((now - item.origin) / 1000);
+      const value = (now - item.origin) / 1000;
+      if (!this.#exemplars) this.metrics.deliveryLatency.observe(value);
+      else this.metrics.deliveryLatency.observe({ value, exemplarLabels: item.traceId === undefined ? {} : { traceId: item.traceId } });
     }
     items.length = 0;
   }
