@@ -3,7 +3,7 @@ import { ID_PATTERN } from './subjects.js';
 import { type ProtocolLimits, DEFAULT_LIMITS, isMediaTypeAllowed, isValidEmoji } from './limits.js';
 
 /**
- * The client → server request frames of PROTOCOL.md as zod schemas. The
+ * The client → server request frames of docs/protocol.md as zod schemas. The
  * gateway validates every frame with these before anything reaches the bus.
  */
 
