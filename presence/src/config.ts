@@ -9,7 +9,7 @@ import { envInt } from '@chat/platform';
  */
 export const DEFAULT_PRESENCE_TTL_MS = 8_000;
 
-/** PROTOCOL.md: a typist who sent no new `typing active: true` for 6 s is reported stopped. */
+/** docs/protocol.md: a typist who sent no new `typing active: true` for 6 s is reported stopped. */
 export const DEFAULT_TYPING_TTL_MS = 6000;
 
 /** Prefix of every presence key in Redis. */
@@ -22,7 +22,7 @@ export const DEFAULT_PRESENCE_KEY_PREFIX = 'chat:presence:';
  */
 export const presenceEnvSchema = z.object({
   PRESENCE_TTL_MS: envInt(DEFAULT_PRESENCE_TTL_MS, 1000, 3_600_000),
-  /** Quiet time before the server sends `typing active: false` for a typist (PROTOCOL.md: 6 s), plus at most one expiry round (1 s). */
+  /** Quiet time before the server sends `typing active: false` for a typist (docs/protocol.md: 6 s), plus at most one expiry round (1 s). */
   TYPING_EXPIRY_MS: envInt(DEFAULT_TYPING_TTL_MS, 100, 600_000),
   /** Redis for presence (`redis://host:port[/db]`); unset: in memory, one presence instance only. */
   REDIS_URL: z

@@ -1,5 +1,5 @@
 /**
- * The protocol's error codes (PROTOCOL.md, "Shapes"). Every typed error in
+ * The protocol's error codes (docs/protocol.md, "Errors"). Every typed error in
  * every package maps to exactly one of these; clients switch on them.
  */
 export const ERROR_CODES = [
@@ -23,7 +23,7 @@ export function toErrorCode(code: string): ErrorCode {
   return known.has(code) ? (code as ErrorCode) : 'internal';
 }
 
-/** WebSocket close codes of PROTOCOL.md, "Close codes". */
+/** WebSocket close codes of docs/protocol.md, "Close codes". */
 export const CloseCode = {
   GOING_AWAY: 1001,
   TOO_LARGE: 1009,

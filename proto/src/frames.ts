@@ -3,7 +3,7 @@ import { ID_PATTERN } from './subjects.js';
 import { type ProtocolLimits, DEFAULT_LIMITS, isMediaTypeAllowed, isValidEmoji } from './limits.js';
 
 /**
- * The client → server request frames of PROTOCOL.md as zod schemas. The
+ * The client → server request frames of docs/protocol.md as zod schemas. The
  * gateway validates every frame with these before anything reaches the bus.
  */
 
@@ -93,7 +93,7 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
         clientMsgId: z.string().min(1).max(64),
         body,
         attachments: z.array(attachment).max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`).default([]),
-        // Protocol extension (docs/protocol-extensions.md): starts a streamed message, whose body may start empty.
+        // Protocol extension (docs/protocol.md): starts a streamed message, whose body may start empty.
         streaming: z.boolean().optional(),
       })
       .refine((m) => m.streaming || m.body.trim().length > 0 || m.attachments.length > 0, { message: 'a message needs a body or an attachment' }),
@@ -132,7 +132,7 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
     sync: z.object({
       since: z.record(conversationIdSchema, seqSchema).default({}),
       limit: z.number().int().min(1).max(limits.maxSyncLimit).default(200),
-      // Protocol extension (docs/protocol-extensions.md): per conversation, the changeSeq the client has caught up to.
+      // Protocol extension (docs/protocol.md): per conversation, the changeSeq the client has caught up to.
       changesSince: z.record(conversationIdSchema, seqSchema).optional(),
     }),
     typing: z.object({ conversationId: conversationIdSchema, active: z.boolean() }),

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { EVENT_SCHEMAS, attachmentJsonSchema, conversationJsonSchema, messageJsonSchema, userJsonSchema } from './replies.js';
 
 /**
- * The protocol's JSON objects (PROTOCOL.md, "Objects") and the one place bus
+ * The protocol's JSON objects (docs/protocol.md, "Objects") and the one place bus
  * objects become them, so every gateway renders identical frames.
  */
 

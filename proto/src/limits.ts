@@ -1,4 +1,4 @@
-/** Protocol limits (PROTOCOL.md, "Limits"); every one is configurable per deployment. */
+/** Protocol limits (docs/protocol.md, "Limits"); every one is configurable per deployment. */
 export interface ProtocolLimits {
   /** Largest accepted WebSocket frame, in bytes. */
   maxFrameBytes: number;

@@ -13,7 +13,7 @@ import type { ImplementedOp } from './frames.js';
 export const userJsonSchema = z.object({
   id: z.string(),
   name: z.string(),
-  /** Protocol extension (docs/protocol-extensions.md): present, and true, for bot accounts only. */
+  /** Protocol extension (docs/protocol.md): present, and true, for bot accounts only. */
   bot: z.literal(true).optional(),
 });
 

@@ -27,7 +27,7 @@ const ROLES: readonly string[] = ['owner', 'admin', 'member'];
  * giving someone the role they have, the same title), so retries are
  * harmless and publish nothing.
  *
- * Pure: the permission rules of PROTOCOL.md, in one place, for every mode:
+ * Pure: the permission rules of docs/protocol.md, in one place, for every mode:
  * - the caller must be a member (ForbiddenError, nothing leaks);
  * - DMs have fixed members and no title or roles: every one of these ops on a
  *   DM is BadRequestError (no role could do it, so it is the request that is

@@ -1,7 +1,7 @@
 import type { MessageList, Sync } from '@chat/proto';
 import type { ChatStore, ConversationHead } from '../store/store.js';
 
-// sync's changesSince (protocol extension, docs/protocol-extensions.md): what
+// sync's changesSince (protocol extension, docs/protocol.md): what
 // changed in what the client already has. New messages move a conversation's
 // lastSeq and come in sync's `messages`; edits, deletes, reactions, membership
 // and title changes move its changeSeq and come here.

@@ -112,7 +112,7 @@ export interface ChatStore {
    * The messages with seq <= maxSeq whose changeSeq is above afterChangeSeq
    * (edited, deleted or reacted to since then), in ascending seq order: the
    * `limit` with the highest seqs when more match. Deleted ones come as
-   * readMessages serves them. For sync's `updated` (docs/protocol-extensions.md).
+   * readMessages serves them. For sync's `updated` (docs/protocol.md).
    */
   readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]>;
 

@@ -4,7 +4,7 @@ import { ChatClient, type EventFrame } from '@chat/testkit/chat-client';
 import { useRestartableDataDir, useStandalone } from '@chat/testkit/standalone-fixture';
 import { startInProcess } from '@chat/testkit/system-under-test';
 
-// sync's changesSince (protocol extension, docs/protocol-extensions.md): a
+// sync's changesSince (protocol extension, docs/protocol.md): a
 // client that was offline while messages it already had were edited, deleted
 // or reacted to, or while its group was renamed or gained a member, catches up
 // with one sync.

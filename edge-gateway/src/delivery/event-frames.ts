@@ -9,7 +9,7 @@ export function eventToFrame(event: Event): string | null {
     case 'messageUpdated':
       return eventFrame('message.updated', { message: messageToJson(kind.value) });
     case 'messageDelta': {
-      // Protocol extension (docs/protocol-extensions.md): text appended to a streaming message.
+      // Protocol extension (docs/protocol.md): text appended to a streaming message.
       const { conversationId, seq, offset, text } = kind.value;
       return eventFrame('message.delta', { conversationId, seq, offset, text });
     }

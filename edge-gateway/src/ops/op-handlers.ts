@@ -165,7 +165,7 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       if (r.$case !== 'sync') throw unexpected(r.$case);
       const messages: Record<string, MessageJson[]> = {};
       for (const [id, list] of Object.entries(r.value.messages)) messages[id] = list.messages.map(messageToJson);
-      // Protocol extension (docs/protocol-extensions.md): changed messages at or before `since`.
+      // Protocol extension (docs/protocol.md): changed messages at or before `since`.
       const updated: Record<string, MessageJson[]> = {};
       for (const [id, list] of Object.entries(r.value.updated)) updated[id] = list.messages.map(messageToJson);
       return { conversations: r.value.conversations.map(conversationToJson), messages, truncated: r.value.truncated, updated };

@@ -67,7 +67,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_key ON messages (conversati
 `;
 
 /**
- * Version 2: change counters for sync's changesSince (docs/protocol-extensions.md).
+ * Version 2: change counters for sync's changesSince (docs/protocol.md).
  * conversations.change_seq counts edits, deletes, reactions, membership and
  * title changes; messages.change_seq is the conversation's change_seq at the
  * message's latest change. Existing rows start at 0 (nothing changed since).
@@ -97,7 +97,7 @@ CREATE TABLE IF NOT EXISTS bots (
 `;
 
 /**
- * Version 4: streamed messages (docs/protocol-extensions.md). streaming is
+ * Version 4: streamed messages (docs/protocol.md). streaming is
  * NULL for an ordinary message, 1 while a streamed one grows, 0 once it is
  * finished; truncated is 1 when its stream broke and it was finished with
  * what had arrived.

@@ -4,7 +4,7 @@ import { RequestError } from '@chat/client';
 /**
  * The rules and wording behind a message's actions (react, edit, delete),
  * free of any framework so they can be unit tested. The server checks every
- * rule again (PROTOCOL.md): these only decide what the page offers.
+ * rule again (docs/protocol.md): these only decide what the page offers.
  */
 
 /** The emoji offered in a message's action bar, in order. */

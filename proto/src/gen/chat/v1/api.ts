@@ -185,8 +185,8 @@ export interface WatchEventsRequest_ChangesSinceEntry {
 }
 
 /**
- * One event of the WebSocket protocol (PROTOCOL.md, "Events", and
- * docs/protocol-extensions.md), as the JSON frame a WebSocket session
+ * One event of the WebSocket protocol (docs/protocol.md,
+ * "Events"), as the JSON frame a WebSocket session
  * receives. `conversation_id` and `seq` are filled for message.new,
  * message.updated and message.delta, so a client can keep its watermarks
  * without parsing `json`.

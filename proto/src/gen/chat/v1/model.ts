@@ -16,7 +16,7 @@ export interface User {
   name: string;
   /**
    * A bot account (`chat bot create`); absent for people. The protocol's user
-   * JSON carries `bot: true` for bots only (docs/protocol-extensions.md).
+   * JSON carries `bot: true` for bots only (docs/protocol.md).
    */
   bot?: boolean | undefined;
 }
@@ -55,11 +55,11 @@ export interface ChatMessage {
   reactions: { [key: string]: UserIds };
   /**
    * The conversation's change_seq at this message's latest edit, delete or
-   * reaction change; 0 if it never changed (protocol extension, docs/protocol-extensions.md).
+   * reaction change; 0 if it never changed (protocol extension, docs/protocol.md).
    */
   changeSeq: number;
   /**
-   * A streamed message (protocol extension, docs/protocol-extensions.md):
+   * A streamed message (protocol extension, docs/protocol.md):
    * absent for an ordinary message; true while its body still grows
    * (message.delta events), false once finished.
    */
@@ -90,7 +90,7 @@ export interface Conversation {
   unread: number;
   /**
    * Counts edits, deletes, reaction changes, membership and title changes;
-   * not new messages (last_seq) nor receipts (docs/protocol-extensions.md).
+   * not new messages (last_seq) nor receipts (docs/protocol.md).
    */
   changeSeq: number;
 }

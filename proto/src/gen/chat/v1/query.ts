@@ -31,7 +31,7 @@ export interface Sync {
   limit: number;
   /**
    * Per conversation, the change_seq the client has caught up to (protocol
-   * extension, docs/protocol-extensions.md); absent conversations are not checked.
+   * extension, docs/protocol.md); absent conversations are not checked.
    */
   changesSince: { [key: string]: number };
 }
