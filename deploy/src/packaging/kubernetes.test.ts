@@ -77,6 +77,10 @@ function strategicMerge(target: unknown, patch: unknown): unknown {
 function build(dir: string): { manifests: Manifest[]; problems: string[] } {
   const problems: string[] = [];
   const [k] = readYamlDocs(join(dir, 'kustomization.yaml')) as Kustomization[];
+  // Only the features this build reproduces: anything else kustomize would apply and this would not.
+  const known = ['apiVersion', 'kind', 'resources', 'namespace', 'patches', 'labels'];
+  for (const key of Object.keys(k!)) if (!known.includes(key)) problems.push(`${dir}/kustomization.yaml: ${key} is not reproduced by this check`);
+  if ((k as Obj).kind !== 'Kustomization' || (k as Obj).apiVersion !== 'kustomize.config.k8s.io/v1beta1') problems.push(`${dir}/kustomization.yaml: not a kustomize.config.k8s.io/v1beta1 Kustomization`);
   let manifests: Manifest[] = [];
   for (const resource of k!.resources ?? []) {
     const path = resolve(dir, resource);
