@@ -19,18 +19,23 @@ export function readyUrl(role, env) {
   return `http://127.0.0.1:${port}/readyz`;
 }
 
+/** The role a process command line runs (`node ... deploy/bin/chat.mjs <role>`), or undefined if it is no `chat` process. */
+export function roleOfCommand(argv) {
+  const at = argv.findIndex((a) => a.endsWith('chat.mjs'));
+  if (at < 0 || argv.some((a) => a.endsWith('healthcheck.mjs'))) return undefined;
+  return argv[at + 1] || 'standalone';
+}
+
 /** The role of the `chat` process in this container (PID 1, or the first one found under an init). */
 function chatRole() {
   const pids = ['1', ...readdirSync('/proc').filter((p) => /^\d+$/.test(p) && p !== '1' && p !== String(process.pid))];
   for (const pid of pids) {
-    let argv;
     try {
-      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const role = roleOfCommand(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
+      if (role) return role;
     } catch {
-      continue;
+      // Gone, or not ours to read.
     }
-    const at = argv.findIndex((a) => a.endsWith('chat.mjs'));
-    if (at >= 0 && !argv.some((a) => a.endsWith('healthcheck.mjs'))) return argv[at + 1] || 'standalone';
   }
   return 'standalone';
 }

@@ -99,6 +99,17 @@ describe('Dockerfile', () => {
     expect(readyUrl('actors', { PORT: '9300' })).toBe('http://127.0.0.1:9300/readyz');
   });
 
+  it("the health check finds the role in the command line the image's ENTRYPOINT and CMD give", async () => {
+    const { roleOfCommand } = (await import(pathToFileURL(join(root, 'deploy/bin/healthcheck.mjs')).href)) as { roleOfCommand(argv: string[]): string | undefined };
+    // /proc/<pid>/cmdline: NUL-separated, with a trailing NUL.
+    expect(roleOfCommand([...json('ENTRYPOINT')!, ...json('CMD')!, ''])).toBe('standalone');
+    expect(roleOfCommand([...json('ENTRYPOINT')!, 'actors', ''])).toBe('actors');
+    expect(roleOfCommand([...json('ENTRYPOINT')!, ''])).toBe('standalone');
+    expect(roleOfCommand(['/sbin/docker-init', '--', 'node', 'deploy/bin/chat.mjs', 'presence', ''])).toBe('presence');
+    expect(roleOfCommand(['node', 'deploy/bin/healthcheck.mjs', ''])).toBeUndefined();
+    expect(roleOfCommand(['sh', '-c', 'sleep 1', ''])).toBeUndefined();
+  });
+
   it('copies into the runtime the production dependencies, the bundle with its workers and migrations, deploy/bin and web/dist', () => {
     const copies = runtime.filter((i) => i.op === 'COPY').map((i) => i.args);
     expect(copies).toContain('--from=deps /app/node_modules ./node_modules');
