@@ -10,11 +10,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 // chat_build_info's labels (platform/src/build-info.ts): the release and, in a git checkout, the commit.
 const version = JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version;
-let revision = 'unknown';
-try {
-  revision = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-} catch {
-  // Not a git checkout (an unpacked release): the version alone names the build.
+// CHAT_REVISION names it where there is no .git (the container build passes it as a build argument).
+let revision = process.env.CHAT_REVISION || 'unknown';
+if (!process.env.CHAT_REVISION) {
+  try {
+    revision = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // Not a git checkout (an unpacked release): the version alone names the build.
+  }
 }
 
 await build({

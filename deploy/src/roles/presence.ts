@@ -3,7 +3,8 @@ import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema
 import { clusterPresenceEnvSchema, natsServers } from './cluster-env.js';
 import type { RunningSystem } from './standalone.js';
 
-const presenceRoleEnvSchema = clusterPresenceEnvSchema.extend(presenceEnvSchema.shape);
+/** `chat presence`'s whole environment: NATS and its ops port, plus the presence settings (REDIS_URL, TTLs). */
+export const presenceRoleEnvSchema = clusterPresenceEnvSchema.extend(presenceEnvSchema.shape);
 
 /**
  * `chat presence`: the presence service on NATS. It takes session and typing

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The container image's HEALTHCHECK (slim images have no curl): GET /readyz of
+// the `chat` role running in this container, exit 0 when it answers 200.
+//
+//   node deploy/bin/healthcheck.mjs                         the role's own port
+//   node deploy/bin/healthcheck.mjs http://127.0.0.1:9100/readyz
+//
+// Without a URL the role is read from the command line of the container's
+// `chat` process (/proc), and its port from PORT or that role's default.
+import { readFileSync, readdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+/** Each role's default PORT (the schemas' defaults; deploy/src/packaging checks they agree). */
+export const DEFAULT_PORTS = { standalone: 8080, gateway: 8080, actors: 9100, presence: 9200 };
+
+/** The /readyz URL of `role` given the environment. */
+export function readyUrl(role, env) {
+  const port = env.PORT || DEFAULT_PORTS[role] || DEFAULT_PORTS.standalone;
+  return `http://127.0.0.1:${port}/readyz`;
+}
+
+/** The role a process command line runs (`node ... deploy/bin/chat.mjs <role>`), or undefined if it is no `chat` process. */
+export function roleOfCommand(argv) {
+  const at = argv.findIndex((a) => a.endsWith('chat.mjs'));
+  if (at < 0 || argv.some((a) => a.endsWith('healthcheck.mjs'))) return undefined;
+  return argv[at + 1] || 'standalone';
+}
+
+/** The role of the `chat` process in this container (PID 1, or the first one found under an init). */
+function chatRole() {
+  const pids = ['1', ...readdirSync('/proc').filter((p) => /^\d+$/.test(p) && p !== '1' && p !== String(process.pid))];
+  for (const pid of pids) {
+    try {
+      const role = roleOfCommand(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
+      if (role) return role;
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return 'standalone';
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const url = process.argv[2] || readyUrl(chatRole(), process.env);
+  fetch(url, { signal: AbortSignal.timeout(3000) }).then(
+    (res) => process.exit(res.status === 200 ? 0 : 1),
+    () => process.exit(1),
+  );
+}
