@@ -1,5 +1,5 @@
 import { ACTOR_OP_LABELS, type ActorReply, type ActorRequest, type Conversation, type MarkReceipt, type ProtocolLimits, type User } from '@chat/proto';
-import { type Clock, type Logger, SpanKind, startSpan, tracingEnabled, withContext } from '@chat/platform';
+import { type Clock, type Logger, SpanKind, activeSpanContext, startSpan, withContext } from '@chat/platform';
 import type { ChatStore, ConversationRecord, NewConversation } from '../store/store.js';
 import {
   BadRequestError,
@@ -166,7 +166,10 @@ export class ConversationActor {
         try {
           // Traced: the batch runs in its first request's span's context, so the events it publishes
           // (EventPublisher) descend from it; an untraced one in none, not in whatever started this loop.
-          if (tracingEnabled()) await withContext(batch[0]!.trace?.ctx, () => this.#process(batch));
+          // Untraced in no context already (the common case), it runs as is: entering a context costs
+          // every later promise of the process (AsyncLocalStorage), so only traces pay for it.
+          const traced = batch[0]!.trace?.ctx;
+          if (traced || activeSpanContext()) await withContext(traced, () => this.#process(batch));
           else await this.#process(batch);
         } catch (err) {
           this.#failAll(batch, err);

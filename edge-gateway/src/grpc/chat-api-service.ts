@@ -10,7 +10,7 @@ import {
   type WatchEventsResponse,
   describeZodError,
 } from '@chat/proto';
-import { type Logger, SpanKind, contextOf, endSpan, startSpan, tracingEnabled } from '@chat/platform';
+import { type Logger, SpanKind, contextOf, endSpan, startRootSpan, tracingEnabled } from '@chat/platform';
 import type { AuthenticatedUser } from '../auth/token-authority.js';
 import type { UserRegistrar } from '../auth/user-registrar.js';
 import { DrainingError, InvalidRequestError, RateLimitedError } from '../errors.js';
@@ -127,7 +127,7 @@ export class ChatApiService {
       }
       this.d.inFlight(1);
       let userId: string | undefined;
-      const span = tracingEnabled() ? startSpan(`chat ${op}`, { kind: SpanKind.SERVER, startTime: receivedAt, attributes: { 'chat.op': op, 'chat.transport': 'grpc', 'rpc.system': 'grpc' } }) : undefined;
+      const span = tracingEnabled() ? startRootSpan(`chat ${op}`, { kind: SpanKind.SERVER, startTime: receivedAt, attributes: { 'chat.op': op, 'chat.transport': 'grpc', 'rpc.system': 'grpc' } }) : undefined;
       const run = async () => {
         const { user } = await this.#authenticated(call.metadata);
         userId = user.id;

@@ -1,6 +1,6 @@
 import type { Metadata, ServerReadableStream, sendUnaryData } from '@grpc/grpc-js';
 import { type MessageReply, type OpSchemas, type StreamMessageRequest, describeZodError } from '@chat/proto';
-import { type Logger, SpanKind, contextOf, endSpan, startSpan, tracingEnabled } from '@chat/platform';
+import { type Logger, SpanKind, contextOf, endSpan, startRootSpan, tracingEnabled } from '@chat/platform';
 import type { AuthenticatedUser } from '../auth/token-authority.js';
 import { DrainingError, InvalidRequestError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -44,7 +44,7 @@ export function serveStreamMessage(call: ServerReadableStream<StreamMessageReque
   const early: StreamMessageRequest[] = [];
   let ctx: RequestContext | undefined;
   // The whole call is one trace: every append it makes is a bus request under this span.
-  const span = tracingEnabled() ? startSpan(`chat ${op}`, { kind: SpanKind.SERVER, startTime: receivedAt, attributes: { 'chat.op': op, 'chat.transport': 'grpc', 'rpc.system': 'grpc' } }) : undefined;
+  const span = tracingEnabled() ? startRootSpan(`chat ${op}`, { kind: SpanKind.SERVER, startTime: receivedAt, attributes: { 'chat.op': op, 'chat.transport': 'grpc', 'rpc.system': 'grpc' } }) : undefined;
 
   const answer = (err: unknown, reply?: MessageReply) => {
     if (answered) return;

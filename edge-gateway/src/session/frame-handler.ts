@@ -9,7 +9,7 @@ import {
   errorFrame,
   okFrame,
 } from '@chat/proto';
-import { type Clock, type Logger, type Span, SpanKind, contextOf, endSpan, startSpan, tracingEnabled } from '@chat/platform';
+import { type Clock, type Logger, type Span, SpanKind, contextOf, endSpan, startRootSpan, tracingEnabled } from '@chat/platform';
 import { DrainingError, GatewayError, RateLimitedError, RemoteError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { OpHandlers } from '../ops/op-handlers.js';
@@ -110,7 +110,7 @@ export class FrameHandler {
     data.inFlight++;
     this.o.inFlight(1);
     // The op's span starts at the frame's receipt; the trace's root unless a client sends one some day.
-    const span: Span | undefined = tracingEnabled() ? startSpan(`chat ${op}`, { kind: SpanKind.SERVER, startTime: receivedAt, attributes: { 'chat.op': op, 'chat.transport': 'websocket' } }) : undefined;
+    const span: Span | undefined = tracingEnabled() ? startRootSpan(`chat ${op}`, { kind: SpanKind.SERVER, startTime: receivedAt, attributes: { 'chat.op': op, 'chat.transport': 'websocket' } }) : undefined;
     let pending: Promise<object>;
     try {
       pending = handler({ user: data.user, sessionId: data.sessionId, lanes: data.lanes, receivedAt, trace: span && contextOf(span) }, parsed.data);

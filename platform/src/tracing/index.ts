@@ -12,6 +12,7 @@ export {
   openMetricsWhenTracing,
   sampledTraceId,
   startSpan,
+  startRootSpan,
   startTracing,
   traceHeaders,
   tracingEnabled,

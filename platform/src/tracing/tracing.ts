@@ -111,6 +111,20 @@ export function startSpan(name: string, options: SpanOptions): Span {
   );
 }
 
+/**
+ * Starts a trace at the edge (a WebSocket op, a gRPC call). Undefined when the
+ * sampler drops the trace: then nothing downstream is made for it (no spans,
+ * no traceparent header, no active context), so an unsampled op costs one
+ * sampling decision instead of a trace nobody keeps. Call only when
+ * tracingEnabled().
+ */
+export function startRootSpan(name: string, options: Omit<SpanOptions, 'parent'>): Span | undefined {
+  const span = startSpan(name, options);
+  if (span.isRecording()) return span;
+  span.end();
+  return undefined;
+}
+
 /** `span` as the current span of `parent` (default: an empty context), to parent further spans with. */
 export function contextOf(span: Span, parent: Context = ROOT_CONTEXT): Context {
   return trace.setSpan(parent, span);
