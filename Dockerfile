@@ -9,6 +9,23 @@
 # built for Node 20's ABI and glibc >= 2.27 (not musl, so no Alpine).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
+# --- the lock and every workspace's manifest: npm needs all of them to read the lock
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY proto/package.json proto/
+COPY client/package.json client/
+COPY platform/package.json platform/
+COPY presence/package.json presence/
+COPY conversation-actors/package.json conversation-actors/
+COPY edge-gateway/package.json edge-gateway/
+COPY local-cassandra/package.json local-cassandra/
+COPY deploy/package.json deploy/
+COPY testkit/package.json testkit/
+COPY bench/package.json bench/
+COPY web/package.json web/
+COPY examples/summarizer-bot/package.json examples/summarizer-bot/
+
 # --- production dependencies: the third-party packages the bundle imports ----
 # Only the @chat/deploy workspace's production dependency tree (its @chat/*
 # dependencies are bundled into deploy/dist/chat.mjs, their own third-party
@@ -20,20 +37,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# npm needs every workspace's manifest to read the lock.
-COPY package.json package-lock.json ./
-COPY proto/package.json proto/
-COPY client/package.json client/
-COPY platform/package.json platform/
-COPY presence/package.json presence/
-COPY conversation-actors/package.json conversation-actors/
-COPY edge-gateway/package.json edge-gateway/
-COPY local-cassandra/package.json local-cassandra/
-COPY deploy/package.json deploy/
-COPY testkit/package.json testkit/
-COPY bench/package.json bench/
-COPY web/package.json web/
-COPY examples/summarizer-bot/package.json examples/summarizer-bot/
+COPY --from=manifests /app/ ./
 # Then the workspace links go (the bundle carries our own packages), and both
 # native addons must load here.
 RUN npm ci --omit=dev --workspace=@chat/deploy --no-audit --no-fund \
@@ -41,21 +45,7 @@ RUN npm ci --omit=dev --workspace=@chat/deploy --no-audit --no-fund \
  && node -e "require('better-sqlite3')(':memory:').close(); require('uWebSockets.js')"
 
 # --- build: the `chat` bundle and the web client ------------------------------
-FROM ${NODE_IMAGE} AS build
-WORKDIR /app
-COPY package.json package-lock.json ./
-COPY proto/package.json proto/
-COPY client/package.json client/
-COPY platform/package.json platform/
-COPY presence/package.json presence/
-COPY conversation-actors/package.json conversation-actors/
-COPY edge-gateway/package.json edge-gateway/
-COPY local-cassandra/package.json local-cassandra/
-COPY deploy/package.json deploy/
-COPY testkit/package.json testkit/
-COPY bench/package.json bench/
-COPY web/package.json web/
-COPY examples/summarizer-bot/package.json examples/summarizer-bot/
+FROM manifests AS build
 # No install scripts: the build needs esbuild, vite and svelte (their platform
 # binaries come as optional packages), not the native addons.
 RUN npm ci --ignore-scripts --no-audit --no-fund

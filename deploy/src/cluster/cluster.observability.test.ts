@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { useCluster } from '@chat/testkit/cluster-fixture';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import { deployRoot } from '../paths.js';
-import { grafanaDashboardFile, prometheusRulesFile, recordedNames } from '../observability/prometheus-files.js';
+import { LATENCY_RECORDING_RULES, grafanaDashboardFile, prometheusRulesFile, recordedNames } from '../observability/prometheus-files.js';
 import { SYNTHETIC_SERIES, dashboardQueries, exposedNames, metricNamesIn } from '../observability/promql-names.js';
 
 const { start: startCluster, login } = useCluster();
@@ -15,12 +15,7 @@ const MESSAGES = 15;
 
 /** The p99s (and p50) and rates of rules.yml that the traffic below must give a value. */
 const RECORDED_WITH_TRAFFIC = [
-  'chat:delivery_latency_seconds:p99_1m',
-  'chat:delivery_latency_seconds:p50_1m',
-  'chat:gateway_request_seconds:p99_1m',
-  'chat:bus_request_seconds:p99_1m',
-  'chat:actor_mailbox_wait_seconds:p99_1m',
-  'chat:store_write_seconds:p99_1m',
+  ...LATENCY_RECORDING_RULES,
   'chat:messages_in:rate1m',
   'chat:events_delivered:rate1m',
   // Every shard was acquired (free) at start, within the rule's 5 minutes.

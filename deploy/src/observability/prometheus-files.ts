@@ -21,6 +21,16 @@ export function grafanaDashboardFile(): string {
 /** The Debian package with `prometheus` and `promtool` (CI installs it in .ci/run). */
 export const PROMETHEUS_DEBIAN_PACKAGE = 'prometheus';
 
+/** The latency recording rules of rules.yml: the p99 of every hop, and the delivery p50. */
+export const LATENCY_RECORDING_RULES = [
+  'chat:delivery_latency_seconds:p99_1m',
+  'chat:delivery_latency_seconds:p50_1m',
+  'chat:gateway_request_seconds:p99_1m',
+  'chat:bus_request_seconds:p99_1m',
+  'chat:actor_mailbox_wait_seconds:p99_1m',
+  'chat:store_write_seconds:p99_1m',
+] as const;
+
 /** Path of a binary of Debian's prometheus package; throws naming the package when it is missing (`dirs`: where to look, for tests). */
 export function findPrometheusBinary(name: 'prometheus' | 'promtool', dirs?: string[]): string {
   try {

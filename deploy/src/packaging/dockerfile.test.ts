@@ -59,8 +59,9 @@ describe('Dockerfile', () => {
   it('builds on node:20-bookworm-slim in every stage (uWebSockets.js: Node 20, glibc)', () => {
     const args = new Map(all.filter((i) => i.op === 'ARG' && i.args.includes('=')).map((i) => i.args.split('=') as [string, string]));
     const bases = all.filter((i) => i.op === 'FROM').map((i) => i.args.split(/\s+/)[0]!.replace(/^\$\{(\w+)\}$/, (_m, n: string) => args.get(n) ?? ''));
-    expect(bases).toEqual(['node:20-bookworm-slim', 'node:20-bookworm-slim', 'node:20-bookworm-slim']);
-    expect([...stages.keys()]).toEqual(['deps', 'build', 'runtime']);
+    // build starts from the manifests stage, itself on the same image.
+    expect(bases).toEqual(['node:20-bookworm-slim', 'node:20-bookworm-slim', 'manifests', 'node:20-bookworm-slim']);
+    expect([...stages.keys()]).toEqual(['manifests', 'deps', 'build', 'runtime']);
   });
 
   it('runs `chat <role>`: ENTRYPOINT the chat command, CMD a role that serves', () => {
@@ -122,10 +123,12 @@ describe('Dockerfile', () => {
 
   it("installs with every workspace's manifest (npm ci reads the whole lock), only @chat/deploy's production tree in the runtime", () => {
     const workspaces = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
-    for (const name of ['deps', 'build']) {
-      const copies = stages.get(name)!.filter((i) => i.op === 'COPY').map((i) => i.args);
-      for (const ws of workspaces) expect(copies, `${name}: ${ws}`).toContain(`${ws}/package.json ${ws}/`);
-    }
+    // One stage holds them (the list written once); the install stages start from it.
+    const copies = stages.get('manifests')!.filter((i) => i.op === 'COPY').map((i) => i.args);
+    expect(copies).toContain('package.json package-lock.json ./');
+    for (const ws of workspaces) expect(copies, `manifests: ${ws}`).toContain(`${ws}/package.json ${ws}/`);
+    expect(stages.get('deps')!.filter((i) => i.op === 'COPY').map((i) => i.args)).toContain('--from=manifests /app/ ./');
+    expect(stages.get('build')!.find((i) => i.op === 'FROM')?.args).toBe('manifests AS build');
     const deps = stages.get('deps')!.filter((i) => i.op === 'RUN').map((i) => i.args).join(' ');
     expect(deps).toMatch(/npm ci --omit=dev --workspace=@chat\/deploy/);
     expect(deps).toMatch(/require\('better-sqlite3'\)/);
