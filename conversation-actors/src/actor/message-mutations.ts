@@ -51,7 +51,8 @@ export function applyMutation(
         throw new ForbiddenError('only the sender or a group owner or admin may delete a message');
       }
       if (message.deleted) return null;
-      return { ...message, body: '', attachments: [], reactions: {}, deleted: true };
+      // Deleting a message that is still streaming ends its stream: nothing may grow it again.
+      return { ...message, body: '', attachments: [], reactions: {}, deleted: true, ...(message.streaming === true ? { streaming: false } : {}) };
     }
     case 'react': {
       const { emoji, add } = mutation.value;

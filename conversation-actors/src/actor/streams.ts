@@ -88,8 +88,12 @@ export class Streams {
     const live = this.#live.get(op.seq) ?? (await this.#load(op.seq));
     if (live.message.senderId !== callerId) throw new ForbiddenError('only the sender may stream into a message');
     if (live.message.streaming !== true) {
-      // Ended already: a retried end answers the final message; anything else is refused.
-      if (op.end && op.text.length === 0) return { length: live.body.length, message: live.message };
+      if (live.message.deleted) throw new ConflictError(`message ${op.seq} was deleted`);
+      // A stream that ended: a retry of an append its body already holds (the final one's answer
+      // was lost, say) answers the final message; anything else, and any append to a message that
+      // never streamed, is refused.
+      const held = live.message.streaming === false && op.offset + op.text.length <= live.body.length && live.body.startsWith(op.text, op.offset);
+      if (held) return { length: live.body.length, message: live.message };
       throw new ConflictError(`message ${op.seq} is not streaming`);
     }
     const now = this.host.clock.now();

@@ -85,8 +85,10 @@ describe('standalone: streamed messages (message.send streaming, message.stream,
     expect(await bot.call<StreamReply>('message.stream', { conversationId: id, seq: start.seq, offset: 20, text: 'lost?' })).toMatchObject({ length: 12 });
     const end = await bot.call<StreamReply>('message.stream', { conversationId: id, seq: start.seq, offset: 12, text: '!', end: true });
     expect(end.message?.body).toBe('Hello, world!');
-    // A retried end answers the final message; anything more is refused.
+    // A retried end answers the final message, with its text too (the first answer was lost); anything more is refused.
     expect((await bot.call<StreamReply>('message.stream', { conversationId: id, seq: start.seq, offset: 13, text: '', end: true })).message).toEqual(end.message);
+    expect(await bot.call<StreamReply>('message.stream', { conversationId: id, seq: start.seq, offset: 12, text: '!', end: true })).toMatchObject({ length: 13, message: end.message });
+    expect(await bot.request('message.stream', { conversationId: id, seq: start.seq, offset: 12, text: '?', end: true })).toMatchObject({ ok: false, error: { code: 'conflict' } });
     expect(await bot.request('message.stream', { conversationId: id, seq: start.seq, offset: 13, text: 'more' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
   });
 
@@ -100,12 +102,32 @@ describe('standalone: streamed messages (message.send streaming, message.stream,
     const { message: plain } = await cal.call<{ message: Msg }>('message.send', { conversationId: id, clientMsgId: 'p3', body: 'plain' });
     expect(plain.streaming).toBeUndefined();
     expect(await cal.request('message.stream', { conversationId: id, seq: plain.seq, offset: 5, text: '!' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    // Not even an empty end: it never streamed, so there is no stream to have ended.
+    expect(await cal.request('message.stream', { conversationId: id, seq: plain.seq, offset: 5, text: '', end: true })).toMatchObject({ ok: false, error: { code: 'conflict' } });
     // A reaction mid-stream keeps the body whole.
     await bot.call('message.stream', { conversationId: id, seq: start.seq, offset: 1, text: 'bc' });
     const reacted = await cal.call<{ message: Msg }>('message.react', { conversationId: id, seq: start.seq, emoji: '👀', add: true });
     expect(reacted.message).toMatchObject({ body: 'abc', streaming: true, reactions: { '👀': [cal.user.id] } });
     const end = await bot.call<StreamReply>('message.stream', { conversationId: id, seq: start.seq, offset: 3, text: 'd', end: true });
     expect(end.message).toMatchObject({ body: 'abcd', reactions: { '👀': [cal.user.id] }, streaming: false });
+  });
+
+  it('deleting a message that is still streaming ends its stream: nothing grows it again, not even after the actor reloads it', async () => {
+    const bot = await login('Bot5');
+    const dee = await login('Dee');
+    const id = await dm(bot, dee);
+    const { message: start } = await bot.call<{ message: Msg }>('message.send', { conversationId: id, clientMsgId: 's5', body: 'sec', streaming: true });
+    await bot.call<StreamReply>('message.stream', { conversationId: id, seq: start.seq, offset: 3, text: 'ret' });
+    const { message: deleted } = await bot.call<{ message: Msg }>('message.delete', { conversationId: id, seq: start.seq });
+    expect(deleted).toMatchObject({ seq: start.seq, deleted: true, body: '', streaming: false });
+    const [seen] = await dee.waitForEvents((e) => e.ev === 'message.updated' && (e.message as Msg).seq === start.seq && (e.message as Msg).deleted === true, 1);
+    expect((seen!.message as Msg).streaming).toBe(false);
+    expect(await bot.request('message.stream', { conversationId: id, seq: start.seq, offset: 6, text: ' again' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    // Idle past STREAM_IDLE_MS: no truncated "final" version of it appears.
+    await new Promise((r) => setTimeout(r, 900));
+    expect(dee.events.filter((e) => e.ev === 'message.updated' && (e.message as Msg).seq === start.seq && (e.message as Msg).truncated === true)).toEqual([]);
+    const history = await dee.call<{ messages: Msg[] }>('message.history', { conversationId: id });
+    expect(history.messages.find((m) => m.seq === start.seq)).toMatchObject({ deleted: true, body: '', streaming: false });
   });
 
   it('a stream that goes idle is finished with what arrived, truncated', async () => {
