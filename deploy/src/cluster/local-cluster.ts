@@ -108,9 +108,7 @@ export class LocalCluster {
       for (let i = 0; i < presence; i++) await cluster.addPresence();
       for (let i = 0; i < options.actors; i++) await cluster.addActorHost();
       for (let i = 0; i < options.gateways; i++) {
-        const port = options.gatewayPort ? options.gatewayPort + i : await freePort();
-        const grpcPort = options.grpcPort ? options.grpcPort + i : await freePort();
-        await cluster.#spawn('gateway', port, grpcPort);
+        await cluster.#spawnOnPorts('gateway', options.gatewayPort ? options.gatewayPort + i : undefined, options.grpcPort ? options.grpcPort + i : undefined);
       }
       await cluster.waitForShards();
     } catch (err) {
@@ -130,7 +128,7 @@ export class LocalCluster {
 
   /** Starts one more actor host and waits until it is ready (it takes its share by hand-off). */
   addActorHost(): Promise<ClusterProcess> {
-    return freePort().then((port) => this.#spawn('actors', port));
+    return this.#spawnOnPorts('actors');
   }
 
   /**
@@ -147,7 +145,7 @@ export class LocalCluster {
 
   /** Starts one more presence service instance. */
   addPresence(): Promise<ClusterProcess> {
-    return freePort().then((port) => this.#spawn('presence', port));
+    return this.#spawnOnPorts('presence');
   }
 
   get presences(): ClusterProcess[] {
@@ -156,7 +154,7 @@ export class LocalCluster {
 
   /** Starts one more gateway. */
   async addGateway(): Promise<ClusterProcess> {
-    return this.#spawn('gateway', await freePort(), await freePort());
+    return this.#spawnOnPorts('gateway');
   }
 
   /**
@@ -199,6 +197,29 @@ export class LocalCluster {
   /** What Prometheus scrapes: every process started so far (a stopped one stays, and shows as down). */
   scrapeTargets(): ScrapeTarget[] {
     return this.processes.map((p) => ({ job: `chat-${p.role}`, address: `127.0.0.1:${p.port}` }));
+  }
+
+  /**
+   * Starts one `chat <role>` on the given ports, or on free ones. A free port
+   * can be taken by another program between finding it and the child binding
+   * it (tests run in parallel): then the child exits saying so, and it is
+   * started again on other free ports, under the same name.
+   */
+  async #spawnOnPorts(role: Role, port?: number, grpcPort?: number): Promise<ClusterProcess> {
+    for (let attempt = 1; ; attempt++) {
+      const before = this.processes.length;
+      try {
+        return await this.#spawn(role, port ?? (await freePort()), role === 'gateway' ? (grpcPort ?? (await freePort())) : undefined);
+      } catch (err) {
+        const raced = (port === undefined || (role === 'gateway' && grpcPort === undefined)) && /cannot listen/.test(String(err));
+        if (!raced || attempt >= 3) throw err;
+        this.processes.splice(before);
+        if (role === 'actors') this.#actorCount--;
+        else if (role === 'gateway') this.#gatewayCount--;
+        else this.#presenceCount--;
+        this.prometheus?.setTargets(this.scrapeTargets());
+      }
+    }
   }
 
   /** Starts one `chat <role>`; a gateway serves gRPC on `grpcPort`. */
