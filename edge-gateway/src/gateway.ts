@@ -222,7 +222,7 @@ export class Gateway {
         ws.getUserData().slot.opened = true;
         this.#onOpen(ws);
       },
-      message: (ws, message) => this.#frames.handle(ws, message),
+      message: (ws, message, isBinary) => this.#frames.handle(ws, message, isBinary),
       close: (ws, code, message) => {
         this.#onClose(ws, code, message);
         ws.getUserData().slot.release();

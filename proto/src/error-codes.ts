@@ -26,6 +26,8 @@ export function toErrorCode(code: string): ErrorCode {
 /** WebSocket close codes of docs/protocol.md, "Close codes". */
 export const CloseCode = {
   GOING_AWAY: 1001,
+  /** A binary frame: the protocol is JSON text frames only. */
+  UNSUPPORTED_DATA: 1003,
   TOO_LARGE: 1009,
   /** The session may have missed events (its conversations were followed late, after an outage): reconnect and sync. */
   TRY_AGAIN_LATER: 1013,

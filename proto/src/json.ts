@@ -78,7 +78,7 @@ export function okFrame(re: string, result: object): string {
 }
 
 /** An error reply frame, serialized. */
-export function errorFrame(re: string, code: ErrorCode, message: string, retryAfterMs?: number): string {
+export function errorFrame(re: string | null, code: ErrorCode, message: string, retryAfterMs?: number): string {
   const error: { code: ErrorCode; message: string; retryAfterMs?: number } = { code, message };
   if (retryAfterMs !== undefined) error.retryAfterMs = retryAfterMs;
   return JSON.stringify({ re, ok: false, error });

@@ -40,9 +40,14 @@ export const DEFAULT_LIMITS: ProtocolLimits = {
  */
 const EMOJI_FORBIDDEN = /[\s\p{Cc}\p{Cs}]/u;
 
-/** Whether `emoji` is an acceptable reaction key: 1 to `maxChars` UTF-16 code units, nothing forbidden. */
+/**
+ * Whether `emoji` is an acceptable reaction key: 1 to `maxChars` UTF-16 code
+ * units, nothing forbidden, and not a name every JavaScript object has
+ * (`__proto__`, `constructor`, `toString`, ...): reactions are a map keyed by
+ * what clients send, and `__proto__` as a key would be swallowed silently.
+ */
 export function isValidEmoji(emoji: string, maxChars: number): boolean {
-  return emoji.length > 0 && emoji.length <= maxChars && !EMOJI_FORBIDDEN.test(emoji);
+  return emoji.length > 0 && emoji.length <= maxChars && !EMOJI_FORBIDDEN.test(emoji) && !(emoji in Object.prototype);
 }
 
 /** RFC 6838 type and subtype names (restricted-name), lowercased. */

@@ -55,12 +55,44 @@ describe('standalone: refusals, limits and bad input', () => {
     expect(await bad(JSON.stringify({ id: 'b6', op: 'conversation.rename', conversationId: 'g_x', title: 'x'.repeat(101) }), 'b6')).toMatch(/title/);
     expect(await bad(JSON.stringify({ id: 'b7', op: 42 }), 'b7')).toMatch(/JSON object/);
     expect(await bad(JSON.stringify({ id: 'b8', op: 'conversation.open_dm', userId: 'bad id!' }), 'b8')).toMatch(/userId/);
-    // Frames with no usable id get no reply; the session carries on.
+    // Frames with no id at all get no reply; the session carries on.
     c.sendRaw('this is not json');
     c.sendRaw('[1,2,3]');
-    c.sendRaw(Buffer.from([0xff, 0xfe, 0xfd]));
     const pong = await c.request('ping');
     expect(pong.ok).toBe(true);
+  });
+
+  it('answers a frame whose id is not a valid one with an error addressed to no request (re: null)', async () => {
+    const c = await login('Nora');
+    const unaddressed: Record<string, unknown>[] = [];
+    c.ws.on('message', (d) => {
+      const frame = JSON.parse(String(d)) as Record<string, unknown>;
+      if (frame.re === null) unaddressed.push(frame);
+    });
+    c.sendRaw(JSON.stringify({ id: 42, op: 'ping' }));
+    c.sendRaw(JSON.stringify({ id: 'x'.repeat(65), op: 'ping' }));
+    // Replies come in order: once the ping after them is answered, both errors are in.
+    expect((await c.request('ping')).ok).toBe(true);
+    expect(unaddressed).toHaveLength(2);
+    for (const f of unaddressed) expect(f).toMatchObject({ re: null, ok: false, error: { code: 'bad_request' } });
+  });
+
+  it('closes the socket with 1003 for a binary frame: the protocol is JSON text frames', async () => {
+    const c = await login('Bin');
+    c.sendRaw(Buffer.from(JSON.stringify({ id: 'b', op: 'ping' })));
+    expect((await c.closed()).code).toBe(1003);
+  });
+
+  it('refuses reactions named like the properties every object has, so none is lost in the reactions map', async () => {
+    const a = await login('Rea');
+    const b = await login('Reb');
+    const { conversation } = await a.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: b.user.id });
+    const { message } = await a.call<{ message: { seq: number } }>('message.send', { conversationId: conversation.id, clientMsgId: 'r1', body: 'hi' });
+    for (const emoji of ['__proto__', 'constructor', 'toString']) {
+      expect(await b.request('message.react', { conversationId: conversation.id, seq: message.seq, emoji, add: true })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    }
+    const reacted = await b.call<{ message: { reactions: Record<string, string[]> } }>('message.react', { conversationId: conversation.id, seq: message.seq, emoji: '👍', add: true });
+    expect(reacted.message.reactions).toEqual({ '👍': [b.user.id] });
   });
 
   it('closes the socket with 1009 for a frame over 64 KiB', async () => {

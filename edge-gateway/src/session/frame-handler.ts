@@ -50,9 +50,15 @@ export class FrameHandler {
 
   constructor(private readonly o: FrameHandlerOptions) {}
 
-  handle(session: Session, message: ArrayBuffer): void {
+  handle(session: Session, message: ArrayBuffer, isBinary = false): void {
     const data = session.getUserData();
     if (!data.open) return;
+    if (isBinary) {
+      data.open = false;
+      this.o.metrics.closes.inc({ reason: 'binary' });
+      session.end(CloseCode.UNSUPPORTED_DATA, 'binary frames are not part of the protocol: send JSON text frames');
+      return;
+    }
     if (message.byteLength > this.o.maxFrameBytes) {
       data.open = false;
       this.o.metrics.closes.inc({ reason: 'too_large' });
@@ -75,7 +81,9 @@ export class FrameHandler {
     const envelope = envelopeSchema.safeParse(frame);
     if (typeof frame !== 'object' || frame === null || Array.isArray(frame) || !envelope.success) {
       const id = idOf(frame);
-      if (!this.#refused(session, waitMs) && id) this.#reply(session, errorFrame(id, 'bad_request', 'a frame must be a JSON object with a string "id" (1-64 characters) and "op"'));
+      // An object with an `id` that is not a valid one still gets its answer, addressed to no request (`re: null`).
+      const hasId = typeof frame === 'object' && frame !== null && !Array.isArray(frame) && 'id' in frame;
+      if (!this.#refused(session, waitMs) && (id || hasId)) this.#reply(session, errorFrame(id ?? null, 'bad_request', 'a frame must be a JSON object with a string "id" (1-64 characters) and "op"'));
       return;
     }
     const { id, op } = envelope.data;
