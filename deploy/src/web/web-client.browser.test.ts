@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { freePort } from '../cluster/local-cluster.js';
+import { freePort } from '../local-servers/index.js';
 import { chatBin, deployRoot } from '../paths.js';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';

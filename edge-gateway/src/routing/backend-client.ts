@@ -51,11 +51,14 @@ export class BackendClient {
    */
   actor(req: ActorRequest, lane: Lane<ActorSuccess> | undefined, idempotent: boolean, headers?: BusHeaders, trace?: Context): Promise<ActorSuccess> {
     const subject = shardSubject(shardOf(req.conversationId, this.shardCount));
-    const attempt = (laneSeq: number, laneAfter: number) =>
-      this.#counted('actor', idempotent, async () => {
+    const attempt = async (laneSeq: number, laneAfter: number) => {
+      try {
         const reply = await this.#request('actor', subject, encoded(ActorRequest, { ...req, laneSeq, laneAfter }), headers, trace, req.op?.$case);
         return unwrap(decodeBody(reply, ActorReply).result);
-      });
+      } catch (err) {
+        throw this.#counted('actor', idempotent, err);
+      }
+    };
     if (lane) return lane.submit(attempt, idempotent);
     return this.#withRetry(() => attempt(0, 0), idempotent);
   }
@@ -67,21 +70,20 @@ export class BackendClient {
    */
   query(req: QueryRequest, options: { headers?: BusHeaders; budgetMs?: number; trace?: Context | undefined } = {}): Promise<Success<QueryReply>> {
     const body = encoded(QueryRequest, req);
-    return this.#withRetry(
-      () => this.#counted('query', true, async () => unwrap(decodeBody(await this.#request('query', QUERY_SUBJECT, body, options.headers, options.trace, req.op?.$case), QueryReply).result)),
-      true,
-      options.budgetMs,
-    );
+    const attempt = async () => {
+      try {
+        return unwrap(decodeBody(await this.#request('query', QUERY_SUBJECT, body, options.headers, options.trace, req.op?.$case), QueryReply).result);
+      } catch (err) {
+        throw this.#counted('query', true, err);
+      }
+    };
+    return this.#withRetry(attempt, true, options.budgetMs);
   }
 
-  /** Runs one attempt, counting a failure that the lane or #withRetry will retry (unless its budget is spent). */
-  async #counted<T>(target: 'actor' | 'query', idempotent: boolean, attempt: () => Promise<T>): Promise<T> {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (isRetryable(err, idempotent)) this.metrics.retries.inc({ target, reason: err instanceof BackendUnavailableError ? err.reason : 'unavailable' });
-      throw err;
-    }
+  /** Counts an attempt's failure that the lane or #withRetry will retry (unless its budget is spent); returns it to rethrow. */
+  #counted(target: 'actor' | 'query', idempotent: boolean, err: unknown): unknown {
+    if (isRetryable(err, idempotent)) this.metrics.retries.inc({ target, reason: err instanceof BackendUnavailableError ? err.reason : 'unavailable' });
+    return err;
   }
 
   async #withRetry<T>(attempt: () => Promise<T>, idempotent: boolean, budgetMs = this.retry.budgetMs): Promise<T> {

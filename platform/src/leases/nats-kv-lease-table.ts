@@ -1,5 +1,6 @@
 import type { JetStreamManager, KV, NatsConnection } from 'nats';
 import { LeaseUnavailableError } from '../errors.js';
+import { isWrongLastSequence } from './kv-errors.js';
 import type { LeaseEntry, LeaseTable, LeaseWrite, LiveKeys } from './lease-table.js';
 
 /** Name of the KV bucket holding the host leases. */
@@ -134,10 +135,4 @@ export class NatsKvLeaseTable implements LeaseTable {
     if (!entry || entry.revision !== revision) return null;
     return { revision, serverTimeMs: entry.created.getTime() };
   }
-}
-
-/** JetStream's answer to a compare-and-set on a stale revision (error 10071). */
-function isWrongLastSequence(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : String(err);
-  return /wrong last sequence|10071|key exists/i.test(message);
 }

@@ -1,6 +1,7 @@
 import type { KV, NatsConnection } from 'nats';
 import { ConfigError, LeaseUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isWrongLastSequence } from './kv-errors.js';
 
 /** Name of the KV bucket holding the settings every process of the cluster behind `leaseBucket` must share. */
 export function settingsBucketOf(leaseBucket: string): string {
@@ -65,8 +66,9 @@ export async function checkSharedSettings(o: CheckSharedSettingsOptions): Promis
         await kv.create(KEY, encoder.encode(JSON.stringify({ settings: o.mine, by: o.who } satisfies Stored)));
         o.logger.info({ settings: o.mine }, 'recorded the cluster’s shared settings');
         return;
-      } catch {
-        continue; // another host recorded them first: compare with theirs
+      } catch (err) {
+        if (isWrongLastSequence(err)) continue; // another host recorded them first: compare with theirs
+        throw new LeaseUnavailableError(`cannot record the shared settings in ${bucket}`, { cause: err });
       }
     }
     const differences = Object.entries(o.mine)
@@ -79,8 +81,9 @@ export async function checkSharedSettings(o: CheckSharedSettingsOptions): Promis
         await kv.update(KEY, encoder.encode(JSON.stringify({ settings: { ...stored.settings, ...o.mine }, by: o.who } satisfies Stored)), entry!.revision);
         o.logger.warn({ before: stored.settings, now: o.mine }, 'shared settings changed while no actor host was running');
         return;
-      } catch {
-        continue; // another host changed them meanwhile: compare again
+      } catch (err) {
+        if (isWrongLastSequence(err)) continue; // another host changed them meanwhile: compare again
+        throw new LeaseUnavailableError(`cannot record the shared settings in ${bucket}`, { cause: err });
       }
     }
     throw new ConfigError(differences);
