@@ -31,6 +31,14 @@ export const DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600;
 /** Environment of the `gateway` role (and of the gateway half of `standalone`). */
 export const gatewayEnvSchema = z.object({
   PORT: envInt(DEFAULT_PORT, 0, 65_535),
+  /**
+   * /healthz, /readyz and /metrics on a port of their own (0 picks a free
+   * one); unset, they are served on PORT (standalone only: `chat gateway`
+   * always has an ops port, see clusterGatewayEnvSchema).
+   */
+  OPS_PORT: envOptionalInt(0, 65_535),
+  /** WebSocket sessions this gateway admits; unset, derived from the open-file limit (resolveMaxConnections). */
+  MAX_CONNECTIONS: envOptionalInt(1, 10_000_000),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   DEV_LOGIN: envBool(false),
   SHARDS: envInt(DEFAULT_SHARDS, 1, 65_536),
@@ -59,6 +67,22 @@ export const gatewayEnvSchema = z.object({
   GRPC_WATCH_BUFFER_EVENTS: envInt(DEFAULT_WATCH_BUFFER_EVENTS, 1, 1_000_000),
   ...limitsEnv,
 });
+
+/** An integer variable within [min, max] that may be unset (undefined). */
+function envOptionalInt(min: number, max: number) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
 
 /** A port variable that may also be `off`: a number from 0 (a free port) to 65535, or undefined for off. */
 function envPortOrOff(defaultValue: number) {

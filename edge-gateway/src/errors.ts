@@ -40,6 +40,18 @@ export class TooManyConnectionsError extends GatewayError {
   }
 }
 
+/**
+ * A WebSocket upgrade refused because this gateway holds MAX_CONNECTIONS
+ * sessions (answered HTTP 503 with Retry-After): another gateway, or this
+ * one a little later, will take it.
+ */
+export class GatewayFullError extends GatewayError {
+  readonly code = 'unavailable';
+  constructor(readonly max: number) {
+    super(`gateway full: it holds its most sessions (${max}, MAX_CONNECTIONS); retry later or elsewhere`);
+  }
+}
+
 /** The caller is not a member of the conversation (as this gateway follows their conversations). */
 export class NotAMemberError extends GatewayError {
   readonly code = 'forbidden';

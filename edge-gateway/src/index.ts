@@ -18,3 +18,4 @@ export {
 export { BackendClient } from './routing/backend-client.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './routing/lane.js';
 export { GatewayMetrics } from './metrics.js';
+export { type ConnectionLimit, DEFAULT_MAX_CONNECTIONS_UNKNOWN_LIMIT, fdHeadroom, readOpenFileLimit, resolveMaxConnections } from './session/open-file-limit.js';

@@ -135,11 +135,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const where =
     role === 'standalone' || role === 'gateway' || role === 'cluster'
-      ? `chat is ready at http://localhost:${system.port}${system.grpcPort === undefined ? '' : `, gRPC API at localhost:${system.grpcPort}`}`
+      ? `chat is ready at http://localhost:${system.port}${system.grpcPort === undefined ? '' : `, gRPC API at localhost:${system.grpcPort}`}${system.opsPort === undefined || system.opsPort === system.port ? '' : `, /healthz /readyz /metrics on port ${system.opsPort}`}`
       : role === 'cassandra'
         ? `Cassandra ready: SCYLLA_CONTACT_POINTS=127.0.0.1:${system.port}`
         : `${role} ready; /healthz, /readyz and /metrics on port ${system.port}`;
-  logger.info({ port: system.port, grpcPort: system.grpcPort, startupMs: Math.round(performance.now() - started) }, where);
+  logger.info({ port: system.port, grpcPort: system.grpcPort, opsPort: system.opsPort, startupMs: Math.round(performance.now() - started) }, where);
 
   let shuttingDown = false;
   const shutdown = (signal: string) => {

@@ -7,6 +7,8 @@ export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_LEASE_TTL_MS = 2000;
 export const DEFAULT_ACTORS_PORT = 9100;
 export const DEFAULT_PRESENCE_PORT = 9200;
+/** A gateway's ops port (OPS_PORT): /healthz, /readyz and /metrics, apart from the public port. */
+export const DEFAULT_GATEWAY_OPS_PORT = 9101;
 
 const natsEnv = {
   /** One URL or several, comma-separated. */
@@ -17,9 +19,13 @@ const requiredSecret = z
   .string({ error: (issue) => (issue.input === undefined ? 'required in cluster mode: the HS256 secret all gateways verify tokens with' : undefined) })
   .min(32, 'must be at least 32 characters');
 
-/** `chat gateway`: a gateway on NATS. Dev login is off unless DEV_LOGIN=true. */
+/**
+ * `chat gateway`: a gateway on NATS. Dev login is off unless DEV_LOGIN=true.
+ * Its ops endpoints are always on OPS_PORT, never on the public PORT.
+ */
 export const clusterGatewayEnvSchema = gatewayEnvSchema.extend({
   ...natsEnv,
+  OPS_PORT: envInt(DEFAULT_GATEWAY_OPS_PORT, 0, 65_535),
   JWT_SECRET: requiredSecret,
   /** The actor hosts' lease bucket: the gateway checks its SHARDS against the value they recorded beside it. */
   LEASE_BUCKET: envString('chat_leases'),

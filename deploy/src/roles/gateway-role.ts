@@ -1,6 +1,6 @@
 import type { Bus, Logger, Registry } from '@chat/platform';
 import { limitsFromEnv } from '@chat/platform';
-import { BotTokenVerifier, Gateway, type GatewayEnv, type GrpcTls, HmacTokenAuthority, botCallVerifier, cachedTokenVerifier } from '@chat/edge-gateway';
+import { BotTokenVerifier, type ConnectionLimit, Gateway, type GatewayEnv, type GrpcTls, HmacTokenAuthority, botCallVerifier, cachedTokenVerifier, readOpenFileLimit, resolveMaxConnections } from '@chat/edge-gateway';
 import { resolveWebDir } from './web-dir.js';
 
 /**
@@ -14,17 +14,24 @@ export function startGatewayRole(options: {
   registry: Registry;
   logger: Logger;
   serveWeb: boolean;
+  /** MAX_CONNECTIONS as resolved (and checked against the open-file limit) by resolveMaxConnections before anything started; resolved here if not given. */
+  connectionLimit?: ConnectionLimit;
   ready?: () => boolean;
   /** GRPC_TLS_CERT/GRPC_TLS_KEY as loaded (and checked) by loadGrpcTls before anything started. */
   grpcTls?: GrpcTls | undefined;
 }): Promise<Gateway> {
   const { config } = options;
   const authority = new HmacTokenAuthority(options.secret);
+  const limit = options.connectionLimit ?? resolveMaxConnections(config.MAX_CONNECTIONS, readOpenFileLimit());
+  if (limit.openFileLimit === undefined) options.logger.warn({ maxConnections: limit.max }, 'open-file limit unknown (no /proc/self/limits): MAX_CONNECTIONS not checked against it');
+  else options.logger.info({ maxConnections: limit.max, openFileLimit: limit.openFileLimit, derived: limit.derived }, 'WebSocket sessions admitted up to MAX_CONNECTIONS');
   return Gateway.start({
     bus: options.bus,
     registry: options.registry,
     logger: options.logger.child({ component: 'gateway' }),
     port: config.PORT,
+    opsPort: config.OPS_PORT,
+    maxConnections: limit.max,
     verifier: authority,
     devLogin: config.DEV_LOGIN ? { authority, ttlSeconds: config.DEV_TOKEN_TTL_S } : undefined,
     shardCount: config.SHARDS,

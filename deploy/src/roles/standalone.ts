@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { LocalBus, type Logger, createMetricsRegistry, envBool, envInt, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
 import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
-import { gatewayEnvSchema, loadGrpcTls } from '@chat/edge-gateway';
+import { gatewayEnvSchema, loadGrpcTls, readOpenFileLimit, resolveMaxConnections } from '@chat/edge-gateway';
 import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
 import { startActorsRole } from './actors-role.js';
 import { startGatewayRole } from './gateway-role.js';
@@ -18,7 +18,10 @@ export type StandaloneEnv = z.output<typeof standaloneEnvSchema>;
 
 /** A running role (or all of them); `stop()` shuts it down gracefully. */
 export interface RunningSystem {
+  /** The public port (a gateway's), or the ops port of a role that has no other. */
   port: number;
+  /** Where /healthz, /readyz and /metrics are served: a gateway's OPS_PORT, or `port`. */
+  opsPort?: number | undefined;
   /** The gateway's gRPC API port, where it serves one. */
   grpcPort?: number | undefined;
   /** How long stop() may take before the process gives up on it (default 15 s): a gateway's drain hold and spread come on top. */
@@ -40,6 +43,7 @@ export function gatewayStopWithinMs(config: { DRAIN_HOLD_MS: number; DRAIN_SPREA
 export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(standaloneEnvSchema, env);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
+  const connectionLimit = resolveMaxConnections(config.MAX_CONNECTIONS, readOpenFileLimit());
   const tracing = await startTracing({ role: 'standalone', logger, env });
   const registry = createMetricsRegistry('standalone');
   openMetricsWhenTracing(registry);
@@ -79,6 +83,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
       logger,
       serveWeb: true,
       grpcTls,
+      connectionLimit,
     });
   } catch (err) {
     await actors.stop();
@@ -90,6 +95,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
   let stopping: Promise<void> | undefined;
   return {
     port: gateway.port,
+    opsPort: gateway.opsPort,
     grpcPort: gateway.grpcPort,
     stopWithinMs: gatewayStopWithinMs(config),
     stop: () =>

@@ -2,25 +2,30 @@ import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { type AuthenticatedUser, type TokenVerifier, extractToken } from '../auth/token-authority.js';
 import { respond } from '../http/http-util.js';
-import { TooManyConnectionsError } from '../errors.js';
+import { GatewayFullError, TooManyConnectionsError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { SessionRateLimiter, type StrikePolicy } from '../rate-limit/session-rate-limiter.js';
 import type { UserBudgets } from '../rate-limit/user-budgets.js';
 import type { SessionData } from './session.js';
+import type { ConnectionCap } from './connection-cap.js';
 
 export interface UpgradeDeps {
   draining(): boolean;
   verifier: TokenVerifier;
   budgets: UserBudgets;
+  /** The gateway-wide session cap (MAX_CONNECTIONS). */
+  capacity: ConnectionCap;
   maxConnectionsPerUser: number;
   strikePolicy: StrikePolicy;
   metrics: GatewayMetrics;
 }
 
 /**
- * The WebSocket upgrade: refuses it while draining (503), without a valid
- * token (401) or past the user's socket cap (429), else upgrades with the
- * session's data. Synchronous from start to res.upgrade(): see TokenVerifier
+ * The WebSocket upgrade: refuses it while draining (503), while the gateway
+ * holds MAX_CONNECTIONS sessions (503 with Retry-After, the connection closed
+ * so its descriptor is freed at once), without a valid token (401) or past
+ * the user's socket cap (429), else upgrades with the session's data. The
+ * cap is checked before the token: refusing costs no signature check. Synchronous from start to res.upgrade(): see TokenVerifier
  * for the uWS bug an await here would hit.
  */
 export function admitUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t, deps: UpgradeDeps): void {
@@ -31,6 +36,11 @@ export function admitUpgrade(res: HttpResponse, req: HttpRequest, context: us_so
   if (deps.draining()) {
     deps.metrics.upgradesRejected.inc({ reason: 'draining' });
     respond(res, '503 Service Unavailable', 'gateway is shutting down');
+    return;
+  }
+  if (deps.capacity.full) {
+    deps.metrics.upgradesRejected.inc({ reason: 'gateway_full' });
+    respond(res, '503 Service Unavailable', new GatewayFullError(deps.capacity.max).message, undefined, { 'Retry-After': String(deps.capacity.retryAfterSeconds()) }, true);
     return;
   }
   if (!token) {

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
 import { type EventFrame, ProtocolSocket, type ReplyFrame, type SocketLike, devLogin as clientDevLogin, isSynthetic, websocketUrlOf } from '@chat/client';
 import { EVENT_SCHEMAS, type EventName, OP_RESULT_SCHEMAS, errorJsonSchema } from '@chat/proto';
@@ -79,7 +80,7 @@ export class ChatClient {
       });
       // Without these, a socket closed before hello (or a hello that never comes) would hang the caller.
       const timer = setTimeout(() => fail(new Error(`no hello from ${baseUrl} within ${DEFAULT_REQUEST_TIMEOUT_MS} ms`)), DEFAULT_REQUEST_TIMEOUT_MS);
-      ws.once('unexpected-response', (_req, res) => fail(new UpgradeRefused(res.statusCode ?? 0)));
+      ws.once('unexpected-response', (_req, res) => fail(new UpgradeRefused(res.statusCode ?? 0, res.headers['retry-after'])));
       ws.once('error', fail);
     });
   }
@@ -221,7 +222,37 @@ export class ClosedBeforeHello extends Error {
 }
 
 export class UpgradeRefused extends Error {
-  constructor(readonly status: number) {
+  constructor(
+    readonly status: number,
+    /** The Retry-After header of the refusal, if any. */
+    readonly retryAfter?: string | undefined,
+  ) {
     super(`upgrade refused with HTTP ${status}`);
   }
+}
+
+/**
+ * A WebSocket upgrade that is expected to be refused, over plain HTTP: the
+ * status, headers and body it is answered with, and whether the server closed
+ * the connection after the answer. Rejects if the upgrade is accepted.
+ */
+export function refusedUpgrade(baseUrl: string, token: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${baseUrl}/v1/ws?token=${encodeURIComponent(token)}`, {
+      agent: false,
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13' },
+    });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      reject(new Error('the upgrade was accepted'));
+    });
+    req.on('response', (res) => {
+      const closed = new Promise<void>((done) => res.socket.once('close', () => done()));
+      let body = '';
+      res.on('data', (d) => (body += String(d)));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, closed }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
