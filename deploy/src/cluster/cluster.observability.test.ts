@@ -119,7 +119,7 @@ describe('cluster: observability (Prometheus scraping every role, the shipped ru
     const rules = readFileSync(prometheusRulesFile(), 'utf8');
     const recorded = new Set(recordedNames(rules));
     const live = new Set<string>();
-    for (const p of c.processes) for (const n of exposedNames(await (await fetch(`${p.url}/metrics`)).text())) live.add(n);
+    for (const p of c.processes) for (const n of exposedNames(await (await fetch(`${p.opsUrl}/metrics`)).text())) live.add(n);
     const ruleInputs = [...rules.matchAll(/^\s*-\s*record:\s*(\S+)\s*\n\s*expr:\s*(.+)$/gm)].map((m) => ({ name: m[1]!, expr: m[2]! }));
     const dashboard = JSON.parse(readFileSync(grafanaDashboardFile(), 'utf8')) as unknown;
     const queries = dashboardQueries(dashboard);
