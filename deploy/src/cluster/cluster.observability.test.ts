@@ -89,7 +89,7 @@ describe('cluster: observability (Prometheus scraping every role, the shipped ru
     await eventually('every target up', 20_000, async () => {
       const res = (await (await fetch(`${prometheus}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: { job: string; instance: string }; health: string; lastError: string }[] } };
       const targets = res.data.activeTargets;
-      const expected = c.processes.map((p) => `chat-${p.role} 127.0.0.1:${p.port}`).sort();
+      const expected = c.processes.map((p) => `chat-${p.role} 127.0.0.1:${p.opsPort}`).sort();
       const got = targets.map((t) => `${t.labels.job} ${t.labels.instance}`).sort();
       if (JSON.stringify(got) !== JSON.stringify(expected)) return `targets ${got.join(', ')}; expected ${expected.join(', ')}`;
       const down = targets.filter((t) => t.health !== 'up');
