@@ -298,11 +298,6 @@ export class Gateway {
     return this.#ops?.port ?? this.#port;
   }
 
-  /** Open WebSocket sessions, and whether they are at MAX_CONNECTIONS. */
-  get capacity(): { open: number; max: number; full: boolean } {
-    return { open: this.#capacity.open, max: this.#capacity.max, full: this.#capacity.full };
-  }
-
   /** The gRPC API's port; undefined when it is not served. */
   get grpcPort(): number | undefined {
     return this.#grpc?.port;
