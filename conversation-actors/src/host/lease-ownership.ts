@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type LeaseEntry, type LeaseTable, type LeaseWrite, type Logger, fencingEpoch } from '@chat/platform';
+import { type LeaseEntry, type LeaseTable, type LeaseWrite, type LiveKeys, type Logger, fencingEpoch } from '@chat/platform';
 import type { ActorMetrics } from '../metrics.js';
 import { type ClaimWriter, shardKey, takeClaims } from './claim-takeover.js';
 import { HostLease } from './host-lease.js';
@@ -60,6 +60,14 @@ const OVERDUE_RETRY_MS = 50;
  * - The epoch is fencingEpoch() of that claim write: its server time is
  *   later than the previous owner's claim write, so epochs grow from owner
  *   to owner and the store refuses the older one.
+ * - If the tables' storage was lost (NATS back with an empty JetStream
+ *   store), every claim and host lease is gone while their holders may still
+ *   be inside their deadlines. No host takes a claim until a TTL has passed
+ *   on the table's clock since the storage was recreated (recoveryHoldMs):
+ *   every holder's last successful renewal reached the lost storage, so
+ *   before the recreation, and its deadline has passed by then. Meanwhile
+ *   each holder's next renewal answers lost, and it stops serving and joins
+ *   again like a new host.
  */
 export class LeaseOwnership implements ShardOwnership {
   /** How many actor hosts hold a live host lease in `hosts` right now (this one included once it has joined). */
@@ -107,6 +115,11 @@ export class LeaseOwnership implements ShardOwnership {
     const held = this.#held.get(shard);
     if (!held || !this.#host.isValid()) return undefined;
     return held.epoch;
+  }
+
+  /** Whether this host's lease is held and within its deadline: false while renewals fail (NATS unreachable, lease storage lost). */
+  holdsLease(): boolean {
+    return !this.#stopped && this.#host.isValid();
   }
 
   /** Shards currently served (for metrics and tests). */
@@ -161,10 +174,29 @@ export class LeaseOwnership implements ShardOwnership {
       if (target[shard] === this.#host.member && !this.#held.has(shard)) wanted.push(shard);
     }
     if (wanted.length > 0) {
+      const holdMs = await this.#recoveryHoldMs(listing);
+      if (holdMs > 0) {
+        this.o.logger.info({ holdMs, wanted: wanted.length }, 'lease storage was recreated: taking no shard until no holder of a lost claim can still serve it');
+        this.#nextRoundIn = Math.min(this.#nextRoundIn, holdMs + EXPIRY_SLACK_MS);
+        return;
+      }
       const write: ClaimWriter = (shard, attempt, previous) => this.#write(shard, attempt, previous);
       await takeClaims(wanted, { claims: this.o.claims, hosts: this.o.hosts, me: this.#host.member, live, write });
       this.#logAcquired();
     }
+  }
+
+  /**
+   * How much longer no claim may be taken because the lease storage was
+   * recreated (ms, ≤ 0: none): until a TTL after the later of the two
+   * tables' recreations, on the server clock (the listing's latest write is
+   * our renewal, just made, so "now" is never overestimated).
+   */
+  async #recoveryHoldMs(listing: LiveKeys): Promise<number> {
+    const claimsRecreated = await this.o.claims.recreatedAt();
+    const recreated = Math.max(listing.recreatedAtMs ?? Number.NEGATIVE_INFINITY, claimsRecreated ?? Number.NEGATIVE_INFINITY);
+    if (recreated === Number.NEGATIVE_INFINITY) return 0;
+    return recreated + this.o.hosts.ttlMs - (listing.latestWriteAtMs ?? recreated);
   }
 
   /** One info line per round for what it acquired (a start takes hundreds of shards at once), naming takeovers' previous owners. */
