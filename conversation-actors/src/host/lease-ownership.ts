@@ -193,7 +193,14 @@ export class LeaseOwnership implements ShardOwnership {
    * our renewal, just made, so "now" is never overestimated).
    */
   async #recoveryHoldMs(listing: LiveKeys): Promise<number> {
-    const claimsRecreated = await this.o.claims.recreatedAt();
+    let claimsRecreated: number | undefined;
+    try {
+      claimsRecreated = await this.o.claims.recreatedAt();
+    } catch (err) {
+      // Typically the claims bucket was found missing just now (and recreated): look again at once.
+      this.o.logger.warn({ err }, 'could not look up the shard claims bucket; trying again');
+      return OVERDUE_RETRY_MS;
+    }
     const recreated = Math.max(listing.recreatedAtMs ?? Number.NEGATIVE_INFINITY, claimsRecreated ?? Number.NEGATIVE_INFINITY);
     if (recreated === Number.NEGATIVE_INFINITY) return 0;
     return recreated + this.o.hosts.ttlMs - (listing.latestWriteAtMs ?? recreated);
