@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type LeaseEntry, type LeaseTable, type LeaseWrite, type LiveKeys, type Logger, fencingEpoch } from '@chat/platform';
+import { type LeaseEntry, LeaseStorageRecreatedError, type LeaseTable, type LeaseWrite, type LiveKeys, type Logger, fencingEpoch } from '@chat/platform';
 import type { ActorMetrics } from '../metrics.js';
 import { type ClaimWriter, shardKey, takeClaims } from './claim-takeover.js';
 import { HostLease } from './host-lease.js';
@@ -89,6 +89,9 @@ export class LeaseOwnership implements ShardOwnership {
   #watchdog: NodeJS.Timeout | undefined;
   #stopped = false;
   #round: Promise<void> = Promise.resolve();
+  #roundRunning = false;
+  /** A round was asked for while one ran: the next one starts right after it. */
+  #nudged = false;
   /** Delay before the next round: roundMs, or less when a host lease may expire before then. */
   #nextRoundIn: number;
   /** The last assignment and the member list it was computed for: most rounds find the same members. */
@@ -141,12 +144,31 @@ export class LeaseOwnership implements ShardOwnership {
     });
   }
 
+  /**
+   * Runs the next round now rather than at its time: right after a reconnect
+   * to NATS, so a host that was cut off renews (or finds its lease storage
+   * lost) at once instead of up to a quarter round later.
+   */
+  nudge(): void {
+    if (this.#stopped || this.#timer === undefined) return;
+    if (this.#roundRunning) return void (this.#nudged = true);
+    clearTimeout(this.#timer);
+    this.#nextRoundIn = 0;
+    this.#schedule();
+  }
+
   #schedule(): void {
     if (this.#stopped) return;
+    const delay = this.#nudged ? 0 : this.#nextRoundIn;
+    this.#nudged = false;
     this.#timer = setTimeout(() => {
+      this.#roundRunning = true;
       this.#round = this.#runRound().catch((err: unknown) => this.o.logger.warn({ err }, 'lease round failed'));
-      void this.#round.finally(() => this.#schedule());
-    }, this.#nextRoundIn);
+      void this.#round.finally(() => {
+        this.#roundRunning = false;
+        this.#schedule();
+      });
+    }, delay);
     this.#timer.unref();
   }
 
@@ -197,9 +219,9 @@ export class LeaseOwnership implements ShardOwnership {
     try {
       claimsRecreated = await this.o.claims.recreatedAt();
     } catch (err) {
-      // Typically the claims bucket was found missing just now (and recreated): look again at once.
-      this.o.logger.warn({ err }, 'could not look up the shard claims bucket; trying again');
-      return OVERDUE_RETRY_MS;
+      if (!(err instanceof LeaseStorageRecreatedError)) throw err;
+      // Found missing just now and recreated: the hold counts from now.
+      claimsRecreated = await this.o.claims.recreatedAt();
     }
     const recreated = Math.max(listing.recreatedAtMs ?? Number.NEGATIVE_INFINITY, claimsRecreated ?? Number.NEGATIVE_INFINITY);
     if (recreated === Number.NEGATIVE_INFINITY) return 0;
@@ -226,7 +248,11 @@ export class LeaseOwnership implements ShardOwnership {
   async #renewHostLease(): Promise<void> {
     let outcome: 'ok' | 'lost';
     try {
-      outcome = await this.#host.renew();
+      // A renewal that found the lease storage lost (and had it recreated) did not happen; the next one answers lost.
+      outcome = await this.#host.renew().catch((err: unknown) => {
+        if (err instanceof LeaseStorageRecreatedError) return this.#host.renew();
+        throw err;
+      });
     } catch (err) {
       // Keep serving until the deadline (the timer stops us if renewals keep failing), and try
       // again soon: a renewal lost in a NATS reconnect must be retried before the deadline.

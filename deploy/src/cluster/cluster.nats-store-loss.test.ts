@@ -93,6 +93,7 @@ describe('cluster: NATS restarted without its JetStream store', () => {
     expect(gateway.some((s) => s.at > killedAt && s.at < backAt && !s.ready), 'gateway not ready while NATS is down').toBe(true);
     expect(gateway.at(-1)?.ready, 'gateway ready again').toBe(true);
 
+    if (recoveryMs > 2 * LEASE_TTL_MS) for (const p of c.actorHosts) console.log(`${p.name} (NATS back at ${new Date(backAt).toISOString()}):\n${p.output()}`);
     expect(recoveryMs, 'every conversation served again within 2 × LEASE_TTL_MS of NATS being back').toBeLessThanOrEqual(2 * LEASE_TTL_MS);
     expect(load.records.filter((r) => !r.ok && r.error !== 'unavailable')).toEqual([]);
     expect(load.acked().size).toBeGreaterThan(100);

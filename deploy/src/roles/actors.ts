@@ -67,6 +67,8 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
       registry,
       logger: log,
     });
+    // Back on NATS (perhaps one that lost its JetStream store): renew now rather than at the next round.
+    bus.onReconnect(() => ownership?.nudge());
     started = true;
     log.info({ shards: ownership?.ownedShards().length }, 'actor host serving');
     return {

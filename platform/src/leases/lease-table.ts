@@ -1,3 +1,5 @@
+import { LeaseUnavailableError } from '../errors.js';
+
 /**
  * A table of keyed entries, each with one owner, written by compare-and-set
  * on its revision: the boundary the shard ownership code depends on. With a
@@ -20,7 +22,7 @@
  *   they make a fencing epoch (see fencingEpoch()).
  * - If the storage is lost (NATS came back with an empty JetStream store), the
  *   operation that finds it missing recreates it, empty, and fails with
- *   LeaseUnavailableError; nothing is retried behind the caller's back. Every
+ *   LeaseStorageRecreatedError; nothing is retried behind the caller's back. Every
  *   entry is gone then: a renewal answers null (lost), a key is free to
  *   acquire, and recreatedAt() says when the storage was recreated, so a
  *   caller can wait until no holder of a lost entry can still act on it.
@@ -89,3 +91,10 @@ export interface LeaseEntry {
 export function fencingEpoch(acquired: LeaseWrite): number {
   return Math.floor(acquired.serverTimeMs) * 1024 + (acquired.revision % 1024);
 }
+
+/**
+ * The operation found the table's storage missing (NATS lost its JetStream
+ * store) and recreated it, empty; the operation itself did not happen. Every
+ * entry is gone: retrying at once is meaningful (a renewal answers lost).
+ */
+export class LeaseStorageRecreatedError extends LeaseUnavailableError {}

@@ -5,7 +5,7 @@ import { silentLogger } from '../logger.js';
 import { type NatsServerProcess, restartNatsWithEmptyStore, startNatsServer } from '@chat/testkit/servers';
 import { LeaseUnavailableError } from '../errors.js';
 import { NatsKvLeaseTable } from './nats-kv-lease-table.js';
-import { fencingEpoch } from './lease-table.js';
+import { LeaseStorageRecreatedError, fencingEpoch } from './lease-table.js';
 
 const TTL_MS = 1000;
 
@@ -117,7 +117,7 @@ describe('NatsKvLeaseTable when NATS comes back without its JetStream store', ()
         return { ok: true, value: await op() };
       } catch (err) {
         if (!(err instanceof LeaseUnavailableError)) throw err;
-        if (/recreated/.test(err.message) || Date.now() > deadline) return { ok: false, err };
+        if (err instanceof LeaseStorageRecreatedError || Date.now() > deadline) return { ok: false, err };
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -144,7 +144,7 @@ describe('NatsKvLeaseTable when NATS comes back without its JetStream store', ()
     const [ra, rb] = await Promise.all([settled(() => a.renew('shard.1', 'a', before!.revision)), settled(() => b.acquire('shard.2', 'b'))]);
     for (const r of [ra, rb]) {
       expect(r.ok, 'the operation that found the bucket missing fails').toBe(false);
-      expect((r as { err: Error }).err.message).toMatch(/recreated empty/);
+      expect((r as { err: Error }).err).toBeInstanceOf(LeaseStorageRecreatedError);
     }
     // Everything is gone: the old holder's renewal is refused, the key is free.
     expect(await a.get('shard.1')).toBeNull();
@@ -164,6 +164,7 @@ describe('NatsKvLeaseTable when NATS comes back without its JetStream store', ()
     // A table with a TTL comes back with it: the renewal fails once, is then refused (lost), and a new lease expires on time.
     const renewed = await settled(() => hostsRecreating.renew('host.a', 'a', host!.revision));
     expect(renewed.ok).toBe(false);
+    expect((renewed as { err: Error }).err).toBeInstanceOf(LeaseStorageRecreatedError);
     expect(recreations).toBe(1);
     expect(await hosts.renew('host.a', 'a', host!.revision)).toBeNull();
     const listed = await hosts.live('host.');

@@ -1,7 +1,7 @@
 import type { JetStreamManager, KV, KvOptions, NatsConnection, StreamInfo } from 'nats';
 import { LeaseUnavailableError } from '../errors.js';
 import { isStreamNotFound, isWrongLastSequence, mayBeMissingStream } from './kv-errors.js';
-import type { LeaseEntry, LeaseTable, LeaseWrite, LiveKeys } from './lease-table.js';
+import { type LeaseEntry, LeaseStorageRecreatedError, type LeaseTable, type LeaseWrite, type LiveKeys } from './lease-table.js';
 
 /** Name of the KV bucket holding the host leases. */
 export const DEFAULT_LEASE_BUCKET = 'chat_leases';
@@ -156,8 +156,10 @@ export class NatsKvLeaseTable implements LeaseTable {
       return await request();
     } catch (err) {
       if (refused.length > 0 && isWrongLastSequence(err)) return refused[0] as T;
-      const recreated = mayBeMissingStream(err) && (await this.#recreateIfMissing().catch(() => false));
-      throw new LeaseUnavailableError(recreated ? `${what} failed: lease bucket ${this.bucket} was missing (NATS lost its JetStream store) and has been recreated empty` : `${what} failed`, { cause: err });
+      if (mayBeMissingStream(err) && (await this.#recreateIfMissing().catch(() => false))) {
+        throw new LeaseStorageRecreatedError(`${what} failed: lease bucket ${this.bucket} was missing (NATS lost its JetStream store) and has been recreated empty`, { cause: err });
+      }
+      throw new LeaseUnavailableError(`${what} failed`, { cause: err });
     }
   }
 
