@@ -1,5 +1,7 @@
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { Connection, type ConnectionStatus, type SocketLike, websocketUrlOf } from '@chat/client';
 import { ConfigError, loadEnvConfig, silentLogger } from '@chat/platform';
 import { ChatClient, UpgradeRefused, devLogin } from '@chat/testkit/chat-client';
 import { capturingLogger } from '@chat/testkit/capturing-logger';
@@ -139,6 +141,47 @@ describe('standalone with an identity provider (JWKS_URL, JWT_ISSUER, JWT_AUDIEN
       api.client.close();
     }
   });
+});
+
+describe('the client library and a key published after start', () => {
+  const dir = tempDir();
+  let idp: TestIdentityProvider;
+  let sys: RunningSystem;
+
+  beforeAll(async () => {
+    idp = await TestIdentityProvider.start();
+    idp.publish(idp.createKey('RS256'));
+    sys = await startStandalone(silentLogger(), { PORT: '0', GRPC_PORT: 'off', DATA_DIR: dir.path, JWKS_URL: idp.jwksUrl, DEV_LOGIN: 'false' });
+  });
+  afterAll(async () => {
+    await sys?.stop();
+    await idp?.stop();
+    dir.remove();
+  });
+
+  it('the client library retries a refused upgrade by itself, and is online once a newly published key is in', async () => {
+    const fresh = idp.createKey('ES256', 'published-later');
+    idp.publish(fresh);
+    const connection = new Connection({
+      url: websocketUrlOf(`http://127.0.0.1:${sys.port}`),
+      token: idp.sign(fresh, claimsFor('patient', { name: 'Patient' })),
+      createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+      backoff: { baseMs: 200, maxMs: 1000 },
+      pingIntervalMs: 0,
+    });
+    const seen: ConnectionStatus['kind'][] = [];
+    connection.status.subscribe((s) => seen.push(s.kind));
+    connection.start();
+    try {
+      await until(() => connection.online);
+      expect(connection.hello?.user).toEqual({ id: 'patient', name: 'Patient' });
+      // Refused first (the browser sees a failed upgrade, 1006), waited, then tried again.
+      expect(seen.slice(0, 4)).toEqual(['idle', 'connecting', 'waiting', 'connecting']);
+    } finally {
+      connection.stop();
+    }
+  });
+
 });
 
 describe('standalone: dev login only where it is safe', () => {
