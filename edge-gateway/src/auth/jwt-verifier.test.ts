@@ -89,6 +89,7 @@ describe('JwtVerifier with an identity provider', () => {
     // An ES256 signature presented as coming from the RSA key (and the reverse) is refused for its alg.
     expect(refusal(verifier(), idp.sign(ec, claimsFor('mallory'), { kid: rsa.kid })).reason).toBe('unsupported_alg');
     expect(refusal(verifier(), idp.sign(rsa, claimsFor('mallory'), { alg: 'EdDSA' })).reason).toBe('unsupported_alg');
+    expect(refusal(verifier(), idp.sign(rsa, claimsFor('mallory'), { crit: ['b64'], b64: false })).reason).toBe('malformed');
     // PS256, RS512, ...: never.
     expect(refusal(verifier(), idp.sign(rsa, claimsFor('mallory'), { alg: 'PS256' })).reason).toBe('unsupported_alg');
   });

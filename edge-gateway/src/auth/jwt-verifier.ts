@@ -75,6 +75,8 @@ export class JwtVerifier implements TokenVerifier {
     const { alg, kid } = header;
     if (typeof alg !== 'string') reject('malformed', 'token malformed: its header has no alg');
     if (kid !== undefined && typeof kid !== 'string') reject('malformed', 'token malformed: its kid is not a string');
+    // RFC 7515 4.1.11: extensions marked critical must be understood, and this verifier understands none.
+    if (header.crit !== undefined) reject('malformed', 'token malformed: it has critical header extensions (crit), which are not supported');
     const signingInput = Buffer.from(`${headerPart}.${payloadPart}`, 'latin1');
     const signature = Buffer.from(signaturePart, 'base64url');
     if (alg === 'HS256') this.#verifyHmac(signingInput, signature);

@@ -19,7 +19,9 @@ export interface AuthenticatedUser {
  * later, from `res.cork()`, is sometimes closed by uWS v20.30 right after the
  * 101 (its cork() misreads the reallocated socket as an HTTP response with
  * `Connection: close`; uNetworking/uWebSockets#1928), so no await may sit
- * between the upgrade request and `res.upgrade()`.
+ * between the upgrade request and `res.upgrade()`. Hence JwtVerifier
+ * (auth/jwt-verifier.ts) on node:crypto, with an identity provider's keys
+ * fetched ahead: jose verifies only asynchronously (WebCrypto).
  */
 export interface TokenVerifier {
   /** Returns the token's user, or throws UnauthorizedError saying why. */
