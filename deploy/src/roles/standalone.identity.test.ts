@@ -143,7 +143,7 @@ describe('standalone with an identity provider (JWKS_URL, JWT_ISSUER, JWT_AUDIEN
   });
 });
 
-describe('the client library and a key published after start', () => {
+describe('standalone with an OpenID Connect issuer and no JWT_SECRET', () => {
   const dir = tempDir();
   let idp: TestIdentityProvider;
   let sys: RunningSystem;
@@ -151,7 +151,7 @@ describe('the client library and a key published after start', () => {
   beforeAll(async () => {
     idp = await TestIdentityProvider.start();
     idp.publish(idp.createKey('RS256'));
-    sys = await startStandalone(silentLogger(), { PORT: '0', GRPC_PORT: 'off', DATA_DIR: dir.path, JWKS_URL: idp.jwksUrl, DEV_LOGIN: 'false' });
+    sys = await startStandalone(silentLogger(), { PORT: '0', GRPC_PORT: 'off', DATA_DIR: dir.path, OIDC_ISSUER: idp.issuer, DEV_LOGIN: 'false' });
   });
   afterAll(async () => {
     await sys?.stop();
@@ -159,12 +159,35 @@ describe('the client library and a key published after start', () => {
     dir.remove();
   });
 
+  it('found the keys through discovery, requires the issuer as iss, and refuses HS256 (no secret to check it with)', async () => {
+    expect(idp.requests.discovery).toBe(1);
+    const baseUrl = `http://127.0.0.1:${sys.port}`;
+    const key = idp.createKey('EdDSA', 'oidc-ed');
+    idp.publish(key);
+    // Not known yet: this first try makes the gateway fetch the keys (and is refused, retryably).
+    expect(await upgrade(baseUrl, idp.sign(key, claimsFor('olga', { iss: idp.issuer })))).toMatchObject({ tokenError: 'unknown_key' });
+    await until(() => idp.requests.jwks === 2);
+    let answer = await upgrade(baseUrl, idp.sign(key, claimsFor('olga', { iss: idp.issuer })));
+    for (let i = 0; i < 50 && answer.user === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      answer = await upgrade(baseUrl, idp.sign(key, claimsFor('olga', { iss: idp.issuer })));
+    }
+    expect(answer).toEqual({ user: { id: 'olga', name: 'olga' } });
+    expect(await upgrade(baseUrl, idp.sign(key, claimsFor('olga')))).toMatchObject({ status: 401, tokenError: 'wrong_issuer' });
+    expect(await upgrade(baseUrl, signHs256('some-secret-that-is-long-enough-0123456789', claimsFor('olga', { iss: idp.issuer })))).toMatchObject({
+      status: 401,
+      tokenError: 'unsupported_alg',
+      body: 'token alg HS256 is not accepted: this gateway has no JWT_SECRET (sign tokens with the identity provider)',
+    });
+    await expect(devLogin(baseUrl, 'Nobody')).rejects.toThrow('dev login is disabled');
+  });
+
   it('the client library retries a refused upgrade by itself, and is online once a newly published key is in', async () => {
     const fresh = idp.createKey('ES256', 'published-later');
     idp.publish(fresh);
     const connection = new Connection({
       url: websocketUrlOf(`http://127.0.0.1:${sys.port}`),
-      token: idp.sign(fresh, claimsFor('patient', { name: 'Patient' })),
+      token: idp.sign(fresh, claimsFor('patient', { name: 'Patient', iss: idp.issuer })),
       createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
       backoff: { baseMs: 200, maxMs: 1000 },
       pingIntervalMs: 0,
