@@ -52,7 +52,7 @@ export async function startGatewayRole(options: {
   // Dev login's tokens carry the iss and aud every token is checked for.
   const authority = options.secret === undefined ? undefined : new HmacTokenAuthority(options.secret, { issuer: tokens.issuer, audience: tokens.audience });
   const verifier = tokens.verifier;
-  return Gateway.start({
+  const started = Gateway.start({
     bus: options.bus,
     registry: options.registry,
     logger: logger.child({ component: 'gateway' }),
@@ -90,5 +90,10 @@ export async function startGatewayRole(options: {
             verifiers: (backend) => [cachedTokenVerifier(verifier), botCallVerifier(new BotTokenVerifier(backend, logger.child({ component: 'bot-tokens' })))],
             watchBufferEvents: config.GRPC_WATCH_BUFFER_EVENTS,
           },
+  });
+  // A gateway that did not start does not stop the key refreshes it was given.
+  return started.catch((err: unknown) => {
+    tokens.stop();
+    throw err;
   });
 }
