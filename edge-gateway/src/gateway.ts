@@ -44,6 +44,10 @@ export interface GatewayOptions {
   clock?: Clock;
   /** 0 picks a free port (tests). */
   port: number;
+  /** The IP address to listen on; default every interface (0.0.0.0). */
+  host?: string | undefined;
+  /** Runs once the gateway has stopped: release what was started for it (the identity provider's key refreshes). */
+  onStop?: (() => void) | undefined;
   verifier: TokenVerifier;
   /** Present where dev login is enabled (the standalone default). */
   devLogin?: { authority: HmacTokenAuthority; ttlSeconds: number } | undefined;
@@ -241,11 +245,17 @@ export class Gateway {
   /** Creates a gateway and listens on `options.port` exclusively; fails if the port is taken. */
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options);
-    await gateway.#listen(options.port);
+    try {
+      await gateway.#listen(options.host ?? '0.0.0.0', options.port);
+    } catch (err) {
+      options.onStop?.();
+      throw err;
+    }
     if (options.grpc && gateway.#api) {
       try {
         gateway.#grpc = await GrpcApiServer.start({
           port: options.grpc.port,
+          host: options.host,
           tls: options.grpc.tls,
           implementation: gateway.#api.implementation(),
           logger: options.logger.child({ component: 'grpc' }),
@@ -319,19 +329,22 @@ export class Gateway {
     await this.#grpc?.stop(this.o.drainTimeoutMs);
     this.#delivery.stop();
     this.#presence.stop();
+    this.o.onStop?.();
     this.o.logger.info({ port: this.#port }, 'gateway stopped');
   }
 
-  #listen(port: number): Promise<void> {
+  #listen(host: string, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#app.listen(port, EXCLUSIVE_PORT, (socket) => {
+      // uWS takes (host, port, options, cb) at run time; its typings list no such overload.
+      const listen = this.#app.listen as unknown as (host: string, port: number, options: ListenOptions, cb: (socket: us_listen_socket | false) => void) => void;
+      listen.call(this.#app, host, port, EXCLUSIVE_PORT, (socket) => {
         if (!socket) {
-          reject(new ListenError(port));
+          reject(new ListenError(port, host));
           return;
         }
         this.#listenSocket = socket;
         this.#port = uWS.us_socket_local_port(socket as unknown as uWS.us_socket);
-        this.o.logger.info({ port: this.#port }, 'gateway listening');
+        this.o.logger.info({ host, port: this.#port }, 'gateway listening');
         resolve();
       });
     });
