@@ -2,7 +2,7 @@
 # One image for every role of the chat cluster: `chat <role>` is the command.
 #
 #   docker build -t chat-cluster --build-arg CHAT_REVISION=$(git rev-parse --short=12 HEAD) .
-#   docker run --rm -p 8080:8080 -p 9090:9090 -v chat-data:/data chat-cluster            # standalone
+#   docker run --rm -p 127.0.0.1:8080:8080 -e DEV_LOGIN=true -v chat-data:/data chat-cluster   # standalone, to try out
 #   docker run --rm -e NATS_URL=nats://nats:4222 -e JWT_SECRET=... chat-cluster gateway
 #
 # Debian bookworm (glibc 2.36) and Node 20: the uWebSockets.js binaries are
@@ -55,9 +55,13 @@ ARG CHAT_REVISION=unknown
 RUN CHAT_REVISION=${CHAT_REVISION} npm run build
 
 # --- runtime -------------------------------------------------------------------
+# HOST: a container is reached through its own interface, so every role listens
+# on all of them (standalone's own default is 127.0.0.1). Standalone's dev login
+# is then off unless DEV_LOGIN=true is given, as in the try-out command above.
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    HOST=0.0.0.0
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./

@@ -18,7 +18,9 @@ export const DEFAULT_PORTS = { standalone: 8080, gateway: 9101, actors: 9100, pr
 /** The /readyz URL of `role` given the environment. */
 export function readyUrl(role, env) {
   const port = role === 'gateway' ? env.OPS_PORT || DEFAULT_PORTS.gateway : role === 'standalone' || !(role in DEFAULT_PORTS) ? env.OPS_PORT || env.PORT || DEFAULT_PORTS.standalone : env.PORT || DEFAULT_PORTS[role];
-  return `http://127.0.0.1:${port}/readyz`;
+  // A gateway listening on one address (HOST; its ops port too) answers there only; on every interface, loopback is one of them.
+  const host = !env.HOST || env.HOST === '0.0.0.0' || env.HOST === '::' || role === 'actors' || role === 'presence' ? '127.0.0.1' : env.HOST;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}/readyz`;
 }
 
 /** The role a process command line runs (`node ... deploy/bin/chat.mjs <role>`), or undefined if it is no `chat` process. */

@@ -98,8 +98,15 @@ export class DrainingError extends GatewayError {
 /** The gateway could not listen (port taken, or not permitted). */
 export class ListenError extends GatewayError {
   readonly code = 'internal';
-  constructor(readonly port: number) {
-    super(`cannot listen on port ${port}: it is in use or not permitted (set PORT to a free port)`);
+  constructor(
+    readonly port: number,
+    readonly host?: string,
+  ) {
+    super(
+      host === undefined
+        ? `cannot listen on port ${port}: it is in use or not permitted (set PORT to a free port)`
+        : `cannot listen on ${host} port ${port}: the port is in use or not permitted, or ${host} is not an address of this machine (set PORT to a free port, HOST to one of its addresses)`,
+    );
   }
 }
 

@@ -57,6 +57,10 @@ export interface GatewayOptions {
    * /readyz is false.
    */
   maxConnections: number;
+  /** The IP address to listen on; default every interface (0.0.0.0). */
+  host?: string | undefined;
+  /** Runs once the gateway has stopped: release what was started for it (the identity provider's key refreshes). */
+  onStop?: (() => void) | undefined;
   verifier: TokenVerifier;
   /** Present where dev login is enabled (the standalone default). */
   devLogin?: { authority: HmacTokenAuthority; ttlSeconds: number } | undefined;
@@ -261,10 +265,22 @@ export class Gateway {
   /** Creates a gateway and listens on `options.port` exclusively; fails if the port is taken. */
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options);
-    await gateway.#listen(options.port);
+    try {
+      await gateway.#listen(options.host ?? '0.0.0.0', options.port);
+    } catch (err) {
+      options.onStop?.();
+      throw err;
+    }
     if (options.opsPort !== undefined) {
       try {
-        gateway.#ops = await startOpsServer({ port: options.opsPort, setting: 'OPS_PORT', registry: options.registry, logger: options.logger, ready: () => gateway.isReady() });
+        gateway.#ops = await startOpsServer({
+          port: options.opsPort,
+          host: options.host ?? '0.0.0.0',
+          setting: 'OPS_PORT',
+          registry: options.registry,
+          logger: options.logger,
+          ready: () => gateway.isReady(),
+        });
       } catch (err) {
         await gateway.stop();
         throw err;
@@ -274,6 +290,7 @@ export class Gateway {
       try {
         gateway.#grpc = await GrpcApiServer.start({
           port: options.grpc.port,
+          host: options.host,
           tls: options.grpc.tls,
           implementation: gateway.#api.implementation(),
           logger: options.logger.child({ component: 'grpc' }),
@@ -359,19 +376,22 @@ export class Gateway {
     this.#presence.stop();
     // Last: /healthz answers and /readyz says 503 for the whole drain.
     await this.#ops?.close();
+    this.o.onStop?.();
     this.o.logger.info({ port: this.#port }, 'gateway stopped');
   }
 
-  #listen(port: number): Promise<void> {
+  #listen(host: string, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#app.listen(port, EXCLUSIVE_PORT, (socket) => {
+      // uWS takes (host, port, options, cb) at run time; its typings list no such overload.
+      const listen = this.#app.listen as unknown as (host: string, port: number, options: ListenOptions, cb: (socket: us_listen_socket | false) => void) => void;
+      listen.call(this.#app, host, port, EXCLUSIVE_PORT, (socket) => {
         if (!socket) {
-          reject(new ListenError(port));
+          reject(new ListenError(port, host));
           return;
         }
         this.#listenSocket = socket;
         this.#port = uWS.us_socket_local_port(socket as unknown as uWS.us_socket);
-        this.o.logger.info({ port: this.#port }, 'gateway listening');
+        this.o.logger.info({ host, port: this.#port }, 'gateway listening');
         resolve();
       });
     });

@@ -240,7 +240,8 @@ export class LocalCluster {
       DATA_DIR: this.options.dataDir,
       JWT_SECRET: this.secret,
       DEV_LOGIN: 'true',
-      ...(role === 'gateway' ? { GRPC_PORT: String(grpcPort ?? 0), OPS_PORT: String(opsPort ?? 0) } : {}),
+      // A local cluster with dev login: its gateways listen on this machine only (HOST), as standalone does.
+      ...(role === 'gateway' ? { GRPC_PORT: String(grpcPort ?? 0), OPS_PORT: String(opsPort ?? 0), HOST: '127.0.0.1' } : {}),
       ...(role === 'presence' && this.redis ? { REDIS_URL: this.redis.url } : {}),
       ...this.options.env,
     } as Record<string, string>;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { type AuthenticatedUser, type TokenVerifier, extractToken } from '../auth/token-authority.js';
+import { TokenRejectedError } from '../auth/token-rejection.js';
 import { respond } from '../http/http-util.js';
 import { GatewayFullError, TooManyConnectionsError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -45,7 +46,7 @@ export function admitUpgrade(res: HttpResponse, req: HttpRequest, context: us_so
   }
   if (!token) {
     deps.metrics.upgradesRejected.inc({ reason: 'unauthorized' });
-    respond(res, '401 Unauthorized', 'missing token: send Authorization: Bearer <jwt> or ?token=<jwt>');
+    respond(res, '401 Unauthorized', 'missing token: send Authorization: Bearer <jwt> or ?token=<jwt>', undefined, { 'X-Token-Error': 'missing' });
     return;
   }
   let user: AuthenticatedUser;
@@ -53,7 +54,7 @@ export function admitUpgrade(res: HttpResponse, req: HttpRequest, context: us_so
     user = deps.verifier.verify(token);
   } catch (err) {
     deps.metrics.upgradesRejected.inc({ reason: 'unauthorized' });
-    respond(res, '401 Unauthorized', err instanceof Error ? err.message : 'unauthorized');
+    respond(res, '401 Unauthorized', err instanceof Error ? err.message : 'unauthorized', undefined, rejectionHeaders(err));
     return;
   }
   // Counted from here until the socket closes, so that sockets being set up count too.
@@ -78,4 +79,16 @@ export function admitUpgrade(res: HttpResponse, req: HttpRequest, context: us_so
   res.upgrade(data, key, protocol, extensions, context);
   // uWS opens the socket inside upgrade(); if it did not, the socket is gone and no close will come.
   if (!slot.opened) slot.release();
+}
+
+/**
+ * The machine-readable side of a 401 (docs/protocol.md "Connecting"):
+ * `X-Token-Error` names the reason; for `unknown_key` (keys being fetched
+ * again) `Retry-After` says when the same token may be accepted.
+ */
+function rejectionHeaders(err: unknown): Record<string, string> {
+  if (!(err instanceof TokenRejectedError)) return {};
+  const headers: Record<string, string> = { 'X-Token-Error': err.reason };
+  if (err.retryable) headers['Retry-After'] = String(Math.max(1, Math.ceil((err.retryAfterMs ?? 1000) / 1000)));
+  return headers;
 }

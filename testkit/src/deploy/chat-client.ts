@@ -80,7 +80,13 @@ export class ChatClient {
       });
       // Without these, a socket closed before hello (or a hello that never comes) would hang the caller.
       const timer = setTimeout(() => fail(new Error(`no hello from ${baseUrl} within ${DEFAULT_REQUEST_TIMEOUT_MS} ms`)), DEFAULT_REQUEST_TIMEOUT_MS);
-      ws.once('unexpected-response', (_req, res) => fail(new UpgradeRefused(res.statusCode ?? 0, res.headers['retry-after'])));
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => fail(new UpgradeRefused(res.statusCode ?? 0, headerOf(res.headers['x-token-error']), headerOf(res.headers['retry-after']), body)));
+        res.on('error', () => fail(new UpgradeRefused(res.statusCode ?? 0, headerOf(res.headers['x-token-error']), headerOf(res.headers['retry-after']), body)));
+      });
       ws.once('error', fail);
     });
   }
@@ -224,11 +230,19 @@ export class ClosedBeforeHello extends Error {
 export class UpgradeRefused extends Error {
   constructor(
     readonly status: number,
-    /** The Retry-After header of the refusal, if any. */
-    readonly retryAfter?: string | undefined,
+    /** The X-Token-Error header of a 401: why the token was refused (docs/protocol.md "Connecting"). */
+    readonly tokenError?: string,
+    /** The Retry-After header, in seconds, when the answer has one. */
+    readonly retryAfter?: string,
+    /** The plain-text reason the gateway gave. */
+    readonly body = '',
   ) {
-    super(`upgrade refused with HTTP ${status}`);
+    super(`upgrade refused with HTTP ${status}${tokenError ? ` (${tokenError})` : ''}${body ? `: ${body}` : ''}`);
   }
+}
+
+function headerOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /**
