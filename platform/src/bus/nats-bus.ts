@@ -12,7 +12,8 @@ import {
 } from 'nats';
 import { type Bus, type BusHandler, type BusHeaders, type BusMessage, type BusPayload, type RequestOptions, type SubscribeOptions, type Subscription, payloadBytes } from './bus.js';
 import { isValidPublishSubject, isValidSubscribeSubject } from './subject-match.js';
-import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '../errors.js';
+import { BusClosedError, BusNoRespondersError, BusRefusedError, BusTimeoutError } from '../errors.js';
+import type { NatsAuth, NatsTls } from './nats-security.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from 'prom-client';
 import { NatsBusMetrics } from './nats-bus-metrics.js';
@@ -32,6 +33,10 @@ export interface NatsBusOptions {
   requestTimeoutMs?: number;
   /** Where to register the connection's metrics (chat_nats_connected, ...); none if absent. */
   registry?: Registry;
+  /** Credentials (see loadNatsSecurity); none: connect anonymously. */
+  auth?: NatsAuth | undefined;
+  /** TLS files (see loadNatsSecurity); none: plain TCP, or TLS with the system's CAs if the server demands it. */
+  tls?: NatsTls | undefined;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
@@ -48,8 +53,9 @@ type State = 'connected' | 'reconnecting' | 'draining' | 'closed';
 
 /**
  * Connects to NATS and resolves with a ready {@link NatsBus}. Fails fast, with
- * a BusClosedError naming the URL(s), if no server can be reached now; once
- * connected, the bus reconnects by itself for ever.
+ * a BusClosedError naming the URL(s), if no server can be reached now, and
+ * with a BusRefusedError if the server refuses the credentials or the TLS
+ * handshake fails; once connected, the bus reconnects by itself for ever.
  */
 export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> {
   const servers = options.servers;
@@ -70,10 +76,12 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
       // rarely has): 15% of a gateway's busy time under a DM load, per its CPU
       // profile. Our errors name the subject and timeout instead.
       noAsyncTraces: true,
+      ...(options.auth ? { authenticator: options.auth.authenticator } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     });
   } catch (err) {
     const where = Array.isArray(servers) ? servers.join(', ') : servers;
-    throw new BusClosedError(`cannot connect to NATS at ${where}: ${describe(err)}`, { cause: err });
+    throw refusal(err, where, options) ?? new BusClosedError(`cannot connect to NATS at ${where}: ${describe(err)}`, { cause: err });
   }
   return new NatsBus(nc, options.logger, options.registry);
 }
@@ -355,6 +363,41 @@ function fromMsgHdrs(hdrs: MsgHdrs | undefined): BusHeaders | undefined {
     if (first !== undefined) out[key] = first;
   }
   return out;
+}
+
+const AUTH_ERRORS: ReadonlySet<string> = new Set([
+  ErrorCode.AuthorizationViolation,
+  ErrorCode.AuthenticationExpired,
+  ErrorCode.AuthenticationTimeout,
+  ErrorCode.AccountExpired,
+  ErrorCode.BadAuthentication,
+  ErrorCode.BadCreds,
+]);
+
+/** A connect error that retrying would not fix (credentials refused, TLS failed), as a BusRefusedError; else undefined. */
+function refusal(err: unknown, where: string, options: NatsBusOptions): BusRefusedError | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = String((err as { code?: unknown }).code ?? '');
+  if (AUTH_ERRORS.has(code)) {
+    const as = options.auth ? `connecting with ${options.auth.describe}` : 'connecting without credentials: set NATS_CREDS, NATS_USER and NATS_PASSWORD, or NATS_TOKEN';
+    return new BusRefusedError(`NATS at ${where} refused the connection: ${err.message} (${as})`, 'authorization', { cause: err });
+  }
+  // nats.js's own TLS errors (one side requires TLS, the other does not offer it), and Node's certificate and handshake errors.
+  if (code === ErrorCode.Tls || /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_)/.test(code) || /\bTLS\b|SSL|certificate/i.test(err.message)) {
+    const files = options.tls ? `NATS_TLS_CA ${options.tls.caFile ?? '(system CAs)'}${options.tls.certFile ? `, client certificate ${options.tls.certFile}` : ''}` : 'no NATS_TLS_* set';
+    return new BusRefusedError(`TLS with NATS at ${where} failed: ${describe(err)} (${files})`, 'tls', { cause: err });
+  }
+  // A server that verifies client certificates rejects a client without one after the handshake, which
+  // nats.js does not notice: the connection only times out. Name the likely cause rather than a bare timeout.
+  if (code === ErrorCode.Timeout && options.tls && !options.tls.certFile) {
+    const waited = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    return new BusRefusedError(
+      `TLS with NATS at ${where} failed: no answer after the handshake within ${waited} ms (${code}); if the server verifies client certificates, set NATS_TLS_CERT and NATS_TLS_KEY`,
+      'tls',
+      { cause: err },
+    );
+  }
+  return undefined;
 }
 
 function describe(err: unknown): string {
