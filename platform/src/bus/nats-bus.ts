@@ -382,10 +382,12 @@ function refusal(err: unknown, where: string, options: NatsBusOptions): BusRefus
     const as = options.auth ? `connecting with ${options.auth.describe}` : 'connecting without credentials: set NATS_CREDS, NATS_USER and NATS_PASSWORD, or NATS_TOKEN';
     return new BusRefusedError(`NATS at ${where} refused the connection: ${err.message} (${as})`, 'authorization', { cause: err });
   }
-  // nats.js's own TLS errors (one side requires TLS, the other does not offer it), and Node's certificate and handshake errors.
+  if (code === ErrorCode.ServerOptionNotAvailable && options.tls) {
+    return new BusRefusedError(`TLS with NATS at ${where} failed: the server does not offer TLS, and NATS_TLS_* are set`, 'tls', { cause: err });
+  }
+  // nats.js's own TLS errors (the server requires TLS, the client refuses it), and Node's certificate and handshake errors.
   if (code === ErrorCode.Tls || /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_)/.test(code) || /\bTLS\b|SSL|certificate/i.test(err.message)) {
-    const files = options.tls ? `NATS_TLS_CA ${options.tls.caFile ?? '(system CAs)'}${options.tls.certFile ? `, client certificate ${options.tls.certFile}` : ''}` : 'no NATS_TLS_* set';
-    return new BusRefusedError(`TLS with NATS at ${where} failed: ${describe(err)} (${files})`, 'tls', { cause: err });
+    return new BusRefusedError(`TLS with NATS at ${where} failed: ${describe(err)} (${tlsFiles(options.tls)})`, 'tls', { cause: err });
   }
   // A server that verifies client certificates rejects a client without one after the handshake, which
   // nats.js does not notice: the connection only times out. Name the likely cause rather than a bare timeout.
@@ -398,6 +400,13 @@ function refusal(err: unknown, where: string, options: NatsBusOptions): BusRefus
     );
   }
   return undefined;
+}
+
+/** Which certificates the client used, for a TLS failure's message. */
+function tlsFiles(tls: NatsTls | undefined): string {
+  if (!tls) return 'no NATS_TLS_* set: the server was checked against the system CAs';
+  const ca = tls.caFile ? `CA NATS_TLS_CA ${tls.caFile}` : 'the system CAs';
+  return tls.certFile ? `${ca}, client certificate NATS_TLS_CERT ${tls.certFile}` : `${ca}, no client certificate`;
 }
 
 function describe(err: unknown): string {

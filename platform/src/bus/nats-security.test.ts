@@ -150,7 +150,7 @@ describe('connectNatsBus against a server with TLS', () => {
       const untrusted = await refusal(server.url, { NATS_TLS_CA: certs.otherCaPath });
       expect(untrusted.reason).toBe('tls');
       expect(untrusted.message).toContain(`TLS with NATS at ${server.url} failed`);
-      expect(untrusted.message).toContain(certs.otherCaPath);
+      expect(untrusted.message).toContain(`CA NATS_TLS_CA ${certs.otherCaPath}, no client certificate`);
       // No CA given: the system's CAs do not know the test CA either.
       expect((await refusal(server.url, {})).reason).toBe('tls');
     } finally {
@@ -165,6 +165,17 @@ describe('connectNatsBus against a server with TLS', () => {
       const without = await refusal(server.url, { NATS_TLS_CA: certs.caPath });
       expect(without.reason).toBe('tls');
       expect(without.message).toContain('set NATS_TLS_CERT and NATS_TLS_KEY');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('NATS_TLS_CA against a server without TLS fails the start, saying so', async () => {
+    const server = await startNatsServer({ jetstream: false });
+    try {
+      const plain = await refusal(server.url, { NATS_TLS_CA: certs.caPath });
+      expect(plain.reason).toBe('tls');
+      expect(plain.message).toContain('the server does not offer TLS, and NATS_TLS_* are set');
     } finally {
       await server.stop();
     }
