@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, Events, type NatsConnection, type NatsError, connect } from 'nats';
 import type { EventFrame } from '@chat/testkit/chat-client';
 import { useCluster } from '@chat/testkit/cluster-fixture';
-import { type NatsCertificates, natsCertificates } from '@chat/testkit/nats-security';
+import { type NatsCertificates, NatsOperator, natsCertificates } from '@chat/testkit/nats-security';
 import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
 import type { Role } from '../cluster/local-cluster.js';
 import { chatBin, deployRoot } from '../paths.js';
@@ -64,14 +64,19 @@ interface Outcome {
   ms: number;
 }
 
-/** Runs `chat <role>` to its exit, with only the NATS settings given (none inherited). */
-function run(role: Role, env: Record<string, string>): Promise<Outcome> {
+/** Spawns `chat <role>` with only the NATS settings given (none inherited). */
+function spawnRole(role: Role, env: Record<string, string>) {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NATS_')));
-  const started = performance.now();
-  const child = spawn(process.execPath, [chatBin(), role], {
+  return spawn(process.execPath, [chatBin(), role], {
     env: { ...inherited, LOG_LEVEL: 'info', PORT: '0', GRPC_PORT: '0', JWT_SECRET: 'x'.repeat(32), DATA_DIR: mkdtempSync(join(dir, 'data-')), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Runs `chat <role>` to its exit. */
+function run(role: Role, env: Record<string, string>): Promise<Outcome> {
+  const started = performance.now();
+  const child = spawnRole(role, env);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d));
   return new Promise((resolve, reject) => {
@@ -84,6 +89,28 @@ function run(role: Role, env: Record<string, string>): Promise<Outcome> {
       resolve({ code, stderr, ms: performance.now() - started });
     });
   });
+}
+
+/** Starts `chat <role>`, waits until it says it is ready, then stops it with SIGTERM; resolves with its exit code. */
+async function startAndStop(role: Role, env: Record<string, string>): Promise<number | null> {
+  const child = spawnRole(role, env);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`chat ${role} not ready in time:\n${output}`)), EXIT_WITHIN_MS);
+    const onData = (d: Buffer) => {
+      output += d;
+      if (output.includes(`${role} ready`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) => reject(new Error(`chat ${role} exited (${code}) before it was ready:\n${output}`)));
+  });
+  child.kill('SIGTERM');
+  return exited;
 }
 
 /** Exit 1 with one line on stderr, `chat <role>: ...`, containing each of `mentions`. */
@@ -131,6 +158,23 @@ describe('chat roles against the example nats-server configuration (deploy/nats/
     expect(file.code).toBe(2);
     expect(file.stderr).toContain(`NATS_TLS_CA: cannot read ${missing}`);
   });
+});
+
+describe('chat presence on a server in operator (JWT) mode', () => {
+  it('starts with a creds file of the account, and is refused without one or with another operator’s', async () => {
+    const operator = new NatsOperator();
+    const config = join(dir, 'operator.conf');
+    writeFileSync(config, operator.serverConfig());
+    const nats = await startNatsServer({ jetstream: false, configFile: config });
+    try {
+      expect(await startAndStop('presence', { NATS_URL: nats.url, NATS_CREDS: operator.userCreds(dir, 'presence') })).toBe(0);
+      expectOneLine(await run('presence', { NATS_URL: nats.url }), 'presence', ['refused the connection', 'connecting without credentials']);
+      const stranger = new NatsOperator().userCreds(dir, 'stranger');
+      expectOneLine(await run('presence', { NATS_URL: nats.url, NATS_CREDS: stranger }), 'presence', ['refused the connection', `the creds file ${stranger} (NATS_CREDS)`]);
+    } finally {
+      await nats.stop();
+    }
+  }, 60_000);
 });
 
 describe('a cluster on the example configuration, one NATS user per role', () => {

@@ -12,8 +12,9 @@ import {
 } from 'nats';
 import { type Bus, type BusHandler, type BusHeaders, type BusMessage, type BusPayload, type RequestOptions, type SubscribeOptions, type Subscription, payloadBytes } from './bus.js';
 import { isValidPublishSubject, isValidSubscribeSubject } from './subject-match.js';
-import { BusClosedError, BusNoRespondersError, BusRefusedError, BusTimeoutError } from '../errors.js';
+import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '../errors.js';
 import type { NatsAuth, NatsTls } from './nats-security.js';
+import { refusalOf } from './nats-refusal.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from 'prom-client';
 import { NatsBusMetrics } from './nats-bus-metrics.js';
@@ -81,7 +82,8 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     });
   } catch (err) {
     const where = Array.isArray(servers) ? servers.join(', ') : servers;
-    throw refusal(err, where, options) ?? new BusClosedError(`cannot connect to NATS at ${where}: ${describe(err)}`, { cause: err });
+    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    throw refusalOf(err, { where, auth: options.auth, tls: options.tls, timeoutMs }) ?? new BusClosedError(`cannot connect to NATS at ${where}: ${describe(err)}`, { cause: err });
   }
   return new NatsBus(nc, options.logger, options.registry);
 }
@@ -363,50 +365,6 @@ function fromMsgHdrs(hdrs: MsgHdrs | undefined): BusHeaders | undefined {
     if (first !== undefined) out[key] = first;
   }
   return out;
-}
-
-const AUTH_ERRORS: ReadonlySet<string> = new Set([
-  ErrorCode.AuthorizationViolation,
-  ErrorCode.AuthenticationExpired,
-  ErrorCode.AuthenticationTimeout,
-  ErrorCode.AccountExpired,
-  ErrorCode.BadAuthentication,
-  ErrorCode.BadCreds,
-]);
-
-/** A connect error that retrying would not fix (credentials refused, TLS failed), as a BusRefusedError; else undefined. */
-function refusal(err: unknown, where: string, options: NatsBusOptions): BusRefusedError | undefined {
-  if (!(err instanceof Error)) return undefined;
-  const code = String((err as { code?: unknown }).code ?? '');
-  if (AUTH_ERRORS.has(code)) {
-    const as = options.auth ? `connecting with ${options.auth.describe}` : 'connecting without credentials: set NATS_CREDS, NATS_USER and NATS_PASSWORD, or NATS_TOKEN';
-    return new BusRefusedError(`NATS at ${where} refused the connection: ${err.message} (${as})`, 'authorization', { cause: err });
-  }
-  if (code === ErrorCode.ServerOptionNotAvailable && options.tls) {
-    return new BusRefusedError(`TLS with NATS at ${where} failed: the server does not offer TLS, and NATS_TLS_* are set`, 'tls', { cause: err });
-  }
-  // nats.js's own TLS errors (the server requires TLS, the client refuses it), and Node's certificate and handshake errors.
-  if (code === ErrorCode.Tls || /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_)/.test(code) || /\bTLS\b|SSL|certificate/i.test(err.message)) {
-    return new BusRefusedError(`TLS with NATS at ${where} failed: ${describe(err)} (${tlsFiles(options.tls)})`, 'tls', { cause: err });
-  }
-  // A server that verifies client certificates rejects a client without one after the handshake, which
-  // nats.js does not notice: the connection only times out. Name the likely cause rather than a bare timeout.
-  if (code === ErrorCode.Timeout && options.tls && !options.tls.certFile) {
-    const waited = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    return new BusRefusedError(
-      `TLS with NATS at ${where} failed: no answer after the handshake within ${waited} ms (${code}); if the server verifies client certificates, set NATS_TLS_CERT and NATS_TLS_KEY`,
-      'tls',
-      { cause: err },
-    );
-  }
-  return undefined;
-}
-
-/** Which certificates the client used, for a TLS failure's message. */
-function tlsFiles(tls: NatsTls | undefined): string {
-  if (!tls) return 'no NATS_TLS_* set: the server was checked against the system CAs';
-  const ca = tls.caFile ? `CA NATS_TLS_CA ${tls.caFile}` : 'the system CAs';
-  return tls.certFile ? `${ca}, client certificate NATS_TLS_CERT ${tls.certFile}` : `${ca}, no client certificate`;
 }
 
 function describe(err: unknown): string {
