@@ -102,6 +102,7 @@ function publicKey(kp: KeyPair): string {
 /** A NATS v2 JWT: ed25519-nkey signature by `issuer` over base64url header and claims. */
 function signJwt(issuer: KeyPair, claims: { sub: string; name: string; nats: Record<string, unknown> }): string {
   const body: Record<string, unknown> = { jti: '', iat: Math.floor(Date.now() / 1000), iss: publicKey(issuer), ...claims };
+  // A unique id; nats-server checks the signature and the claims, not how jti was made.
   body.jti = createHash('sha256').update(JSON.stringify(body)).digest('base64url').toUpperCase();
   const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' }));
   const payload = b64url(JSON.stringify(body));

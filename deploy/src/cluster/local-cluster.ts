@@ -243,7 +243,7 @@ export class LocalCluster {
     const index = role === 'actors' ? ++this.#actorCount : role === 'gateway' ? ++this.#gatewayCount : ++this.#presenceCount;
     const name = role === 'presence' && index === 1 && (this.options.presence ?? 1) === 1 ? 'presence' : `${role}-${index}`;
     const inherited: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of NATS_SECURITY_VARS) delete inherited[name];
+    for (const variable of NATS_SECURITY_VARS) delete inherited[variable];
     const env: Record<string, string> = {
       ...inherited,
       NATS_URL: this.nats.url,
