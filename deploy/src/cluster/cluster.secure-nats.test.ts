@@ -21,22 +21,28 @@ const { start: startCluster, login } = useCluster();
 
 let dir: string;
 let certs: NatsCertificates;
+// Leading digits and `#`: unquoted, nats-server would misread each of them.
 const passwords: Record<Role, string> = {
-  gateway: randomBytes(12).toString('hex'),
-  actors: randomBytes(12).toString('hex'),
-  presence: randomBytes(12).toString('hex'),
+  gateway: `1e5#${randomBytes(12).toString('hex')}`,
+  actors: `42 ${randomBytes(12).toString('hex')}`,
+  presence: `7#${randomBytes(12).toString('hex')}`,
 };
 
-/** What the example configuration reads from the server's environment; a new JetStream store each time. */
+/**
+ * What the example configuration reads from the server's environment; a new JetStream store each time.
+ * Quoted, as docs/operations.md says: nats-server parses a variable's value as a configuration value,
+ * so an unquoted password such as `1e5a...` is read as a number, and fails.
+ */
 function serverEnv(): Record<string, string> {
+  const quoted = (value: string) => JSON.stringify(value);
   return {
-    NATS_STORE_DIR: mkdtempSync(join(dir, 'jetstream-')),
-    NATS_SERVER_CERT: certs.server.certPath,
-    NATS_SERVER_KEY: certs.server.keyPath,
-    NATS_CLIENT_CA: certs.caPath,
-    GATEWAY_NATS_PASSWORD: passwords.gateway,
-    ACTORS_NATS_PASSWORD: passwords.actors,
-    PRESENCE_NATS_PASSWORD: passwords.presence,
+    NATS_STORE_DIR: quoted(mkdtempSync(join(dir, 'jetstream-'))),
+    NATS_SERVER_CERT: quoted(certs.server.certPath),
+    NATS_SERVER_KEY: quoted(certs.server.keyPath),
+    NATS_CLIENT_CA: quoted(certs.caPath),
+    GATEWAY_NATS_PASSWORD: quoted(passwords.gateway),
+    ACTORS_NATS_PASSWORD: quoted(passwords.actors),
+    PRESENCE_NATS_PASSWORD: quoted(passwords.presence),
   };
 }
 
