@@ -185,7 +185,14 @@ describe('chat presence on a server in operator (JWT) mode', () => {
 
 describe('a cluster on the example configuration, one NATS user per role', () => {
   it('serves (leases, messages across gateways, typing, presence) and each user is held to its role’s subjects', async () => {
-    const c = await startCluster(2, 2, { natsConfig: { file: EXAMPLE_CONFIG, env: serverEnv() }, roleEnv });
+    // A NATS setting of the launching shell is not passed on (with NATS_USER it would be two ways of authenticating).
+    process.env.NATS_TOKEN = 'from-the-shell';
+    let c;
+    try {
+      c = await startCluster(2, 2, { natsConfig: { file: EXAMPLE_CONFIG, env: serverEnv() }, roleEnv });
+    } finally {
+      delete process.env.NATS_TOKEN;
+    }
     // Started means every shard is leased and owned: the actor hosts' lease, claims and settings buckets work.
     const [g1, g2] = c.gateways;
     const ann = await login(g1!.url, 'Ann Secure');
@@ -241,6 +248,11 @@ describe('a cluster on the example configuration, one NATS user per role', () =>
     } finally {
       await Promise.all([gateway.nc.close(), tap.nc.close(), presenceUser.nc.close()]);
     }
+
+    // nats-server restarted (same configuration and store): every role logs in again with its own credentials.
+    await c.nats.restart();
+    await ann.call('message.send', { conversationId: room, clientMsgId: 's3', body: 'after the restart' });
+    await bob.waitForEvent((e) => e.ev === 'message.new' && (e.message as { body: string }).body === 'after the restart', 20_000);
   }, 180_000);
 });
 
