@@ -14,6 +14,8 @@ import { chatBin, deployRoot } from '../paths.js';
 
 /** The example configuration shipped in deploy/nats, used as it is. */
 const EXAMPLE_CONFIG = join(deployRoot(), 'nats', 'nats-server.conf');
+/** How long the server may take to report a permission violation (it does so at once; generous for a loaded machine). */
+const VIOLATION_WITHIN_MS = 10_000;
 /** A failed start must end, and quickly: no reconnect loop. Generous for a loaded machine. */
 const EXIT_WITHIN_MS = 15_000;
 
@@ -265,12 +267,18 @@ async function connectAs(url: string, role: Role): Promise<{ nc: NatsConnection;
     pass: passwords[role],
     tls: { caFile: certs.caPath, certFile: certs.client.certPath, keyFile: certs.client.keyPath },
   });
-  const violation = (async () => {
-    for await (const s of nc.status()) {
-      if (s.type === Events.Error && s.permissionContext) return s.permissionContext;
-    }
-    throw new Error('connection closed without a permission violation');
-  })();
+  let timer: NodeJS.Timeout | undefined;
+  const violation = Promise.race([
+    (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === Events.Error && s.permissionContext) return s.permissionContext;
+      }
+      throw new Error('connection closed without a permission violation');
+    })(),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no permission violation reported to ${role}'s connection within ${VIOLATION_WITHIN_MS} ms`)), VIOLATION_WITHIN_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
   violation.catch(() => {});
   return { nc, violation };
 }
