@@ -30,6 +30,18 @@ export class BusClosedError extends PlatformError {
   }
 }
 
+/**
+ * A NATS server turned the connection down: wrong or missing credentials, or a
+ * failed TLS handshake. Not retried: trying again with the same settings would
+ * fail the same way.
+ */
+export class BusRefusedError extends PlatformError {
+  readonly code = 'unavailable';
+  constructor(message: string, readonly reason: 'authorization' | 'tls', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** One or more environment variables are invalid; the message names each of them. */
 export class ConfigError extends PlatformError {
   readonly code = 'internal';

@@ -51,7 +51,9 @@ roles:
                directory: a real CQL server for STORE=scylla; CASSANDRA_HEAP (1g);
                --resolve-only fetches the jars into the cache and exits
 
-environment: PORT, HOST, GRPC_PORT (9090 | off), GRPC_TLS_CERT, GRPC_TLS_KEY, DATA_DIR, NATS_URL, JWT_SECRET, JWKS_URL, OIDC_ISSUER, JWT_AUDIENCE, DEV_LOGIN, SHARDS, LEASE_TTL_MS,
+environment: PORT, HOST, OPS_PORT, GRPC_PORT (9090 | off), GRPC_TLS_CERT, GRPC_TLS_KEY, DATA_DIR, NATS_URL, NATS_CREDS | NATS_USER and
+NATS_PASSWORD | NATS_TOKEN, NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY, JWT_SECRET, JWKS_URL, OIDC_ISSUER, JWT_AUDIENCE, DEV_LOGIN,
+SHARDS, LEASE_TTL_MS, MAX_CONNECTIONS,
 STORE (sqlite | scylla) and SCYLLA_*, LOG_LEVEL and the limits; see README.md`;
 
 /** `chat migrate`: one-shot; exit code 0 done, 2 bad configuration, 1 failed. */

@@ -60,7 +60,18 @@ export interface LocalClusterOptions {
    * `intervalSeconds` (default 5). Default: none.
    */
   observability?: { intervalSeconds?: number; port?: number };
+  /**
+   * Start nats-server with this configuration file (e.g. authorization and TLS, and
+   * JetStream: the file's own `jetstream` block), with `env` for the variables it
+   * refers to. Default: no configuration, open to anyone, JetStream in a temporary directory.
+   */
+  natsConfig?: { file: string; env?: Record<string, string> };
+  /** Environment of one role's processes on top of `env`: its NATS credentials and TLS files, say. */
+  roleEnv?: (role: Role) => Record<string, string>;
 }
+
+/** The NATS security settings, never inherited by children: the cluster's own nats-server decides what they need (`roleEnv`). */
+const NATS_SECURITY_VARS = ['NATS_CREDS', 'NATS_USER', 'NATS_PASSWORD', 'NATS_TOKEN', 'NATS_TLS_CA', 'NATS_TLS_CERT', 'NATS_TLS_KEY'];
 
 /**
  * A cluster of real processes on this machine: nats-server with JetStream in a
@@ -90,7 +101,11 @@ export class LocalCluster {
     const presence = options.presence ?? 1;
     if (presence > 1 && !options.redis) throw new RangeError('more than one presence instance needs redis: in memory each would know only part of the sessions');
     mkdirSync(options.dataDir, { recursive: true });
-    const nats = await startNatsServer({ jetstream: true, ownProcessGroup: true });
+    const nats = await startNatsServer({
+      jetstream: options.natsConfig === undefined,
+      ownProcessGroup: true,
+      ...(options.natsConfig ? { configFile: options.natsConfig.file, env: options.natsConfig.env ?? {} } : {}),
+    });
     let redis: RedisServerProcess | undefined;
     let prometheus: PrometheusServerProcess | undefined;
     try {
@@ -233,8 +248,10 @@ export class LocalCluster {
   async #spawn(role: Role, port: number, grpcPort?: number, opsPort?: number): Promise<ClusterProcess> {
     const index = role === 'actors' ? ++this.#actorCount : role === 'gateway' ? ++this.#gatewayCount : ++this.#presenceCount;
     const name = role === 'presence' && index === 1 && (this.options.presence ?? 1) === 1 ? 'presence' : `${role}-${index}`;
+    const inherited: NodeJS.ProcessEnv = { ...process.env };
+    for (const variable of NATS_SECURITY_VARS) delete inherited[variable];
     const env: Record<string, string> = {
-      ...process.env,
+      ...inherited,
       NATS_URL: this.nats.url,
       PORT: String(port),
       DATA_DIR: this.options.dataDir,
@@ -244,6 +261,7 @@ export class LocalCluster {
       ...(role === 'gateway' ? { GRPC_PORT: String(grpcPort ?? 0), OPS_PORT: String(opsPort ?? 0), HOST: '127.0.0.1' } : {}),
       ...(role === 'presence' && this.redis ? { REDIS_URL: this.redis.url } : {}),
       ...this.options.env,
+      ...this.options.roleEnv?.(role),
     } as Record<string, string>;
     const child = spawn(process.execPath, ['--enable-source-maps', CHAT_BIN, role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

@@ -2,7 +2,10 @@ import { type ServerProcess, findBinary, freePort, startServerProcess } from './
 
 /** Options of {@link startNatsServer}. */
 export interface NatsServerOptions {
-  /** Enable JetStream with its store in the temporary directory (default true). */
+  /**
+   * Enable JetStream with its store in the temporary directory (default true;
+   * leave it off with a configFile that has a `jetstream` block of its own).
+   */
   jetstream?: boolean;
   /** Port to listen on (default: a free port chosen at start). */
   port?: number;
@@ -12,6 +15,13 @@ export interface NatsServerOptions {
    * the processes that use it (the local cluster launcher). Default false.
    */
   ownProcessGroup?: boolean;
+  /**
+   * A server configuration file (`-c`), e.g. with authorization and TLS. The
+   * address and ports above still apply: flags win over the file.
+   */
+  configFile?: string;
+  /** Extra environment of the server, for the `$VARIABLE`s a configuration file refers to. */
+  env?: Record<string, string>;
 }
 
 /** A running `nats-server` child process (the local cluster launcher's, or a test's). */
@@ -37,8 +47,13 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const server = await startServerProcess({
     name: 'nats-server',
     binary: findBinary('nats-server', 'nats-server'),
-    args: (port, dir) => ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), ...(jetstream ? ['-js', '-sd', dir] : [])],
+    args: (port, dir) => [
+      ...(options.configFile !== undefined ? ['-c', options.configFile] : []),
+      ...['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort)],
+      ...(jetstream ? ['-js', '-sd', dir] : []),
+    ],
     ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.env !== undefined ? { env: options.env } : {}),
     ...(options.ownProcessGroup !== undefined ? { ownProcessGroup: options.ownProcessGroup } : {}),
   });
   return Object.assign(server, { url: `nats://127.0.0.1:${server.port}`, storeDir: server.dir, monitorUrl: `http://127.0.0.1:${monitorPort}` });

@@ -17,6 +17,8 @@ export interface ServerSpec {
   port?: number;
   /** Run in a process group of its own, so a terminal's Ctrl-C does not reach it. Default false. */
   ownProcessGroup?: boolean;
+  /** Variables added to the server's environment (this process's otherwise). */
+  env?: Record<string, string>;
 }
 
 /** A real server child process on 127.0.0.1 (nats-server, redis-server), started by the local cluster launcher or by tests. */
@@ -76,7 +78,11 @@ export async function startServerProcess(spec: ServerSpec): Promise<ServerProces
   };
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(spec.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: spec.ownProcessGroup ?? false });
+    const proc = spawn(spec.binary, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: spec.ownProcessGroup ?? false,
+      ...(spec.env ? { env: { ...process.env, ...spec.env } } : {}),
+    });
     child = proc;
     live.add(proc);
     proc.stdout?.on('data', append);

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { type Logger, NatsKvLeaseTable, checkSharedSettings, claimsBucketOf, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer, startTracing } from '@chat/platform';
 import { LeaseOwnership } from '@chat/conversation-actors';
-import { clusterActorsEnvSchema, natsServers } from './cluster-env.js';
+import { clusterActorsEnvSchema, natsConnectSettings } from './cluster-env.js';
 import { startActorsRole } from './actors-role.js';
 import type { RunningSystem } from './standalone.js';
 
@@ -12,6 +12,7 @@ import type { RunningSystem } from './standalone.js';
  */
 export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(clusterActorsEnvSchema, env);
+  const nats = natsConnectSettings(config);
   const hostId = config.HOST_ID || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ hostId });
   const tracing = await startTracing({ role: 'actors', logger: log, env });
@@ -21,7 +22,7 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   let bus;
   let ops;
   try {
-    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log, registry });
+    bus = await connectNatsBus({ ...nats, name: `actors-${hostId}`, logger: log, registry });
     const connected = bus;
     // Not ready while NATS is unreachable or the host lease cannot be renewed (it serves nothing then).
     ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && connected.isReady() && (ownership?.holdsLease() ?? false) });

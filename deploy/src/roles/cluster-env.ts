@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envInt, envString } from '@chat/platform';
+import { type NatsAuth, type NatsTls, envInt, envString, loadNatsSecurity } from '@chat/platform';
 import { actorsEnvSchema } from '@chat/conversation-actors';
 import { checkTokenSettings, gatewayEnvSchema } from '@chat/edge-gateway';
 
@@ -13,6 +13,15 @@ export const DEFAULT_GATEWAY_OPS_PORT = 9101;
 const natsEnv = {
   /** One URL or several, comma-separated. */
   NATS_URL: envString(DEFAULT_NATS_URL),
+  /** A creds file (user JWT and nkey seed, as `nsc` writes it); or NATS_USER/NATS_PASSWORD; or NATS_TOKEN. */
+  NATS_CREDS: z.string().optional(),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  NATS_TOKEN: z.string().optional(),
+  /** CA file to verify the server with; NATS_TLS_CERT and NATS_TLS_KEY: a client certificate (both or neither). */
+  NATS_TLS_CA: z.string().optional(),
+  NATS_TLS_CERT: z.string().optional(),
+  NATS_TLS_KEY: z.string().optional(),
 };
 
 /**
@@ -45,6 +54,22 @@ export const clusterPresenceEnvSchema = z.object({
   ...natsEnv,
   PORT: envInt(DEFAULT_PRESENCE_PORT, 0, 65_535),
 });
+
+/** What connectNatsBus needs from the NATS_* settings: checked (files read, pairs complete) before anything starts. */
+export interface NatsConnectSettings {
+  servers: string[];
+  auth: NatsAuth | undefined;
+  tls: NatsTls | undefined;
+}
+
+/**
+ * The servers, credentials and TLS files of a role's NATS_* settings. Throws
+ * ConfigError naming the variable (and the path) on a bad combination or an
+ * unreadable file, so a role fails before it opens anything.
+ */
+export function natsConnectSettings(config: { NATS_URL: string } & Parameters<typeof loadNatsSecurity>[0]): NatsConnectSettings {
+  return { servers: natsServers(config.NATS_URL), ...loadNatsSecurity(config) };
+}
 
 /** The NATS server list of a NATS_URL value. */
 export function natsServers(url: string): string[] {

@@ -1,5 +1,5 @@
 import { type Logger, checkSharedSettings, connectNatsBus, createMetricsRegistry, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
-import { clusterGatewayEnvSchema, natsServers } from './cluster-env.js';
+import { clusterGatewayEnvSchema, natsConnectSettings } from './cluster-env.js';
 import { loadGrpcTls, readOpenFileLimit, resolveMaxConnections } from '@chat/edge-gateway';
 import { startGatewayRole } from './gateway-role.js';
 import { type RunningSystem, gatewayStopWithinMs } from './standalone.js';
@@ -7,6 +7,7 @@ import { type RunningSystem, gatewayStopWithinMs } from './standalone.js';
 /** `chat gateway`: a stateless edge gateway on NATS. Ready while connected. */
 export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(clusterGatewayEnvSchema, env);
+  const nats = natsConnectSettings(config);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
   const connectionLimit = resolveMaxConnections(config.MAX_CONNECTIONS, readOpenFileLimit());
   const tracing = await startTracing({ role: 'gateway', logger, env });
@@ -15,7 +16,7 @@ export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv
   let bus;
   let gateway;
   try {
-    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, registry });
+    bus = await connectNatsBus({ ...nats, name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, registry });
     // A gateway with another SHARDS would route conversations to shards their owners do not serve.
     await checkSharedSettings({ connection: bus.connection, leaseBucket: config.LEASE_BUCKET, mine: { SHARDS: config.SHARDS }, who: `gateway ${process.pid}`, logger });
     gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry, logger, serveWeb: config.WEB_DIR !== '', grpcTls, connectionLimit });

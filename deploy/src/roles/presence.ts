@@ -1,6 +1,6 @@
 import { type Logger, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer, startTracing } from '@chat/platform';
 import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
-import { clusterPresenceEnvSchema, natsServers } from './cluster-env.js';
+import { clusterPresenceEnvSchema, natsConnectSettings } from './cluster-env.js';
 import type { RunningSystem } from './standalone.js';
 
 /** `chat presence`'s whole environment: NATS and its ops port, plus the presence settings (REDIS_URL, TTLs). */
@@ -19,12 +19,13 @@ export const presenceRoleEnvSchema = clusterPresenceEnvSchema.extend(presenceEnv
  */
 export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(presenceRoleEnvSchema, env);
+  const nats = natsConnectSettings(config);
   const tracing = await startTracing({ role: 'presence', logger, env });
   const registry = createMetricsRegistry('presence');
   let started = false;
   let bus;
   try {
-    bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `presence-${process.pid}`, logger, registry });
+    bus = await connectNatsBus({ ...nats, name: `presence-${process.pid}`, logger, registry });
   } catch (err) {
     await tracing.shutdown();
     throw err;

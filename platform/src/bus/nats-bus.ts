@@ -13,6 +13,8 @@ import {
 import { type Bus, type BusHandler, type BusHeaders, type BusMessage, type BusPayload, type RequestOptions, type SubscribeOptions, type Subscription, payloadBytes } from './bus.js';
 import { isValidPublishSubject, isValidSubscribeSubject } from './subject-match.js';
 import { BusClosedError, BusNoRespondersError, BusTimeoutError } from '../errors.js';
+import type { NatsAuth, NatsTls } from './nats-security.js';
+import { refusalOf } from './nats-refusal.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from 'prom-client';
 import { NatsBusMetrics } from './nats-bus-metrics.js';
@@ -32,6 +34,10 @@ export interface NatsBusOptions {
   requestTimeoutMs?: number;
   /** Where to register the connection's metrics (chat_nats_connected, ...); none if absent. */
   registry?: Registry;
+  /** Credentials (see loadNatsSecurity); none: connect anonymously. */
+  auth?: NatsAuth | undefined;
+  /** TLS files (see loadNatsSecurity); none: plain TCP, or TLS with the system's CAs if the server demands it. */
+  tls?: NatsTls | undefined;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
@@ -48,8 +54,9 @@ type State = 'connected' | 'reconnecting' | 'draining' | 'closed';
 
 /**
  * Connects to NATS and resolves with a ready {@link NatsBus}. Fails fast, with
- * a BusClosedError naming the URL(s), if no server can be reached now; once
- * connected, the bus reconnects by itself for ever.
+ * a BusClosedError naming the URL(s), if no server can be reached now, and
+ * with a BusRefusedError if the server refuses the credentials or the TLS
+ * handshake fails; once connected, the bus reconnects by itself for ever.
  */
 export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> {
   const servers = options.servers;
@@ -70,10 +77,13 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
       // rarely has): 15% of a gateway's busy time under a DM load, per its CPU
       // profile. Our errors name the subject and timeout instead.
       noAsyncTraces: true,
+      ...(options.auth ? { authenticator: options.auth.authenticator } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     });
   } catch (err) {
     const where = Array.isArray(servers) ? servers.join(', ') : servers;
-    throw new BusClosedError(`cannot connect to NATS at ${where}: ${describe(err)}`, { cause: err });
+    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    throw refusalOf(err, { where, auth: options.auth, tls: options.tls, timeoutMs }) ?? new BusClosedError(`cannot connect to NATS at ${where}: ${describe(err)}`, { cause: err });
   }
   return new NatsBus(nc, options.logger, options.registry);
 }

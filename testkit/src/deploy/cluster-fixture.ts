@@ -2,7 +2,7 @@ import { afterEach, expect } from 'vitest';
 import { ChatClient } from './chat-client.js';
 import { tempDir } from './system-under-test.js';
 import { type Sender, type SteadyLoad, fullHistory } from './cluster-load.js';
-import { LocalCluster } from '@chat/deploy';
+import { LocalCluster, type LocalClusterOptions } from '@chat/deploy';
 
 export const LEASE_TTL_MS = 2000;
 // Gateways stop at once (no drain hold or spread) unless a test asks for them.
@@ -28,7 +28,15 @@ export function useCluster() {
   const start = async (
     gateways: number,
     actors: number,
-    options: { redis?: boolean; presence?: number; env?: Record<string, string>; observability?: { intervalSeconds?: number } } = {},
+    options: {
+      redis?: boolean;
+      presence?: number;
+      env?: Record<string, string>;
+      observability?: { intervalSeconds?: number };
+      /** A secured nats-server and each role's credentials (see LocalClusterOptions). */
+      natsConfig?: LocalClusterOptions['natsConfig'];
+      roleEnv?: LocalClusterOptions['roleEnv'];
+    } = {},
   ): Promise<LocalCluster> => {
     const dir = tempDir('chat-cluster-');
     dirs.push(dir);
@@ -40,6 +48,8 @@ export function useCluster() {
       ...(options.redis ? { redis: true } : {}),
       ...(options.presence ? { presence: options.presence } : {}),
       ...(options.observability ? { observability: options.observability } : {}),
+      ...(options.natsConfig ? { natsConfig: options.natsConfig } : {}),
+      ...(options.roleEnv ? { roleEnv: options.roleEnv } : {}),
     });
     return cluster;
   };
