@@ -95,6 +95,8 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
         attachments: z.array(attachment).max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`).default([]),
         // Protocol extension (docs/protocol.md): starts a streamed message, whose body may start empty.
         streaming: z.boolean().optional(),
+        // Protocol extension: the seq of the message of this conversation this one replies to.
+        replyTo: messageSeqSchema.optional(),
       })
       .refine((m) => m.streaming || m.body.trim().length > 0 || m.attachments.length > 0, { message: 'a message needs a body or an attachment' }),
     // Protocol extension: grows the caller's streaming message by `text` at

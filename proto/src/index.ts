@@ -8,7 +8,7 @@ export * from './frames.js';
 export * from './json.js';
 export * from './replies.js';
 export type { MessageFns } from './gen/chat/v1/model.js';
-export { User, Member, Attachment, UserIds, ChatMessage, Conversation, Failure } from './gen/chat/v1/model.js';
+export { User, Member, Attachment, UserIds, ChatMessage, Conversation, Failure, Quote } from './gen/chat/v1/model.js';
 export {
   SendMessage,
   GetConversation,

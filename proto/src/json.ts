@@ -1,7 +1,7 @@
 import type { ChatMessage, Conversation, User } from './gen/chat/v1/model.js';
 import type { ErrorCode } from './error-codes.js';
 import type { z } from 'zod';
-import type { EVENT_SCHEMAS, attachmentJsonSchema, conversationJsonSchema, messageJsonSchema, userJsonSchema } from './replies.js';
+import type { EVENT_SCHEMAS, attachmentJsonSchema, conversationJsonSchema, messageJsonSchema, quoteJsonSchema, userJsonSchema } from './replies.js';
 
 /**
  * The protocol's JSON objects (docs/protocol.md, "Objects") and the one place bus
@@ -12,6 +12,7 @@ import type { EVENT_SCHEMAS, attachmentJsonSchema, conversationJsonSchema, messa
 export type UserJson = z.output<typeof userJsonSchema>;
 export type AttachmentJson = z.output<typeof attachmentJsonSchema>;
 export type MessageJson = z.output<typeof messageJsonSchema>;
+export type QuoteJson = z.output<typeof quoteJsonSchema>;
 export type ConversationJson = z.output<typeof conversationJsonSchema>;
 /** message.delta (protocol extension): `text` appended at `offset` of a streaming message's body. */
 export type MessageDeltaJson = z.output<(typeof EVENT_SCHEMAS)['message.delta']>;
@@ -28,6 +29,10 @@ export function messageToJson(m: ChatMessage): MessageJson {
   if (m.streaming !== undefined) {
     json.streaming = m.streaming;
     json.truncated = m.truncated ?? false;
+  }
+  if (m.replyTo) {
+    const q = m.replyTo;
+    json.replyTo = { seq: q.seq, senderId: q.senderId, text: q.deleted ? '' : q.text, deleted: q.deleted };
   }
   return json;
 }

@@ -26,6 +26,15 @@ export const attachmentJsonSchema = z.object({
   height: z.number().optional(),
 });
 
+/** Protocol extension: a compact quote of a replied-to message, as it is when read. */
+export const quoteJsonSchema = z.object({
+  seq: z.number(),
+  senderId: z.string(),
+  /** The original's first 200 characters; empty once it is deleted. */
+  text: z.string(),
+  deleted: z.boolean(),
+});
+
 export const messageJsonSchema = z.object({
   conversationId: z.string(),
   seq: z.number(),
@@ -44,6 +53,8 @@ export const messageJsonSchema = z.object({
   streaming: z.boolean().optional(),
   /** With `streaming`: the stream broke or went idle and the message was finished with what had arrived. */
   truncated: z.boolean().optional(),
+  /** Protocol extension: the message this one replies to, quoted as it is now (absent: not a reply). */
+  replyTo: quoteJsonSchema.optional(),
 });
 
 export const conversationJsonSchema = z.object({

@@ -7,6 +7,7 @@ import type { EventPublisher } from './event-publisher.js';
 import { type Lanes, OUT_OF_ORDER } from './lanes.js';
 import { findMember } from './member-index.js';
 import { RecentKeys } from './recent-keys.js';
+import { readQuotes, replyToProblem, unresolvedQuote, withQuote } from './reply-quotes.js';
 import { type Task, failure, sendReply } from './replies.js';
 
 /** What the send path needs of its conversation's actor. */
@@ -77,6 +78,11 @@ export class SendCommit {
         host.answer(task, failure('forbidden', new ForbiddenError().message));
         continue;
       }
+      const problem = replyToProblem(op.value.replyTo, record.lastSeq);
+      if (problem) {
+        host.answer(task, failure('not_found', problem));
+        continue;
+      }
       if (this.#recent.has(caller.id, op.value.clientMsgId)) {
         retries.push({ task, key: { senderId: caller.id, clientMsgId: op.value.clientMsgId } });
         continue;
@@ -97,6 +103,9 @@ export class SendCommit {
 
     let toWrite = pending;
     let messages: ChatMessage[] = [];
+    // Runs alongside the append: see reply-quotes.ts.
+    const replyTargets = pending.flatMap((p) => (p.send.replyTo === undefined ? [] : [p.send.replyTo]));
+    const quotes = replyTargets.length > 0 ? readQuotes(host.store, host.conversationId, replyTargets) : undefined;
     while (toWrite.length > 0) {
       const now = host.clock.now();
       messages = toWrite.map((p, i) => ({
@@ -114,6 +123,7 @@ export class SendCommit {
         // New messages move lastSeq, not the change counter.
         changeSeq: 0,
         streaming: p.send.streaming ? true : undefined,
+        ...(p.send.replyTo === undefined ? {} : { replyTo: unresolvedQuote(p.send.replyTo) }),
       }));
       const started = performance.now();
       const span = commitSpan(toWrite, messages.length);
@@ -165,6 +175,10 @@ export class SendCommit {
       messages = [];
     }
     if (messages.length === 0) return;
+    if (quotes) {
+      const resolved = await quotes;
+      messages = messages.map((m) => withQuote(m, resolved));
+    }
 
     const last = messages[messages.length - 1]!;
     record.lastSeq = last.seq;

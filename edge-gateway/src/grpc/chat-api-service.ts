@@ -74,6 +74,7 @@ export class ChatApiService {
         clientMsgId: q.clientMsgId,
         body: q.body,
         attachments: q.attachments.map((a) => ({ name: a.name, mediaType: a.mediaType, size: a.size, url: a.url, width: a.width, height: a.height })),
+        replyTo: q.replyTo,
       }), message),
       streamMessage: (call, callback) =>
         serveStreamMessage(call, callback, {

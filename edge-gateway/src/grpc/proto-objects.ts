@@ -26,6 +26,7 @@ export function messageFromJson(m: MessageJson): ChatMessage {
     changeSeq: m.changeSeq,
     streaming: m.streaming,
     truncated: m.truncated,
+    replyTo: m.replyTo ? { seq: m.replyTo.seq, senderId: m.replyTo.senderId, text: m.replyTo.text, deleted: m.replyTo.deleted } : undefined,
   };
 }
 

@@ -119,7 +119,7 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
     'message.send': async (ctx, args) => {
       const r = await actor(ctx, args.conversationId, {
         $case: 'send',
-        value: { clientMsgId: args.clientMsgId, body: args.body, attachments: args.attachments, streaming: args.streaming || undefined },
+        value: { clientMsgId: args.clientMsgId, body: args.body, attachments: args.attachments, streaming: args.streaming || undefined, replyTo: args.replyTo },
       });
       if (r.$case !== 'send' || !r.value.message) throw unexpected(r.$case);
       return { message: messageToJson(r.value.message), duplicate: r.value.duplicate };

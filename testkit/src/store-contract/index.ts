@@ -9,6 +9,7 @@ import { membershipContract } from './membership.js';
 import { messagesContract } from './messages.js';
 import { mutationsContract } from './mutations.js';
 import { receiptsContract } from './receipts.js';
+import { repliesContract } from './replies.js';
 import { usersContract } from './users.js';
 
 export type { ContractStore } from './context.js';
@@ -32,6 +33,7 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
     receiptsContract(ctx);
     membershipContract(ctx);
     changesContract(ctx);
+    repliesContract(ctx);
     durabilityContract(ctx);
   });
 }

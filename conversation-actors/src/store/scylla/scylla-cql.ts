@@ -3,7 +3,7 @@
 // positional parameters; none is built from data at run time.
 
 const MESSAGE_COLUMNS =
-  'conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq, streaming, truncated';
+  'conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq, streaming, truncated, reply_to';
 const HEAD_COLUMNS = 'id, kind, title, created_at, last_seq, last_activity_at, epoch, change_seq, founders';
 
 export const CQL = {
@@ -50,7 +50,7 @@ export const CQL = {
   putUserConversation: 'INSERT INTO user_conversations (user_id, conversation_id) VALUES (?, ?)',
   dropUserConversation: 'DELETE FROM user_conversations WHERE user_id = ? AND conversation_id = ?',
 
-  putMessage: `INSERT INTO messages (${MESSAGE_COLUMNS}, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  putMessage: `INSERT INTO messages (${MESSAGE_COLUMNS}, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateMessage:
     'UPDATE messages SET body = ?, attachments = ?, edited_at = ?, deleted = ?, reactions = ?, change_seq = ?, streaming = ?, truncated = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
   getMessage: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq = ?`,

@@ -3,6 +3,7 @@ import type { ConversationRecord, MemberRecord, MemberView } from '../store.js';
 import { bucketOf, bucketRanges } from './scylla-buckets.js';
 import { type HeadRow, sortMembers, toChatMessage, toHead, toMembers, toRecord } from './scylla-rows.js';
 import { type ScyllaSession, mapLimit, num } from './scylla-session.js';
+import { resolveQuotes } from '../quotes.js';
 
 // The reads the store composes its answers from. Each function names the
 // partitions it touches; DESIGN.md says why each is bounded.
@@ -58,6 +59,12 @@ export async function readRange(
 export async function readMessage(s: ScyllaSession, conversationId: string, seq: number): Promise<ChatMessage | undefined> {
   const row = await s.row('getMessage', [conversationId, bucketOf(seq), seq]);
   return row ? toChatMessage(row) : undefined;
+}
+
+/** One message with its reply quote resolved, or undefined. */
+async function readQuotedMessage(s: ScyllaSession, conversationId: string, seq: number): Promise<ChatMessage | undefined> {
+  const m = await readMessage(s, conversationId, seq);
+  return m ? (await resolveQuotes([m], (q) => readMessage(s, conversationId, q)))[0] : undefined;
 }
 
 /** The sender and deleted flag of the messages after `afterSeq` up to lastSeq, newest UNREAD_EXACT_WINDOW only. */
@@ -130,7 +137,7 @@ export async function readMemberViews(
   });
   if (wanted.length === 0) return [];
   const [lastMessage, unread] = await Promise.all([
-    head.lastSeq > 0 ? readMessage(s, conversationId, head.lastSeq) : Promise.resolve(undefined),
+    head.lastSeq > 0 ? readQuotedMessage(s, conversationId, head.lastSeq) : Promise.resolve(undefined),
     unreadCounts(s, head, wanted),
   ]);
   return wanted.map((me) => ({ userId: me.userId, view: toView(head, sorted, lastMessage, me, unread.get(me.userId) ?? 0) }));

@@ -81,6 +81,7 @@ export function toChatMessage(row: types.Row): ChatMessage {
     change_seq: num(row['change_seq']),
     streaming: typeof row['streaming'] === 'boolean' ? (row['streaming'] ? 1 : 0) : null,
     truncated: row['truncated'] === true ? 1 : 0,
+    reply_to: row['reply_to'] === null || row['reply_to'] === undefined ? null : num(row['reply_to']),
   };
   return toMessage(sqliteRow);
 }
@@ -107,6 +108,8 @@ export function messageInsertParams(message: ChatMessage): unknown[] {
     // Unset, not null, for an ordinary message: no tombstone cells.
     r.streaming === null ? types.unset : r.streaming !== 0,
     r.streaming === null ? types.unset : r.truncated !== 0,
+    // Unset for a message that replies to nothing: no tombstone cell.
+    r.reply_to === null || r.reply_to === undefined ? types.unset : r.reply_to,
     bucketOf(r.seq),
   ];
 }

@@ -28,7 +28,8 @@ import { toStoreError } from './scylla-errors.js';
 import { MIGRATION_SCOPE, checkSchemaVersion } from './scylla-migrations.js';
 import * as mutations from './scylla-mutations.js';
 import { readChanged } from './scylla-queries.js';
-import { FAN_OUT, readHead, readHeads, readMemberViews, readRange, userConversationIds } from './scylla-reads.js';
+import { FAN_OUT, readHead, readHeads, readMemberViews, readMessage, readRange, userConversationIds } from './scylla-reads.js';
+import { resolveQuotes } from '../quotes.js';
 import { type CqlConnector, ScyllaSession, createScyllaClient, mapLimit } from './scylla-session.js';
 import { TailRepair } from './scylla-tail.js';
 import * as users from './scylla-users.js';
@@ -124,7 +125,9 @@ export class ScyllaStore implements ChatStore {
   appendMessages(batch: AppendBatch): Promise<AppendResult> {
     return this.run('appendMessages', () => {
       checkBatch(batch);
-      return appendBatch(this.s, this.tail, batch);
+      return appendBatch(this.s, this.tail, batch).then(async (r) =>
+        r.kind === 'duplicates' ? { kind: 'duplicates' as const, existing: await this.quoted(batch.conversationId, r.existing) } : r,
+      );
     });
   }
 
@@ -160,7 +163,7 @@ export class ScyllaStore implements ChatStore {
   }
 
   findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]> {
-    return this.run('findByClientMsgIds', () => findByKeys(this.s, conversationId, keys));
+    return this.run('findByClientMsgIds', async () => this.quoted(conversationId, await findByKeys(this.s, conversationId, keys)));
   }
 
   /** The head bounds the range (no bucket above last_seq is read); then one or two partitions. */
@@ -173,7 +176,7 @@ export class ScyllaStore implements ChatStore {
       if (!head) return [];
       const from = Math.max(1, (query.after ?? 0) + 1);
       const to = Math.min(head.lastSeq, (query.before ?? Number.MAX_SAFE_INTEGER) - 1);
-      return readRange(this.s, conversationId, { from, to, limit: query.limit, backward: query.direction === 'backward' });
+      return this.quoted(conversationId, await readRange(this.s, conversationId, { from, to, limit: query.limit, backward: query.direction === 'backward' }));
     });
   }
 
@@ -182,7 +185,7 @@ export class ScyllaStore implements ChatStore {
       checkLimit(query.limit);
       checkInteger(query.afterChangeSeq, 'afterChangeSeq');
       checkInteger(query.maxSeq, 'maxSeq');
-      return readChanged(this.s, conversationId, query);
+      return readChanged(this.s, conversationId, query).then((ms) => this.quoted(conversationId, ms));
     });
   }
 
@@ -255,6 +258,11 @@ export class ScyllaStore implements ChatStore {
   }
 
   /** Runs an operation with the driver's errors translated; refused once closed. */
+  /** Messages of one conversation with their reply quotes resolved from the originals as stored now (point reads). */
+  private quoted(conversationId: string, messages: ChatMessage[]): Promise<ChatMessage[]> {
+    return resolveQuotes(messages, (seq) => readMessage(this.s, conversationId, seq));
+  }
+
   private async run<T>(what: string, op: () => T | Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailableError(`${what}: the Scylla store is closed`);
     try {

@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
  * The schema version this code writes and understands, kept in
  * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
@@ -107,8 +107,17 @@ ALTER TABLE messages ADD COLUMN streaming INTEGER;
 ALTER TABLE messages ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
 `;
 
+/**
+ * Version 5: replies (docs/protocol.md). reply_to is the seq of the message
+ * of the same conversation this one replies to, NULL for an ordinary one;
+ * the quote is resolved from that row when read, never stored.
+ */
+const V5 = `
+ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+`;
+
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
 
 /**
  * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so

@@ -56,6 +56,8 @@ export interface MessageRow {
   /** NULL: an ordinary message; 1: a streamed one still growing; 0: finished. */
   streaming: number | null;
   truncated: number;
+  /** The seq this message replies to; NULL (absent in rows of older callers) if none. */
+  reply_to?: number | null;
 }
 
 /** The User a users row holds. */
@@ -93,6 +95,7 @@ export function toRow(message: ChatMessage): MessageRow {
     change_seq: message.changeSeq,
     streaming: message.streaming === undefined ? null : message.streaming ? 1 : 0,
     truncated: message.truncated ? 1 : 0,
+    reply_to: message.replyTo?.seq ?? null,
   };
 }
 
@@ -117,5 +120,7 @@ export function toMessage(row: MessageRow): ChatMessage {
     reactions,
     changeSeq: row.change_seq,
     ...(row.streaming === null || row.streaming === undefined ? {} : { streaming: row.streaming !== 0, truncated: row.truncated !== 0 }),
+    // The seq only: the store resolves the quote (../quotes.ts) before serving it.
+    ...(row.reply_to === null || row.reply_to === undefined ? {} : { replyTo: { seq: row.reply_to, senderId: '', text: '', deleted: false } }),
   };
 }

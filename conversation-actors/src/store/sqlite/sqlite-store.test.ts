@@ -238,6 +238,7 @@ describe('SqliteStore', () => {
     // Back to exactly what version 1 created: no change_seq columns, no index on them.
     const db = new Database(file);
     db.exec(`DROP INDEX messages_by_change;
+      ALTER TABLE messages DROP COLUMN reply_to;
       ALTER TABLE messages DROP COLUMN streaming;
       ALTER TABLE messages DROP COLUMN truncated;
       ALTER TABLE messages DROP COLUMN change_seq;

@@ -28,7 +28,8 @@ import { checkBatch, checkInteger, checkLimit } from '../input-checks.js';
 import { toStoreError, writeError } from './sqlite-errors.js';
 import { type MessageRow, toMessage, toRow, toUser } from './sqlite-rows.js';
 import { type Statements, prepareStatements } from './sqlite-statements.js';
-import { readMemberViews, readRecord, readView } from './sqlite-views.js';
+import { readMemberViews, readOne, readRecord, readView } from './sqlite-views.js';
+import { resolveQuotesSync } from '../quotes.js';
 import { SqliteWriter } from './sqlite-writer.js';
 import { SqliteBots } from './sqlite-bots.js';
 
@@ -206,7 +207,7 @@ export class SqliteStore implements ChatStore {
       case 'appended':
         return { kind: 'appended' };
       case 'duplicates':
-        return { kind: 'duplicates', existing: (outcome.rows as MessageRow[]).map(toMessage).sort((x, y) => x.seq - y.seq) };
+        return { kind: 'duplicates', existing: this.quoted(id, (outcome.rows as MessageRow[]).map(toMessage).sort((x, y) => x.seq - y.seq)) };
       case 'not_found':
         throw new NotFoundError(`conversation ${id} does not exist`);
       case 'stale_epoch':
@@ -317,9 +318,9 @@ export class SqliteStore implements ChatStore {
       const after = query.after ?? Number.MIN_SAFE_INTEGER;
       const before = query.before ?? Number.MAX_SAFE_INTEGER;
       if (query.direction === 'forward') {
-        return this.s.readForward.all(conversationId, after, before, query.limit).map(toMessage);
+        return this.quoted(conversationId, this.s.readForward.all(conversationId, after, before, query.limit).map(toMessage));
       }
-      return this.s.readBackward.all(conversationId, after, before, query.limit).reverse().map(toMessage);
+      return this.quoted(conversationId, this.s.readBackward.all(conversationId, after, before, query.limit).reverse().map(toMessage));
     });
   }
 
@@ -328,7 +329,7 @@ export class SqliteStore implements ChatStore {
       checkLimit(query.limit);
       checkInteger(query.afterChangeSeq, 'afterChangeSeq');
       checkInteger(query.maxSeq, 'maxSeq');
-      return this.s.readChanged.all({ conversationId, ...query }).reverse().map(toMessage);
+      return this.quoted(conversationId, this.s.readChanged.all({ conversationId, ...query }).reverse().map(toMessage));
     });
   }
 
@@ -426,6 +427,11 @@ export class SqliteStore implements ChatStore {
       const row = this.s.getByClientKey.get(conversationId, key.senderId, key.clientMsgId);
       if (row) found.set(row.seq, row);
     }
-    return [...found.values()].sort((a, b) => a.seq - b.seq).map(toMessage);
+    return this.quoted(conversationId, [...found.values()].sort((a, b) => a.seq - b.seq).map(toMessage));
+  }
+
+  /** Messages of one conversation with their reply quotes resolved from the originals as stored now. */
+  private quoted(conversationId: string, messages: ChatMessage[]): ChatMessage[] {
+    return resolveQuotesSync(messages, (seq) => readOne(this.s, conversationId, seq));
   }
 }

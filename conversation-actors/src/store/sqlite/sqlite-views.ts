@@ -2,6 +2,13 @@ import type { ChatMessage, Conversation } from '@chat/proto';
 import type { ConversationRecord, MemberView } from '../store.js';
 import { type ConversationRow, type ViewRow, toMemberRecord, toMessage } from './sqlite-rows.js';
 import type { Statements } from './sqlite-statements.js';
+import { resolveQuotesSync } from '../quotes.js';
+
+/** One stored message, unquoted (a quote's original), or undefined. */
+export function readOne(s: Statements, conversationId: string, seq: number): ChatMessage | undefined {
+  const row = s.getMessage.get(conversationId, seq);
+  return row ? toMessage(row) : undefined;
+}
 
 // Records and views assembled from several reads. The callers run these inside
 // one read transaction where the result must come from one snapshot.
@@ -54,7 +61,8 @@ export function readMemberViews(s: Statements, conversationId: string, userIds: 
 
 function readLastMessage(s: Statements, row: ConversationRow): ChatMessage | undefined {
   const last = row.last_seq > 0 ? s.getMessage.get(row.id, row.last_seq) : undefined;
-  return last ? toMessage(last) : undefined;
+  if (!last) return undefined;
+  return resolveQuotesSync([toMessage(last)], (seq) => readOne(s, row.id, seq))[0];
 }
 
 /** The view of one member, whose marks are `marks`; unread leaves out the member's own and deleted messages. */

@@ -20,7 +20,14 @@ export interface SendMessage {
    * Starts a streamed message (its body may be empty): the body then grows
    * by StreamAppend until one ends it.
    */
-  streaming?: boolean | undefined;
+  streaming?:
+    | boolean
+    | undefined;
+  /**
+   * The seq of a message of the same conversation this one replies to
+   * (protocol extension); the actor checks it exists.
+   */
+  replyTo?: number | undefined;
 }
 
 export interface GetConversation {
@@ -204,7 +211,7 @@ export interface ActorReply {
 }
 
 function createBaseSendMessage(): SendMessage {
-  return { clientMsgId: "", body: "", attachments: [], streaming: undefined };
+  return { clientMsgId: "", body: "", attachments: [], streaming: undefined, replyTo: undefined };
 }
 
 export const SendMessage: MessageFns<SendMessage> = {
@@ -220,6 +227,9 @@ export const SendMessage: MessageFns<SendMessage> = {
     }
     if (message.streaming !== undefined) {
       writer.uint32(32).bool(message.streaming);
+    }
+    if (message.replyTo !== undefined) {
+      writer.uint32(40).int64(message.replyTo);
     }
     return writer;
   },
@@ -269,6 +279,14 @@ export const SendMessage: MessageFns<SendMessage> = {
             message.streaming = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.replyTo = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -293,6 +311,11 @@ export const SendMessage: MessageFns<SendMessage> = {
         ? object.attachments.map((e: any) => Attachment.fromJSON(e))
         : [],
       streaming: isSet(object.streaming) ? globalThis.Boolean(object.streaming) : undefined,
+      replyTo: isSet(object.replyTo)
+        ? globalThis.Number(object.replyTo)
+        : isSet(object.reply_to)
+        ? globalThis.Number(object.reply_to)
+        : undefined,
     };
   },
 
@@ -310,6 +333,9 @@ export const SendMessage: MessageFns<SendMessage> = {
     if (message.streaming !== undefined) {
       obj.streaming = message.streaming;
     }
+    if (message.replyTo !== undefined) {
+      obj.replyTo = Math.round(message.replyTo);
+    }
     return obj;
   },
 
@@ -322,6 +348,7 @@ export const SendMessage: MessageFns<SendMessage> = {
     message.body = object.body ?? "";
     message.attachments = object.attachments?.map((e) => Attachment.fromPartial(e)) || [];
     message.streaming = object.streaming ?? undefined;
+    message.replyTo = object.replyTo ?? undefined;
     return message;
   },
 };

@@ -34,6 +34,11 @@ export interface SendMessageRequest {
   clientMsgId: string;
   body: string;
   attachments: Attachment[];
+  /**
+   * The seq of the message of this conversation this one replies to
+   * (protocol extension, docs/protocol.md); absent for an ordinary message.
+   */
+  replyTo?: number | undefined;
 }
 
 /** One message; `duplicate` is set by SendMessage only, for a retry. */
@@ -205,7 +210,7 @@ export interface WatchEventsResponse {
 }
 
 function createBaseSendMessageRequest(): SendMessageRequest {
-  return { conversationId: "", clientMsgId: "", body: "", attachments: [] };
+  return { conversationId: "", clientMsgId: "", body: "", attachments: [], replyTo: undefined };
 }
 
 export const SendMessageRequest: MessageFns<SendMessageRequest> = {
@@ -221,6 +226,9 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     }
     for (const v of message.attachments) {
       Attachment.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.replyTo !== undefined) {
+      writer.uint32(40).int64(message.replyTo);
     }
     return writer;
   },
@@ -270,6 +278,14 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
             message.attachments.push(Attachment.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.replyTo = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -298,6 +314,11 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
       attachments: globalThis.Array.isArray(object?.attachments)
         ? object.attachments.map((e: any) => Attachment.fromJSON(e))
         : [],
+      replyTo: isSet(object.replyTo)
+        ? globalThis.Number(object.replyTo)
+        : isSet(object.reply_to)
+        ? globalThis.Number(object.reply_to)
+        : undefined,
     };
   },
 
@@ -315,6 +336,9 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     if (message.attachments?.length) {
       obj.attachments = message.attachments.map((e) => Attachment.toJSON(e));
     }
+    if (message.replyTo !== undefined) {
+      obj.replyTo = Math.round(message.replyTo);
+    }
     return obj;
   },
 
@@ -327,6 +351,7 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     message.clientMsgId = object.clientMsgId ?? "";
     message.body = object.body ?? "";
     message.attachments = object.attachments?.map((e) => Attachment.fromPartial(e)) || [];
+    message.replyTo = object.replyTo ?? undefined;
     return message;
   },
 };

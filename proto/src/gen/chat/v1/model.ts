@@ -67,12 +67,30 @@ export interface ChatMessage {
     | boolean
     | undefined;
   /** A stream that broke or went idle was finished with what had arrived. */
-  truncated?: boolean | undefined;
+  truncated?:
+    | boolean
+    | undefined;
+  /**
+   * The message this one replies to (protocol extension, docs/protocol.md),
+   * quoted as it is when the reply is read: stores keep only its seq and
+   * resolve the quote on every read, so an edit or delete of the original
+   * shows in the quote.
+   */
+  replyTo?: Quote | undefined;
 }
 
 export interface ChatMessage_ReactionsEntry {
   key: string;
   value?: UserIds | undefined;
+}
+
+/** A compact quote of a replied-to message, as it is now. */
+export interface Quote {
+  seq: number;
+  senderId: string;
+  /** The original's first 200 characters (code points); empty once deleted. */
+  text: string;
+  deleted: boolean;
 }
 
 /** A conversation as seen by one user (read marks and unread are theirs). */
@@ -531,6 +549,7 @@ function createBaseChatMessage(): ChatMessage {
     changeSeq: 0,
     streaming: undefined,
     truncated: undefined,
+    replyTo: undefined,
   };
 }
 
@@ -577,6 +596,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     }
     if (message.truncated !== undefined) {
       writer.uint32(112).bool(message.truncated);
+    }
+    if (message.replyTo !== undefined) {
+      Quote.encode(message.replyTo, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -709,6 +731,14 @@ export const ChatMessage: MessageFns<ChatMessage> = {
             message.truncated = reader.bool();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.replyTo = Quote.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -776,6 +806,11 @@ export const ChatMessage: MessageFns<ChatMessage> = {
         : 0,
       streaming: isSet(object.streaming) ? globalThis.Boolean(object.streaming) : undefined,
       truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : undefined,
+      replyTo: isSet(object.replyTo)
+        ? Quote.fromJSON(object.replyTo)
+        : isSet(object.reply_to)
+        ? Quote.fromJSON(object.reply_to)
+        : undefined,
     };
   },
 
@@ -829,6 +864,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.truncated !== undefined) {
       obj.truncated = message.truncated;
     }
+    if (message.replyTo !== undefined) {
+      obj.replyTo = Quote.toJSON(message.replyTo);
+    }
     return obj;
   },
 
@@ -859,6 +897,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     message.changeSeq = object.changeSeq ?? 0;
     message.streaming = object.streaming ?? undefined;
     message.truncated = object.truncated ?? undefined;
+    message.replyTo = (object.replyTo !== undefined && object.replyTo !== null)
+      ? Quote.fromPartial(object.replyTo)
+      : undefined;
     return message;
   },
 };
@@ -946,6 +987,127 @@ export const ChatMessage_ReactionsEntry: MessageFns<ChatMessage_ReactionsEntry> 
     message.value = (object.value !== undefined && object.value !== null)
       ? UserIds.fromPartial(object.value)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseQuote(): Quote {
+  return { seq: 0, senderId: "", text: "", deleted: false };
+}
+
+export const Quote: MessageFns<Quote> = {
+  encode(message: Quote, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    if (message.senderId !== "") {
+      writer.uint32(18).string(message.senderId);
+    }
+    if (message.text !== "") {
+      writer.uint32(26).string(message.text);
+    }
+    if (message.deleted !== false) {
+      writer.uint32(32).bool(message.deleted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Quote {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQuote();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.senderId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.deleted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Quote {
+    return {
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      senderId: isSet(object.senderId)
+        ? globalThis.String(object.senderId)
+        : isSet(object.sender_id)
+        ? globalThis.String(object.sender_id)
+        : "",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false,
+    };
+  },
+
+  toJSON(message: Quote): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.senderId !== "") {
+      obj.senderId = message.senderId;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.deleted !== false) {
+      obj.deleted = message.deleted;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Quote>): Quote {
+    return Quote.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Quote>): Quote {
+    const message = createBaseQuote();
+    message.seq = object.seq ?? 0;
+    message.senderId = object.senderId ?? "";
+    message.text = object.text ?? "";
+    message.deleted = object.deleted ?? false;
     return message;
   },
 };

@@ -1,0 +1,49 @@
+import type { ChatMessage, Quote } from '@chat/proto';
+import type { ChatStore } from '../store/store.js';
+import { quoteOf } from '../store/quotes.js';
+
+/**
+ * The send path's side of replies (docs/protocol.md, "Replies"). A reply's
+ * target needs no read to be validated: seqs are gapless, so every seq from 1
+ * to the head's lastSeq is a message of this conversation. The quote the
+ * sender's answer and the message.new event carry is read once per distinct
+ * target, concurrently with the batch's append, so a reply adds no round trip
+ * to the send's latency and an ordinary send adds nothing at all.
+ */
+
+/** Why `replyTo` cannot be answered in a conversation whose head is `lastSeq`, or undefined if it can. */
+export function replyToProblem(replyTo: number | undefined, lastSeq: number): string | undefined {
+  if (replyTo === undefined) return undefined;
+  return replyTo >= 1 && replyTo <= lastSeq ? undefined : `replyTo: no message ${replyTo} in this conversation`;
+}
+
+/** The seq-only quote a message carries until its quote is resolved. */
+export function unresolvedQuote(seq: number): Quote {
+  return { seq, senderId: '', text: '', deleted: false };
+}
+
+/**
+ * The quotes of `seqs` as stored now: one indexed point read each, all at
+ * once. A failed read leaves its quote out (the caller keeps the seq-only
+ * quote: the message is stored either way, and any later read resolves it).
+ */
+export async function readQuotes(store: ChatStore, conversationId: string, seqs: readonly number[]): Promise<Map<number, Quote>> {
+  const quotes = new Map<number, Quote>();
+  await Promise.all(
+    [...new Set(seqs)].map(async (seq) => {
+      try {
+        const [original] = await store.readMessages(conversationId, { after: seq - 1, before: seq + 1, limit: 1, direction: 'forward' });
+        quotes.set(seq, quoteOf(seq, original));
+      } catch {
+        // Left out: see above.
+      }
+    }),
+  );
+  return quotes;
+}
+
+/** `message` with its quote from `quotes` when there is one. */
+export function withQuote(message: ChatMessage, quotes: ReadonlyMap<number, Quote> | undefined): ChatMessage {
+  const quote = message.replyTo && quotes?.get(message.replyTo.seq);
+  return quote ? { ...message, replyTo: quote } : message;
+}

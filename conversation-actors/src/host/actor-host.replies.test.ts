@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { type Clock, LocalBus, silentLogger } from '@chat/platform';
+import { ActorReply, ActorRequest, type ChatMessage, DEFAULT_LIMITS, Event, newGroupId, shardOf, shardSubject, type User } from '@chat/proto';
+import { ActorMetrics } from '../metrics.js';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { ActorHost } from './actor-host.js';
+import { StaticOwnership } from './shard-ownership.js';
+
+// Replies through the actor (docs/protocol.md, "Replies"): validation on the
+// send path, the quote in the send's answer and its message.new event, and
+// quotes kept current when the original is edited and then deleted.
+
+const SHARDS = 4;
+const user = (id: string): User => ({ id, name: id });
+const clock: Clock = { now: () => 1_700_000_000_000 };
+
+describe('ActorHost: replies', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function start(): Promise<{ store: SqliteStore; bus: LocalBus }> {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-replies-'));
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const store = openSqliteStore({ dataDir });
+    cleanups.push(() => store.close());
+    const bus = new LocalBus();
+    cleanups.push(() => bus.close());
+    const host = new ActorHost({
+      bus,
+      store,
+      ownership: new StaticOwnership(SHARDS, 1),
+      shardCount: SHARDS,
+      limits: DEFAULT_LIMITS,
+      logger: silentLogger(),
+      metrics: new ActorMetrics(new Registry()),
+      clock,
+      idleMs: 60_000,
+      mailboxCapacity: 1000,
+      maxBatch: 64,
+    });
+    await host.start();
+    cleanups.push(() => host.stop());
+    for (const id of ['alice', 'bob']) await store.upsertUser(user(id));
+    return { store, bus };
+  }
+
+  async function call(bus: LocalBus, callerId: string, conversationId: string, op: ActorRequest['op']): Promise<ActorReply['result']> {
+    const req: ActorRequest = { caller: user(callerId), conversationId, receivedAt: 0, sessionId: '', laneSeq: 0, laneAfter: 0, op };
+    const msg = await bus.request(shardSubject(shardOf(conversationId, SHARDS)), ActorRequest.encode(req).finish(), { timeoutMs: 10_000 });
+    return ActorReply.decode(msg.data).result;
+  }
+
+  const sent = (r: ActorReply['result']): ChatMessage => {
+    if (r?.$case !== 'send' || !r.value.message) throw new Error(`expected a send result, got ${JSON.stringify(r)}`);
+    return r.value.message;
+  };
+  const send = (bus: LocalBus, callerId: string, id: string, clientMsgId: string, body: string, replyTo?: number) =>
+    call(bus, callerId, id, { $case: 'send', value: { clientMsgId, body, attachments: [], replyTo } });
+
+  it('quotes the original in the answer, the event and every later read; an edit and a delete of the original show in the quote', async () => {
+    const { store, bus } = await start();
+    const published: Event[] = [];
+    bus.subscribe('chat.conv.>', (m) => published.push(Event.decode(m.data)));
+    const id = newGroupId();
+    expect((await call(bus, 'alice', id, { $case: 'createGroup', value: { title: 't', memberIds: ['bob'] } }))?.$case).toBe('conversation');
+    const long = 'x'.repeat(250);
+    expect(sent(await send(bus, 'alice', id, 'a1', long)).seq).toBe(1);
+
+    const reply = sent(await send(bus, 'bob', id, 'b1', 'agreed', 1));
+    const quote = { seq: 1, senderId: 'alice', text: 'x'.repeat(200), deleted: false };
+    expect(reply).toMatchObject({ seq: 2, body: 'agreed', replyTo: quote });
+    await bus.flush();
+    const news = published.flatMap((e) => (e.kind?.$case === 'messageNew' ? [e.kind.value] : []));
+    expect(news.map((m) => m.replyTo)).toEqual([undefined, quote]);
+
+    // A retry answers the stored reply, quote included.
+    const retry = await send(bus, 'bob', id, 'b1', 'agreed', 1);
+    expect(retry).toMatchObject({ $case: 'send', value: { duplicate: true, message: { seq: 2, replyTo: quote } } });
+
+    const history = async () => {
+      const r = await call(bus, 'bob', id, { $case: 'history', value: { limit: 10 } });
+      if (r?.$case !== 'history') throw new Error('not a history result');
+      return r.value.messages.map((m) => m.replyTo);
+    };
+    expect(await history()).toEqual([undefined, quote]);
+    await call(bus, 'alice', id, { $case: 'edit', value: { seq: 1, body: 'changed my mind' } });
+    expect(await history()).toEqual([undefined, { ...quote, text: 'changed my mind' }]);
+    await call(bus, 'alice', id, { $case: 'delete', value: { seq: 1 } });
+    expect(await history()).toEqual([undefined, { ...quote, text: '', deleted: true }]);
+    expect((await store.readMessages(id, { limit: 10, direction: 'forward' }))[1]?.replyTo).toEqual({ ...quote, text: '', deleted: true });
+    // A reply to a deleted message is still a reply (it was there); its quote says so.
+    expect(sent(await send(bus, 'bob', id, 'b2', 'too late', 1)).replyTo).toEqual({ ...quote, text: '', deleted: true });
+  });
+
+  it('refuses a reply to a seq the conversation does not have, storing nothing', async () => {
+    const { store, bus } = await start();
+    const id = newGroupId();
+    await call(bus, 'alice', id, { $case: 'createGroup', value: { title: 't', memberIds: ['bob'] } });
+    sent(await send(bus, 'alice', id, 'a1', 'hello'));
+    const refused = await send(bus, 'bob', id, 'b1', 'hm', 2);
+    expect(refused).toMatchObject({ $case: 'failure', value: { code: 'not_found' } });
+    expect(await store.readMessages(id, { limit: 10, direction: 'forward' })).toHaveLength(1);
+    expect(sent(await send(bus, 'bob', id, 'b2', 'ok')).seq).toBe(2);
+  });
+});
