@@ -34,6 +34,7 @@ export const ALL_OPS = [
   'message.react',
   'message.history',
   'message.stream',
+  'message.thread',
   'sync',
   'receipt.mark',
   'typing',
@@ -97,6 +98,8 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
         streaming: z.boolean().optional(),
         // Protocol extension: the seq of the message of this conversation this one replies to.
         replyTo: messageSeqSchema.optional(),
+        // Protocol extension: the seq of the thread root this message replies in.
+        threadRoot: messageSeqSchema.optional(),
       })
       .refine((m) => m.streaming || m.body.trim().length > 0 || m.attachments.length > 0, { message: 'a message needs a body or an attachment' }),
     // Protocol extension: grows the caller's streaming message by `text` at
@@ -123,6 +126,14 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
     }),
     'message.history': z.object({
       conversationId: conversationIdSchema,
+      before: seqSchema.optional(),
+      after: seqSchema.optional(),
+      limit: z.number().int().min(1).max(limits.maxHistoryLimit).default(50),
+    }),
+    // Protocol extension: a page of one thread's replies, as message.history pages the conversation.
+    'message.thread': z.object({
+      conversationId: conversationIdSchema,
+      root: messageSeqSchema,
       before: seqSchema.optional(),
       after: seqSchema.optional(),
       limit: z.number().int().min(1).max(limits.maxHistoryLimit).default(50),

@@ -27,6 +27,7 @@ export {
   ReceiptMarks,
   StreamAppend,
   StreamState,
+  ThreadPage,
   ActorRequest,
   SendResult,
   ConversationResult,
@@ -47,6 +48,7 @@ export {
   SyncResult,
   QueryReply,
 } from './gen/chat/v1/query.js';
+export { ThreadUpdate } from './gen/chat/v1/event.js';
 export { ConversationViews, Event, MemberMarks, MessageDelta, Receipt, TypingEvent } from './gen/chat/v1/event.js';
 export {
   SessionRef,

@@ -34,6 +34,11 @@ export function messageToJson(m: ChatMessage): MessageJson {
     const q = m.replyTo;
     json.replyTo = { seq: q.seq, senderId: q.senderId, text: q.deleted ? '' : q.text, deleted: q.deleted };
   }
+  if (m.threadRoot !== undefined) json.threadRoot = m.threadRoot;
+  if (m.threadReplies) {
+    json.threadReplies = m.threadReplies;
+    json.threadLastAt = m.threadLastAt ?? 0;
+  }
   return json;
 }
 

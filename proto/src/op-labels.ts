@@ -14,6 +14,7 @@ export const ACTOR_OP_LABELS: Readonly<Record<ActorOp, string>> = {
   send: 'message.send',
   get: 'conversation.get',
   history: 'message.history',
+  thread: 'message.thread',
   openDm: 'conversation.open_dm',
   createGroup: 'conversation.create_group',
   edit: 'message.edit',

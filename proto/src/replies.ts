@@ -55,6 +55,12 @@ export const messageJsonSchema = z.object({
   truncated: z.boolean().optional(),
   /** Protocol extension: the message this one replies to, quoted as it is now (absent: not a reply). */
   replyTo: quoteJsonSchema.optional(),
+  /** Protocol extension: on a thread reply, the seq of its root. */
+  threadRoot: z.number().optional(),
+  /** Protocol extension: on a thread root, how many replies its thread has had (deleted ones included)… */
+  threadReplies: z.number().optional(),
+  /** …and when the latest arrived. */
+  threadLastAt: z.number().optional(),
 });
 
 export const conversationJsonSchema = z.object({
@@ -95,6 +101,8 @@ export const OP_RESULT_SCHEMAS = {
   'message.delete': messageResult,
   'message.react': messageResult,
   'message.history': z.object({ messages: z.array(messageJsonSchema), hasMore: z.boolean() }),
+  /** Protocol extension: the root as it is now and a page of its thread's replies, ascending seq. */
+  'message.thread': z.object({ root: messageJsonSchema, messages: z.array(messageJsonSchema), hasMore: z.boolean() }),
   /** Protocol extension: the body's length now, and the final message once the stream ended. */
   'message.stream': z.object({ length: z.number(), message: messageJsonSchema.nullable() }),
   sync: z.object({
@@ -120,6 +128,8 @@ export const EVENT_SCHEMAS = {
   'message.updated': messageResult,
   /** Protocol extension: `text` appended at `offset` of a streaming message's body. */
   'message.delta': z.object({ conversationId: z.string(), seq: z.number(), offset: z.number(), text: z.string() }),
+  /** Protocol extension: a thread root's counters after new replies. */
+  'thread.updated': z.object({ conversationId: z.string(), root: z.number(), threadReplies: z.number(), threadLastAt: z.number() }),
   receipt: z.object({ conversationId: z.string(), userId: z.string(), deliveredSeq: z.number(), readSeq: z.number() }),
   typing: z.object({ conversationId: z.string(), userId: z.string(), active: z.boolean() }),
   presence: presenceJsonSchema,

@@ -145,6 +145,9 @@ class InterceptingStore implements ChatStore {
   getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
     return this.inner.getMemberViews(conversationId, userIds);
   }
+  readThread(conversationId: string, root: number, query: MessageQuery): Promise<ChatMessage[]> {
+    return this.inner.readThread(conversationId, root, query);
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -115,6 +115,12 @@ export interface ChatStore {
    * readMessages serves them. For sync's `updated` (docs/protocol.md).
    */
   readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]>;
+  /**
+   * The replies of the thread rooted at `root` (messages whose threadRoot is
+   * `root`), selected and ordered as readMessages selects the conversation's.
+   * Each is one read of an index plus the messages, whatever the thread's size.
+   */
+  readThread(conversationId: string, root: number, query: MessageQuery): Promise<ChatMessage[]>;
 
   /**
    * The caller's conversations, most recent activity first (ties by id), as
@@ -224,6 +230,22 @@ export interface AppendBatch {
   expectedLastSeq: number;
   /** Non-empty; seqs expectedLastSeq + 1, + 2, … in order. */
   messages: ChatMessage[];
+  /**
+   * The counters of the thread roots this batch's thread replies moved, as
+   * they are after it (the actor, the only writer, counts). Written with the
+   * messages, atomically as they are; absent or empty: none.
+   */
+  threads?: ThreadSummary[] | undefined;
+}
+
+/** A thread root's counters: stored on the root, served as its threadReplies and threadLastAt. */
+export interface ThreadSummary {
+  /** The root's seq. */
+  root: number;
+  /** Replies the thread has had, deleted ones included. */
+  replies: number;
+  /** createdAt of the latest reply. */
+  lastAt: number;
 }
 
 export interface MessageUpdate {

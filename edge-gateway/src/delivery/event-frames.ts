@@ -13,6 +13,11 @@ export function eventToFrame(event: Event): string | null {
       const { conversationId, seq, offset, text } = kind.value;
       return eventFrame('message.delta', { conversationId, seq, offset, text });
     }
+    case 'threadUpdated': {
+      // Protocol extension (docs/protocol.md): a thread root's counters.
+      const { conversationId, root, threadReplies, threadLastAt } = kind.value;
+      return eventFrame('thread.updated', { conversationId, root, threadReplies, threadLastAt });
+    }
     case 'conversationUpdated':
       return eventFrame('conversation.updated', { conversation: conversationToJson(kind.value) });
     case 'conversationRemoved':

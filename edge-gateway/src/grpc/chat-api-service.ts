@@ -75,6 +75,7 @@ export class ChatApiService {
         body: q.body,
         attachments: q.attachments.map((a) => ({ name: a.name, mediaType: a.mediaType, size: a.size, url: a.url, width: a.width, height: a.height })),
         replyTo: q.replyTo,
+        threadRoot: q.threadRoot,
       }), message),
       streamMessage: (call, callback) =>
         serveStreamMessage(call, callback, {

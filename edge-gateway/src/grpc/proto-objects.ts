@@ -26,6 +26,9 @@ export function messageFromJson(m: MessageJson): ChatMessage {
     changeSeq: m.changeSeq,
     streaming: m.streaming,
     truncated: m.truncated,
+    threadRoot: m.threadRoot,
+    threadReplies: m.threadReplies,
+    threadLastAt: m.threadLastAt,
     replyTo: m.replyTo ? { seq: m.replyTo.seq, senderId: m.replyTo.senderId, text: m.replyTo.text, deleted: m.replyTo.deleted } : undefined,
   };
 }

@@ -119,7 +119,7 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
     'message.send': async (ctx, args) => {
       const r = await actor(ctx, args.conversationId, {
         $case: 'send',
-        value: { clientMsgId: args.clientMsgId, body: args.body, attachments: args.attachments, streaming: args.streaming || undefined, replyTo: args.replyTo },
+        value: { clientMsgId: args.clientMsgId, body: args.body, attachments: args.attachments, streaming: args.streaming || undefined, replyTo: args.replyTo, threadRoot: args.threadRoot },
       });
       if (r.$case !== 'send' || !r.value.message) throw unexpected(r.$case);
       return { message: messageToJson(r.value.message), duplicate: r.value.duplicate };
@@ -150,6 +150,16 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       });
       if (r.$case !== 'history') throw unexpected(r.$case);
       return { messages: r.value.messages.map(messageToJson), hasMore: r.value.hasMore };
+    },
+
+    // Protocol extension: a page of one thread (served by the conversation's actor, like history).
+    'message.thread': async (ctx, args) => {
+      const r = await actor(ctx, args.conversationId, {
+        $case: 'thread',
+        value: { root: args.root, before: args.before, after: args.after, limit: args.limit },
+      });
+      if (r.$case !== 'history' || !r.value.root) throw unexpected(r.$case);
+      return { root: messageToJson(r.value.root), messages: r.value.messages.map(messageToJson), hasMore: r.value.hasMore };
     },
 
     // Idempotent (marks only move forward), and on the session's lane: marks follow the sends before them.

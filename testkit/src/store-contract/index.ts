@@ -10,6 +10,7 @@ import { messagesContract } from './messages.js';
 import { mutationsContract } from './mutations.js';
 import { receiptsContract } from './receipts.js';
 import { repliesContract } from './replies.js';
+import { threadsContract } from './threads.js';
 import { usersContract } from './users.js';
 
 export type { ContractStore } from './context.js';
@@ -34,6 +35,7 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
     membershipContract(ctx);
     changesContract(ctx);
     repliesContract(ctx);
+    threadsContract(ctx);
     durabilityContract(ctx);
   });
 }

@@ -1,6 +1,7 @@
 import type { ChatMessage } from '@chat/proto';
 import { BadRequestError, NotFoundError, SeqConflictError, StaleEpochError, StoreUnavailableError } from '../../errors.js';
-import type { AppendBatch, AppendResult, ClientMsgKey } from '../store.js';
+import type { AppendBatch, AppendResult, ClientMsgKey, ThreadSummary } from '../store.js';
+import { bucketOf } from './scylla-buckets.js';
 import { toStoreError, isRetryable } from './scylla-errors.js';
 import { messageInsertParams } from './scylla-rows.js';
 import { FAN_OUT, readMessage } from './scylla-reads.js';
@@ -77,7 +78,7 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
       id,
       batch.epoch,
       () => confirmEpoch(s, batch),
-      (owed) => writeRows(s, owed.messages, owed.timestamp),
+      (owed) => writeRows(s, owed.messages, owed.threads ?? [], owed.timestamp),
     );
   } catch (err) {
     if (!isRetryable(err)) throw err;
@@ -107,9 +108,9 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
   try {
     await tail.sealOnce(s, id, batch.epoch, batch.expectedLastSeq);
     sealed = true;
-    await writeRows(s, batch.messages, rowsTimestamp);
+    await writeRows(s, batch.messages, batch.threads ?? [], rowsTimestamp);
   } catch (err) {
-    tail.owe(id, batch.epoch, sealed, { messages: batch.messages, timestamp: rowsTimestamp });
+    tail.owe(id, batch.epoch, sealed, { messages: batch.messages, threads: batch.threads, timestamp: rowsTimestamp });
     throw unconfirmed(err, `appendMessages: seqs ${batch.expectedLastSeq + 1}-${last.seq} claimed, rows not confirmed (owed to the next append)`);
   }
   return { kind: 'appended' };
@@ -154,8 +155,8 @@ function refusal(batch: AppendBatch, current: { [key: string]: unknown } | undef
  * retried while its failure is retryable; a failure left after that is thrown.
  * Every attempt carries the same write timestamp, taken before the claim.
  */
-async function writeRows(s: ScyllaSession, messages: ChatMessage[], timestampMicros: number): Promise<void> {
-  await mapLimit(chunks(messages), FAN_OUT, async (chunk) => {
+async function writeRows(s: ScyllaSession, messages: ChatMessage[], threads: readonly ThreadSummary[], timestampMicros: number): Promise<void> {
+  await mapLimit(chunks(messages, threads), FAN_OUT, async (chunk) => {
     for (let attempt = 1; ; attempt++) {
       try {
         await s.loggedBatch(chunk, timestampMicros);
@@ -167,8 +168,13 @@ async function writeRows(s: ScyllaSession, messages: ChatMessage[], timestampMic
   });
 }
 
-/** Message rows with their key rows, grouped so each group stays under MAX_BATCH_BYTES and MAX_BATCH_MESSAGES. */
-function chunks(messages: ChatMessage[]): Statement[][] {
+/**
+ * Message rows with their key rows (and a thread reply's thread_messages
+ * entry), grouped so each group stays under MAX_BATCH_BYTES and
+ * MAX_BATCH_MESSAGES; the roots' counters ride in the last group. Counters
+ * are absolute values, so writing them again (owed rows) is harmless.
+ */
+function chunks(messages: ChatMessage[], threads: readonly ThreadSummary[]): Statement[][] {
   const out: Statement[][] = [];
   let current: Statement[] = [];
   let bytes = 0;
@@ -180,8 +186,11 @@ function chunks(messages: ChatMessage[]): Statement[][] {
       bytes = 0;
     }
     current.push(stmt('putMessage', messageInsertParams(m)), stmt('putKey', [m.conversationId, m.senderId, m.clientMsgId, m.seq]));
+    if (m.threadRoot !== undefined) current.push(stmt('putThreadMessage', [m.conversationId, m.threadRoot, m.seq]));
     bytes += size;
   }
+  const conversationId = messages[0]?.conversationId;
+  for (const t of threads) current.push(stmt('setThread', [t.replies, t.lastAt, conversationId, bucketOf(t.root), t.root]));
   if (current.length > 0) out.push(current);
   return out;
 }

@@ -64,6 +64,11 @@ export function toMembers(memberRows: types.Row[], receiptRows: types.Row[]): Me
   });
 }
 
+/** A bigint cell that may be null or absent. */
+function optionalNum(cell: unknown): number | null {
+  return cell === null || cell === undefined ? null : num(cell);
+}
+
 /** A messages row as the message the store serves (a deleted one empty, whatever the row holds). */
 export function toChatMessage(row: types.Row): ChatMessage {
   const sqliteRow: MessageRow = {
@@ -81,7 +86,10 @@ export function toChatMessage(row: types.Row): ChatMessage {
     change_seq: num(row['change_seq']),
     streaming: typeof row['streaming'] === 'boolean' ? (row['streaming'] ? 1 : 0) : null,
     truncated: row['truncated'] === true ? 1 : 0,
-    reply_to: row['reply_to'] === null || row['reply_to'] === undefined ? null : num(row['reply_to']),
+    reply_to: optionalNum(row['reply_to']),
+    thread_root: optionalNum(row['thread_root']),
+    thread_replies: optionalNum(row['thread_replies']),
+    thread_last_at: optionalNum(row['thread_last_at']),
   };
   return toMessage(sqliteRow);
 }
@@ -110,6 +118,7 @@ export function messageInsertParams(message: ChatMessage): unknown[] {
     r.streaming === null ? types.unset : r.truncated !== 0,
     // Unset for a message that replies to nothing: no tombstone cell.
     r.reply_to === null || r.reply_to === undefined ? types.unset : r.reply_to,
+    r.thread_root === null || r.thread_root === undefined ? types.unset : r.thread_root,
     bucketOf(r.seq),
   ];
 }

@@ -28,6 +28,7 @@ import { toStoreError } from './scylla-errors.js';
 import { MIGRATION_SCOPE, checkSchemaVersion } from './scylla-migrations.js';
 import * as mutations from './scylla-mutations.js';
 import { readChanged } from './scylla-queries.js';
+import { readThread } from './scylla-threads.js';
 import { FAN_OUT, readHead, readHeads, readMemberViews, readMessage, readRange, userConversationIds } from './scylla-reads.js';
 import { resolveQuotes } from '../quotes.js';
 import { type CqlConnector, ScyllaSession, createScyllaClient, mapLimit } from './scylla-session.js';
@@ -186,6 +187,16 @@ export class ScyllaStore implements ChatStore {
       checkInteger(query.afterChangeSeq, 'afterChangeSeq');
       checkInteger(query.maxSeq, 'maxSeq');
       return readChanged(this.s, conversationId, query).then((ms) => this.quoted(conversationId, ms));
+    });
+  }
+
+  readThread(conversationId: string, root: number, query: MessageQuery): Promise<ChatMessage[]> {
+    return this.run('readThread', async () => {
+      checkLimit(query.limit);
+      checkInteger(root, 'root');
+      if (query.after !== undefined) checkInteger(query.after, 'after');
+      if (query.before !== undefined) checkInteger(query.before, 'before');
+      return this.quoted(conversationId, await readThread(this.s, conversationId, root, query));
     });
   }
 

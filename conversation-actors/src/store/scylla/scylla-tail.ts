@@ -1,4 +1,5 @@
 import type { ChatMessage } from '@chat/proto';
+import type { ThreadSummary } from '../store.js';
 import type { Logger } from '@chat/platform';
 import { bucketRanges } from './scylla-buckets.js';
 import { messageInsertParams } from './scylla-rows.js';
@@ -36,6 +37,8 @@ export const TAIL_STATE_LIMIT = 100_000;
 /** A batch whose seqs were claimed but whose rows were not confirmed, with the write timestamp they carry. */
 export interface OwedRows {
   messages: ChatMessage[];
+  /** The thread roots' counters written with them (AppendBatch.threads). */
+  threads?: ThreadSummary[] | undefined;
   /** Microseconds; taken before the claim, kept for every attempt. */
   timestamp: number;
 }

@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
  * The schema version this code writes and understands, kept in
  * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
@@ -116,8 +116,21 @@ const V5 = `
 ALTER TABLE messages ADD COLUMN reply_to INTEGER;
 `;
 
+/**
+ * Version 6: threads (docs/protocol.md). thread_root is the seq of the root
+ * a thread reply belongs to (NULL: not a thread reply); a root's
+ * thread_replies and thread_last_at are its counters, written by the append
+ * of the replies that move them. The partial index pages one thread.
+ */
+const V6 = `
+ALTER TABLE messages ADD COLUMN thread_root INTEGER;
+ALTER TABLE messages ADD COLUMN thread_replies INTEGER;
+ALTER TABLE messages ADD COLUMN thread_last_at INTEGER;
+CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (conversation_id, thread_root, seq) WHERE thread_root IS NOT NULL;
+`;
+
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
 
 /**
  * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so

@@ -58,6 +58,11 @@ export interface MessageRow {
   truncated: number;
   /** The seq this message replies to; NULL (absent in rows of older callers) if none. */
   reply_to?: number | null;
+  /** The seq of the thread root of a thread reply; NULL if none. */
+  thread_root?: number | null;
+  /** A root's counters (NULL: no thread); never written from a message (appendMessages' threads are). */
+  thread_replies?: number | null;
+  thread_last_at?: number | null;
 }
 
 /** The User a users row holds. */
@@ -96,6 +101,7 @@ export function toRow(message: ChatMessage): MessageRow {
     streaming: message.streaming === undefined ? null : message.streaming ? 1 : 0,
     truncated: message.truncated ? 1 : 0,
     reply_to: message.replyTo?.seq ?? null,
+    thread_root: message.threadRoot ?? null,
   };
 }
 
@@ -122,5 +128,7 @@ export function toMessage(row: MessageRow): ChatMessage {
     ...(row.streaming === null || row.streaming === undefined ? {} : { streaming: row.streaming !== 0, truncated: row.truncated !== 0 }),
     // The seq only: the store resolves the quote (../quotes.ts) before serving it.
     ...(row.reply_to === null || row.reply_to === undefined ? {} : { replyTo: { seq: row.reply_to, senderId: '', text: '', deleted: false } }),
+    ...(row.thread_root === null || row.thread_root === undefined ? {} : { threadRoot: row.thread_root }),
+    ...(row.thread_replies ? { threadReplies: row.thread_replies, threadLastAt: row.thread_last_at ?? 0 } : {}),
   };
 }

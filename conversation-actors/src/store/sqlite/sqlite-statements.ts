@@ -8,6 +8,14 @@ const CONVERSATION_COLUMNS = 'c.id, c.kind, c.title, c.created_at, c.last_seq, c
 const VIEW_FROM = `SELECT ${CONVERSATION_COLUMNS}, m.read_seq, m.delivered_seq
   FROM members m JOIN conversations c ON c.id = m.conversation_id`;
 
+interface ThreadRange {
+  conversationId: string;
+  root: number;
+  after: number;
+  before: number;
+  limit: number;
+}
+
 /** Every statement the store runs, prepared once per connection. */
 export function prepareStatements(db: Database.Database) {
   return {
@@ -43,6 +51,15 @@ export function prepareStatements(db: Database.Database) {
     ),
     readBackward: db.prepare<[string, number, number, number], MessageRow>(
       'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+    ),
+    // One thread's range of messages_by_thread, then the rows by primary key.
+    threadForward: db.prepare<[ThreadRange], MessageRow>(
+      `SELECT * FROM messages INDEXED BY messages_by_thread
+       WHERE conversation_id = @conversationId AND thread_root = @root AND seq > @after AND seq < @before ORDER BY seq ASC LIMIT @limit`,
+    ),
+    threadBackward: db.prepare<[ThreadRange], MessageRow>(
+      `SELECT * FROM messages INDEXED BY messages_by_thread
+       WHERE conversation_id = @conversationId AND thread_root = @root AND seq > @after AND seq < @before ORDER BY seq DESC LIMIT @limit`,
     ),
     // A range of messages_by_change (few rows: only what changed since the
     // client's mark), then sorted by seq, newest first.

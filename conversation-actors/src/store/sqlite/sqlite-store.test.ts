@@ -238,6 +238,10 @@ describe('SqliteStore', () => {
     // Back to exactly what version 1 created: no change_seq columns, no index on them.
     const db = new Database(file);
     db.exec(`DROP INDEX messages_by_change;
+      DROP INDEX messages_by_thread;
+      ALTER TABLE messages DROP COLUMN thread_root;
+      ALTER TABLE messages DROP COLUMN thread_replies;
+      ALTER TABLE messages DROP COLUMN thread_last_at;
       ALTER TABLE messages DROP COLUMN reply_to;
       ALTER TABLE messages DROP COLUMN streaming;
       ALTER TABLE messages DROP COLUMN truncated;

@@ -200,6 +200,7 @@ export class SqliteStore implements ChatStore {
       epoch: batch.epoch,
       expectedLastSeq: batch.expectedLastSeq,
       rows: batch.messages.map(toRow),
+      threads: batch.threads,
       lastSeq: last.seq,
       lastActivityAt: last.createdAt,
     });
@@ -330,6 +331,18 @@ export class SqliteStore implements ChatStore {
       checkInteger(query.afterChangeSeq, 'afterChangeSeq');
       checkInteger(query.maxSeq, 'maxSeq');
       return this.quoted(conversationId, this.s.readChanged.all({ conversationId, ...query }).reverse().map(toMessage));
+    });
+  }
+
+  readThread(conversationId: string, root: number, query: MessageQuery): Promise<ChatMessage[]> {
+    return this.run('readThread', () => {
+      checkLimit(query.limit);
+      checkInteger(root, 'root');
+      if (query.after !== undefined) checkInteger(query.after, 'after');
+      if (query.before !== undefined) checkInteger(query.before, 'before');
+      const range = { conversationId, root, after: query.after ?? Number.MIN_SAFE_INTEGER, before: query.before ?? Number.MAX_SAFE_INTEGER, limit: query.limit };
+      if (query.direction === 'forward') return this.quoted(conversationId, this.s.threadForward.all(range).map(toMessage));
+      return this.quoted(conversationId, this.s.threadBackward.all(range).reverse().map(toMessage));
     });
   }
 

@@ -55,10 +55,12 @@ const getHead = db.prepare('SELECT epoch, last_seq FROM conversations WHERE id =
 const getByKey = db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?');
 const insert = db.prepare(
   `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq,
-     streaming, truncated, reply_to)
+     streaming, truncated, reply_to, thread_root)
    VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions, @change_seq,
-     @streaming, @truncated, @reply_to)`,
+     @streaming, @truncated, @reply_to, @thread_root)`,
 );
+// A thread root's counters, moved by the append of its new replies.
+const setThread = db.prepare('UPDATE messages SET thread_replies = ?, thread_last_at = ? WHERE conversation_id = ? AND seq = ?');
 const getDeleted = db.prepare('SELECT deleted FROM messages WHERE conversation_id = ? AND seq = ?');
 const updateMessage = db.prepare(
   `UPDATE messages SET body = @body, attachments = @attachments, edited_at = @edited_at, deleted = @deleted, reactions = @reactions,
@@ -136,6 +138,7 @@ const appendOne = db.transaction((batch) => {
   }
   if (existing.length > 0) return { kind: 'duplicates', rows: existing };
   for (const row of batch.rows) insert.run(row);
+  for (const t of batch.threads ?? []) setThread.run(t.replies, t.lastAt, batch.conversationId, t.root);
   moveHead.run(batch.lastSeq, batch.lastActivityAt, Math.max(head.epoch, batch.epoch), batch.conversationId);
   return { kind: 'appended' };
 });

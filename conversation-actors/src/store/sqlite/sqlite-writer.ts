@@ -9,6 +9,8 @@ export interface WriterBatch {
   epoch: number;
   expectedLastSeq: number;
   rows: object[];
+  /** Thread roots' counters to set (AppendBatch.threads). */
+  threads?: { root: number; replies: number; lastAt: number }[] | undefined;
   lastSeq: number;
   lastActivityAt: number;
 }

@@ -27,7 +27,22 @@ export interface SendMessage {
    * The seq of a message of the same conversation this one replies to
    * (protocol extension); the actor checks it exists.
    */
-  replyTo?: number | undefined;
+  replyTo?:
+    | number
+    | undefined;
+  /** The seq of the thread root this message replies in (protocol extension). */
+  threadRoot?: number | undefined;
+}
+
+/**
+ * message.thread: a page of one thread's replies, ascending seq, as
+ * History pages the conversation.
+ */
+export interface ThreadPage {
+  root: number;
+  before?: number | undefined;
+  after?: number | undefined;
+  limit: number;
 }
 
 export interface GetConversation {
@@ -149,6 +164,7 @@ export interface ActorRequest {
     | { $case: "delete"; value: DeleteMessage }
     | { $case: "react"; value: ReactToMessage }
     | { $case: "streamAppend"; value: StreamAppend }
+    | { $case: "thread"; value: ThreadPage }
     | { $case: "addMembers"; value: AddMembers }
     | { $case: "removeMember"; value: RemoveMember }
     | { $case: "setRole"; value: SetRole }
@@ -171,6 +187,8 @@ export interface ConversationResult {
 export interface HistoryResult {
   messages: ChatMessage[];
   hasMore: boolean;
+  /** message.thread only: the thread's root as it is now. */
+  root?: ChatMessage | undefined;
 }
 
 /** The message as it is after an edit, delete or reaction. */
@@ -211,7 +229,14 @@ export interface ActorReply {
 }
 
 function createBaseSendMessage(): SendMessage {
-  return { clientMsgId: "", body: "", attachments: [], streaming: undefined, replyTo: undefined };
+  return {
+    clientMsgId: "",
+    body: "",
+    attachments: [],
+    streaming: undefined,
+    replyTo: undefined,
+    threadRoot: undefined,
+  };
 }
 
 export const SendMessage: MessageFns<SendMessage> = {
@@ -230,6 +255,9 @@ export const SendMessage: MessageFns<SendMessage> = {
     }
     if (message.replyTo !== undefined) {
       writer.uint32(40).int64(message.replyTo);
+    }
+    if (message.threadRoot !== undefined) {
+      writer.uint32(48).int64(message.threadRoot);
     }
     return writer;
   },
@@ -287,6 +315,14 @@ export const SendMessage: MessageFns<SendMessage> = {
             message.replyTo = longToNumber(reader.int64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.threadRoot = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -316,6 +352,11 @@ export const SendMessage: MessageFns<SendMessage> = {
         : isSet(object.reply_to)
         ? globalThis.Number(object.reply_to)
         : undefined,
+      threadRoot: isSet(object.threadRoot)
+        ? globalThis.Number(object.threadRoot)
+        : isSet(object.thread_root)
+        ? globalThis.Number(object.thread_root)
+        : undefined,
     };
   },
 
@@ -336,6 +377,9 @@ export const SendMessage: MessageFns<SendMessage> = {
     if (message.replyTo !== undefined) {
       obj.replyTo = Math.round(message.replyTo);
     }
+    if (message.threadRoot !== undefined) {
+      obj.threadRoot = Math.round(message.threadRoot);
+    }
     return obj;
   },
 
@@ -349,6 +393,124 @@ export const SendMessage: MessageFns<SendMessage> = {
     message.attachments = object.attachments?.map((e) => Attachment.fromPartial(e)) || [];
     message.streaming = object.streaming ?? undefined;
     message.replyTo = object.replyTo ?? undefined;
+    message.threadRoot = object.threadRoot ?? undefined;
+    return message;
+  },
+};
+
+function createBaseThreadPage(): ThreadPage {
+  return { root: 0, before: undefined, after: undefined, limit: 0 };
+}
+
+export const ThreadPage: MessageFns<ThreadPage> = {
+  encode(message: ThreadPage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.root !== 0) {
+      writer.uint32(8).int64(message.root);
+    }
+    if (message.before !== undefined) {
+      writer.uint32(16).int64(message.before);
+    }
+    if (message.after !== undefined) {
+      writer.uint32(24).int64(message.after);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ThreadPage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseThreadPage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.root = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.before = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.after = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ThreadPage {
+    return {
+      root: isSet(object.root) ? globalThis.Number(object.root) : 0,
+      before: isSet(object.before) ? globalThis.Number(object.before) : undefined,
+      after: isSet(object.after) ? globalThis.Number(object.after) : undefined,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: ThreadPage): unknown {
+    const obj: any = {};
+    if (message.root !== 0) {
+      obj.root = Math.round(message.root);
+    }
+    if (message.before !== undefined) {
+      obj.before = Math.round(message.before);
+    }
+    if (message.after !== undefined) {
+      obj.after = Math.round(message.after);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ThreadPage>): ThreadPage {
+    return ThreadPage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ThreadPage>): ThreadPage {
+    const message = createBaseThreadPage();
+    message.root = object.root ?? 0;
+    message.before = object.before ?? undefined;
+    message.after = object.after ?? undefined;
+    message.limit = object.limit ?? 0;
     return message;
   },
 };
@@ -1503,6 +1665,9 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       case "streamAppend":
         StreamAppend.encode(message.op.value, writer.uint32(146).fork()).join();
         break;
+      case "thread":
+        ThreadPage.encode(message.op.value, writer.uint32(154).fork()).join();
+        break;
       case "addMembers":
         AddMembers.encode(message.op.value, writer.uint32(162).fork()).join();
         break;
@@ -1655,6 +1820,14 @@ export const ActorRequest: MessageFns<ActorRequest> = {
             message.op = { $case: "streamAppend", value: StreamAppend.decode(reader, reader.uint32()) };
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.op = { $case: "thread", value: ThreadPage.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -1759,6 +1932,8 @@ export const ActorRequest: MessageFns<ActorRequest> = {
         ? { $case: "streamAppend", value: StreamAppend.fromJSON(object.streamAppend) }
         : isSet(object.stream_append)
         ? { $case: "streamAppend", value: StreamAppend.fromJSON(object.stream_append) }
+        : isSet(object.thread)
+        ? { $case: "thread", value: ThreadPage.fromJSON(object.thread) }
         : isSet(object.addMembers)
         ? { $case: "addMembers", value: AddMembers.fromJSON(object.addMembers) }
         : isSet(object.add_members)
@@ -1819,6 +1994,8 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       obj.react = ReactToMessage.toJSON(message.op.value);
     } else if (message.op?.$case === "streamAppend") {
       obj.streamAppend = StreamAppend.toJSON(message.op.value);
+    } else if (message.op?.$case === "thread") {
+      obj.thread = ThreadPage.toJSON(message.op.value);
     } else if (message.op?.$case === "addMembers") {
       obj.addMembers = AddMembers.toJSON(message.op.value);
     } else if (message.op?.$case === "removeMember") {
@@ -1898,6 +2075,12 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       case "streamAppend": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "streamAppend", value: StreamAppend.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "thread": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "thread", value: ThreadPage.fromPartial(object.op.value) };
         }
         break;
       }
@@ -2093,7 +2276,7 @@ export const ConversationResult: MessageFns<ConversationResult> = {
 };
 
 function createBaseHistoryResult(): HistoryResult {
-  return { messages: [], hasMore: false };
+  return { messages: [], hasMore: false, root: undefined };
 }
 
 export const HistoryResult: MessageFns<HistoryResult> = {
@@ -2103,6 +2286,9 @@ export const HistoryResult: MessageFns<HistoryResult> = {
     }
     if (message.hasMore !== false) {
       writer.uint32(16).bool(message.hasMore);
+    }
+    if (message.root !== undefined) {
+      ChatMessage.encode(message.root, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2136,6 +2322,14 @@ export const HistoryResult: MessageFns<HistoryResult> = {
             message.hasMore = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.root = ChatMessage.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2158,6 +2352,7 @@ export const HistoryResult: MessageFns<HistoryResult> = {
         : isSet(object.has_more)
         ? globalThis.Boolean(object.has_more)
         : false,
+      root: isSet(object.root) ? ChatMessage.fromJSON(object.root) : undefined,
     };
   },
 
@@ -2169,6 +2364,9 @@ export const HistoryResult: MessageFns<HistoryResult> = {
     if (message.hasMore !== false) {
       obj.hasMore = message.hasMore;
     }
+    if (message.root !== undefined) {
+      obj.root = ChatMessage.toJSON(message.root);
+    }
     return obj;
   },
 
@@ -2179,6 +2377,9 @@ export const HistoryResult: MessageFns<HistoryResult> = {
     const message = createBaseHistoryResult();
     message.messages = object.messages?.map((e) => ChatMessage.fromPartial(e)) || [];
     message.hasMore = object.hasMore ?? false;
+    message.root = (object.root !== undefined && object.root !== null)
+      ? ChatMessage.fromPartial(object.root)
+      : undefined;
     return message;
   },
 };

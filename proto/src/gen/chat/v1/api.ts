@@ -38,7 +38,11 @@ export interface SendMessageRequest {
    * The seq of the message of this conversation this one replies to
    * (protocol extension, docs/protocol.md); absent for an ordinary message.
    */
-  replyTo?: number | undefined;
+  replyTo?:
+    | number
+    | undefined;
+  /** The seq of the thread root this message replies in (protocol extension). */
+  threadRoot?: number | undefined;
 }
 
 /** One message; `duplicate` is set by SendMessage only, for a retry. */
@@ -210,7 +214,7 @@ export interface WatchEventsResponse {
 }
 
 function createBaseSendMessageRequest(): SendMessageRequest {
-  return { conversationId: "", clientMsgId: "", body: "", attachments: [], replyTo: undefined };
+  return { conversationId: "", clientMsgId: "", body: "", attachments: [], replyTo: undefined, threadRoot: undefined };
 }
 
 export const SendMessageRequest: MessageFns<SendMessageRequest> = {
@@ -229,6 +233,9 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     }
     if (message.replyTo !== undefined) {
       writer.uint32(40).int64(message.replyTo);
+    }
+    if (message.threadRoot !== undefined) {
+      writer.uint32(48).int64(message.threadRoot);
     }
     return writer;
   },
@@ -286,6 +293,14 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
             message.replyTo = longToNumber(reader.int64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.threadRoot = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -319,6 +334,11 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
         : isSet(object.reply_to)
         ? globalThis.Number(object.reply_to)
         : undefined,
+      threadRoot: isSet(object.threadRoot)
+        ? globalThis.Number(object.threadRoot)
+        : isSet(object.thread_root)
+        ? globalThis.Number(object.thread_root)
+        : undefined,
     };
   },
 
@@ -339,6 +359,9 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     if (message.replyTo !== undefined) {
       obj.replyTo = Math.round(message.replyTo);
     }
+    if (message.threadRoot !== undefined) {
+      obj.threadRoot = Math.round(message.threadRoot);
+    }
     return obj;
   },
 
@@ -352,6 +375,7 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     message.body = object.body ?? "";
     message.attachments = object.attachments?.map((e) => Attachment.fromPartial(e)) || [];
     message.replyTo = object.replyTo ?? undefined;
+    message.threadRoot = object.threadRoot ?? undefined;
     return message;
   },
 };

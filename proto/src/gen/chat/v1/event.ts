@@ -60,6 +60,17 @@ export interface MessageDelta {
   text: string;
 }
 
+/**
+ * thread.updated (protocol extension): a thread root's counters after new
+ * replies, so clients update the root without reading it again.
+ */
+export interface ThreadUpdate {
+  conversationId: string;
+  root: number;
+  threadReplies: number;
+  threadLastAt: number;
+}
+
 export interface Event {
   /**
    * Gateway receipt time (ms since epoch, fractional) of the request that
@@ -74,6 +85,7 @@ export interface Event {
     | { $case: "conversationRemoved"; value: string }
     | { $case: "conversationViews"; value: ConversationViews }
     | { $case: "messageDelta"; value: MessageDelta }
+    | { $case: "threadUpdated"; value: ThreadUpdate }
     | { $case: "receipt"; value: Receipt }
     | { $case: "typing"; value: TypingEvent }
     | { $case: "presence"; value: UserPresence }
@@ -659,6 +671,135 @@ export const MessageDelta: MessageFns<MessageDelta> = {
   },
 };
 
+function createBaseThreadUpdate(): ThreadUpdate {
+  return { conversationId: "", root: 0, threadReplies: 0, threadLastAt: 0 };
+}
+
+export const ThreadUpdate: MessageFns<ThreadUpdate> = {
+  encode(message: ThreadUpdate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversationId !== "") {
+      writer.uint32(10).string(message.conversationId);
+    }
+    if (message.root !== 0) {
+      writer.uint32(16).int64(message.root);
+    }
+    if (message.threadReplies !== 0) {
+      writer.uint32(24).int64(message.threadReplies);
+    }
+    if (message.threadLastAt !== 0) {
+      writer.uint32(32).int64(message.threadLastAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ThreadUpdate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseThreadUpdate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.root = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.threadReplies = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.threadLastAt = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ThreadUpdate {
+    return {
+      conversationId: isSet(object.conversationId)
+        ? globalThis.String(object.conversationId)
+        : isSet(object.conversation_id)
+        ? globalThis.String(object.conversation_id)
+        : "",
+      root: isSet(object.root) ? globalThis.Number(object.root) : 0,
+      threadReplies: isSet(object.threadReplies)
+        ? globalThis.Number(object.threadReplies)
+        : isSet(object.thread_replies)
+        ? globalThis.Number(object.thread_replies)
+        : 0,
+      threadLastAt: isSet(object.threadLastAt)
+        ? globalThis.Number(object.threadLastAt)
+        : isSet(object.thread_last_at)
+        ? globalThis.Number(object.thread_last_at)
+        : 0,
+    };
+  },
+
+  toJSON(message: ThreadUpdate): unknown {
+    const obj: any = {};
+    if (message.conversationId !== "") {
+      obj.conversationId = message.conversationId;
+    }
+    if (message.root !== 0) {
+      obj.root = Math.round(message.root);
+    }
+    if (message.threadReplies !== 0) {
+      obj.threadReplies = Math.round(message.threadReplies);
+    }
+    if (message.threadLastAt !== 0) {
+      obj.threadLastAt = Math.round(message.threadLastAt);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ThreadUpdate>): ThreadUpdate {
+    return ThreadUpdate.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ThreadUpdate>): ThreadUpdate {
+    const message = createBaseThreadUpdate();
+    message.conversationId = object.conversationId ?? "";
+    message.root = object.root ?? 0;
+    message.threadReplies = object.threadReplies ?? 0;
+    message.threadLastAt = object.threadLastAt ?? 0;
+    return message;
+  },
+};
+
 function createBaseEvent(): Event {
   return { originReceivedAt: 0, kind: undefined };
 }
@@ -686,6 +827,9 @@ export const Event: MessageFns<Event> = {
         break;
       case "messageDelta":
         MessageDelta.encode(message.kind.value, writer.uint32(122).fork()).join();
+        break;
+      case "threadUpdated":
+        ThreadUpdate.encode(message.kind.value, writer.uint32(130).fork()).join();
         break;
       case "receipt":
         Receipt.encode(message.kind.value, writer.uint32(242).fork()).join();
@@ -769,6 +913,14 @@ export const Event: MessageFns<Event> = {
             message.kind = { $case: "messageDelta", value: MessageDelta.decode(reader, reader.uint32()) };
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.kind = { $case: "threadUpdated", value: ThreadUpdate.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 30: {
             if (tag !== 242) {
               break;
@@ -836,6 +988,10 @@ export const Event: MessageFns<Event> = {
         ? { $case: "messageDelta", value: MessageDelta.fromJSON(object.messageDelta) }
         : isSet(object.message_delta)
         ? { $case: "messageDelta", value: MessageDelta.fromJSON(object.message_delta) }
+        : isSet(object.threadUpdated)
+        ? { $case: "threadUpdated", value: ThreadUpdate.fromJSON(object.threadUpdated) }
+        : isSet(object.thread_updated)
+        ? { $case: "threadUpdated", value: ThreadUpdate.fromJSON(object.thread_updated) }
         : isSet(object.receipt)
         ? { $case: "receipt", value: Receipt.fromJSON(object.receipt) }
         : isSet(object.typing)
@@ -863,6 +1019,8 @@ export const Event: MessageFns<Event> = {
       obj.conversationViews = ConversationViews.toJSON(message.kind.value);
     } else if (message.kind?.$case === "messageDelta") {
       obj.messageDelta = MessageDelta.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "threadUpdated") {
+      obj.threadUpdated = ThreadUpdate.toJSON(message.kind.value);
     } else if (message.kind?.$case === "receipt") {
       obj.receipt = Receipt.toJSON(message.kind.value);
     } else if (message.kind?.$case === "typing") {
@@ -913,6 +1071,12 @@ export const Event: MessageFns<Event> = {
       case "messageDelta": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "messageDelta", value: MessageDelta.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "threadUpdated": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "threadUpdated", value: ThreadUpdate.fromPartial(object.kind.value) };
         }
         break;
       }

@@ -76,7 +76,22 @@ export interface ChatMessage {
    * resolve the quote on every read, so an edit or delete of the original
    * shows in the quote.
    */
-  replyTo?: Quote | undefined;
+  replyTo?:
+    | Quote
+    | undefined;
+  /**
+   * Threads (protocol extension, docs/protocol.md). A thread reply carries
+   * the seq of its root, a message of the same conversation.
+   */
+  threadRoot?:
+    | number
+    | undefined;
+  /**
+   * On a root: how many replies its thread has had (deleted ones included)
+   * and when the latest arrived; absent on a message no one replied to in a thread.
+   */
+  threadReplies?: number | undefined;
+  threadLastAt?: number | undefined;
 }
 
 export interface ChatMessage_ReactionsEntry {
@@ -550,6 +565,9 @@ function createBaseChatMessage(): ChatMessage {
     streaming: undefined,
     truncated: undefined,
     replyTo: undefined,
+    threadRoot: undefined,
+    threadReplies: undefined,
+    threadLastAt: undefined,
   };
 }
 
@@ -599,6 +617,15 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     }
     if (message.replyTo !== undefined) {
       Quote.encode(message.replyTo, writer.uint32(122).fork()).join();
+    }
+    if (message.threadRoot !== undefined) {
+      writer.uint32(128).int64(message.threadRoot);
+    }
+    if (message.threadReplies !== undefined) {
+      writer.uint32(136).int64(message.threadReplies);
+    }
+    if (message.threadLastAt !== undefined) {
+      writer.uint32(144).int64(message.threadLastAt);
     }
     return writer;
   },
@@ -739,6 +766,30 @@ export const ChatMessage: MessageFns<ChatMessage> = {
             message.replyTo = Quote.decode(reader, reader.uint32());
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.threadRoot = longToNumber(reader.int64());
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.threadReplies = longToNumber(reader.int64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.threadLastAt = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -811,6 +862,21 @@ export const ChatMessage: MessageFns<ChatMessage> = {
         : isSet(object.reply_to)
         ? Quote.fromJSON(object.reply_to)
         : undefined,
+      threadRoot: isSet(object.threadRoot)
+        ? globalThis.Number(object.threadRoot)
+        : isSet(object.thread_root)
+        ? globalThis.Number(object.thread_root)
+        : undefined,
+      threadReplies: isSet(object.threadReplies)
+        ? globalThis.Number(object.threadReplies)
+        : isSet(object.thread_replies)
+        ? globalThis.Number(object.thread_replies)
+        : undefined,
+      threadLastAt: isSet(object.threadLastAt)
+        ? globalThis.Number(object.threadLastAt)
+        : isSet(object.thread_last_at)
+        ? globalThis.Number(object.thread_last_at)
+        : undefined,
     };
   },
 
@@ -867,6 +933,15 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.replyTo !== undefined) {
       obj.replyTo = Quote.toJSON(message.replyTo);
     }
+    if (message.threadRoot !== undefined) {
+      obj.threadRoot = Math.round(message.threadRoot);
+    }
+    if (message.threadReplies !== undefined) {
+      obj.threadReplies = Math.round(message.threadReplies);
+    }
+    if (message.threadLastAt !== undefined) {
+      obj.threadLastAt = Math.round(message.threadLastAt);
+    }
     return obj;
   },
 
@@ -900,6 +975,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     message.replyTo = (object.replyTo !== undefined && object.replyTo !== null)
       ? Quote.fromPartial(object.replyTo)
       : undefined;
+    message.threadRoot = object.threadRoot ?? undefined;
+    message.threadReplies = object.threadReplies ?? undefined;
+    message.threadLastAt = object.threadLastAt ?? undefined;
     return message;
   },
 };
