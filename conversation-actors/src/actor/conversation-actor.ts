@@ -239,6 +239,25 @@ export class ConversationActor {
         const messages = this.#streams.open > 0 ? page.map((m) => this.#streams.overlay(m)) : page;
         return { result: { $case: 'history', value: { messages, hasMore } } };
       }
+      case 'thread': {
+        // Protocol extension: one thread's page, cut as history cuts the conversation, with its root as it is now.
+        this.#requireMember(head, caller.id);
+        const { root: rootSeq, before, after, limit } = op.value;
+        const [root] = rootSeq <= head.record.lastSeq
+          ? await this.deps.store.readMessages(this.conversationId, { after: rootSeq - 1, before: rootSeq + 1, limit: 1, direction: 'forward' })
+          : [];
+        if (!root) throw new NotFoundError(`no message ${rootSeq} in this conversation`);
+        const rows = await this.deps.store.readThread(this.conversationId, rootSeq, {
+          before,
+          after,
+          limit: limit + 1,
+          direction: after !== undefined ? 'forward' : 'backward',
+        });
+        const hasMore = rows.length > limit;
+        const page = !hasMore ? rows : after !== undefined ? rows.slice(0, limit) : rows.slice(rows.length - limit);
+        const messages = this.#streams.open > 0 ? page.map((m) => this.#streams.overlay(m)) : page;
+        return { result: { $case: 'history', value: { messages, hasMore, root: this.#streams.overlay(root) } } };
+      }
       case 'edit':
       case 'delete':
       case 'react':

@@ -1,4 +1,4 @@
-import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type MessageDelta, type Receipt, conversationEventsSubject, userEventsSubject } from '@chat/proto';
+import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type MessageDelta, type Receipt, type ThreadUpdate, conversationEventsSubject, userEventsSubject } from '@chat/proto';
 import { type Bus, type BusPayload, type Context, SpanKind, activeSpanContext, contextOf, encoded, startSpan, traceHeaders } from '@chat/platform';
 import type { MemberView } from '../store/store.js';
 
@@ -31,6 +31,11 @@ export class EventPublisher {
    */
   messageUpdated(conversationId: string, message: ChatMessage): void {
     this.#toConversation(conversationId, { originReceivedAt: 0, kind: { $case: 'messageUpdated', value: message } });
+  }
+
+  /** A thread root's counters after new replies, to every member, after the replies are stored (after their message.new). */
+  threadUpdated(update: ThreadUpdate): void {
+    this.#toConversation(update.conversationId, { originReceivedAt: 0, kind: { $case: 'threadUpdated', value: update } });
   }
 
   /** Text appended to a streaming message, to every member (coalesced by the actor's Streams). */

@@ -17,6 +17,12 @@ export function replyToProblem(replyTo: number | undefined, lastSeq: number): st
   return replyTo >= 1 && replyTo <= lastSeq ? undefined : `replyTo: no message ${replyTo} in this conversation`;
 }
 
+/** Why `threadRoot` cannot take a reply in a conversation whose head is `lastSeq`, or undefined if it may (see ThreadRoots). */
+export function threadRootProblem(threadRoot: number | undefined, lastSeq: number): string | undefined {
+  if (threadRoot === undefined) return undefined;
+  return threadRoot >= 1 && threadRoot <= lastSeq ? undefined : `threadRoot: no message ${threadRoot} in this conversation`;
+}
+
 /** The seq-only quote a message carries until its quote is resolved. */
 export function unresolvedQuote(seq: number): Quote {
   return { seq, senderId: '', text: '', deleted: false };

@@ -2,12 +2,13 @@ import { type ActorReply, type ActorRequest, type ChatMessage, type SendMessage,
 import { type Clock, type Link, type Span, SpanKind, endSpan, linkTo, startSpan, tracingEnabled } from '@chat/platform';
 import { ForbiddenError } from '../errors.js';
 import type { ActorMetrics } from '../metrics.js';
-import type { ChatStore, ClientMsgKey, ConversationRecord } from '../store/store.js';
+import type { ChatStore, ClientMsgKey, ConversationRecord, ThreadSummary } from '../store/store.js';
 import type { EventPublisher } from './event-publisher.js';
 import { type Lanes, OUT_OF_ORDER } from './lanes.js';
 import { findMember } from './member-index.js';
 import { RecentKeys } from './recent-keys.js';
-import { readQuotes, replyToProblem, unresolvedQuote, withQuote } from './reply-quotes.js';
+import { readQuotes, replyToProblem, threadRootProblem, unresolvedQuote, withQuote } from './reply-quotes.js';
+import { ThreadRoots } from './thread-roots.js';
 import { type Task, failure, sendReply } from './replies.js';
 
 /** What the send path needs of its conversation's actor. */
@@ -51,9 +52,11 @@ interface PendingSend {
  */
 export class SendCommit {
   readonly #recent: RecentKeys;
+  readonly #threads: ThreadRoots;
 
   constructor(private readonly host: SendCommitHost) {
     this.#recent = new RecentKeys(host.recentKeys);
+    this.#threads = new ThreadRoots(host.store, host.conversationId);
   }
 
   /**
@@ -78,7 +81,7 @@ export class SendCommit {
         host.answer(task, failure('forbidden', new ForbiddenError().message));
         continue;
       }
-      const problem = replyToProblem(op.value.replyTo, record.lastSeq);
+      const problem = replyToProblem(op.value.replyTo, record.lastSeq) ?? threadRootProblem(op.value.threadRoot, record.lastSeq);
       if (problem) {
         host.answer(task, failure('not_found', problem));
         continue;
@@ -101,10 +104,12 @@ export class SendCommit {
     if (retries.length > 0) await this.#answerRetries(retries);
     if (pending.length === 0 || !record) return;
 
-    let toWrite = pending;
+    let toWrite = await this.#withUsableRoots(pending);
+    if (toWrite.length === 0) return;
     let messages: ChatMessage[] = [];
+    let threads: ThreadSummary[] = [];
     // Runs alongside the append: see reply-quotes.ts.
-    const replyTargets = pending.flatMap((p) => (p.send.replyTo === undefined ? [] : [p.send.replyTo]));
+    const replyTargets = toWrite.flatMap((p) => (p.send.replyTo === undefined ? [] : [p.send.replyTo]));
     const quotes = replyTargets.length > 0 ? readQuotes(host.store, host.conversationId, replyTargets) : undefined;
     while (toWrite.length > 0) {
       const now = host.clock.now();
@@ -124,7 +129,9 @@ export class SendCommit {
         changeSeq: 0,
         streaming: p.send.streaming ? true : undefined,
         ...(p.send.replyTo === undefined ? {} : { replyTo: unresolvedQuote(p.send.replyTo) }),
+        ...(p.send.threadRoot === undefined ? {} : { threadRoot: p.send.threadRoot }),
       }));
+      threads = this.#threads.after(messages);
       const started = performance.now();
       const span = commitSpan(toWrite, messages.length);
       let result;
@@ -134,9 +141,11 @@ export class SendCommit {
           epoch: host.requireEpoch(),
           expectedLastSeq: record.lastSeq,
           messages,
+          ...(threads.length > 0 ? { threads } : {}),
         });
       } catch (err) {
         if (span) endSpan(span, err);
+        this.#threads.forget();
         host.afterWriteFailure(err);
         for (const p of toWrite) this.#failSend(p, err);
         return;
@@ -152,6 +161,7 @@ export class SendCommit {
         try {
           host.requireEpoch();
         } catch (err) {
+          this.#threads.forget();
           host.afterWriteFailure(err);
           for (const p of toWrite) this.#failSend(p, err);
           return;
@@ -173,6 +183,7 @@ export class SendCommit {
       }
       toWrite = next;
       messages = [];
+      threads = [];
     }
     if (messages.length === 0) return;
     if (quotes) {
@@ -192,6 +203,32 @@ export class SendCommit {
       for (const t of p.twins) host.answer(t, sendReply(message, true));
       host.events.messageNew(host.conversationId, message, p.task.req.receivedAt, p.task.trace?.ctx);
       if (message.streaming) host.streamStarted(message);
+    });
+    this.#threads.committed(threads);
+    for (const t of threads) {
+      host.events.threadUpdated({ conversationId: host.conversationId, root: t.root, threadReplies: t.replies, threadLastAt: t.lastAt });
+    }
+  }
+
+  /** The sends whose thread roots can take replies; the others are answered (not_found / bad_request) and left out. */
+  async #withUsableRoots(pending: PendingSend[]): Promise<PendingSend[]> {
+    const roots = pending.flatMap((p) => (p.send.threadRoot === undefined ? [] : [p.send.threadRoot]));
+    if (roots.length === 0) return pending;
+    let problems: Map<number, string>;
+    try {
+      problems = await this.#threads.load(roots);
+    } catch (err) {
+      for (const p of pending) this.#failSend(p, err);
+      return [];
+    }
+    if (problems.size === 0) return pending;
+    return pending.filter((p) => {
+      const problem = p.send.threadRoot === undefined ? undefined : problems.get(p.send.threadRoot);
+      if (!problem) return true;
+      const reply = failure('bad_request', problem);
+      this.host.answer(p.task, reply);
+      for (const t of p.twins) this.host.answer(t, reply);
+      return false;
     });
   }
 

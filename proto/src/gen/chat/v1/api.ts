@@ -204,7 +204,7 @@ export interface WatchEventsResponse {
   /**
    * The event name: "message.new", "message.updated", "message.delta",
    * "receipt", "typing", "presence", "conversation.updated",
-   * "conversation.removed".
+   * "conversation.removed", "thread.updated" (protocol extension).
    */
   name: string;
   /** The whole frame, {"ev": name, ...payload}. */

@@ -10,15 +10,17 @@ import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.
 import { ActorHost } from './actor-host.js';
 import { StaticOwnership } from './shard-ownership.js';
 
-// Replies through the actor (docs/protocol.md, "Replies"): validation on the
-// send path, the quote in the send's answer and its message.new event, and
-// quotes kept current when the original is edited and then deleted.
+// Replies and threads through the actor (docs/protocol.md, "Replies",
+// "Threads"): validation on the send path, the quote in the send's answer and
+// its message.new event, quotes kept current when the original is edited and
+// then deleted; thread replies in the conversation's gapless order, the root's
+// counters and thread.updated, and message.thread paging both ways.
 
 const SHARDS = 4;
 const user = (id: string): User => ({ id, name: id });
 const clock: Clock = { now: () => 1_700_000_000_000 };
 
-describe('ActorHost: replies', () => {
+describe('ActorHost: replies and threads', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -60,8 +62,8 @@ describe('ActorHost: replies', () => {
     if (r?.$case !== 'send' || !r.value.message) throw new Error(`expected a send result, got ${JSON.stringify(r)}`);
     return r.value.message;
   };
-  const send = (bus: LocalBus, callerId: string, id: string, clientMsgId: string, body: string, replyTo?: number) =>
-    call(bus, callerId, id, { $case: 'send', value: { clientMsgId, body, attachments: [], replyTo } });
+  const send = (bus: LocalBus, callerId: string, id: string, clientMsgId: string, body: string, replyTo?: number, threadRoot?: number) =>
+    call(bus, callerId, id, { $case: 'send', value: { clientMsgId, body, attachments: [], replyTo, threadRoot } });
 
   it('quotes the original in the answer, the event and every later read; an edit and a delete of the original show in the quote', async () => {
     const { store, bus } = await start();
@@ -107,5 +109,71 @@ describe('ActorHost: replies', () => {
     expect(refused).toMatchObject({ $case: 'failure', value: { code: 'not_found' } });
     expect(await store.readMessages(id, { limit: 10, direction: 'forward' })).toHaveLength(1);
     expect(sent(await send(bus, 'bob', id, 'b2', 'ok')).seq).toBe(2);
+  });
+
+  it('keeps a 500-reply thread in the conversation’s gapless order, counts it on the root, and pages it both ways', async () => {
+    const { store, bus } = await start();
+    const published: Event[] = [];
+    bus.subscribe('chat.conv.>', (m) => published.push(Event.decode(m.data)));
+    const id = newGroupId();
+    await call(bus, 'alice', id, { $case: 'createGroup', value: { title: 't', memberIds: ['bob'] } });
+    expect(sent(await send(bus, 'alice', id, 'root', 'a thread starts here')).seq).toBe(1);
+    // 500 thread replies interleaved with 100 ordinary messages, sent without
+    // waiting (so they group-commit), then a retry of one reply.
+    const sends: Promise<ActorReply['result']>[] = [];
+    for (let i = 0; i < 600; i++) {
+      const inThread = i % 6 !== 5;
+      sends.push(send(bus, i % 2 ? 'bob' : 'alice', id, `m${i}`, `body ${i}`, undefined, inThread ? 1 : undefined));
+    }
+    const seqs = (await Promise.all(sends)).map((r) => sent(r).seq);
+    expect(seqs).toEqual(Array.from({ length: 600 }, (_, i) => i + 2));
+    expect(await send(bus, 'alice', id, 'm0', 'body 0', undefined, 1)).toMatchObject({ $case: 'send', value: { duplicate: true, message: { seq: 2, threadRoot: 1 } } });
+
+    const all = await store.readMessages(id, { limit: 1000, direction: 'forward' });
+    expect(all.map((m) => m.seq)).toEqual(Array.from({ length: 601 }, (_, i) => i + 1));
+    expect(all[0]).toMatchObject({ threadReplies: 500, threadLastAt: clock.now() });
+    const threadSeqs = all.filter((m) => m.threadRoot === 1).map((m) => m.seq);
+    expect(threadSeqs).toHaveLength(500);
+    await bus.flush();
+    const updates = published.flatMap((e) => (e.kind?.$case === 'threadUpdated' ? [e.kind.value] : []));
+    expect(updates.map((u) => u.threadReplies)).toEqual([...updates.map((u) => u.threadReplies)].sort((a, b) => a - b));
+    expect(updates.at(-1)).toEqual({ conversationId: id, root: 1, threadReplies: 500, threadLastAt: clock.now() });
+
+    const page = async (q: { before?: number; after?: number }) => {
+      const r = await call(bus, 'bob', id, { $case: 'thread', value: { root: 1, limit: 64, ...q } });
+      if (r?.$case !== 'history') throw new Error(`not a thread page: ${JSON.stringify(r)}`);
+      expect(r.value.root).toMatchObject({ seq: 1, threadReplies: 500 });
+      return r.value;
+    };
+    // Backward from the newest, then forward from the start: each covers the thread once, in order.
+    const backward: number[] = [];
+    for (let before: number | undefined; ; ) {
+      const p = await page({ before });
+      backward.unshift(...p.messages.map((m) => m.seq));
+      if (!p.hasMore) break;
+      before = p.messages[0]!.seq;
+    }
+    const forward: number[] = [];
+    for (let after = 0; ; ) {
+      const p = await page({ after });
+      forward.push(...p.messages.map((m) => m.seq));
+      if (!p.hasMore) break;
+      after = p.messages.at(-1)!.seq;
+    }
+    expect(backward).toEqual(threadSeqs);
+    expect(forward).toEqual(threadSeqs);
+  });
+
+  it('refuses a thread reply to a reply in a thread, or to a seq the conversation does not have; message.thread of an unknown root is not_found', async () => {
+    const { bus } = await start();
+    const id = newGroupId();
+    await call(bus, 'alice', id, { $case: 'createGroup', value: { title: 't', memberIds: ['bob'] } });
+    sent(await send(bus, 'alice', id, 'a1', 'root'));
+    expect(sent(await send(bus, 'bob', id, 'b1', 'in thread', undefined, 1)).threadRoot).toBe(1);
+    expect(await send(bus, 'bob', id, 'b2', 'nested', undefined, 2)).toMatchObject({ $case: 'failure', value: { code: 'bad_request' } });
+    expect(await send(bus, 'bob', id, 'b3', 'nowhere', undefined, 9)).toMatchObject({ $case: 'failure', value: { code: 'not_found' } });
+    expect(await call(bus, 'bob', id, { $case: 'thread', value: { root: 9, limit: 10 } })).toMatchObject({ $case: 'failure', value: { code: 'not_found' } });
+    // The refusals stored nothing: the next message follows with no gap.
+    expect(sent(await send(bus, 'bob', id, 'b4', 'ok')).seq).toBe(3);
   });
 });
