@@ -48,6 +48,13 @@ export const envelopeSchema = z.object({
   op: z.string().min(1).max(64),
 });
 
+/** The group-wide mentions of message.send's `mentions` (docs/protocol.md, "Mentions"). */
+export const GROUP_MENTIONS = ['@all', '@here'] as const;
+/** Most entries one message's `mentions` may hold. */
+export const MAX_MENTIONS = 50;
+/** In a group with more members than this, only an owner or admin may mention '@all' or '@here'. */
+export const OPEN_GROUP_MENTION_MEMBERS = 50;
+
 /** Most users one `presence.get` may ask about (one bus request, one backend read). */
 export const MAX_PRESENCE_USER_IDS = 200;
 
@@ -100,6 +107,12 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
         replyTo: messageSeqSchema.optional(),
         // Protocol extension: the seq of the thread root this message replies in.
         threadRoot: messageSeqSchema.optional(),
+        // Protocol extension: mentioned members' user ids, '@all' or '@here'; repeats are dropped.
+        mentions: z
+          .array(z.union([userIdSchema, z.enum(GROUP_MENTIONS)]))
+          .max(MAX_MENTIONS, `at most ${MAX_MENTIONS} mentions`)
+          .transform((ids) => [...new Set(ids)])
+          .optional(),
       })
       .refine((m) => m.streaming || m.body.trim().length > 0 || m.attachments.length > 0, { message: 'a message needs a body or an attachment' }),
     // Protocol extension: grows the caller's streaming message by `text` at

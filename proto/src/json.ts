@@ -35,6 +35,7 @@ export function messageToJson(m: ChatMessage): MessageJson {
     json.replyTo = { seq: q.seq, senderId: q.senderId, text: q.deleted ? '' : q.text, deleted: q.deleted };
   }
   if (m.threadRoot !== undefined) json.threadRoot = m.threadRoot;
+  if (m.mentions && m.mentions.ids.length > 0) json.mentions = m.mentions.ids;
   if (m.threadReplies) {
     json.threadReplies = m.threadReplies;
     json.threadLastAt = m.threadLastAt ?? 0;
@@ -78,6 +79,8 @@ export function conversationToJson(c: Conversation): ConversationJson {
     readSeq: c.readSeq,
     deliveredSeq: c.deliveredSeq,
     unread: c.unread,
+    // Before changeSeq: the gateway's per-member frames (memberViewFrames) rely on this order.
+    ...(c.mentions ? { mentions: c.mentions } : {}),
     changeSeq: c.changeSeq,
   };
 }

@@ -61,6 +61,8 @@ export const messageJsonSchema = z.object({
   threadReplies: z.number().optional(),
   /** …and when the latest arrived. */
   threadLastAt: z.number().optional(),
+  /** Protocol extension: the mentioned members' user ids, '@all' or '@here'; absent: none. */
+  mentions: z.array(z.string()).optional(),
 });
 
 export const conversationJsonSchema = z.object({
@@ -74,6 +76,8 @@ export const conversationJsonSchema = z.object({
   readSeq: z.number(),
   deliveredSeq: z.number(),
   unread: z.number(),
+  /** Protocol extension: unread messages that mention the user (by id, '@all' or '@here'); absent: none. */
+  mentions: z.number().optional(),
   /** Protocol extension: counts edits, deletes, reactions, membership and title changes. */
   changeSeq: z.number(),
 });

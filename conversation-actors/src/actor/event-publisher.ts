@@ -57,8 +57,8 @@ export class EventPublisher {
   conversationViews(conversationId: string, views: readonly MemberView[]): void {
     const first = views[0];
     if (!first) return;
-    const shared: Conversation = { ...first.view, readSeq: 0, deliveredSeq: 0, unread: 0 };
-    const marks = views.map(({ userId, view }) => ({ userId, readSeq: view.readSeq, deliveredSeq: view.deliveredSeq, unread: view.unread }));
+    const shared: Conversation = { ...first.view, readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined };
+    const marks = views.map(({ userId, view }) => ({ userId, readSeq: view.readSeq, deliveredSeq: view.deliveredSeq, unread: view.unread, mentions: view.mentions }));
     this.#toConversation(conversationId, { originReceivedAt: 0, kind: { $case: 'conversationViews', value: { shared, marks } } });
   }
 

@@ -9,6 +9,7 @@ import { findMember } from './member-index.js';
 import { RecentKeys } from './recent-keys.js';
 import { readQuotes, replyToProblem, threadRootProblem, unresolvedQuote, withQuote } from './reply-quotes.js';
 import { ThreadRoots } from './thread-roots.js';
+import { checkMentions } from './mentions.js';
 import { type Task, failure, sendReply } from './replies.js';
 
 /** What the send path needs of its conversation's actor. */
@@ -38,6 +39,8 @@ interface PendingSend {
   task: Task;
   send: SendMessage;
   caller: User;
+  /** Checked and without repeats (checkMentions). */
+  mentions: string[];
   /** Sends in the same batch with the same key, answered as duplicates of this one. */
   twins: Task[];
 }
@@ -86,6 +89,11 @@ export class SendCommit {
         host.answer(task, failure('not_found', problem));
         continue;
       }
+      const mentions = checkMentions(op.value.mentions?.ids, record, caller.id);
+      if (!mentions.ok) {
+        host.answer(task, failure(mentions.code, mentions.message));
+        continue;
+      }
       if (this.#recent.has(caller.id, op.value.clientMsgId)) {
         retries.push({ task, key: { senderId: caller.id, clientMsgId: op.value.clientMsgId } });
         continue;
@@ -97,7 +105,7 @@ export class SendCommit {
         twin.twins.push(task);
         continue;
       }
-      const p: PendingSend = { task, send: op.value, caller, twins: [] };
+      const p: PendingSend = { task, send: op.value, caller, mentions: mentions.ids, twins: [] };
       pending.push(p);
       byKey.set(key, p);
     }
@@ -130,6 +138,7 @@ export class SendCommit {
         streaming: p.send.streaming ? true : undefined,
         ...(p.send.replyTo === undefined ? {} : { replyTo: unresolvedQuote(p.send.replyTo) }),
         ...(p.send.threadRoot === undefined ? {} : { threadRoot: p.send.threadRoot }),
+        ...(p.mentions.length === 0 ? {} : { mentions: { ids: p.mentions } }),
       }));
       threads = this.#threads.after(messages);
       const started = performance.now();

@@ -52,5 +52,7 @@ export function memberViewFrames(shared: Conversation): (marks: MemberMarks) => 
   const whole = eventFrame('conversation.updated', { conversation: conversationToJson(shared) });
   const prefix = whole.slice(0, whole.lastIndexOf(',"readSeq":'));
   const suffix = `,"changeSeq":${shared.changeSeq}}}`;
-  return (m) => `${prefix},"readSeq":${m.readSeq},"deliveredSeq":${m.deliveredSeq},"unread":${m.unread}${suffix}`;
+  // A member's mentions (protocol extension) sit between unread and changeSeq, as conversationToJson puts them.
+  return (m) =>
+    `${prefix},"readSeq":${m.readSeq},"deliveredSeq":${m.deliveredSeq},"unread":${m.unread}${m.mentions ? `,"mentions":${m.mentions}` : ''}${suffix}`;
 }

@@ -76,6 +76,7 @@ export class ChatApiService {
         attachments: q.attachments.map((a) => ({ name: a.name, mediaType: a.mediaType, size: a.size, url: a.url, width: a.width, height: a.height })),
         replyTo: q.replyTo,
         threadRoot: q.threadRoot,
+        mentions: q.mentions?.ids,
       }), message),
       streamMessage: (call, callback) =>
         serveStreamMessage(call, callback, {

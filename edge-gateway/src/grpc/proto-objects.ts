@@ -27,6 +27,7 @@ export function messageFromJson(m: MessageJson): ChatMessage {
     streaming: m.streaming,
     truncated: m.truncated,
     threadRoot: m.threadRoot,
+    mentions: m.mentions ? { ids: m.mentions } : undefined,
     threadReplies: m.threadReplies,
     threadLastAt: m.threadLastAt,
     replyTo: m.replyTo ? { seq: m.replyTo.seq, senderId: m.replyTo.senderId, text: m.replyTo.text, deleted: m.replyTo.deleted } : undefined,
@@ -45,6 +46,7 @@ export function conversationFromJson(c: ConversationJson): Conversation {
     readSeq: c.readSeq,
     deliveredSeq: c.deliveredSeq,
     unread: c.unread,
+    mentions: c.mentions,
     changeSeq: c.changeSeq,
   };
 }

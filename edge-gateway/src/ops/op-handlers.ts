@@ -119,7 +119,8 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
     'message.send': async (ctx, args) => {
       const r = await actor(ctx, args.conversationId, {
         $case: 'send',
-        value: { clientMsgId: args.clientMsgId, body: args.body, attachments: args.attachments, streaming: args.streaming || undefined, replyTo: args.replyTo, threadRoot: args.threadRoot },
+        value: { clientMsgId: args.clientMsgId, body: args.body, attachments: args.attachments, streaming: args.streaming || undefined, replyTo: args.replyTo, threadRoot: args.threadRoot,
+          mentions: args.mentions && args.mentions.length > 0 ? { ids: args.mentions } : undefined },
       });
       if (r.$case !== 'send' || !r.value.message) throw unexpected(r.$case);
       return { message: messageToJson(r.value.message), duplicate: r.value.duplicate };

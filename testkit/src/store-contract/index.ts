@@ -11,6 +11,7 @@ import { mutationsContract } from './mutations.js';
 import { receiptsContract } from './receipts.js';
 import { repliesContract } from './replies.js';
 import { threadsContract } from './threads.js';
+import { mentionsContract } from './mentions.js';
 import { usersContract } from './users.js';
 
 export type { ContractStore } from './context.js';
@@ -36,6 +37,7 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
     changesContract(ctx);
     repliesContract(ctx);
     threadsContract(ctx);
+    mentionsContract(ctx);
     durabilityContract(ctx);
   });
 }

@@ -3,7 +3,7 @@
 // positional parameters; none is built from data at run time.
 
 const MESSAGE_COLUMNS =
-  'conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq, streaming, truncated, reply_to, thread_root';
+  'conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq, streaming, truncated, reply_to, thread_root, mentions';
 /** What reads select: the inserted columns and a thread root's counters (never inserted: appends set them). */
 const READ_COLUMNS = `${MESSAGE_COLUMNS}, thread_replies, thread_last_at`;
 const HEAD_COLUMNS = 'id, kind, title, created_at, last_seq, last_activity_at, epoch, change_seq, founders';
@@ -52,7 +52,7 @@ export const CQL = {
   putUserConversation: 'INSERT INTO user_conversations (user_id, conversation_id) VALUES (?, ?)',
   dropUserConversation: 'DELETE FROM user_conversations WHERE user_id = ? AND conversation_id = ?',
 
-  putMessage: `INSERT INTO messages (${MESSAGE_COLUMNS}, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  putMessage: `INSERT INTO messages (${MESSAGE_COLUMNS}, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateMessage:
     'UPDATE messages SET body = ?, attachments = ?, edited_at = ?, deleted = ?, reactions = ?, change_seq = ?, streaming = ?, truncated = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
   getMessage: `SELECT ${READ_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq = ?`,
@@ -60,8 +60,8 @@ export const CQL = {
   readDescending: `SELECT ${READ_COLUMNS} FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
   /** Which seqs of a range have rows (sealing a dead owner's holes: scylla-tail.ts). */
   tailSeqs: 'SELECT seq FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ?',
-  /** Unread counting reads three small columns, not the bodies. */
-  unreadScan: 'SELECT seq, sender_id, deleted FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ?',
+  /** Unread and mention counting reads four small columns, not the bodies. */
+  unreadScan: 'SELECT seq, sender_id, deleted, mentions FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ?',
   /** Threads (scylla-threads.ts): a reply's index entry, and its root's counters. */
   putThreadMessage: 'INSERT INTO thread_messages (conversation_id, root, seq) VALUES (?, ?, ?)',
   setThread: 'UPDATE messages SET thread_replies = ?, thread_last_at = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',

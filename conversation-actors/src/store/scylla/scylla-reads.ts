@@ -70,10 +70,13 @@ async function readQuotedMessage(s: ScyllaSession, conversationId: string, seq: 
 /** The sender and deleted flag of the messages after `afterSeq` up to lastSeq, newest UNREAD_EXACT_WINDOW only. */
 async function unreadRows(s: ScyllaSession, conversationId: string, afterSeq: number, lastSeq: number) {
   const from = Math.max(afterSeq + 1, lastSeq - UNREAD_EXACT_WINDOW + 1, 1);
-  const rows: { seq: number; senderId: string; deleted: boolean }[] = [];
+  const rows: { seq: number; senderId: string; deleted: boolean; mentions: string[] | undefined }[] = [];
   for (const part of bucketRanges(from, lastSeq)) {
     const got = await s.allRows('unreadScan', [conversationId, part.bucket, part.from, part.to]);
-    for (const r of got) rows.push({ seq: num(r['seq']), senderId: r['sender_id'] as string, deleted: r['deleted'] === true });
+    for (const r of got) {
+      const mentions = r['mentions'] as string | null | undefined;
+      rows.push({ seq: num(r['seq']), senderId: r['sender_id'] as string, deleted: r['deleted'] === true, mentions: mentions ? (JSON.parse(mentions) as string[]) : undefined });
+    }
   }
   return { from, rows };
 }
@@ -83,24 +86,36 @@ async function unreadRows(s: ScyllaSession, conversationId: string, afterSeq: nu
  * mark: messages after the user's readSeq, not the user's own, not deleted
  * (exact within the newest UNREAD_EXACT_WINDOW; older ones counted as a whole).
  */
-async function unreadCounts(s: ScyllaSession, head: HeadRow, marks: { userId: string; readSeq: number }[]): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
+async function unreadCounts(s: ScyllaSession, head: HeadRow, marks: { userId: string; readSeq: number }[]): Promise<Map<string, { unread: number; mentions: number }>> {
+  const counts = new Map<string, { unread: number; mentions: number }>();
   const pending = marks.filter((m) => m.readSeq < head.lastSeq);
-  for (const m of marks) counts.set(m.userId, 0);
+  for (const m of marks) counts.set(m.userId, { unread: 0, mentions: 0 });
   if (pending.length === 0) return counts;
   const lowest = Math.min(...pending.map((m) => m.readSeq));
   const { from, rows } = await unreadRows(s, head.id, lowest, head.lastSeq);
   for (const m of pending) {
-    // Messages between the mark and the exact window are counted without looking.
+    // Messages between the mark and the exact window are counted without
+    // looking; their mentions are not counted (they were not read).
     let n = Math.max(0, from - (m.readSeq + 1));
-    for (const r of rows) if (r.seq > m.readSeq && r.senderId !== m.userId && !r.deleted) n++;
-    counts.set(m.userId, n);
+    let mentions = 0;
+    for (const r of rows) {
+      if (r.seq <= m.readSeq || r.senderId === m.userId || r.deleted) continue;
+      n++;
+      if (r.mentions && r.mentions.some((x) => x === m.userId || x === '@all' || x === '@here')) mentions++;
+    }
+    counts.set(m.userId, { unread: n, mentions });
   }
   return counts;
 }
 
 /** The view of `userId`, a member, given what was read. */
-function toView(head: HeadRow, members: MemberRecord[], lastMessage: ChatMessage | undefined, me: MemberRecord, unread: number): Conversation {
+function toView(
+  head: HeadRow,
+  members: MemberRecord[],
+  lastMessage: ChatMessage | undefined,
+  me: MemberRecord,
+  counts: { unread: number; mentions: number },
+): Conversation {
   return {
     id: head.id,
     kind: head.kind,
@@ -111,7 +126,8 @@ function toView(head: HeadRow, members: MemberRecord[], lastMessage: ChatMessage
     lastMessage,
     readSeq: me.readSeq,
     deliveredSeq: me.deliveredSeq,
-    unread,
+    unread: counts.unread,
+    mentions: counts.mentions || undefined,
     changeSeq: head.changeSeq,
   };
 }
@@ -140,7 +156,7 @@ export async function readMemberViews(
     head.lastSeq > 0 ? readQuotedMessage(s, conversationId, head.lastSeq) : Promise.resolve(undefined),
     unreadCounts(s, head, wanted),
   ]);
-  return wanted.map((me) => ({ userId: me.userId, view: toView(head, sorted, lastMessage, me, unread.get(me.userId) ?? 0) }));
+  return wanted.map((me) => ({ userId: me.userId, view: toView(head, sorted, lastMessage, me, unread.get(me.userId) ?? { unread: 0, mentions: 0 }) }));
 }
 
 /** The ids of a user's conversations (one partition of user_conversations). */

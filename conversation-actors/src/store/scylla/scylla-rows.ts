@@ -90,6 +90,7 @@ export function toChatMessage(row: types.Row): ChatMessage {
     thread_root: optionalNum(row['thread_root']),
     thread_replies: optionalNum(row['thread_replies']),
     thread_last_at: optionalNum(row['thread_last_at']),
+    mentions: (row['mentions'] as string | null | undefined) ?? null,
   };
   return toMessage(sqliteRow);
 }
@@ -119,6 +120,7 @@ export function messageInsertParams(message: ChatMessage): unknown[] {
     // Unset for a message that replies to nothing: no tombstone cell.
     r.reply_to === null || r.reply_to === undefined ? types.unset : r.reply_to,
     r.thread_root === null || r.thread_root === undefined ? types.unset : r.thread_root,
+    r.mentions ?? types.unset,
     bucketOf(r.seq),
   ];
 }

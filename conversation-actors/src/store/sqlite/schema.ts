@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
  * The schema version this code writes and understands, kept in
  * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
@@ -129,8 +129,17 @@ ALTER TABLE messages ADD COLUMN thread_last_at INTEGER;
 CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (conversation_id, thread_root, seq) WHERE thread_root IS NOT NULL;
 `;
 
+/**
+ * Version 7: mentions (docs/protocol.md). A JSON array of the mentioned
+ * user ids, '@all' or '@here'; NULL for a message that mentions no one.
+ * Counted with unread (the same scan of the unread messages), so no index.
+ */
+const V7 = `
+ALTER TABLE messages ADD COLUMN mentions TEXT;
+`;
+
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7];
 
 /**
  * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so

@@ -63,6 +63,8 @@ export interface MessageRow {
   /** A root's counters (NULL: no thread); never written from a message (appendMessages' threads are). */
   thread_replies?: number | null;
   thread_last_at?: number | null;
+  /** JSON array of the mentioned user ids, '@all' or '@here'; NULL if none. */
+  mentions?: string | null;
 }
 
 /** The User a users row holds. */
@@ -102,6 +104,7 @@ export function toRow(message: ChatMessage): MessageRow {
     truncated: message.truncated ? 1 : 0,
     reply_to: message.replyTo?.seq ?? null,
     thread_root: message.threadRoot ?? null,
+    mentions: message.mentions && message.mentions.ids.length > 0 ? JSON.stringify(message.mentions.ids) : null,
   };
 }
 
@@ -129,6 +132,7 @@ export function toMessage(row: MessageRow): ChatMessage {
     // The seq only: the store resolves the quote (../quotes.ts) before serving it.
     ...(row.reply_to === null || row.reply_to === undefined ? {} : { replyTo: { seq: row.reply_to, senderId: '', text: '', deleted: false } }),
     ...(row.thread_root === null || row.thread_root === undefined ? {} : { threadRoot: row.thread_root }),
+    ...(row.mentions ? { mentions: { ids: JSON.parse(row.mentions) as string[] } } : {}),
     ...(row.thread_replies ? { threadReplies: row.thread_replies, threadLastAt: row.thread_last_at ?? 0 } : {}),
   };
 }

@@ -76,6 +76,15 @@ export function prepareStatements(db: Database.Database) {
       )
       .pluck(),
 
+    // Unread messages mentioning the user by id, '@all' or '@here': the same
+    // range countUnread scans, only its rows with mentions are parsed.
+    countMentions: db
+      .prepare<[{ conversationId: string; readSeq: number; userId: string }], number>(
+        `SELECT count(*) FROM messages WHERE conversation_id = @conversationId AND seq > @readSeq AND sender_id <> @userId AND deleted = 0
+           AND mentions IS NOT NULL
+           AND EXISTS (SELECT 1 FROM json_each(mentions) WHERE value IN (@userId, '@all', '@here'))`,
+      )
+      .pluck(),
     viewOf: db.prepare<[string, string], ViewRow>(`${VIEW_FROM} WHERE m.user_id = ? AND m.conversation_id = ?`),
     // Keyset pages: the row value comparison matches the ORDER BY exactly, so
     // pages neither repeat nor skip ties on last_activity_at.

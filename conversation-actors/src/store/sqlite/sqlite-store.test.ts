@@ -238,6 +238,7 @@ describe('SqliteStore', () => {
     // Back to exactly what version 1 created: no change_seq columns, no index on them.
     const db = new Database(file);
     db.exec(`DROP INDEX messages_by_change;
+      ALTER TABLE messages DROP COLUMN mentions;
       DROP INDEX messages_by_thread;
       ALTER TABLE messages DROP COLUMN thread_root;
       ALTER TABLE messages DROP COLUMN thread_replies;

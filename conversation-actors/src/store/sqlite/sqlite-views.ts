@@ -85,6 +85,7 @@ function toView(
     readSeq: marks.read_seq,
     deliveredSeq: marks.delivered_seq,
     unread: s.countUnread.get(row.id, marks.read_seq, userId) ?? 0,
+    mentions: s.countMentions.get({ conversationId: row.id, readSeq: marks.read_seq, userId }) || undefined,
     changeSeq: row.change_seq,
   };
 }

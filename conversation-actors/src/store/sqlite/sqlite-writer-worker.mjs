@@ -55,9 +55,9 @@ const getHead = db.prepare('SELECT epoch, last_seq FROM conversations WHERE id =
 const getByKey = db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?');
 const insert = db.prepare(
   `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, attachments, created_at, edited_at, deleted, reactions, change_seq,
-     streaming, truncated, reply_to, thread_root)
+     streaming, truncated, reply_to, thread_root, mentions)
    VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions, @change_seq,
-     @streaming, @truncated, @reply_to, @thread_root)`,
+     @streaming, @truncated, @reply_to, @thread_root, @mentions)`,
 );
 // A thread root's counters, moved by the append of its new replies.
 const setThread = db.prepare('UPDATE messages SET thread_replies = ?, thread_last_at = ? WHERE conversation_id = ? AND seq = ?');

@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Attachment, ChatMessage, Conversation, Failure, User } from "./model.js";
+import { Attachment, ChatMessage, Conversation, Failure, User, UserIds } from "./model.js";
 
 export const protobufPackage = "chat.v1";
 
@@ -31,7 +31,14 @@ export interface SendMessage {
     | number
     | undefined;
   /** The seq of the thread root this message replies in (protocol extension). */
-  threadRoot?: number | undefined;
+  threadRoot?:
+    | number
+    | undefined;
+  /**
+   * Mentioned members' user ids, "@all" or "@here" (protocol extension);
+   * the actor checks them against the members.
+   */
+  mentions?: UserIds | undefined;
 }
 
 /**
@@ -236,6 +243,7 @@ function createBaseSendMessage(): SendMessage {
     streaming: undefined,
     replyTo: undefined,
     threadRoot: undefined,
+    mentions: undefined,
   };
 }
 
@@ -258,6 +266,9 @@ export const SendMessage: MessageFns<SendMessage> = {
     }
     if (message.threadRoot !== undefined) {
       writer.uint32(48).int64(message.threadRoot);
+    }
+    if (message.mentions !== undefined) {
+      UserIds.encode(message.mentions, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -323,6 +334,14 @@ export const SendMessage: MessageFns<SendMessage> = {
             message.threadRoot = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.mentions = UserIds.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -357,6 +376,7 @@ export const SendMessage: MessageFns<SendMessage> = {
         : isSet(object.thread_root)
         ? globalThis.Number(object.thread_root)
         : undefined,
+      mentions: isSet(object.mentions) ? UserIds.fromJSON(object.mentions) : undefined,
     };
   },
 
@@ -380,6 +400,9 @@ export const SendMessage: MessageFns<SendMessage> = {
     if (message.threadRoot !== undefined) {
       obj.threadRoot = Math.round(message.threadRoot);
     }
+    if (message.mentions !== undefined) {
+      obj.mentions = UserIds.toJSON(message.mentions);
+    }
     return obj;
   },
 
@@ -394,6 +417,9 @@ export const SendMessage: MessageFns<SendMessage> = {
     message.streaming = object.streaming ?? undefined;
     message.replyTo = object.replyTo ?? undefined;
     message.threadRoot = object.threadRoot ?? undefined;
+    message.mentions = (object.mentions !== undefined && object.mentions !== null)
+      ? UserIds.fromPartial(object.mentions)
+      : undefined;
     return message;
   },
 };

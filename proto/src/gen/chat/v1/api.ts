@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Attachment, ChatMessage, Conversation } from "./model.js";
+import { Attachment, ChatMessage, Conversation, UserIds } from "./model.js";
 
 export const protobufPackage = "chat.v1";
 
@@ -42,7 +42,11 @@ export interface SendMessageRequest {
     | number
     | undefined;
   /** The seq of the thread root this message replies in (protocol extension). */
-  threadRoot?: number | undefined;
+  threadRoot?:
+    | number
+    | undefined;
+  /** Mentioned members' user ids, "@all" or "@here" (protocol extension). */
+  mentions?: UserIds | undefined;
 }
 
 /** One message; `duplicate` is set by SendMessage only, for a retry. */
@@ -214,7 +218,15 @@ export interface WatchEventsResponse {
 }
 
 function createBaseSendMessageRequest(): SendMessageRequest {
-  return { conversationId: "", clientMsgId: "", body: "", attachments: [], replyTo: undefined, threadRoot: undefined };
+  return {
+    conversationId: "",
+    clientMsgId: "",
+    body: "",
+    attachments: [],
+    replyTo: undefined,
+    threadRoot: undefined,
+    mentions: undefined,
+  };
 }
 
 export const SendMessageRequest: MessageFns<SendMessageRequest> = {
@@ -236,6 +248,9 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     }
     if (message.threadRoot !== undefined) {
       writer.uint32(48).int64(message.threadRoot);
+    }
+    if (message.mentions !== undefined) {
+      UserIds.encode(message.mentions, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -301,6 +316,14 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
             message.threadRoot = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.mentions = UserIds.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -339,6 +362,7 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
         : isSet(object.thread_root)
         ? globalThis.Number(object.thread_root)
         : undefined,
+      mentions: isSet(object.mentions) ? UserIds.fromJSON(object.mentions) : undefined,
     };
   },
 
@@ -362,6 +386,9 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     if (message.threadRoot !== undefined) {
       obj.threadRoot = Math.round(message.threadRoot);
     }
+    if (message.mentions !== undefined) {
+      obj.mentions = UserIds.toJSON(message.mentions);
+    }
     return obj;
   },
 
@@ -376,6 +403,9 @@ export const SendMessageRequest: MessageFns<SendMessageRequest> = {
     message.attachments = object.attachments?.map((e) => Attachment.fromPartial(e)) || [];
     message.replyTo = object.replyTo ?? undefined;
     message.threadRoot = object.threadRoot ?? undefined;
+    message.mentions = (object.mentions !== undefined && object.mentions !== null)
+      ? UserIds.fromPartial(object.mentions)
+      : undefined;
     return message;
   },
 };

@@ -34,6 +34,8 @@ export interface MemberMarks {
   readSeq: number;
   deliveredSeq: number;
   unread: number;
+  /** Unread messages mentioning the member (protocol extension). */
+  mentions?: number | undefined;
 }
 
 /**
@@ -335,7 +337,7 @@ export const TypingEvent: MessageFns<TypingEvent> = {
 };
 
 function createBaseMemberMarks(): MemberMarks {
-  return { userId: "", readSeq: 0, deliveredSeq: 0, unread: 0 };
+  return { userId: "", readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined };
 }
 
 export const MemberMarks: MessageFns<MemberMarks> = {
@@ -351,6 +353,9 @@ export const MemberMarks: MessageFns<MemberMarks> = {
     }
     if (message.unread !== 0) {
       writer.uint32(32).int64(message.unread);
+    }
+    if (message.mentions !== undefined) {
+      writer.uint32(40).int64(message.mentions);
     }
     return writer;
   },
@@ -400,6 +405,14 @@ export const MemberMarks: MessageFns<MemberMarks> = {
             message.unread = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.mentions = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -430,6 +443,7 @@ export const MemberMarks: MessageFns<MemberMarks> = {
         ? globalThis.Number(object.delivered_seq)
         : 0,
       unread: isSet(object.unread) ? globalThis.Number(object.unread) : 0,
+      mentions: isSet(object.mentions) ? globalThis.Number(object.mentions) : undefined,
     };
   },
 
@@ -447,6 +461,9 @@ export const MemberMarks: MessageFns<MemberMarks> = {
     if (message.unread !== 0) {
       obj.unread = Math.round(message.unread);
     }
+    if (message.mentions !== undefined) {
+      obj.mentions = Math.round(message.mentions);
+    }
     return obj;
   },
 
@@ -459,6 +476,7 @@ export const MemberMarks: MessageFns<MemberMarks> = {
     message.readSeq = object.readSeq ?? 0;
     message.deliveredSeq = object.deliveredSeq ?? 0;
     message.unread = object.unread ?? 0;
+    message.mentions = object.mentions ?? undefined;
     return message;
   },
 };

@@ -91,7 +91,14 @@ export interface ChatMessage {
    * and when the latest arrived; absent on a message no one replied to in a thread.
    */
   threadReplies?: number | undefined;
-  threadLastAt?: number | undefined;
+  threadLastAt?:
+    | number
+    | undefined;
+  /**
+   * Mentions (protocol extension, docs/protocol.md): the mentioned members'
+   * user ids, and "@all" / "@here" for a group-wide mention; absent: none.
+   */
+  mentions?: UserIds | undefined;
 }
 
 export interface ChatMessage_ReactionsEntry {
@@ -126,6 +133,11 @@ export interface Conversation {
    * not new messages (last_seq) nor receipts (docs/protocol.md).
    */
   changeSeq: number;
+  /**
+   * Unread messages that mention this user (by id, "@all" or "@here"):
+   * protocol extension, cleared by read marks like unread.
+   */
+  mentions?: number | undefined;
 }
 
 /**
@@ -568,6 +580,7 @@ function createBaseChatMessage(): ChatMessage {
     threadRoot: undefined,
     threadReplies: undefined,
     threadLastAt: undefined,
+    mentions: undefined,
   };
 }
 
@@ -626,6 +639,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     }
     if (message.threadLastAt !== undefined) {
       writer.uint32(144).int64(message.threadLastAt);
+    }
+    if (message.mentions !== undefined) {
+      UserIds.encode(message.mentions, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -790,6 +806,14 @@ export const ChatMessage: MessageFns<ChatMessage> = {
             message.threadLastAt = longToNumber(reader.int64());
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.mentions = UserIds.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -877,6 +901,7 @@ export const ChatMessage: MessageFns<ChatMessage> = {
         : isSet(object.thread_last_at)
         ? globalThis.Number(object.thread_last_at)
         : undefined,
+      mentions: isSet(object.mentions) ? UserIds.fromJSON(object.mentions) : undefined,
     };
   },
 
@@ -942,6 +967,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.threadLastAt !== undefined) {
       obj.threadLastAt = Math.round(message.threadLastAt);
     }
+    if (message.mentions !== undefined) {
+      obj.mentions = UserIds.toJSON(message.mentions);
+    }
     return obj;
   },
 
@@ -978,6 +1006,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     message.threadRoot = object.threadRoot ?? undefined;
     message.threadReplies = object.threadReplies ?? undefined;
     message.threadLastAt = object.threadLastAt ?? undefined;
+    message.mentions = (object.mentions !== undefined && object.mentions !== null)
+      ? UserIds.fromPartial(object.mentions)
+      : undefined;
     return message;
   },
 };
@@ -1203,6 +1234,7 @@ function createBaseConversation(): Conversation {
     deliveredSeq: 0,
     unread: 0,
     changeSeq: 0,
+    mentions: undefined,
   };
 }
 
@@ -1240,6 +1272,9 @@ export const Conversation: MessageFns<Conversation> = {
     }
     if (message.changeSeq !== 0) {
       writer.uint32(88).int64(message.changeSeq);
+    }
+    if (message.mentions !== undefined) {
+      writer.uint32(96).int64(message.mentions);
     }
     return writer;
   },
@@ -1345,6 +1380,14 @@ export const Conversation: MessageFns<Conversation> = {
             message.changeSeq = longToNumber(reader.int64());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.mentions = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1394,6 +1437,7 @@ export const Conversation: MessageFns<Conversation> = {
         : isSet(object.change_seq)
         ? globalThis.Number(object.change_seq)
         : 0,
+      mentions: isSet(object.mentions) ? globalThis.Number(object.mentions) : undefined,
     };
   },
 
@@ -1432,6 +1476,9 @@ export const Conversation: MessageFns<Conversation> = {
     if (message.changeSeq !== 0) {
       obj.changeSeq = Math.round(message.changeSeq);
     }
+    if (message.mentions !== undefined) {
+      obj.mentions = Math.round(message.mentions);
+    }
     return obj;
   },
 
@@ -1453,6 +1500,7 @@ export const Conversation: MessageFns<Conversation> = {
     message.deliveredSeq = object.deliveredSeq ?? 0;
     message.unread = object.unread ?? 0;
     message.changeSeq = object.changeSeq ?? 0;
+    message.mentions = object.mentions ?? undefined;
     return message;
   },
 };

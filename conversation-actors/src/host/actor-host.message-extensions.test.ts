@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { type Clock, LocalBus, silentLogger } from '@chat/platform';
-import { ActorReply, ActorRequest, type ChatMessage, DEFAULT_LIMITS, Event, newGroupId, shardOf, shardSubject, type User } from '@chat/proto';
+import { ActorReply, ActorRequest, type ChatMessage, DEFAULT_LIMITS, Event, dmConversationId, newGroupId, shardOf, shardSubject, type User } from '@chat/proto';
 import { ActorMetrics } from '../metrics.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { ActorHost } from './actor-host.js';
@@ -14,13 +14,14 @@ import { StaticOwnership } from './shard-ownership.js';
 // "Threads"): validation on the send path, the quote in the send's answer and
 // its message.new event, quotes kept current when the original is edited and
 // then deleted; thread replies in the conversation's gapless order, the root's
-// counters and thread.updated, and message.thread paging both ways.
+// counters and thread.updated, and message.thread paging both ways; mentions
+// checked against the members, and mention counts after read marks.
 
 const SHARDS = 4;
 const user = (id: string): User => ({ id, name: id });
 const clock: Clock = { now: () => 1_700_000_000_000 };
 
-describe('ActorHost: replies and threads', () => {
+describe('ActorHost: replies, threads and mentions', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -48,7 +49,7 @@ describe('ActorHost: replies and threads', () => {
     });
     await host.start();
     cleanups.push(() => host.stop());
-    for (const id of ['alice', 'bob']) await store.upsertUser(user(id));
+    for (const id of ['alice', 'bob', 'carol']) await store.upsertUser(user(id));
     return { store, bus };
   }
 
@@ -175,5 +176,51 @@ describe('ActorHost: replies and threads', () => {
     expect(await call(bus, 'bob', id, { $case: 'thread', value: { root: 9, limit: 10 } })).toMatchObject({ $case: 'failure', value: { code: 'not_found' } });
     // The refusals stored nothing: the next message follows with no gap.
     expect(sent(await send(bus, 'bob', id, 'b4', 'ok')).seq).toBe(3);
+  });
+
+  it('checks mentions against the members; counts a member’s unread mentions in their view until read marks pass them', async () => {
+    const { bus } = await start();
+    const id = newGroupId();
+    await call(bus, 'alice', id, { $case: 'createGroup', value: { title: 't', memberIds: ['bob', 'carol'] } });
+    const mention = (callerId: string, clientMsgId: string, ids: string[]) =>
+      call(bus, callerId, id, { $case: 'send', value: { clientMsgId, body: 'hey', attachments: [], mentions: { ids } } });
+    // Repeats are dropped; non-members are refused.
+    expect(sent(await mention('alice', 'a1', ['bob', 'bob', 'carol'])).mentions).toEqual({ ids: ['bob', 'carol'] });
+    expect(await mention('alice', 'a2', ['dave'])).toMatchObject({ $case: 'failure', value: { code: 'bad_request' } });
+    expect(sent(await mention('carol', 'c1', ['@all'])).seq).toBe(2);
+    expect(sent(await mention('alice', 'a3', ['bob'])).seq).toBe(3);
+
+    const view = async (userId: string) => {
+      const r = await call(bus, userId, id, { $case: 'get', value: {} });
+      if (r?.$case !== 'conversation') throw new Error('not a conversation');
+      return r.value.conversation!;
+    };
+    expect(await view('bob')).toMatchObject({ unread: 3, mentions: 3 });
+    expect(await view('carol')).toMatchObject({ unread: 2, mentions: 1 });
+    await call(bus, 'bob', id, { $case: 'markReceipt', value: { readSeq: 2 } });
+    expect(await view('bob')).toMatchObject({ unread: 1, mentions: 1 });
+    await call(bus, 'bob', id, { $case: 'markReceipt', value: { readSeq: 3 } });
+    expect((await view('bob')).mentions).toBeUndefined();
+  });
+
+  it('lets only owners and admins mention @all or @here in a group above 50 members, and no one in a DM', async () => {
+    const { store, bus } = await start();
+    const others = Array.from({ length: 50 }, (_, i) => `u${i}`);
+    for (const u of others) await store.upsertUser(user(u));
+    const id = newGroupId();
+    await call(bus, 'alice', id, { $case: 'createGroup', value: { title: 'big', memberIds: ['bob', ...others] } });
+    const everyone = (callerId: string, clientMsgId: string, what: string) =>
+      call(bus, callerId, id, { $case: 'send', value: { clientMsgId, body: 'all hands', attachments: [], mentions: { ids: [what] } } });
+    expect(await everyone('bob', 'b1', '@all')).toMatchObject({ $case: 'failure', value: { code: 'forbidden' } });
+    expect(await everyone('bob', 'b2', '@here')).toMatchObject({ $case: 'failure', value: { code: 'forbidden' } });
+    expect(sent(await everyone('alice', 'a1', '@all')).mentions).toEqual({ ids: ['@all'] });
+    await call(bus, 'alice', id, { $case: 'setRole', value: { userId: 'bob', role: 'admin' } });
+    expect(sent(await everyone('bob', 'b3', '@here')).mentions).toEqual({ ids: ['@here'] });
+
+    const dmId = dmConversationId('alice', 'bob');
+    const dm = await call(bus, 'alice', dmId, { $case: 'openDm', value: { peer: user('bob') } });
+    if (dm?.$case !== 'conversation') throw new Error(`openDm failed: ${JSON.stringify(dm)}`);
+    const inDm = await call(bus, 'alice', dmId, { $case: 'send', value: { clientMsgId: 'd1', body: 'x', attachments: [], mentions: { ids: ['@all'] } } });
+    expect(inDm).toMatchObject({ $case: 'failure', value: { code: 'bad_request' } });
   });
 });
