@@ -148,6 +148,9 @@ export class ChatClient {
       case 'message.updated':
         s.updateMessage(ev.message);
         return;
+      case 'thread.updated':
+        s.applyThreadUpdate(ev.conversationId, ev.root, ev.threadReplies, ev.threadLastAt);
+        return;
       case 'message.delta':
         if (!s.applyDelta(ev.conversationId, ev.seq, ev.offset, ev.text)) void this.#refetchStreaming(ev.conversationId, ev.seq);
         return;
@@ -256,6 +259,29 @@ export class ChatClient {
     return page.messages.length;
   }
 
+  /** One page of a thread (protocol extension `message.thread`): the replies before `before`, or the newest. */
+  async loadThread(conversationId: string, root: number, before?: number): Promise<{ root: Message; messages: Message[]; hasMore: boolean }> {
+    const page = await this.connection.request('message.thread', { conversationId, root, limit: HISTORY_PAGE, ...(before === undefined ? {} : { before }) });
+    // Kept apart from the conversation's log, which holds one unbroken range of seqs: a
+    // thread's replies are spread over the whole history. The root updates in place.
+    this.state.addThreadPage(conversationId, page.root, page.messages);
+    return page;
+  }
+
+  /**
+   * Loads older history until the conversation's log holds `seq` (a quote's
+   * original, to jump to it); false if it does not exist or cannot be loaded.
+   */
+  async loadUntil(conversationId: string, seq: number): Promise<boolean> {
+    const log = this.state.log(conversationId);
+    for (let pages = 0; pages < 1000; pages++) {
+      if (log.get(seq)) return true;
+      if (log.size > 0 && (log.low <= seq || !log.hasOlder)) return false;
+      if ((await this.loadOlder(conversationId)) === 0) return Boolean(log.get(seq));
+    }
+    return false;
+  }
+
   async searchUsers(prefix: string): Promise<User[]> {
     const { users } = await this.connection.request('user.search', { prefix, limit: 20 });
     this.state.rememberUsers(users);
@@ -344,9 +370,9 @@ export class ChatClient {
   // --- messages --------------------------------------------------------
 
   /** Sends a message: it shows at once as pending, then as confirmed with its seq (or failed, with a retry). */
-  send(conversationId: string, body: string, attachments: Attachment[] = []): string {
+  send(conversationId: string, body: string, attachments: Attachment[] = [], extras: SendExtras = {}): string {
     const clientMsgId = this.#o.newClientMsgId();
-    this.state.addPending({ clientMsgId, conversationId, body, attachments, createdAt: this.#o.now() });
+    this.state.addPending({ clientMsgId, conversationId, body, attachments, createdAt: this.#o.now(), ...withoutEmpty(extras) });
     this.#typing.get(conversationId)?.stop();
     void this.#transmit(clientMsgId);
     return clientMsgId;
@@ -366,6 +392,7 @@ export class ChatClient {
         clientMsgId,
         body: p.body,
         attachments: p.attachments,
+        ...withoutEmpty({ replyTo: p.replyTo, threadRoot: p.threadRoot, mentions: p.mentions }),
       });
       this.state.confirmSend(clientMsgId, message);
     } catch (err) {
@@ -403,4 +430,20 @@ export class ChatClient {
     if (hasText) throttle.input();
     else throttle.stop();
   }
+}
+
+/** What a send may carry besides its body (protocol extensions: replies, threads, mentions). */
+export interface SendExtras {
+  replyTo?: number | undefined;
+  threadRoot?: number | undefined;
+  mentions?: string[] | undefined;
+}
+
+/** `extras` without its absent or empty fields, so an ordinary send's frame is exactly what it always was. */
+function withoutEmpty(extras: SendExtras): { replyTo?: number; threadRoot?: number; mentions?: string[] } {
+  const out: { replyTo?: number; threadRoot?: number; mentions?: string[] } = {};
+  if (extras.replyTo !== undefined) out.replyTo = extras.replyTo;
+  if (extras.threadRoot !== undefined) out.threadRoot = extras.threadRoot;
+  if (extras.mentions && extras.mentions.length > 0) out.mentions = extras.mentions;
+  return out;
 }

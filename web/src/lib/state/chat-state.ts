@@ -10,6 +10,12 @@ export interface PendingSend {
   body: string;
   attachments: Attachment[];
   createdAt: number;
+  /** The seq this message replies to (a quote shows above it). */
+  replyTo?: number;
+  /** The thread root it replies in (it shows in that thread, not in the conversation). */
+  threadRoot?: number;
+  /** Mentioned user ids, '@all' or '@here'. */
+  mentions?: string[];
   /** `sending` until a reply; `failed` after an error reply (offer a retry). */
   status: 'sending' | 'failed';
   error?: string;
@@ -40,6 +46,8 @@ export class ChatState {
   readonly #conversations = new Map<string, Conversation>();
   readonly #logs = new Map<string, MessageLog>();
   readonly #pending = new Map<string, PendingSend>();
+  /** Thread replies loaded with `message.thread`, per `conversationId/root` (see threadMessages). */
+  readonly #threads = new Map<string, Map<number, Message>>();
   readonly #names = new Map<string, string>();
   /** Ids of the users known to be bots (from `bot: true` in user objects), for the badge. */
   readonly #bots = new Set<string>();
@@ -188,11 +196,48 @@ export class ChatState {
   /** A `message.updated` or the reply of an edit, delete or reaction. */
   updateMessage(message: Message): void {
     this.log(message.conversationId).update(message);
+    if (message.threadRoot !== undefined) this.#threads.get(`${message.conversationId}/${message.threadRoot}`)?.set(message.seq, message);
     const c = this.#conversations.get(message.conversationId);
     if (c?.lastMessage?.seq === message.seq && (message.changeSeq ?? 0) >= (c.lastMessage.changeSeq ?? 0)) {
       this.#conversations.set(c.id, { ...c, lastMessage: message });
     }
     this.#changed();
+  }
+
+  /** A page of `message.thread`: its replies, and the root as it is now (updated if held). */
+  addThreadPage(conversationId: string, root: Message, messages: Message[]): void {
+    const key = `${conversationId}/${root.seq}`;
+    const held = this.#threads.get(key) ?? new Map<number, Message>();
+    for (const m of messages) {
+      const old = held.get(m.seq);
+      if (!old || (m.changeSeq ?? 0) >= (old.changeSeq ?? 0)) held.set(m.seq, m);
+    }
+    this.#threads.set(key, held);
+    this.log(conversationId).update(root);
+    this.#changed();
+  }
+
+  /** The replies of a thread this client holds (loaded pages and those in the conversation's log), ascending seq. */
+  threadMessages(conversationId: string, root: number): Message[] {
+    const bySeq = new Map(this.#threads.get(`${conversationId}/${root}`) ?? []);
+    for (const m of this.log(conversationId).messages()) if (m.threadRoot === root) bySeq.set(m.seq, m);
+    return [...bySeq.values()].sort((x, y) => x.seq - y.seq);
+  }
+
+  /** A `thread.updated`: the root's counters, if the root is held (it is read with them otherwise). */
+  applyThreadUpdate(conversationId: string, root: number, threadReplies: number, threadLastAt: number): void {
+    const log = this.#logs.get(conversationId);
+    const held = log?.get(root);
+    if (!held || (held.threadReplies ?? 0) >= threadReplies) return;
+    this.#updateMessageQuietly({ ...held, threadReplies, threadLastAt });
+    this.#changed();
+  }
+
+  /** Whether `message` mentions the signed-in user (by id, '@all' or '@here'; never their own message). */
+  mentionsMe(message: Message): boolean {
+    const me = this.me?.id;
+    if (!me || message.senderId === me || !message.mentions) return false;
+    return message.mentions.some((m) => m === me || m === '@all' || m === '@here');
   }
 
   /** A `message.delta`; false when it cannot be applied (a gap: fetch the message again). */
@@ -277,6 +322,7 @@ export class ChatState {
     if (c && userId === this.me?.id && (marks.readSeq > c.readSeq || marks.deliveredSeq > c.deliveredSeq)) {
       const next = { ...c, readSeq: Math.max(c.readSeq, marks.readSeq), deliveredSeq: Math.max(c.deliveredSeq, marks.deliveredSeq) };
       next.unread = this.#countUnread(next, c);
+      next.mentions = this.#countMentions(next, c);
       this.#conversations.set(c.id, next);
     }
     this.#changed();
@@ -338,6 +384,7 @@ export class ChatState {
         // My own message means I have read up to it.
         readSeq: mine ? message.seq : c.readSeq,
         unread: mine ? 0 : c.unread + (message.seq > c.readSeq ? 1 : 0),
+        mentions: mine ? undefined : (c.mentions ?? 0) + (message.seq > c.readSeq && this.mentionsMe(message) ? 1 : 0) || undefined,
       });
     } else if (c.lastMessage?.seq === message.seq && outcome === 'replaced') {
       this.#conversations.set(c.id, { ...c, lastMessage: message });
@@ -360,8 +407,10 @@ export class ChatState {
       readSeq: Math.max(held.readSeq, incoming.readSeq),
       deliveredSeq: Math.max(held.deliveredSeq, incoming.deliveredSeq),
       unread: incoming.unread,
+      mentions: incoming.mentions,
     };
     merged.unread = this.#countUnread(merged, incoming);
+    if (merged.readSeq >= merged.lastSeq) merged.mentions = undefined;
     this.#conversations.set(incoming.id, merged);
   }
 
@@ -385,6 +434,15 @@ export class ChatState {
       }
     }
     return Math.max(0, Math.min(unread, c.lastSeq - c.readSeq));
+  }
+
+  /** Unread mentions of `c` after its readSeq moved: the held messages that mention me between the old and new mark no longer count. */
+  #countMentions(c: Conversation, before: Conversation): number | undefined {
+    if (c.readSeq >= c.lastSeq) return undefined;
+    let n = before.mentions ?? 0;
+    const log = this.#logs.get(c.id);
+    if (log) for (const m of log.messages()) if (m.seq > before.readSeq && m.seq <= c.readSeq && this.mentionsMe(m)) n--;
+    return n > 0 ? n : undefined;
   }
 
   #changed(): void {
