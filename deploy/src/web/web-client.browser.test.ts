@@ -280,6 +280,88 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
   });
 
+  it('replies, a thread and a mention in a group: the quote follows an edit and jumps to the original', async () => {
+    errors.length = 0;
+    const { page: fay } = await signIn('Fay Mx');
+    const { page: eve } = await signIn('Eve Mx');
+    await eve.getByRole('button', { name: 'New group' }).click();
+    const form = eve.getByRole('form', { name: 'New group' });
+    await form.getByLabel('Group name').fill('Plans');
+    await eve.getByRole('searchbox', { name: 'Search users' }).fill('fay mx');
+    await eve.getByRole('checkbox', { name: 'Add Fay Mx to group' }).check();
+    await form.getByRole('button', { name: 'Create group' }).click();
+    await eve.getByRole('region', { name: 'Plans' }).getByText('2 members').waitFor();
+    const eveBox = eve.getByLabel('Message', { exact: true });
+    await eveBox.fill('Where shall we meet?');
+    await eveBox.press('Enter');
+    for (let i = 0; i < 3; i++) {
+      await eveBox.fill(`filler ${i}`);
+      await eveBox.press('Enter');
+    }
+    await fay.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name: /Plans/ }).click();
+    const fayLog = fay.getByRole('log', { name: 'Messages' });
+    const eveLog = eve.getByRole('log', { name: 'Messages' });
+    // Eve's first message (by its label: while it is being edited its text is in a text box).
+    const original = (log: typeof fayLog) => log.getByRole('article', { name: /^Eve Mx at / }).first();
+    await original(fayLog).getByText('Where shall we meet?').waitFor();
+
+    // Reply: Fay quotes Eve's message from its action bar; both sides show the quote above the reply.
+    await original(fayLog).hover();
+    await original(fayLog).getByRole('button', { name: 'Reply to message' }).click();
+    await fay.getByTestId('replying-to').getByText('Where shall we meet?').waitFor();
+    const fayBox = fay.getByLabel('Message', { exact: true });
+    await fayBox.fill('At the station');
+    await fayBox.press('Enter');
+    const reply = (log: typeof fayLog) => log.getByRole('article').filter({ hasText: 'At the station' });
+    for (const log of [fayLog, eveLog]) await reply(log).getByTestId('quote').getByText('Where shall we meet?').waitFor({ timeout: 5000 });
+
+    // Eve edits the original: the quote on both sides follows.
+    await original(eveLog).hover();
+    await original(eveLog).getByRole('button', { name: 'Edit message' }).click();
+    const editBox = original(eveLog).getByRole('textbox', { name: 'Message text' });
+    await editBox.fill('Where and when shall we meet?');
+    await editBox.press('Enter');
+    for (const log of [fayLog, eveLog]) await reply(log).getByTestId('quote').getByText('Where and when shall we meet?').waitFor({ timeout: 5000 });
+
+    // A click on the quote takes Fay to the original, highlighted.
+    await reply(fayLog).getByTestId('quote').click();
+    await expect.poll(() => fayLog.locator('article.msg.flash').textContent(), { timeout: 5000 }).toContain('Where and when shall we meet?');
+
+    // Thread: Eve replies in the original's thread; Fay sees "1 reply" on it, opens the thread and answers there.
+    await original(eveLog).hover();
+    await original(eveLog).getByRole('button', { name: 'Reply in thread' }).click();
+    const eveThread = eve.getByRole('complementary', { name: 'Thread' });
+    await eveThread.getByLabel('Reply in thread').fill('I will book a table');
+    await eveThread.getByLabel('Reply in thread').press('Enter');
+    await eveThread.getByText('I will book a table').waitFor({ timeout: 5000 });
+    // Thread replies stay out of the conversation's log.
+    await expect(eveLog.getByText('I will book a table').count()).resolves.toBe(0);
+    await original(fayLog).getByRole('button', { name: /^1 reply/ }).click({ timeout: 5000 });
+    const fayThread = fay.getByRole('complementary', { name: 'Thread' });
+    await fayThread.getByText('I will book a table').waitFor({ timeout: 5000 });
+    await fayThread.getByLabel('Reply in thread').fill('Thanks!');
+    await fayThread.getByLabel('Reply in thread').press('Enter');
+    await eveThread.getByText('Thanks!').waitFor({ timeout: 5000 });
+    await eveThread.getByTestId('thread-root').getByText('2 replies').waitFor({ timeout: 5000 });
+    await eve.screenshot({ path: join(SHOTS, '13-thread-panel.png') });
+
+    // Mention: Fay types @Ev, picks Eve from the list; Eve sees the message marked as mentioning her.
+    await fayBox.fill('');
+    await fayBox.pressSequentially('@Ev');
+    await fay.getByRole('listbox', { name: 'Mention' }).getByRole('option', { name: /@Eve Mx/ }).waitFor();
+    await fayBox.press('Enter');
+    await expect(fayBox.inputValue()).resolves.toBe('@Eve Mx ');
+    await fayBox.pressSequentially('see you there');
+    await fayBox.press('Enter');
+    const mention = eveLog.getByRole('article').filter({ hasText: '@Eve Mx see you there' });
+    await mention.waitFor({ timeout: 5000 });
+    await expect(mention.evaluate((a) => a.classList.contains('mention'))).resolves.toBe(true);
+    await expect(fayLog.getByRole('article').filter({ hasText: '@Eve Mx see you there' }).evaluate((a) => a.classList.contains('mention'))).resolves.toBe(false);
+    await eve.screenshot({ path: join(SHOTS, '14-reply-and-mention.png') });
+
+    expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
+  });
+
   it('a streamed message (a bot\u2019s answer) grows in place with a cursor, then stays like any other message', async () => {
     errors.length = 0;
     const { page } = await signIn('Dee Stream');

@@ -128,6 +128,9 @@ function sameMessage(a: Message, b: Message): boolean {
     a.editedAt === b.editedAt &&
     a.deleted === b.deleted &&
     a.body === b.body &&
-    JSON.stringify(a.reactions) === JSON.stringify(b.reactions)
+    JSON.stringify(a.reactions) === JSON.stringify(b.reactions) &&
+    // Protocol extensions that change without a changeSeq: a thread root's counters, a reply's quote.
+    a.threadReplies === b.threadReplies &&
+    JSON.stringify(a.replyTo) === JSON.stringify(b.replyTo)
   );
 }
