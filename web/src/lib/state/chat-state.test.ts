@@ -236,3 +236,45 @@ describe('ChatState: receipts, typing, presence', () => {
     expect(versions[1]).toBeGreaterThan(versions[0]!);
   });
 });
+
+describe('ChatState: threads and mentions (protocol extensions)', () => {
+  it('counts new messages that mention me (by id, @all or @here, never my own) until my read mark passes them', () => {
+    const s = signedIn();
+    s.upsertConversation(conv('g', { lastSeq: 1, readSeq: 1 }));
+    s.addMessages([msg('g', 1)]);
+    s.addMessage(msg('g', 2, { mentions: ['alice'] }));
+    s.addMessage(msg('g', 3, { mentions: ['@here'] }));
+    s.addMessage(msg('g', 4, { mentions: ['carol'] }));
+    s.addMessage(msg('g', 5, { senderId: 'alice', mentions: ['@all'] }));
+    expect(s.mentionsMe(s.log('g').get(3)!)).toBe(true);
+    expect(s.mentionsMe(s.log('g').get(5)!)).toBe(false);
+    // My own message (seq 5) marks me read up to it: nothing unread is left.
+    expect(s.conversation('g')?.mentions).toBeUndefined();
+
+    const t = signedIn();
+    t.upsertConversation(conv('g', { lastSeq: 1, readSeq: 1 }));
+    t.addMessages([msg('g', 1)]);
+    for (const m of [msg('g', 2, { mentions: ['alice'] }), msg('g', 3, { mentions: ['@all'] }), msg('g', 4)]) t.addMessage(m);
+    expect(t.conversation('g')).toMatchObject({ unread: 3, mentions: 2 });
+    t.applyReceipt('g', 'alice', 2, 2);
+    expect(t.conversation('g')).toMatchObject({ unread: 2, mentions: 1 });
+    t.applyReceipt('g', 'alice', 4, 4);
+    expect(t.conversation('g')?.mentions).toBeUndefined();
+  });
+
+  it('moves a held root’s thread counters on thread.updated, and keeps thread replies by thread', () => {
+    const s = signedIn();
+    s.upsertConversation(conv('g', { lastSeq: 1 }));
+    s.addMessages([msg('g', 1)]);
+    s.addMessage(msg('g', 2, { threadRoot: 1 }));
+    s.applyThreadUpdate('g', 1, 1, 1_002);
+    expect(s.log('g').get(1)).toMatchObject({ threadReplies: 1, threadLastAt: 1_002 });
+    // An older update does not move it back.
+    s.applyThreadUpdate('g', 1, 0, 1_001);
+    expect(s.log('g').get(1)?.threadReplies).toBe(1);
+    // A page of older replies joins those in the log, in seq order.
+    s.addThreadPage('g', msg('g', 1, { threadReplies: 1 }), [msg('g', 2, { threadRoot: 1 })]);
+    expect(s.threadMessages('g', 1).map((m) => m.seq)).toEqual([2]);
+    expect(s.threadMessages('g', 7)).toEqual([]);
+  });
+});
