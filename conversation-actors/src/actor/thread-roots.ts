@@ -7,7 +7,10 @@ import type { ChatStore, ThreadSummary } from '../store/store.js';
  * writes on them. The actor is its conversation's only writer, so it counts:
  * a root's counters are read once (one indexed read, on the first reply to it
  * since the actor started) and kept here, moved only by appends that
- * succeeded. Sends that are not thread replies never touch this.
+ * succeeded. Counters only change with appends, which move the head: an actor
+ * whose memory is stale (another owner wrote meanwhile) has its append
+ * refused (SeqConflictError), forgets them and reads them again. Sends that
+ * are not thread replies never touch this.
  */
 export class ThreadRoots {
   readonly #known = new Map<number, ThreadSummary>();
