@@ -19,6 +19,14 @@ export class ForbiddenError extends ChatError {
   }
 }
 
+/** The store has no message search index (e.g. the Cassandra store); not retryable. */
+export class SearchUnsupportedError extends ChatError {
+  readonly code = 'bad_request';
+  constructor(message = 'message search is not available on this deployment', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 export class NotFoundError extends ChatError {
   readonly code = 'not_found';
 }

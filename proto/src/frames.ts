@@ -34,6 +34,7 @@ export const ALL_OPS = [
   'message.react',
   'message.history',
   'message.stream',
+  'message.search',
   'sync',
   'receipt.mark',
   'typing',
@@ -49,6 +50,11 @@ export const envelopeSchema = z.object({
 
 /** Most users one `presence.get` may ask about (one bus request, one backend read). */
 export const MAX_PRESENCE_USER_IDS = 200;
+
+/** Longest message.search query, in characters. */
+export const MAX_SEARCH_QUERY_CHARS = 256;
+/** Most hits one message.search page holds. */
+export const MAX_SEARCH_LIMIT = 50;
 
 /** Builds the per-op argument schemas for a deployment's limits. */
 export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
@@ -124,6 +130,16 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
       before: seqSchema.optional(),
       after: seqSchema.optional(),
       limit: z.number().int().min(1).max(limits.maxHistoryLimit).default(50),
+    }),
+    // Protocol extension (docs/protocol.md): full-text search over the caller's conversations.
+    // The query is not trimmed: a trailing space ends its last word (no prefix match).
+    'message.search': z.object({
+      query: z.string().max(MAX_SEARCH_QUERY_CHARS, `query longer than ${MAX_SEARCH_QUERY_CHARS} characters`).refine((q) => q.trim().length > 0, {
+        message: 'query must not be empty',
+      }),
+      conversationId: conversationIdSchema.optional(),
+      before: z.string().min(1).max(512).optional(),
+      limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(20),
     }),
     // Marks are seqs (0: nothing yet); at least one must be given.
     'receipt.mark': z

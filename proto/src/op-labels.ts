@@ -36,4 +36,5 @@ export const QUERY_OP_LABELS: Readonly<Record<QueryOp, string>> = {
   contactsAmong: 'internal.contacts_among',
   rooms: 'internal.rooms',
   verifyBotToken: 'internal.verify_bot_token',
+  searchMessages: 'message.search',
 };

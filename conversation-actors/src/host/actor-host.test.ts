@@ -39,6 +39,8 @@ import type {
   ReceiptMark,
   ReceiptMarksRecord,
   NewConversation,
+  MessageSearchPage,
+  MessageSearchQuery,
 } from '../store/store.js';
 import { ActorHost } from './actor-host.js';
 import { StaticOwnership } from './shard-ownership.js';
@@ -144,6 +146,9 @@ class InterceptingStore implements ChatStore {
   }
   getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
     return this.inner.getMemberViews(conversationId, userIds);
+  }
+  searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage> {
+    return this.inner.searchMessages(userId, query);
   }
   close(): Promise<void> {
     return this.inner.close();

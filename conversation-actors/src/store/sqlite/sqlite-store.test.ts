@@ -9,6 +9,10 @@ import { message, runStoreContract } from '@chat/testkit/store-contract';
 import { SCHEMA_VERSION } from './schema.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 
+/** Takes a file back to before schema version 5 (no search index). */
+const DROP_SEARCH = `DROP TRIGGER messages_search_insert; DROP TRIGGER messages_search_update; DROP TRIGGER messages_search_delete;
+  DROP TABLE message_search; DROP TABLE message_search_rows;`;
+
 const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'chat-sqlite-'));
 
 runStoreContract('SQLite', async () => {
@@ -237,7 +241,8 @@ describe('SqliteStore', () => {
     await first.close();
     // Back to exactly what version 1 created: no change_seq columns, no index on them.
     const db = new Database(file);
-    db.exec(`DROP INDEX messages_by_change;
+    db.exec(`${DROP_SEARCH}
+      DROP INDEX messages_by_change;
       ALTER TABLE messages DROP COLUMN streaming;
       ALTER TABLE messages DROP COLUMN truncated;
       ALTER TABLE messages DROP COLUMN change_seq;
@@ -253,6 +258,27 @@ describe('SqliteStore', () => {
     await store.updateMessage({ epoch: 1, message: { ...second!, body: 'edited', changeSeq: 1 } });
     expect(await store.readChangedMessages('c', { afterChangeSeq: 0, maxSeq: 2, limit: 5 })).toMatchObject([{ seq: 2, body: 'edited', changeSeq: 1 }]);
     expect((await store.loadConversation('c'))?.changeSeq).toBe(1);
+  });
+
+  it('migrates a version-4 file: its messages become searchable, oldest first, deleted ones left out', async () => {
+    const dataDir = dir();
+    const file = path.join(dataDir, 'chat.db');
+    const first = openSqliteStore({ dataDir });
+    await conversation(first);
+    const old = [message('c', 1, 'alice', { body: 'tea time' }), message('c', 2, 'bob', { body: 'tea gone' }), message('c', 3, 'bob', { body: 'more tea' })];
+    await first.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: old });
+    await first.updateMessage({ epoch: 1, message: { ...old[1]!, body: '', deleted: true, changeSeq: 1 } });
+    await first.close();
+    const db = new Database(file);
+    db.exec(`${DROP_SEARCH} PRAGMA user_version = 4;`);
+    db.close();
+
+    const store = open(dataDir);
+    expect(raw(file).pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const page = await store.searchMessages('bob', { text: 'tea', limit: 10 });
+    expect(page.hits.map((h) => h.message.seq)).toEqual([3, 1]);
+    await store.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 3, messages: [message('c', 4, 'alice', { body: 'tea again' })] });
+    expect((await store.searchMessages('bob', { text: 'tea', limit: 10 })).hits.map((h) => h.message.seq)).toEqual([4, 3, 1]);
   });
 
   it('reopens an existing file without touching its data', async () => {

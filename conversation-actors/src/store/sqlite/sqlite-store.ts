@@ -16,6 +16,8 @@ import type {
   MemberView,
   MembershipChange,
   MessageQuery,
+  MessageSearchPage,
+  MessageSearchQuery,
   MessageUpdate,
   NewBot,
   NewConversation,
@@ -31,6 +33,7 @@ import { type Statements, prepareStatements } from './sqlite-statements.js';
 import { readMemberViews, readRecord, readView } from './sqlite-views.js';
 import { SqliteWriter } from './sqlite-writer.js';
 import { SqliteBots } from './sqlite-bots.js';
+import { SqliteSearch } from './sqlite-search.js';
 
 /** Options of openSqliteStore. */
 export interface SqliteStoreOptions {
@@ -99,6 +102,7 @@ export class SqliteStore implements ChatStore {
   private closed = false;
   private readonly writer: SqliteWriter;
   private readonly bots: SqliteBots;
+  private readonly searcher: SqliteSearch;
 
   /** Opens `filePath` (created if missing) and brings its schema up to date. */
   constructor(filePath: string, options: { busyTimeoutMs?: number | undefined; synchronous?: SqliteSync | undefined } = {}) {
@@ -115,6 +119,7 @@ export class SqliteStore implements ChatStore {
       this.db = db;
       this.writer = new SqliteWriter(filePath, options.busyTimeoutMs ?? 5000, synchronous);
       this.bots = new SqliteBots(db, this.writer);
+      this.searcher = new SqliteSearch(db);
     } catch (err) {
       db?.close();
       throw toStoreError(err, `open ${filePath}`);
@@ -388,6 +393,13 @@ export class SqliteStore implements ChatStore {
   /** One snapshot; the members and the last message are read once for every user. */
   getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
     return this.run('getMemberViews', () => this.db.transaction(() => readMemberViews(this.s, conversationId, userIds))());
+  }
+
+  searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage> {
+    return this.run('searchMessages', () => {
+      checkLimit(query.limit);
+      return this.searcher.search(userId, query);
+    });
   }
 
   async close(): Promise<void> {
