@@ -4,7 +4,10 @@
 // searchMessages as random members with a mix of queries and prints latency
 // percentiles per query kind.
 //   node bench/run.mjs sqlite-search --messages 1000000 --dir /tmp/search-bench
-// The file is deleted at the end unless --keep is given.
+// The file is deleted at the end unless --keep is given. What the index costs
+// writes: compare the seeding rates of
+//   node bench/run.mjs sqlite-search --messages 200000 --batch 50 --queries 0
+//   node bench/run.mjs sqlite-search --messages 200000 --batch 50 --no-index
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +25,10 @@ const { values: o } = parseArgs({
     limit: { type: 'string', default: '20' },
     dir: { type: 'string', default: '/tmp/chat-search-bench' },
     keep: { type: 'boolean', default: false },
+    // Messages per write transaction while seeding (the store's writer batches what arrives meanwhile).
+    batch: { type: 'string', default: '10000' },
+    // Seed without the search triggers and measure nothing: the write cost the index adds is the difference.
+    'no-index': { type: 'boolean', default: false },
   },
 });
 const MESSAGES = Number(o.messages);
@@ -68,6 +75,7 @@ async function seed_(): Promise<void> {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
+  if (o['no-index']) for (const t of ['insert', 'update', 'delete']) db.exec(`DROP TRIGGER messages_search_${t}`);
   const t0 = performance.now();
   db.transaction(() => {
     const u = db.prepare('INSERT INTO users (id, name, name_lower, id_lower) VALUES (?, ?, ?, ?)');
@@ -88,7 +96,7 @@ async function seed_(): Promise<void> {
     `INSERT INTO messages (conversation_id, seq, id, sender_id, client_msg_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
   const lastSeq = new Array<number>(CONVERSATIONS).fill(0);
-  const BATCH = 10_000;
+  const BATCH = Number(o.batch);
   for (let done = 0; done < MESSAGES; done += BATCH) {
     db.transaction(() => {
       for (let k = done; k < Math.min(MESSAGES, done + BATCH); k++) {
@@ -99,7 +107,7 @@ async function seed_(): Promise<void> {
         insert.run(conv(ci), seq, `m${k}`, senders[pick(senders.length)], `c${k}`, body, 1_700_000_000_000 + k);
       }
     })();
-    if ((done / BATCH) % 10 === 0) process.stderr.write(`\rseeded ${done + BATCH}`);
+    if (done % 100_000 < BATCH) process.stderr.write(`\rseeded ${done + BATCH}`);
   }
   const head = db.prepare('UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ?');
   db.transaction(() => lastSeq.forEach((s, i) => head.run(s, 1_700_000_000_000 + s, conv(i))))();
@@ -107,7 +115,7 @@ async function seed_(): Promise<void> {
   db.close();
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write('\n');
-  console.log(`seeded ${MESSAGES} messages in ${CONVERSATIONS} conversations (${USERS} users) in ${secs.toFixed(1)} s (${Math.round(MESSAGES / secs)} msgs/s, FTS triggers included); file ${(fs.statSync(file).size / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`seeded ${MESSAGES} messages in ${CONVERSATIONS} conversations (${USERS} users) in ${secs.toFixed(1)} s (${Math.round(MESSAGES / secs)} msgs/s, ${o['no-index'] ? 'no search index' : 'FTS triggers included'}, ${BATCH} per transaction); file ${(fs.statSync(file).size / 2 ** 20).toFixed(0)} MiB`);
 }
 
 /** The query kinds measured, each a function of the random source. */
@@ -157,7 +165,7 @@ async function measure(): Promise<void> {
 const keepAlive = setInterval(() => undefined, 1000);
 try {
   await seed_();
-  await measure();
+  if (!o['no-index'] && QUERIES > 0) await measure();
 } finally {
   clearInterval(keepAlive);
   if (!o.keep) fs.rmSync(o.dir, { recursive: true, force: true });
