@@ -418,13 +418,27 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     await expect(target.locator('.body').textContent()).resolves.toBe(NEEDLE);
     // Scrolled into the log's viewport, not left at the bottom.
     const inView = () =>
-      target.evaluate((a) => {
+      page.evaluate(() => {
+        const a = document.querySelector('[role=log] article.msg.hit');
+        if (!a) return false;
         const view = a.closest('[role=log]')!.getBoundingClientRect();
         const row = a.getBoundingClientRect();
         return row.top >= view.top && row.bottom <= view.bottom;
       });
     await expect.poll(inView, { timeout: 5000 }).toBe(true);
     await page.screenshot({ path: join(SHOTS, '11-search-hit-opened.png') });
+
+    // Scrolled away to the bottom, the same hit chosen again is brought back into view.
+    await log.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await expect.poll(inView, { timeout: 5000 }).toBe(false);
+    await page.getByRole('textbox', { name: 'Search messages' }).click();
+    await hit.click();
+    await expect.poll(inView, { timeout: 5000 }).toBe(true);
+    // A press outside the results closes them.
+    await page.getByRole('textbox', { name: 'Search messages' }).click();
+    await results.waitFor();
+    await log.click({ position: { x: 600, y: 300 } });
+    await results.waitFor({ state: 'detached', timeout: 5000 });
 
     expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
   });
