@@ -17,12 +17,14 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   const tracing = await startTracing({ role: 'actors', logger: log, env });
   const registry = createMetricsRegistry('actors');
   let started = false;
+  // Not ready while its store cannot write (set once the actors role runs).
+  let writable = () => true;
   let bus;
   let ops;
   try {
     bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log, registry });
     const connected = bus;
-    ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && connected.isReady() });
+    ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && connected.isReady() && writable() });
   } catch (err) {
     await bus?.close();
     await tracing.shutdown();
@@ -55,6 +57,7 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
       registry,
       logger: log,
     });
+    writable = actors.writable;
     started = true;
     log.info({ shards: ownership?.ownedShards().length }, 'actor host serving');
     return {
