@@ -44,11 +44,13 @@ const EXPIRE_CHUNK = 1000;
 // for one lease, so an up or heartbeat overtaken by its down is ignored. Keys are built inside the scripts, so this
 // needs a single Redis (or a primary with replicas), not Redis Cluster.
 // The typing leases' keys and scripts are in redis-typing-scripts.ts.
-// p..'since' is when this Redis's presence data began: written by the first
-// get or expiry round that finds it missing, i.e. right after Redis lost its
-// data (restarted empty) or on a deployment's very first start. For one
-// rebuild window after it, users without a session may just not have been
-// re-reported yet (see RedisPresenceBackendOptions.rebuildWindowMs).
+// p..'since' is when this Redis's presence data began. A backend's first
+// connection writes 0 unless it exists ("complete": a new deployment, or data
+// another instance kept); after that, the first get or expiry round that
+// finds it missing writes the time, i.e. right after Redis lost its data
+// (restarted empty, flushed). For one rebuild window after it, users without
+// a session may just not have been re-reported yet (see
+// RedisPresenceBackendOptions.rebuildWindowMs).
 
 /** Lua: `since` (and whether it was missing) of the presence data; needs p and now. */
 const SINCE = `
@@ -203,6 +205,12 @@ export class RedisPresenceBackend implements PresenceBackend {
     const redis = new Redis(options.url, redisOptions);
     // Errors surface on the calls that fail; without a listener ioredis would log each reconnect attempt.
     redis.on('error', () => {});
+    // First connection only (registered before any caller's wait for 'ready', so it is sent
+    // first): an empty Redis met at start is a new deployment, not lost data. Reconnects
+    // leave 'since' alone, so data lost meanwhile is noticed by the scripts.
+    redis.once('ready', () => {
+      redis.set(`${this.#prefix}since`, '0', 'NX').catch(() => {});
+    });
     redis.defineCommand('presenceUpsert', { numberOfKeys: 0, lua: UPSERT });
     redis.defineCommand('presenceDown', { numberOfKeys: 0, lua: DOWN });
     redis.defineCommand('presenceExpire', { numberOfKeys: 0, lua: EXPIRE });
