@@ -28,6 +28,8 @@ export interface WriteHealthOptions {
   logger?: Logger;
   /** Between probes while the store cannot write. Default DEFAULT_WRITE_PROBE_MS. */
   probeMs?: number;
+  /** Called when `writable` changes (e.g. to set a gauge). */
+  onChange?: (writable: boolean) => void;
 }
 
 /**
@@ -47,6 +49,7 @@ export class WriteHealthStore implements ChatStore {
   #closed = false;
   readonly #logger: Logger;
   readonly #probeMs: number;
+  readonly #onChange: (writable: boolean) => void;
 
   constructor(
     private readonly inner: ChatStore,
@@ -54,6 +57,7 @@ export class WriteHealthStore implements ChatStore {
   ) {
     this.#logger = options.logger ?? silentLogger();
     this.#probeMs = options.probeMs ?? DEFAULT_WRITE_PROBE_MS;
+    this.#onChange = options.onChange ?? (() => {});
   }
 
   /** False from a write failing with StoreCannotWriteError until a write or probe succeeds. */
@@ -156,8 +160,12 @@ export class WriteHealthStore implements ChatStore {
   }
 
   #failed(err: StoreCannotWriteError): void {
-    if (!this.#failure) this.#logger.error({ err }, 'the store cannot write: not ready until a write succeeds again');
+    const was = this.#failure;
     this.#failure = err;
+    if (!was) {
+      this.#logger.error({ err }, 'the store cannot write: not ready until a write succeeds again');
+      this.#onChange(false);
+    }
     if (!this.#probe && !this.#closed && this.inner.probeWrite) {
       this.#probe = setInterval(() => void this.#runProbe(), this.#probeMs);
       this.#probe.unref();
@@ -168,6 +176,7 @@ export class WriteHealthStore implements ChatStore {
     this.#failure = undefined;
     this.#stopProbing();
     this.#logger.warn('the store can write again: ready');
+    this.#onChange(true);
   }
 
   #probing = false;

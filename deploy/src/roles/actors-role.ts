@@ -36,9 +36,12 @@ export async function startActorsRole(options: {
 }): Promise<ActorsRole> {
   const { bus, config, registry, logger } = options;
   // STORE selects SQLite in DATA_DIR (default) or ScyllaDB (SCYLLA_*).
-  // Watched for writes the file system refuses: readiness follows it (WriteHealthStore).
-  const store = new WriteHealthStore(await openStore(config, logger), { logger: logger.child({ component: 'store' }) });
   const metrics = new ActorMetrics(registry);
+  // Watched for writes the file system refuses: readiness follows it (WriteHealthStore).
+  const store = new WriteHealthStore(await openStore(config, logger), {
+    logger: logger.child({ component: 'store' }),
+    onChange: (writable) => metrics.storeWritable.set(writable ? 1 : 0),
+  });
   const host = new ActorHost({
     bus,
     store,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsBus, connectNatsBus, silentLogger } from '@chat/platform';
+import { type NatsBus, connectNatsBus, parseMetricsText, silentLogger } from '@chat/platform';
 import { ActorReply, ActorRequest, newGroupId, shardOf, shardSubject } from '@chat/proto';
 import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
 import { mountSmallDisk } from '@chat/testkit/small-disk';
@@ -37,6 +37,8 @@ afterAll(async () => {
 });
 
 const readyz = async () => (await fetch(`http://127.0.0.1:${actors.port}/readyz`)).status;
+const writableGauge = async () =>
+  parseMetricsText(await (await fetch(`http://127.0.0.1:${actors.port}/metrics`)).text()).find((m) => m.name === 'chat_store_writable')?.value;
 
 /** A request as a gateway sends it, retried while the shard has no owner yet (as a gateway's lane would). */
 async function call(op: ActorRequest['op'], conversationId: string): Promise<ActorReply> {
@@ -60,6 +62,7 @@ describe.skipIf(!disk)('an actor host on a full disk', () => {
     const id = newGroupId();
     expect((await call({ $case: 'createGroup', value: { title: 'disk', memberIds: [] } }, id)).result?.$case).toBe('conversation');
     expect(await readyz()).toBe(200);
+    expect(await writableGauge()).toBe(1);
 
     disk!.fill();
     let refused: ActorReply | undefined;
@@ -69,6 +72,7 @@ describe.skipIf(!disk)('an actor host on a full disk', () => {
     }
     expect(refused?.result).toMatchObject({ $case: 'failure', value: { code: 'unavailable', noRetry: true } });
     expect(await readyz()).toBe(503);
+    expect(await writableGauge()).toBe(0);
 
     disk!.free();
     const deadline = performance.now() + 10_000;
@@ -78,5 +82,6 @@ describe.skipIf(!disk)('an actor host on a full disk', () => {
     }
     const after = await call({ $case: 'send', value: { clientMsgId: 'after', body: 'space is back', attachments: [] } }, id);
     expect(after.result).toMatchObject({ $case: 'send', value: { message: { body: 'space is back' } } });
+    expect(await writableGauge()).toBe(1);
   }, 60_000);
 });
