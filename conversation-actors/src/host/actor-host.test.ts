@@ -18,7 +18,7 @@ import {
   userEventsSubject,
   GROUPS_CREATED_SUBJECT,
 } from '@chat/proto';
-import { StaleEpochError, StoreUnavailableError } from '../errors.js';
+import { StaleEpochError, StoreCannotWriteError, StoreUnavailableError } from '../errors.js';
 import { ActorMetrics } from '../metrics.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type {
@@ -648,6 +648,25 @@ describe('ActorHost over the bus', () => {
     ]);
     await h.bus.flush();
     expect(newMessages(published).map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('marks a write the store cannot take (disk full) not to be resent, and lets the session’s next request through at once', async () => {
+    const h = await start();
+    const id = await createGroup(h);
+    const lane = (laneSeq: number, laneAfter: number) => ({ sessionId: 'session-full', laneSeq, laneAfter });
+    // What the SQLite store throws when the file system refuses the commit.
+    h.wrapped.onAppend = () => Promise.reject(new StoreCannotWriteError('appendMessages: SQLite commit failed: database or disk is full'));
+    const refused = await call(h, sendReq(id, 'alice', 'f1', 'f1', lane(1, 0)));
+    expect(refused.result).toMatchObject({ $case: 'failure', value: { code: 'unavailable', noRetry: true } });
+    // A plain outage stays worth resending.
+    h.wrapped.onAppend = () => Promise.reject(new StoreUnavailableError('store unreachable'));
+    const outage = await call(h, sendReq(id, 'bob', 'o1'));
+    expect(outage.result).toMatchObject({ $case: 'failure', value: { code: 'unavailable' } });
+    expect(outage.result?.$case === 'failure' && outage.result.value.noRetry).toBeFalsy();
+    // The gateway does not resend the refused request, so the session's next one (sent while it was in flight) is served.
+    h.wrapped.onAppend = undefined;
+    expect(seqOf(await call(h, sendReq(id, 'alice', 'f2', 'f2', lane(2, 1))))).toBe(1);
+    expect(await storedBodies(h, id)).toEqual([[1, 'f2']]);
   });
 
   it('after a write that failed but was stored, reloads the head: the retry is a duplicate and the next send follows it', async () => {
