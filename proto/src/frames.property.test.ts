@@ -1,0 +1,105 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { hostileValue, mutatedFrameText, validOpArgs, withOwnKey } from '@chat/testkit/frame-fuzz';
+import { ALL_OPS, type ImplementedOp, createOpSchemas, describeZodError, envelopeSchema } from './index.js';
+import { DEFAULT_LIMITS } from './limits.js';
+
+// Property tests of every op's request schema. A fixed seed keeps `npm test`
+// reproducible; fast-check prints the seed and the shrunk counterexample on failure.
+const seed = 17;
+const schemas = createOpSchemas();
+const valid = validOpArgs();
+const ops = ALL_OPS as readonly ImplementedOp[];
+
+/** Every object in a parsed value has Object.prototype (or Array.prototype) as its prototype: nothing a client sent became one. */
+function prototypesIntact(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== Array.prototype) return false;
+  return Object.values(value).every(prototypesIntact);
+}
+
+describe('request schemas (property-based)', () => {
+  it.each(ops)('%s accepts every request the protocol allows, and accepts its own output again unchanged', (op) => {
+    fc.assert(
+      fc.property(valid[op], (args) => {
+        const parsed = schemas[op].safeParse({ id: 'r1', op, ...args });
+        if (!parsed.success) throw new Error(`refused: ${describeZodError(parsed.error)}`);
+        const again = schemas[op].safeParse(parsed.data);
+        expect(again.success && again.data).toEqual(parsed.data);
+      }),
+      { seed, numRuns: 60 },
+    );
+  });
+
+  it.each(ops)('%s never throws on mutated requests, and what it accepts is plain data with intact prototypes', (op) => {
+    const base = fc.sample(valid[op], { seed, numRuns: 1 })[0]!;
+    fc.assert(
+      fc.property(mutatedFrameText({ id: 'r1', op, ...base }), (text) => {
+        let frame: unknown;
+        try {
+          frame = JSON.parse(text);
+        } catch {
+          return; // not JSON: the handler never gets to a schema
+        }
+        const parsed = schemas[op].safeParse(frame);
+        if (!parsed.success) {
+          expect(describeZodError(parsed.error)).toMatch(/\S/);
+          return;
+        }
+        expect(prototypesIntact(parsed.data)).toBe(true);
+        expect(JSON.parse(JSON.stringify(parsed.data))).toEqual(parsed.data);
+      }),
+      { seed, numRuns: 40 },
+    );
+  });
+
+  it('never throws on any JSON value or hostile value, for the envelope and every op', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), hostileValue()), fc.constantFrom(...ops), (value, op) => {
+        envelopeSchema.safeParse(value);
+        const parsed = schemas[op].safeParse(value);
+        if (parsed.success) expect(prototypesIntact(parsed.data)).toBe(true);
+      }),
+      { seed, numRuns: 300 },
+    );
+  });
+
+  it('cannot be poisoned through a client-keyed map: sync marks keyed __proto__, constructor, toString', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty'), fc.constantFrom('since', 'changesSince'), fc.integer({ min: 0, max: 100 }), (key, field, n) => {
+        // Through JSON, as a frame arrives: `__proto__` is then an own key of the parsed object.
+        const frame = JSON.parse(JSON.stringify({ id: 'r', op: 'sync', [field]: withOwnKey({ g_a: 1 }, key, n) })) as unknown;
+        const parsed = schemas.sync.safeParse(frame);
+        expect(parsed.success).toBe(true);
+        if (!parsed.success) return;
+        const marks = parsed.data[field as 'since']!;
+        expect(prototypesIntact(parsed.data)).toBe(true);
+        expect(marks.g_a).toBe(1);
+        // zod drops a `__proto__` key (it would set the prototype); any other name stays an own, plain mark.
+        // No conversation id is one of these names (they are d_… and g_…), so neither loses a real mark.
+        if (key === '__proto__') expect(Object.hasOwn(marks, key)).toBe(false);
+        else expect(Object.getOwnPropertyDescriptor(marks, key)?.value).toBe(n);
+      }),
+      { seed, numRuns: 20 },
+    );
+  });
+
+  it('holds every length limit exactly: at the limit accepted, one past refused', () => {
+    const at = (n: number) => 'é'.repeat(n);
+    const cases: [ImplementedOp, Record<string, unknown>, string, number][] = [
+      ['message.send', { conversationId: 'g_a', clientMsgId: 'c' }, 'body', DEFAULT_LIMITS.maxBodyChars],
+      ['message.edit', { conversationId: 'g_a', seq: 1 }, 'body', DEFAULT_LIMITS.maxBodyChars],
+      ['conversation.rename', { conversationId: 'g_a' }, 'title', DEFAULT_LIMITS.maxTitleChars],
+      ['message.react', { conversationId: 'g_a', seq: 1, add: true }, 'emoji', DEFAULT_LIMITS.maxEmojiChars],
+      ['message.send', { body: 'x', clientMsgId: 'c' }, 'conversationId', 128],
+      ['message.send', { conversationId: 'g_a', body: 'x' }, 'clientMsgId', 64],
+      ['user.search', {}, 'prefix', 64],
+    ];
+    for (const [op, args, field, limit] of cases) {
+      const value = (n: number) => (field === 'conversationId' ? 'a'.repeat(n) : at(n));
+      expect(schemas[op].safeParse({ ...args, [field]: value(limit) }).success, `${op}.${field} at ${limit}`).toBe(true);
+      expect(schemas[op].safeParse({ ...args, [field]: value(limit + 1) }).success, `${op}.${field} at ${limit + 1}`).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,2 @@
+export * from './op-args.js';
+export * from './frame-mutations.js';
