@@ -174,6 +174,20 @@ export function wireText(text: string): string {
   return Buffer.from(text, 'utf8').toString('utf8');
 }
 
+/**
+ * A fixed corpus of `count` frame texts for a live fuzz run: frame i is a
+ * mutation of `bases[i % bases.length]` with id `f<i>` (every tenth one is
+ * left valid, so the ops' success paths run under the load too), drawn from
+ * `seed + i`, so a failing frame is reproduced from its index alone.
+ */
+export function fuzzCorpus(bases: readonly Record<string, unknown>[], count: number, seed: number, limits: ProtocolLimits = DEFAULT_LIMITS): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const base = { ...bases[i % bases.length]!, id: `f${i}` };
+    if (i % 10 === 0) return JSON.stringify(base);
+    return fc.sample(mutatedFrameText(base, limits), { seed: seed + i, numRuns: 1 })[0]!;
+  });
+}
+
 /** What the protocol promises for a frame's text: a reply to its id, a reply with `re: null`, or none. */
 export type ExpectedReply = { kind: 'id'; id: string } | { kind: 'null' } | { kind: 'none' };
 
