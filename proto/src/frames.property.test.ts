@@ -85,21 +85,29 @@ describe('request schemas (property-based)', () => {
     );
   });
 
-  it('holds every length limit exactly: at the limit accepted, one past refused', () => {
-    const at = (n: number) => 'é'.repeat(n);
-    const cases: [ImplementedOp, Record<string, unknown>, string, number][] = [
+  it('holds every length limit exactly, in UTF-16 code units: at the limit accepted, one unit past refused, emoji counting two', () => {
+    // `n` code units of `c` (one or two units each), topped up with 'x'.
+    const units = (n: number, c: string) => c.repeat(Math.floor(n / c.length)) + 'x'.repeat(n % c.length);
+    const cases: [ImplementedOp | 'envelope', Record<string, unknown>, string, number][] = [
       ['message.send', { conversationId: 'g_a', clientMsgId: 'c' }, 'body', DEFAULT_LIMITS.maxBodyChars],
       ['message.edit', { conversationId: 'g_a', seq: 1 }, 'body', DEFAULT_LIMITS.maxBodyChars],
+      ['message.stream', { conversationId: 'g_a', seq: 1, offset: 0 }, 'text', DEFAULT_LIMITS.maxBodyChars],
       ['conversation.rename', { conversationId: 'g_a' }, 'title', DEFAULT_LIMITS.maxTitleChars],
       ['message.react', { conversationId: 'g_a', seq: 1, add: true }, 'emoji', DEFAULT_LIMITS.maxEmojiChars],
-      ['message.send', { body: 'x', clientMsgId: 'c' }, 'conversationId', 128],
       ['message.send', { conversationId: 'g_a', body: 'x' }, 'clientMsgId', 64],
       ['user.search', {}, 'prefix', 64],
+      ['conversation.list', {}, 'before', 512],
+      ['envelope', { op: 'ping' }, 'id', 64],
     ];
     for (const [op, args, field, limit] of cases) {
-      const value = (n: number) => (field === 'conversationId' ? 'a'.repeat(n) : at(n));
-      expect(schemas[op].safeParse({ ...args, [field]: value(limit) }).success, `${op}.${field} at ${limit}`).toBe(true);
-      expect(schemas[op].safeParse({ ...args, [field]: value(limit + 1) }).success, `${op}.${field} at ${limit + 1}`).toBe(false);
+      const schema = op === 'envelope' ? envelopeSchema : schemas[op];
+      for (const c of ['é', '😀']) {
+        expect(schema.safeParse({ ...args, [field]: units(limit, c) }).success, `${op}.${field}: ${limit} units of ${c}`).toBe(true);
+        expect(schema.safeParse({ ...args, [field]: units(limit + 1, c) }).success, `${op}.${field}: ${limit + 1} units of ${c}`).toBe(false);
+      }
     }
+    const conversationId = (n: number) => 'a'.repeat(n);
+    expect(schemas['conversation.get'].safeParse({ conversationId: conversationId(128) }).success).toBe(true);
+    expect(schemas['conversation.get'].safeParse({ conversationId: conversationId(129) }).success).toBe(false);
   });
 });

@@ -164,6 +164,20 @@ describe('FrameHandler (property-based)', () => {
     );
   });
 
+  it('agrees with itself on which ids are valid: an id of emoji (two UTF-16 units each) is answered to itself up to 64 units, with re: null past them, whatever the op', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 64 }), fc.constantFrom('ping', 'no.such.op', 42), async (n, op) => {
+        const h = harness();
+        const id = '😀'.repeat(n);
+        h.handle(JSON.stringify({ id, op }));
+        await h.settle();
+        expect(h.sent).toHaveLength(1);
+        expect(h.sent[0]!.re).toBe(2 * n <= 64 ? id : null);
+      }),
+      { seed, numRuns: 60 },
+    );
+  });
+
   it('never throws on arbitrary bytes; invalid UTF-8 or non-JSON is never answered and the session stays open', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => {
