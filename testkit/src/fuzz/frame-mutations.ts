@@ -73,7 +73,7 @@ export function hostileValue(limits: ProtocolLimits = DEFAULT_LIMITS): fc.Arbitr
     fc.string({ unit: 'binary', maxLength: 20 }),
     fc.constantFrom(...NASTY_STRINGS).map((k) => withOwnKey({}, k, { polluted: true })),
     fc.constantFrom(...NASTY_STRINGS).map((k) => withOwnKey({}, k, 1)),
-    fc.integer({ min: 1, max: 2000 }).chain((d) => fc.constantFrom('array', 'object').map((k) => nested(d, k as 'array' | 'object'))),
+    fc.integer({ min: 1, max: 1000 }).chain((d) => fc.constantFrom('array', 'object').map((k) => nested(d, k as 'array' | 'object'))),
     fc.constantFrom(limits.maxGroupMembers + 1, 201, limits.maxAttachments + 1).map((n) => Array.from({ length: n }, (_, i) => `u${i}`)),
   );
 }
@@ -148,6 +148,22 @@ function textMutation(text: string): fc.Arbitrary<string> {
   );
 }
 
+const DEEP = '"\u0000deep\u0000"';
+
+/**
+ * A field (any key, or a new one) set to arrays or objects nested 9,000 to
+ * 20,000 deep, spliced in as text: deep enough that JSON.stringify, which
+ * recurses, overflows the stack on the parsed value (JSON.parse does not), yet
+ * under the frame size limit.
+ */
+function deepNesting(base: Record<string, unknown>): fc.Arbitrary<string> {
+  const key = fc.constantFrom(...Object.keys(base), 'extra');
+  return fc.tuple(key, fc.integer({ min: 9000, max: 20_000 }), fc.boolean()).map(([k, depth, arrays]) => {
+    const text = JSON.stringify({ ...base, [k]: '\u0000deep\u0000' });
+    return text.replace(DEEP, arrays ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(Math.floor(depth / 2))}1${'}'.repeat(Math.floor(depth / 2))}`);
+  });
+}
+
 /**
  * One mutation (or a few) of a real, valid frame, as the text to send. Texts
  * over `limits.maxFrameBytes` are left out: those close the socket with 1009
@@ -160,6 +176,7 @@ export function mutatedFrameText(base: Record<string, unknown>, limits: Protocol
       { weight: 3, arbitrary: structural },
       { weight: 2, arbitrary: textMutation(JSON.stringify(base)) },
       { weight: 1, arbitrary: structural.chain((t) => textMutation(t)) },
+      { weight: 1, arbitrary: deepNesting(base) },
     )
     .map(wireText)
     .filter((t) => Buffer.byteLength(t) <= limits.maxFrameBytes);
