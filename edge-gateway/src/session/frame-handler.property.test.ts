@@ -160,7 +160,7 @@ describe('FrameHandler (property-based)', () => {
         if (behaviour.kind === 'ok') expect(reply).toMatchObject({ ok: true, handled: op });
         else expect(reply).toMatchObject({ ok: false, error: { code: behaviour.kind === 'remote' ? behaviour.code : 'internal' } });
       }),
-      { seed, numRuns: 200 },
+      { seed, numRuns: 100 },
     );
   });
 
@@ -190,7 +190,7 @@ describe('FrameHandler (property-based)', () => {
         const want = valid ? expectedReply(text) : { kind: 'none' };
         expect(h.sent).toHaveLength(want.kind === 'none' ? 0 : 1);
       }),
-      { seed, numRuns: 300 },
+      { seed, numRuns: 200 },
     );
   });
 
