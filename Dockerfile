@@ -2,7 +2,7 @@
 # One image for every role of the chat cluster: `chat <role>` is the command.
 #
 #   docker build -t chat-cluster --build-arg CHAT_REVISION=$(git rev-parse --short=12 HEAD) .
-#   docker run --rm -p 8080:8080 -p 9090:9090 -v chat-data:/data chat-cluster            # standalone
+#   docker run --rm -p 127.0.0.1:8080:8080 -e DEV_LOGIN=true -v chat-data:/data chat-cluster   # standalone, to try out
 #   docker run --rm -e NATS_URL=nats://nats:4222 -e JWT_SECRET=... chat-cluster gateway
 #
 # Debian bookworm (glibc 2.36) and Node 20: the uWebSockets.js binaries are
@@ -55,9 +55,13 @@ ARG CHAT_REVISION=unknown
 RUN CHAT_REVISION=${CHAT_REVISION} npm run build
 
 # --- runtime -------------------------------------------------------------------
+# HOST: a container is reached through its own interface, so every role listens
+# on all of them (standalone's own default is 127.0.0.1). Standalone's dev login
+# is then off unless DEV_LOGIN=true is given, as in the try-out command above.
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    HOST=0.0.0.0
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./
@@ -70,10 +74,12 @@ COPY --from=build /app/web/dist web/dist
 RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 USER node
-# 8080 gateway HTTP/WebSocket (standalone too), 9090 gateway gRPC API,
-# 9100 actor host ops (/healthz /readyz /metrics), 9200 presence ops.
-EXPOSE 8080 9090 9100 9200
-# /readyz of the role this container runs (its PORT, or the role's default).
+# 8080 gateway HTTP/WebSocket and web client (standalone: its ops endpoints too),
+# 9090 gateway gRPC API, 9101 gateway ops (/healthz /readyz /metrics, OPS_PORT),
+# 9100 actor host ops, 9200 presence ops.
+EXPOSE 8080 9090 9100 9101 9200
+# /readyz of the role this container runs, on its ops port (a gateway's OPS_PORT,
+# standalone's PORT unless OPS_PORT is set, the PORT of actors and presence).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "deploy/bin/healthcheck.mjs"]
 ENTRYPOINT ["node", "--enable-source-maps", "deploy/bin/chat.mjs"]

@@ -13,8 +13,8 @@ export default defineConfig({
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: false },
   server: {
     proxy: {
-      '/v1/ws': { target: 'ws://localhost:8080', ws: true },
-      '/v1': 'http://localhost:8080',
+      '/v1/ws': { target: 'ws://127.0.0.1:8080', ws: true },
+      '/v1': 'http://127.0.0.1:8080',
     },
   },
 });

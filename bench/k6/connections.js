@@ -1,5 +1,5 @@
 // Connection capacity: ramp linearly to CONNECTIONS open sessions, hold them,
-// and sample the gateways' /metrics to read memory per connection.
+// and sample the gateways' /metrics (OPS_URLS: their ops ports, for cluster gateways) to read memory per connection.
 //
 //   k6 run -e GATEWAYS=http://localhost:8080 -e CONNECTIONS=10000 bench/k6/connections.js
 //
@@ -13,10 +13,11 @@
 import exec from 'k6/execution';
 import { sleep } from 'k6';
 import { Gauge } from 'k6/metrics';
-import { env, envNum, gateways, gatewayTag, k6Duration, newRunId, parseDuration, scrapeGateway, sleepMs } from './lib/chat.js';
+import { env, envNum, gatewayOpsUrls, gateways, gatewayTag, k6Duration, newRunId, parseDuration, scrapeGateway, sleepMs } from './lib/chat.js';
 import { joinAs, windowTag } from './lib/metrics.js';
 
 const GATEWAYS = gateways();
+const OPS = gatewayOpsUrls(GATEWAYS);
 const CONNECTIONS = envNum('CONNECTIONS', 10000);
 const PER_VU = Math.max(1, envNum('CONNS_PER_VU', 10));
 const RAMP_MS = parseDuration(env('RAMP', '2m'));
@@ -59,7 +60,7 @@ export const options = {
 
 function scrapeAll() {
   const out = {};
-  for (const gw of GATEWAYS) out[gw] = scrapeGateway(gw);
+  for (const gw of GATEWAYS) out[gw] = scrapeGateway(OPS[gw]);
   return out;
 }
 
@@ -67,7 +68,7 @@ export function setup() {
   const baseline = scrapeAll();
   for (const gw of GATEWAYS) {
     const b = baseline[gw];
-    if (!b) console.warn(`${gw}/metrics is unreachable: no memory figures for it`);
+    if (!b) console.warn(`${OPS[gw]}/metrics is unreachable: no memory figures for ${gw}`);
     else console.log(`baseline ${gw}: connections=${b.connections} rss=${(b.rss / 1048576).toFixed(1)} MiB`);
   }
   return { runId: newRunId(), t0: Date.now(), baseline };
@@ -100,7 +101,7 @@ export function sample(data) {
   let unreachable = 0;
   const lines = [];
   for (const gw of GATEWAYS) {
-    const m = scrapeGateway(gw);
+    const m = scrapeGateway(OPS[gw]);
     if (!m) {
       lines.push(`${gw}: /metrics unreachable`);
       unreachable += 1;

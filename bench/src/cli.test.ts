@@ -27,4 +27,12 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['dm-latency', '--server-pid', '12.5'])).toThrow(/whole numbers/);
     expect(() => parseOptions(['dm-latency', '--server-port', '70000'])).toThrow(/--server-port/);
   });
+
+  it("reaches each gateway's /readyz and /metrics on --ops-url (a cluster gateway's OPS_PORT), else on --url as standalone serves them", () => {
+    const standalone = parseOptions(['dm-latency', '--url', 'http://127.0.0.1:8080']);
+    expect(standalone).toMatchObject({ opsUrls: ['http://127.0.0.1:8080'], metricsUrls: ['http://127.0.0.1:8080'] });
+    const cluster = parseOptions(['dm-latency', '--url', 'http://a:8080,http://b:8080', '--ops-url', 'http://a:9101,http://b:9101', '--metrics-url', 'http://c:9100']);
+    expect(cluster).toMatchObject({ urls: ['http://a:8080', 'http://b:8080'], opsUrls: ['http://a:9101', 'http://b:9101'], metricsUrls: ['http://a:9101', 'http://b:9101', 'http://c:9100'] });
+    expect(() => parseOptions(['dm-latency', '--url', 'http://a:8080,http://b:8080', '--ops-url', 'http://a:9101'])).toThrow(/one URL per --url gateway \(2\), got 1/);
+  });
 });

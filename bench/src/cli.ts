@@ -8,7 +8,9 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export interface Options {
   scenario: ScenarioName;
   urls: string[];
-  /** Every /metrics endpoint to scrape: the gateways plus --metrics-url (actor hosts of a cluster). */
+  /** Each gateway's ops endpoints (/readyz, /metrics), in the order of `urls`: --ops-url, else `urls` (standalone serves them on its port). */
+  opsUrls: string[];
+  /** Every /metrics endpoint to scrape: the gateways' ops URLs plus --metrics-url (actor hosts of a cluster). */
   metricsUrls: string[];
   workers: number;
   out: string;
@@ -49,6 +51,8 @@ scenarios:
 
 common options:
   --url URL[,URL...]      gateways; users are assigned round-robin (default http://127.0.0.1:8080)
+  --ops-url URL[,URL...]  each gateway's ops endpoints (/readyz, /metrics: OPS_PORT of a cluster gateway),
+                          in the order of --url (default: the --url themselves, as standalone serves them)
   --metrics-url URL,...   more /metrics endpoints to scrape (actor hosts of a cluster)
   --p99-ms MS             latency target (default 100): the run fails when the measured p99 is over it
                           (delivery; connect for connections; each step's delivery for max-throughput,
@@ -71,7 +75,7 @@ scenario options (defaults):
                    (the warm-up runs at --start; --p99-limit is the old name of --p99-ms)
 
 Server CPU per delivered message: utime + stime from /proc of every local process listening on a
---url or --metrics-url port, plus --server-pid/--server-port, over the measured window.
+--ops-url (or --url) or --metrics-url port, plus --server-pid/--server-port, over the measured window.
 
 Exit code: 0 when the verdict is PASS (p99 within --p99-ms, nothing lost, no request failed),
 1 on FAIL, 2 on bad usage.`;
@@ -87,6 +91,7 @@ export function parseOptions(argv: string[]): Options {
       options: {
         help: { type: 'boolean', short: 'h' },
         url: { type: 'string', default: 'http://127.0.0.1:8080' },
+        'ops-url': { type: 'string', default: '' },
         'metrics-url': { type: 'string', default: '' },
         workers: { type: 'string', default: '2' },
         out: { type: 'string' },
@@ -120,6 +125,8 @@ export function parseOptions(argv: string[]): Options {
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
   const urls = list(v.url!);
   if (urls.length === 0) throw new UsageError('--url needs at least one gateway URL');
+  const opsUrls = v['ops-url'] ? list(v['ops-url']) : urls;
+  if (opsUrls.length !== urls.length) throw new UsageError(`--ops-url needs one URL per --url gateway (${urls.length}), got ${opsUrls.length}`);
   const users = num('--users', v.users ?? (scenario === 'max-throughput' ? '400' : '500'), 2);
   if (users % 2 !== 0) throw new UsageError(`--users must be even (users are paired into DMs), got ${users}`);
   if (v['p99-ms'] !== undefined && v['p99-limit'] !== undefined && v['p99-ms'] !== v['p99-limit'])
@@ -127,7 +134,8 @@ export function parseOptions(argv: string[]): Options {
   return {
     scenario,
     urls,
-    metricsUrls: [...new Set([...urls, ...list(v['metrics-url']!)])],
+    opsUrls,
+    metricsUrls: [...new Set([...opsUrls, ...list(v['metrics-url']!)])],
     workers: num('--workers', v.workers!, 1, 64),
     out: v.out ? resolve(v.out) : DEFAULT_OUT,
     rampRate: num('--ramp-rate', v['ramp-rate']!, 1),

@@ -18,6 +18,7 @@ import { newHistogram, recordMs, summarize } from './stats.js';
 
 const USAGE = `usage: node bench/run.mjs group-flood [options]
   --url URL          the gateway (default http://127.0.0.1:8080)
+  --ops-url URL      its /readyz and /metrics (a cluster gateway's OPS_PORT; default --url, as standalone serves them)
   --members N        users in each group the abuser creates, besides itself (default 999)
   --users N          other users sending DMs, in pairs (default 100)
   --rate N           DMs per second per other user (default 2)
@@ -33,6 +34,7 @@ function options() {
   const { values } = parseArgs({
     options: {
       url: { type: 'string', default: 'http://127.0.0.1:8080' },
+      'ops-url': { type: 'string' },
       members: { type: 'string', default: '999' },
       users: { type: 'string', default: '100' },
       rate: { type: 'string', default: '2' },
@@ -53,6 +55,7 @@ function options() {
   if (users % 2 !== 0) throw new UsageError('--users must be even: they send in DM pairs');
   return {
     url: values.url.replace(/\/$/, ''),
+    opsUrl: (values['ops-url'] ?? values.url).replace(/\/$/, ''),
     members: num('members', values.members, 1),
     users,
     rate: num('rate', values.rate, 0.01),
@@ -82,8 +85,8 @@ const ignoreEvents = { onMessage: () => {}, onUnexpectedClose: () => {} };
 
 async function main(): Promise<number> {
   const o = options();
-  const ready = await fetch(`${o.url}/readyz`).then((r) => r.ok, () => false);
-  if (!ready) throw new Error(`${o.url}/readyz does not answer 200: is the server running?`);
+  const ready = await fetch(`${o.opsUrl}/readyz`).then((r) => r.ok, () => false);
+  if (!ready) throw new Error(`${o.opsUrl}/readyz does not answer 200: is the server running?`);
   const run = Date.now().toString(36);
 
   // Group members only need to exist: dev login registers them.
@@ -104,7 +107,7 @@ async function main(): Promise<number> {
     if (!open.ok) throw new Error(`conversation.open_dm: ${JSON.stringify(open.error)}`);
     senders[i] = { client, conversationId: (open.conversation as { id: string }).id };
   });
-  const rssBefore = await serverRssMb(o.url);
+  const rssBefore = await serverRssMb(o.opsUrl);
 
   let phase: 'baseline' | 'abuse' | 'done' = 'baseline';
   const acks = { baseline: newHistogram(), abuse: newHistogram() };
@@ -131,7 +134,7 @@ async function main(): Promise<number> {
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const rss = await serverRssMb(o.url);
+      const rss = await serverRssMb(o.opsUrl);
       if (rss !== null && (rssPeak === null || rss > rssPeak)) rssPeak = rss;
       await sleep(1000);
     }
@@ -194,7 +197,7 @@ async function main(): Promise<number> {
   clearInterval(expiry);
   sampling = false;
   await sampler;
-  const rssAfter = await serverRssMb(o.url);
+  const rssAfter = await serverRssMb(o.opsUrl);
   senders.forEach((s) => s.client.close());
 
   const base = summarize(acks.baseline);

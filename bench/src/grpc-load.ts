@@ -23,6 +23,7 @@ import { newHistogram, recordMs, summarize } from './stats.js';
 
 const USAGE = `usage: node bench/run.mjs grpc-load <send|stream> [options]
   --url URL          the gateway's HTTP/WebSocket URL (default http://127.0.0.1:8080)
+  --ops-url URL      its /readyz (a cluster gateway's OPS_PORT; default --url, as standalone serves it)
   --grpc HOST:PORT   its gRPC API (default 127.0.0.1:9090)
   --duration S       measured seconds (default 20), after --warmup S (default 3)
   --pairs N          send: callers, each with a WebSocket recipient (default 100)
@@ -39,6 +40,7 @@ function options() {
     allowPositionals: true,
     options: {
       url: { type: 'string', default: 'http://127.0.0.1:8080' },
+      'ops-url': { type: 'string' },
       grpc: { type: 'string', default: '127.0.0.1:9090' },
       duration: { type: 'string', default: '20' },
       warmup: { type: 'string', default: '3' },
@@ -62,6 +64,7 @@ function options() {
   return {
     scenario,
     url: values.url.replace(/\/$/, ''),
+    opsUrl: (values['ops-url'] ?? values.url).replace(/\/$/, ''),
     grpc: values.grpc,
     durationMs: num('duration', values.duration, 1) * 1000,
     warmupMs: num('warmup', values.warmup, 0) * 1000,
@@ -250,9 +253,9 @@ async function streamScenario(o: ReturnType<typeof options>, cpu: ServerCpu): Pr
 
 async function main(): Promise<number> {
   const o = options();
-  const ready = await fetch(`${o.url}/readyz`).then((r) => r.ok, () => false);
-  if (!ready) throw new Error(`${o.url}/readyz does not answer 200: is the server running?`);
-  const cpu = await ServerCpu.find({ urls: [o.url], ports: [], pids: [] });
+  const ready = await fetch(`${o.opsUrl}/readyz`).then((r) => r.ok, () => false);
+  if (!ready) throw new Error(`${o.opsUrl}/readyz does not answer 200: is the server running?`);
+  const cpu = await ServerCpu.find({ urls: [o.opsUrl], ports: [], pids: [] });
   const pass = o.scenario === 'send' ? await sendScenario(o, cpu) : await streamScenario(o, cpu);
   return pass ? 0 : 1;
 }

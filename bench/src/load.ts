@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', stopOnSignal);
   try {
-    for (const url of opts.urls) {
+    for (const url of opts.opsUrls) {
       const ready = await fetch(`${url}/readyz`).then(
         (r) => r.ok,
         () => false,

@@ -29,3 +29,17 @@ describe('gateway rate-limit configuration', () => {
     ]);
   });
 });
+
+describe('gateway ports and connection cap', () => {
+  it('leaves OPS_PORT and MAX_CONNECTIONS unset by default (ops on PORT; the cap derived from the open-file limit)', () => {
+    const config = loadEnvConfig(gatewayEnvSchema, {});
+    expect(config.OPS_PORT).toBeUndefined();
+    expect(config.MAX_CONNECTIONS).toBeUndefined();
+    expect(loadEnvConfig(gatewayEnvSchema, { OPS_PORT: '0', MAX_CONNECTIONS: '50' })).toMatchObject({ OPS_PORT: 0, MAX_CONNECTIONS: 50 });
+  });
+
+  it('refuses a MAX_CONNECTIONS or OPS_PORT that is no integer in range', () => {
+    expect(() => loadEnvConfig(gatewayEnvSchema, { MAX_CONNECTIONS: '0' })).toThrow(/MAX_CONNECTIONS: expected an integer from 1 to/);
+    expect(() => loadEnvConfig(gatewayEnvSchema, { OPS_PORT: '70000' })).toThrow(/OPS_PORT: expected an integer from 0 to 65535/);
+  });
+});

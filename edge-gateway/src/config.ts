@@ -1,9 +1,14 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_SHARDS } from '@chat/proto';
 import { envBool, envInt, envString, limitsEnv } from '@chat/platform';
 import { DEFAULT_PRESENCE_HEARTBEAT_MS } from './presence/session-reporter.js';
+import { DEFAULT_CLOCK_SKEW_S, DEFAULT_NAME_CLAIM, DEFAULT_TOKEN_MAX_TTL_S } from './auth/jwt-verifier.js';
+import { DEFAULT_JWKS_REFRESH_MS } from './auth/jwks-key-set.js';
 
 export const DEFAULT_PORT = 8080;
+/** The address `chat gateway` listens on (HOST): every interface. */
+export const DEFAULT_HOST = '0.0.0.0';
 /** The gRPC API's port (GRPC_PORT) when none is set. */
 export const DEFAULT_GRPC_PORT = 9090;
 /** Events one WatchEvents stream may have waiting (unsent to its client) before it is closed with RESOURCE_EXHAUSTED. */
@@ -31,7 +36,34 @@ export const DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600;
 /** Environment of the `gateway` role (and of the gateway half of `standalone`). */
 export const gatewayEnvSchema = z.object({
   PORT: envInt(DEFAULT_PORT, 0, 65_535),
+  /**
+   * /healthz, /readyz and /metrics on a port of their own (0 picks a free
+   * one); unset, they are served on PORT (standalone only: `chat gateway`
+   * always has an ops port, see clusterGatewayEnvSchema).
+   */
+  OPS_PORT: envOptionalInt(0, 65_535),
+  /** WebSocket sessions this gateway admits; unset, derived from the open-file limit (resolveMaxConnections). */
+  MAX_CONNECTIONS: envOptionalInt(1, 10_000_000),
+  /** The IP address the WebSocket/HTTP port listens on: 0.0.0.0 (or ::) for every interface, 127.0.0.1 for this machine only. */
+  HOST: envHost(DEFAULT_HOST),
+  /** HS256 tokens are accepted only when it is set (standalone generates one; see startStandalone). */
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** An identity provider's JSON Web Key Set: RS256, ES256 and EdDSA tokens signed with its keys are accepted. */
+  JWKS_URL: envHttpUrl(),
+  /** An OpenID Connect issuer: its JWKS is found through <issuer>/.well-known/openid-configuration; tokens must carry it as `iss`. */
+  OIDC_ISSUER: envHttpUrl(),
+  /** Tokens must carry this `iss` (default OIDC_ISSUER when that is set). */
+  JWT_ISSUER: z.string().optional(),
+  /** Tokens must carry this `aud` (or an array containing it). */
+  JWT_AUDIENCE: z.string().optional(),
+  /** Tokens whose `exp` lies further ahead than this are refused (an `exp` in the year 5000 is no expiry). */
+  TOKEN_MAX_TTL_S: envInt(DEFAULT_TOKEN_MAX_TTL_S, 60, 10 * 365 * 24 * 3600),
+  /** Slack for clocks that disagree, on `exp` and `nbf`. */
+  JWT_CLOCK_SKEW_S: envInt(DEFAULT_CLOCK_SKEW_S, 0, 600),
+  /** The token claim holding the display name; the subject when it is missing. */
+  JWT_NAME_CLAIM: envString(DEFAULT_NAME_CLAIM),
+  /** How often the identity provider's keys are fetched again in the background. */
+  JWKS_REFRESH_S: envInt(DEFAULT_JWKS_REFRESH_MS / 1000, 10, 7 * 24 * 3600),
   DEV_LOGIN: envBool(false),
   SHARDS: envInt(DEFAULT_SHARDS, 1, 65_536),
   RATE_LIMIT_PER_SEC: envInt(DEFAULT_RATE_PER_SEC, 1, 1_000_000),
@@ -59,6 +91,86 @@ export const gatewayEnvSchema = z.object({
   GRPC_WATCH_BUFFER_EVENTS: envInt(DEFAULT_WATCH_BUFFER_EVENTS, 1, 1_000_000),
   ...limitsEnv,
 });
+
+/** An integer variable within [min, max] that may be unset (undefined). */
+function envOptionalInt(min: number, max: number) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
+
+/** An IP address to listen on (a host name would make "loopback only" guesswork). */
+export function envHost(defaultValue: string) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return defaultValue;
+      const host = v.trim();
+      if (isIP(host) === 0) {
+        ctx.addIssue({ code: 'custom', message: 'expected an IP address to listen on, such as 0.0.0.0 (every interface), :: or 127.0.0.1 (this machine only)' });
+        return z.NEVER;
+      }
+      return host;
+    });
+}
+
+/** DEV_LOGIN where unset means "decide by HOST" (standalone): true, false, or undefined. */
+export function envDevLogin() {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx): boolean | undefined => {
+      if (v === undefined) return undefined;
+      const parsed = envBool(false).safeParse(v);
+      if (parsed.success) return parsed.data;
+      ctx.addIssue({ code: 'custom', message: 'expected true or false (unset: on when HOST is a loopback address)' });
+      return z.NEVER;
+    });
+}
+
+/** An optional http(s) URL. */
+function envHttpUrl() {
+  return z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)), 'expected an http(s) URL');
+}
+
+/** Whether `host` (an IP address) is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host);
+}
+
+/**
+ * The checks between token settings, for the final schemas (standalone,
+ * cluster gateway) to apply with superRefine: zod cannot extend a refined
+ * schema. `requireVerifier` (cluster) demands JWT_SECRET or an identity provider.
+ */
+export function checkTokenSettings(requireVerifier: boolean) {
+  return (
+    c: { JWT_SECRET?: string | undefined; JWKS_URL?: string | undefined; OIDC_ISSUER?: string | undefined; DEV_LOGIN?: boolean | undefined; DEV_TOKEN_TTL_S: number; TOKEN_MAX_TTL_S: number },
+    ctx: z.RefinementCtx,
+  ): void => {
+    const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (c.JWKS_URL !== undefined && c.OIDC_ISSUER !== undefined) problem('JWKS_URL', 'set JWKS_URL or OIDC_ISSUER, not both (OIDC_ISSUER finds its JWKS by itself)');
+    if (c.DEV_TOKEN_TTL_S > c.TOKEN_MAX_TTL_S) problem('DEV_TOKEN_TTL_S', `must not exceed TOKEN_MAX_TTL_S (${c.TOKEN_MAX_TTL_S}): dev login would issue tokens the gateway refuses`);
+    const provider = c.JWKS_URL !== undefined || c.OIDC_ISSUER !== undefined;
+    if (requireVerifier && c.JWT_SECRET === undefined) {
+      if (!provider) problem('JWT_SECRET', 'required in cluster mode unless JWKS_URL or OIDC_ISSUER is set: the HS256 secret all gateways verify tokens with');
+      else if (c.DEV_LOGIN === true) problem('DEV_LOGIN', 'needs JWT_SECRET: dev login signs HS256 tokens with it');
+    }
+  };
+}
 
 /** A port variable that may also be `off`: a number from 0 (a free port) to 65535, or undefined for off. */
 function envPortOrOff(defaultValue: number) {

@@ -40,6 +40,18 @@ export class TooManyConnectionsError extends GatewayError {
   }
 }
 
+/**
+ * A WebSocket upgrade refused because this gateway holds MAX_CONNECTIONS
+ * sessions (answered HTTP 503 with Retry-After): another gateway, or this
+ * one a little later, will take it.
+ */
+export class GatewayFullError extends GatewayError {
+  readonly code = 'unavailable';
+  constructor(readonly max: number) {
+    super(`gateway full: it holds its most sessions (${max}, MAX_CONNECTIONS); retry later or elsewhere`);
+  }
+}
+
 /** The caller is not a member of the conversation (as this gateway follows their conversations). */
 export class NotAMemberError extends GatewayError {
   readonly code = 'forbidden';
@@ -86,8 +98,15 @@ export class DrainingError extends GatewayError {
 /** The gateway could not listen (port taken, or not permitted). */
 export class ListenError extends GatewayError {
   readonly code = 'internal';
-  constructor(readonly port: number) {
-    super(`cannot listen on port ${port}: it is in use or not permitted (set PORT to a free port)`);
+  constructor(
+    readonly port: number,
+    readonly host?: string,
+  ) {
+    super(
+      host === undefined
+        ? `cannot listen on port ${port}: it is in use or not permitted (set PORT to a free port)`
+        : `cannot listen on ${host} port ${port}: the port is in use or not permitted, or ${host} is not an address of this machine (set PORT to a free port, HOST to one of its addresses)`,
+    );
   }
 }
 

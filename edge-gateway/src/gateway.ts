@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import uWS, { type ListenOptions, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import { CloseCode, type ProtocolLimits, createOpSchemas, eventFrame } from '@chat/proto';
-import { type Bus, type Clock, type Logger, type Registry, systemClock } from '@chat/platform';
+import { type Bus, type Clock, type Logger, type OpsServer, type Registry, startOpsServer, systemClock } from '@chat/platform';
 import { BackendClient } from './routing/backend-client.js';
 import { DEFAULT_RETRY_POLICY } from './routing/lane.js';
 import { EventDelivery } from './delivery/event-delivery.js';
@@ -12,6 +12,7 @@ import { Outbox } from './session/outbox.js';
 import { UserBudgets } from './rate-limit/user-budgets.js';
 import type { HmacTokenAuthority, TokenVerifier } from './auth/token-authority.js';
 import { admitUpgrade } from './session/upgrade.js';
+import { ConnectionCap } from './session/connection-cap.js';
 import { createOpHandlers } from './ops/op-handlers.js';
 import { GatewayMetrics } from './metrics.js';
 import { UserRegistrar } from './auth/user-registrar.js';
@@ -44,6 +45,22 @@ export interface GatewayOptions {
   clock?: Clock;
   /** 0 picks a free port (tests). */
   port: number;
+  /**
+   * The port of /healthz, /readyz and /metrics (0 picks a free one), apart
+   * from the public port; undefined serves them on `port` (standalone's
+   * convenience).
+   */
+  opsPort?: number | undefined;
+  /**
+   * WebSocket sessions this gateway admits (MAX_CONNECTIONS, see
+   * resolveMaxConnections): past it upgrades get 503 with Retry-After and
+   * /readyz is false.
+   */
+  maxConnections: number;
+  /** The IP address to listen on; default every interface (0.0.0.0). */
+  host?: string | undefined;
+  /** Runs once the gateway has stopped: release what was started for it (the identity provider's key refreshes). */
+  onStop?: (() => void) | undefined;
   verifier: TokenVerifier;
   /** Present where dev login is enabled (the standalone default). */
   devLogin?: { authority: HmacTokenAuthority; ttlSeconds: number } | undefined;
@@ -122,6 +139,8 @@ export class Gateway {
   readonly #clock: Clock;
   readonly #presence: SessionReporter;
   readonly #budgets: UserBudgets;
+  readonly #capacity: ConnectionCap;
+  #ops: OpsServer | undefined;
   readonly #sinks = new EventSinks();
   /** Each WatchEvents stream is a presence session of its user (a bot watching is online). */
   readonly #sinkSessions = new Map<EventSink, { userId: string; sessionId: string }>();
@@ -210,6 +229,7 @@ export class Gateway {
         inFlight,
       });
     }
+    this.#capacity = new ConnectionCap(o.maxConnections);
     this.#budgets = new UserBudgets({ perSec: o.rate.perSec, burst: o.rate.burst, maxConnections: o.maxConnectionsPerUser, clock: this.#clock });
     const strikePolicy = { strikes: o.rate.strikes, windowMs: o.rate.strikeWindowMs };
     this.#app = uWS.App();
@@ -225,24 +245,28 @@ export class Gateway {
           draining: () => this.#draining,
           verifier: o.verifier,
           budgets: this.#budgets,
+          capacity: this.#capacity,
           maxConnectionsPerUser: o.maxConnectionsPerUser,
           strikePolicy,
           metrics: this.metrics,
         }),
       open: (ws) => {
         ws.getUserData().slot.opened = true;
+        this.#capacity.opened();
         this.#onOpen(ws);
       },
       message: (ws, message, isBinary) => this.#frames.handle(ws, message, isBinary),
       close: (ws, code, message) => {
         this.#onClose(ws, code, message);
         ws.getUserData().slot.release();
+        this.#capacity.closed();
       },
     });
     registerHttpRoutes(this.#app, {
       registry: o.registry,
       logger: o.logger,
       ready: () => this.isReady(),
+      opsEndpoints: o.opsPort === undefined,
       devLogin: o.devLogin,
       registrar: this.#registrar,
       webDir: o.webDir,
@@ -252,11 +276,32 @@ export class Gateway {
   /** Creates a gateway and listens on `options.port` exclusively; fails if the port is taken. */
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options);
-    await gateway.#listen(options.port);
+    try {
+      await gateway.#listen(options.host ?? '0.0.0.0', options.port);
+    } catch (err) {
+      options.onStop?.();
+      throw err;
+    }
+    if (options.opsPort !== undefined) {
+      try {
+        gateway.#ops = await startOpsServer({
+          port: options.opsPort,
+          host: options.host ?? '0.0.0.0',
+          setting: 'OPS_PORT',
+          registry: options.registry,
+          logger: options.logger,
+          ready: () => gateway.isReady(),
+        });
+      } catch (err) {
+        await gateway.stop();
+        throw err;
+      }
+    }
     if (options.grpc && gateway.#api) {
       try {
         gateway.#grpc = await GrpcApiServer.start({
           port: options.grpc.port,
+          host: options.host,
           tls: options.grpc.tls,
           implementation: gateway.#api.implementation(),
           logger: options.logger.child({ component: 'grpc' }),
@@ -276,13 +321,23 @@ export class Gateway {
     return this.#port;
   }
 
+  /** The port of /healthz, /readyz and /metrics: the ops port, or the public one where there is none. */
+  get opsPort(): number {
+    return this.#ops?.port ?? this.#port;
+  }
+
   /** The gRPC API's port; undefined when it is not served. */
   get grpcPort(): number | undefined {
     return this.#grpc?.port;
   }
 
+  /**
+   * /readyz: not stopping, the bus connected, the extra condition met, and
+   * room for another session (at MAX_CONNECTIONS the load balancer should
+   * send new clients elsewhere; /healthz stays 200, the process is fine).
+   */
   isReady(): boolean {
-    return this.#stopping === undefined && this.o.bus.isReady() && (this.o.ready?.() ?? true);
+    return this.#stopping === undefined && !this.#capacity.full && this.o.bus.isReady() && (this.o.ready?.() ?? true);
   }
 
   /**
@@ -330,19 +385,24 @@ export class Gateway {
     await this.#grpc?.stop(this.o.drainTimeoutMs);
     this.#delivery.stop();
     this.#presence.stop();
+    // Last: /healthz answers and /readyz says 503 for the whole drain.
+    await this.#ops?.close();
+    this.o.onStop?.();
     this.o.logger.info({ port: this.#port }, 'gateway stopped');
   }
 
-  #listen(port: number): Promise<void> {
+  #listen(host: string, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#app.listen(port, EXCLUSIVE_PORT, (socket) => {
+      // uWS takes (host, port, options, cb) at run time; its typings list no such overload.
+      const listen = this.#app.listen as unknown as (host: string, port: number, options: ListenOptions, cb: (socket: us_listen_socket | false) => void) => void;
+      listen.call(this.#app, host, port, EXCLUSIVE_PORT, (socket) => {
         if (!socket) {
-          reject(new ListenError(port));
+          reject(new ListenError(port, host));
           return;
         }
         this.#listenSocket = socket;
         this.#port = uWS.us_socket_local_port(socket as unknown as uWS.us_socket);
-        this.o.logger.info({ port: this.#port }, 'gateway listening');
+        this.o.logger.info({ host, port: this.#port }, 'gateway listening');
         resolve();
       });
     });

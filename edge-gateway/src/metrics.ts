@@ -61,12 +61,13 @@ export class GatewayMetrics {
     });
     this.upgradesRejected = new Counter({
       name: 'chat_gateway_upgrades_rejected_total',
-      help: 'WebSocket upgrades refused, by reason.',
+      help: 'WebSocket upgrades refused, by reason (draining, gateway_full, unauthorized, too_many_connections).',
       labelNames: ['reason'],
       registers,
     });
     // Every known label value from 0, so the first close or retry of a kind is an increase that rate() sees.
     for (const reason of ['rate_limit', 'backpressure', 'too_large', 'binary', 'invalid_utf8', 'token_expired', 'shutdown', 'resync']) this.closes.inc({ reason }, 0);
+    for (const reason of ['draining', 'gateway_full', 'unauthorized', 'too_many_connections']) this.upgradesRejected.inc({ reason }, 0);
     for (const target of ['actor', 'query']) for (const reason of ['no_responders', 'timeout', 'disconnected', 'unavailable']) this.retries.inc({ target, reason }, 0);
   }
 }

@@ -34,6 +34,21 @@ export function gateways() {
   return list;
 }
 
+/**
+ * Each gateway's ops endpoints (/metrics), in the order of GATEWAYS:
+ * OPS_URLS=http://host:9101,http://host2:9101 for cluster gateways (OPS_PORT);
+ * default the GATEWAYS themselves, as standalone serves them on its port.
+ * Returns a map from gateway URL to its ops URL.
+ */
+export function gatewayOpsUrls(list = gateways()) {
+  const ops = env('OPS_URLS', '')
+    .split(',')
+    .map((s) => s.trim().replace(/\/+$/, ''))
+    .filter((s) => s.length > 0);
+  if (ops.length > 0 && ops.length !== list.length) throw new Error(`OPS_URLS needs one URL per gateway (${list.length}), got ${ops.length}`);
+  return Object.fromEntries(list.map((gw, i) => [gw, ops[i] ?? gw]));
+}
+
 /** A gateway URL as a metric tag value: 'http://host:8080' → 'host_8080' (safe in threshold selectors). */
 export function gatewayTag(gateway) {
   return gateway.replace(/^[a-z]+:\/\//i, '').replace(/[^A-Za-z0-9._-]+/g, '_');
@@ -334,9 +349,9 @@ export function promValue(text, name) {
   return sum;
 }
 
-/** GET {gateway}/metrics → {rss, connections} (NaN where missing), or null when unreachable. */
-export function scrapeGateway(gateway) {
-  const res = http.get(`${gateway}/metrics`, { tags: { name: 'gateway-metrics' }, timeout: '10s' });
+/** GET {opsUrl}/metrics (a gateway's, see gatewayOpsUrls) → {rss, connections} (NaN where missing), or null when unreachable. */
+export function scrapeGateway(opsUrl) {
+  const res = http.get(`${opsUrl}/metrics`, { tags: { name: 'gateway-metrics' }, timeout: '10s' });
   if (res.status !== 200) return null;
   const text = String(res.body);
   return {

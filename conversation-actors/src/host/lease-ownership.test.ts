@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { type LeaseWrite, type NatsBus, NatsKvLeaseTable, claimsBucketOf, connectNatsBus, fencingEpoch, silentLogger } from '@chat/platform';
-import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
+import { type NatsServerProcess, restartNatsWithEmptyStore, startNatsServer } from '@chat/testkit/servers';
 import { ActorMetrics } from '../metrics.js';
 import { LeaseOwnership } from './lease-ownership.js';
 import { assignShards } from './shard-assignment.js';
@@ -197,4 +197,63 @@ describe('LeaseOwnership on a real nats-server', () => {
     expect(await g.hostTable.get('host.ghost')).not.toBeNull();
     g.silence();
   });
+});
+
+describe('LeaseOwnership when NATS comes back without its JetStream store', () => {
+  // Long enough that a cut-off holder still serves when the others are back on the recreated buckets.
+  const LOSS_TTL_MS = 3000;
+  let server: NatsServerProcess;
+  const buses: NatsBus[] = [];
+  const hosts: LeaseOwnership[] = [];
+
+  beforeAll(async () => {
+    server = await startNatsServer({ jetstream: true });
+  });
+  afterAll(async () => {
+    await Promise.all(hosts.map((h) => h.stop().catch(() => {})));
+    await Promise.all(buses.map((b) => b.close().catch(() => {})));
+    await server.stop();
+  });
+
+  async function host(name: string, log: ServingLog, bucket: string) {
+    const bus = await connectNatsBus({ servers: server.url, name, logger: silentLogger() });
+    buses.push(bus);
+    const hostTable = await NatsKvLeaseTable.open(bus.connection, { ttlMs: LOSS_TTL_MS, bucket });
+    const claims = await NatsKvLeaseTable.open(bus.connection, { ttlMs: 0, bucket: claimsBucketOf(bucket) });
+    const ownership = new LeaseOwnership({ hosts: hostTable, claims, hostId: name, shardCount: SHARDS, logger: silentLogger(), metrics: new ActorMetrics(new Registry()) });
+    await ownership.start(log.listener(name));
+    hosts.push(ownership);
+    return { ownership, bus };
+  }
+
+  it('no host takes a shard until every holder of a lost claim has stopped serving it, and epochs keep growing', async () => {
+    const log = new ServingLog();
+    const bucket = `b${randomUUID().slice(0, 8)}`;
+    const a = await host('a', log, bucket);
+    const b = await host('b', log, bucket);
+    await until(() => log.countOf('a') === SHARDS / 2 && log.countOf('b') === SHARDS / 2);
+    const aShards = a.ownership.ownedShards();
+    const epochsBefore = new Map([...aShards, ...b.ownership.ownedShards()].map((s) => [s, (a.ownership.epochOf(s) ?? b.ownership.epochOf(s))!]));
+    // a is cut off (it keeps serving until its deadline, up to 0.9 TTL away) while NATS loses its store.
+    await a.bus.close();
+    await restartNatsWithEmptyStore(server);
+    const backAt = performance.now();
+
+    // b finds the buckets gone, rejoins alone, and takes every shard, but only after the hold.
+    await until(() => log.countOf('b') === SHARDS, 8 * LOSS_TTL_MS);
+    expect(log.violations).toEqual([]);
+    expect(b.ownership.holdsLease()).toBe(true);
+    expect(a.ownership.holdsLease()).toBe(false);
+    const retaken = log.events.filter((e) => e.host === 'b' && e.kind === 'acquired' && e.at > backAt);
+    expect(retaken).toHaveLength(SHARDS);
+    for (const e of retaken) {
+      expect(e.at - backAt, `shard ${e.shard} taken before a TTL passed since NATS was back`).toBeGreaterThanOrEqual(LOSS_TTL_MS - 50);
+      expect(e.epoch!, `epoch of shard ${e.shard} grew across the loss`).toBeGreaterThan(epochsBefore.get(e.shard)!);
+    }
+    for (const shard of aShards) {
+      const released = log.events.find((e) => e.host === 'a' && e.shard === shard && e.kind === 'released');
+      expect(released, `a stopped serving shard ${shard}`).toBeDefined();
+      expect(released!.at).toBeLessThan(retaken.find((e) => e.shard === shard)!.at);
+    }
+  }, 60_000);
 });

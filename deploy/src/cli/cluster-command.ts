@@ -71,7 +71,10 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
     console.log(`              every dashboard panel's value now: node deploy/grafana/panel-values.mjs --prometheus ${p.url}`);
   }
   for (const p of cluster.processes) {
-    const what = p.role === 'gateway' ? `chat at ${p.url}  (ws ${p.url.replace('http', 'ws')}/v1/ws, gRPC 127.0.0.1:${p.grpcPort})` : `/healthz /readyz /metrics at ${p.url}`;
+    const what =
+      p.role === 'gateway'
+        ? `chat at ${p.url}  (ws ${p.url.replace('http', 'ws')}/v1/ws, gRPC 127.0.0.1:${p.grpcPort}, /healthz /readyz /metrics at ${p.opsUrl})`
+        : `/healthz /readyz /metrics at ${p.opsUrl}`;
     console.log(`  ${p.name.padEnd(10)}  pid ${String(p.child.pid).padEnd(7)} ${what}`);
   }
   console.log(`  data        ${values['data-dir']} (SQLite shared by the actor hosts; JWT secret)\n  Ctrl-C stops everything.\n`);

@@ -51,7 +51,7 @@ roles:
                directory: a real CQL server for STORE=scylla; CASSANDRA_HEAP (1g);
                --resolve-only fetches the jars into the cache and exits
 
-environment: PORT, GRPC_PORT (9090 | off), GRPC_TLS_CERT, GRPC_TLS_KEY, DATA_DIR, NATS_URL, JWT_SECRET, DEV_LOGIN, SHARDS, LEASE_TTL_MS,
+environment: PORT, HOST, GRPC_PORT (9090 | off), GRPC_TLS_CERT, GRPC_TLS_KEY, DATA_DIR, NATS_URL, JWT_SECRET, JWKS_URL, OIDC_ISSUER, JWT_AUDIENCE, DEV_LOGIN, SHARDS, LEASE_TTL_MS,
 STORE (sqlite | scylla) and SCYLLA_*, LOG_LEVEL and the limits; see README.md`;
 
 /** `chat migrate`: one-shot; exit code 0 done, 2 bad configuration, 1 failed. */
@@ -135,11 +135,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const where =
     role === 'standalone' || role === 'gateway' || role === 'cluster'
-      ? `chat is ready at http://localhost:${system.port}${system.grpcPort === undefined ? '' : `, gRPC API at localhost:${system.grpcPort}`}`
+      ? `chat is ready at http://localhost:${system.port}${system.grpcPort === undefined ? '' : `, gRPC API at localhost:${system.grpcPort}`}${system.opsPort === undefined || system.opsPort === system.port ? '' : `, /healthz /readyz /metrics on port ${system.opsPort}`}`
       : role === 'cassandra'
         ? `Cassandra ready: SCYLLA_CONTACT_POINTS=127.0.0.1:${system.port}`
         : `${role} ready; /healthz, /readyz and /metrics on port ${system.port}`;
-  logger.info({ port: system.port, grpcPort: system.grpcPort, startupMs: Math.round(performance.now() - started) }, where);
+  logger.info({ port: system.port, grpcPort: system.grpcPort, opsPort: system.opsPort, startupMs: Math.round(performance.now() - started) }, where);
 
   let shuttingDown = false;
   const shutdown = (signal: string) => {

@@ -120,6 +120,18 @@ describe('chat: start-up failures say why and exit', () => {
     }
   });
 
+  it('a gateway whose ops port is taken: one line naming it and OPS_PORT, exit 1', async () => {
+    const o = await run('gateway', { PORT: '0', GRPC_PORT: '0', OPS_PORT: String(held.port), NATS_URL: nats.url, JWT_SECRET: 'x'.repeat(32) });
+    expect(o.code, o.stderr).toBe(1);
+    expectOneLine(o, 'gateway', [`port ${held.port}`, 'OPS_PORT']);
+  });
+
+  it('MAX_CONNECTIONS above what the open-file limit allows: one line naming it and the limit, before anything starts', async () => {
+    const o = await run('standalone', { PORT: '0', GRPC_PORT: '0', MAX_CONNECTIONS: '10000000', DATA_DIR: dataDir() });
+    expect(o.code, o.stderr).toBe(2);
+    expectOneLine(o, 'standalone', ['MAX_CONNECTIONS: 10000000 is more than the open-file limit']);
+  });
+
   it('a role that cannot reach NATS says where it looked, exit 1, without hanging', async () => {
     const nowhere = `nats://127.0.0.1:${await freePort()}`;
     const o = await run('actors', { PORT: '0', NATS_URL: nowhere, DATA_DIR: dataDir() });
@@ -128,7 +140,7 @@ describe('chat: start-up failures say why and exit', () => {
   });
 
   it('an actor host or gateway whose SHARDS or LEASE_TTL_MS differ from the running cluster’s refuses to start, naming both values', async () => {
-    const base = { PORT: '0', GRPC_PORT: '0', NATS_URL: nats.url, JWT_SECRET: 'x'.repeat(32), LEASE_BUCKET: `b${process.pid}_${Date.now()}`, LEASE_TTL_MS: '1000' };
+    const base = { PORT: '0', GRPC_PORT: '0', OPS_PORT: '0', NATS_URL: nats.url, JWT_SECRET: 'x'.repeat(32), LEASE_BUCKET: `b${process.pid}_${Date.now()}`, LEASE_TTL_MS: '1000' };
     const first = await startRole('actors', { ...base, SHARDS: '16', DATA_DIR: dataDir() });
     try {
       const shards = await run('actors', { ...base, SHARDS: '32', DATA_DIR: dataDir() });

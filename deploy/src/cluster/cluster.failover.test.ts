@@ -59,7 +59,7 @@ describe('cluster: gateways and actor hosts as separate processes over NATS', ()
     // file, which ScyllaDB does not have.)
     await before.stop();
     const paused = c.actorHosts[0]!;
-    const storedBefore = await scrapeMetric(paused.url, 'chat_messages_stored_total');
+    const storedBefore = await scrapeMetric(paused.opsUrl, 'chat_messages_stored_total');
     paused.child.kill('SIGSTOP');
     const pausedAt = Date.now();
     const during = new SteadyLoad(list, { intervalMs: 50, retryForMs: 20_000, tag: 't' }).start();
@@ -78,8 +78,8 @@ describe('cluster: gateways and actor hosts as separate processes over NATS', ()
     // Awake, the former owner writes nothing from its stale state and serves no shard; it could
     // only write again after regaining shards through a lease round (more than 600 ms away).
     await new Promise((r) => setTimeout(r, 600));
-    expect(await scrapeMetric(paused.url, 'chat_messages_stored_total')).toBe(storedBefore);
-    expect(await scrapeMetric(paused.url, 'chat_shards_owned')).toBe(0);
+    expect(await scrapeMetric(paused.opsUrl, 'chat_messages_stored_total')).toBe(storedBefore);
+    expect(await scrapeMetric(paused.opsUrl, 'chat_shards_owned')).toBe(0);
     await new Promise((r) => setTimeout(r, 1500));
     await during.stop();
     for (const load of [before, during]) {

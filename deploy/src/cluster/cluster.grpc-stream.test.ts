@@ -40,7 +40,7 @@ describe('cluster: StreamMessage across gateways and an actor host failover', ()
       await write(0, 30);
       const victim = c.actorHosts[1]!;
       // The victim holds some of the streaming conversations' actors (else this test would prove nothing).
-      const metrics = await (await fetch(`${victim.url}/metrics`)).text();
+      const metrics = await (await fetch(`${victim.opsUrl}/metrics`)).text();
       expect(Number(/^chat_actors_active (\d+)/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
       victim.child.kill('SIGKILL');
       await victim.exited;

@@ -18,7 +18,7 @@ describe('cluster: hosts joining, NATS restarting, gateways dying', () => {
     // The newcomer converges to its share (32 shards over 4 hosts).
     let owned = 0;
     for (let i = 0; i < 100 && owned !== 8; i++) {
-      owned = await scrapeMetric(newcomer.url, 'chat_shards_owned');
+      owned = await scrapeMetric(newcomer.opsUrl, 'chat_shards_owned');
       if (owned !== 8) await new Promise((r) => setTimeout(r, 100));
     }
     expect(owned).toBe(8);
@@ -48,7 +48,7 @@ describe('cluster: hosts joining, NATS restarting, gateways dying', () => {
     for (const p of [...c.gateways, ...c.actorHosts]) {
       let ready = false;
       while (!ready && Date.now() < readyBy) {
-        ready = (await fetch(`${p.url}/readyz`)).ok;
+        ready = (await fetch(`${p.opsUrl}/readyz`)).ok;
         if (!ready) await new Promise((r) => setTimeout(r, 100));
       }
       expect(ready, `${p.name} ready again`).toBe(true);

@@ -9,7 +9,7 @@ const { start: startCluster, login } = useCluster();
 async function scrapeAll(c: LocalCluster): Promise<Map<string, { role: string; samples: MetricSample[] }>> {
   const out = new Map<string, { role: string; samples: MetricSample[] }>();
   for (const p of c.processes) {
-    const res = await fetch(`${p.url}/metrics`);
+    const res = await fetch(`${p.opsUrl}/metrics`);
     expect(res.status, `${p.name} /metrics`).toBe(200);
     out.set(p.name, { role: p.role, samples: parseMetricsText(await res.text()) });
   }

@@ -89,7 +89,7 @@ describe('cluster: observability (Prometheus scraping every role, the shipped ru
     await eventually('every target up', 20_000, async () => {
       const res = (await (await fetch(`${prometheus}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: { job: string; instance: string }; health: string; lastError: string }[] } };
       const targets = res.data.activeTargets;
-      const expected = c.processes.map((p) => `chat-${p.role} 127.0.0.1:${p.port}`).sort();
+      const expected = c.processes.map((p) => `chat-${p.role} 127.0.0.1:${p.opsPort}`).sort();
       const got = targets.map((t) => `${t.labels.job} ${t.labels.instance}`).sort();
       if (JSON.stringify(got) !== JSON.stringify(expected)) return `targets ${got.join(', ')}; expected ${expected.join(', ')}`;
       const down = targets.filter((t) => t.health !== 'up');
@@ -119,7 +119,7 @@ describe('cluster: observability (Prometheus scraping every role, the shipped ru
     const rules = readFileSync(prometheusRulesFile(), 'utf8');
     const recorded = new Set(recordedNames(rules));
     const live = new Set<string>();
-    for (const p of c.processes) for (const n of exposedNames(await (await fetch(`${p.url}/metrics`)).text())) live.add(n);
+    for (const p of c.processes) for (const n of exposedNames(await (await fetch(`${p.opsUrl}/metrics`)).text())) live.add(n);
     const ruleInputs = [...rules.matchAll(/^\s*-\s*record:\s*(\S+)\s*\n\s*expr:\s*(.+)$/gm)].map((m) => ({ name: m[1]!, expr: m[2]! }));
     const dashboard = JSON.parse(readFileSync(grafanaDashboardFile(), 'utf8')) as unknown;
     const queries = dashboardQueries(dashboard);

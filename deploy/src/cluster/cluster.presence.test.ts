@@ -163,7 +163,7 @@ describe('cluster presence on Redis: two presence instances, two gateways', () =
     // Both instances are really serving: each counted queries.
     const counts = await Promise.all(
       c.presences.map(async (p) => {
-        const text = await (await fetch(`${p.url}/metrics`)).text();
+        const text = await (await fetch(`${p.opsUrl}/metrics`)).text();
         return [...text.matchAll(/^chat_presence_queries_total\{outcome="ok"\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
       }),
     );

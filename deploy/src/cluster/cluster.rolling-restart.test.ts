@@ -34,9 +34,12 @@ class ReadinessBalancer {
   #ready: string[];
   #next = 0;
   readonly #timer: NodeJS.Timeout;
+  readonly urls: string[];
 
-  constructor(readonly urls: string[]) {
-    this.#ready = [...urls];
+  /** `gateways`: each one's public URL, and its ops URL where /readyz answers. */
+  constructor(readonly gateways: { url: string; opsUrl: string }[]) {
+    this.urls = gateways.map((g) => g.url);
+    this.#ready = [...this.urls];
     this.#timer = setInterval(() => void this.#poll(), 250);
   }
 
@@ -50,7 +53,7 @@ class ReadinessBalancer {
   }
 
   async #poll(): Promise<void> {
-    const states = await Promise.all(this.urls.map((u) => fetch(`${u}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)));
+    const states = await Promise.all(this.gateways.map((g) => fetch(`${g.opsUrl}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)));
     this.#ready = this.urls.filter((_, i) => states[i]);
   }
 }
@@ -63,7 +66,7 @@ const quantile = (values: number[], q: number) => {
 describe('cluster: a rolling restart of the gateways', () => {
   it(`restarts both gateways one after the other under load with ${CLIENTS} clients: nothing acknowledged is lost, every client comes back and catches up`, { timeout: 600_000 }, async () => {
     const c = await startCluster(2, 2, { env: { DRAIN_HOLD_MS: String(HOLD_MS), DRAIN_SPREAD_MS: String(SPREAD_MS) } });
-    const balancer = new ReadinessBalancer(c.gateways.map((g) => g.url));
+    const balancer = new ReadinessBalancer(c.gateways.map((g) => ({ url: g.url, opsUrl: g.opsUrl })));
     const clients = await inChunks(CLIENTS, 50, (i) => SyncingClient.start(c.gateways[0]!.url, `Roll ${i}`, () => balancer.pick()));
     const pairs = await Promise.all(
       Array.from({ length: SENDERS }, async (_, p) => {

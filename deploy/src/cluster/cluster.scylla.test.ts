@@ -102,7 +102,7 @@ function clusterOnScylla(name: string, startBackend: () => Promise<CqlBackend>):
     // Awake, its deadline timer fires before it answers anything, so it serves no shard then.
     // (It may join again and be handed shards under new claims within a lease round: on a
     // loaded machine that has been seen to take less than 600 ms, so the first answer counts.)
-    expect(await firstOwnedAfterWaking(paused.url)).toBe(0);
+    expect(await firstOwnedAfterWaking(paused.opsUrl)).toBe(0);
     await new Promise((r) => setTimeout(r, 1500));
     await load.stop();
 
@@ -121,7 +121,7 @@ function clusterOnScylla(name: string, startBackend: () => Promise<CqlBackend>):
     await c.waitForShards();
     let owned = 0;
     for (let i = 0; i < 100 && (owned < 10 || owned > 11); i++) {
-      owned = await scrapeMetric(newcomer.url, 'chat_shards_owned');
+      owned = await scrapeMetric(newcomer.opsUrl, 'chat_shards_owned');
       await new Promise((r) => setTimeout(r, 100));
     }
     expect([10, 11]).toContain(owned); // 32 shards over 3 hosts

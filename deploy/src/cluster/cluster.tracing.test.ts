@@ -97,7 +97,7 @@ describe('cluster: traces across every hop (OTLP http/json to a test receiver)',
     expectSendTrace(spans, wsRoot, gatewayPids);
 
     // Bob's delivery on gateway 2 was observed with the trace's id as its exemplar (OpenMetrics, since tracing is on).
-    const res = await fetch(`${gw2!.url}/metrics`);
+    const res = await fetch(`${gw2!.opsUrl}/metrics`);
     expect(res.headers.get('content-type')).toContain('application/openmetrics-text');
     const text = await res.text();
     const exemplars = text.split('\n').filter((l) => l.startsWith('chat_delivery_latency_seconds_bucket') && l.includes('# {traceId='));
@@ -136,7 +136,7 @@ describe('cluster: traces across every hop (OTLP http/json to a test receiver)',
     expect(seen.some((m) => m.subject === `chat.conv.${dm}`)).toBe(true);
     expect(seen.filter((m) => m.headers?.traceparent !== undefined || m.headers?.tracestate !== undefined)).toEqual([]);
     expect(otlp.exports).toBe(0);
-    const res = await fetch(`${c.gateways[0]!.url}/metrics`);
+    const res = await fetch(`${c.gateways[0]!.opsUrl}/metrics`);
     expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     expect(await res.text()).not.toContain('# EOF');
   }, 60_000);

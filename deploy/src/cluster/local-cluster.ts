@@ -23,8 +23,12 @@ export interface ClusterProcess {
   readonly name: string;
   readonly role: Role;
   readonly port: number;
-  /** http://127.0.0.1:<port> (the gateway's public URL, or the ops endpoints). */
+  /** http://127.0.0.1:<port> (the gateway's public URL, or the ops endpoints of actors and presence). */
   readonly url: string;
+  /** Where /healthz, /readyz and /metrics answer: a gateway's OPS_PORT (a free port), else `port`. */
+  readonly opsPort: number;
+  /** http://127.0.0.1:<opsPort>: what probes and Prometheus reach. */
+  readonly opsUrl: string;
   /** A gateway's gRPC API port (GRPC_PORT); undefined for the other roles. */
   readonly grpcPort: number | undefined;
   readonly child: ChildProcess;
@@ -141,7 +145,7 @@ export class LocalCluster {
     proc.child.kill('SIGTERM');
     const exit = await proc.exited;
     if (exit.code !== 0) throw new Error(`${proc.name} exited with ${exit.signal ?? `code ${exit.code}`} on SIGTERM:\n${proc.output()}`);
-    return this.#spawn(proc.role, proc.port, proc.grpcPort);
+    return this.#spawn(proc.role, proc.port, proc.grpcPort, proc.role === 'gateway' ? proc.opsPort : undefined);
   }
 
   /** Starts one more presence service instance. */
@@ -167,7 +171,7 @@ export class LocalCluster {
     const shards = Number(this.options.env?.SHARDS ?? 256);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const owned = await Promise.all(this.actorHosts.map((p) => scrapeMetric(p.url, 'chat_shards_owned').catch(() => 0)));
+      const owned = await Promise.all(this.actorHosts.map((p) => scrapeMetric(p.opsUrl, 'chat_shards_owned').catch(() => 0)));
       const low = Math.floor(shards / Math.max(1, owned.length));
       const high = Math.ceil(shards / Math.max(1, owned.length));
       if (owned.reduce((a, b) => a + b, 0) === shards && owned.every((n) => n >= low && n <= high)) return;
@@ -197,11 +201,12 @@ export class LocalCluster {
 
   /** What Prometheus scrapes: every process started so far (a stopped one stays, and shows as down). */
   scrapeTargets(): ScrapeTarget[] {
-    return this.processes.map((p) => ({ job: `chat-${p.role}`, address: `127.0.0.1:${p.port}` }));
+    return this.processes.map((p) => ({ job: `chat-${p.role}`, address: `127.0.0.1:${p.opsPort}` }));
   }
 
   /**
-   * Starts one `chat <role>` on the given ports, or on free ones. A free port
+   * Starts one `chat <role>` on the given ports, or on free ones (a gateway's
+   * OPS_PORT is always a free one). A free port
    * can be taken by another program between finding it and the child binding
    * it (tests run in parallel): then the child exits saying so, and it is
    * started again on other free ports, under the same name.
@@ -210,9 +215,10 @@ export class LocalCluster {
     for (let attempt = 1; ; attempt++) {
       const before = this.processes.length;
       try {
-        return await this.#spawn(role, port ?? (await freePort()), role === 'gateway' ? (grpcPort ?? (await freePort())) : undefined);
+        const gateway = role === 'gateway';
+        return await this.#spawn(role, port ?? (await freePort()), gateway ? (grpcPort ?? (await freePort())) : undefined, gateway ? await freePort() : undefined);
       } catch (err) {
-        const raced = (port === undefined || (role === 'gateway' && grpcPort === undefined)) && /cannot listen/.test(String(err));
+        const raced = (port === undefined || role === 'gateway') && /cannot listen/.test(String(err));
         if (!raced || attempt >= 3) throw err;
         this.processes.splice(before);
         if (role === 'actors') this.#actorCount--;
@@ -223,8 +229,8 @@ export class LocalCluster {
     }
   }
 
-  /** Starts one `chat <role>`; a gateway serves gRPC on `grpcPort`. */
-  async #spawn(role: Role, port: number, grpcPort?: number): Promise<ClusterProcess> {
+  /** Starts one `chat <role>`; a gateway serves gRPC on `grpcPort` and its ops endpoints on `opsPort`. */
+  async #spawn(role: Role, port: number, grpcPort?: number, opsPort?: number): Promise<ClusterProcess> {
     const index = role === 'actors' ? ++this.#actorCount : role === 'gateway' ? ++this.#gatewayCount : ++this.#presenceCount;
     const name = role === 'presence' && index === 1 && (this.options.presence ?? 1) === 1 ? 'presence' : `${role}-${index}`;
     const env: Record<string, string> = {
@@ -234,7 +240,8 @@ export class LocalCluster {
       DATA_DIR: this.options.dataDir,
       JWT_SECRET: this.secret,
       DEV_LOGIN: 'true',
-      ...(role === 'gateway' ? { GRPC_PORT: String(grpcPort ?? 0) } : {}),
+      // A local cluster with dev login: its gateways listen on this machine only (HOST), as standalone does.
+      ...(role === 'gateway' ? { GRPC_PORT: String(grpcPort ?? 0), OPS_PORT: String(opsPort ?? 0), HOST: '127.0.0.1' } : {}),
       ...(role === 'presence' && this.redis ? { REDIS_URL: this.redis.url } : {}),
       ...this.options.env,
     } as Record<string, string>;
@@ -248,7 +255,19 @@ export class LocalCluster {
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    const proc: ClusterProcess = { name, role, port, url: `http://127.0.0.1:${port}`, grpcPort: role === 'gateway' ? grpcPort : undefined, child, exited, output: () => output };
+    const ops = opsPort ?? port;
+    const proc: ClusterProcess = {
+      name,
+      role,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      opsPort: ops,
+      opsUrl: `http://127.0.0.1:${ops}`,
+      grpcPort: role === 'gateway' ? grpcPort : undefined,
+      child,
+      exited,
+      output: () => output,
+    };
     this.processes.push(proc);
     this.prometheus?.setTargets(this.scrapeTargets());
     await waitReady(proc);
@@ -265,7 +284,7 @@ async function waitReady(p: ClusterProcess, timeoutMs = 30_000): Promise<void> {
   for (;;) {
     if (!isRunning(p)) throw new Error(`${p.name} exited before it was ready:\n${p.output()}`);
     try {
-      if ((await fetch(`${p.url}/readyz`)).ok) return;
+      if ((await fetch(`${p.opsUrl}/readyz`)).ok) return;
     } catch {
       // not listening yet
     }
@@ -274,7 +293,7 @@ async function waitReady(p: ClusterProcess, timeoutMs = 30_000): Promise<void> {
   }
 }
 
-/** The value of an unlabelled metric (gauge or counter) on a process's /metrics; 0 if absent. */
+/** The value of an unlabelled metric (gauge or counter) on the /metrics at `url` (a process's opsUrl); 0 if absent. */
 export async function scrapeMetric(url: string, name: string): Promise<number> {
   const samples = parseMetricsText(await (await fetch(`${url}/metrics`)).text());
   return samples.find((s) => s.name === name && Object.keys(s.labels).length === 0)?.value ?? 0;

@@ -99,7 +99,7 @@ function composeProblems(text: string): string[] {
       else {
         const u = new URL(url);
         if (u.pathname !== '/readyz') problems.push(`${name}: health check on ${u.pathname}, not /readyz`);
-        if (Number(u.port) !== listens.http) problems.push(`${name}: health check on port ${u.port}, but chat ${role} serves HTTP on ${listens.http}`);
+        if (Number(u.port) !== listens.ops) problems.push(`${name}: health check on port ${u.port}, but chat ${role} serves /readyz on ${listens.ops}`);
       }
     } else if (service.healthcheck?.disable !== true) {
       problems.push(`${name}: chat ${role} exits when done; its health check (the image's) must be disabled`);
@@ -153,7 +153,11 @@ describe('deploy/compose/cluster.yml', () => {
     );
     expect(composeProblems(text.replace('REDIS_URL: redis://redis:6379', 'REDIS_URL: redis:6379')).join('\n')).toMatch(/presence: REDIS_URL: must be a redis/);
     expect(composeProblems(text.replace('http://127.0.0.1:9200/readyz', 'http://127.0.0.1:9100/readyz'))).toContain(
-      'presence: health check on port 9100, but chat presence serves HTTP on 9200',
+      'presence: health check on port 9100, but chat presence serves /readyz on 9200',
+    );
+    // A gateway's public port serves no /readyz.
+    expect(composeProblems(text.replace('http://127.0.0.1:9101/readyz', 'http://127.0.0.1:8080/readyz'))).toContain(
+      'gateway-1: health check on port 8080, but chat gateway serves /readyz on 9101',
     );
   });
 
@@ -190,7 +194,7 @@ describe('deploy/compose/cluster.yml', () => {
     }
   });
 
-  it("scrapes every chat server on its role's HTTP port, in the jobs of deploy/prometheus, with its rules", () => {
+  it("scrapes every chat server on its role's ops port, in the jobs of deploy/prometheus, with its rules", () => {
     const prom = parse(readFileSync(join(composeDir, 'prometheus.yml'), 'utf8')) as { rule_files: string[]; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
     const reference = parse(readFileSync(join(deployRoot(), 'prometheus', 'prometheus.yml'), 'utf8')) as typeof prom;
     expect(prom.scrape_configs.map((j) => j.job_name)).toEqual(reference.scrape_configs.map((j) => j.job_name));
@@ -206,7 +210,7 @@ describe('deploy/compose/cluster.yml', () => {
         const service = services[host!];
         expect(service && isChat(service), target).toBe(true);
         expect(roleOf(service!), target).toBe(role);
-        expect(Number(port), target).toBe(roleListens(role, envOf(service!)).http);
+        expect(Number(port), target).toBe(roleListens(role, envOf(service!)).ops);
         scraped.push(host!);
       }
     }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { deployRoot } from '../paths.js';
-import { ROLES, roleListens } from './roles.js';
+import { ROLES, type RolePorts, checkRoleEnv, roleListens } from './roles.js';
 
 // The Dockerfile, read as text (no Docker engine here): its stages, its
 // runtime's ENTRYPOINT, CMD, EXPOSE, user and volume against the roles, and
@@ -51,7 +51,7 @@ const one = (op: string) => runtime.filter((i) => i.op === op).at(-1)?.args;
 const json = (op: string) => JSON.parse(one(op) ?? 'null') as string[] | null;
 
 /** Each role's ports with no variables set (a gateway needs its secret to load, not to pick ports). */
-function defaultPorts(role: string): { http?: number; grpc?: number } {
+function defaultPorts(role: string): RolePorts {
   return roleListens(role, role === 'gateway' ? { JWT_SECRET: 'x'.repeat(32) } : {});
 }
 
@@ -87,17 +87,34 @@ describe('Dockerfile', () => {
     expect(runtime.some((i) => i.op === 'RUN' && i.args.includes(`chown node:node ${dataDir}`))).toBe(true);
   });
 
-  it("health-checks /readyz with node's fetch on each role's own port", async () => {
+  it('listens on every interface of the container (HOST=0.0.0.0), so published ports reach standalone too', () => {
+    const host = /HOST=(\S+)/.exec(runtime.filter((i) => i.op === 'ENV').map((i) => i.args).join(' '))?.[1];
+    expect(host).toBe('0.0.0.0');
+    // Standalone's own default is loopback, which a published port cannot reach.
+    expect(checkRoleEnv('standalone', {}).config).toMatchObject({ HOST: '127.0.0.1' });
+    expect(checkRoleEnv('standalone', { HOST: host! }).config).toMatchObject({ HOST: '0.0.0.0' });
+  });
+
+  it("health-checks /readyz with node's fetch on each role's own ops port", async () => {
     const check = one('HEALTHCHECK')!;
     expect(check).toMatch(/CMD \["node", "deploy\/bin\/healthcheck\.mjs"\]$/);
     const script = join(root, 'deploy/bin/healthcheck.mjs');
     const { DEFAULT_PORTS, readyUrl } = (await import(pathToFileURL(script).href)) as { DEFAULT_PORTS: Record<string, number>; readyUrl(role: string, env: Record<string, string>): string };
     for (const [role, surface] of Object.entries(ROLES)) {
       if (surface.kind !== 'server') continue;
-      expect(DEFAULT_PORTS[role], role).toBe(defaultPorts(role).http);
-      expect(readyUrl(role, {}), role).toBe(`http://127.0.0.1:${defaultPorts(role).http}/readyz`);
+      expect(DEFAULT_PORTS[role], role).toBe(defaultPorts(role).ops);
+      expect(readyUrl(role, {}), role).toBe(`http://127.0.0.1:${defaultPorts(role).ops}/readyz`);
     }
     expect(readyUrl('actors', { PORT: '9300' })).toBe('http://127.0.0.1:9300/readyz');
+    // A gateway's /readyz is on OPS_PORT, never on its public PORT; standalone's on PORT unless OPS_PORT is set.
+    expect(readyUrl('gateway', { PORT: '8081' })).toBe('http://127.0.0.1:9101/readyz');
+    expect(readyUrl('gateway', { PORT: '8081', OPS_PORT: '9301' })).toBe('http://127.0.0.1:9301/readyz');
+    expect(readyUrl('standalone', { PORT: '8081' })).toBe('http://127.0.0.1:8081/readyz');
+    expect(readyUrl('standalone', { PORT: '8081', OPS_PORT: '9301' })).toBe('http://127.0.0.1:9301/readyz');
+    // A gateway bound to one address is asked there.
+    expect(readyUrl('gateway', { HOST: '0.0.0.0' })).toBe('http://127.0.0.1:9101/readyz');
+    expect(readyUrl('gateway', { HOST: '10.1.2.3' })).toBe('http://10.1.2.3:9101/readyz');
+    expect(readyUrl('standalone', { HOST: '::1', PORT: '8081' })).toBe('http://[::1]:8081/readyz');
   });
 
   it("the health check finds the role in the command line the image's ENTRYPOINT and CMD give", async () => {

@@ -10,9 +10,11 @@ import { deployRoot } from '../paths.js';
 import { HEALTH_PATHS } from './roles.js';
 
 // The paths the probes, health checks and Prometheus use (roles.ts HEALTH_PATHS)
-// are served by both HTTP servers a role can have: the gateway's (standalone
-// here; `chat gateway` registers the same routes) and the ops server of actor
-// hosts and presence. And the image's health check script exits 0 only on a 200.
+// are served by both HTTP servers a role can have: standalone's public port
+// (without OPS_PORT; the same answers, platform answerOps) and the ops server
+// of actor hosts, presence and a gateway's OPS_PORT (roles/gateway.test.ts checks
+// a gateway's public port refuses them). And the image's health check script
+// exits 0 only on a 200.
 
 const healthcheck = join(deployRoot(), 'bin', 'healthcheck.mjs');
 const run = promisify(execFile);

@@ -261,8 +261,9 @@ function chatProblems(manifests: Manifest[]): string[] {
       const listens = roleListens(role, env);
       const portByName = new Map((c.ports ?? []).map((p) => [p.name, p.containerPort]));
       const declared = (c.ports ?? []).map((p) => p.containerPort).sort();
-      if (JSON.stringify(declared) !== JSON.stringify(Object.values(listens).sort())) {
-        problems.push(`${where}: container ports ${declared.join(', ')}, but chat ${role} listens on ${Object.values(listens).join(', ')}`);
+      const listened = [...new Set(Object.values(listens))].sort();
+      if (JSON.stringify(declared) !== JSON.stringify(listened)) {
+        problems.push(`${where}: container ports ${declared.join(', ')}, but chat ${role} listens on ${listened.join(', ')}`);
       }
       const probes = { readinessProbe: '/readyz', livenessProbe: '/healthz', startupProbe: undefined } as const;
       for (const [kind, expected] of Object.entries(probes)) {
@@ -274,12 +275,12 @@ function chatProblems(manifests: Manifest[]): string[] {
         const get = probe.httpGet;
         if (!get) continue;
         const port = typeof get.port === 'number' ? get.port : portByName.get(get.port);
-        if (port !== listens.http) problems.push(`${where}: ${kind} on port ${get.port}, but chat ${role} serves HTTP on ${listens.http}`);
+        if (port !== listens.ops) problems.push(`${where}: ${kind} on port ${get.port}, but chat ${role} serves ${HEALTH_PATHS.join(' ')} on ${listens.ops}`);
         if (!(HEALTH_PATHS as readonly string[]).includes(get.path) || surface.http === 'none') problems.push(`${where}: ${kind} on ${get.path}, which chat ${role} does not serve`);
         if (expected && get.path !== expected) problems.push(`${where}: ${kind} on ${get.path}, expected ${expected}`);
       }
       const scrapePort = pod.annotations['prometheus.io/port'];
-      if (scrapePort !== undefined && Number(scrapePort) !== listens.http) problems.push(`${where}: prometheus.io/port ${scrapePort}, but /metrics is on ${listens.http}`);
+      if (scrapePort !== undefined && Number(scrapePort) !== listens.ops) problems.push(`${where}: prometheus.io/port ${scrapePort}, but /metrics is on ${listens.ops}`);
       if (role === 'gateway') {
         const drain = config as { DRAIN_HOLD_MS: number; DRAIN_SPREAD_MS: number; DRAIN_TIMEOUT_MS: number };
         const needMs = preStopMs(c) + gatewayStopWithinMs(drain);
@@ -372,9 +373,11 @@ describe('deploy/k8s checks', () => {
       return copy;
     };
     expect(chatProblems(mutate((c) => c.env!.push({ name: 'NATS_URLS', value: 'nats://nats:4222' })))).toContain('Deployment chat-gateway/gateway: NATS_URLS: not a setting of chat gateway');
-    expect(chatProblems(mutate((c) => (c.readinessProbe!.httpGet!.port = 9100)))).toContain('Deployment chat-gateway/gateway: readinessProbe on port 9100, but chat gateway serves HTTP on 8080');
+    expect(chatProblems(mutate((c) => (c.readinessProbe!.httpGet!.port = 9100)))).toContain('Deployment chat-gateway/gateway: readinessProbe on port 9100, but chat gateway serves /healthz /readyz /metrics on 9101');
+    // The public port serves no probe path.
+    expect(chatProblems(mutate((c) => (c.livenessProbe!.httpGet!.port = 'http')))).toContain('Deployment chat-gateway/gateway: livenessProbe on port http, but chat gateway serves /healthz /readyz /metrics on 9101');
     expect(chatProblems(mutate((c) => (c.livenessProbe!.httpGet!.path = '/health')))).toContain('Deployment chat-gateway/gateway: livenessProbe on /health, which chat gateway does not serve');
-    expect(chatProblems(mutate((c) => c.env!.push({ name: 'GRPC_PORT', value: '9091' }))).join('\n')).toMatch(/container ports 8080, 9090, but chat gateway listens on 8080, 9091/);
+    expect(chatProblems(mutate((c) => c.env!.push({ name: 'GRPC_PORT', value: '9091' }))).join('\n')).toMatch(/container ports 8080, 9090, 9101, but chat gateway listens on 8080, 9091, 9101/);
     const typo = structuredClone(base.manifests.find((m) => m.kind === 'Deployment')!);
     (podOf(typo)!.spec.containers[0] as unknown as Obj).readinesProbe = {};
     expect(manifestProblems(typo).join('\n')).toMatch(/readinesProbe: no such field/);

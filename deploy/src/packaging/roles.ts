@@ -15,25 +15,41 @@ import { migrateEnvSchema } from '../cli/migrate-command.js';
 export interface RoleSurface {
   /** The role's environment schema (the one it loads with loadEnvConfig). */
   schema: z.ZodObject;
-  /** The ports the role listens on given its parsed configuration: its HTTP port and, for gateways, gRPC. */
-  listens(config: Record<string, unknown>): { http?: number; grpc?: number };
+  /**
+   * The ports the role listens on given its parsed configuration: its HTTP
+   * port, for gateways gRPC, and `ops`, where /healthz, /readyz and /metrics
+   * answer (a gateway's OPS_PORT; standalone's PORT unless OPS_PORT is set;
+   * the one HTTP port of actors and presence).
+   */
+  listens(config: Record<string, unknown>): RolePorts;
   /** Which HTTP server answers on `http`: the gateway's (uWebSockets.js) or the ops server (actors, presence). */
   http: 'gateway' | 'ops' | 'none';
   /** Runs until stopped (a Deployment or long-lived service), or once (a Job, a one-shot service). */
   kind: 'server' | 'one-shot';
 }
 
-const gatewayListens = (c: Record<string, unknown>) => ({ http: c.PORT as number, ...(c.GRPC_PORT === undefined ? {} : { grpc: c.GRPC_PORT as number }) });
+export interface RolePorts {
+  http?: number;
+  grpc?: number;
+  ops?: number;
+}
+
+const gatewayListens = (c: Record<string, unknown>): RolePorts => ({
+  http: c.PORT as number,
+  ...(c.GRPC_PORT === undefined ? {} : { grpc: c.GRPC_PORT as number }),
+  ops: (c.OPS_PORT ?? c.PORT) as number,
+});
+const opsListens = (c: Record<string, unknown>): RolePorts => ({ http: c.PORT as number, ops: c.PORT as number });
 
 export const ROLES: Record<string, RoleSurface> = {
   standalone: { schema: standaloneEnvSchema, listens: gatewayListens, http: 'gateway', kind: 'server' },
   gateway: { schema: clusterGatewayEnvSchema, listens: gatewayListens, http: 'gateway', kind: 'server' },
-  actors: { schema: clusterActorsEnvSchema, listens: (c) => ({ http: c.PORT as number }), http: 'ops', kind: 'server' },
-  presence: { schema: presenceRoleEnvSchema, listens: (c) => ({ http: c.PORT as number }), http: 'ops', kind: 'server' },
+  actors: { schema: clusterActorsEnvSchema, listens: opsListens, http: 'ops', kind: 'server' },
+  presence: { schema: presenceRoleEnvSchema, listens: opsListens, http: 'ops', kind: 'server' },
   migrate: { schema: migrateEnvSchema, listens: () => ({}), http: 'none', kind: 'one-shot' },
 };
 
-/** Paths every role with an HTTP port serves (probes and Prometheus use them). */
+/** Paths every serving role answers on its `ops` port (probes and Prometheus use them). */
 export const HEALTH_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
 
 /** Variables every role reads besides its schema: the logger's level, and OpenTelemetry's standard OTEL_* variables. */
@@ -74,14 +90,16 @@ export function checkRoleEnv(role: string, env: Record<string, string>): { probl
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
-  for (const [what, port] of Object.entries(surface.listens(config))) {
+  const ports = surface.listens(config);
+  for (const [what, port] of Object.entries(ports)) {
+    if (what === 'ops' && port === ports.http) continue; // the same port, said once
     if (port === 0) problems.push(`${what} port 0 picks a random port: a container needs a fixed one`);
   }
   return { problems, config };
 }
 
 /** The role's ports given an environment that checkRoleEnv accepted. */
-export function roleListens(role: string, env: Record<string, string>): { http?: number; grpc?: number } {
+export function roleListens(role: string, env: Record<string, string>): RolePorts {
   const { problems, config } = checkRoleEnv(role, env);
   if (!config) throw new Error(`chat ${role}: ${problems.join('; ')}`);
   return ROLES[role]!.listens(config);

@@ -17,12 +17,14 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   const tracing = await startTracing({ role: 'actors', logger: log, env });
   const registry = createMetricsRegistry('actors');
   let started = false;
+  let ownership: LeaseOwnership | undefined;
   let bus;
   let ops;
   try {
     bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `actors-${hostId}`, logger: log, registry });
     const connected = bus;
-    ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && connected.isReady() });
+    // Not ready while NATS is unreachable or the host lease cannot be renewed (it serves nothing then).
+    ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && connected.isReady() && (ownership?.holdsLease() ?? false) });
   } catch (err) {
     await bus?.close();
     await tracing.shutdown();
@@ -30,23 +32,33 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   }
   const opsServer = ops;
   try {
+    const connection = bus.connection;
+    const recordSettings = () =>
+      checkSharedSettings({
+        connection,
+        leaseBucket: config.LEASE_BUCKET,
+        mine: { SHARDS: config.SHARDS, LEASE_TTL_MS: config.LEASE_TTL_MS },
+        who: `actor host ${hostId}`,
+        logger: log,
+        recorder: { anyHostAlive: async () => (await LeaseOwnership.liveHostCount(hosts)) > 0 },
+      });
     // Host leases expire after LEASE_TTL_MS; shard claims stay until handed off or taken from a host that is gone.
-    const hosts = await NatsKvLeaseTable.open(bus.connection, { ttlMs: config.LEASE_TTL_MS, bucket: config.LEASE_BUCKET });
-    await checkSharedSettings({
-      connection: bus.connection,
-      leaseBucket: config.LEASE_BUCKET,
-      mine: { SHARDS: config.SHARDS, LEASE_TTL_MS: config.LEASE_TTL_MS },
-      who: `actor host ${hostId}`,
-      logger: log,
-      recorder: { anyHostAlive: async () => (await LeaseOwnership.liveHostCount(hosts)) > 0 },
+    // If NATS lost its JetStream store, the settings went with it: record them again for gateways and new hosts.
+    const hosts: NatsKvLeaseTable = await NatsKvLeaseTable.open(connection, {
+      ttlMs: config.LEASE_TTL_MS,
+      bucket: config.LEASE_BUCKET,
+      onRecreated: () => {
+        log.warn({ bucket: config.LEASE_BUCKET }, 'lease storage was lost (NATS restarted without its JetStream store) and has been recreated; rejoining and recording the shared settings again');
+        void recordSharedSettingsAgain(recordSettings, log);
+      },
     });
+    await recordSettings();
     const claims = await NatsKvLeaseTable.open(bus.connection, {
       ttlMs: 0,
       bucket: claimsBucketOf(config.LEASE_BUCKET),
       // Claim writes happen inside a lease round: bounded like the renewals, so a round never outlasts the TTL.
       requestTimeoutMs: Math.max(100, Math.floor(config.LEASE_TTL_MS / 4)),
     });
-    let ownership: LeaseOwnership | undefined;
     const actors = await startActorsRole({
       bus,
       config,
@@ -55,6 +67,8 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
       registry,
       logger: log,
     });
+    // Back on NATS (perhaps one that lost its JetStream store): renew now rather than at the next round.
+    bus.onReconnect(() => ownership?.nudge());
     started = true;
     log.info({ shards: ownership?.ownedShards().length }, 'actor host serving');
     return {
@@ -72,5 +86,18 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
     await opsServer.close();
     await tracing.shutdown();
     throw err;
+  }
+}
+
+/** Records the shared settings after the lease storage was recreated, retrying a few times (JetStream may still be settling). */
+async function recordSharedSettingsAgain(record: () => Promise<void>, log: Logger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await record();
+      return;
+    } catch (err) {
+      if (attempt >= 5) return void log.error({ err }, 'could not record the shared settings again; gateways and new hosts cannot check theirs until a host records them');
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
   }
 }

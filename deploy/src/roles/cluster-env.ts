@@ -1,29 +1,34 @@
 import { z } from 'zod';
 import { envInt, envString } from '@chat/platform';
 import { actorsEnvSchema } from '@chat/conversation-actors';
-import { gatewayEnvSchema } from '@chat/edge-gateway';
+import { checkTokenSettings, gatewayEnvSchema } from '@chat/edge-gateway';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_LEASE_TTL_MS = 2000;
 export const DEFAULT_ACTORS_PORT = 9100;
 export const DEFAULT_PRESENCE_PORT = 9200;
+/** A gateway's ops port (OPS_PORT): /healthz, /readyz and /metrics, apart from the public port. */
+export const DEFAULT_GATEWAY_OPS_PORT = 9101;
 
 const natsEnv = {
   /** One URL or several, comma-separated. */
   NATS_URL: envString(DEFAULT_NATS_URL),
 };
 
-const requiredSecret = z
-  .string({ error: (issue) => (issue.input === undefined ? 'required in cluster mode: the HS256 secret all gateways verify tokens with' : undefined) })
-  .min(32, 'must be at least 32 characters');
-
-/** `chat gateway`: a gateway on NATS. Dev login is off unless DEV_LOGIN=true. */
-export const clusterGatewayEnvSchema = gatewayEnvSchema.extend({
-  ...natsEnv,
-  JWT_SECRET: requiredSecret,
-  /** The actor hosts' lease bucket: the gateway checks its SHARDS against the value they recorded beside it. */
-  LEASE_BUCKET: envString('chat_leases'),
-});
+/**
+ * `chat gateway`: a gateway on NATS. Dev login is off unless DEV_LOGIN=true.
+ * It verifies tokens with JWT_SECRET (HS256), an identity provider
+ * (JWKS_URL or OIDC_ISSUER), or both; at least one is required. Its ops
+ * endpoints are always on OPS_PORT, never on the public PORT.
+ */
+export const clusterGatewayEnvSchema = gatewayEnvSchema
+  .extend({
+    ...natsEnv,
+    OPS_PORT: envInt(DEFAULT_GATEWAY_OPS_PORT, 0, 65_535),
+    /** The actor hosts' lease bucket: the gateway checks its SHARDS against the value they recorded beside it. */
+    LEASE_BUCKET: envString('chat_leases'),
+  })
+  .superRefine(checkTokenSettings(true));
 
 /** `chat actors`: an actor host on NATS, taking shard leases; PORT serves /healthz, /readyz, /metrics. */
 export const clusterActorsEnvSchema = actorsEnvSchema.extend({

@@ -17,6 +17,7 @@ describe('a cluster gateway with no actor host reachable', () => {
     bus = await connectNatsBus({ servers: nats.url, name: 'lonely-gateway', logger: silentLogger() });
     const config = loadEnvConfig(clusterGatewayEnvSchema, {
       PORT: '0',
+      OPS_PORT: '0',
       GRPC_PORT: 'off',
       NATS_URL: nats.url,
       JWT_SECRET: 'lonely-gateway-secret-0123456789abcdef',
@@ -41,5 +42,17 @@ describe('a cluster gateway with no actor host reachable', () => {
     const send = await client.request('message.send', { conversationId: 'g_nowhere', clientMsgId: 'x', body: 'hello?' });
     expect(send).toMatchObject({ ok: false, error: { code: 'unavailable' } });
     await client.close();
+  });
+
+  it('serves /healthz, /readyz and /metrics on its ops port only, and is ready while connected to NATS', async () => {
+    const opsUrl = `http://127.0.0.1:${gateway.opsPort}`;
+    expect(gateway.opsPort).not.toBe(gateway.port);
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      expect((await fetch(`${opsUrl}${path}`)).status, path).toBe(200);
+      const pub = await fetch(`${baseUrl}${path}`);
+      expect(pub.status, `public ${path}`).toBe(404);
+      expect(await pub.text()).toContain('OPS_PORT');
+    }
+    expect(await (await fetch(`${opsUrl}/metrics`)).text()).toMatch(/chat_gateway_upgrades_rejected_total\{reason="gateway_full"\} 0/);
   });
 });

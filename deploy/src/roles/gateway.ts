@@ -1,6 +1,6 @@
 import { type Logger, checkSharedSettings, connectNatsBus, createMetricsRegistry, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
 import { clusterGatewayEnvSchema, natsServers } from './cluster-env.js';
-import { loadGrpcTls } from '@chat/edge-gateway';
+import { loadGrpcTls, readOpenFileLimit, resolveMaxConnections } from '@chat/edge-gateway';
 import { startGatewayRole } from './gateway-role.js';
 import { type RunningSystem, gatewayStopWithinMs } from './standalone.js';
 
@@ -8,6 +8,7 @@ import { type RunningSystem, gatewayStopWithinMs } from './standalone.js';
 export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(clusterGatewayEnvSchema, env);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
+  const connectionLimit = resolveMaxConnections(config.MAX_CONNECTIONS, readOpenFileLimit());
   const tracing = await startTracing({ role: 'gateway', logger, env });
   const registry = createMetricsRegistry('gateway');
   openMetricsWhenTracing(registry);
@@ -17,7 +18,7 @@ export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv
     bus = await connectNatsBus({ servers: natsServers(config.NATS_URL), name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, registry });
     // A gateway with another SHARDS would route conversations to shards their owners do not serve.
     await checkSharedSettings({ connection: bus.connection, leaseBucket: config.LEASE_BUCKET, mine: { SHARDS: config.SHARDS }, who: `gateway ${process.pid}`, logger });
-    gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry, logger, serveWeb: config.WEB_DIR !== '', grpcTls });
+    gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry, logger, serveWeb: config.WEB_DIR !== '', grpcTls, connectionLimit });
   } catch (err) {
     await bus?.close();
     await tracing.shutdown();
@@ -26,6 +27,7 @@ export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv
   const started = { bus, gateway };
   return {
     port: gateway.port,
+    opsPort: gateway.opsPort,
     grpcPort: gateway.grpcPort,
     stopWithinMs: gatewayStopWithinMs(config),
     stop: async () => {

@@ -149,7 +149,7 @@ describe('standalone under fuzzed frames', () => {
 
     // No crash: the process is alive and answers.
     expect(proc.process.exitCode).toBeNull();
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${proc.opsUrl}/healthz`)).status).toBe(200);
     expect((await well.request('ping')).ok).toBe(true);
   }, Math.max(60_000, FRAMES * 10));
 });

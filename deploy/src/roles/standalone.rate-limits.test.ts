@@ -1,6 +1,5 @@
-import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { ChatClient, type Reply, UpgradeRefused, devLogin } from '@chat/testkit/chat-client';
+import { ChatClient, type Reply, UpgradeRefused, devLogin, refusedUpgrade } from '@chat/testkit/chat-client';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -9,26 +8,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function registerUsers(baseUrl: string, prefix: string, count: number): Promise<string[]> {
   const logins = await Promise.all(Array.from({ length: count }, (_, i) => devLogin(baseUrl, `${prefix}-${i}`)));
   return logins.map((l) => l.user.id);
-}
-
-/** The HTTP status and body a WebSocket upgrade is answered with when it is refused. */
-function refusedUpgrade(baseUrl: string, token: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${baseUrl}/v1/ws?token=${encodeURIComponent(token)}`, {
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13' },
-    });
-    req.on('upgrade', (_res, socket) => {
-      socket.destroy();
-      reject(new Error('the upgrade was accepted'));
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (d) => (body += String(d)));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 // A slow refill (2 tokens/s) so that what a burst of 20 buys cannot change while a test runs.

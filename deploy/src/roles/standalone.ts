@@ -1,29 +1,57 @@
 import type { z } from 'zod';
-import { LocalBus, type Logger, createMetricsRegistry, envBool, envInt, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
+import { LocalBus, type Logger, createMetricsRegistry, envInt, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
 import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
-import { gatewayEnvSchema, loadGrpcTls } from '@chat/edge-gateway';
+import { checkTokenSettings, envDevLogin, envHost, gatewayEnvSchema, loadGrpcTls, readOpenFileLimit, resolveMaxConnections } from '@chat/edge-gateway';
 import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
 import { startActorsRole } from './actors-role.js';
-import { startGatewayRole } from './gateway-role.js';
+import { devLoginEnabled, startGatewayRole } from './gateway-role.js';
 import { loadOrCreateDevSecret } from './jwt-secret.js';
 
-/** Standalone: every role in one process on embedded parts; dev login on by default. */
+/** Where standalone listens unless HOST says otherwise: this machine only, where dev login is safe. */
+export const STANDALONE_DEFAULT_HOST = '127.0.0.1';
+
+/**
+ * Standalone: every role in one process on embedded parts. Listens on
+ * 127.0.0.1 unless HOST says otherwise; dev login is on when it listens on
+ * loopback only, or when DEV_LOGIN=true (then with a warning at start).
+ */
 export const standaloneEnvSchema = gatewayEnvSchema
   .extend(actorsEnvSchema.shape)
   .extend(presenceEnvSchema.shape)
-  // One process, no peer to reconnect to: holding or spreading closes would only delay the stop.
-  .extend({ DEV_LOGIN: envBool(true), DRAIN_HOLD_MS: envInt(0, 0, 600_000), DRAIN_SPREAD_MS: envInt(0, 0, 600_000) });
+  .extend({
+    HOST: envHost(STANDALONE_DEFAULT_HOST),
+    // Unset: on exactly when HOST is a loopback address (devLoginEnabled).
+    DEV_LOGIN: envDevLogin(),
+    // One process, no peer to reconnect to: holding or spreading closes would only delay the stop.
+    DRAIN_HOLD_MS: envInt(0, 0, 600_000),
+    DRAIN_SPREAD_MS: envInt(0, 0, 600_000),
+  })
+  .superRefine(checkTokenSettings(false));
 
 export type StandaloneEnv = z.output<typeof standaloneEnvSchema>;
 
 /** A running role (or all of them); `stop()` shuts it down gracefully. */
 export interface RunningSystem {
+  /** The public port (a gateway's), or the ops port of a role that has no other. */
   port: number;
+  /** Where /healthz, /readyz and /metrics are served: a gateway's OPS_PORT, or `port`. */
+  opsPort?: number | undefined;
   /** The gateway's gRPC API port, where it serves one. */
   grpcPort?: number | undefined;
   /** How long stop() may take before the process gives up on it (default 15 s): a gateway's drain hold and spread come on top. */
   stopWithinMs?: number;
   stop(): Promise<void>;
+}
+
+/**
+ * The HS256 secret standalone verifies (and dev login signs) with:
+ * JWT_SECRET, else one generated once in DATA_DIR; none when an identity
+ * provider is configured and dev login is off, so that only its tokens count.
+ */
+function standaloneSecret(config: StandaloneEnv): string | undefined {
+  if (config.JWT_SECRET !== undefined) return config.JWT_SECRET;
+  const provider = config.JWKS_URL !== undefined || config.OIDC_ISSUER !== undefined;
+  return provider && !devLoginEnabled(config) ? undefined : loadOrCreateDevSecret(config.DATA_DIR);
 }
 
 /** A gateway's longest graceful stop: hold, spread, the requests in flight, then the gRPC calls, plus a margin. */
@@ -40,6 +68,7 @@ export function gatewayStopWithinMs(config: { DRAIN_HOLD_MS: number; DRAIN_SPREA
 export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(standaloneEnvSchema, env);
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
+  const connectionLimit = resolveMaxConnections(config.MAX_CONNECTIONS, readOpenFileLimit());
   const tracing = await startTracing({ role: 'standalone', logger, env });
   const registry = createMetricsRegistry('standalone');
   openMetricsWhenTracing(registry);
@@ -74,11 +103,12 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
     gateway = await startGatewayRole({
       bus,
       config,
-      secret: config.JWT_SECRET ?? loadOrCreateDevSecret(config.DATA_DIR),
+      secret: standaloneSecret(config),
       registry,
       logger,
       serveWeb: true,
       grpcTls,
+      connectionLimit,
     });
   } catch (err) {
     await actors.stop();
@@ -90,6 +120,7 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
   let stopping: Promise<void> | undefined;
   return {
     port: gateway.port,
+    opsPort: gateway.opsPort,
     grpcPort: gateway.grpcPort,
     stopWithinMs: gatewayStopWithinMs(config),
     stop: () =>

@@ -86,7 +86,7 @@ describe('standalone: refusals, limits and bad input', () => {
   it('drops a text frame that is not UTF-8 without a close frame (1006, not 1007): uWebSockets closes the connection before the gateway sees it', async () => {
     // A known gap (docs/protocol.md, "Close codes"): uWS validates text frames itself and closes the
     // TCP connection on invalid UTF-8, before the message handler and with no way to send 1007 first.
-    const closes = async () => Number(/chat_gateway_closes_total\{reason="invalid_utf8"\} (\d+)/.exec(await (await fetch(`${system().baseUrl}/metrics`)).text())?.[1]);
+    const closes = async () => Number(/chat_gateway_closes_total\{reason="invalid_utf8"\} (\d+)/.exec(await (await fetch(`${system().opsUrl}/metrics`)).text())?.[1]);
     const before = await closes();
     const c = await login('Utf');
     const other = await login('Utf Other');

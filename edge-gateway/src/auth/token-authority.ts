@@ -1,7 +1,7 @@
 import { type KeyObject, createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { BOT_ID_PREFIX, USER_ID_PATTERN } from '@chat/proto';
-import { UnauthorizedError } from '../errors.js';
+import { JwtVerifier, type TokenPolicy } from './jwt-verifier.js';
 
 /** Who a verified token says the caller is. */
 export interface AuthenticatedUser {
@@ -19,7 +19,9 @@ export interface AuthenticatedUser {
  * later, from `res.cork()`, is sometimes closed by uWS v20.30 right after the
  * 101 (its cork() misreads the reallocated socket as an HTTP response with
  * `Connection: close`; uNetworking/uWebSockets#1928), so no await may sit
- * between the upgrade request and `res.upgrade()`.
+ * between the upgrade request and `res.upgrade()`. Hence JwtVerifier
+ * (auth/jwt-verifier.ts) on node:crypto, with an identity provider's keys
+ * fetched ahead: jose verifies only asynchronously (WebCrypto).
  */
 export interface TokenVerifier {
   /** Returns the token's user, or throws UnauthorizedError saying why. */
@@ -27,48 +29,41 @@ export interface TokenVerifier {
 }
 
 /**
- * HS256 tokens with a shared secret: verification for every gateway, and
- * issuing for dev login. Tokens carry the user id in `sub` and the display
- * name in `name`. jsonwebtoken rather than jose because jose verifies only
- * asynchronously (WebCrypto), which the upgrade cannot wait for (see TokenVerifier).
+ * HS256 tokens with a shared secret: issuing for dev login, and verifying
+ * them (with JwtVerifier's default policy: `exp` required and bounded).
+ * Tokens carry the user id in `sub`, the display name in `name`, and `iss`
+ * and `aud` when the gateway enforces them (JWT_ISSUER, JWT_AUDIENCE), so
+ * that its own tokens pass the checks every token passes.
  */
 export class HmacTokenAuthority implements TokenVerifier {
   /**
    * A KeyObject made once: given raw bytes, jsonwebtoken probes them as a
-   * private and then a public key (two thrown errors) on every sign and
-   * verify, about 0.7 ms per connect in a CPU profile.
+   * private and then a public key (two thrown errors) on every sign, about
+   * 0.7 ms per login in a CPU profile.
    */
   readonly #key: KeyObject;
+  readonly #verifier: JwtVerifier;
 
-  constructor(secret: string) {
+  constructor(
+    secret: string,
+    private readonly claims: TokenPolicy = {},
+  ) {
     this.#key = createSecretKey(Buffer.from(secret, 'utf8'));
+    this.#verifier = new JwtVerifier({ hmacSecret: secret, ...claims });
   }
 
   verify(token: string): AuthenticatedUser {
-    let payload: jwt.JwtPayload;
-    try {
-      const decoded = jwt.verify(token, this.#key, { algorithms: ['HS256'] });
-      if (typeof decoded === 'string') throw new jwt.JsonWebTokenError('payload is not a JSON object');
-      payload = decoded;
-    } catch (err) {
-      const reason =
-        err instanceof jwt.TokenExpiredError
-          ? 'token expired'
-          : err instanceof jwt.JsonWebTokenError && err.message === 'invalid signature'
-            ? 'token signature invalid'
-            : 'token malformed or not acceptable';
-      throw new UnauthorizedError(reason, { cause: err });
-    }
-    const sub = payload.sub;
-    if (typeof sub !== 'string' || !USER_ID_PATTERN.test(sub)) throw new UnauthorizedError('token subject is not a valid user id');
-    const rawName = typeof payload.name === 'string' ? payload.name.trim() : '';
-    const name = rawName.length > 0 ? rawName.slice(0, 100) : sub;
-    return { id: sub, name, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
+    return this.#verifier.verify(token);
   }
 
   /** Signs a token for `user` valid for `ttlSeconds`. */
   issue(user: { id: string; name: string }, ttlSeconds: number): string {
-    return jwt.sign({ sub: user.id, name: user.name }, this.#key, { algorithm: 'HS256', expiresIn: ttlSeconds });
+    return jwt.sign({ sub: user.id, name: user.name }, this.#key, {
+      algorithm: 'HS256',
+      expiresIn: ttlSeconds,
+      ...(this.claims.issuer === undefined ? {} : { issuer: this.claims.issuer }),
+      ...(this.claims.audience === undefined ? {} : { audience: this.claims.audience }),
+    });
   }
 }
 

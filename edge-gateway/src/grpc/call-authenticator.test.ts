@@ -4,7 +4,8 @@ import { HmacTokenAuthority } from '../auth/token-authority.js';
 import { BackendUnavailableError, UnauthorizedError } from '../errors.js';
 import { BearerAuthenticator, type CallTokenVerifier, bearerToken } from './call-authenticator.js';
 
-const authority = new HmacTokenAuthority('call-authenticator-test-secret-0123456789');
+// No clock-skew allowance: a JWT call's watch then fires right at exp.
+const authority = new HmacTokenAuthority('call-authenticator-test-secret-0123456789', { clockSkewS: 0 });
 
 function withAuthorization(value?: string): Metadata {
   const m = new Metadata();
@@ -38,7 +39,7 @@ describe('BearerAuthenticator', () => {
     const auth = new BearerAuthenticator([authority, { verify: async () => Promise.reject(new UnauthorizedError('not that kind either')) }]);
     await expect(auth.authenticate(withAuthorization())).rejects.toThrow(/missing "authorization: Bearer <token>"/);
     await expect(auth.authenticate(withAuthorization('Basic abc'))).rejects.toBeInstanceOf(UnauthorizedError);
-    await expect(auth.authenticate(withAuthorization('Bearer nope'))).rejects.toThrow('token malformed or not acceptable');
+    await expect(auth.authenticate(withAuthorization('Bearer nope'))).rejects.toThrow('token malformed: not a JWT');
   });
 
   it('asks only the verifier that claims a token, so its refusal is the one reported', async () => {

@@ -13,6 +13,8 @@ export const CHAT_API_SERVICE_NAME = 'chat.v1.ChatApi';
 export interface GrpcApiServerOptions {
   /** 0 picks a free port. */
   port: number;
+  /** The IP address to listen on; default every interface (0.0.0.0). */
+  host?: string | undefined;
   /** Certificate and key to serve TLS with; plaintext when absent. */
   tls?: GrpcTls | undefined;
   implementation: ChatApiServer;
@@ -44,7 +46,7 @@ export class GrpcApiServer {
     new ReflectionService({ ...api, ...loadSync(healthProtoPath) }).addToServer(this.#server);
   }
 
-  /** Listens on every interface at `options.port`; fails with GrpcListenError if it cannot. */
+  /** Listens on `options.host` (default every interface) at `options.port`; fails with GrpcListenError if it cannot. */
   static async start(options: GrpcApiServerOptions): Promise<GrpcApiServer> {
     routeGrpcLogs(options.logger);
     const server = new GrpcApiServer(options);
@@ -87,7 +89,8 @@ export class GrpcApiServer {
       ? ServerCredentials.createSsl(null, [{ cert_chain: this.o.tls.cert, private_key: this.o.tls.key }], false)
       : ServerCredentials.createInsecure();
     return new Promise((resolve, reject) => {
-      this.#server.bindAsync(`0.0.0.0:${this.o.port}`, credentials, (err, port) => {
+      const host = this.o.host ?? '0.0.0.0';
+      this.#server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${this.o.port}`, credentials, (err, port) => {
         if (err) {
           reject(new GrpcListenError(this.o.port, { cause: err }));
           return;

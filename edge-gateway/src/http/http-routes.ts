@@ -1,6 +1,6 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
-import type { Logger, Registry } from '@chat/platform';
+import { type Logger, OPS_PATHS, type OpsAnswer, type Registry, answerOps } from '@chat/platform';
 import { type HmacTokenAuthority, devUserIdFor } from '../auth/token-authority.js';
 import type { UserRegistrar } from '../auth/user-registrar.js';
 import { StaticFiles } from './static-files.js';
@@ -10,6 +10,8 @@ export interface HttpRouteOptions {
   registry: Registry;
   logger: Logger;
   ready(): boolean;
+  /** Serve /healthz, /readyz and /metrics here too (a standalone gateway without an ops port). */
+  opsEndpoints: boolean;
   devLogin: { authority: HmacTokenAuthority; ttlSeconds: number } | undefined;
   registrar: UserRegistrar;
   webDir: string | undefined;
@@ -17,22 +19,30 @@ export interface HttpRouteOptions {
 
 const devLoginSchema = z.object({ name: z.string().trim().min(1).max(64) });
 
-/** The gateway's HTTP surface: health, readiness, metrics, dev login, and the web client. */
+/**
+ * The gateway's public HTTP surface: dev login and the web client, and, only
+ * where `opsEndpoints` is set, the ops endpoints (answerOps, the same answers
+ * as the ops server's).
+ */
 export function registerHttpRoutes(app: TemplatedApp, o: HttpRouteOptions): void {
-  app.get('/healthz', (res) => respond(res, '200 OK', 'ok'));
-
-  app.get('/readyz', (res) => (o.ready() ? respond(res, '200 OK', 'ready') : respond(res, '503 Service Unavailable', 'not ready')));
-
-  app.get('/metrics', (res) => {
-    const state = trackAborted(res);
-    o.registry.metrics().then(
-      (text) => !state.aborted && respond(res, '200 OK', text, o.registry.contentType),
-      (err: unknown) => {
-        o.logger.error({ err }, 'metrics collection failed');
-        if (!state.aborted) respond(res, '500 Internal Server Error', 'metrics collection failed');
-      },
-    );
-  });
+  if (o.opsEndpoints) {
+    const status: Record<number, string> = { 200: '200 OK', 500: '500 Internal Server Error', 503: '503 Service Unavailable' };
+    for (const path of OPS_PATHS) {
+      app.get(path, (res) => {
+        const write = (a: OpsAnswer) => respond(res, status[a.status] ?? String(a.status), a.body, a.contentType);
+        const answer = answerOps(path, o)!;
+        if (!(answer instanceof Promise)) {
+          write(answer);
+          return;
+        }
+        const state = trackAborted(res);
+        void answer.then((a) => !state.aborted && write(a));
+      });
+    }
+  } else {
+    // Said plainly, not answered by the web client's fallback page: a probe or scraper pointed here must fail.
+    for (const path of OPS_PATHS) app.get(path, (res) => respond(res, '404 Not Found', `${path} is served on the ops port (OPS_PORT), not here`));
+  }
 
   app.post('/v1/auth/dev-login', (res) => {
     const state = trackAborted(res);

@@ -9,18 +9,19 @@ export function trackAborted(res: HttpResponse): { aborted: boolean } {
   return state;
 }
 
-/** Writes a complete response in one corked write. */
+/** Writes a complete response in one corked write; `closeConnection` closes the connection after it (no keep-alive). */
 export function respond(
   res: HttpResponse,
   status: string,
   body: string | Uint8Array,
   contentType = 'text/plain; charset=utf-8',
   extraHeaders: Record<string, string> = {},
+  closeConnection = false,
 ): void {
   res.cork(() => {
     res.writeStatus(status).writeHeader('Content-Type', contentType);
     for (const [k, v] of Object.entries(extraHeaders)) res.writeHeader(k, v);
-    res.end(body);
+    res.end(body, closeConnection);
   });
 }
 

@@ -1,3 +1,5 @@
+import { LeaseUnavailableError } from '../errors.js';
+
 /**
  * A table of keyed entries, each with one owner, written by compare-and-set
  * on its revision: the boundary the shard ownership code depends on. With a
@@ -18,6 +20,12 @@
  * - Revisions only grow while the table's storage lives; the server time of a
  *   write also grows across a storage reset (same server clock), so together
  *   they make a fencing epoch (see fencingEpoch()).
+ * - If the storage is lost (NATS came back with an empty JetStream store), the
+ *   operation that finds it missing recreates it, empty, and fails with
+ *   LeaseStorageRecreatedError; nothing is retried behind the caller's back. Every
+ *   entry is gone then: a renewal answers null (lost), a key is free to
+ *   acquire, and recreatedAt() says when the storage was recreated, so a
+ *   caller can wait until no holder of a lost entry can still act on it.
  */
 export interface LeaseTable {
   /** How long an entry lives after its last write, in ms; 0: until released or taken over. */
@@ -37,6 +45,11 @@ export interface LeaseTable {
   get(key: string): Promise<LeaseEntry | null>;
   /** Every held key that starts with `prefix`, read in one request (no values), and when the next one may expire. */
   live(prefix: string): Promise<LiveKeys>;
+  /**
+   * When the storage was recreated after it was lost, on the table's (server)
+   * clock in ms; undefined if it never was (created fresh, first start).
+   */
+  recreatedAt(): Promise<number | undefined>;
 }
 
 /** The answer of LeaseTable.live(). */
@@ -50,6 +63,10 @@ export interface LiveKeys {
    * TTL or when the table is empty.
    */
   nextExpiryInMs: number | undefined;
+  /** The table's time (server clock, ms) of its latest write, usually the caller's own renewal; undefined when empty. */
+  latestWriteAtMs: number | undefined;
+  /** Same as recreatedAt(), read with the listing. */
+  recreatedAtMs: number | undefined;
 }
 
 /** A write that took a key: its revision and the server's time of the write (ms). */
@@ -74,3 +91,10 @@ export interface LeaseEntry {
 export function fencingEpoch(acquired: LeaseWrite): number {
   return Math.floor(acquired.serverTimeMs) * 1024 + (acquired.revision % 1024);
 }
+
+/**
+ * The operation found the table's storage missing (NATS lost its JetStream
+ * store) and recreated it, empty; the operation itself did not happen. Every
+ * entry is gone: retrying at once is meaningful (a renewal answers lost).
+ */
+export class LeaseStorageRecreatedError extends LeaseUnavailableError {}

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsBus, connectNatsBus } from '../bus/nats-bus.js';
 import { silentLogger } from '../logger.js';
-import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
+import { type NatsServerProcess, restartNatsWithEmptyStore, startNatsServer } from '@chat/testkit/servers';
+import { LeaseUnavailableError } from '../errors.js';
 import { NatsKvLeaseTable } from './nats-kv-lease-table.js';
-import { fencingEpoch } from './lease-table.js';
+import { LeaseStorageRecreatedError, fencingEpoch } from './lease-table.js';
 
 const TTL_MS = 1000;
 
@@ -93,4 +94,90 @@ describe('NatsKvLeaseTable on a real nats-server', () => {
     expect(nextExpiryInMs).toBeGreaterThan(TTL_MS - 450);
     expect(nextExpiryInMs).toBeLessThanOrEqual(TTL_MS - 300);
   });
+});
+
+describe('NatsKvLeaseTable when NATS comes back without its JetStream store', () => {
+  let server: NatsServerProcess;
+  const buses: NatsBus[] = [];
+
+  beforeAll(async () => {
+    server = await startNatsServer({ jetstream: true });
+    for (const name of ['a', 'b']) buses.push(await connectNatsBus({ servers: server.url, name: `lease-loss-${name}`, logger: silentLogger() }));
+  });
+  afterAll(async () => {
+    await Promise.all(buses.map((b) => b.close()));
+    await server.stop();
+  });
+
+  /** Runs `op` until the table's answer is not a disconnection (the bus reconnects on its own); returns its outcome. */
+  async function settled<T>(op: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; err: Error }> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        return { ok: true, value: await op() };
+      } catch (err) {
+        if (!(err instanceof LeaseUnavailableError)) throw err;
+        if (err instanceof LeaseStorageRecreatedError || Date.now() > deadline) return { ok: false, err };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  it('recreates its bucket with the same settings, fails the operation that found it missing, and then works from empty with epochs still growing', async () => {
+    const [busA, busB] = buses as [NatsBus, NatsBus];
+    const bucket = `lost${randomUUID().slice(0, 8)}`;
+    // Two processes' tables on one bucket, as two actor hosts have.
+    const a = await NatsKvLeaseTable.open(busA.connection, { ttlMs: 0, bucket });
+    const b = await NatsKvLeaseTable.open(busB.connection, { ttlMs: 0, bucket });
+    const hosts = await NatsKvLeaseTable.open(busA.connection, { ttlMs: TTL_MS, bucket: `${bucket}h` });
+    let recreations = 0;
+    const hostsRecreating = await NatsKvLeaseTable.open(busB.connection, { ttlMs: TTL_MS, bucket: `${bucket}h`, onRecreated: () => recreations++ });
+    const before = await a.acquire('shard.1', 'a');
+    for (let i = 0; i < 5; i++) await a.take('shard.1', 'a', (await a.get('shard.1'))!.revision);
+    const host = await hosts.acquire('host.a', 'a');
+    expect(await a.recreatedAt()).toBeUndefined();
+
+    await restartNatsWithEmptyStore(server);
+    const backAt = Date.now();
+
+    // Both tables find the bucket missing at once: both recreate it (one stream), and both fail the operation.
+    const [ra, rb] = await Promise.all([settled(() => a.renew('shard.1', 'a', before!.revision)), settled(() => b.acquire('shard.2', 'b'))]);
+    for (const r of [ra, rb]) {
+      expect(r.ok, 'the operation that found the bucket missing fails').toBe(false);
+      expect((r as { err: Error }).err).toBeInstanceOf(LeaseStorageRecreatedError);
+    }
+    // Everything is gone: the old holder's renewal is refused, the key is free.
+    expect(await a.get('shard.1')).toBeNull();
+    expect(await a.renew('shard.1', 'a', before!.revision)).toBeNull();
+    const after = await b.acquire('shard.1', 'b');
+    expect(after).not.toBeNull();
+    expect(await a.get('shard.1')).toEqual({ owner: 'b', revision: after!.revision });
+    // Revisions restarted, but the fencing epoch of the new holder is above the lost holder's.
+    expect(after!.revision).toBeLessThan(before!.revision + 5);
+    expect(fencingEpoch(after!)).toBeGreaterThan(fencingEpoch(before!));
+    // Both tables see the recreation; it happened after NATS was back (server and test share a clock here).
+    const recreatedAt = await a.recreatedAt();
+    expect(await b.recreatedAt()).toBe(recreatedAt);
+    expect(recreatedAt).toBeGreaterThanOrEqual(backAt - 1000);
+    expect(recreatedAt).toBeLessThanOrEqual(Date.now() + 1000);
+
+    // A table with a TTL comes back with it: the renewal fails once, is then refused (lost), and a new lease expires on time.
+    const renewed = await settled(() => hostsRecreating.renew('host.a', 'a', host!.revision));
+    expect(renewed.ok).toBe(false);
+    expect((renewed as { err: Error }).err).toBeInstanceOf(LeaseStorageRecreatedError);
+    expect(recreations).toBe(1);
+    expect(await hosts.renew('host.a', 'a', host!.revision)).toBeNull();
+    const listed = await hosts.live('host.');
+    expect(listed.keys).toEqual([]);
+    expect(listed.recreatedAtMs).toBeGreaterThanOrEqual(backAt - 1000);
+    expect(await hosts.acquire('host.a', 'a')).not.toBeNull();
+    const { keys, latestWriteAtMs } = await hosts.live('host.');
+    expect(keys).toEqual(['host.a']);
+    expect(latestWriteAtMs).toBeGreaterThanOrEqual(listed.recreatedAtMs!);
+    const start = performance.now();
+    while ((await hosts.get('host.a')) !== null) {
+      expect(performance.now() - start, 'the recreated bucket lost its TTL').toBeLessThan(TTL_MS * 5);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }, 60_000);
 });

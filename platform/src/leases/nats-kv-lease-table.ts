@@ -1,7 +1,7 @@
-import type { JetStreamManager, KV, NatsConnection } from 'nats';
+import type { JetStreamManager, KV, KvOptions, NatsConnection, StreamInfo } from 'nats';
 import { LeaseUnavailableError } from '../errors.js';
-import { isWrongLastSequence } from './kv-errors.js';
-import type { LeaseEntry, LeaseTable, LeaseWrite, LiveKeys } from './lease-table.js';
+import { isStreamNotFound, isWrongLastSequence, mayBeMissingStream } from './kv-errors.js';
+import { type LeaseEntry, LeaseStorageRecreatedError, type LeaseTable, type LeaseWrite, type LiveKeys } from './lease-table.js';
 
 /** Name of the KV bucket holding the host leases. */
 export const DEFAULT_LEASE_BUCKET = 'chat_leases';
@@ -10,6 +10,13 @@ export const DEFAULT_LEASE_BUCKET = 'chat_leases';
 export function claimsBucketOf(leaseBucket: string): string {
   return `${leaseBucket}_claims`;
 }
+
+/**
+ * The description a bucket is recreated with after its storage was lost. It is
+ * part of the stream's configuration from its creation on, so every host sees
+ * the recreation together with the bucket, with no window between the two.
+ */
+const RECREATED_DESCRIPTION = 'chat lease table, recreated after its storage was lost';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -30,17 +37,29 @@ const decoder = new TextDecoder();
  *   a delete marker, so a released key leaves live() at once (a marker would
  *   stay listed until the TTL) and a later holder's write, above that
  *   revision, is never touched.
+ *
+ * If NATS comes back without the bucket (restarted with an empty JetStream
+ * store), the operation that finds it missing recreates it, empty and with the
+ * same configuration, and fails (see LeaseTable). Several hosts may race to
+ * recreate it: creating a stream with the configuration it already has is a
+ * no-op, so they all end up on the same bucket.
  */
 export class NatsKvLeaseTable implements LeaseTable {
   readonly #stream: string;
   readonly #subjectPrefix: string;
+  #kv: KV;
+  /** The recreation under way, shared by the operations that found the bucket missing meanwhile. */
+  #recovering: Promise<boolean> | undefined;
 
   private constructor(
-    private readonly kv: KV,
+    kv: KV,
     private readonly jsm: JetStreamManager,
-    bucket: string,
+    private readonly bind: (recreated: boolean) => Promise<KV>,
+    private readonly bucket: string,
     readonly ttlMs: number,
+    private readonly onRecreated: (() => void) | undefined,
   ) {
+    this.#kv = kv;
     this.#stream = `KV_${bucket}`;
     this.#subjectPrefix = `$KV.${bucket}.`;
   }
@@ -51,88 +70,128 @@ export class NatsKvLeaseTable implements LeaseTable {
    * `requestTimeoutMs` bounds every request (default a quarter of the TTL, or
    * 5 s without one): a renewal lost in a reconnect must fail in time for a
    * retry before the holder's deadline, not after nats.js's 5 s default.
+   * `onRecreated` runs (without being awaited) each time this table recreated
+   * its bucket after finding it missing.
    */
   static async open(
     connection: NatsConnection,
-    options: { ttlMs: number; bucket?: string; replicas?: number; requestTimeoutMs?: number },
+    options: { ttlMs: number; bucket?: string; replicas?: number; requestTimeoutMs?: number; onRecreated?: () => void },
   ): Promise<NatsKvLeaseTable> {
     const bucket = options.bucket ?? DEFAULT_LEASE_BUCKET;
     const timeout = options.requestTimeoutMs ?? (options.ttlMs > 0 ? Math.max(100, Math.floor(options.ttlMs / 4)) : 5000);
+    const config: Partial<KvOptions> = { ...(options.ttlMs > 0 ? { ttl: options.ttlMs } : {}), history: 1, replicas: options.replicas ?? 1 };
+    const js = connection.jetstream({ timeout });
+    // Binds to the bucket, creating it if it is missing (marked as recreated when it was lost).
+    const bind = async (recreated: boolean): Promise<KV> => {
+      const withMark = recreated ? { ...config, description: RECREATED_DESCRIPTION } : config;
+      try {
+        return await js.views.kv(bucket, withMark);
+      } catch (err) {
+        // Another process created it first with another description (a host starting while the others recreate it): bind to theirs.
+        if (/already in use|10058/i.test(err instanceof Error ? err.message : String(err))) return js.views.kv(bucket, withMark);
+        throw err;
+      }
+    };
     try {
-      const kv = await connection.jetstream({ timeout }).views.kv(bucket, {
-        ...(options.ttlMs > 0 ? { ttl: options.ttlMs } : {}),
-        history: 1,
-        replicas: options.replicas ?? 1,
-      });
-      return new NatsKvLeaseTable(kv, await connection.jetstreamManager({ timeout }), bucket, options.ttlMs);
+      return new NatsKvLeaseTable(await bind(false), await connection.jetstreamManager({ timeout }), bind, bucket, options.ttlMs, options.onRecreated);
     } catch (err) {
       throw new LeaseUnavailableError(`cannot open lease bucket ${bucket} (is JetStream enabled on the NATS server?)`, { cause: err });
     }
   }
 
-  async acquire(key: string, owner: string): Promise<LeaseWrite | null> {
-    try {
-      return await this.#stamped(key, await this.kv.create(key, encoder.encode(owner)));
-    } catch (err) {
-      if (isWrongLastSequence(err)) return null;
-      throw new LeaseUnavailableError(`acquire ${key} failed`, { cause: err });
-    }
+  acquire(key: string, owner: string): Promise<LeaseWrite | null> {
+    return this.#run(`acquire ${key}`, async () => this.#stamped(key, await this.#kv.create(key, encoder.encode(owner))), null);
   }
 
-  async take(key: string, owner: string, revision: number): Promise<LeaseWrite | null> {
-    try {
-      return await this.#stamped(key, await this.kv.update(key, encoder.encode(owner), revision));
-    } catch (err) {
-      if (isWrongLastSequence(err)) return null;
-      throw new LeaseUnavailableError(`take over ${key} failed`, { cause: err });
-    }
+  take(key: string, owner: string, revision: number): Promise<LeaseWrite | null> {
+    return this.#run(`take over ${key}`, async () => this.#stamped(key, await this.#kv.update(key, encoder.encode(owner), revision)), null);
   }
 
-  async renew(key: string, owner: string, revision: number): Promise<number | null> {
-    try {
-      return await this.kv.update(key, encoder.encode(owner), revision);
-    } catch (err) {
-      if (isWrongLastSequence(err)) return null;
-      throw new LeaseUnavailableError(`renew ${key} failed`, { cause: err });
-    }
+  renew(key: string, owner: string, revision: number): Promise<number | null> {
+    return this.#run(`renew ${key}`, () => this.#kv.update(key, encoder.encode(owner), revision), null);
   }
 
   async release(key: string, revision: number): Promise<void> {
-    try {
-      // Purges the key's messages below revision + 1: ours, or nothing if someone wrote since.
-      await this.jsm.streams.purge(this.#stream, { filter: this.#subjectPrefix + key, seq: revision + 1 });
-    } catch (err) {
-      throw new LeaseUnavailableError(`release ${key} failed`, { cause: err });
-    }
+    // Purges the key's messages below revision + 1: ours, or nothing if someone wrote since.
+    await this.#run(`release ${key}`, () => this.jsm.streams.purge(this.#stream, { filter: this.#subjectPrefix + key, seq: revision + 1 }));
   }
 
-  async get(key: string): Promise<LeaseEntry | null> {
-    try {
-      const entry = await this.kv.get(key);
+  get(key: string): Promise<LeaseEntry | null> {
+    return this.#run(`reading ${key}`, async () => {
+      const entry = await this.#kv.get(key);
       if (!entry || entry.operation !== 'PUT') return null;
       return { owner: decoder.decode(entry.value), revision: entry.revision };
-    } catch (err) {
-      throw new LeaseUnavailableError(`reading ${key} failed`, { cause: err });
-    }
+    });
   }
 
-  async live(prefix: string): Promise<LiveKeys> {
-    try {
-      const { state } = await this.jsm.streams.info(this.#stream, { subjects_filter: `${this.#subjectPrefix}${prefix}>` });
+  live(prefix: string): Promise<LiveKeys> {
+    return this.#run(`listing leases ${prefix}>`, async () => {
+      const info = await this.jsm.streams.info(this.#stream, { subjects_filter: `${this.#subjectPrefix}${prefix}>` });
+      const { state } = info;
       const keys = Object.keys(state.subjects ?? {}).map((subject) => subject.slice(this.#subjectPrefix.length));
       // With history 1 the stream's first message is the least recently written entry, and its
       // last message the latest write (usually the caller's own renewal, just before this call).
-      const nextExpiryInMs = this.ttlMs > 0 && state.messages > 0 ? Date.parse(state.first_ts) + this.ttlMs - Date.parse(state.last_ts) : undefined;
-      return { keys, nextExpiryInMs: Number.isFinite(nextExpiryInMs) ? nextExpiryInMs : undefined };
+      const latest = state.messages > 0 ? Date.parse(state.last_ts) : Number.NaN;
+      const nextExpiryInMs = this.ttlMs > 0 ? Date.parse(state.first_ts) + this.ttlMs - latest : Number.NaN;
+      return {
+        keys,
+        nextExpiryInMs: Number.isFinite(nextExpiryInMs) ? nextExpiryInMs : undefined,
+        latestWriteAtMs: Number.isFinite(latest) ? latest : undefined,
+        recreatedAtMs: recreatedAt(info),
+      };
+    });
+  }
+
+  recreatedAt(): Promise<number | undefined> {
+    return this.#run(`looking up lease bucket ${this.bucket}`, async () => recreatedAt(await this.jsm.streams.info(this.#stream)));
+  }
+
+  /**
+   * Runs one request. A compare-and-set refused on its revision answers
+   * `refused` (when given); any other failure is a LeaseUnavailableError, after
+   * the bucket was recreated if the failure was its absence.
+   */
+  async #run<T>(what: string, request: () => Promise<T>, ...refused: [] | [T]): Promise<T> {
+    try {
+      return await request();
     } catch (err) {
-      throw new LeaseUnavailableError(`listing leases ${prefix}> failed`, { cause: err });
+      if (refused.length > 0 && isWrongLastSequence(err)) return refused[0] as T;
+      if (mayBeMissingStream(err) && (await this.#recreateIfMissing().catch(() => false))) {
+        throw new LeaseStorageRecreatedError(`${what} failed: lease bucket ${this.bucket} was missing (NATS lost its JetStream store) and has been recreated empty`, { cause: err });
+      }
+      throw new LeaseUnavailableError(`${what} failed`, { cause: err });
     }
+  }
+
+  /** Recreates the bucket if the server says its stream does not exist; true if it did. One recreation at a time. */
+  #recreateIfMissing(): Promise<boolean> {
+    this.#recovering ??= (async () => {
+      try {
+        await this.jsm.streams.info(this.#stream);
+        return false;
+      } catch (err) {
+        if (!isStreamNotFound(err)) return false;
+      }
+      this.#kv = await this.bind(true);
+      this.onRecreated?.();
+      return true;
+    })().finally(() => {
+      this.#recovering = undefined;
+    });
+    return this.#recovering;
   }
 
   /** The server's timestamp of our write (for the fencing epoch); null if the entry moved on already (we lost it at once). */
   async #stamped(key: string, revision: number): Promise<LeaseWrite | null> {
-    const entry = await this.kv.get(key);
+    const entry = await this.#kv.get(key);
     if (!entry || entry.revision !== revision) return null;
     return { revision, serverTimeMs: entry.created.getTime() };
   }
+}
+
+/** When a stream marked as recreated was created (server clock, ms); undefined for a bucket created fresh. */
+function recreatedAt(info: StreamInfo): number | undefined {
+  if (info.config.description !== RECREATED_DESCRIPTION) return undefined;
+  const at = Date.parse(info.created);
+  return Number.isFinite(at) ? at : undefined;
 }

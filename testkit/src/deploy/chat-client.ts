@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
 import { type EventFrame, ProtocolSocket, type ReplyFrame, type SocketLike, devLogin as clientDevLogin, isSynthetic, websocketUrlOf } from '@chat/client';
 import { EVENT_SCHEMAS, type EventName, OP_RESULT_SCHEMAS, errorJsonSchema } from '@chat/proto';
@@ -79,7 +80,13 @@ export class ChatClient {
       });
       // Without these, a socket closed before hello (or a hello that never comes) would hang the caller.
       const timer = setTimeout(() => fail(new Error(`no hello from ${baseUrl} within ${DEFAULT_REQUEST_TIMEOUT_MS} ms`)), DEFAULT_REQUEST_TIMEOUT_MS);
-      ws.once('unexpected-response', (_req, res) => fail(new UpgradeRefused(res.statusCode ?? 0)));
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => fail(new UpgradeRefused(res.statusCode ?? 0, headerOf(res.headers['x-token-error']), headerOf(res.headers['retry-after']), body)));
+        res.on('error', () => fail(new UpgradeRefused(res.statusCode ?? 0, headerOf(res.headers['x-token-error']), headerOf(res.headers['retry-after']), body)));
+      });
       ws.once('error', fail);
     });
   }
@@ -221,7 +228,45 @@ export class ClosedBeforeHello extends Error {
 }
 
 export class UpgradeRefused extends Error {
-  constructor(readonly status: number) {
-    super(`upgrade refused with HTTP ${status}`);
+  constructor(
+    readonly status: number,
+    /** The X-Token-Error header of a 401: why the token was refused (docs/protocol.md "Connecting"). */
+    readonly tokenError?: string,
+    /** The Retry-After header, in seconds, when the answer has one. */
+    readonly retryAfter?: string,
+    /** The plain-text reason the gateway gave. */
+    readonly body = '',
+  ) {
+    super(`upgrade refused with HTTP ${status}${tokenError ? ` (${tokenError})` : ''}${body ? `: ${body}` : ''}`);
   }
+}
+
+function headerOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * A WebSocket upgrade that is expected to be refused, over plain HTTP: the
+ * status, headers and body it is answered with, and whether the server closed
+ * the connection after the answer. Rejects if the upgrade is accepted.
+ */
+export function refusedUpgrade(baseUrl: string, token: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${baseUrl}/v1/ws?token=${encodeURIComponent(token)}`, {
+      agent: false,
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13' },
+    });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      reject(new Error('the upgrade was accepted'));
+    });
+    req.on('response', (res) => {
+      const closed = new Promise<void>((done) => res.socket.once('close', () => done()));
+      let body = '';
+      res.on('data', (d) => (body += String(d)));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, closed }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -17,6 +17,8 @@ export function tempDir(prefix = 'chat-test-'): { path: string; remove(): void }
 export interface InProcessSystem {
   baseUrl: string;
   port: number;
+  /** Where /healthz, /readyz and /metrics answer: the OPS_PORT's URL where the test's env sets one, else baseUrl. */
+  opsUrl: string;
   /** The gRPC API's port (GRPC_PORT 0 unless the test's env says otherwise); undefined when off. */
   grpcPort: number | undefined;
   dataDir: string;
@@ -26,11 +28,15 @@ export interface InProcessSystem {
 /** Starts the standalone system inside the test process, on a random port. */
 export async function startInProcess(options: { dataDir: string; env?: Record<string, string> }): Promise<InProcessSystem> {
   const system = await startStandalone(silentLogger(), { PORT: '0', GRPC_PORT: '0', DATA_DIR: options.dataDir, ...options.env });
-  return { baseUrl: `http://127.0.0.1:${system.port}`, port: system.port, grpcPort: system.grpcPort, dataDir: options.dataDir, stop: () => system.stop() };
+  const baseUrl = `http://127.0.0.1:${system.port}`;
+  const opsUrl = `http://127.0.0.1:${system.opsPort ?? system.port}`;
+  return { baseUrl, port: system.port, opsUrl, grpcPort: system.grpcPort, dataDir: options.dataDir, stop: () => system.stop() };
 }
 
 export interface ChatProcess {
   baseUrl: string;
+  /** Where /healthz, /readyz and /metrics answer: `opsPort`'s URL, else baseUrl. */
+  opsUrl: string;
   process: ChildProcess;
   /** Everything the process wrote, for assertions and failure messages. */
   output(): string;
@@ -41,12 +47,16 @@ export interface ChatProcess {
 /**
  * Starts the real `chat standalone` command (the bundle `npm start` runs) as
  * a child process and waits until /readyz answers, so tests can SIGKILL and
- * SIGTERM it like an operator would.
+ * SIGTERM it like an operator would. `opsPort: true` serves the ops endpoints
+ * on a free OPS_PORT of their own; `wrapper` runs it under another command
+ * (e.g. `['prlimit', '--nofile=400:400', '--']`).
  */
-export async function startProcess(options: { dataDir: string; port?: number; env?: Record<string, string> }): Promise<ChatProcess> {
+export async function startProcess(options: { dataDir: string; port?: number; opsPort?: boolean; env?: Record<string, string>; wrapper?: string[] }): Promise<ChatProcess> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, ['--enable-source-maps', CHAT_BIN, 'standalone'], {
-    env: { ...process.env, PORT: String(port), GRPC_PORT: 'off', DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.env },
+  const opsPort = options.opsPort ? await freePort() : undefined;
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, '--enable-source-maps', CHAT_BIN, 'standalone'];
+  const child = spawn(command!, args, {
+    env: { ...process.env, PORT: String(port), ...(opsPort ? { OPS_PORT: String(opsPort) } : {}), GRPC_PORT: 'off', DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -56,11 +66,12 @@ export async function startProcess(options: { dataDir: string; port?: number; en
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const baseUrl = `http://127.0.0.1:${port}`;
+  const opsUrl = `http://127.0.0.1:${opsPort ?? port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`chat exited before ready (code ${child.exitCode}, signal ${child.signalCode}):\n${output}`);
     try {
-      const res = await fetch(`${baseUrl}/readyz`);
+      const res = await fetch(`${opsUrl}/readyz`);
       if (res.ok) break;
     } catch {
       // not listening yet
@@ -71,7 +82,7 @@ export async function startProcess(options: { dataDir: string; port?: number; en
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { baseUrl, process: child, output: () => output, exited };
+  return { baseUrl, opsUrl, process: child, output: () => output, exited };
 }
 
 /** Creates a bot account with the real `chat bot create` in `dataDir` (a standalone system's), as an operator would. */
