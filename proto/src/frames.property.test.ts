@@ -85,6 +85,31 @@ describe('request schemas (property-based)', () => {
     );
   });
 
+  it('refuses a lone surrogate anywhere in stored text (body, stream text, title, clientMsgId, file name), and keeps paired ones', () => {
+    const surrogate = fc.constantFrom('\ud800', '\udbff', '\udc00', '\udfff');
+    const fields: [ImplementedOp, Record<string, unknown>, (v: string) => Record<string, unknown>][] = [
+      ['message.send', { conversationId: 'g_a', clientMsgId: 'c' }, (body) => ({ body })],
+      ['message.send', { conversationId: 'g_a', body: 'b' }, (clientMsgId) => ({ clientMsgId })],
+      ['message.send', { conversationId: 'g_a', clientMsgId: 'c', body: '' }, (name) => ({ attachments: [{ name, mediaType: 'image/png', size: 1, url: 'https://a.example/x.png' }] })],
+      ['message.edit', { conversationId: 'g_a', seq: 1 }, (body) => ({ body })],
+      ['message.stream', { conversationId: 'g_a', seq: 1, offset: 0 }, (text) => ({ text })],
+      ['conversation.create_group', { members: [] }, (title) => ({ title })],
+      ['conversation.rename', { conversationId: 'g_a' }, (title) => ({ title })],
+    ];
+    fc.assert(
+      fc.property(fc.constantFrom(...fields), fc.string({ maxLength: 10 }), surrogate, fc.string({ maxLength: 10 }), ([op, args, put], before, lone, after) => {
+        // Through JSON, as it arrives: the lone surrogate travels escaped (\ud800), so it reaches the schema.
+        const bad = JSON.parse(JSON.stringify({ ...args, ...put(`x${before}${lone}${after}`) })) as unknown;
+        const good = JSON.parse(JSON.stringify({ ...args, ...put(`x${before}😀${after}`) })) as unknown;
+        const refused = schemas[op].safeParse(bad);
+        expect(refused.success).toBe(false);
+        if (!refused.success) expect(describeZodError(refused.error)).toMatch(/well-formed/);
+        expect(schemas[op].safeParse(good).success).toBe(true);
+      }),
+      { seed, numRuns: 100 },
+    );
+  });
+
   it('holds every length limit exactly, in UTF-16 code units: at the limit accepted, one unit past refused, emoji counting two', () => {
     // `n` code units of `c` (one or two units each), topped up with 'x'.
     const units = (n: number, c: string) => c.repeat(Math.floor(n / c.length)) + 'x'.repeat(n % c.length);

@@ -22,6 +22,19 @@ function stringOfUnits(max: number, message = `must be at most ${max} characters
   return z.string().refine((s) => s.length <= max, { message });
 }
 
+/** A lone surrogate: a UTF-16 code unit that is half of a pair, alone (it has no UTF-8 encoding). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text that is stored and shown (a body, a title, a file name, a clientMsgId):
+ * at most `max` UTF-16 code units and well-formed, without a lone surrogate.
+ * A lone surrogate has no UTF-8 encoding, so it cannot be stored as sent: the
+ * message was acknowledged with it and read back with replacement characters.
+ */
+function textOfUnits(max: number, message?: string) {
+  return stringOfUnits(max, message).refine((s) => !LONE_SURROGATE.test(s), { message: 'must be well-formed Unicode (a lone surrogate has no UTF-8 form)' });
+}
+
 export const requestIdSchema = stringOfUnits(64).min(1);
 const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** A message's seq: messages start at 1. */
@@ -64,7 +77,7 @@ export const MAX_PRESENCE_USER_IDS = 200;
 /** Builds the per-op argument schemas for a deployment's limits. */
 export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
   const attachment = z.object({
-    name: stringOfUnits(255).min(1),
+    name: textOfUnits(255).min(1),
     mediaType: stringOfUnits(255).refine((t) => isMediaTypeAllowed(t, limits.allowedMediaTypes), { message: 'media type not allowed' }),
     size: z.number().int().min(0).max(limits.maxAttachmentBytes, `an attachment is at most ${limits.maxAttachmentBytes} bytes`),
     // http(s) only: clients render the url as a link or an image source, and
@@ -73,12 +86,13 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
     width: z.number().int().min(1).max(100_000).optional(),
     height: z.number().int().min(1).max(100_000).optional(),
   });
-  const body = stringOfUnits(limits.maxBodyChars, `body longer than ${limits.maxBodyChars} characters`);
+  const body = textOfUnits(limits.maxBodyChars, `body longer than ${limits.maxBodyChars} characters`);
   const title = z
     .string()
     .trim()
     .min(1)
-    .refine((t) => t.length <= limits.maxTitleChars, { message: `title longer than ${limits.maxTitleChars} characters` });
+    .refine((t) => t.length <= limits.maxTitleChars, { message: `title longer than ${limits.maxTitleChars} characters` })
+    .refine((t) => !LONE_SURROGATE.test(t), { message: 'must be well-formed Unicode (a lone surrogate has no UTF-8 form)' });
   return {
     ping: z.object({}),
     'user.search': z.object({ prefix: stringOfUnits(64), limit: z.number().int().min(1).max(100).default(20) }),
@@ -102,7 +116,7 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
     'message.send': z
       .object({
         conversationId: conversationIdSchema,
-        clientMsgId: stringOfUnits(64).min(1),
+        clientMsgId: textOfUnits(64).min(1),
         body,
         attachments: z.array(attachment).max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`).default([]),
         // Protocol extension (docs/protocol.md): starts a streamed message, whose body may start empty.

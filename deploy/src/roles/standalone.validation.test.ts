@@ -98,6 +98,20 @@ describe('standalone: refusals, limits and bad input', () => {
     expect((await other.request('ping')).ok).toBe(true);
   });
 
+  it('refuses text with a lone surrogate, which cannot be stored as sent, and stores emoji exactly as sent', async () => {
+    const a = await login('Sur');
+    const b = await login('Surb');
+    const { conversation } = await a.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: b.user.id });
+    // Before: acknowledged with 'a\ud800b', read back as 'a\ufffd\ufffd\ufffdb'.
+    const lone = await a.request('message.send', { conversationId: conversation.id, clientMsgId: 's1', body: 'a\ud800b' });
+    expect(lone).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/body: must be well-formed/) } });
+    const body = 'a😀b\u200d👍🏽';
+    const sent = await a.call<{ message: { seq: number; body: string } }>('message.send', { conversationId: conversation.id, clientMsgId: 's2', body });
+    expect(sent.message.body).toBe(body);
+    const history = await b.call<{ messages: { body: string }[] }>('message.history', { conversationId: conversation.id });
+    expect(history.messages.map((m) => m.body)).toEqual([body]);
+  });
+
   it('refuses reactions named like the properties every object has, so none is lost in the reactions map', async () => {
     const a = await login('Rea');
     const b = await login('Reb');
