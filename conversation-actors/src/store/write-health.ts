@@ -1,25 +1,8 @@
-import type { ChatMessage, Conversation, User } from '@chat/proto';
+import type { User } from '@chat/proto';
 import { type Logger, silentLogger } from '@chat/platform';
 import { StoreCannotWriteError } from '../errors.js';
-import type {
-  AppendBatch,
-  AppendResult,
-  BotRecord,
-  ChangedMessagesQuery,
-  ChatStore,
-  ClientMsgKey,
-  ConversationHead,
-  ConversationPageResult,
-  ConversationRecord,
-  MemberView,
-  MembershipChange,
-  MessageQuery,
-  MessageUpdate,
-  NewBot,
-  NewConversation,
-  ReceiptMark,
-  ReceiptMarksRecord,
-} from './store.js';
+import type { AppendBatch, AppendResult, BotRecord, ChatStore, MembershipChange, MessageUpdate, NewBot, NewConversation, ConversationRecord, ReceiptMark, ReceiptMarksRecord } from './store.js';
+import { ForwardingStore } from './forwarding-store.js';
 
 /** How often a store that cannot write is probed (ChatStore.probeWrite) until it can again. */
 export const DEFAULT_WRITE_PROBE_MS = 1000;
@@ -43,7 +26,7 @@ export interface WriteHealthOptions {
  * comes back even when no traffic arrives (a load balancer sends none to a
  * host that is not ready).
  */
-export class WriteHealthStore implements ChatStore {
+export class WriteHealthStore extends ForwardingStore {
   #failure: StoreCannotWriteError | undefined;
   #probe: NodeJS.Timeout | undefined;
   #closed = false;
@@ -51,10 +34,8 @@ export class WriteHealthStore implements ChatStore {
   readonly #probeMs: number;
   readonly #onChange: (writable: boolean) => void;
 
-  constructor(
-    private readonly inner: ChatStore,
-    options: WriteHealthOptions = {},
-  ) {
+  constructor(inner: ChatStore, options: WriteHealthOptions = {}) {
+    super(inner);
     this.#logger = options.logger ?? silentLogger();
     this.#probeMs = options.probeMs ?? DEFAULT_WRITE_PROBE_MS;
     this.#onChange = options.onChange ?? (() => {});
@@ -70,78 +51,36 @@ export class WriteHealthStore implements ChatStore {
     return this.#failure;
   }
 
-  upsertUser(user: User): Promise<void> {
+  override upsertUser(user: User): Promise<void> {
     return this.#write(this.inner.upsertUser(user));
   }
-  getUsers(ids: readonly string[]): Promise<User[]> {
-    return this.inner.getUsers(ids);
-  }
-  searchUsers(prefix: string, limit: number): Promise<User[]> {
-    return this.inner.searchUsers(prefix, limit);
-  }
-  createBot(bot: NewBot): Promise<void> {
+  override createBot(bot: NewBot): Promise<void> {
     return this.#write(this.inner.createBot(bot));
   }
-  listBots(): Promise<BotRecord[]> {
-    return this.inner.listBots();
-  }
-  revokeBot(userId: string, revokedAt: number): Promise<BotRecord | null> {
+  override revokeBot(userId: string, revokedAt: number): Promise<BotRecord | null> {
     return this.#write(this.inner.revokeBot(userId, revokedAt));
   }
-  botByTokenHash(tokenHash: string): Promise<User | null> {
-    return this.inner.botByTokenHash(tokenHash);
-  }
-  loadConversation(conversationId: string): Promise<ConversationRecord | null> {
-    return this.inner.loadConversation(conversationId);
-  }
-  createConversation(conversation: NewConversation, epoch: number): Promise<{ record: ConversationRecord; created: boolean }> {
+  override createConversation(conversation: NewConversation, epoch: number): Promise<{ record: ConversationRecord; created: boolean }> {
     return this.#write(this.inner.createConversation(conversation, epoch), (r) => r.created);
   }
-  appendMessages(batch: AppendBatch): Promise<AppendResult> {
+  override appendMessages(batch: AppendBatch): Promise<AppendResult> {
     // Duplicates wrote nothing: they prove nothing about the disk.
     return this.#write(this.inner.appendMessages(batch), (r) => r.kind === 'appended');
   }
-  updateMessage(update: MessageUpdate): Promise<void> {
+  override updateMessage(update: MessageUpdate): Promise<void> {
     return this.#write(this.inner.updateMessage(update));
   }
-  applyMembershipChange(change: MembershipChange): Promise<void> {
+  override applyMembershipChange(change: MembershipChange): Promise<void> {
     return this.#write(this.inner.applyMembershipChange(change));
   }
-  markReceipt(mark: ReceiptMark): Promise<ReceiptMarksRecord> {
+  override markReceipt(mark: ReceiptMark): Promise<ReceiptMarksRecord> {
     return this.#write(this.inner.markReceipt(mark));
-  }
-  findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]> {
-    return this.inner.findByClientMsgIds(conversationId, keys);
-  }
-  readMessages(conversationId: string, query: MessageQuery): Promise<ChatMessage[]> {
-    return this.inner.readMessages(conversationId, query);
-  }
-  readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]> {
-    return this.inner.readChangedMessages(conversationId, query);
-  }
-  listUserConversations(userId: string, page: { limit: number; before?: string | undefined }): Promise<ConversationPageResult> {
-    return this.inner.listUserConversations(userId, page);
-  }
-  userConversationHeads(userId: string): Promise<ConversationHead[]> {
-    return this.inner.userConversationHeads(userId);
-  }
-  userConversationIds(userId: string): Promise<string[]> {
-    return this.inner.userConversationIds(userId);
-  }
-  sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]> {
-    return this.inner.sharingAConversation(userId, userIds);
-  }
-  getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]> {
-    return this.inner.getConversationViews(userId, conversationIds);
-  }
-  getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
-    return this.inner.getMemberViews(conversationId, userIds);
   }
   probeWrite(): Promise<void> {
     return this.inner.probeWrite ? this.#write(this.inner.probeWrite()) : Promise.resolve();
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.#closed = true;
     this.#stopProbing();
     await this.inner.close();
