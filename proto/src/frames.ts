@@ -31,7 +31,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * A lone surrogate has no UTF-8 encoding, so it cannot be stored as sent: the
  * message was acknowledged with it and read back with replacement characters.
  */
-function textOfUnits(max: number, message?: string) {
+export function textOfUnits(max: number, message?: string) {
   return stringOfUnits(max, message).refine((s) => !LONE_SURROGATE.test(s), { message: 'must be well-formed Unicode (a lone surrogate has no UTF-8 form)' });
 }
 
