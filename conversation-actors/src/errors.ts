@@ -41,6 +41,22 @@ export class StoreUnavailableError extends ChatError {
 }
 
 /**
+ * The store cannot write at all for now: disk full, read-only file system,
+ * I/O error. Still `unavailable` to clients (nothing was acknowledged), but
+ * resending at once cannot help, so the reply says not to retry (the gateway
+ * answers the client at once instead of spending its retry budget), and the
+ * host reports not ready until a write succeeds again (WriteHealth).
+ */
+export class StoreCannotWriteError extends StoreUnavailableError {
+  readonly noRetry = true;
+}
+
+/** Whether resending the request that failed with `err` cannot help now (see StoreCannotWriteError). */
+export function isNoRetry(err: unknown): boolean {
+  return err instanceof StoreCannotWriteError;
+}
+
+/**
  * A write carried an epoch older than the one recorded for the conversation:
  * another host owns it now. The writer must stop serving the conversation.
  */

@@ -14,7 +14,7 @@ import {
 import { type Bus, type BusMessage, type Logger, type Span, type Subscription, SpanKind, contextFromHeaders, decodeBody, encoded, endSpan, isBotTokenHash, startSpan } from '@chat/platform';
 import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
-import { BadRequestError, errorCodeOf } from '../errors.js';
+import { BadRequestError, errorCodeOf, isNoRetry } from '../errors.js';
 import { needsSync, readUpdatedMessages } from './sync-changes.js';
 
 export interface QueryServiceOptions {
@@ -79,7 +79,7 @@ export class QueryService {
     this.#handle(req).then(done, (err: unknown) => {
       const code = errorCodeOf(err);
       if (code === 'internal') this.options.logger.error({ err, op }, 'query failed');
-      done(fail(code, code === 'internal' ? 'internal error' : err instanceof Error ? err.message : String(err)));
+      done(fail(code, code === 'internal' ? 'internal error' : err instanceof Error ? err.message : String(err), isNoRetry(err)));
     });
   }
 
@@ -182,6 +182,6 @@ async function verifyBotToken(store: ChatStore, tokenHash: string): Promise<Quer
   return { result: { $case: 'bot', value: bot } };
 }
 
-function fail(code: string, message: string): QueryReply {
-  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined } } };
+function fail(code: string, message: string, noRetry?: boolean): QueryReply {
+  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined, noRetry: noRetry || undefined } } };
 }

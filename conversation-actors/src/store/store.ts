@@ -14,7 +14,8 @@ import type { ChatMessage, Conversation, User } from '@chat/proto';
  *   stored twice, whoever writes.
  * - (conversationId, senderId, clientMsgId) is unique across restarts.
  * - Backend failures surface as StoreUnavailableError (retryable), never as
- *   a driver's own error class.
+ *   a driver's own error class; a store that cannot write at all for now
+ *   (disk full, read-only) as its subclass StoreCannotWriteError.
  */
 export interface ChatStore {
   /** Records a user (id and display name); a later call updates the name. */
@@ -157,6 +158,13 @@ export interface ChatStore {
    * query. `before` is the opaque cursor a previous page returned as `next`.
    */
   searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage>;
+
+  /**
+   * Where the backend has one: a write that changes no chat data, to learn
+   * whether a store that could not write (StoreCannotWriteError) can again.
+   * Resolves when it can; rejects with StoreCannotWriteError while it cannot.
+   */
+  probeWrite?(): Promise<void>;
 
   /** Flushes and releases resources; later calls fail. */
   close(): Promise<void>;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, Conversation, User } from '@chat/proto';
-import { ConflictError, InternalError, NotFoundError, SeqConflictError, StaleEpochError, StoreUnavailableError } from '../../errors.js';
+import { ConflictError, InternalError, NotFoundError, SeqConflictError, StaleEpochError, StoreCannotWriteError, StoreUnavailableError } from '../../errors.js';
 import type {
   AppendBatch,
   AppendResult,
@@ -58,6 +58,13 @@ export interface SqliteStoreOptions {
 export type SqliteSync = 'full' | 'normal';
 
 /**
+ * What probeWrite writes (and syncs, then removes) beside the database: about
+ * what a burst of commits adds to the WAL, so a disk with room for it has
+ * room for the next writes.
+ */
+const PROBE_BYTES = 64 * 1024;
+
+/**
  * Opens (creating it and its directory if needed) the SQLite store at
  * `dataDir/fileName`. Throws StoreUnavailableError if the file cannot be opened
  * or was written by a newer schema.
@@ -105,7 +112,7 @@ export class SqliteStore implements ChatStore {
   private readonly searcher: SqliteSearch;
 
   /** Opens `filePath` (created if missing) and brings its schema up to date. */
-  constructor(filePath: string, options: { busyTimeoutMs?: number | undefined; synchronous?: SqliteSync | undefined } = {}) {
+  constructor(private readonly filePath: string, options: { busyTimeoutMs?: number | undefined; synchronous?: SqliteSync | undefined } = {}) {
     const synchronous = options.synchronous ?? 'full';
     let db: Database.Database | undefined;
     try {
@@ -400,6 +407,27 @@ export class SqliteStore implements ChatStore {
       checkLimit(query.limit);
       return this.searcher.search(userId, query);
     });
+  }
+
+  /**
+   * Writes PROBE_BYTES to a file beside the database, syncs and removes it:
+   * the file system takes writes again (space freed, remounted read-write)
+   * when this resolves. Through the thread pool, never holding the event loop.
+   */
+  async probeWrite(): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('probeWrite: the SQLite store is closed');
+    const probe = `${this.filePath}-write-probe`;
+    let handle: fs.promises.FileHandle | undefined;
+    try {
+      handle = await fs.promises.open(probe, 'w');
+      await handle.write(Buffer.alloc(PROBE_BYTES));
+      await handle.sync();
+    } catch (err) {
+      throw new StoreCannotWriteError(`cannot write beside ${this.filePath}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    } finally {
+      await handle?.close().catch(() => {});
+      await fs.promises.rm(probe, { force: true }).catch(() => {});
+    }
   }
 
   async close(): Promise<void> {

@@ -102,7 +102,15 @@ export interface Conversation {
 export interface Failure {
   code: string;
   message: string;
-  retryAfterMs?: number | undefined;
+  retryAfterMs?:
+    | number
+    | undefined;
+  /**
+   * Set when resending the request now cannot help (e.g. the store cannot
+   * write: disk full, read-only): the gateway answers the client at once
+   * instead of retrying within its budget. The code stays as it is.
+   */
+  noRetry?: boolean | undefined;
 }
 
 /** A matched range of a search snippet, in UTF-16 code units, end exclusive. */
@@ -1234,7 +1242,7 @@ export const Conversation: MessageFns<Conversation> = {
 };
 
 function createBaseFailure(): Failure {
-  return { code: "", message: "", retryAfterMs: undefined };
+  return { code: "", message: "", retryAfterMs: undefined, noRetry: undefined };
 }
 
 export const Failure: MessageFns<Failure> = {
@@ -1247,6 +1255,9 @@ export const Failure: MessageFns<Failure> = {
     }
     if (message.retryAfterMs !== undefined) {
       writer.uint32(24).int64(message.retryAfterMs);
+    }
+    if (message.noRetry !== undefined) {
+      writer.uint32(32).bool(message.noRetry);
     }
     return writer;
   },
@@ -1288,6 +1299,14 @@ export const Failure: MessageFns<Failure> = {
             message.retryAfterMs = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.noRetry = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1309,6 +1328,11 @@ export const Failure: MessageFns<Failure> = {
         : isSet(object.retry_after_ms)
         ? globalThis.Number(object.retry_after_ms)
         : undefined,
+      noRetry: isSet(object.noRetry)
+        ? globalThis.Boolean(object.noRetry)
+        : isSet(object.no_retry)
+        ? globalThis.Boolean(object.no_retry)
+        : undefined,
     };
   },
 
@@ -1323,6 +1347,9 @@ export const Failure: MessageFns<Failure> = {
     if (message.retryAfterMs !== undefined) {
       obj.retryAfterMs = Math.round(message.retryAfterMs);
     }
+    if (message.noRetry !== undefined) {
+      obj.noRetry = message.noRetry;
+    }
     return obj;
   },
 
@@ -1334,6 +1361,7 @@ export const Failure: MessageFns<Failure> = {
     message.code = object.code ?? "";
     message.message = object.message ?? "";
     message.retryAfterMs = object.retryAfterMs ?? undefined;
+    message.noRetry = object.noRetry ?? undefined;
     return message;
   },
 };
