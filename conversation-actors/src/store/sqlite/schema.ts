@@ -107,6 +107,9 @@ ALTER TABLE messages ADD COLUMN streaming INTEGER;
 ALTER TABLE messages ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
 `;
 
+/** The schema version that added the message search index (V5 below). */
+export const SEARCH_SCHEMA_VERSION = 5;
+
 /**
  * Version 5: message search (ChatStore.searchMessages, sqlite-search.ts).
  *

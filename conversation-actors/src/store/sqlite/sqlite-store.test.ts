@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BadRequestError, SeqConflictError, StoreUnavailableError } from '../../errors.js';
 import type { AppendBatch } from '../store.js';
 import { message, runStoreContract } from '@chat/testkit/store-contract';
-import { SCHEMA_VERSION } from './schema.js';
+import { SCHEMA_VERSION, SEARCH_SCHEMA_VERSION } from './schema.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 
 /** Takes a file back to before schema version 5 (no search index). */
@@ -260,7 +260,7 @@ describe('SqliteStore', () => {
     expect((await store.loadConversation('c'))?.changeSeq).toBe(1);
   });
 
-  it('migrates a version-4 file: its messages become searchable, oldest first, deleted ones left out', async () => {
+  it('migrates a file from before the search index: its messages become searchable, oldest first, deleted ones left out', async () => {
     const dataDir = dir();
     const file = path.join(dataDir, 'chat.db');
     const first = openSqliteStore({ dataDir });
@@ -270,7 +270,7 @@ describe('SqliteStore', () => {
     await first.updateMessage({ epoch: 1, message: { ...old[1]!, body: '', deleted: true, changeSeq: 1 } });
     await first.close();
     const db = new Database(file);
-    db.exec(`${DROP_SEARCH} PRAGMA user_version = 4;`);
+    db.exec(`${DROP_SEARCH} PRAGMA user_version = ${SEARCH_SCHEMA_VERSION - 1};`);
     db.close();
 
     const store = open(dataDir);
