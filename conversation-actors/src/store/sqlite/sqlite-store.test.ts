@@ -281,6 +281,23 @@ describe('SqliteStore', () => {
     expect((await store.searchMessages('bob', { text: 'tea', limit: 10 })).hits.map((h) => h.message.seq)).toEqual([4, 3, 1]);
   });
 
+  it('searches for a user in more conversations than the index filter takes: still only their own conversations', async () => {
+    const store = open(dir());
+    const many = 520; // above MAX_CONVERSATION_FILTER (sqlite-search.ts): the members join alone filters
+    await Promise.all(
+      Array.from({ length: many }, (_, i) =>
+        store.createConversation({ id: `c${i}`, kind: 'group', title: 't', createdAt: 1, members: [{ userId: 'alice', role: 'owner' }] }, 1),
+      ),
+    );
+    await store.createConversation({ id: 'other', kind: 'group', title: 't', createdAt: 1, members: [{ userId: 'bob', role: 'owner' }] }, 1);
+    await store.appendMessages({ conversationId: 'c7', epoch: 1, expectedLastSeq: 0, messages: [message('c7', 1, 'alice', { body: 'walrus one' })] });
+    await store.appendMessages({ conversationId: 'other', epoch: 1, expectedLastSeq: 0, messages: [message('other', 1, 'bob', { body: 'walrus two' })] });
+    await store.appendMessages({ conversationId: `c${many - 1}`, epoch: 1, expectedLastSeq: 0, messages: [message(`c${many - 1}`, 1, 'alice', { body: 'walrus three' })] });
+    const page = await store.searchMessages('alice', { text: 'walrus', limit: 10 });
+    expect(page.hits.map((h) => h.message.body)).toEqual(['walrus three', 'walrus one']);
+    expect((await store.searchMessages('bob', { text: 'walrus', limit: 10 })).hits.map((h) => h.message.body)).toEqual(['walrus two']);
+  });
+
   it('reopens an existing file without touching its data', async () => {
     const dataDir = dir();
     const first = openSqliteStore({ dataDir });
