@@ -19,6 +19,14 @@ export class ForbiddenError extends ChatError {
   }
 }
 
+/** The store has no message search index (e.g. the Cassandra store); not retryable. */
+export class SearchUnsupportedError extends ChatError {
+  readonly code = 'bad_request';
+  constructor(message = 'message search is not available on this deployment', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 export class NotFoundError extends ChatError {
   readonly code = 'not_found';
 }
@@ -30,6 +38,22 @@ export class ConflictError extends ChatError {
 /** The store could not be reached or timed out. Retryable; nothing was acknowledged. */
 export class StoreUnavailableError extends ChatError {
   readonly code = 'unavailable';
+}
+
+/**
+ * The store cannot write at all for now: disk full, read-only file system,
+ * I/O error. Still `unavailable` to clients (nothing was acknowledged), but
+ * resending at once cannot help, so the reply says not to retry (the gateway
+ * answers the client at once instead of spending its retry budget), and the
+ * host reports not ready until a write succeeds again (WriteHealth).
+ */
+export class StoreCannotWriteError extends StoreUnavailableError {
+  readonly noRetry = true;
+}
+
+/** Whether resending the request that failed with `err` cannot help now (see StoreCannotWriteError). */
+export function isNoRetry(err: unknown): boolean {
+  return err instanceof StoreCannotWriteError;
 }
 
 /**

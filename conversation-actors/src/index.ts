@@ -11,6 +11,7 @@ export { assignShards } from './host/shard-assignment.js';
 export { QueryService, DEFAULT_MAX_SYNC_MESSAGES } from './query/query-service.js';
 export { openSqliteStore, SqliteStore } from './store/sqlite/sqlite-store.js';
 export { openStore } from './store/open-store.js';
+export { WriteHealthStore, DEFAULT_WRITE_PROBE_MS, type WriteHealthOptions } from './store/write-health.js';
 export { openScyllaStore, ScyllaStore } from './store/scylla/scylla-store.js';
 export {
   scyllaEnv,

@@ -17,6 +17,7 @@ export class ActorMetrics {
   readonly shardsTotal: Gauge;
   readonly shardAcquisitions: Counter<'reason'>;
   readonly storeErrors: Counter<'kind'>;
+  readonly storeWritable: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -69,6 +70,12 @@ export class ActorMetrics {
       labelNames: ['kind'],
       registers,
     });
+    this.storeWritable = new Gauge({
+      name: 'chat_store_writable',
+      help: '1 while the store takes writes; 0 from a write it refused for good (disk full, read-only, I/O error) until one succeeds again (the host is not ready meanwhile).',
+      registers,
+    });
+    this.storeWritable.set(1);
     this.leaseRenewals = new Counter({
       name: 'chat_lease_renewals_total',
       help: 'Host lease renewals (one lease per actor host), by outcome (ok, lost, error).',

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_SHARDS } from '@chat/proto';
-import { envBool, envInt, envString, limitsEnv } from '@chat/platform';
+import { envBool, envInt, envOptionalInt, envString, limitsEnv } from '@chat/platform';
 import { DEFAULT_PRESENCE_HEARTBEAT_MS } from './presence/session-reporter.js';
 import { DEFAULT_CLOCK_SKEW_S, DEFAULT_NAME_CLAIM, DEFAULT_TOKEN_MAX_TTL_S } from './auth/jwt-verifier.js';
 import { DEFAULT_JWKS_REFRESH_MS } from './auth/jwks-key-set.js';
@@ -91,22 +91,6 @@ export const gatewayEnvSchema = z.object({
   GRPC_WATCH_BUFFER_EVENTS: envInt(DEFAULT_WATCH_BUFFER_EVENTS, 1, 1_000_000),
   ...limitsEnv,
 });
-
-/** An integer variable within [min, max] that may be unset (undefined). */
-function envOptionalInt(min: number, max: number) {
-  return z
-    .string()
-    .optional()
-    .transform((v, ctx): number | undefined => {
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      return n;
-    });
-}
 
 /** An IP address to listen on (a host name would make "loopback only" guesswork). */
 export function envHost(defaultValue: string) {

@@ -60,12 +60,17 @@ export class NotAMemberError extends GatewayError {
   }
 }
 
-/** A failure reported by the service behind the bus, with its protocol code. */
+/**
+ * A failure reported by the service behind the bus, with its protocol code.
+ * `noRetry`: the service said resending cannot help now (e.g. its store cannot
+ * write), so even an `unavailable` goes to the client at once.
+ */
 export class RemoteError extends GatewayError {
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly retryAfterMs?: number,
+    readonly noRetry = false,
   ) {
     super(message);
   }

@@ -112,6 +112,17 @@ export interface GatewayGrpcOptions {
 }
 
 /**
+ * The reason uWS gives the close handler after it dropped a connection for a
+ * text frame that is not valid UTF-8 (uWebSockets' ERR_INVALID_TEXT). It
+ * validates text frames before the message handler and, on failure, closes
+ * the TCP connection at once without a close frame (WebSocketContext.h,
+ * handleFragment: forceClose, i.e. us_socket_close, which closes the file
+ * descriptor before the close handler runs), so the client sees 1006 and no
+ * 1007 can be sent: docs/protocol.md, "Close codes".
+ */
+const UWS_INVALID_UTF8 = 'Received invalid UTF-8';
+
+/**
  * The edge gateway: terminates WebSockets and HTTP with uWebSockets.js,
  * verifies tokens at the upgrade, validates and routes every frame over the
  * bus, and delivers events to its sessions. Stateless: sessions live in
@@ -496,8 +507,11 @@ export class Gateway {
   #onClose(ws: Session, code: number, message: ArrayBuffer): void {
     const data = ws.getUserData();
     if (data.open && code !== 1000 && code !== 1001) {
+      const reason = Buffer.from(message).toString('utf8');
+      // uWS dropped the connection itself for a text frame that was not UTF-8 (see UWS_INVALID_UTF8).
+      if (code === 1006 && reason === UWS_INVALID_UTF8) this.metrics.closes.inc({ reason: 'invalid_utf8' });
       // Closed by the client or the network, not by us: worth a line when diagnosing.
-      this.o.logger.debug({ userId: data.user.id, sessionId: data.sessionId, code, reason: Buffer.from(message).toString('utf8') }, 'session closed by peer');
+      this.o.logger.debug({ userId: data.user.id, sessionId: data.sessionId, code, reason }, 'session closed by peer');
     }
     data.open = false;
     if (data.expiryTimer) clearTimeout(data.expiryTimer);

@@ -49,7 +49,7 @@ export class GatewayMetrics {
     this.eventsDelivered = new Counter({ name: 'chat_gateway_events_delivered_total', help: 'message.new frames written to sockets (the deliveries the delivery-latency histogram observes).', registers });
     this.closes = new Counter({
       name: 'chat_gateway_closes_total',
-      help: 'Sessions closed by the server, by reason (rate_limit, backpressure, too_large, binary, token_expired, shutdown, resync).',
+      help: 'Sessions closed by the server, by reason (rate_limit, backpressure, too_large, binary, invalid_utf8, token_expired, shutdown, resync).',
       labelNames: ['reason'],
       registers,
     });
@@ -66,7 +66,7 @@ export class GatewayMetrics {
       registers,
     });
     // Every known label value from 0, so the first close or retry of a kind is an increase that rate() sees.
-    for (const reason of ['rate_limit', 'backpressure', 'too_large', 'binary', 'token_expired', 'shutdown', 'resync']) this.closes.inc({ reason }, 0);
+    for (const reason of ['rate_limit', 'backpressure', 'too_large', 'binary', 'invalid_utf8', 'token_expired', 'shutdown', 'resync']) this.closes.inc({ reason }, 0);
     for (const reason of ['draining', 'gateway_full', 'unauthorized', 'too_many_connections']) this.upgradesRejected.inc({ reason }, 0);
     for (const target of ['actor', 'query']) for (const reason of ['no_responders', 'timeout', 'disconnected', 'unavailable']) this.retries.inc({ target, reason }, 0);
   }

@@ -28,15 +28,24 @@ export function envInt(defaultValue: number, min: number, max: number) {
   return z
     .string()
     .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return defaultValue;
-      const n = Number(v);
-      if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      return n;
-    });
+    .transform((v, ctx) => (v === undefined ? defaultValue : parseIntWithin(v, min, max, ctx)));
+}
+
+/** An integer variable within [min, max] that may be unset (undefined): for defaults worked out later, at start. */
+export function envOptionalInt(min: number, max: number) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx): number | undefined => (v === undefined ? undefined : parseIntWithin(v, min, max, ctx)));
+}
+
+function parseIntWithin(v: string, min: number, max: number, ctx: z.RefinementCtx): number {
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}` });
+    return z.NEVER;
+  }
+  return n;
 }
 
 /** A boolean variable: true/false/1/0/yes/no, with a default. */

@@ -15,3 +15,15 @@ export class PresenceUnavailableError extends PlatformError {
     super(message, options);
   }
 }
+
+/**
+ * The presence store lost its data (Redis restarted empty) less than one
+ * rebuild window ago, and a user asked about holds no session in it yet: they
+ * may be online on a gateway that has not re-reported them. Answered
+ * `unavailable`, never a possibly wrong `offline`. Retryable.
+ */
+export class PresenceRebuildingError extends PresenceUnavailableError {
+  constructor(readonly until: number) {
+    super(`presence is being rebuilt after its store lost its data (until ${new Date(until).toISOString()}); retry`);
+  }
+}

@@ -98,6 +98,15 @@ export interface PresenceBackend {
    */
   expireTyping(now: number): Promise<TypingRef[]>;
 
+  /**
+   * Where the backend can lose its data while the service runs (Redis
+   * restarted empty): calls `listener` each time a call finds it lost, so the
+   * service asks every gateway to re-report its sessions at once. Until they
+   * have (one rebuild window), get() rejects with PresenceRebuildingError for
+   * users it cannot vouch are offline.
+   */
+  onDataLost?(listener: () => void): void;
+
   /** Releases the backend; idempotent. Later calls reject with PresenceClosedError. */
   close(): Promise<void>;
 }

@@ -16,6 +16,7 @@ import {
 import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, SpanKind, contextFromHeaders, endSpan, startSpan, systemClock } from '@chat/platform';
 import type { PresenceBackend, SessionRef, TypingRef } from './presence-backend.js';
 import { PresenceMetrics } from './presence-metrics.js';
+import { PresenceRebuildingError } from './errors.js';
 import { publishTyping } from './typing-events.js';
 
 /** Default interval between two expiry rounds (backend.expire()). */
@@ -121,6 +122,10 @@ export class PresenceService {
     this.#clock = options.clock ?? systemClock;
     this.#expireEveryMs = expireEveryMs;
     this.#maxPending = maxPending;
+    options.backend.onDataLost?.(() => {
+      this.#logger.warn('the presence store lost its data (Redis restarted empty?): asking gateways for their sessions; unknown users answer unavailable until they have');
+      this.#askResync();
+    });
   }
 
   /** True between start() and stop(). */
@@ -286,12 +291,14 @@ export class PresenceService {
       done(failure('bad_request', 'undecodable presence query'));
       return;
     }
-    this.#call('get', () => this.#backend.get(query.userIds)).then((list) =>
-      done(
-        list
-          ? { result: { $case: 'presence', value: { presence: list.map((p) => ({ userId: p.userId, online: p.online, lastSeen: p.lastSeen ?? undefined })) } } }
-          : failure('unavailable', 'presence is unavailable'),
-      ),
+    this.#call('get', () => this.#backend.get(query.userIds)).then(
+      (list) =>
+        done(
+          list
+            ? { result: { $case: 'presence', value: { presence: list.map((p) => ({ userId: p.userId, online: p.online, lastSeen: p.lastSeen ?? undefined })) } } }
+            : failure('unavailable', 'presence is unavailable'),
+        ),
+      (err: unknown) => done(failure('unavailable', err instanceof Error ? err.message : 'presence is unavailable')),
     );
   }
 
@@ -322,14 +329,12 @@ export class PresenceService {
         // The backend is back (a restarted Redis is empty): have every gateway report its sessions now.
         this.#degraded = false;
         this.#logger.info('presence backend recovered; asking gateways for their sessions');
-        try {
-          this.#bus.publish(PRESENCE_RESYNC_SUBJECT, new Uint8Array());
-        } catch (err) {
-          this.#logger.warn({ err }, 'cannot ask gateways to resync; their next heartbeats will');
-        }
+        this.#askResync();
       }
       return result;
     } catch (err) {
+      // Not a failure of the backend: it answers, it only cannot vouch yet that these users are offline.
+      if (err instanceof PresenceRebuildingError) throw err;
       this.#degraded = true;
       this.#metrics.backendErrors.inc({ op });
       this.#logThrottled(op, 'error', { err, op }, 'presence backend call failed');
@@ -337,7 +342,17 @@ export class PresenceService {
     }
   }
 
+  /** Has every gateway report its sessions now (SessionReporter answers with a heartbeat). */
+  #askResync(): void {
+    try {
+      this.#bus.publish(PRESENCE_RESYNC_SUBJECT, new Uint8Array());
+    } catch (err) {
+      this.#logger.warn({ err }, 'cannot ask gateways to resync; their next heartbeats will');
+    }
+  }
+
   #publishChange(userId: string, online: boolean, lastSeen: number | undefined): void {
+
     try {
       this.#bus.publish(PRESENCE_CHANGES_SUBJECT, UserPresenceMessage.encode({ userId, online, lastSeen }).finish());
     } catch (err) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServerProcess, startRedisServer } from '@chat/testkit/servers';
-import { PresenceUnavailableError } from './errors.js';
+import { PresenceRebuildingError, PresenceUnavailableError } from './errors.js';
 import { CONTRACT_TTL_MS, CONTRACT_TYPING_TTL_MS, runPresenceBackendContract } from '@chat/testkit/presence-backend-contract';
 import { RedisPresenceBackend } from './redis-presence-backend.js';
 
@@ -85,22 +85,42 @@ describe('RedisPresenceBackend', () => {
     }
   });
 
-  it('fails fast with PresenceUnavailableError while Redis is down, and works again when it is back, empty', async () => {
+  it('fails fast with PresenceUnavailableError while Redis is down; back empty, it answers unavailable, not offline, for users not re-reported until one lease passed', async () => {
     const own = await startRedisServer();
-    const backend = new RedisPresenceBackend({ url: own.url, ttlMs: CONTRACT_TTL_MS });
+    let now = T0;
+    const backend = new RedisPresenceBackend({ url: own.url, ttlMs: CONTRACT_TTL_MS, now: () => now });
+    let lost = 0;
+    backend.onDataLost(() => lost++);
     try {
       await backend.ready(5000);
       await backend.sessionUp('alice', 's1', 'gw1', T0);
+      await backend.sessionUp('bob', 's2', 'gw1', T0);
+      expect((await backend.get(['alice', 'bob'])).map((p) => p.online)).toEqual([true, true]);
+      expect(lost, 'an empty Redis met at start is a new deployment, not lost data').toBe(0);
       await own.kill('SIGKILL');
       const started = Date.now();
       await expect(backend.get(['alice'])).rejects.toBeInstanceOf(PresenceUnavailableError);
       expect(Date.now() - started, 'a call while Redis is down fails at once').toBeLessThan(1500);
       await own.restart();
       await backend.ready(5000);
-      // Redis keeps nothing on disk: alice is gone until her gateway's next heartbeat restores her.
-      expect(await backend.get(['alice'])).toEqual([{ userId: 'alice', online: false, lastSeen: null }]);
-      expect(await backend.heartbeat('gw1', [{ userId: 'alice', sessionId: 's1' }], T0 + 1)).toEqual({ cameOnline: ['alice'] });
-      expect((await backend.get(['alice']))[0]!.online).toBe(true);
+      now = T0 + 100;
+      // Redis keeps nothing on disk: alice is not back until her gateway re-reports her, and until then she is not `offline`.
+      await expect(backend.get(['alice'])).rejects.toBeInstanceOf(PresenceRebuildingError);
+      expect(lost, 'the loss is noticed (the service then asks gateways to resync)').toBe(1);
+      expect(await backend.heartbeat('gw1', [{ userId: 'alice', sessionId: 's1' }], now)).toEqual({ cameOnline: ['alice'] });
+      expect(await backend.get(['alice'])).toEqual([{ userId: 'alice', online: true, lastSeen: null }]);
+      await expect(backend.get(['alice', 'bob']), 'bob not re-reported yet').rejects.toBeInstanceOf(PresenceRebuildingError);
+      await backend.heartbeat('gw1', [{ userId: 'alice', sessionId: 's1' }, { userId: 'bob', sessionId: 's2' }], now + 1);
+      expect(await backend.onlineUsers(), 'the online count is rebuilt by the re-reports').toBe(2);
+      // A session ending before its user was re-reported: the user went offline, and that is announced.
+      expect(await backend.sessionDown('dan', 's9', now + 2)).toEqual({ wentOffline: true, lastSeen: now + 2 });
+      // One lease after the loss, whoever is not back is offline indeed.
+      now = T0 + 100 + CONTRACT_TTL_MS;
+      expect(await backend.get(['carol', 'bob'])).toEqual([
+        { userId: 'carol', online: false, lastSeen: null },
+        { userId: 'bob', online: true, lastSeen: null },
+      ]);
+      expect(lost).toBe(1);
     } finally {
       await backend.close();
       await own.stop();

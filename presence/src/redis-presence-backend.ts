@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_PRESENCE_KEY_PREFIX, DEFAULT_TYPING_TTL_MS } from './config.js';
-import { PresenceClosedError, PresenceUnavailableError } from './errors.js';
+import { PresenceClosedError, PresenceRebuildingError, PresenceUnavailableError } from './errors.js';
 import type { PresenceBackend, SessionRef, TypingRef, UserPresence } from './presence-backend.js';
 import { TYPING_SCRIPTS, type TypingScripted, parseTypingMember } from './redis-typing-scripts.js';
 
@@ -17,6 +17,16 @@ export interface RedisPresenceBackendOptions {
   commandTimeoutMs?: number;
   /** Called with each command's duration and outcome, for metrics. */
   observe?: (op: string, seconds: number, ok: boolean) => void;
+  /**
+   * How long after Redis lost its presence data (restarted empty, flushed)
+   * get() answers PresenceRebuildingError instead of `offline` for users not
+   * re-reported yet. Default `ttlMs`: every live session is renewed within a
+   * lease (the gateways' heartbeat interval is well under it), so by then
+   * whoever is not back is offline indeed. 0 turns the window off.
+   */
+  rebuildWindowMs?: number;
+  /** The clock get() judges the rebuild window by; default Date.now. */
+  now?: () => number;
 }
 
 /** Sessions a single heartbeat script renews; bigger heartbeats are split so Redis is never blocked long. */
@@ -34,6 +44,21 @@ const EXPIRE_CHUNK = 1000;
 // for one lease, so an up or heartbeat overtaken by its down is ignored. Keys are built inside the scripts, so this
 // needs a single Redis (or a primary with replicas), not Redis Cluster.
 // The typing leases' keys and scripts are in redis-typing-scripts.ts.
+// p..'since' is when this Redis's presence data began. A backend's first
+// connection writes 0 unless it exists ("complete": a new deployment, or data
+// another instance kept); after that, the first get or expiry round that
+// finds it missing writes the time, i.e. right after Redis lost its data
+// (restarted empty, flushed). For one rebuild window after it, users without
+// a session may just not have been re-reported yet (see
+// RedisPresenceBackendOptions.rebuildWindowMs).
+
+/** Lua: `since` (and whether it was missing) of the presence data; needs p and now. */
+const SINCE = `
+local since, lost = redis.call('GET', p .. 'since'), 0
+if not since then
+  since, lost = now, 1
+  redis.call('SET', p .. 'since', now)
+end`;
 
 /** ARGV: prefix, ttl, now, then user, session pairs. Returns the users this brought online. */
 const UPSERT = `
@@ -60,9 +85,9 @@ for i = 4, #ARGV, 2 do
 end
 return came`;
 
-/** ARGV: prefix, user, session, now, ttl. Returns 1 if that was the user's last session. */
+/** ARGV: prefix, user, session, now, ttl, rebuild window. Returns 1 if that was the user's last session. */
 const DOWN = `
-local p, u, s, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local p, u, s, now, ttl, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local key = p .. 's:' .. u
 -- Remembered for a lease, so a late up or heartbeat of this session cannot bring it back.
 local first = redis.call('SET', p .. 'gone:' .. u .. ' ' .. s, 1, 'PX', ttl, 'NX')
@@ -71,6 +96,10 @@ if redis.call('HDEL', key, s) == 0 then
   if first and redis.call('EXISTS', key) == 0 then
     local prev = redis.call('HGET', p .. 'seen', u)
     if not prev or tonumber(prev) < tonumber(now) then redis.call('HSET', p .. 'seen', u, now) end
+    -- Within the rebuild window after Redis lost its data, the user may have been online
+    -- (shown so to others) and not re-reported yet: their going offline is announced.
+    local since = redis.call('GET', p .. 'since')
+    if window > 0 and (not since or tonumber(now) < tonumber(since) + window) then return 1 end
   end
   return 0
 end
@@ -80,9 +109,13 @@ redis.call('HSET', p .. 'seen', u, now)
 redis.call('DECR', p .. 'online')
 return 1`;
 
-/** ARGV: prefix, now, limit. Returns user, lastSeen pairs of the users it took offline. */
+/**
+ * ARGV: prefix, now, limit. Returns whether the data was lost (1: `since` was
+ * missing), then user, lastSeen pairs of the users it took offline.
+ */
 const EXPIRE = `
 local p, now, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+${SINCE}
 local due = redis.call('ZRANGEBYSCORE', p .. 'exp', '-inf', now, 'LIMIT', 0, limit)
 local latest, order = {}, {}
 for _, m in ipairs(due) do
@@ -96,7 +129,7 @@ for _, m in ipairs(due) do
     if latest[u] == nil or tonumber(renewed) > tonumber(latest[u]) then latest[u] = renewed end
   end
 end
-local out = {}
+local out = {lost}
 for _, u in ipairs(order) do
   if redis.call('EXISTS', p .. 's:' .. u) == 0 then
     redis.call('HSET', p .. 'seen', u, latest[u])
@@ -107,11 +140,15 @@ for _, u in ipairs(order) do
 end
 return out`;
 
-/** ARGV: prefix, then user ids. Returns online flag, lastSeen (or false) per user. */
+/**
+ * ARGV: prefix, now, then user ids. Returns whether the data was lost, `since`,
+ * then online flag, lastSeen (or false) per user.
+ */
 const GET = `
-local p = ARGV[1]
-local out = {}
-for i = 2, #ARGV do
+local p, now = ARGV[1], tonumber(ARGV[2])
+${SINCE}
+local out = {lost, tostring(since)}
+for i = 3, #ARGV do
   out[#out + 1] = redis.call('EXISTS', p .. 's:' .. ARGV[i])
   out[#out + 1] = redis.call('HGET', p .. 'seen', ARGV[i])
 end
@@ -121,15 +158,18 @@ type Scripted = Redis &
   TypingScripted & {
   presenceUpsert(...args: (string | number)[]): Promise<string[]>;
   presenceDown(...args: (string | number)[]): Promise<number>;
-  presenceExpire(...args: (string | number)[]): Promise<string[]>;
-  presenceGet(...args: string[]): Promise<(number | string | null)[]>;
+  presenceExpire(...args: (string | number)[]): Promise<(string | number)[]>;
+  presenceGet(...args: (string | number)[]): Promise<(number | string | null)[]>;
 };
 
 /**
  * The PresenceBackend of cluster mode: presence in Redis (ioredis), shared by
  * any number of stateless presence instances. Redis needs no persistence:
- * after it restarts empty, the gateways' next heartbeats bring every live
- * session back. While Redis is unreachable every call fails at once with
+ * after it restarts empty, the first call notices (its `since` key is gone),
+ * the service asks the gateways to re-report (onDataLost), and for one
+ * rebuild window get() answers PresenceRebuildingError rather than `offline`
+ * for users not back yet; the online-user count is rebuilt by the same
+ * re-reports. While Redis is unreachable every call fails at once with
  * PresenceUnavailableError (no offline queue), so callers answer
  * `unavailable` instead of waiting, and messaging never depends on it.
  */
@@ -139,6 +179,9 @@ export class RedisPresenceBackend implements PresenceBackend {
   readonly #ttlMs: number;
   readonly #typingTtlMs: number;
   readonly #observe: NonNullable<RedisPresenceBackendOptions['observe']>;
+  readonly #rebuildWindowMs: number;
+  readonly #now: () => number;
+  readonly #dataLostListeners: (() => void)[] = [];
   #closed = false;
 
   constructor(options: RedisPresenceBackendOptions) {
@@ -149,6 +192,8 @@ export class RedisPresenceBackend implements PresenceBackend {
     this.#typingTtlMs = Math.max(1, Math.round(typingTtlMs));
     this.#prefix = options.keyPrefix ?? DEFAULT_PRESENCE_KEY_PREFIX;
     this.#observe = options.observe ?? (() => {});
+    this.#rebuildWindowMs = Math.max(0, Math.round(options.rebuildWindowMs ?? this.#ttlMs));
+    this.#now = options.now ?? Date.now;
     const redisOptions: RedisOptions = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -160,6 +205,12 @@ export class RedisPresenceBackend implements PresenceBackend {
     const redis = new Redis(options.url, redisOptions);
     // Errors surface on the calls that fail; without a listener ioredis would log each reconnect attempt.
     redis.on('error', () => {});
+    // First connection only (registered before any caller's wait for 'ready', so it is sent
+    // first): an empty Redis met at start is a new deployment, not lost data. Reconnects
+    // leave 'since' alone, so data lost meanwhile is noticed by the scripts.
+    redis.once('ready', () => {
+      redis.set(`${this.#prefix}since`, '0', 'NX').catch(() => {});
+    });
     redis.defineCommand('presenceUpsert', { numberOfKeys: 0, lua: UPSERT });
     redis.defineCommand('presenceDown', { numberOfKeys: 0, lua: DOWN });
     redis.defineCommand('presenceExpire', { numberOfKeys: 0, lua: EXPIRE });
@@ -205,20 +256,41 @@ export class RedisPresenceBackend implements PresenceBackend {
 
   sessionDown(userId: string, sessionId: string, now: number): Promise<{ wentOffline: boolean; lastSeen: number }> {
     return this.#call('sessionDown', async () => {
-      const last = await this.#redis.presenceDown(this.#prefix, userId, sessionId, ms(now), this.#ttlMs);
+      const last = await this.#redis.presenceDown(this.#prefix, userId, sessionId, ms(now), this.#ttlMs, this.#rebuildWindowMs);
       return { wentOffline: last === 1, lastSeen: ms(now) };
     });
   }
 
-  get(userIds: readonly string[]): Promise<UserPresence[]> {
-    return this.#call('get', async () => {
-      if (userIds.length === 0) return [];
-      const flat = await this.#redis.presenceGet(this.#prefix, ...userIds);
-      return userIds.map((userId, i) => {
-        const seen = flat[2 * i + 1];
-        return { userId, online: flat[2 * i] === 1, lastSeen: seen === null || seen === undefined ? null : Number(seen) };
-      });
+  /**
+   * As PresenceBackend.get, except within the rebuild window after Redis lost
+   * its data: then, if any of the users holds no session, it rejects with
+   * PresenceRebuildingError (they may be online, not re-reported yet).
+   */
+  async get(userIds: readonly string[]): Promise<UserPresence[]> {
+    if (userIds.length === 0) return [];
+    const now = ms(this.#now());
+    const { since, list } = await this.#call('get', async () => {
+      const flat = await this.#redis.presenceGet(this.#prefix, now, ...userIds);
+      if (Number(flat[0]) === 1) this.#dataLost();
+      return {
+        since: Number(flat[1]),
+        list: userIds.map((userId, i): UserPresence => {
+          const seen = flat[2 * i + 3];
+          return { userId, online: Number(flat[2 * i + 2]) === 1, lastSeen: seen === null || seen === undefined ? null : Number(seen) };
+        }),
+      };
     });
+    const until = since + this.#rebuildWindowMs;
+    if (now < until && list.some((p) => !p.online)) throw new PresenceRebuildingError(until);
+    return list;
+  }
+
+  /**
+   * Calls `listener` whenever a call finds that Redis lost the presence data
+   * (restarted empty): the caller asks the gateways to re-report at once.
+   */
+  onDataLost(listener: () => void): void {
+    this.#dataLostListeners.push(listener);
   }
 
   onlineUsers(): Promise<number> {
@@ -228,8 +300,9 @@ export class RedisPresenceBackend implements PresenceBackend {
   expire(now: number): Promise<{ userId: string; lastSeen: number }[]> {
     return this.#call('expire', async () => {
       const flat = await this.#redis.presenceExpire(this.#prefix, ms(now), EXPIRE_CHUNK);
+      if (Number(flat[0]) === 1) this.#dataLost();
       const out: { userId: string; lastSeen: number }[] = [];
-      for (let i = 0; i < flat.length; i += 2) out.push({ userId: flat[i]!, lastSeen: Number(flat[i + 1]) });
+      for (let i = 1; i < flat.length; i += 2) out.push({ userId: String(flat[i]), lastSeen: Number(flat[i + 1]) });
       return out;
     });
   }
@@ -266,6 +339,16 @@ export class RedisPresenceBackend implements PresenceBackend {
     if (this.#closed) return;
     this.#closed = true;
     this.#redis.disconnect();
+  }
+
+  #dataLost(): void {
+    for (const listener of this.#dataLostListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the call goes on.
+      }
+    }
   }
 
   async #call<T>(op: string, run: () => Promise<T>): Promise<T> {

@@ -31,6 +31,16 @@ describe('createOpSchemas: valid frames', () => {
   });
 
   it('user.search, with the default limit', () => {
+    expect(ops['message.search'].parse({ query: 'hel' })).toEqual({ query: 'hel', limit: 20 });
+    expect(ops['message.search'].parse({ query: 'hello ', conversationId: 'g_x', before: 'czE', limit: 50 })).toEqual({
+      query: 'hello ',
+      conversationId: 'g_x',
+      before: 'czE',
+      limit: 50,
+    });
+    for (const bad of [{}, { query: '' }, { query: '  ' }, { query: 'x', limit: 51 }, { query: 'x', limit: 0 }, { query: 'x'.repeat(257) }, { query: 'x', before: '' }]) {
+      expect(ops['message.search'].safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
     expect(ops['user.search'].parse({ prefix: 'al' })).toEqual({ prefix: 'al', limit: 20 });
     expect(ops['user.search'].parse({ prefix: '', limit: 100 })).toEqual({ prefix: '', limit: 100 });
   });

@@ -11,7 +11,31 @@ export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const userIdSchema = z.string().regex(USER_ID_PATTERN, 'must match ^[A-Za-z0-9_-]{1,64}$');
 export const conversationIdSchema = z.string().regex(ID_PATTERN, 'must match ^[A-Za-z0-9_-]{1,128}$');
-export const requestIdSchema = z.string().min(1).max(64);
+/**
+ * A string of at most `max` UTF-16 code units, the unit of every length in
+ * the protocol (docs/protocol.md, "Limits") and the one the actors check.
+ * zod's own max() counts code points, which lets a string of emoji (two units
+ * each) reach twice a limit, and made an id of 33 to 64 emoji valid to the
+ * envelope but not to the frame handler's reply to a bad frame.
+ */
+function stringOfUnits(max: number, message = `must be at most ${max} characters`) {
+  return z.string().refine((s) => s.length <= max, { message });
+}
+
+/** A lone surrogate: a UTF-16 code unit that is half of a pair, alone (it has no UTF-8 encoding). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text that is stored and shown (a body, a title, a file name, a clientMsgId):
+ * at most `max` UTF-16 code units and well-formed, without a lone surrogate.
+ * A lone surrogate has no UTF-8 encoding, so it cannot be stored as sent: the
+ * message was acknowledged with it and read back with replacement characters.
+ */
+export function textOfUnits(max: number, message?: string) {
+  return stringOfUnits(max, message).refine((s) => !LONE_SURROGATE.test(s), { message: 'must be well-formed Unicode (a lone surrogate has no UTF-8 form)' });
+}
+
+export const requestIdSchema = stringOfUnits(64).min(1);
 const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** A message's seq: messages start at 1. */
 const messageSeqSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
@@ -35,6 +59,7 @@ export const ALL_OPS = [
   'message.history',
   'message.stream',
   'message.thread',
+  'message.search',
   'sync',
   'receipt.mark',
   'typing',
@@ -45,7 +70,7 @@ export type Op = (typeof ALL_OPS)[number];
 /** The envelope every request shares; checked before the op's own schema. */
 export const envelopeSchema = z.object({
   id: requestIdSchema.optional(),
-  op: z.string().min(1).max(64),
+  op: stringOfUnits(64).min(1),
 });
 
 /** The group-wide mentions of message.send's `mentions` (docs/protocol.md, "Mentions"). */
@@ -58,26 +83,33 @@ export const OPEN_GROUP_MENTION_MEMBERS = 50;
 /** Most users one `presence.get` may ask about (one bus request, one backend read). */
 export const MAX_PRESENCE_USER_IDS = 200;
 
+/** Longest message.search query, in characters. */
+export const MAX_SEARCH_QUERY_CHARS = 256;
+/** Most hits one message.search page holds. */
+export const MAX_SEARCH_LIMIT = 50;
+
 /** Builds the per-op argument schemas for a deployment's limits. */
 export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
   const attachment = z.object({
-    name: z.string().min(1).max(255),
-    mediaType: z
-      .string()
-      .max(255)
-      .refine((t) => isMediaTypeAllowed(t, limits.allowedMediaTypes), { message: 'media type not allowed' }),
+    name: textOfUnits(255).min(1),
+    mediaType: stringOfUnits(255).refine((t) => isMediaTypeAllowed(t, limits.allowedMediaTypes), { message: 'media type not allowed' }),
     size: z.number().int().min(0).max(limits.maxAttachmentBytes, `an attachment is at most ${limits.maxAttachmentBytes} bytes`),
     // http(s) only: clients render the url as a link or an image source, and
     // javascript:, data: or file: urls there would be an injection vector.
-    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((u) => u.length <= 2048, { message: 'must be at most 2048 characters' }),
     width: z.number().int().min(1).max(100_000).optional(),
     height: z.number().int().min(1).max(100_000).optional(),
   });
-  const body = z.string().max(limits.maxBodyChars, `body longer than ${limits.maxBodyChars} characters`);
-  const title = z.string().trim().min(1).max(limits.maxTitleChars, `title longer than ${limits.maxTitleChars} characters`);
+  const body = textOfUnits(limits.maxBodyChars, `body longer than ${limits.maxBodyChars} characters`);
+  const title = z
+    .string()
+    .trim()
+    .min(1)
+    .refine((t) => t.length <= limits.maxTitleChars, { message: `title longer than ${limits.maxTitleChars} characters` })
+    .refine((t) => !LONE_SURROGATE.test(t), { message: 'must be well-formed Unicode (a lone surrogate has no UTF-8 form)' });
   return {
     ping: z.object({}),
-    'user.search': z.object({ prefix: z.string().max(64), limit: z.number().int().min(1).max(100).default(20) }),
+    'user.search': z.object({ prefix: stringOfUnits(64), limit: z.number().int().min(1).max(100).default(20) }),
     'conversation.open_dm': z.object({ userId: userIdSchema }),
     'conversation.create_group': z.object({
       title,
@@ -85,7 +117,7 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
     }),
     'conversation.list': z.object({
       limit: z.number().int().min(1).max(200).default(50),
-      before: z.string().min(1).max(512).optional(),
+      before: stringOfUnits(512).min(1).optional(),
     }),
     'conversation.get': z.object({ conversationId: conversationIdSchema }),
     'conversation.add_members': z.object({
@@ -98,7 +130,7 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
     'message.send': z
       .object({
         conversationId: conversationIdSchema,
-        clientMsgId: z.string().min(1).max(64),
+        clientMsgId: textOfUnits(64).min(1),
         body,
         attachments: z.array(attachment).max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`).default([]),
         // Protocol extension (docs/protocol.md): starts a streamed message, whose body may start empty.
@@ -150,6 +182,16 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
       before: seqSchema.optional(),
       after: seqSchema.optional(),
       limit: z.number().int().min(1).max(limits.maxHistoryLimit).default(50),
+    }),
+    // Protocol extension (docs/protocol.md): full-text search over the caller's conversations.
+    // The query is not trimmed: a trailing space ends its last word (no prefix match).
+    'message.search': z.object({
+      query: textOfUnits(MAX_SEARCH_QUERY_CHARS, `query longer than ${MAX_SEARCH_QUERY_CHARS} characters`).refine((q) => q.trim().length > 0, {
+        message: 'query must not be empty',
+      }),
+      conversationId: conversationIdSchema.optional(),
+      before: stringOfUnits(512).min(1).optional(),
+      limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(20),
     }),
     // Marks are seqs (0: nothing yet); at least one must be given.
     'receipt.mark': z

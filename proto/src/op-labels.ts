@@ -37,4 +37,5 @@ export const QUERY_OP_LABELS: Readonly<Record<QueryOp, string>> = {
   contactsAmong: 'internal.contacts_among',
   rooms: 'internal.rooms',
   verifyBotToken: 'internal.verify_bot_token',
+  searchMessages: 'message.search',
 };

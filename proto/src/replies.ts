@@ -82,6 +82,13 @@ export const conversationJsonSchema = z.object({
   changeSeq: z.number(),
 });
 
+/** Protocol extension: one message.search hit; highlights are ranges of `snippet` in UTF-16 code units, `end` exclusive. */
+export const searchHitJsonSchema = z.object({
+  message: messageJsonSchema,
+  snippet: z.string(),
+  highlights: z.array(z.object({ start: z.number(), end: z.number() })),
+});
+
 export const presenceJsonSchema = z.object({ userId: z.string(), online: z.boolean(), lastSeen: z.number().nullable() });
 
 const conversationResult = z.object({ conversation: conversationJsonSchema });
@@ -109,6 +116,8 @@ export const OP_RESULT_SCHEMAS = {
   'message.thread': z.object({ root: messageJsonSchema, messages: z.array(messageJsonSchema), hasMore: z.boolean() }),
   /** Protocol extension: the body's length now, and the final message once the stream ended. */
   'message.stream': z.object({ length: z.number(), message: messageJsonSchema.nullable() }),
+  /** Protocol extension: newest first; `next` is the cursor of the next (older) page, null on the last. */
+  'message.search': z.object({ hits: z.array(searchHitJsonSchema), next: z.string().nullable() }),
   sync: z.object({
     conversations: z.array(conversationJsonSchema),
     messages: z.record(z.string(), z.array(messageJsonSchema)),

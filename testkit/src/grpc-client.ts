@@ -15,7 +15,8 @@ export type UnaryRpc =
   | 'removeMember'
   | 'getConversation'
   | 'listConversations'
-  | 'history';
+  | 'history'
+  | 'search';
 
 type Callback = (err: ServiceError | null, reply: unknown) => void;
 type UnaryMethod = (request: unknown, metadata: Metadata, options: { deadline: number }, callback: Callback) => unknown;

@@ -11,6 +11,7 @@ import {
   StaleEpochError,
   StoreUnavailableError,
   errorCodeOf,
+  isNoRetry,
 } from '../errors.js';
 import type { ActorMetrics } from '../metrics.js';
 import type { EventPublisher } from './event-publisher.js';
@@ -450,8 +451,10 @@ export class ConversationActor {
   }
 
   #answer(task: Task, reply: ActorReply): void {
-    // `unavailable` means not processed: the lane has not moved past this request.
-    if (!(reply.result?.$case === 'failure' && reply.result.value.code === 'unavailable')) this.#lanes.done(task.req);
+    // `unavailable` means not processed: the lane has not moved past this request,
+    // unless the reply is final (noRetry), when the gateway will not resend it.
+    const failed = reply.result?.$case === 'failure' ? reply.result.value : undefined;
+    if (!(failed?.code === 'unavailable' && !failed.noRetry)) this.#lanes.done(task.req);
     this.#count(task.req, reply);
     task.resolve(reply);
   }
@@ -467,7 +470,7 @@ export class ConversationActor {
       this.deps.logger.error({ err, conversationId: this.conversationId, op: req.op?.$case }, 'actor request failed');
       return failure('internal', 'internal error');
     }
-    return failure(code, err instanceof Error ? err.message : String(err));
+    return failure(code, err instanceof Error ? err.message : String(err), isNoRetry(err));
   }
 }
 

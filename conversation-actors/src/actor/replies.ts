@@ -24,7 +24,10 @@ export function sendReply(message: ChatMessage, duplicate: boolean): ActorReply 
   return { result: { $case: 'send', value: { message, duplicate } } };
 }
 
-/** A failure reply with a protocol error code. */
-export function failure(code: string, message: string): ActorReply {
-  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined } } };
+/**
+ * A failure reply with a protocol error code. `noRetry`: resending cannot help
+ * now (the store cannot write), so the gateway answers its client at once.
+ */
+export function failure(code: string, message: string, noRetry?: boolean): ActorReply {
+  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined, noRetry: noRetry || undefined } } };
 }

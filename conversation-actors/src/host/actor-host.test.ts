@@ -8,7 +8,6 @@ import {
   ActorReply,
   ActorRequest,
   type ChatMessage,
-  type Conversation,
   DEFAULT_LIMITS,
   Event,
   newGroupId,
@@ -18,28 +17,11 @@ import {
   userEventsSubject,
   GROUPS_CREATED_SUBJECT,
 } from '@chat/proto';
-import { StaleEpochError, StoreUnavailableError } from '../errors.js';
+import { StaleEpochError, StoreCannotWriteError, StoreUnavailableError } from '../errors.js';
 import { ActorMetrics } from '../metrics.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
-import type {
-  AppendBatch,
-  BotRecord,
-  NewBot,
-  AppendResult,
-  ChangedMessagesQuery,
-  ChatStore,
-  ClientMsgKey,
-  ConversationHead,
-  ConversationPageResult,
-  ConversationRecord,
-  MemberView,
-  MembershipChange,
-  MessageQuery,
-  MessageUpdate,
-  ReceiptMark,
-  ReceiptMarksRecord,
-  NewConversation,
-} from '../store/store.js';
+import { ForwardingStore } from '../store/forwarding-store.js';
+import type { AppendBatch, AppendResult } from '../store/store.js';
 import { ActorHost } from './actor-host.js';
 import { StaticOwnership } from './shard-ownership.js';
 
@@ -72,84 +54,13 @@ type Append = (batch: AppendBatch) => Promise<AppendResult>;
  * intercepted to inject what the real store cannot produce on demand
  * (a held-open write, an outage, a fencing refusal).
  */
-class InterceptingStore implements ChatStore {
+class InterceptingStore extends ForwardingStore {
   /** Runs instead of the plain delegation when set; `real` is the real store's append. */
   onAppend: ((batch: AppendBatch, real: Append) => Promise<AppendResult>) | undefined;
 
-  constructor(private readonly inner: ChatStore) {}
-
-  upsertUser(user: User): Promise<void> {
-    return this.inner.upsertUser(user);
-  }
-  getUsers(ids: readonly string[]): Promise<User[]> {
-    return this.inner.getUsers(ids);
-  }
-  searchUsers(prefix: string, limit: number): Promise<User[]> {
-    return this.inner.searchUsers(prefix, limit);
-  }
-  createBot(bot: NewBot): Promise<void> {
-    return this.inner.createBot(bot);
-  }
-  listBots(): Promise<BotRecord[]> {
-    return this.inner.listBots();
-  }
-  revokeBot(userId: string, revokedAt: number): Promise<BotRecord | null> {
-    return this.inner.revokeBot(userId, revokedAt);
-  }
-  botByTokenHash(tokenHash: string): Promise<User | null> {
-    return this.inner.botByTokenHash(tokenHash);
-  }
-  loadConversation(conversationId: string): Promise<ConversationRecord | null> {
-    return this.inner.loadConversation(conversationId);
-  }
-  createConversation(conversation: NewConversation, epoch: number): Promise<{ record: ConversationRecord; created: boolean }> {
-    return this.inner.createConversation(conversation, epoch);
-  }
-  appendMessages(batch: AppendBatch): Promise<AppendResult> {
+  override appendMessages(batch: AppendBatch): Promise<AppendResult> {
     const real: Append = (b) => this.inner.appendMessages(b);
     return this.onAppend ? this.onAppend(batch, real) : real(batch);
-  }
-  updateMessage(update: MessageUpdate): Promise<void> {
-    return this.inner.updateMessage(update);
-  }
-  markReceipt(mark: ReceiptMark): Promise<ReceiptMarksRecord> {
-    return this.inner.markReceipt(mark);
-  }
-  findByClientMsgIds(conversationId: string, keys: readonly ClientMsgKey[]): Promise<ChatMessage[]> {
-    return this.inner.findByClientMsgIds(conversationId, keys);
-  }
-  readMessages(conversationId: string, query: MessageQuery): Promise<ChatMessage[]> {
-    return this.inner.readMessages(conversationId, query);
-  }
-  listUserConversations(userId: string, page: { limit: number; before?: string | undefined }): Promise<ConversationPageResult> {
-    return this.inner.listUserConversations(userId, page);
-  }
-  userConversationHeads(userId: string): Promise<ConversationHead[]> {
-    return this.inner.userConversationHeads(userId);
-  }
-  userConversationIds(userId: string): Promise<string[]> {
-    return this.inner.userConversationIds(userId);
-  }
-  readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]> {
-    return this.inner.readChangedMessages(conversationId, query);
-  }
-  getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]> {
-    return this.inner.getConversationViews(userId, conversationIds);
-  }
-  sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]> {
-    return this.inner.sharingAConversation(userId, userIds);
-  }
-  applyMembershipChange(change: MembershipChange): Promise<void> {
-    return this.inner.applyMembershipChange(change);
-  }
-  getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
-    return this.inner.getMemberViews(conversationId, userIds);
-  }
-  readThread(conversationId: string, root: number, query: MessageQuery): Promise<ChatMessage[]> {
-    return this.inner.readThread(conversationId, root, query);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 
@@ -651,6 +562,25 @@ describe('ActorHost over the bus', () => {
     ]);
     await h.bus.flush();
     expect(newMessages(published).map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('marks a write the store cannot take (disk full) not to be resent, and lets the session’s next request through at once', async () => {
+    const h = await start();
+    const id = await createGroup(h);
+    const lane = (laneSeq: number, laneAfter: number) => ({ sessionId: 'session-full', laneSeq, laneAfter });
+    // What the SQLite store throws when the file system refuses the commit.
+    h.wrapped.onAppend = () => Promise.reject(new StoreCannotWriteError('appendMessages: SQLite commit failed: database or disk is full'));
+    const refused = await call(h, sendReq(id, 'alice', 'f1', 'f1', lane(1, 0)));
+    expect(refused.result).toMatchObject({ $case: 'failure', value: { code: 'unavailable', noRetry: true } });
+    // A plain outage stays worth resending.
+    h.wrapped.onAppend = () => Promise.reject(new StoreUnavailableError('store unreachable'));
+    const outage = await call(h, sendReq(id, 'bob', 'o1'));
+    expect(outage.result).toMatchObject({ $case: 'failure', value: { code: 'unavailable' } });
+    expect(outage.result?.$case === 'failure' && outage.result.value.noRetry).toBeFalsy();
+    // The gateway does not resend the refused request, so the session's next one (sent while it was in flight) is served.
+    h.wrapped.onAppend = undefined;
+    expect(seqOf(await call(h, sendReq(id, 'alice', 'f2', 'f2', lane(2, 1))))).toBe(1);
+    expect(await storedBodies(h, id)).toEqual([[1, 'f2']]);
   });
 
   it('after a write that failed but was stored, reloads the head: the retry is a duplicate and the next send follows it', async () => {

@@ -1,4 +1,5 @@
 import {
+  MAX_SEARCH_LIMIT,
   type ChatMessage,
   type MessageList,
   QUERY_OP_LABELS,
@@ -13,7 +14,7 @@ import {
 import { type Bus, type BusMessage, type Logger, type Span, type Subscription, SpanKind, contextFromHeaders, decodeBody, encoded, endSpan, isBotTokenHash, startSpan } from '@chat/platform';
 import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
-import { BadRequestError, errorCodeOf } from '../errors.js';
+import { BadRequestError, errorCodeOf, isNoRetry } from '../errors.js';
 import { needsSync, readUpdatedMessages } from './sync-changes.js';
 
 export interface QueryServiceOptions {
@@ -30,7 +31,7 @@ export const DEFAULT_MAX_SYNC_MESSAGES = 2000;
 
 /**
  * User-scoped reads that span conversations (the directory, the conversation
- * list, sync), answered from the store by any actor host in a queue group.
+ * list, sync, message search), answered from the store by any actor host in a queue group.
  * They read only what actors have already persisted, so they never see an
  * unacknowledged message.
  */
@@ -78,7 +79,7 @@ export class QueryService {
     this.#handle(req).then(done, (err: unknown) => {
       const code = errorCodeOf(err);
       if (code === 'internal') this.options.logger.error({ err, op }, 'query failed');
-      done(fail(code, code === 'internal' ? 'internal error' : err instanceof Error ? err.message : String(err)));
+      done(fail(code, code === 'internal' ? 'internal error' : err instanceof Error ? err.message : String(err), isNoRetry(err)));
     });
   }
 
@@ -112,6 +113,13 @@ export class QueryService {
       case 'rooms': {
         // What the caller's gateway follows: one partition read, however many conversations.
         return { result: { $case: 'rooms', value: { conversationIds: await store.userConversationIds(caller.id) } } };
+      }
+      case 'searchMessages': {
+        // Membership is read by the store in the search's own snapshot: a removed member finds nothing there.
+        const { query, conversationId, before, limit } = op.value;
+        if (limit < 1 || limit > MAX_SEARCH_LIMIT) throw new BadRequestError(`search limit must be 1 to ${MAX_SEARCH_LIMIT}`);
+        const page = await store.searchMessages(caller.id, { text: query, conversationId, before, limit });
+        return { result: { $case: 'searchPage', value: { hits: page.hits, next: page.next ?? undefined } } };
       }
       default:
         throw new BadRequestError('query without a known op');
@@ -174,6 +182,6 @@ async function verifyBotToken(store: ChatStore, tokenHash: string): Promise<Quer
   return { result: { $case: 'bot', value: bot } };
 }
 
-function fail(code: string, message: string): QueryReply {
-  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined } } };
+function fail(code: string, message: string, noRetry?: boolean): QueryReply {
+  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined, noRetry: noRetry || undefined } } };
 }

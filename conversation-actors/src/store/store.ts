@@ -14,7 +14,8 @@ import type { ChatMessage, Conversation, User } from '@chat/proto';
  *   stored twice, whoever writes.
  * - (conversationId, senderId, clientMsgId) is unique across restarts.
  * - Backend failures surface as StoreUnavailableError (retryable), never as
- *   a driver's own error class.
+ *   a driver's own error class; a store that cannot write at all for now
+ *   (disk full, read-only) as its subclass StoreCannotWriteError.
  */
 export interface ChatStore {
   /** Records a user (id and display name); a later call updates the name. */
@@ -152,8 +153,53 @@ export interface ChatStore {
    */
   getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]>;
 
+  /**
+   * Full-text search over the messages of the conversations `userId` is a
+   * member of at the time of the call (a removed member finds nothing in that
+   * conversation, as message.history shows them nothing), newest stored
+   * first. Deleted messages are never found, edited ones by their current
+   * text only, a streamed one once finished. Query syntax and snippets:
+   * ./search/ (every backend tokenizes the query with searchTerms). A backend
+   * without a search index refuses with SearchUnsupportedError, whatever the
+   * query. `before` is the opaque cursor a previous page returned as `next`.
+   */
+  searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage>;
+
+  /**
+   * Where the backend has one: a write that changes no chat data, to learn
+   * whether a store that could not write (StoreCannotWriteError) can again.
+   * Resolves when it can; rejects with StoreCannotWriteError while it cannot.
+   */
+  probeWrite?(): Promise<void>;
+
   /** Flushes and releases resources; later calls fail. */
   close(): Promise<void>;
+}
+
+/** What searchMessages looks for. */
+export interface MessageSearchQuery {
+  /** The user's words, as typed (searchTerms parses them). */
+  text: string;
+  /** Only this conversation (still only if the user is a member). */
+  conversationId?: string | undefined;
+  /** A previous page's `next`. */
+  before?: string | undefined;
+  limit: number;
+}
+
+/** One page of searchMessages. */
+export interface MessageSearchPage {
+  hits: MessageSearchHit[];
+  /** The cursor of the next (older) page; null on the last page. */
+  next: string | null;
+}
+
+/** A found message and the part of its body to show. */
+export interface MessageSearchHit {
+  message: ChatMessage;
+  snippet: string;
+  /** Matched ranges of `snippet`, in UTF-16 code units, `end` exclusive, ascending, not overlapping. */
+  highlights: { start: number; end: number }[];
 }
 
 /** A bot account as createBot records it. */

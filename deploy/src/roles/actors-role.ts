@@ -9,12 +9,15 @@ import {
   DEFAULT_MAX_SYNC_MESSAGES,
   QueryService,
   type ShardOwnership,
+  WriteHealthStore,
   openStore,
 } from '@chat/conversation-actors';
 
 /** A running actor host with its query service; stop() drains and releases its shards. */
 export interface ActorsRole {
   store: ChatStore;
+  /** False while the store cannot write (disk full, read-only): the role is not ready. See WriteHealthStore. */
+  writable(): boolean;
   stop(): Promise<void>;
 }
 
@@ -33,8 +36,12 @@ export async function startActorsRole(options: {
 }): Promise<ActorsRole> {
   const { bus, config, registry, logger } = options;
   // STORE selects SQLite in DATA_DIR (default) or ScyllaDB (SCYLLA_*).
-  const store = await openStore(config, logger);
   const metrics = new ActorMetrics(registry);
+  // Watched for writes the file system refuses: readiness follows it (WriteHealthStore).
+  const store = new WriteHealthStore(await openStore(config, logger), {
+    logger: logger.child({ component: 'store' }),
+    onChange: (writable) => metrics.storeWritable.set(writable ? 1 : 0),
+  });
   const host = new ActorHost({
     bus,
     store,
@@ -65,6 +72,7 @@ export async function startActorsRole(options: {
   query.start();
   return {
     store,
+    writable: () => store.writable,
     stop: async () => {
       await query.stop();
       await host.stop();

@@ -19,13 +19,21 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   const registry = createMetricsRegistry('actors');
   let started = false;
   let ownership: LeaseOwnership | undefined;
+  // Not ready while its store cannot write (set once the actors role runs).
+  let writable = () => true;
   let bus;
   let ops;
   try {
     bus = await connectNatsBus({ ...nats, name: `actors-${hostId}`, logger: log, registry });
     const connected = bus;
-    // Not ready while NATS is unreachable or the host lease cannot be renewed (it serves nothing then).
-    ops = await startOpsServer({ port: config.PORT, registry, logger: log, ready: () => started && connected.isReady() && (ownership?.holdsLease() ?? false) });
+    // Not ready while NATS is unreachable, the host lease cannot be renewed (it serves nothing then),
+    // or its store cannot write (every write would fail).
+    ops = await startOpsServer({
+      port: config.PORT,
+      registry,
+      logger: log,
+      ready: () => started && connected.isReady() && (ownership?.holdsLease() ?? false) && writable(),
+    });
   } catch (err) {
     await bus?.close();
     await tracing.shutdown();
@@ -68,6 +76,7 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
       registry,
       logger: log,
     });
+    writable = actors.writable;
     // Back on NATS (perhaps one that lost its JetStream store): renew now rather than at the next round.
     bus.onReconnect(() => ownership?.nudge());
     started = true;

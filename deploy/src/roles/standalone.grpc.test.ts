@@ -99,6 +99,13 @@ describe('standalone: the gRPC API', () => {
     const page = await api.call<{ messages: ChatMessage[]; hasMore: boolean }>('history', { conversationId: group.id, limit: 1 });
     expect(page).toMatchObject({ hasMore: true, messages: [{ seq: 2 }] });
 
+    // Search (protocol extension): the edited text is found, highlighted; the deleted message is not.
+    type Hit = { message: ChatMessage; snippet: string; highlights: { start: number; end: number }[] };
+    const found = await api.call<{ hits: Hit[]; next?: string }>('search', { query: 'edit' });
+    expect(found.hits.map((h) => [h.message.seq, h.snippet, h.highlights])).toEqual([[1, 'edited', [{ start: 0, end: 6 }]]]);
+    expect(found.next).toBeUndefined();
+    expect((await api.call<{ hits: Hit[] }>('search', { query: 'second' })).hits).toEqual([]);
+
     const list = await api.call<{ conversations: Conversation[]; next?: string }>('listConversations', { limit: 1 });
     expect(list.conversations).toHaveLength(1);
     expect(list.next).toBeDefined();

@@ -231,6 +231,15 @@ describe('standalone: dev login only where it is safe', () => {
     });
   });
 
+  it('refuses a name over 64 UTF-16 units or with a lone surrogate, as every stored text', async () => {
+    await withStandalone({}, async (baseUrl) => {
+      const post = (name: string) => fetch(`${baseUrl}/v1/auth/dev-login`, { method: 'POST', body: JSON.stringify({ name }) }).then((r) => r.status);
+      expect(await post('\u{1F600}'.repeat(32) + 'a')).toBe(400);
+      expect(await post('a\ud800b')).toBe(400);
+      expect(await post('a' + '\u{1F600}'.repeat(31) + 'b')).toBe(200);
+    });
+  });
+
   it('is off when listening on every interface (HOST=0.0.0.0)', async () => {
     await withStandalone({ HOST: '0.0.0.0' }, async (baseUrl) => {
       await expect(devLogin(baseUrl, 'Anyone')).rejects.toThrow('dev login is disabled');

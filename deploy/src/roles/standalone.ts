@@ -109,6 +109,8 @@ export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = p
       serveWeb: true,
       grpcTls,
       connectionLimit,
+      // Not ready while the store cannot write (disk full, read-only): every write would fail.
+      ready: () => actors.writable(),
     });
   } catch (err) {
     await actors.stop();

@@ -83,6 +83,35 @@ describe('standalone: refusals, limits and bad input', () => {
     expect((await c.closed()).code).toBe(1003);
   });
 
+  it('drops a text frame that is not UTF-8 without a close frame (1006, not 1007): uWebSockets closes the connection before the gateway sees it', async () => {
+    // A known gap (docs/protocol.md, "Close codes"): uWS validates text frames itself and closes the
+    // TCP connection on invalid UTF-8, before the message handler and with no way to send 1007 first.
+    const closes = async () => Number(/chat_gateway_closes_total\{reason="invalid_utf8"\} (\d+)/.exec(await (await fetch(`${system().opsUrl}/metrics`)).text())?.[1]);
+    const before = await closes();
+    const c = await login('Utf');
+    const other = await login('Utf Other');
+    // {"id":"u","op":"ping"} with its id's bytes replaced by a lone continuation byte and an invalid lead byte.
+    c.ws.send(Buffer.concat([Buffer.from('{"id":"'), Buffer.from([0x80, 0xff]), Buffer.from('","op":"ping"}')]), { binary: false });
+    expect((await c.closed()).code).toBe(1006);
+    // Counted as the gateway's close, and nobody else is affected.
+    await expect.poll(closes).toBe(before + 1);
+    expect((await other.request('ping')).ok).toBe(true);
+  });
+
+  it('refuses text with a lone surrogate, which cannot be stored as sent, and stores emoji exactly as sent', async () => {
+    const a = await login('Sur');
+    const b = await login('Surb');
+    const { conversation } = await a.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: b.user.id });
+    // Before: acknowledged with 'a\ud800b', read back as 'a\ufffd\ufffd\ufffdb'.
+    const lone = await a.request('message.send', { conversationId: conversation.id, clientMsgId: 's1', body: 'a\ud800b' });
+    expect(lone).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/body: must be well-formed/) } });
+    const body = 'a😀b\u200d👍🏽';
+    const sent = await a.call<{ message: { seq: number; body: string } }>('message.send', { conversationId: conversation.id, clientMsgId: 's2', body });
+    expect(sent.message.body).toBe(body);
+    const history = await b.call<{ messages: { body: string }[] }>('message.history', { conversationId: conversation.id });
+    expect(history.messages.map((m) => m.body)).toEqual([body]);
+  });
+
   it('refuses reactions named like the properties every object has, so none is lost in the reactions map', async () => {
     const a = await login('Rea');
     const b = await login('Reb');

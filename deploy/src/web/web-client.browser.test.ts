@@ -466,4 +466,62 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
 
     expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
   });
+
+  it('message search: a hit shows its snippet highlighted and opens the conversation at the message, older history loaded', async () => {
+    errors.length = 0;
+    const wes = await ChatClient.login(server!.baseUrl, 'Wes Search');
+    const xia = await ChatClient.login(server!.baseUrl, 'Xia Search');
+    const { conversation } = await wes.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: xia.user.id });
+    const send = (n: number, body: string) => wes.call('message.send', { conversationId: conversation.id, clientMsgId: `s${n}`, body });
+    const NEEDLE = 'the marmalade recipe is in the blue folder';
+    await send(0, NEEDLE);
+    // Far more than the first page of history: the hit is only held once older pages are loaded.
+    for (let n = 1; n <= 600; ) {
+      const batch: Promise<unknown>[] = [];
+      for (const end = n + 199; n <= end; n++) batch.push(send(n, `filler ${n}`));
+      await Promise.all(batch);
+    }
+    await xia.close();
+    await wes.close();
+
+    const { page } = await signIn('Xia Search');
+    await page.getByRole('textbox', { name: 'Search messages' }).fill('marmal');
+    const results = page.getByRole('region', { name: 'Message search results' });
+    const hit = results.getByRole('button', { name: /Wes Search/ });
+    await hit.waitFor({ timeout: 10_000 });
+    await expect(results.locator('mark').allTextContents()).resolves.toEqual(['marmalade']);
+    await expect(hit.textContent()).resolves.toContain(NEEDLE);
+    await page.screenshot({ path: join(SHOTS, '10-search-results.png') });
+    await hit.click();
+
+    const log = page.getByRole('log', { name: 'Messages' });
+    const target = log.locator('article.msg.hit');
+    await target.waitFor({ timeout: 15_000 });
+    await expect(target.locator('.body').textContent()).resolves.toBe(NEEDLE);
+    // Scrolled into the log's viewport, not left at the bottom.
+    const inView = () =>
+      page.evaluate(() => {
+        const a = document.querySelector('[role=log] article.msg.hit');
+        if (!a) return false;
+        const view = a.closest('[role=log]')!.getBoundingClientRect();
+        const row = a.getBoundingClientRect();
+        return row.top >= view.top && row.bottom <= view.bottom;
+      });
+    await expect.poll(inView, { timeout: 5000 }).toBe(true);
+    await page.screenshot({ path: join(SHOTS, '11-search-hit-opened.png') });
+
+    // Scrolled away to the bottom, the same hit chosen again is brought back into view.
+    await log.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await expect.poll(inView, { timeout: 5000 }).toBe(false);
+    await page.getByRole('textbox', { name: 'Search messages' }).click();
+    await hit.click();
+    await expect.poll(inView, { timeout: 5000 }).toBe(true);
+    // A press outside the results closes them.
+    await page.getByRole('textbox', { name: 'Search messages' }).click();
+    await results.waitFor();
+    await log.click({ position: { x: 600, y: 300 } });
+    await results.waitFor({ state: 'detached', timeout: 5000 });
+
+    expect(errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e))).toEqual([]);
+  });
 });

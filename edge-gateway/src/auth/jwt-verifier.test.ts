@@ -52,6 +52,14 @@ describe('JwtVerifier with an identity provider', () => {
     expect(v.verify(idp.sign(rsa, claimsFor('bob', { name: 'x' }))).name).toBe('bob');
   });
 
+  it('keeps a display name to 100 UTF-16 units of well-formed text', () => {
+    const name = (claim: string) => verifier().verify(idp.sign(rsa, claimsFor('dana', { name: claim }))).name;
+    // 99 units then an emoji: the cut falls inside the pair, whose half must not survive alone.
+    expect(name('a'.repeat(99) + '\u{1F600}')).toBe('a'.repeat(99) + '\uFFFD');
+    expect(name('x\ud800y')).toBe('x\uFFFDy');
+    expect(name('\u{1F600}'.repeat(50))).toBe('\u{1F600}'.repeat(50));
+  });
+
   it('refuses a token without exp, or with exp beyond the longest lifetime (exp=1e20)', () => {
     expect(refusal(verifier(), idp.sign(rsa, { sub: 'carol' })).reason).toBe('exp_missing');
     expect(refusal(verifier(), idp.sign(rsa, { sub: 'carol', exp: 1e20 })).reason).toBe('exp_too_far');

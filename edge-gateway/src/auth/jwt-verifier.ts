@@ -132,7 +132,8 @@ export class JwtVerifier implements TokenVerifier {
     }
     if (typeof sub !== 'string' || !USER_ID_PATTERN.test(sub)) reject('bad_subject', 'token subject is not a valid user id');
     const claimed = claims[this.#nameClaim];
-    const name = typeof claimed === 'string' ? claimed.trim().slice(0, MAX_NAME_CHARS) : '';
+    // Cut in UTF-16 units like every protocol length; a pair cut in half (or a lone surrogate sent) becomes U+FFFD, as it would in UTF-8.
+    const name = typeof claimed === 'string' ? claimed.trim().slice(0, MAX_NAME_CHARS).replace(/\p{Cs}/gu, '\uFFFD') : '';
     // The session ends when the token does, including the slack it was accepted with.
     return { id: sub, name: name.length > 0 ? name : sub, expiresAt: (exp + this.#skewS) * 1000 };
   }

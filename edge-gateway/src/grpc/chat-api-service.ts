@@ -5,6 +5,7 @@ import {
   type ConversationJson,
   type ImplementedOp,
   type MessageJson,
+  type OpResult,
   type OpSchemas,
   type WatchEventsRequest,
   type WatchEventsResponse,
@@ -106,6 +107,10 @@ export class ChatApiService {
       history: this.#unary('message.history', (q) => ({ conversationId: q.conversationId, before: q.before, after: q.after, limit: q.limit }), (r) => {
         const page = r as { messages: MessageJson[]; hasMore: boolean };
         return { messages: page.messages.map(messageFromJson), hasMore: page.hasMore };
+      }),
+      search: this.#unary('message.search', (q) => ({ query: q.query, conversationId: q.conversationId, before: q.before, limit: q.limit }), (r) => {
+        const page = r as OpResult<'message.search'>;
+        return { hits: page.hits.map((h) => ({ ...h, message: messageFromJson(h.message) })), next: page.next ?? undefined };
       }),
       watchEvents: (call) => void this.#watch(call),
     };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type Logger, OPS_PATHS, type OpsAnswer, type Registry, answerOps } from '@chat/platform';
 import { type HmacTokenAuthority, devUserIdFor } from '../auth/token-authority.js';
 import type { UserRegistrar } from '../auth/user-registrar.js';
+import { textOfUnits } from '@chat/proto';
 import { StaticFiles } from './static-files.js';
 import { readBody, respond, respondJson, trackAborted } from './http-util.js';
 
@@ -17,7 +18,8 @@ export interface HttpRouteOptions {
   webDir: string | undefined;
 }
 
-const devLoginSchema = z.object({ name: z.string().trim().min(1).max(64) });
+// A display name: counted in UTF-16 units and well-formed, like every text the protocol stores.
+const devLoginSchema = z.object({ name: z.string().trim().min(1).pipe(textOfUnits(64)) });
 
 /**
  * The gateway's public HTTP surface: dev login and the web client, and, only

@@ -163,6 +163,15 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       return { root: messageToJson(r.value.root), messages: r.value.messages.map(messageToJson), hasMore: r.value.hasMore };
     },
 
+    // Protocol extension: any actor host answers from the store, which checks membership at query time.
+    'message.search': async (ctx, args) => {
+      const value = { query: args.query, conversationId: args.conversationId, before: args.before, limit: args.limit };
+      const r = await backend.query({ caller: caller(ctx), op: { $case: 'searchMessages', value } }, { trace: ctx.trace });
+      if (r.$case !== 'searchPage') throw unexpected(r.$case);
+      const hits = r.value.hits.flatMap((h) => (h.message ? [{ message: messageToJson(h.message), snippet: h.snippet, highlights: h.highlights }] : []));
+      return { hits, next: r.value.next ?? null };
+    },
+
     // Idempotent (marks only move forward), and on the session's lane: marks follow the sends before them.
     'receipt.mark': async (ctx, args) => {
       const r = await actor(ctx, args.conversationId, { $case: 'markReceipt', value: { deliveredSeq: args.deliveredSeq, readSeq: args.readSeq } });

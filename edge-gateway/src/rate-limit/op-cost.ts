@@ -37,6 +37,7 @@ export function opCost<K extends ImplementedOp>(op: K, args: OpArgs<K>): number 
       return 1 + Math.ceil((args as OpArgs<'conversation.add_members'>).userIds.length / MEMBERS_PER_TOKEN);
     case 'message.history':
     case 'message.thread':
+    case 'message.search':
     case 'sync':
     case 'conversation.list':
       return 1 + Math.floor((args as { limit: number }).limit / PAGE_ITEMS_PER_TOKEN);

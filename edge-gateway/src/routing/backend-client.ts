@@ -124,7 +124,7 @@ function unwrap<T extends { $case: string }>(result: T | { $case: 'failure'; val
   if (!result) throw new RemoteError('internal', 'empty reply from backend');
   if (result.$case === 'failure') {
     const f = (result as { value: Failure }).value;
-    throw new RemoteError(toErrorCode(f.code), f.message, f.retryAfterMs);
+    throw new RemoteError(toErrorCode(f.code), f.message, f.retryAfterMs, f.noRetry === true);
   }
   return result as Exclude<T, { $case: 'failure' }>;
 }

@@ -49,6 +49,25 @@ describe('Lane', () => {
     expect(await Promise.all([a, b])).toEqual(['a', 'b']);
   });
 
+  it('answers a noRetry failure at once and lets the next request go, without retrying it', async () => {
+    const p = peer();
+    const lane = new Lane<string>({ budgetMs: 10_000, baseDelayMs: 1, maxDelayMs: 5 }, () => {});
+    const a = lane.submit(p.attempt, true);
+    const started = performance.now();
+    p.calls[0]!.reject(new RemoteError('unavailable', 'the store cannot write', undefined, true));
+    await expect(a).rejects.toMatchObject({ code: 'unavailable', noRetry: true });
+    expect(performance.now() - started).toBeLessThan(1000);
+    const b = lane.submit(p.attempt, true);
+    // Not blocked: b goes out at once, and a was tried only once.
+    expect(p.calls.map((c) => [c.laneSeq, c.laneAfter])).toEqual([
+      [1, 0],
+      [2, 0],
+    ]);
+    p.calls[1]!.resolve('b');
+    expect(await b).toBe('b');
+    expect(lane.idle).toBe(true);
+  });
+
   it('does not stall when a later request gets a final answer while an earlier one waits for its retry', async () => {
     const p = peer();
     const lane = new Lane<string>(policy, () => {});

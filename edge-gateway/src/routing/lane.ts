@@ -144,8 +144,11 @@ export class Lane<T> {
  * Whether a failure may be retried: the request certainly did not take
  * effect (no owner, refused by a moving or fenced actor, disconnected), or it
  * may have but resending is harmless (a timeout of an idempotent request).
+ * Never one the backend marked `noRetry` (its store cannot write): resending
+ * within the budget would only hold the client, and the session's later
+ * requests behind it in the lane, for the whole budget.
  */
 export function isRetryable(err: unknown, idempotent: boolean): boolean {
   if (err instanceof BackendUnavailableError) return err.reason === 'timeout' ? idempotent : true;
-  return err instanceof RemoteError && err.code === 'unavailable';
+  return err instanceof RemoteError && err.code === 'unavailable' && !err.noRetry;
 }

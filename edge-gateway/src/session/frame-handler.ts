@@ -8,6 +8,7 @@ import {
   envelopeSchema,
   errorFrame,
   okFrame,
+  requestIdSchema,
 } from '@chat/proto';
 import { type Clock, type Logger, type Span, SpanKind, contextOf, endSpan, startRootSpan, tracingEnabled } from '@chat/platform';
 import { DrainingError, GatewayError, RateLimitedError, RemoteError } from '../errors.js';
@@ -201,9 +202,9 @@ export class FrameHandler {
   }
 }
 
-/** The request id of a frame that failed validation, if it has a usable one. */
+/** The request id of a frame that failed validation, if it has a usable one (by the envelope's own rule, so both agree). */
 function idOf(frame: unknown): string | undefined {
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return undefined;
   const id = (frame as { id?: unknown }).id;
-  return typeof id === 'string' && id.length >= 1 && id.length <= 64 ? id : undefined;
+  return requestIdSchema.safeParse(id).success ? (id as string) : undefined;
 }

@@ -12,18 +12,21 @@ import { receiptsContract } from './receipts.js';
 import { repliesContract } from './replies.js';
 import { threadsContract } from './threads.js';
 import { mentionsContract } from './mentions.js';
+import { type SearchSupport, searchContract } from './search.js';
 import { usersContract } from './users.js';
 
 export type { ContractStore } from './context.js';
 export { message } from './fixtures.js';
+export type { SearchSupport } from './search.js';
 
 /**
  * The shared contract every ChatStore backend must pass: each guarantee of
  * store.ts, checked through the interface only. `open` is called before every
  * test. Tests use ids with a random prefix, so a backend may share one
- * database across tests.
+ * database across tests. `search` says what searchMessages does on this
+ * backend: search an index (the default) or refuse with SearchUnsupportedError.
  */
-export function runStoreContract(name: string, open: () => Promise<ContractStore>): void {
+export function runStoreContract(name: string, open: () => Promise<ContractStore>, options: { search?: SearchSupport } = {}): void {
   describe(`ChatStore contract: ${name}`, () => {
     const ctx = new ContractContext(open);
     usersContract(ctx);
@@ -39,5 +42,6 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
     threadsContract(ctx);
     mentionsContract(ctx);
     durabilityContract(ctx);
+    searchContract(ctx, options.search ?? 'indexed');
   });
 }

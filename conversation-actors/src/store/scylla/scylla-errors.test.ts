@@ -1,6 +1,6 @@
 import { errors, types } from 'cassandra-driver';
 import { describe, expect, it } from 'vitest';
-import { InternalError, NotFoundError, StaleEpochError, StoreUnavailableError } from '../../errors.js';
+import { InternalError, NotFoundError, StaleEpochError, StoreCannotWriteError, StoreUnavailableError, isNoRetry } from '../../errors.js';
 import { isRetryable, toStoreError } from './scylla-errors.js';
 
 const codes = types.responseErrorCodes;
@@ -36,7 +36,10 @@ describe('toStoreError (the driver error classes, constructed as the driver does
       const err = new errors.ResponseError(code, `${name} happened`);
       expect(toStoreError(err, 'x'), name).toBeInstanceOf(StoreUnavailableError);
       expect(isRetryable(err), name).toBe(true);
+      // Only replicas failing the write itself mean the store cannot write (not resent by the gateway).
+      expect(isNoRetry(toStoreError(err, 'x')), name).toBe(code === codes.writeFailure);
     }
+    expect(toStoreError(new errors.ResponseError(codes.writeFailure, 'disk full'), 'x')).toBeInstanceOf(StoreCannotWriteError);
   });
 
   it('maps our own mistakes (syntax, invalid, unauthorized, config, protocol, auth) to InternalError', () => {

@@ -1,5 +1,5 @@
 import { errors, types } from 'cassandra-driver';
-import { ChatError, InternalError, StoreUnavailableError } from '../../errors.js';
+import { ChatError, InternalError, StoreCannotWriteError, StoreUnavailableError } from '../../errors.js';
 
 // The driver's errors as the store's typed errors. Retryable (the cluster is
 // unreachable, overloaded or slow: StoreUnavailableError, protocol code
@@ -31,6 +31,8 @@ const RETRYABLE_RESPONSE_CODES: ReadonlySet<number> = new Set([
  *   answer within the client timeout), BusyConnectionError, and a
  *   ResponseError for unavailable, overloaded, bootstrapping, read/write
  *   timeout or failure, or a server error: StoreUnavailableError (retryable);
+ *   a write failure (replicas could not write) as its subclass
+ *   StoreCannotWriteError, which the gateway does not resend;
  * - a ResponseError for syntax, invalid request, unauthorized, config or
  *   protocol errors, AuthenticationError, ArgumentError and anything else:
  *   InternalError (a bug or a misconfiguration; retrying will not help).
@@ -42,6 +44,9 @@ export function toStoreError(err: unknown, what: string): ChatError {
     return new StoreUnavailableError(message, { cause: err });
   }
   if (err instanceof errors.ResponseError) {
+    // Replicas answered that they failed the write (a full or failing disk, as
+    // SQLite's SQLITE_FULL): not worth resending at once, and not ready.
+    if (err.code === codes.writeFailure) return new StoreCannotWriteError(message, { cause: err });
     return RETRYABLE_RESPONSE_CODES.has(err.code)
       ? new StoreUnavailableError(message, { cause: err })
       : new InternalError(`${message} (CQL error 0x${err.code.toString(16).padStart(4, '0')})`, { cause: err });

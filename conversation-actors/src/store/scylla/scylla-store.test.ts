@@ -28,7 +28,7 @@ describe.skipIf(!live)(`ScyllaStore on a live CQL server (${live?.server ?? 'non
     reopen: () => openScyllaStore(options),
     // Ids are random per test: nothing to remove; the keyspace goes at the end.
     cleanup: async () => undefined,
-  }));
+  }), { search: 'unsupported' });
 
   it('refuses to open a keyspace that chat migrate has not prepared', async () => {
     const err = await openScyllaStore({ ...options, keyspace: `${keyspace}_missing` }).then(

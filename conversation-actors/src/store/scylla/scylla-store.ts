@@ -1,6 +1,6 @@
 import type { ChatMessage, Conversation, User } from '@chat/proto';
 import { type Logger, silentLogger } from '@chat/platform';
-import { StoreUnavailableError } from '../../errors.js';
+import { SearchUnsupportedError, StoreUnavailableError } from '../../errors.js';
 import type {
   AppendBatch,
   AppendResult,
@@ -14,6 +14,8 @@ import type {
   MemberView,
   MembershipChange,
   MessageQuery,
+  MessageSearchPage,
+  MessageSearchQuery,
   MessageUpdate,
   NewBot,
   NewConversation,
@@ -255,6 +257,16 @@ export class ScyllaStore implements ChatStore {
 
   getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
     return this.run('getMemberViews', () => readMemberViews(this.s, conversationId, userIds));
+  }
+
+  /**
+   * Not indexed here: Cassandra has no full-text index, so this store refuses
+   * every search with SearchUnsupportedError (protocol `bad_request`).
+   * Search at that scale is to come from an external index (docs/protocol.md,
+   * message.search), never from this store.
+   */
+  searchMessages(_userId: string, _query: MessageSearchQuery): Promise<MessageSearchPage> {
+    return Promise.reject(new SearchUnsupportedError());
   }
 
   async close(): Promise<void> {

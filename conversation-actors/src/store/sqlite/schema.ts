@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
  * The schema version this code writes and understands, kept in
  * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /**
  * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
@@ -107,22 +107,80 @@ ALTER TABLE messages ADD COLUMN streaming INTEGER;
 ALTER TABLE messages ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
 `;
 
+/** The schema version that added the message search index (V5 below). */
+export const SEARCH_SCHEMA_VERSION = 5;
+
 /**
- * Version 5: replies (docs/protocol.md). reply_to is the seq of the message
+ * Version 5: message search (ChatStore.searchMessages, sqlite-search.ts).
+ *
+ * message_search is a contentless FTS5 index (the text lives in messages
+ * only; contentless_delete lets a row be removed by rowid) with two columns:
+ * `body`, and `conv`, the conversation id as one hex token, so a query limits
+ * itself to the caller's conversations inside the index instead of filtering
+ * matches afterwards. FTS5 needs integer rowids and messages has none, so
+ * message_search_rows hands them out: allocated in write order, so a rowid
+ * order is newest-stored-first order, which FTS5 serves without sorting.
+ *
+ * Triggers keep the index exact whoever writes: a message is indexed when it
+ * is stored finished and not deleted (a streamed one once it is finished), an
+ * edit re-indexes it under the same rowid (its place in the order), a delete
+ * removes it. Reaction and receipt writes do not touch the index (WHEN).
+ * Existing messages are indexed by the migration, oldest first.
+ */
+const V5 = `
+CREATE TABLE IF NOT EXISTS message_search_rows (
+  id              INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL,
+  seq             INTEGER NOT NULL,
+  UNIQUE (conversation_id, seq)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5(
+  body, conv, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS messages_search_insert AFTER INSERT ON messages
+WHEN new.deleted = 0 AND coalesce(new.streaming, 0) = 0
+BEGIN
+  INSERT INTO message_search_rows (conversation_id, seq) VALUES (new.conversation_id, new.seq);
+  INSERT INTO message_search (rowid, body, conv) VALUES (last_insert_rowid(), new.body, hex(new.conversation_id));
+END;
+CREATE TRIGGER IF NOT EXISTS messages_search_update AFTER UPDATE OF body, deleted, streaming ON messages
+WHEN old.body IS NOT new.body OR old.deleted IS NOT new.deleted OR old.streaming IS NOT new.streaming
+BEGIN
+  DELETE FROM message_search WHERE rowid = (SELECT id FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq);
+  DELETE FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq
+    AND (new.deleted != 0 OR coalesce(new.streaming, 0) != 0);
+  INSERT OR IGNORE INTO message_search_rows (conversation_id, seq)
+    SELECT new.conversation_id, new.seq WHERE new.deleted = 0 AND coalesce(new.streaming, 0) = 0;
+  INSERT INTO message_search (rowid, body, conv)
+    SELECT id, new.body, hex(new.conversation_id) FROM message_search_rows WHERE conversation_id = new.conversation_id AND seq = new.seq;
+END;
+CREATE TRIGGER IF NOT EXISTS messages_search_delete AFTER DELETE ON messages
+BEGIN
+  DELETE FROM message_search WHERE rowid = (SELECT id FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq);
+  DELETE FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq;
+END;
+INSERT INTO message_search_rows (conversation_id, seq)
+  SELECT conversation_id, seq FROM messages WHERE deleted = 0 AND coalesce(streaming, 0) = 0 ORDER BY created_at, conversation_id, seq;
+INSERT INTO message_search (rowid, body, conv)
+  SELECT r.id, m.body, hex(m.conversation_id) FROM message_search_rows r JOIN messages m ON m.conversation_id = r.conversation_id AND m.seq = r.seq;
+`;
+
+/**
+ * Version 6: replies (docs/protocol.md). reply_to is the seq of the message
  * of the same conversation this one replies to, NULL for an ordinary one;
  * the quote is resolved from that row when read, never stored.
  */
-const V5 = `
+const V6 = `
 ALTER TABLE messages ADD COLUMN reply_to INTEGER;
 `;
 
 /**
- * Version 6: threads (docs/protocol.md). thread_root is the seq of the root
+ * Version 7: threads (docs/protocol.md). thread_root is the seq of the root
  * a thread reply belongs to (NULL: not a thread reply); a root's
  * thread_replies and thread_last_at are its counters, written by the append
  * of the replies that move them. The partial index pages one thread.
  */
-const V6 = `
+const V7 = `
 ALTER TABLE messages ADD COLUMN thread_root INTEGER;
 ALTER TABLE messages ADD COLUMN thread_replies INTEGER;
 ALTER TABLE messages ADD COLUMN thread_last_at INTEGER;
@@ -130,16 +188,16 @@ CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (conversation_id, thre
 `;
 
 /**
- * Version 7: mentions (docs/protocol.md). A JSON array of the mentioned
+ * Version 8: mentions (docs/protocol.md). A JSON array of the mentioned
  * user ids, '@all' or '@here'; NULL for a message that mentions no one.
  * Counted with unread (the same scan of the unread messages), so no index.
  */
-const V7 = `
+const V8 = `
 ALTER TABLE messages ADD COLUMN mentions TEXT;
 `;
 
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8];
 
 /**
  * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so

@@ -6,8 +6,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BadRequestError, SeqConflictError, StoreUnavailableError } from '../../errors.js';
 import type { AppendBatch } from '../store.js';
 import { message, runStoreContract } from '@chat/testkit/store-contract';
-import { SCHEMA_VERSION } from './schema.js';
+import { SCHEMA_VERSION, SEARCH_SCHEMA_VERSION } from './schema.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
+
+/** Takes a file back to before schema version 5 (no search index). */
+const DROP_SEARCH = `DROP TRIGGER messages_search_insert; DROP TRIGGER messages_search_update; DROP TRIGGER messages_search_delete;
+  DROP TABLE message_search; DROP TABLE message_search_rows;`;
+/** Undoes versions 6 to 8 (replies, threads, mentions): with DROP_SEARCH, back to exactly version 4. */
+const DROP_MESSAGE_EXTENSIONS = `ALTER TABLE messages DROP COLUMN mentions;
+  DROP INDEX messages_by_thread;
+  ALTER TABLE messages DROP COLUMN thread_root;
+  ALTER TABLE messages DROP COLUMN thread_replies;
+  ALTER TABLE messages DROP COLUMN thread_last_at;
+  ALTER TABLE messages DROP COLUMN reply_to;`;
 
 const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'chat-sqlite-'));
 
@@ -237,13 +248,9 @@ describe('SqliteStore', () => {
     await first.close();
     // Back to exactly what version 1 created: no change_seq columns, no index on them.
     const db = new Database(file);
-    db.exec(`DROP INDEX messages_by_change;
-      ALTER TABLE messages DROP COLUMN mentions;
-      DROP INDEX messages_by_thread;
-      ALTER TABLE messages DROP COLUMN thread_root;
-      ALTER TABLE messages DROP COLUMN thread_replies;
-      ALTER TABLE messages DROP COLUMN thread_last_at;
-      ALTER TABLE messages DROP COLUMN reply_to;
+    db.exec(`${DROP_SEARCH}
+      ${DROP_MESSAGE_EXTENSIONS}
+      DROP INDEX messages_by_change;
       ALTER TABLE messages DROP COLUMN streaming;
       ALTER TABLE messages DROP COLUMN truncated;
       ALTER TABLE messages DROP COLUMN change_seq;
@@ -259,6 +266,44 @@ describe('SqliteStore', () => {
     await store.updateMessage({ epoch: 1, message: { ...second!, body: 'edited', changeSeq: 1 } });
     expect(await store.readChangedMessages('c', { afterChangeSeq: 0, maxSeq: 2, limit: 5 })).toMatchObject([{ seq: 2, body: 'edited', changeSeq: 1 }]);
     expect((await store.loadConversation('c'))?.changeSeq).toBe(1);
+  });
+
+  it('migrates a file from before the search index: its messages become searchable, oldest first, deleted ones left out', async () => {
+    const dataDir = dir();
+    const file = path.join(dataDir, 'chat.db');
+    const first = openSqliteStore({ dataDir });
+    await conversation(first);
+    const old = [message('c', 1, 'alice', { body: 'tea time' }), message('c', 2, 'bob', { body: 'tea gone' }), message('c', 3, 'bob', { body: 'more tea' })];
+    await first.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: old });
+    await first.updateMessage({ epoch: 1, message: { ...old[1]!, body: '', deleted: true, changeSeq: 1 } });
+    await first.close();
+    const db = new Database(file);
+    db.exec(`${DROP_SEARCH} ${DROP_MESSAGE_EXTENSIONS} PRAGMA user_version = ${SEARCH_SCHEMA_VERSION - 1};`);
+    db.close();
+
+    const store = open(dataDir);
+    expect(raw(file).pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const page = await store.searchMessages('bob', { text: 'tea', limit: 10 });
+    expect(page.hits.map((h) => h.message.seq)).toEqual([3, 1]);
+    await store.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 3, messages: [message('c', 4, 'alice', { body: 'tea again' })] });
+    expect((await store.searchMessages('bob', { text: 'tea', limit: 10 })).hits.map((h) => h.message.seq)).toEqual([4, 3, 1]);
+  });
+
+  it('searches for a user in more conversations than the index filter takes: still only their own conversations', async () => {
+    const store = open(dir());
+    const many = 520; // above MAX_CONVERSATION_FILTER (sqlite-search.ts): the members join alone filters
+    await Promise.all(
+      Array.from({ length: many }, (_, i) =>
+        store.createConversation({ id: `c${i}`, kind: 'group', title: 't', createdAt: 1, members: [{ userId: 'alice', role: 'owner' }] }, 1),
+      ),
+    );
+    await store.createConversation({ id: 'other', kind: 'group', title: 't', createdAt: 1, members: [{ userId: 'bob', role: 'owner' }] }, 1);
+    await store.appendMessages({ conversationId: 'c7', epoch: 1, expectedLastSeq: 0, messages: [message('c7', 1, 'alice', { body: 'walrus one' })] });
+    await store.appendMessages({ conversationId: 'other', epoch: 1, expectedLastSeq: 0, messages: [message('other', 1, 'bob', { body: 'walrus two' })] });
+    await store.appendMessages({ conversationId: `c${many - 1}`, epoch: 1, expectedLastSeq: 0, messages: [message(`c${many - 1}`, 1, 'alice', { body: 'walrus three' })] });
+    const page = await store.searchMessages('alice', { text: 'walrus', limit: 10 });
+    expect(page.hits.map((h) => h.message.body)).toEqual(['walrus three', 'walrus one']);
+    expect((await store.searchMessages('bob', { text: 'walrus', limit: 10 })).hits.map((h) => h.message.body)).toEqual(['walrus two']);
   });
 
   it('reopens an existing file without touching its data', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, Conversation, User } from '@chat/proto';
-import { ConflictError, InternalError, NotFoundError, SeqConflictError, StaleEpochError, StoreUnavailableError } from '../../errors.js';
+import { ConflictError, InternalError, NotFoundError, SeqConflictError, StaleEpochError, StoreCannotWriteError, StoreUnavailableError } from '../../errors.js';
 import type {
   AppendBatch,
   AppendResult,
@@ -16,6 +16,8 @@ import type {
   MemberView,
   MembershipChange,
   MessageQuery,
+  MessageSearchPage,
+  MessageSearchQuery,
   MessageUpdate,
   NewBot,
   NewConversation,
@@ -32,6 +34,7 @@ import { readMemberViews, readOne, readRecord, readView } from './sqlite-views.j
 import { resolveQuotesSync } from '../quotes.js';
 import { SqliteWriter } from './sqlite-writer.js';
 import { SqliteBots } from './sqlite-bots.js';
+import { SqliteSearch } from './sqlite-search.js';
 
 /** Options of openSqliteStore. */
 export interface SqliteStoreOptions {
@@ -54,6 +57,13 @@ export interface SqliteStoreOptions {
 }
 
 export type SqliteSync = 'full' | 'normal';
+
+/**
+ * What probeWrite writes (and syncs, then removes) beside the database: about
+ * what a burst of commits adds to the WAL, so a disk with room for it has
+ * room for the next writes.
+ */
+const PROBE_BYTES = 64 * 1024;
 
 /**
  * Opens (creating it and its directory if needed) the SQLite store at
@@ -100,9 +110,10 @@ export class SqliteStore implements ChatStore {
   private closed = false;
   private readonly writer: SqliteWriter;
   private readonly bots: SqliteBots;
+  private readonly searcher: SqliteSearch;
 
   /** Opens `filePath` (created if missing) and brings its schema up to date. */
-  constructor(filePath: string, options: { busyTimeoutMs?: number | undefined; synchronous?: SqliteSync | undefined } = {}) {
+  constructor(private readonly filePath: string, options: { busyTimeoutMs?: number | undefined; synchronous?: SqliteSync | undefined } = {}) {
     const synchronous = options.synchronous ?? 'full';
     let db: Database.Database | undefined;
     try {
@@ -116,6 +127,7 @@ export class SqliteStore implements ChatStore {
       this.db = db;
       this.writer = new SqliteWriter(filePath, options.busyTimeoutMs ?? 5000, synchronous);
       this.bots = new SqliteBots(db, this.writer);
+      this.searcher = new SqliteSearch(db);
     } catch (err) {
       db?.close();
       throw toStoreError(err, `open ${filePath}`);
@@ -402,6 +414,34 @@ export class SqliteStore implements ChatStore {
   /** One snapshot; the members and the last message are read once for every user. */
   getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
     return this.run('getMemberViews', () => this.db.transaction(() => readMemberViews(this.s, conversationId, userIds))());
+  }
+
+  searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage> {
+    return this.run('searchMessages', () => {
+      checkLimit(query.limit);
+      return this.searcher.search(userId, query);
+    });
+  }
+
+  /**
+   * Writes PROBE_BYTES to a file beside the database, syncs and removes it:
+   * the file system takes writes again (space freed, remounted read-write)
+   * when this resolves. Through the thread pool, never holding the event loop.
+   */
+  async probeWrite(): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('probeWrite: the SQLite store is closed');
+    const probe = `${this.filePath}-write-probe`;
+    let handle: fs.promises.FileHandle | undefined;
+    try {
+      handle = await fs.promises.open(probe, 'w');
+      await handle.write(Buffer.alloc(PROBE_BYTES));
+      await handle.sync();
+    } catch (err) {
+      throw new StoreCannotWriteError(`cannot write beside ${this.filePath}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    } finally {
+      await handle?.close().catch(() => {});
+      await fs.promises.rm(probe, { force: true }).catch(() => {});
+    }
   }
 
   async close(): Promise<void> {

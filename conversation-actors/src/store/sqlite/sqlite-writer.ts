@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StoreUnavailableError } from '../../errors.js';
+import { sqliteFailure } from './sqlite-errors.js';
 
 /** One conversation's append as the writer thread executes it (rows already in table form). */
 export interface WriterBatch {
@@ -212,7 +213,7 @@ export class SqliteWriter {
     this.#inFlight = undefined;
     if (msg.failed) {
       const cause = Object.assign(new Error(msg.failed.message), { code: msg.failed.code });
-      const err = new StoreUnavailableError(`SQLite commit failed: ${msg.failed.message}`, { cause });
+      const err = sqliteFailure(`SQLite commit failed: ${msg.failed.message}`, msg.failed.code, cause);
       for (const item of items) item.reject(err);
     } else {
       items.forEach((item, i) => item.resolve(msg.outcomes?.[i] ?? { kind: 'error', message: 'no outcome from the writer' }));

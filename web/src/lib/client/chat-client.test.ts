@@ -97,4 +97,41 @@ describe('ChatClient over a real standalone system', () => {
       bob.stop();
     }
   });
+
+  it('searches messages, and reveal loads older pages until the hit is held, the log staying one run', async () => {
+    const ann = await signIn('Reveal Ann');
+    const cat = await signIn('Reveal Cat');
+    const first = await signIn('Reveal Bob');
+    first.stop();
+    let bob: Awaited<ReturnType<typeof signIn>> | undefined;
+    try {
+      const group = await ann.client.createGroup('Reveal', [cat.user.id, first.user.id]);
+      await until(() => cat.client.state.conversation(group.id) !== undefined, 'cat to see the group');
+      const send = (from: typeof ann, n: number, body: string) =>
+        from.client.connection.request('message.send', { conversationId: group.id, clientMsgId: `r${n}`, body });
+      await send(ann, 0, 'the kumquat is ripe');
+      // 301 messages, more than a sync (200) holds; each sender stays within the default rate-limit burst (200).
+      for (const from of [ann, cat]) await Promise.all(Array.from({ length: 150 }, (_, i) => send(from, i + 1, `later ${i + 1}`)));
+
+      // A fresh client: sync gives it the newest 200, so the hit (seq 1) is not held yet.
+      bob = await signIn('Reveal Bob');
+      await until(() => bob!.client.state.conversation(group.id)?.lastSeq === 301, 'bob to see every message');
+      const log = () => bob!.client.state.log(group.id);
+      expect(log().size === 0 || log().low > 1).toBe(true);
+
+      const page = await bob.client.searchMessages('kumq');
+      expect(page.hits.map((h) => [h.message.seq, h.snippet, h.highlights])).toEqual([[1, 'the kumquat is ripe', [{ start: 4, end: 11 }]]]);
+      expect(page.next).toBeNull();
+
+      expect(await bob.client.reveal(group.id, 1)).toBe(true);
+      expect(log().messages().map((m) => m.seq)).toEqual(Array.from({ length: 301 }, (_, i) => i + 1));
+      // Held already, or beyond the end: nothing more to load.
+      expect(await bob.client.reveal(group.id, 100)).toBe(true);
+      expect(await bob.client.reveal(group.id, 9999)).toBe(true);
+    } finally {
+      ann.stop();
+      cat.stop();
+      bob?.stop();
+    }
+  });
 });

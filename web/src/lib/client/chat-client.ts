@@ -1,5 +1,5 @@
 import type { Connection } from '@chat/client';
-import { type Attachment, type Conversation, type HelloEvent, type Message, type Role, RequestError, type ServerEvent, type User } from '@chat/client';
+import { type Attachment, type Conversation, type HelloEvent, type Message, type OpResults, type Role, RequestError, type ServerEvent, type User } from '@chat/client';
 import { ChatState, type GapToFill } from '../state/chat-state.js';
 import { TypingThrottle } from '../state/typing.js';
 
@@ -7,6 +7,14 @@ import { TypingThrottle } from '../state/typing.js';
 const MAX_GAP_FILL = 1_000;
 const HISTORY_PAGE = 50;
 const MAX_PRESENCE_IDS = 200;
+/** Most messages loaded to bring a search hit into an open conversation (pages of REVEAL_PAGE). */
+const MAX_REVEAL = 5_000;
+const REVEAL_PAGE = 200;
+const SEARCH_PAGE = 20;
+
+/** One page of message.search. */
+export type SearchPage = OpResults['message.search'];
+export type SearchHit = SearchPage['hits'][number];
 
 export interface ChatClientOptions {
   /** Whether the user can see the page now (read receipts wait for it). */
@@ -280,6 +288,31 @@ export class ChatClient {
       if ((await this.loadOlder(conversationId)) === 0) return Boolean(log.get(seq));
     }
     return false;
+  }
+
+  /** Searches the messages of the user's conversations (message.search): hits newest first, and the next page's cursor. */
+  async searchMessages(query: string, before?: string): Promise<SearchPage> {
+    return this.connection.request('message.search', before ? { query, before, limit: SEARCH_PAGE } : { query, limit: SEARCH_PAGE });
+  }
+
+  /**
+   * Opens a conversation with message `seq` held: after the newest page, the
+   * pages before what is held load until they reach it (the log stays one
+   * unbroken run of messages). Resolves false when it is not reached within
+   * MAX_REVEAL messages.
+   */
+  async reveal(conversationId: string, seq: number): Promise<boolean> {
+    await this.open(conversationId);
+    for (let loaded = 0; ; ) {
+      const log = this.state.log(conversationId);
+      if (log.size > 0 && log.low <= seq) return true;
+      if ((log.size > 0 && !log.hasOlder) || loaded >= MAX_REVEAL) return false;
+      const args = log.size > 0 ? { conversationId, before: log.low, limit: REVEAL_PAGE } : { conversationId, limit: REVEAL_PAGE };
+      const page = await this.connection.request('message.history', args);
+      this.state.addMessages(page.messages);
+      if (page.messages.length === 0) return false;
+      loaded += page.messages.length;
+    }
   }
 
   async searchUsers(prefix: string): Promise<User[]> {

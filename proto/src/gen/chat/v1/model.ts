@@ -147,7 +147,31 @@ export interface Conversation {
 export interface Failure {
   code: string;
   message: string;
-  retryAfterMs?: number | undefined;
+  retryAfterMs?:
+    | number
+    | undefined;
+  /**
+   * Set when resending the request now cannot help (e.g. the store cannot
+   * write: disk full, read-only): the gateway answers the client at once
+   * instead of retrying within its budget. The code stays as it is.
+   */
+  noRetry?: boolean | undefined;
+}
+
+/** A matched range of a search snippet, in UTF-16 code units, end exclusive. */
+export interface TextRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * A message.search hit (protocol extension, docs/protocol.md): the message,
+ * the part of its body to show, and where the query matched in that part.
+ */
+export interface SearchHit {
+  message?: ChatMessage | undefined;
+  snippet: string;
+  highlights: TextRange[];
 }
 
 function createBaseUser(): User {
@@ -1506,7 +1530,7 @@ export const Conversation: MessageFns<Conversation> = {
 };
 
 function createBaseFailure(): Failure {
-  return { code: "", message: "", retryAfterMs: undefined };
+  return { code: "", message: "", retryAfterMs: undefined, noRetry: undefined };
 }
 
 export const Failure: MessageFns<Failure> = {
@@ -1519,6 +1543,9 @@ export const Failure: MessageFns<Failure> = {
     }
     if (message.retryAfterMs !== undefined) {
       writer.uint32(24).int64(message.retryAfterMs);
+    }
+    if (message.noRetry !== undefined) {
+      writer.uint32(32).bool(message.noRetry);
     }
     return writer;
   },
@@ -1560,6 +1587,14 @@ export const Failure: MessageFns<Failure> = {
             message.retryAfterMs = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.noRetry = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1581,6 +1616,11 @@ export const Failure: MessageFns<Failure> = {
         : isSet(object.retry_after_ms)
         ? globalThis.Number(object.retry_after_ms)
         : undefined,
+      noRetry: isSet(object.noRetry)
+        ? globalThis.Boolean(object.noRetry)
+        : isSet(object.no_retry)
+        ? globalThis.Boolean(object.no_retry)
+        : undefined,
     };
   },
 
@@ -1595,6 +1635,9 @@ export const Failure: MessageFns<Failure> = {
     if (message.retryAfterMs !== undefined) {
       obj.retryAfterMs = Math.round(message.retryAfterMs);
     }
+    if (message.noRetry !== undefined) {
+      obj.noRetry = message.noRetry;
+    }
     return obj;
   },
 
@@ -1606,6 +1649,197 @@ export const Failure: MessageFns<Failure> = {
     message.code = object.code ?? "";
     message.message = object.message ?? "";
     message.retryAfterMs = object.retryAfterMs ?? undefined;
+    message.noRetry = object.noRetry ?? undefined;
+    return message;
+  },
+};
+
+function createBaseTextRange(): TextRange {
+  return { start: 0, end: 0 };
+}
+
+export const TextRange: MessageFns<TextRange> = {
+  encode(message: TextRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== 0) {
+      writer.uint32(8).int32(message.start);
+    }
+    if (message.end !== 0) {
+      writer.uint32(16).int32(message.end);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TextRange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTextRange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.start = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.end = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TextRange {
+    return {
+      start: isSet(object.start) ? globalThis.Number(object.start) : 0,
+      end: isSet(object.end) ? globalThis.Number(object.end) : 0,
+    };
+  },
+
+  toJSON(message: TextRange): unknown {
+    const obj: any = {};
+    if (message.start !== 0) {
+      obj.start = Math.round(message.start);
+    }
+    if (message.end !== 0) {
+      obj.end = Math.round(message.end);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TextRange>): TextRange {
+    return TextRange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TextRange>): TextRange {
+    const message = createBaseTextRange();
+    message.start = object.start ?? 0;
+    message.end = object.end ?? 0;
+    return message;
+  },
+};
+
+function createBaseSearchHit(): SearchHit {
+  return { message: undefined, snippet: "", highlights: [] };
+}
+
+export const SearchHit: MessageFns<SearchHit> = {
+  encode(message: SearchHit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      ChatMessage.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    if (message.snippet !== "") {
+      writer.uint32(18).string(message.snippet);
+    }
+    for (const v of message.highlights) {
+      TextRange.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SearchHit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSearchHit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = ChatMessage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.snippet = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.highlights.push(TextRange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SearchHit {
+    return {
+      message: isSet(object.message) ? ChatMessage.fromJSON(object.message) : undefined,
+      snippet: isSet(object.snippet) ? globalThis.String(object.snippet) : "",
+      highlights: globalThis.Array.isArray(object?.highlights)
+        ? object.highlights.map((e: any) => TextRange.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SearchHit): unknown {
+    const obj: any = {};
+    if (message.message !== undefined) {
+      obj.message = ChatMessage.toJSON(message.message);
+    }
+    if (message.snippet !== "") {
+      obj.snippet = message.snippet;
+    }
+    if (message.highlights?.length) {
+      obj.highlights = message.highlights.map((e) => TextRange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SearchHit>): SearchHit {
+    return SearchHit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SearchHit>): SearchHit {
+    const message = createBaseSearchHit();
+    message.message = (object.message !== undefined && object.message !== null)
+      ? ChatMessage.fromPartial(object.message)
+      : undefined;
+    message.snippet = object.snippet ?? "";
+    message.highlights = object.highlights?.map((e) => TextRange.fromPartial(e)) || [];
     return message;
   },
 };

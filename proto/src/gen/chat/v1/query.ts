@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { ChatMessage, Conversation, Failure, User } from "./model.js";
+import { ChatMessage, Conversation, Failure, SearchHit, User } from "./model.js";
 
 export const protobufPackage = "chat.v1";
 
@@ -73,6 +73,17 @@ export interface VerifyBotToken {
   tokenHash: string;
 }
 
+/**
+ * Full-text search over the caller's conversations (protocol extension
+ * message.search, docs/protocol.md). before: a previous page's next.
+ */
+export interface SearchMessages {
+  query: string;
+  conversationId?: string | undefined;
+  before?: string | undefined;
+  limit: number;
+}
+
 export interface QueryRequest {
   caller?: User | undefined;
   op?:
@@ -83,6 +94,7 @@ export interface QueryRequest {
     | { $case: "contactsAmong"; value: ContactsAmong }
     | { $case: "rooms"; value: ListRooms }
     | { $case: "verifyBotToken"; value: VerifyBotToken }
+    | { $case: "searchMessages"; value: SearchMessages }
     | undefined;
 }
 
@@ -131,6 +143,11 @@ export interface RoomList {
   conversationIds: string[];
 }
 
+export interface SearchPage {
+  hits: SearchHit[];
+  next?: string | undefined;
+}
+
 export interface QueryReply {
   result?:
     | { $case: "failure"; value: Failure }
@@ -141,6 +158,7 @@ export interface QueryReply {
     | { $case: "userIds"; value: UserIdList }
     | { $case: "rooms"; value: RoomList }
     | { $case: "bot"; value: User }
+    | { $case: "searchPage"; value: SearchPage }
     | undefined;
 }
 
@@ -923,6 +941,127 @@ export const VerifyBotToken: MessageFns<VerifyBotToken> = {
   },
 };
 
+function createBaseSearchMessages(): SearchMessages {
+  return { query: "", conversationId: undefined, before: undefined, limit: 0 };
+}
+
+export const SearchMessages: MessageFns<SearchMessages> = {
+  encode(message: SearchMessages, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.query !== "") {
+      writer.uint32(10).string(message.query);
+    }
+    if (message.conversationId !== undefined) {
+      writer.uint32(18).string(message.conversationId);
+    }
+    if (message.before !== undefined) {
+      writer.uint32(26).string(message.before);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SearchMessages {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSearchMessages();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.query = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.before = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SearchMessages {
+    return {
+      query: isSet(object.query) ? globalThis.String(object.query) : "",
+      conversationId: isSet(object.conversationId)
+        ? globalThis.String(object.conversationId)
+        : isSet(object.conversation_id)
+        ? globalThis.String(object.conversation_id)
+        : undefined,
+      before: isSet(object.before) ? globalThis.String(object.before) : undefined,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: SearchMessages): unknown {
+    const obj: any = {};
+    if (message.query !== "") {
+      obj.query = message.query;
+    }
+    if (message.conversationId !== undefined) {
+      obj.conversationId = message.conversationId;
+    }
+    if (message.before !== undefined) {
+      obj.before = message.before;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SearchMessages>): SearchMessages {
+    return SearchMessages.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SearchMessages>): SearchMessages {
+    const message = createBaseSearchMessages();
+    message.query = object.query ?? "";
+    message.conversationId = object.conversationId ?? undefined;
+    message.before = object.before ?? undefined;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
 function createBaseQueryRequest(): QueryRequest {
   return { caller: undefined, op: undefined };
 }
@@ -953,6 +1092,9 @@ export const QueryRequest: MessageFns<QueryRequest> = {
         break;
       case "verifyBotToken":
         VerifyBotToken.encode(message.op.value, writer.uint32(130).fork()).join();
+        break;
+      case "searchMessages":
+        SearchMessages.encode(message.op.value, writer.uint32(138).fork()).join();
         break;
     }
     return writer;
@@ -1035,6 +1177,14 @@ export const QueryRequest: MessageFns<QueryRequest> = {
             message.op = { $case: "verifyBotToken", value: VerifyBotToken.decode(reader, reader.uint32()) };
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.op = { $case: "searchMessages", value: SearchMessages.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1068,6 +1218,10 @@ export const QueryRequest: MessageFns<QueryRequest> = {
         ? { $case: "verifyBotToken", value: VerifyBotToken.fromJSON(object.verifyBotToken) }
         : isSet(object.verify_bot_token)
         ? { $case: "verifyBotToken", value: VerifyBotToken.fromJSON(object.verify_bot_token) }
+        : isSet(object.searchMessages)
+        ? { $case: "searchMessages", value: SearchMessages.fromJSON(object.searchMessages) }
+        : isSet(object.search_messages)
+        ? { $case: "searchMessages", value: SearchMessages.fromJSON(object.search_messages) }
         : undefined,
     };
   },
@@ -1091,6 +1245,8 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       obj.rooms = ListRooms.toJSON(message.op.value);
     } else if (message.op?.$case === "verifyBotToken") {
       obj.verifyBotToken = VerifyBotToken.toJSON(message.op.value);
+    } else if (message.op?.$case === "searchMessages") {
+      obj.searchMessages = SearchMessages.toJSON(message.op.value);
     }
     return obj;
   },
@@ -1143,6 +1299,12 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       case "verifyBotToken": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "verifyBotToken", value: VerifyBotToken.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "searchMessages": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "searchMessages", value: SearchMessages.fromPartial(object.op.value) };
         }
         break;
       }
@@ -1929,6 +2091,91 @@ export const RoomList: MessageFns<RoomList> = {
   },
 };
 
+function createBaseSearchPage(): SearchPage {
+  return { hits: [], next: undefined };
+}
+
+export const SearchPage: MessageFns<SearchPage> = {
+  encode(message: SearchPage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.hits) {
+      SearchHit.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.next !== undefined) {
+      writer.uint32(18).string(message.next);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SearchPage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSearchPage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hits.push(SearchHit.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.next = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SearchPage {
+    return {
+      hits: globalThis.Array.isArray(object?.hits) ? object.hits.map((e: any) => SearchHit.fromJSON(e)) : [],
+      next: isSet(object.next) ? globalThis.String(object.next) : undefined,
+    };
+  },
+
+  toJSON(message: SearchPage): unknown {
+    const obj: any = {};
+    if (message.hits?.length) {
+      obj.hits = message.hits.map((e) => SearchHit.toJSON(e));
+    }
+    if (message.next !== undefined) {
+      obj.next = message.next;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SearchPage>): SearchPage {
+    return SearchPage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SearchPage>): SearchPage {
+    const message = createBaseSearchPage();
+    message.hits = object.hits?.map((e) => SearchHit.fromPartial(e)) || [];
+    message.next = object.next ?? undefined;
+    return message;
+  },
+};
+
 function createBaseQueryReply(): QueryReply {
   return { result: undefined };
 }
@@ -1959,6 +2206,9 @@ export const QueryReply: MessageFns<QueryReply> = {
         break;
       case "bot":
         User.encode(message.result.value, writer.uint32(66).fork()).join();
+        break;
+      case "searchPage":
+        SearchPage.encode(message.result.value, writer.uint32(74).fork()).join();
         break;
     }
     return writer;
@@ -2041,6 +2291,14 @@ export const QueryReply: MessageFns<QueryReply> = {
             message.result = { $case: "bot", value: User.decode(reader, reader.uint32()) };
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.result = { $case: "searchPage", value: SearchPage.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2073,6 +2331,10 @@ export const QueryReply: MessageFns<QueryReply> = {
         ? { $case: "rooms", value: RoomList.fromJSON(object.rooms) }
         : isSet(object.bot)
         ? { $case: "bot", value: User.fromJSON(object.bot) }
+        : isSet(object.searchPage)
+        ? { $case: "searchPage", value: SearchPage.fromJSON(object.searchPage) }
+        : isSet(object.search_page)
+        ? { $case: "searchPage", value: SearchPage.fromJSON(object.search_page) }
         : undefined,
     };
   },
@@ -2095,6 +2357,8 @@ export const QueryReply: MessageFns<QueryReply> = {
       obj.rooms = RoomList.toJSON(message.result.value);
     } else if (message.result?.$case === "bot") {
       obj.bot = User.toJSON(message.result.value);
+    } else if (message.result?.$case === "searchPage") {
+      obj.searchPage = SearchPage.toJSON(message.result.value);
     }
     return obj;
   },
@@ -2150,6 +2414,12 @@ export const QueryReply: MessageFns<QueryReply> = {
       case "bot": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
           message.result = { $case: "bot", value: User.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "searchPage": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "searchPage", value: SearchPage.fromPartial(object.result.value) };
         }
         break;
       }

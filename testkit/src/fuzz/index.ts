@@ -1,0 +1,3 @@
+export * from './op-args.js';
+export * from './frame-mutations.js';
+export * from './fuzz-socket.js';
