@@ -1,6 +1,6 @@
-import { ACTOR_OP_LABELS, type ActorReply, type ActorRequest, type Conversation, type MarkReceipt, type ProtocolLimits, type User } from '@chat/proto';
+import { ACTOR_OP_LABELS, type ActorReply, type ActorRequest, type ChatMessage, type Conversation, type MarkReceipt, type ProtocolLimits, type User } from '@chat/proto';
 import { type Clock, type Logger, SpanKind, activeSpanContext, startSpan, withContext } from '@chat/platform';
-import type { ChatStore, ConversationRecord, NewConversation } from '../store/store.js';
+import type { ChatStore, ConversationRecord, MessageQuery, NewConversation } from '../store/store.js';
 import {
   BadRequestError,
   ConflictError,
@@ -227,37 +227,19 @@ export class ConversationActor {
       }
       case 'history': {
         this.#requireMember(head, caller.id);
-        const { before, after, limit } = op.value;
-        const rows = await this.deps.store.readMessages(this.conversationId, {
-          before,
-          after,
-          limit: limit + 1,
-          direction: after !== undefined ? 'forward' : 'backward',
-        });
-        const hasMore = rows.length > limit;
-        const page = !hasMore ? rows : after !== undefined ? rows.slice(0, limit) : rows.slice(rows.length - limit);
-        // A streaming message's body as it is now, not as last persisted.
-        const messages = this.#streams.open > 0 ? page.map((m) => this.#streams.overlay(m)) : page;
-        return { result: { $case: 'history', value: { messages, hasMore } } };
+        const page = await this.#page(op.value, (query) => this.deps.store.readMessages(this.conversationId, query));
+        return { result: { $case: 'history', value: page } };
       }
       case 'thread': {
         // Protocol extension: one thread's page, cut as history cuts the conversation, with its root as it is now.
         this.#requireMember(head, caller.id);
-        const { root: rootSeq, before, after, limit } = op.value;
+        const rootSeq = op.value.root;
         const [root] = rootSeq <= head.record.lastSeq
           ? await this.deps.store.readMessages(this.conversationId, { after: rootSeq - 1, before: rootSeq + 1, limit: 1, direction: 'forward' })
           : [];
         if (!root) throw new NotFoundError(`no message ${rootSeq} in this conversation`);
-        const rows = await this.deps.store.readThread(this.conversationId, rootSeq, {
-          before,
-          after,
-          limit: limit + 1,
-          direction: after !== undefined ? 'forward' : 'backward',
-        });
-        const hasMore = rows.length > limit;
-        const page = !hasMore ? rows : after !== undefined ? rows.slice(0, limit) : rows.slice(rows.length - limit);
-        const messages = this.#streams.open > 0 ? page.map((m) => this.#streams.overlay(m)) : page;
-        return { result: { $case: 'history', value: { messages, hasMore, root: this.#streams.overlay(root) } } };
+        const page = await this.#page(op.value, (query) => this.deps.store.readThread(this.conversationId, rootSeq, query));
+        return { result: { $case: 'history', value: { ...page, root: this.#streams.overlay(root) } } };
       }
       case 'edit':
       case 'delete':
@@ -402,6 +384,23 @@ export class ConversationActor {
     }
     if (op.$case === 'removeMember') return { result: { $case: 'memberRemoved', value: {} } };
     return { result: { $case: 'conversation', value: { conversation: mine ?? (await this.#viewFor(userId)) } } };
+  }
+
+  /**
+   * One page of history or of a thread: reads one more than `limit` to know
+   * whether more remain, keeps the `limit` nearest the cursor, and shows a
+   * streaming message's body as it is now, not as last persisted.
+   */
+  async #page(
+    page: { before?: number | undefined; after?: number | undefined; limit: number },
+    read: (query: MessageQuery) => Promise<ChatMessage[]>,
+  ): Promise<{ messages: ChatMessage[]; hasMore: boolean }> {
+    const { before, after, limit } = page;
+    const forward = after !== undefined;
+    const rows = await read({ before, after, limit: limit + 1, direction: forward ? 'forward' : 'backward' });
+    const hasMore = rows.length > limit;
+    const kept = !hasMore ? rows : forward ? rows.slice(0, limit) : rows.slice(rows.length - limit);
+    return { messages: this.#streams.open > 0 ? kept.map((m) => this.#streams.overlay(m)) : kept, hasMore };
   }
 
   #requireMember(head: Head, userId: string): asserts head is { state: 'present'; record: ConversationRecord } {
