@@ -125,9 +125,10 @@ describe('ChatClient over a real standalone system', () => {
 
       expect(await bob.client.reveal(group.id, 1)).toBe(true);
       expect(log().messages().map((m) => m.seq)).toEqual(Array.from({ length: 301 }, (_, i) => i + 1));
-      // Held already, or beyond the end: nothing more to load.
+      // Held already: nothing more to load. Beyond the end: nothing to load either, and no such message.
       expect(await bob.client.reveal(group.id, 100)).toBe(true);
-      expect(await bob.client.reveal(group.id, 9999)).toBe(true);
+      expect(await bob.client.reveal(group.id, 9999)).toBe(false);
+      expect(log().size).toBe(301);
     } finally {
       ann.stop();
       cat.stop();

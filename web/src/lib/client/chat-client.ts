@@ -258,10 +258,10 @@ export class ChatClient {
   }
 
   /** Loads the page of messages before the oldest held; resolves with how many came. */
-  async loadOlder(conversationId: string): Promise<number> {
+  async loadOlder(conversationId: string, limit = HISTORY_PAGE): Promise<number> {
     const log = this.state.log(conversationId);
     if (log.size > 0 && !log.hasOlder) return 0;
-    const args = log.size > 0 ? { conversationId, before: log.low, limit: HISTORY_PAGE } : { conversationId, limit: HISTORY_PAGE };
+    const args = log.size > 0 ? { conversationId, before: log.low, limit } : { conversationId, limit };
     const page = await this.connection.request('message.history', args);
     this.state.addMessages(page.messages);
     return page.messages.length;
@@ -278,16 +278,19 @@ export class ChatClient {
 
   /**
    * Loads older history until the conversation's log holds `seq` (a quote's
-   * original, to jump to it); false if it does not exist or cannot be loaded.
+   * original, a search hit): the log stays one unbroken run of messages, so
+   * every page before what is held loads, REVEAL_PAGE at a time. False if it
+   * does not exist, or is not reached within MAX_REVEAL messages.
    */
   async loadUntil(conversationId: string, seq: number): Promise<boolean> {
-    const log = this.state.log(conversationId);
-    for (let pages = 0; pages < 1000; pages++) {
-      if (log.get(seq)) return true;
-      if (log.size > 0 && (log.low <= seq || !log.hasOlder)) return false;
-      if ((await this.loadOlder(conversationId)) === 0) return Boolean(log.get(seq));
+    for (let loaded = 0; ; ) {
+      const log = this.state.log(conversationId);
+      if (log.size > 0 && log.low <= seq) return log.get(seq) !== undefined;
+      if (loaded >= MAX_REVEAL) return false;
+      const added = await this.loadOlder(conversationId, REVEAL_PAGE);
+      if (added === 0) return false;
+      loaded += added;
     }
-    return false;
   }
 
   /** Searches the messages of the user's conversations (message.search): hits newest first, and the next page's cursor. */
@@ -295,24 +298,10 @@ export class ChatClient {
     return this.connection.request('message.search', before ? { query, before, limit: SEARCH_PAGE } : { query, limit: SEARCH_PAGE });
   }
 
-  /**
-   * Opens a conversation with message `seq` held: after the newest page, the
-   * pages before what is held load until they reach it (the log stays one
-   * unbroken run of messages). Resolves false when it is not reached within
-   * MAX_REVEAL messages.
-   */
+  /** Opens a conversation with message `seq` held (see loadUntil): where a search hit leads. */
   async reveal(conversationId: string, seq: number): Promise<boolean> {
     await this.open(conversationId);
-    for (let loaded = 0; ; ) {
-      const log = this.state.log(conversationId);
-      if (log.size > 0 && log.low <= seq) return true;
-      if ((log.size > 0 && !log.hasOlder) || loaded >= MAX_REVEAL) return false;
-      const args = log.size > 0 ? { conversationId, before: log.low, limit: REVEAL_PAGE } : { conversationId, limit: REVEAL_PAGE };
-      const page = await this.connection.request('message.history', args);
-      this.state.addMessages(page.messages);
-      if (page.messages.length === 0) return false;
-      loaded += page.messages.length;
-    }
+    return this.loadUntil(conversationId, seq);
   }
 
   async searchUsers(prefix: string): Promise<User[]> {
