@@ -84,6 +84,8 @@ export {
   ListConversationsResponse,
   HistoryRequest,
   HistoryResponse,
+  ThreadRequest,
+  ThreadResponse,
   WatchEventsRequest,
   WatchEventsResponse,
 } from './gen/chat/v1/api.js';

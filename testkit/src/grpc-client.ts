@@ -16,6 +16,7 @@ export type UnaryRpc =
   | 'getConversation'
   | 'listConversations'
   | 'history'
+  | 'thread'
   | 'search';
 
 type Callback = (err: ServiceError | null, reply: unknown) => void;

@@ -1,3 +1,4 @@
+import { type ServiceError, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage, Conversation, MessageJson } from '@chat/proto';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
@@ -6,6 +7,17 @@ import { useGrpcClients } from '@chat/testkit/grpc-client';
 // Replies, threads and mentions end to end (docs/protocol.md, "Replies,
 // threads and mentions"): over WebSocket and gRPC through a real standalone
 // server, and an ordinary message still exactly what an old client knows.
+
+/** How a gRPC call failed: its status and the protocol code in `chat-error-code`. */
+async function failure(pending: Promise<unknown>): Promise<{ code: status; chatCode: string | undefined }> {
+  try {
+    await pending;
+  } catch (err) {
+    const e = err as ServiceError;
+    return { code: e.code, chatCode: e.metadata?.get('chat-error-code')[0]?.toString() };
+  }
+  throw new Error('the call succeeded');
+}
 
 describe('standalone: replies, threads and mentions over WebSocket and gRPC', () => {
   const { system, login } = useStandalone();
@@ -55,5 +67,64 @@ describe('standalone: replies, threads and mentions over WebSocket and gRPC', ()
     await expect(send(bob, 'x1', 'no', { replyTo: 99 })).rejects.toThrow(/: not_found: /);
     await expect(send(bob, 'x2', 'no', { threadRoot: 3 })).rejects.toThrow(/: bad_request: /);
     await expect(send(bob, 'x3', 'no', { mentions: ['nobody'] })).rejects.toThrow(/: bad_request: /);
+  });
+
+  it('Thread over gRPC: a thread made over gRPC pages both ways, in the conversation\'s gapless order; non-members and missing roots refused', async () => {
+    const alice = await login('grpc thread alice');
+    const bob = await login('grpc thread bob');
+    const carol = await login('grpc thread carol');
+    const api = grpc(bob.token);
+    const { conversation } = await api.call<{ conversation: Conversation }>('createGroup', { title: 'grpc thread', memberIds: [alice.user.id] });
+    const id = conversation.id;
+    const send = (clientMsgId: string, body: string, threadRoot?: number) =>
+      api.call<{ message: ChatMessage }>('sendMessage', { conversationId: id, clientMsgId, body, attachments: [], threadRoot });
+
+    // Seq 1 roots the thread; its 7 replies are interleaved with ordinary messages (and one from alice over WebSocket).
+    await send('root', 'the root');
+    const replies: ChatMessage[] = [];
+    for (let i = 1; i <= 7; i++) {
+      replies.push((await send(`r${i}`, `reply ${i}`, 1)).message);
+      if (i % 2 === 0) await send(`m${i}`, `between ${i}`);
+    }
+    const { message: fromAlice } = await alice.call<{ message: MessageJson }>('message.send', { conversationId: id, clientMsgId: 'a-r8', body: 'reply 8', threadRoot: 1 });
+    const threadSeqs = [...replies.map((m) => m.seq), fromAlice.seq];
+    // The replies are messages of the conversation: its history is gapless, 1..lastSeq.
+    const history = await api.call<{ messages: ChatMessage[] }>('history', { conversationId: id, limit: 50 });
+    expect(history.messages.map((m) => m.seq)).toEqual(Array.from({ length: fromAlice.seq }, (_, i) => i + 1));
+    expect(history.messages.filter((m) => m.threadRoot === 1).map((m) => m.seq)).toEqual(threadSeqs);
+
+    type Page = { root: ChatMessage; messages: ChatMessage[]; hasMore: boolean };
+    // Backward from the newest, 3 at a time, then on from `before`.
+    const pagesBack: number[][] = [];
+    let page = await api.call<Page>('thread', { conversationId: id, root: 1, limit: 3 });
+    expect(page.root).toMatchObject({ seq: 1, body: 'the root', threadReplies: 8, threadLastAt: fromAlice.createdAt });
+    for (;;) {
+      pagesBack.push(page.messages.map((m) => m.seq));
+      if (!page.hasMore) break;
+      page = await api.call<Page>('thread', { conversationId: id, root: 1, before: page.messages[0]!.seq, limit: 3 });
+    }
+    expect(pagesBack).toEqual([threadSeqs.slice(5), threadSeqs.slice(2, 5), threadSeqs.slice(0, 2)]);
+    // Forward from the root (after = 1), then on from `after`, as alice reads it.
+    const pagesForward: number[][] = [];
+    page = await grpc(alice.token).call<Page>('thread', { conversationId: id, root: 1, after: 1, limit: 3 });
+    for (;;) {
+      pagesForward.push(page.messages.map((m) => m.seq));
+      if (!page.hasMore) break;
+      page = await grpc(alice.token).call<Page>('thread', { conversationId: id, root: 1, after: page.messages.at(-1)!.seq, limit: 3 });
+    }
+    expect(pagesForward).toEqual([threadSeqs.slice(0, 3), threadSeqs.slice(3, 6), threadSeqs.slice(6)]);
+    expect(page.messages.at(-1)).toMatchObject({ body: 'reply 8', senderId: alice.user.id, threadRoot: 1 });
+    // What the WebSocket op answers, field for field.
+    const overWs = await alice.call<{ root: MessageJson; messages: MessageJson[]; hasMore: boolean }>('message.thread', { conversationId: id, root: 1, after: 1, limit: 3 });
+    expect(overWs.messages.map((m) => [m.seq, m.body])).toEqual(pagesForward[0]!.map((seq) => [seq, history.messages[seq - 1]!.body]));
+
+    // A message no one replied to is a thread with no replies.
+    expect(await api.call<Page>('thread', { conversationId: id, root: 4 })).toMatchObject({ root: { seq: 4, body: 'between 2' }, messages: [], hasMore: false });
+    // Refusals, with the WebSocket op's codes: a non-member, a missing root, arguments outside the op's schema.
+    expect(await failure(grpc(carol.token).call('thread', { conversationId: id, root: 1 }))).toEqual({ code: status.PERMISSION_DENIED, chatCode: 'forbidden' });
+    expect(await failure(api.call('thread', { conversationId: id, root: 999 }))).toEqual({ code: status.NOT_FOUND, chatCode: 'not_found' });
+    // root 0 is what a client that leaves the field unset sends.
+    expect(await failure(api.call('thread', { conversationId: id, root: 0 }))).toEqual({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
+    expect(await failure(api.call('thread', { conversationId: id, root: 1, limit: 201 }))).toEqual({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
   });
 });

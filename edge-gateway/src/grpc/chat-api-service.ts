@@ -108,6 +108,10 @@ export class ChatApiService {
         const page = r as { messages: MessageJson[]; hasMore: boolean };
         return { messages: page.messages.map(messageFromJson), hasMore: page.hasMore };
       }),
+      thread: this.#unary('message.thread', (q) => ({ conversationId: q.conversationId, root: q.root, before: q.before, after: q.after, limit: q.limit }), (r) => {
+        const page = r as OpResult<'message.thread'>;
+        return { root: messageFromJson(page.root), messages: page.messages.map(messageFromJson), hasMore: page.hasMore };
+      }),
       search: this.#unary('message.search', (q) => ({ query: q.query, conversationId: q.conversationId, before: q.before, limit: q.limit }), (r) => {
         const page = r as OpResult<'message.search'>;
         return { hits: page.hits.map((h) => ({ ...h, message: messageFromJson(h.message) })), next: page.next ?? undefined };

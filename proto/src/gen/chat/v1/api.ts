@@ -172,6 +172,28 @@ export interface HistoryResponse {
   hasMore: boolean;
 }
 
+export interface ThreadRequest {
+  conversationId: string;
+  /** The seq of the thread's root message. */
+  root: number;
+  before?: number | undefined;
+  after?:
+    | number
+    | undefined;
+  /** Default 50, at most the deployment's history limit (200). */
+  limit?: number | undefined;
+}
+
+/**
+ * The root (with its thread_replies and thread_last_at as they are now) and a
+ * page of its replies, ascending seq; has_more as in HistoryResponse.
+ */
+export interface ThreadResponse {
+  root?: ChatMessage | undefined;
+  messages: ChatMessage[];
+  hasMore: boolean;
+}
+
 export interface SearchRequest {
   query: string;
   conversationId?:
@@ -2296,6 +2318,252 @@ export const HistoryResponse: MessageFns<HistoryResponse> = {
   },
 };
 
+function createBaseThreadRequest(): ThreadRequest {
+  return { conversationId: "", root: 0, before: undefined, after: undefined, limit: undefined };
+}
+
+export const ThreadRequest: MessageFns<ThreadRequest> = {
+  encode(message: ThreadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conversationId !== "") {
+      writer.uint32(10).string(message.conversationId);
+    }
+    if (message.root !== 0) {
+      writer.uint32(16).int64(message.root);
+    }
+    if (message.before !== undefined) {
+      writer.uint32(24).int64(message.before);
+    }
+    if (message.after !== undefined) {
+      writer.uint32(32).int64(message.after);
+    }
+    if (message.limit !== undefined) {
+      writer.uint32(40).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ThreadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseThreadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conversationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.root = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.before = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.after = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ThreadRequest {
+    return {
+      conversationId: isSet(object.conversationId)
+        ? globalThis.String(object.conversationId)
+        : isSet(object.conversation_id)
+        ? globalThis.String(object.conversation_id)
+        : "",
+      root: isSet(object.root) ? globalThis.Number(object.root) : 0,
+      before: isSet(object.before) ? globalThis.Number(object.before) : undefined,
+      after: isSet(object.after) ? globalThis.Number(object.after) : undefined,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : undefined,
+    };
+  },
+
+  toJSON(message: ThreadRequest): unknown {
+    const obj: any = {};
+    if (message.conversationId !== "") {
+      obj.conversationId = message.conversationId;
+    }
+    if (message.root !== 0) {
+      obj.root = Math.round(message.root);
+    }
+    if (message.before !== undefined) {
+      obj.before = Math.round(message.before);
+    }
+    if (message.after !== undefined) {
+      obj.after = Math.round(message.after);
+    }
+    if (message.limit !== undefined) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ThreadRequest>): ThreadRequest {
+    return ThreadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ThreadRequest>): ThreadRequest {
+    const message = createBaseThreadRequest();
+    message.conversationId = object.conversationId ?? "";
+    message.root = object.root ?? 0;
+    message.before = object.before ?? undefined;
+    message.after = object.after ?? undefined;
+    message.limit = object.limit ?? undefined;
+    return message;
+  },
+};
+
+function createBaseThreadResponse(): ThreadResponse {
+  return { root: undefined, messages: [], hasMore: false };
+}
+
+export const ThreadResponse: MessageFns<ThreadResponse> = {
+  encode(message: ThreadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.root !== undefined) {
+      ChatMessage.encode(message.root, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.messages) {
+      ChatMessage.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.hasMore !== false) {
+      writer.uint32(24).bool(message.hasMore);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ThreadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseThreadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.root = ChatMessage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.messages.push(ChatMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hasMore = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ThreadResponse {
+    return {
+      root: isSet(object.root) ? ChatMessage.fromJSON(object.root) : undefined,
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => ChatMessage.fromJSON(e))
+        : [],
+      hasMore: isSet(object.hasMore)
+        ? globalThis.Boolean(object.hasMore)
+        : isSet(object.has_more)
+        ? globalThis.Boolean(object.has_more)
+        : false,
+    };
+  },
+
+  toJSON(message: ThreadResponse): unknown {
+    const obj: any = {};
+    if (message.root !== undefined) {
+      obj.root = ChatMessage.toJSON(message.root);
+    }
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => ChatMessage.toJSON(e));
+    }
+    if (message.hasMore !== false) {
+      obj.hasMore = message.hasMore;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ThreadResponse>): ThreadResponse {
+    return ThreadResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ThreadResponse>): ThreadResponse {
+    const message = createBaseThreadResponse();
+    message.root = (object.root !== undefined && object.root !== null)
+      ? ChatMessage.fromPartial(object.root)
+      : undefined;
+    message.messages = object.messages?.map((e) => ChatMessage.fromPartial(e)) || [];
+    message.hasMore = object.hasMore ?? false;
+    return message;
+  },
+};
+
 function createBaseSearchRequest(): SearchRequest {
   return { query: "", conversationId: undefined, before: undefined, limit: undefined };
 }
@@ -3095,6 +3363,19 @@ export const ChatApiService = {
     responseDeserialize: (value: Buffer): HistoryResponse => HistoryResponse.decode(value),
   },
   /**
+   * message.thread (protocol extension): one thread's replies, paged as
+   * History pages the conversation, with the root as it is now.
+   */
+  thread: {
+    path: "/chat.v1.ChatApi/Thread" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ThreadRequest): Buffer => Buffer.from(ThreadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ThreadRequest => ThreadRequest.decode(value),
+    responseSerialize: (value: ThreadResponse): Buffer => Buffer.from(ThreadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ThreadResponse => ThreadResponse.decode(value),
+  },
+  /**
    * message.search (protocol extension): full-text search over the caller's
    * conversations, newest first, paged by `next`.
    */
@@ -3156,6 +3437,11 @@ export interface ChatApiServer extends UntypedServiceImplementation {
   listConversations: handleUnaryCall<ListConversationsRequest, ListConversationsResponse>;
   /** message.history: ascending seq. */
   history: handleUnaryCall<HistoryRequest, HistoryResponse>;
+  /**
+   * message.thread (protocol extension): one thread's replies, paged as
+   * History pages the conversation, with the root as it is now.
+   */
+  thread: handleUnaryCall<ThreadRequest, ThreadResponse>;
   /**
    * message.search (protocol extension): full-text search over the caller's
    * conversations, newest first, paged by `next`.
@@ -3381,6 +3667,25 @@ export interface ChatApiClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HistoryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * message.thread (protocol extension): one thread's replies, paged as
+   * History pages the conversation, with the root as it is now.
+   */
+  thread(
+    request: ThreadRequest,
+    callback: (error: ServiceError | null, response: ThreadResponse) => void,
+  ): ClientUnaryCall;
+  thread(
+    request: ThreadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ThreadResponse) => void,
+  ): ClientUnaryCall;
+  thread(
+    request: ThreadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ThreadResponse) => void,
   ): ClientUnaryCall;
   /**
    * message.search (protocol extension): full-text search over the caller's
