@@ -105,6 +105,9 @@ describe('standalone: the gRPC API', () => {
     expect(found.hits.map((h) => [h.message.seq, h.snippet, h.highlights])).toEqual([[1, 'edited', [{ start: 0, end: 6 }]]]);
     expect(found.next).toBeUndefined();
     expect((await api.call<{ hits: Hit[] }>('search', { query: 'second' })).hits).toEqual([]);
+    // Not a member (carol was removed): her search of the group finds nothing, and is not refused.
+    expect((await grpc(carol.token).call<{ hits: Hit[] }>('search', { query: 'edit', conversationId: group.id })).hits).toEqual([]);
+    expect(await failure(api.call('search', { query: '?!' }))).toMatchObject({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
 
     const list = await api.call<{ conversations: Conversation[]; next?: string }>('listConversations', { limit: 1 });
     expect(list.conversations).toHaveLength(1);

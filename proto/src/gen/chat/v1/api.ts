@@ -3377,7 +3377,8 @@ export const ChatApiService = {
   },
   /**
    * message.search (protocol extension): full-text search over the caller's
-   * conversations, newest first, paged by `next`.
+   * conversations, newest first, paged by `next`. A conversation_id the caller
+   * is not in finds nothing (not PERMISSION_DENIED).
    */
   search: {
     path: "/chat.v1.ChatApi/Search" as const,
@@ -3444,7 +3445,8 @@ export interface ChatApiServer extends UntypedServiceImplementation {
   thread: handleUnaryCall<ThreadRequest, ThreadResponse>;
   /**
    * message.search (protocol extension): full-text search over the caller's
-   * conversations, newest first, paged by `next`.
+   * conversations, newest first, paged by `next`. A conversation_id the caller
+   * is not in finds nothing (not PERMISSION_DENIED).
    */
   search: handleUnaryCall<SearchRequest, SearchResponse>;
   /**
@@ -3689,7 +3691,8 @@ export interface ChatApiClient extends Client {
   ): ClientUnaryCall;
   /**
    * message.search (protocol extension): full-text search over the caller's
-   * conversations, newest first, paged by `next`.
+   * conversations, newest first, paged by `next`. A conversation_id the caller
+   * is not in finds nothing (not PERMISSION_DENIED).
    */
   search(
     request: SearchRequest,
