@@ -150,7 +150,8 @@ export class SendCommit {
           epoch: host.requireEpoch(),
           expectedLastSeq: record.lastSeq,
           messages,
-          ...(threads.length > 0 ? { threads } : {}),
+          // Moved roots get a change position, so sync's `updated` carries their counters.
+          ...(threads.length > 0 ? { threads, changeSeq: record.changeSeq + 1 } : {}),
         });
       } catch (err) {
         if (span) endSpan(span, err);
@@ -203,6 +204,7 @@ export class SendCommit {
     const last = messages[messages.length - 1]!;
     record.lastSeq = last.seq;
     record.lastActivityAt = last.createdAt;
+    if (threads.length > 0) record.changeSeq += 1;
     host.metrics.batchSize.observe(messages.length);
     host.metrics.messagesStored.inc(messages.length);
     toWrite.forEach((p, i) => {
