@@ -33,6 +33,8 @@ export interface SendCommitHost {
   toFailure(err: unknown, req: ActorRequest): ActorReply;
   /** A streaming message was committed (see Streams.started). */
   streamStarted(message: ChatMessage): void;
+  /** Thread replies moved a root's counters and gave it `changeSeq` (see Streams.threadMoved). */
+  threadMoved(summary: ThreadSummary, changeSeq: number): void;
 }
 
 interface PendingSend {
@@ -217,6 +219,7 @@ export class SendCommit {
     });
     this.#threads.committed(threads);
     for (const t of threads) {
+      host.threadMoved(t, record.changeSeq);
       host.events.threadUpdated({ conversationId: host.conversationId, root: t.root, threadReplies: t.replies, threadLastAt: t.lastAt });
     }
   }

@@ -89,4 +89,25 @@ describe('standalone: replies, threads and mentions over WebSocket and gRPC', ()
     const quiet = await back.call<SyncReply>('sync', { since: { [id]: now.lastSeq }, changesSince: { [id]: now.changeSeq } });
     expect(quiet.updated[id]).toBeUndefined();
   });
+
+  it('a root still streaming keeps its thread counters for sync when its growing body is persisted', async () => {
+    const eve = await login('ext eve');
+    const fay = await login('ext fay');
+    const { conversation } = await eve.call<{ conversation: { id: string } }>('conversation.create_group', { title: 'stream', members: [fay.user.id] });
+    const id = conversation.id;
+    await eve.call('message.send', { conversationId: id, clientMsgId: 's', body: 'thinking', streaming: true });
+    type SyncReply = { conversations: { id: string; lastSeq: number; changeSeq: number }[]; updated: Record<string, MessageJson[]> };
+    const marks = (await fay.call<SyncReply>('sync', { since: {} })).conversations.find((c) => c.id === id)!;
+    await fay.close();
+
+    await eve.call('message.send', { conversationId: id, clientMsgId: 'r', body: 'a reply while it streams', threadRoot: 1 });
+    // Past the persist interval (500 ms by default), the next append persists the growing body.
+    await new Promise((r) => setTimeout(r, 700));
+    await eve.call('message.stream', { conversationId: id, seq: 1, offset: 8, text: ' more' });
+
+    const back = track(await ChatClient.connect(system().baseUrl, fay.token));
+    const sync = await back.call<SyncReply>('sync', { since: { [id]: marks.lastSeq }, changesSince: { [id]: marks.changeSeq } });
+    expect(sync.updated[id]).toEqual([expect.objectContaining({ seq: 1, streaming: true, threadReplies: 1 })]);
+    await eve.call('message.stream', { conversationId: id, seq: 1, offset: 13, text: '.', end: true });
+  });
 });
