@@ -92,6 +92,7 @@ export class ConversationActor {
       afterWriteFailure: (err) => this.#afterWriteFailure(err),
       toFailure: (err, req) => this.#toFailure(err, req),
       streamStarted: (message) => this.#streams.started(message),
+      threadMoved: (summary, changeSeq) => this.#streams.threadMoved(summary, changeSeq),
     });
     this.#streams = new Streams({
       conversationId,

@@ -33,6 +33,8 @@ export interface SendCommitHost {
   toFailure(err: unknown, req: ActorRequest): ActorReply;
   /** A streaming message was committed (see Streams.started). */
   streamStarted(message: ChatMessage): void;
+  /** Thread replies moved a root's counters and gave it `changeSeq` (see Streams.threadMoved). */
+  threadMoved(summary: ThreadSummary, changeSeq: number): void;
 }
 
 interface PendingSend {
@@ -150,7 +152,8 @@ export class SendCommit {
           epoch: host.requireEpoch(),
           expectedLastSeq: record.lastSeq,
           messages,
-          ...(threads.length > 0 ? { threads } : {}),
+          // Moved roots get a change position, so sync's `updated` carries their counters.
+          ...(threads.length > 0 ? { threads, changeSeq: record.changeSeq + 1 } : {}),
         });
       } catch (err) {
         if (span) endSpan(span, err);
@@ -203,6 +206,7 @@ export class SendCommit {
     const last = messages[messages.length - 1]!;
     record.lastSeq = last.seq;
     record.lastActivityAt = last.createdAt;
+    if (threads.length > 0) record.changeSeq += 1;
     host.metrics.batchSize.observe(messages.length);
     host.metrics.messagesStored.inc(messages.length);
     toWrite.forEach((p, i) => {
@@ -215,6 +219,7 @@ export class SendCommit {
     });
     this.#threads.committed(threads);
     for (const t of threads) {
+      host.threadMoved(t, record.changeSeq);
       host.events.threadUpdated({ conversationId: host.conversationId, root: t.root, threadReplies: t.replies, threadLastAt: t.lastAt });
     }
   }

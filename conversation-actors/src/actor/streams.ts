@@ -1,6 +1,6 @@
 import type { ActorRequest, ChatMessage, ProtocolLimits, StreamAppend, StreamState } from '@chat/proto';
 import type { Clock } from '@chat/platform';
-import type { ChatStore, ConversationRecord } from '../store/store.js';
+import type { ChatStore, ConversationRecord, ThreadSummary } from '../store/store.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import type { EventPublisher } from './event-publisher.js';
 
@@ -153,6 +153,17 @@ export class Streams {
       return;
     }
     live.message = message;
+  }
+
+  /**
+   * Thread replies moved root `summary.root` to change position `changeSeq`
+   * in the store: if it is streaming here, later persists keep that
+   * changeSeq (rather than write back the older one, which would drop the
+   * root from sync's `updated`) and its final message carries the counters.
+   */
+  threadMoved(summary: ThreadSummary, changeSeq: number): void {
+    const live = this.#live.get(summary.root);
+    if (live) live.message = { ...live.message, changeSeq, threadReplies: summary.replies, threadLastAt: summary.lastAt };
   }
 
   /** Drops every timer (the actor stops); what is not persisted the streaming caller resends to the next owner. */

@@ -25,6 +25,7 @@ export function checkLimit(limit: number): void {
 export function checkBatch(batch: AppendBatch): void {
   checkInteger(batch.epoch, 'epoch');
   checkInteger(batch.expectedLastSeq, 'expectedLastSeq');
+  if (batch.changeSeq !== undefined) checkInteger(batch.changeSeq, 'changeSeq');
   if (batch.messages.length === 0) throw new BadRequestError('appendMessages: empty batch');
   const keys = new Set<string>();
   batch.messages.forEach((message, i) => {

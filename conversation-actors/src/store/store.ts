@@ -111,7 +111,8 @@ export interface ChatStore {
   readMessages(conversationId: string, query: MessageQuery): Promise<ChatMessage[]>;
   /**
    * The messages with seq <= maxSeq whose changeSeq is above afterChangeSeq
-   * (edited, deleted or reacted to since then), in ascending seq order: the
+   * (edited, deleted or reacted to since then, or a thread root whose counters
+   * an append with `changeSeq` moved), in ascending seq order: the
    * `limit` with the highest seqs when more match. Deleted ones come as
    * readMessages serves them. For sync's `updated` (docs/protocol.md).
    */
@@ -243,8 +244,8 @@ export interface ConversationRecord {
   epoch: number;
   /**
    * Counts the changes to what already exists: message edits, deletes and
-   * reaction changes, membership and title changes (not new messages, not
-   * receipts). 0 for a new conversation. The actor allocates the next value.
+   * reaction changes, thread roots' counters, membership and title changes
+   * (not new messages, not receipts). 0 for a new conversation. The actor allocates the next value.
    */
   changeSeq: number;
   members: MemberRecord[];
@@ -282,6 +283,14 @@ export interface AppendBatch {
    * messages, atomically as they are; absent or empty: none.
    */
   threads?: ThreadSummary[] | undefined;
+  /**
+   * With `threads`: the change position the roots are stored with in the same
+   * write (their changeSeq, so readChangedMessages, and sync's `updated`,
+   * carry their new counters), and the conversation's changeSeq after it
+   * (never lowered). The actor allocates it as for an edit. Absent: the
+   * roots' and the conversation's changeSeq are left as they are.
+   */
+  changeSeq?: number | undefined;
 }
 
 /** A thread root's counters: stored on the root, served as its threadReplies and threadLastAt. */

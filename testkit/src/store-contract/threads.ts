@@ -6,7 +6,8 @@ import { T0, message } from './fixtures.js';
 /**
  * The contract of threads (docs/protocol.md, "Threads"): thread replies are
  * messages of the conversation carrying their root's seq; readThread pages
- * one thread; a root's counters are what appendMessages' `threads` last set.
+ * one thread; a root's counters are what appendMessages' `threads` last set,
+ * and with its `changeSeq` the root is a changed message for sync.
  */
 export function threadsContract(ctx: ContractContext): void {
   const { create, id, readAll } = ctx;
@@ -57,6 +58,47 @@ export function threadsContract(ctx: ContractContext): void {
       expect(await read({ after: 10, before: 20, limit: 100, direction: 'forward' })).toEqual(thread.slice(5, 9));
       expect(await ctx.store.readThread(id('c'), 3, { limit: 10, direction: 'forward' })).toEqual([]);
       expect(await ctx.store.readThread(id('other'), 1, { limit: 10, direction: 'forward' })).toEqual([]);
+    });
+
+    it('moves a root’s change position with its counters when the append gives one, so readChangedMessages carries the root', async () => {
+      await create(id('c'), [id('alice'), id('bob')]);
+      const root = message(id('c'), 1, id('alice'), { body: 'root' });
+      const other = message(id('c'), 2, id('bob'), { body: 'no thread' });
+      await ctx.store.appendMessages({ conversationId: id('c'), epoch: 1, expectedLastSeq: 0, messages: [root, other] });
+      await ctx.store.updateMessage({ epoch: 1, message: { ...other, body: 'edited', editedAt: T0 + 50_000, changeSeq: 1 } });
+      // The watermark a client holds before the replies: changeSeq 1, lastSeq 2.
+      const before = await ctx.store.loadConversation(id('c'));
+      expect(before).toMatchObject({ changeSeq: 1, lastSeq: 2 });
+      const r3 = message(id('c'), 3, id('bob'), { threadRoot: 1 });
+      const r4 = message(id('c'), 4, id('alice'), { threadRoot: 1 });
+      const plain = message(id('c'), 5, id('alice'));
+      await ctx.store.appendMessages({
+        conversationId: id('c'),
+        epoch: 1,
+        expectedLastSeq: 2,
+        messages: [r3],
+        threads: [{ root: 1, replies: 1, lastAt: r3.createdAt }],
+        changeSeq: 2,
+      });
+      await ctx.store.appendMessages({
+        conversationId: id('c'),
+        epoch: 1,
+        expectedLastSeq: 3,
+        messages: [r4, plain],
+        threads: [{ root: 1, replies: 2, lastAt: r4.createdAt }],
+        changeSeq: 3,
+      });
+      // The conversation's change counter moved with the roots (sync compares it first); a plain append leaves it.
+      expect(await ctx.store.loadConversation(id('c'))).toMatchObject({ changeSeq: 3, lastSeq: 5 });
+      expect(await ctx.store.userConversationHeads(id('bob'))).toEqual([{ conversationId: id('c'), lastSeq: 5, changeSeq: 3 }]);
+      const changed = await ctx.store.readChangedMessages(id('c'), { afterChangeSeq: 1, maxSeq: 2, limit: 10 });
+      expect(changed).toEqual([{ ...root, changeSeq: 3, threadReplies: 2, threadLastAt: r4.createdAt }]);
+      // From a mark after the first reply, the root still comes, with the latest counters.
+      const later = await ctx.store.readChangedMessages(id('c'), { afterChangeSeq: 2, maxSeq: 5, limit: 10 });
+      expect(later.map((m) => [m.seq, m.threadReplies])).toEqual([[1, 2]]);
+      expect(await ctx.store.readChangedMessages(id('c'), { afterChangeSeq: 3, maxSeq: 5, limit: 10 })).toEqual([]);
+      // Everything else about the root is as before.
+      expect((await readAll(id('c')))[0]).toEqual({ ...root, changeSeq: 3, threadReplies: 2, threadLastAt: r4.createdAt });
     });
 
     it('keeps a root’s counters through its edits, and a deleted reply stays in its thread', async () => {

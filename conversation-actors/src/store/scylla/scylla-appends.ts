@@ -1,7 +1,7 @@
 import type { ChatMessage } from '@chat/proto';
 import { BadRequestError, NotFoundError, SeqConflictError, StaleEpochError, StoreUnavailableError } from '../../errors.js';
 import type { AppendBatch, AppendResult, ClientMsgKey, ThreadSummary } from '../store.js';
-import { bucketOf } from './scylla-buckets.js';
+import { bucketOf, changeBucketOf } from './scylla-buckets.js';
 import { toStoreError, isRetryable } from './scylla-errors.js';
 import { messageInsertParams } from './scylla-rows.js';
 import { FAN_OUT, readMessage } from './scylla-reads.js';
@@ -78,7 +78,7 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
       id,
       batch.epoch,
       () => confirmEpoch(s, batch),
-      (owed) => writeRows(s, owed.messages, owed.threads ?? [], owed.timestamp),
+      (owed) => writeRows(s, owed.messages, owed.threads ?? [], owed.changeSeq, owed.timestamp),
     );
   } catch (err) {
     if (!isRetryable(err)) throw err;
@@ -92,9 +92,14 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
   // sent: a host paused between its claim and its rows, and woken after the
   // next owner sealed these seqs, must lose to the placeholders (scylla-tail.ts).
   const rowsTimestamp = fenceTimestamp();
-  const claim = [last.seq, last.createdAt, batch.epoch, id, batch.expectedLastSeq, batch.epoch];
+  // Thread replies raise change_seq in the same LWT (no extra round trip): sync must see their roots changed.
+  const changeSeq = (batch.threads ?? []).length > 0 ? batch.changeSeq : undefined;
+  const claim =
+    changeSeq === undefined
+      ? [last.seq, last.createdAt, batch.epoch, id, batch.expectedLastSeq, batch.epoch]
+      : [last.seq, last.createdAt, batch.epoch, changeSeq, id, batch.expectedLastSeq, batch.epoch, changeSeq];
   try {
-    const { applied, current } = await s.lwt('claimSeqs', claim);
+    const { applied, current } = await s.lwt(changeSeq === undefined ? 'claimSeqs' : 'claimSeqsChange', claim);
     if (!applied) throw refusal(batch, current);
   } catch (err) {
     if (!isRetryable(err)) throw err;
@@ -108,9 +113,9 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
   try {
     await tail.sealOnce(s, id, batch.epoch, batch.expectedLastSeq);
     sealed = true;
-    await writeRows(s, batch.messages, batch.threads ?? [], rowsTimestamp);
+    await writeRows(s, batch.messages, batch.threads ?? [], changeSeq, rowsTimestamp);
   } catch (err) {
-    tail.owe(id, batch.epoch, sealed, { messages: batch.messages, threads: batch.threads, timestamp: rowsTimestamp });
+    tail.owe(id, batch.epoch, sealed, { messages: batch.messages, threads: batch.threads, changeSeq, timestamp: rowsTimestamp });
     throw unconfirmed(err, `appendMessages: seqs ${batch.expectedLastSeq + 1}-${last.seq} claimed, rows not confirmed (owed to the next append)`);
   }
   return { kind: 'appended' };
@@ -146,6 +151,7 @@ function refusal(batch: AppendBatch, current: { [key: string]: unknown } | undef
   if (!current || current['epoch'] === undefined || current['epoch'] === null) return new NotFoundError(`conversation ${batch.conversationId} does not exist`);
   const epoch = num(current['epoch']);
   if (batch.epoch < epoch) return new StaleEpochError(batch.conversationId, batch.epoch, epoch);
+  // Also a claimSeqsChange refused for its change_seq alone: the writer's head is stale all the same.
   return new SeqConflictError(batch.conversationId, batch.expectedLastSeq, num(current['last_seq']));
 }
 
@@ -155,8 +161,14 @@ function refusal(batch: AppendBatch, current: { [key: string]: unknown } | undef
  * retried while its failure is retryable; a failure left after that is thrown.
  * Every attempt carries the same write timestamp, taken before the claim.
  */
-async function writeRows(s: ScyllaSession, messages: ChatMessage[], threads: readonly ThreadSummary[], timestampMicros: number): Promise<void> {
-  await mapLimit(chunks(messages, threads), FAN_OUT, async (chunk) => {
+async function writeRows(
+  s: ScyllaSession,
+  messages: ChatMessage[],
+  threads: readonly ThreadSummary[],
+  changeSeq: number | undefined,
+  timestampMicros: number,
+): Promise<void> {
+  await mapLimit(chunks(messages, threads, changeSeq), FAN_OUT, async (chunk) => {
     for (let attempt = 1; ; attempt++) {
       try {
         await s.loggedBatch(chunk, timestampMicros);
@@ -171,10 +183,12 @@ async function writeRows(s: ScyllaSession, messages: ChatMessage[], threads: rea
 /**
  * Message rows with their key rows (and a thread reply's thread_messages
  * entry), grouped so each group stays under MAX_BATCH_BYTES and
- * MAX_BATCH_MESSAGES; the roots' counters ride in the last group. Counters
- * are absolute values, so writing them again (owed rows) is harmless.
+ * MAX_BATCH_MESSAGES; the roots' counters ride in the last group, with
+ * their change position and message_changes rows when `changeSeq` is given
+ * (sync's `updated`). Counters are absolute values, so writing them again
+ * (owed rows) is harmless.
  */
-function chunks(messages: ChatMessage[], threads: readonly ThreadSummary[]): Statement[][] {
+function chunks(messages: ChatMessage[], threads: readonly ThreadSummary[], changeSeq: number | undefined): Statement[][] {
   const out: Statement[][] = [];
   let current: Statement[] = [];
   let bytes = 0;
@@ -190,7 +204,15 @@ function chunks(messages: ChatMessage[], threads: readonly ThreadSummary[]): Sta
     bytes += size;
   }
   const conversationId = messages[0]?.conversationId;
-  for (const t of threads) current.push(stmt('setThread', [t.replies, t.lastAt, conversationId, bucketOf(t.root), t.root]));
+  for (const t of threads) {
+    if (changeSeq === undefined) current.push(stmt('setThread', [t.replies, t.lastAt, conversationId, bucketOf(t.root), t.root]));
+    else {
+      current.push(
+        stmt('setThreadChanged', [t.replies, t.lastAt, changeSeq, conversationId, bucketOf(t.root), t.root]),
+        stmt('putChange', [conversationId, changeBucketOf(changeSeq), changeSeq, t.root]),
+      );
+    }
+  }
   if (current.length > 0) out.push(current);
   return out;
 }

@@ -34,6 +34,9 @@ export const CQL = {
   createHead: `INSERT INTO conversations (${HEAD_COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?) IF NOT EXISTS`,
   /** The fence of an append: claims seqs expected+1..last for this epoch. */
   claimSeqs: 'UPDATE conversations SET last_seq = ?, last_activity_at = ?, epoch = ? WHERE id = ? IF last_seq = ? AND epoch <= ?',
+  /** The same claim raising change_seq as well (thread replies moving their roots: AppendBatch.changeSeq), never lowering it. */
+  claimSeqsChange:
+    'UPDATE conversations SET last_seq = ?, last_activity_at = ?, epoch = ?, change_seq = ? WHERE id = ? IF last_seq = ? AND epoch <= ? AND change_seq < ?',
   raiseChange: 'UPDATE conversations SET epoch = ?, change_seq = ? WHERE id = ? IF epoch <= ? AND change_seq < ?',
   raiseChangeTitle: 'UPDATE conversations SET epoch = ?, change_seq = ?, title = ? WHERE id = ? IF epoch <= ? AND change_seq < ?',
   raiseEpoch: 'UPDATE conversations SET epoch = ? WHERE id = ? IF epoch <= ?',
@@ -65,6 +68,7 @@ export const CQL = {
   /** Threads (scylla-threads.ts): a reply's index entry, and its root's counters. */
   putThreadMessage: 'INSERT INTO thread_messages (conversation_id, root, seq) VALUES (?, ?, ?)',
   setThread: 'UPDATE messages SET thread_replies = ?, thread_last_at = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+  setThreadChanged: 'UPDATE messages SET thread_replies = ?, thread_last_at = ?, change_seq = ? WHERE conversation_id = ? AND bucket = ? AND seq = ?',
   threadAscending: 'SELECT seq FROM thread_messages WHERE conversation_id = ? AND root = ? AND seq > ? AND seq < ? LIMIT ?',
   threadDescending: 'SELECT seq FROM thread_messages WHERE conversation_id = ? AND root = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?',
   putKey: 'INSERT INTO message_keys (conversation_id, sender_id, client_msg_id, seq) VALUES (?, ?, ?, ?)',

@@ -39,6 +39,8 @@ export interface OwedRows {
   messages: ChatMessage[];
   /** The thread roots' counters written with them (AppendBatch.threads). */
   threads?: ThreadSummary[] | undefined;
+  /** The roots' change position written with them (AppendBatch.changeSeq). */
+  changeSeq?: number | undefined;
   /** Microseconds; taken before the claim, kept for every attempt. */
   timestamp: number;
 }

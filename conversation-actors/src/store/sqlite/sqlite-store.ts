@@ -213,6 +213,7 @@ export class SqliteStore implements ChatStore {
       expectedLastSeq: batch.expectedLastSeq,
       rows: batch.messages.map(toRow),
       threads: batch.threads,
+      changeSeq: batch.changeSeq,
       lastSeq: last.seq,
       lastActivityAt: last.createdAt,
     });

@@ -59,8 +59,12 @@ const insert = db.prepare(
    VALUES (@conversation_id, @seq, @id, @sender_id, @client_msg_id, @body, @attachments, @created_at, @edited_at, @deleted, @reactions, @change_seq,
      @streaming, @truncated, @reply_to, @thread_root, @mentions)`,
 );
-// A thread root's counters, moved by the append of its new replies.
+// A thread root's counters, moved by the append of its new replies; with a
+// change position (AppendBatch.changeSeq) so sync's `updated` carries them.
 const setThread = db.prepare('UPDATE messages SET thread_replies = ?, thread_last_at = ? WHERE conversation_id = ? AND seq = ?');
+const setThreadChanged = db.prepare(
+  'UPDATE messages SET thread_replies = ?, thread_last_at = ?, change_seq = MAX(change_seq, ?) WHERE conversation_id = ? AND seq = ?',
+);
 const getDeleted = db.prepare('SELECT deleted FROM messages WHERE conversation_id = ? AND seq = ?');
 const updateMessage = db.prepare(
   `UPDATE messages SET body = @body, attachments = @attachments, edited_at = @edited_at, deleted = @deleted, reactions = @reactions,
@@ -138,7 +142,12 @@ const appendOne = db.transaction((batch) => {
   }
   if (existing.length > 0) return { kind: 'duplicates', rows: existing };
   for (const row of batch.rows) insert.run(row);
-  for (const t of batch.threads ?? []) setThread.run(t.replies, t.lastAt, batch.conversationId, t.root);
+  const changeSeq = batch.changeSeq;
+  for (const t of batch.threads ?? []) {
+    if (changeSeq === undefined || changeSeq === null) setThread.run(t.replies, t.lastAt, batch.conversationId, t.root);
+    else setThreadChanged.run(t.replies, t.lastAt, changeSeq, batch.conversationId, t.root);
+  }
+  if (changeSeq !== undefined && changeSeq !== null && (batch.threads ?? []).length > 0) raiseChangeSeq.run(changeSeq, batch.conversationId);
   moveHead.run(batch.lastSeq, batch.lastActivityAt, Math.max(head.epoch, batch.epoch), batch.conversationId);
   return { kind: 'appended' };
 });

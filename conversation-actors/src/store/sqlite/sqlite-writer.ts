@@ -12,6 +12,8 @@ export interface WriterBatch {
   rows: object[];
   /** Thread roots' counters to set (AppendBatch.threads). */
   threads?: { root: number; replies: number; lastAt: number }[] | undefined;
+  /** The roots' and the conversation's changeSeq after the append (AppendBatch.changeSeq); absent: left as they are. */
+  changeSeq?: number | undefined;
   lastSeq: number;
   lastActivityAt: number;
 }

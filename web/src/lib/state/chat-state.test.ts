@@ -277,4 +277,23 @@ describe('ChatState: threads and mentions (protocol extensions)', () => {
     expect(s.threadMessages('g', 1).map((m) => m.seq)).toEqual([2]);
     expect(s.threadMessages('g', 7)).toEqual([]);
   });
+
+  it('takes a root’s counters from sync’s `updated` after a reconnect, also over a thread.updated seen before', () => {
+    const s = signedIn();
+    s.upsertConversation(conv('g', { lastSeq: 2, changeSeq: 1 }));
+    s.addMessages([msg('g', 1, { threadReplies: 1, threadLastAt: 1_002 }), msg('g', 2, { threadRoot: 1 })]);
+    // A thread.updated moves the counters but not the held changeSeq.
+    s.applyThreadUpdate('g', 1, 2, 1_003);
+    const gaps = s.applySync({
+      conversations: [conv('g', { lastSeq: 5, changeSeq: 2 })],
+      messages: { g: [msg('g', 3, { threadRoot: 1 }), msg('g', 4, { threadRoot: 1 }), msg('g', 5)] },
+      updated: { g: [msg('g', 1, { threadReplies: 3, threadLastAt: 1_004, changeSeq: 2 })] },
+      truncated: [],
+    });
+    expect(gaps).toEqual([]);
+    // What the conversation's thread badge and the thread panel show.
+    expect(s.log('g').get(1)).toMatchObject({ threadReplies: 3, threadLastAt: 1_004, changeSeq: 2 });
+    expect(s.syncMarks().changesSince).toMatchObject({ g: 2 });
+    expect(s.threadMessages('g', 1).map((m) => m.seq)).toEqual([2, 3, 4]);
+  });
 });
