@@ -25,6 +25,7 @@ import { type Task, type TaskTrace, failure } from './replies.js';
 import { SendCommit } from './send-commit.js';
 import { type StreamTimings, Streams } from './streams.js';
 import { newConversationView } from './views.js';
+import { readMessageAt } from '../store/read-message.js';
 
 // The host builds its own failure replies with this; it lives in replies.ts now.
 export { failure } from './replies.js';
@@ -235,9 +236,7 @@ export class ConversationActor {
         // Protocol extension: one thread's page, cut as history cuts the conversation, with its root as it is now.
         this.#requireMember(head, caller.id);
         const rootSeq = op.value.root;
-        const [root] = rootSeq <= head.record.lastSeq
-          ? await this.deps.store.readMessages(this.conversationId, { after: rootSeq - 1, before: rootSeq + 1, limit: 1, direction: 'forward' })
-          : [];
+        const root = rootSeq <= head.record.lastSeq ? await readMessageAt(this.deps.store, this.conversationId, rootSeq) : undefined;
         if (!root) throw new NotFoundError(`no message ${rootSeq} in this conversation`);
         const page = await this.#page(op.value, (query) => this.deps.store.readThread(this.conversationId, rootSeq, query));
         return { result: { $case: 'history', value: { ...page, root: this.#streams.overlay(root) } } };

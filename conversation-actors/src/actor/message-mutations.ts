@@ -1,6 +1,7 @@
 import { type ChatMessage, type DeleteMessage, type EditMessage, type ProtocolLimits, type ReactToMessage, isValidEmoji } from '@chat/proto';
 import type { ChatStore, ConversationRecord, Role } from '../store/store.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
+import { readMessageAt } from '../store/read-message.js';
 
 /** A change to one stored message, as the actor request carries it. */
 export type MessageMutation =
@@ -87,8 +88,8 @@ export async function mutateMessage(
   by: Mutator,
 ): Promise<{ message: ChatMessage; changed: boolean }> {
   const seq = mutation.value.seq;
-  const [current] = await deps.store.readMessages(conversationId, { after: seq - 1, before: seq + 1, limit: 1, direction: 'forward' });
-  if (!current || current.seq !== seq) throw new NotFoundError(`no message ${seq} in this conversation`);
+  const current = await readMessageAt(deps.store, conversationId, seq);
+  if (!current) throw new NotFoundError(`no message ${seq} in this conversation`);
   const changed = applyMutation(current, mutation, by, deps.now, deps.limits);
   if (!changed) return { message: current, changed: false };
   const next = { ...changed, changeSeq: deps.changeSeq };

@@ -1,6 +1,7 @@
 import type { ChatMessage, Quote } from '@chat/proto';
 import type { ChatStore } from '../store/store.js';
 import { quoteOf } from '../store/quotes.js';
+import { readMessageAt } from '../store/read-message.js';
 
 /**
  * The send path's side of replies (docs/protocol.md, "Replies"). A reply's
@@ -38,7 +39,7 @@ export async function readQuotes(store: ChatStore, conversationId: string, seqs:
   await Promise.all(
     [...new Set(seqs)].map(async (seq) => {
       try {
-        const [original] = await store.readMessages(conversationId, { after: seq - 1, before: seq + 1, limit: 1, direction: 'forward' });
+        const original = await readMessageAt(store, conversationId, seq);
         quotes.set(seq, quoteOf(seq, original));
       } catch {
         // Left out: see above.

@@ -3,6 +3,7 @@ import type { Clock } from '@chat/platform';
 import type { ChatStore, ConversationRecord, ThreadSummary } from '../store/store.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import type { EventPublisher } from './event-publisher.js';
+import { readMessageAt } from '../store/read-message.js';
 
 /** Timing of streamed messages (see StreamTimings in config). */
 export interface StreamTimings {
@@ -173,8 +174,8 @@ export class Streams {
   }
 
   async #load(seq: number): Promise<LiveStream> {
-    const [message] = await this.host.store.readMessages(this.host.conversationId, { after: seq - 1, before: seq + 1, limit: 1, direction: 'forward' });
-    if (!message || message.seq !== seq) throw new NotFoundError(`no message ${seq} in this conversation`);
+    const message = await readMessageAt(this.host.store, this.host.conversationId, seq);
+    if (!message) throw new NotFoundError(`no message ${seq} in this conversation`);
     if (message.streaming !== true) return this.#fresh(message, 0);
     // Streaming in the store but not here: this actor took over (failover, shard move). Resume it.
     return this.#track(message, this.host.clock.now());

@@ -1,5 +1,6 @@
 import type { ChatMessage } from '@chat/proto';
 import type { ChatStore, ThreadSummary } from '../store/store.js';
+import { readMessageAt } from '../store/read-message.js';
 
 /**
  * The send path's side of threads (docs/protocol.md, "Threads"): which
@@ -31,11 +32,9 @@ export class ThreadRoots {
   async load(roots: readonly number[]): Promise<Map<number, string>> {
     const problems = new Map<number, string>();
     const missing = [...new Set(roots)].filter((r) => !this.#known.has(r));
-    const found = await Promise.all(
-      missing.map((seq) => this.store.readMessages(this.conversationId, { after: seq - 1, before: seq + 1, limit: 1, direction: 'forward' })),
-    );
+    const found = await Promise.all(missing.map((seq) => readMessageAt(this.store, this.conversationId, seq)));
     missing.forEach((seq, i) => {
-      const root = found[i]?.[0];
+      const root = found[i];
       if (!root) problems.set(seq, `threadRoot: no message ${seq} in this conversation`);
       else if (root.threadRoot !== undefined) problems.set(seq, `threadRoot: message ${seq} is itself a thread reply; threads do not nest`);
       else this.#remember({ root: seq, replies: root.threadReplies ?? 0, lastAt: root.threadLastAt ?? 0 });
