@@ -1,5 +1,4 @@
-import { type KeyObject, createSecretKey } from 'node:crypto';
-import jwt from 'jsonwebtoken';
+import { type KeyObject, createHmac, createSecretKey } from 'node:crypto';
 import { BOT_ID_PREFIX, USER_ID_PATTERN } from '@chat/proto';
 import { JwtVerifier, type TokenPolicy } from './jwt-verifier.js';
 
@@ -36,11 +35,7 @@ export interface TokenVerifier {
  * that its own tokens pass the checks every token passes.
  */
 export class HmacTokenAuthority implements TokenVerifier {
-  /**
-   * A KeyObject made once: given raw bytes, jsonwebtoken probes them as a
-   * private and then a public key (two thrown errors) on every sign, about
-   * 0.7 ms per login in a CPU profile.
-   */
+  /** A KeyObject made once, not the secret's bytes on every sign. */
   readonly #key: KeyObject;
   readonly #verifier: JwtVerifier;
 
@@ -58,13 +53,23 @@ export class HmacTokenAuthority implements TokenVerifier {
 
   /** Signs a token for `user` valid for `ttlSeconds`. */
   issue(user: { id: string; name: string }, ttlSeconds: number): string {
-    return jwt.sign({ sub: user.id, name: user.name }, this.#key, {
-      algorithm: 'HS256',
-      expiresIn: ttlSeconds,
-      ...(this.claims.issuer === undefined ? {} : { issuer: this.claims.issuer }),
-      ...(this.claims.audience === undefined ? {} : { audience: this.claims.audience }),
-    });
+    // Signed with node:crypto like JwtVerifier checks it: no JWT library for one fixed algorithm.
+    const iat = Math.floor(Date.now() / 1000);
+    const claims = {
+      sub: user.id,
+      name: user.name,
+      iat,
+      exp: iat + ttlSeconds,
+      ...(this.claims.issuer === undefined ? {} : { iss: this.claims.issuer }),
+      ...(this.claims.audience === undefined ? {} : { aud: this.claims.audience }),
+    };
+    const input = `${base64url({ alg: 'HS256', typ: 'JWT' })}.${base64url(claims)}`;
+    return `${input}.${createHmac('sha256', this.#key).update(input).digest('base64url')}`;
   }
+}
+
+function base64url(value: object): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
 /**
