@@ -59,6 +59,14 @@ export function searchContract(ctx: ContractContext, support: SearchSupport): vo
       expect((await search(id('nobody'), 'report')).hits).toEqual([]);
     });
 
+    it('gives a reply it finds the quote every read gives it: the original as stored now', async () => {
+      await create(id('q'), [id('alice'), id('bob')]);
+      await post(id('q'), 0, id('alice'), ['the original']);
+      await post(id('q'), 1, id('bob'), ['a pineapple answer'], { replyTo: { seq: 1, senderId: '', text: '', deleted: false } });
+      const [hit] = (await search(id('alice'), 'pineapple')).hits;
+      expect(hit?.message.replyTo).toEqual({ seq: 1, senderId: id('alice'), text: 'the original', deleted: false });
+    });
+
     it('needs every term, matches the last one as a prefix, ignores case and diacritics, and treats no input as syntax', async () => {
       await create(id('a'), [id('alice')]);
       await post(id('a'), 0, id('alice'), ['Café crème at noon', 'coffee at noon', 'e-mail me: "NEAR" OR not', 'cafeteria']);

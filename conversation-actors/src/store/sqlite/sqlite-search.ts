@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3';
+import type { ChatMessage } from '@chat/proto';
 import { BadRequestError } from '../../errors.js';
 import type { MessageSearchPage, MessageSearchQuery } from '../store.js';
 import { type SearchTerm, searchTerms } from '../search/search-terms.js';
 import { buildSnippet } from '../search/snippet.js';
+import { resolveQuotesSync } from '../quotes.js';
 import { type MessageRow, toMessage } from './sqlite-rows.js';
 
 /**
@@ -59,9 +61,14 @@ export class SqliteSearch {
       const rows = this.#match.all({ match: matchExpression(terms, filter), userId, before, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const hits = page.flatMap((row) => {
-        const stored = this.#message.get(row.conversation_id, row.seq);
-        if (!stored) return [];
-        const message = toMessage(stored);
+        const read = (seq: number): ChatMessage | undefined => {
+          const stored = this.#message.get(row.conversation_id, seq);
+          return stored ? toMessage(stored) : undefined;
+        };
+        const found = read(row.seq);
+        if (!found) return [];
+        // A reply's quote as every read path gives it: the original as stored now.
+        const [message] = resolveQuotesSync([found], read) as [ChatMessage];
         return [{ message, ...buildSnippet(message.body, terms) }];
       });
       const last = page[page.length - 1];
