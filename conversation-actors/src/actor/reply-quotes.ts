@@ -12,16 +12,13 @@ import { readMessageAt } from '../store/read-message.js';
  * to the send's latency and an ordinary send adds nothing at all.
  */
 
-/** Why `replyTo` cannot be answered in a conversation whose head is `lastSeq`, or undefined if it can. */
-export function replyToProblem(replyTo: number | undefined, lastSeq: number): string | undefined {
-  if (replyTo === undefined) return undefined;
-  return replyTo >= 1 && replyTo <= lastSeq ? undefined : `replyTo: no message ${replyTo} in this conversation`;
-}
-
-/** Why `threadRoot` cannot take a reply in a conversation whose head is `lastSeq`, or undefined if it may (see ThreadRoots). */
-export function threadRootProblem(threadRoot: number | undefined, lastSeq: number): string | undefined {
-  if (threadRoot === undefined) return undefined;
-  return threadRoot >= 1 && threadRoot <= lastSeq ? undefined : `threadRoot: no message ${threadRoot} in this conversation`;
+/**
+ * Why the message `seq` named by `field` (replyTo, threadRoot) is not one of
+ * this conversation's, whose head is `lastSeq`, or undefined when it is.
+ */
+export function missingMessageProblem(field: string, seq: number | undefined, lastSeq: number): string | undefined {
+  if (seq === undefined) return undefined;
+  return seq >= 1 && seq <= lastSeq ? undefined : `${field}: no message ${seq} in this conversation`;
 }
 
 /** The seq-only quote a message carries until its quote is resolved. */

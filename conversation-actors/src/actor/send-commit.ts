@@ -7,8 +7,8 @@ import type { EventPublisher } from './event-publisher.js';
 import { type Lanes, OUT_OF_ORDER } from './lanes.js';
 import { findMember } from './member-index.js';
 import { RecentKeys } from './recent-keys.js';
-import { readQuotes, replyToProblem, threadRootProblem, unresolvedQuote, withQuote } from './reply-quotes.js';
-import { ThreadRoots } from './thread-roots.js';
+import { missingMessageProblem, readQuotes, unresolvedQuote, withQuote } from './reply-quotes.js';
+import { type RootProblem, ThreadRoots } from './thread-roots.js';
 import { checkMentions } from './mentions.js';
 import { type Task, failure, sendReply } from './replies.js';
 
@@ -86,7 +86,8 @@ export class SendCommit {
         host.answer(task, failure('forbidden', new ForbiddenError().message));
         continue;
       }
-      const problem = replyToProblem(op.value.replyTo, record.lastSeq) ?? threadRootProblem(op.value.threadRoot, record.lastSeq);
+      const problem =
+        missingMessageProblem('replyTo', op.value.replyTo, record.lastSeq) ?? missingMessageProblem('threadRoot', op.value.threadRoot, record.lastSeq);
       if (problem) {
         host.answer(task, failure('not_found', problem));
         continue;
@@ -224,22 +225,27 @@ export class SendCommit {
     }
   }
 
-  /** The sends whose thread roots can take replies; the others are answered (not_found / bad_request) and left out. */
+  /**
+   * The sends that can go on: those without a thread root, and those whose
+   * root can take replies. The others are answered (not_found, bad_request,
+   * or the failure of reading their roots) and left out.
+   */
   async #withUsableRoots(pending: PendingSend[]): Promise<PendingSend[]> {
     const roots = pending.flatMap((p) => (p.send.threadRoot === undefined ? [] : [p.send.threadRoot]));
     if (roots.length === 0) return pending;
-    let problems: Map<number, string>;
+    let problems: Map<number, RootProblem>;
     try {
       problems = await this.#threads.load(roots);
     } catch (err) {
-      for (const p of pending) this.#failSend(p, err);
-      return [];
+      // Only the thread replies depend on that read; the batch's other sends go on.
+      for (const p of pending) if (p.send.threadRoot !== undefined) this.#failSend(p, err);
+      return pending.filter((p) => p.send.threadRoot === undefined);
     }
     if (problems.size === 0) return pending;
     return pending.filter((p) => {
       const problem = p.send.threadRoot === undefined ? undefined : problems.get(p.send.threadRoot);
       if (!problem) return true;
-      const reply = failure('bad_request', problem);
+      const reply = failure(problem.code, problem.message);
       this.host.answer(p.task, reply);
       for (const t of p.twins) this.host.answer(t, reply);
       return false;

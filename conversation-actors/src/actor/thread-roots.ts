@@ -2,6 +2,12 @@ import type { ChatMessage } from '@chat/proto';
 import type { ChatStore, ThreadSummary } from '../store/store.js';
 import { readMessageAt } from '../store/read-message.js';
 
+/** Why a root cannot take replies, with the protocol code it is answered with. */
+export interface RootProblem {
+  code: 'not_found' | 'bad_request';
+  message: string;
+}
+
 /**
  * The send path's side of threads (docs/protocol.md, "Threads"): which
  * roots a batch's thread replies may go to, and the counters the append
@@ -29,14 +35,14 @@ export class ThreadRoots {
    * not nest). A root is known to exist already: seqs are gapless, and the
    * caller checked it is at most the head's lastSeq.
    */
-  async load(roots: readonly number[]): Promise<Map<number, string>> {
-    const problems = new Map<number, string>();
+  async load(roots: readonly number[]): Promise<Map<number, RootProblem>> {
+    const problems = new Map<number, RootProblem>();
     const missing = [...new Set(roots)].filter((r) => !this.#known.has(r));
     const found = await Promise.all(missing.map((seq) => readMessageAt(this.store, this.conversationId, seq)));
     missing.forEach((seq, i) => {
       const root = found[i];
-      if (!root) problems.set(seq, `threadRoot: no message ${seq} in this conversation`);
-      else if (root.threadRoot !== undefined) problems.set(seq, `threadRoot: message ${seq} is itself a thread reply; threads do not nest`);
+      if (!root) problems.set(seq, { code: 'not_found', message: `threadRoot: no message ${seq} in this conversation` });
+      else if (root.threadRoot !== undefined) problems.set(seq, { code: 'bad_request', message: `threadRoot: message ${seq} is itself a thread reply; threads do not nest` });
       else this.#remember({ root: seq, replies: root.threadReplies ?? 0, lastAt: root.threadLastAt ?? 0 });
     });
     return problems;
