@@ -63,11 +63,15 @@ export function resolveQuotesSync(messages: ChatMessage[], read: (seq: number) =
   return withQuotes(messages, originals);
 }
 
-/** resolveQuotesSync for a networked store: the point reads run together. */
-export async function resolveQuotes(messages: ChatMessage[], read: (seq: number) => Promise<ChatMessage | undefined>): Promise<ChatMessage[]> {
+/**
+ * resolveQuotesSync for a networked store: `readMany` reads the originals
+ * (in the order of the seqs given, undefined where there is none), so the
+ * store decides how many point reads run at once.
+ */
+export async function resolveQuotes(messages: ChatMessage[], readMany: (seqs: number[]) => Promise<(ChatMessage | undefined)[]>): Promise<ChatMessage[]> {
   const targets = quoteTargets(messages);
   if (targets.length === 0) return withQuotes(messages, new Map());
-  const found = await Promise.all(targets.map((seq) => read(seq)));
+  const found = await readMany(targets);
   const originals = new Map<number, ChatMessage>();
   targets.forEach((seq, i) => {
     const m = found[i];

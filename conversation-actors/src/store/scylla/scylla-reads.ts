@@ -61,10 +61,15 @@ export async function readMessage(s: ScyllaSession, conversationId: string, seq:
   return row ? toChatMessage(row) : undefined;
 }
 
+/** Messages `seqs` (undefined where there is none), FAN_OUT point reads at a time. */
+export function readMessages(s: ScyllaSession, conversationId: string, seqs: readonly number[]): Promise<(ChatMessage | undefined)[]> {
+  return mapLimit(seqs, FAN_OUT, (seq) => readMessage(s, conversationId, seq));
+}
+
 /** One message with its reply quote resolved, or undefined. */
 async function readQuotedMessage(s: ScyllaSession, conversationId: string, seq: number): Promise<ChatMessage | undefined> {
   const m = await readMessage(s, conversationId, seq);
-  return m ? (await resolveQuotes([m], (q) => readMessage(s, conversationId, q)))[0] : undefined;
+  return m ? (await resolveQuotes([m], (seqs) => readMessages(s, conversationId, seqs)))[0] : undefined;
 }
 
 /** The sender and deleted flag of the messages after `afterSeq` up to lastSeq, newest UNREAD_EXACT_WINDOW only. */

@@ -31,7 +31,7 @@ import { MIGRATION_SCOPE, checkSchemaVersion } from './scylla-migrations.js';
 import * as mutations from './scylla-mutations.js';
 import { readChanged } from './scylla-queries.js';
 import { readThread } from './scylla-threads.js';
-import { FAN_OUT, readHead, readHeads, readMemberViews, readMessage, readRange, userConversationIds } from './scylla-reads.js';
+import { FAN_OUT, readHead, readHeads, readMemberViews, readMessages, readRange, userConversationIds } from './scylla-reads.js';
 import { resolveQuotes } from '../quotes.js';
 import { type CqlConnector, ScyllaSession, createScyllaClient, mapLimit } from './scylla-session.js';
 import { TailRepair } from './scylla-tail.js';
@@ -280,12 +280,12 @@ export class ScyllaStore implements ChatStore {
     }
   }
 
-  /** Runs an operation with the driver's errors translated; refused once closed. */
   /** Messages of one conversation with their reply quotes resolved from the originals as stored now (point reads). */
   private quoted(conversationId: string, messages: ChatMessage[]): Promise<ChatMessage[]> {
-    return resolveQuotes(messages, (seq) => readMessage(this.s, conversationId, seq));
+    return resolveQuotes(messages, (seqs) => readMessages(this.s, conversationId, seqs));
   }
 
+  /** Runs an operation with the driver's errors translated; refused once closed. */
   private async run<T>(what: string, op: () => T | Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailableError(`${what}: the Scylla store is closed`);
     try {
