@@ -18,21 +18,22 @@ export interface SmallDisk {
 const FILLER = 'filler';
 
 /**
- * Mounts a tmpfs of `sizeBytes` on a fresh directory, or returns undefined
- * where mounting is not permitted (not root, or in a container without the
- * capability), so a test can skip instead of failing.
+ * Mounts a tmpfs of `sizeBytes` on a fresh directory; where mounting is not
+ * permitted (not root, or in a container without the capability) returns
+ * why instead, so a test can skip, saying so, rather than fail.
  */
-export function mountSmallDisk(sizeBytes: number): SmallDisk | undefined {
+export function mountSmallDisk(sizeBytes: number): { disk: SmallDisk; skipReason?: undefined } | { disk?: undefined; skipReason: string } {
   const path = mkdtempSync(join(tmpdir(), 'chat-small-disk-'));
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'tmpfs', path], { stdio: 'pipe' });
-  } catch {
+  } catch (err) {
     rmSync(path, { recursive: true, force: true });
-    return undefined;
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+    return { skipReason: `cannot mount a tmpfs: ${stderr || (err instanceof Error ? err.message : String(err))}` };
   }
   const filler = join(path, FILLER);
   let mounted = true;
-  return {
+  const disk: SmallDisk = {
     path,
     fill() {
       const fd = openSync(filler, 'a');
@@ -63,4 +64,5 @@ export function mountSmallDisk(sizeBytes: number): SmallDisk | undefined {
       rmSync(path, { recursive: true, force: true });
     },
   };
+  return { disk };
 }

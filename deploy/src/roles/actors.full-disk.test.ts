@@ -9,7 +9,8 @@ import type { RunningSystem } from './standalone.js';
 // `chat actors` (in this process) on NATS with its SQLite store on a 4 MiB
 // tmpfs of the test's own; the test talks to it as a gateway would. Skipped
 // where mounting is not permitted (see conversation-actors' write-health.test.ts).
-const disk = mountSmallDisk(4 * 1024 * 1024);
+const { disk, skipReason } = mountSmallDisk(4 * 1024 * 1024);
+if (skipReason) console.warn(`full-disk test skipped: ${skipReason}`);
 const SHARDS = 4;
 
 let nats: NatsServerProcess;
@@ -57,7 +58,7 @@ async function call(op: ActorRequest['op'], conversationId: string): Promise<Act
   }
 }
 
-describe.skipIf(!disk)('an actor host on a full disk', () => {
+describe.skipIf(!disk)(`an actor host on a full disk${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   it('answers sends unavailable (not to be resent), says not ready, and is ready again by itself once space returns', async () => {
     const id = newGroupId();
     expect((await call({ $case: 'createGroup', value: { title: 'disk', memberIds: [] } }, id)).result?.$case).toBe('conversation');

@@ -60,6 +60,9 @@ export async function startProcess(options: { dataDir: string; port?: number; op
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  // A command that cannot be run at all (a wrapper that is not installed) fails the start, naming it.
+  let spawnError: Error | undefined;
+  child.once('error', (err) => (spawnError = err));
   child.stdout!.on('data', (d) => (output += String(d)));
   child.stderr!.on('data', (d) => (output += String(d)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -69,6 +72,7 @@ export async function startProcess(options: { dataDir: string; port?: number; op
   const opsUrl = `http://127.0.0.1:${opsPort ?? port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
+    if (spawnError) throw new Error(`cannot run ${command}: ${spawnError.message}`, { cause: spawnError });
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`chat exited before ready (code ${child.exitCode}, signal ${child.signalCode}):\n${output}`);
     try {
       const res = await fetch(`${opsUrl}/readyz`);
