@@ -27,6 +27,7 @@ import { BearerAuthenticator, type CallTokenVerifier } from './grpc/call-authent
 import { GrpcApiServer } from './grpc/grpc-server.js';
 import type { GrpcTls } from './grpc/grpc-tls.js';
 import type { BotTokenBackend } from './auth/bot-tokens.js';
+import { DEFAULT_HOST } from './config.js';
 
 /**
  * uWS listens with SO_REUSEPORT by default, so a second process on the same
@@ -276,8 +277,9 @@ export class Gateway {
   /** Creates a gateway and listens on `options.port` exclusively; fails if the port is taken. */
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options);
+    const host = options.host ?? DEFAULT_HOST;
     try {
-      await gateway.#listen(options.host ?? '0.0.0.0', options.port);
+      await gateway.#listen(host, options.port);
     } catch (err) {
       options.onStop?.();
       throw err;
@@ -286,7 +288,7 @@ export class Gateway {
       try {
         gateway.#ops = await startOpsServer({
           port: options.opsPort,
-          host: options.host ?? '0.0.0.0',
+          host,
           setting: 'OPS_PORT',
           registry: options.registry,
           logger: options.logger,

@@ -352,7 +352,6 @@ export class PresenceService {
   }
 
   #publishChange(userId: string, online: boolean, lastSeen: number | undefined): void {
-
     try {
       this.#bus.publish(PRESENCE_CHANGES_SUBJECT, UserPresenceMessage.encode({ userId, online, lastSeen }).finish());
     } catch (err) {
