@@ -18,7 +18,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const TTL_MS = 1500;
+const TTL_MS = 4000;
 
 async function until<T>(get: () => Promise<T>, check: (v: T) => boolean, ms = 5000): Promise<T> {
   const deadline = performance.now() + ms;
