@@ -235,7 +235,7 @@ export class SendCommit {
     if (roots.length === 0) return pending;
     let problems: Map<number, RootProblem>;
     try {
-      problems = await this.#threads.load(roots);
+      problems = await this.#threads.load(roots, this.host.requireEpoch());
     } catch (err) {
       // Only the thread replies depend on that read; the batch's other sends go on.
       for (const p of pending) if (p.send.threadRoot !== undefined) this.#failSend(p, err);

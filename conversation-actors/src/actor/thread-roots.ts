@@ -33,11 +33,16 @@ export class ThreadRoots {
    * Reads the roots not yet known, all at once; resolves with why each
    * unusable root cannot take replies (a thread reply is no root: threads do
    * not nest). A root is known to exist already: seqs are gapless, and the
-   * caller checked it is at most the head's lastSeq.
+   * caller checked it is at most the head's lastSeq. `epoch`: the actor's,
+   * under which the store settles what it owes first (ChatStore.settleWrites).
    */
-  async load(roots: readonly number[]): Promise<Map<number, RootProblem>> {
+  async load(roots: readonly number[], epoch: number): Promise<Map<number, RootProblem>> {
     const problems = new Map<number, RootProblem>();
     const missing = [...new Set(roots)].filter((r) => !this.#known.has(r));
+    if (missing.length === 0) return problems;
+    // A failed append may still be owed by the store (Scylla): read the roots
+    // after it lands, or the next counters would be counted from before it.
+    await this.store.settleWrites?.(this.conversationId, epoch);
     const found = await Promise.all(missing.map((seq) => readMessageAt(this.store, this.conversationId, seq)));
     missing.forEach((seq, i) => {
       const root = found[i];

@@ -26,7 +26,8 @@ import type {
  * wrappers that watch or alter a few calls (WriteHealthStore, test
  * interceptors), so each overrides only those and a method added to
  * ChatStore is forwarded in one place. The optional probeWrite is not
- * forwarded: a wrapper that has one says so by defining it.
+ * forwarded: a wrapper that has one says so by defining it. settleWrites is
+ * (a no-op over a store without it): it only finishes the inner store's own writes.
  */
 export class ForwardingStore implements ChatStore {
   constructor(protected readonly inner: ChatStore) {}
@@ -63,6 +64,9 @@ export class ForwardingStore implements ChatStore {
   }
   updateMessage(update: MessageUpdate): Promise<void> {
     return this.inner.updateMessage(update);
+  }
+  settleWrites(conversationId: string, epoch: number): Promise<void> {
+    return this.inner.settleWrites ? this.inner.settleWrites(conversationId, epoch) : Promise.resolve();
   }
   applyMembershipChange(change: MembershipChange): Promise<void> {
     return this.inner.applyMembershipChange(change);

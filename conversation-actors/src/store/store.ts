@@ -167,6 +167,16 @@ export interface ChatStore {
   searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage>;
 
   /**
+   * Where the backend can leave a write's outcome to a later call (Scylla's
+   * rows owed after a claim): writes what this store still owes
+   * `conversationId` under `epoch`, so that reads see it. The actor calls it
+   * before reading what it will count on (thread roots' counters). Resolves
+   * at once when nothing is owed; refuses like appendMessages (StaleEpochError,
+   * StoreUnavailableError).
+   */
+  settleWrites?(conversationId: string, epoch: number): Promise<void>;
+
+  /**
    * Where the backend has one: a write that changes no chat data, to learn
    * whether a store that could not write (StoreCannotWriteError) can again.
    * Resolves when it can; rejects with StoreCannotWriteError while it cannot.

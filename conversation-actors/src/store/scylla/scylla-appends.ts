@@ -72,18 +72,7 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
   if (batch.messages.length > SEAL_WINDOW) {
     throw new BadRequestError(`appendMessages: ${batch.messages.length} messages in one batch; the Scylla store takes at most ${SEAL_WINDOW} (ACTOR_MAX_BATCH)`);
   }
-  try {
-    await tail.settle(
-      s,
-      id,
-      batch.epoch,
-      () => confirmEpoch(s, batch),
-      (owed) => writeRows(s, owed.messages, owed.threads ?? [], owed.changeSeq, owed.timestamp),
-    );
-  } catch (err) {
-    if (!isRetryable(err)) throw err;
-    throw unconfirmed(err, 'appendMessages: rows owed from an earlier batch are still not written');
-  }
+  await settleOwedRows(s, tail, id, batch.epoch);
   const existing = await findByKeys(s, id, batch.messages);
   if (existing.length > 0) return { kind: 'duplicates', existing };
 
@@ -121,6 +110,26 @@ export async function appendBatch(s: ScyllaSession, tail: TailRepair, batch: App
   return { kind: 'appended' };
 }
 
+/**
+ * Step 0 of an append, also run alone (ScyllaStore.settleWrites): writes the
+ * rows this store owes `conversationId` under `epoch`, if any, after proving
+ * the epoch is still the conversation's. A no-op when nothing is owed.
+ */
+export async function settleOwedRows(s: ScyllaSession, tail: TailRepair, conversationId: string, epoch: number): Promise<void> {
+  try {
+    await tail.settle(
+      s,
+      conversationId,
+      epoch,
+      () => confirmEpoch(s, conversationId, epoch),
+      (owed) => writeRows(s, owed.messages, owed.threads ?? [], owed.changeSeq, owed.timestamp),
+    );
+  } catch (err) {
+    if (!isRetryable(err)) throw err;
+    throw unconfirmed(err, `rows owed to conversation ${conversationId} from an earlier batch are still not written`);
+  }
+}
+
 /** A failure after a claim: always retryable for the caller (it must reload the head), whatever the driver said. */
 function unconfirmed(err: unknown, what: string): StoreUnavailableError {
   const typed = toStoreError(err, what);
@@ -133,11 +142,11 @@ function unconfirmed(err: unknown, what: string): StoreUnavailableError {
  * owed rows go over seqs a newer owner could have sealed. Throws
  * StaleEpochError / NotFoundError when refused. Runs only when rows are owed.
  */
-async function confirmEpoch(s: ScyllaSession, batch: AppendBatch): Promise<void> {
-  const { applied, current } = await s.lwt('raiseEpoch', [batch.epoch, batch.conversationId, batch.epoch]);
+async function confirmEpoch(s: ScyllaSession, conversationId: string, epoch: number): Promise<void> {
+  const { applied, current } = await s.lwt('raiseEpoch', [epoch, conversationId, epoch]);
   if (applied) return;
-  if (!current || current['epoch'] === undefined || current['epoch'] === null) throw new NotFoundError(`conversation ${batch.conversationId} does not exist`);
-  throw new StaleEpochError(batch.conversationId, batch.epoch, num(current['epoch']));
+  if (!current || current['epoch'] === undefined || current['epoch'] === null) throw new NotFoundError(`conversation ${conversationId} does not exist`);
+  throw new StaleEpochError(conversationId, epoch, num(current['epoch']));
 }
 
 /** Whether the head now holds exactly this claim. */

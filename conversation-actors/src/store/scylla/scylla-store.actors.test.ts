@@ -155,4 +155,33 @@ describe.skipIf(!live)(`actors over the Scylla store on a live CQL server (${liv
     expect(bob).toEqual(['3:b3', '4:b2']);
     expect(cql.violations).toEqual([]);
   });
+
+  it('a thread reply after one whose rows were owed counts both on the root', async () => {
+    const host = await startHost(20);
+    const id = await createGroup(host);
+    const reply = (callerId: string, clientMsgId: string): ActorRequest => {
+      const req = send(id, callerId, clientMsgId);
+      if (req.op?.$case === 'send') req.op.value.threadRoot = 1;
+      return req;
+    };
+    expect(outcome(await host.call(send(id, 'alice', 'root')))).toBe('seq 1');
+    expect(outcome(await host.call(reply('bob', 't1')))).toBe('seq 2');
+
+    // t2's rows (and the root's counters written with them) never land: they are owed.
+    const fault = cql.inject({
+      match: (query, params) => query.startsWith('INSERT INTO messages') && params[0] === id,
+      error: () => new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'Operation timed out'),
+      when: 'before',
+      times: ROW_WRITE_ATTEMPTS,
+    });
+    expect(outcome(await host.call(reply('alice', 't2')))).toBe('failed unavailable');
+    expect(fault.hits).toBe(ROW_WRITE_ATTEMPTS);
+
+    // The next reply must count on top of the owed one, not on the root as last confirmed.
+    expect(outcome(await host.call(reply('bob', 't3')))).toBe('seq 4');
+    expect(outcome(await host.call(reply('alice', 't2')))).toBe('seq 3 (duplicate)');
+    const [root] = await host.store.readMessages(id, { after: 0, before: 2, limit: 1, direction: 'forward' });
+    expect(root?.threadReplies).toBe(3);
+    expect(cql.violations).toEqual([]);
+  });
 });

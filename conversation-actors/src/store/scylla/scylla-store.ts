@@ -24,7 +24,7 @@ import type {
 } from '../store.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { checkBatch, checkInteger, checkLimit, checkNewBot } from '../input-checks.js';
-import { appendBatch, findByKeys } from './scylla-appends.js';
+import { appendBatch, findByKeys, settleOwedRows } from './scylla-appends.js';
 import type { ScyllaOptions } from './scylla-config.js';
 import { toStoreError } from './scylla-errors.js';
 import { MIGRATION_SCOPE, checkSchemaVersion } from './scylla-migrations.js';
@@ -131,6 +131,13 @@ export class ScyllaStore implements ChatStore {
       return appendBatch(this.s, this.tail, batch).then(async (r) =>
         r.kind === 'duplicates' ? { kind: 'duplicates' as const, existing: await this.quoted(batch.conversationId, r.existing) } : r,
       );
+    });
+  }
+
+  settleWrites(conversationId: string, epoch: number): Promise<void> {
+    return this.run('settleWrites', () => {
+      checkInteger(epoch, 'epoch');
+      return settleOwedRows(this.s, this.tail, conversationId, epoch);
     });
   }
 
