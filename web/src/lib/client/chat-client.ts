@@ -1,5 +1,8 @@
 import type { Connection } from '@chat/client';
 import { type Attachment, type Conversation, type HelloEvent, type Message, type OpResults, type Role, RequestError, type ServerEvent, type User } from '@chat/client';
+import type { OfflineStore } from '../offline/offline-store.js';
+import { Outbox } from '../offline/outbox.js';
+import { SnapshotKeeper, applySnapshot } from '../offline/snapshot.js';
 import { ChatState, type GapToFill } from '../state/chat-state.js';
 import { TypingThrottle } from '../state/typing.js';
 
@@ -21,6 +24,14 @@ export interface ChatClientOptions {
   isVisible?: () => boolean;
   newClientMsgId?: () => string;
   now?: () => number;
+  /**
+   * Where this user's outbox and last snapshot are kept (IndexedDB in the
+   * browser). With it, `start` first shows what was kept, and every send is
+   * written there before it goes out and deleted once acknowledged.
+   */
+  offline?: OfflineStore | Promise<OfflineStore>;
+  /** Told when the offline store fails (the client carries on in memory). */
+  onOfflineError?: (err: unknown) => void;
 }
 
 /**
@@ -37,7 +48,13 @@ export class ChatClient {
   readonly #typing = new Map<string, TypingThrottle>();
   /** Streaming messages being read again after a delta that did not fit (conversationId/seq). */
   readonly #refetching = new Set<string>();
-  readonly #o: Required<ChatClientOptions>;
+  readonly #o: Required<Omit<ChatClientOptions, 'offline'>>;
+  readonly #offline: ChatClientOptions['offline'];
+  #outbox: Outbox | undefined;
+  #snapshots: SnapshotKeeper | undefined;
+  #stopped = false;
+  /** The last send's createdAt: sends get strictly increasing ones, the order they are resent in (after a reload too). */
+  #lastCreatedAt = 0;
   #typingTimer: ReturnType<typeof setInterval> | undefined;
   readonly #unsubscribe: (() => void)[] = [];
   #syncRun = 0;
@@ -50,8 +67,10 @@ export class ChatClient {
       isVisible: () => typeof document === 'undefined' || document.visibilityState === 'visible',
       newClientMsgId: () => (typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`),
       now: Date.now,
+      onOfflineError: () => {},
       ...options,
     };
+    this.#offline = options.offline;
     this.state = new ChatState(this.#o.now);
     this.#unsubscribe.push(
       connection.onReady((hello) => void this.#onReady(hello)),
@@ -59,11 +78,64 @@ export class ChatClient {
     );
   }
 
+  /** Connects; with an offline store, after putting what it kept into the state (so an offline start shows it). */
   start(): void {
-    this.connection.start();
+    if (!this.#offline) {
+      this.connection.start();
+      return;
+    }
+    void this.#restore().finally(() => {
+      if (!this.#stopped) this.connection.start();
+    });
+  }
+
+  /**
+   * Shows the kept snapshot and outbox, then keeps them current: the outbox
+   * follows every change to the pending sends, the snapshot is saved at
+   * most once a second. A store that fails leaves the client in memory only.
+   */
+  async #restore(): Promise<void> {
+    const fail = this.#o.onOfflineError;
+    try {
+      const store = await this.#offline!;
+      if (this.#stopped) return;
+      const snapshot = await store.snapshot().catch(fail);
+      if (snapshot && !this.#stopped) applySnapshot(this.state, snapshot);
+      const outbox = new Outbox(store, fail);
+      const kept = await outbox.restore().catch((err: unknown) => {
+        fail(err);
+        return [];
+      });
+      for (const p of kept) {
+        if (this.#stopped) return;
+        this.#lastCreatedAt = Math.max(this.#lastCreatedAt, p.createdAt);
+        this.state.addPending(p);
+        if (p.status === 'failed') this.state.failSend(p.clientMsgId, p.error ?? '');
+      }
+      if (this.#stopped) return;
+      this.#outbox = outbox;
+      this.#snapshots = new SnapshotKeeper(store, this.state, 1_000, fail, this.#o.now);
+      const snapshots = this.#snapshots;
+      this.#unsubscribe.push(
+        this.state.subscribe(() => {
+          void outbox.mirror(this.state.pendingSends());
+          snapshots.changed();
+        }),
+      );
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  /** Saves the snapshot now, not within the second (the page is going away). */
+  async saveOffline(): Promise<void> {
+    await this.#snapshots?.flush();
   }
 
   stop(): void {
+    this.#stopped = true;
+    this.#snapshots?.stop();
+    // Unsubscribed first: clearing the state below must not empty the outbox.
     for (const off of this.#unsubscribe.splice(0)) off();
     clearInterval(this.#typingTimer);
     this.connection.stop();
@@ -136,7 +208,7 @@ export class ChatClient {
   }
 
   async #resendPending(): Promise<void> {
-    // In order, one at a time per conversation would be stricter; the server orders one session's sends anyway.
+    // Issued oldest first, all at once: the server applies one session's sends to a conversation in the order sent.
     await Promise.all(this.state.sendsToRetry().map((p) => this.#transmit(p.clientMsgId)));
   }
 
@@ -394,9 +466,13 @@ export class ChatClient {
   /** Sends a message: it shows at once as pending, then as confirmed with its seq (or failed, with a retry). */
   send(conversationId: string, body: string, attachments: Attachment[] = [], extras: SendExtras = {}): string {
     const clientMsgId = this.#o.newClientMsgId();
-    this.state.addPending({ clientMsgId, conversationId, body, attachments, createdAt: this.#o.now(), ...withoutEmpty(extras) });
+    // Two sends in the same millisecond still have an order.
+    const createdAt = (this.#lastCreatedAt = Math.max(this.#o.now(), this.#lastCreatedAt + 1));
+    this.state.addPending({ clientMsgId, conversationId, body, attachments, createdAt, ...withoutEmpty(extras) });
     this.#typing.get(conversationId)?.stop();
-    void this.#transmit(clientMsgId);
+    // Kept in the outbox (the state change above queued the write) before it goes out.
+    if (this.#outbox) void this.#outbox.written().then(() => this.#transmit(clientMsgId));
+    else void this.#transmit(clientMsgId);
     return clientMsgId;
   }
 
