@@ -89,6 +89,33 @@ describe('ChatClient outbox over a real standalone system', () => {
     }
   });
 
+  it('an offline start shows the kept conversations, and drops one the user was removed from meanwhile once online', async () => {
+    const store = new MemoryStore();
+    const owner = await signIn('Left Owner');
+    const first = await signIn('Left Member', store);
+    await until(() => owner.client.connection.online && first.client.connection.online, 'both online');
+    const kept = await owner.client.createGroup('Kept', [first.user.id]);
+    const gone = await owner.client.createGroup('Gone', [first.user.id]);
+    await until(async () => (await store.snapshot())?.conversations.length === 2, 'the snapshot to hold both groups');
+    first.client.stop();
+    await owner.client.removeMember(gone.id, first.user.id);
+
+    const network = { up: false };
+    const again = await signIn('Left Member', store, network);
+    try {
+      await until(() => again.client.state.conversations().length === 2, 'both groups to show offline');
+      network.up = true;
+      again.client.connection.retryNow();
+      await until(() => again.client.connection.online, 'online');
+      await again.client.ready;
+      expect(again.client.state.conversations().map((c) => c.id)).toEqual([kept.id]);
+      await until(async () => (await store.snapshot())?.conversations.length === 1, 'the snapshot to forget it');
+    } finally {
+      again.client.stop();
+      owner.client.stop();
+    }
+  });
+
   it('a kept send whose ack was lost is not sent twice; one the server refuses stays kept as failed', async () => {
     const store = new MemoryStore();
     const bob = await signIn('Lost Ack Bob');

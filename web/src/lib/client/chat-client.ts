@@ -14,6 +14,8 @@ const MAX_PRESENCE_IDS = 200;
 const MAX_REVEAL = 5_000;
 const REVEAL_PAGE = 200;
 const SEARCH_PAGE = 20;
+/** Most pages of conversation.list read to check the conversations an offline start showed (200 each). */
+const MAX_LIST_PAGES = 20;
 
 /** One page of message.search. */
 export type SearchPage = OpResults['message.search'];
@@ -53,6 +55,12 @@ export class ChatClient {
   #outbox: Outbox | undefined;
   #snapshots: SnapshotKeeper | undefined;
   #stopped = false;
+  /**
+   * Conversations shown from the snapshot that the server has not confirmed
+   * yet: `sync` does not tell which ones the user left while away, so the
+   * first connect after an offline start asks conversation.list once.
+   */
+  #unconfirmed: Set<string> | undefined;
   /** The last send's createdAt: sends get strictly increasing ones, the order they are resent in (after a reload too). */
   #lastCreatedAt = 0;
   #typingTimer: ReturnType<typeof setInterval> | undefined;
@@ -100,7 +108,10 @@ export class ChatClient {
       const store = await this.#offline!;
       if (this.#stopped) return;
       const snapshot = await store.snapshot().catch(fail);
-      if (snapshot && !this.#stopped) applySnapshot(this.state, snapshot);
+      if (snapshot && !this.#stopped) {
+        applySnapshot(this.state, snapshot);
+        this.#unconfirmed = new Set(snapshot.conversations.map((c) => c.id));
+      }
       const outbox = new Outbox(store, fail);
       const kept = await outbox.restore().catch((err: unknown) => {
         fail(err);
@@ -154,6 +165,7 @@ export class ChatClient {
       try {
         await this.sync();
         if (run !== this.#syncRun) return;
+        await this.#dropLeftConversations();
         await this.#resendPending();
         this.#markDeliveredEverywhere();
         if (this.#active) this.markRead(this.#active);
@@ -171,8 +183,32 @@ export class ChatClient {
   async sync(): Promise<void> {
     const { since, changesSince } = this.state.syncMarks();
     const result = await this.connection.request('sync', { since, changesSince, limit: 200 });
+    for (const c of result.conversations) this.#unconfirmed?.delete(c.id);
     const gaps = this.state.applySync(result);
     for (const gap of gaps) await this.#fillGap(gap);
+  }
+
+  /** Drops the snapshot's conversations that conversation.list no longer has (left or removed while away). */
+  async #dropLeftConversations(): Promise<void> {
+    const unconfirmed = this.#unconfirmed;
+    if (!unconfirmed) return;
+    if (unconfirmed.size === 0) {
+      this.#unconfirmed = undefined;
+      return;
+    }
+    const listed = new Set<string>();
+    let before: string | undefined;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const { conversations, next } = await this.connection.request('conversation.list', before ? { limit: 200, before } : { limit: 200 });
+      for (const c of conversations) listed.add(c.id);
+      if (next === null) {
+        for (const id of unconfirmed) if (!listed.has(id)) this.state.removeConversation(id);
+        break;
+      }
+      before = next;
+    }
+    // Checked, or too many to check: either way, once.
+    this.#unconfirmed = undefined;
   }
 
   async #fillGap(gap: GapToFill): Promise<void> {
