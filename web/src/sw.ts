@@ -28,6 +28,7 @@ const PREFIX = 'chat-shell-';
 const CACHE = `${PREFIX}${VERSION}`;
 /** How long a navigation waits for the network before the cached index.html answers (a network that hangs). */
 const NETWORK_WAIT_MS = 3_000;
+// Lookups ignore Vary: the gateway varies on Accept-Encoding, and the cached copy suits any request for its path.
 
 const worker = self as unknown as WorkerScope;
 const shell = new Set(SHELL);
@@ -66,9 +67,9 @@ async function networkFirst(request: Request): Promise<Response> {
   try {
     const response = await withTimeout(fetch(request), NETWORK_WAIT_MS);
     if (response.ok) return response;
-    return (await caches.match('/', { cacheName: CACHE })) ?? response;
+    return (await caches.match('/', { cacheName: CACHE, ignoreVary: true })) ?? response;
   } catch (err) {
-    const cached = await caches.match('/', { cacheName: CACHE });
+    const cached = await caches.match('/', { cacheName: CACHE, ignoreVary: true });
     if (cached) return cached;
     throw err;
   }
@@ -76,7 +77,7 @@ async function networkFirst(request: Request): Promise<Response> {
 
 /** Hashed assets never change under their name: the cached copy, or the network's (kept for next time). */
 async function cacheFirst(request: Request, path: string): Promise<Response> {
-  const cached = await caches.match(path, { cacheName: CACHE });
+  const cached = await caches.match(path, { cacheName: CACHE, ignoreVary: true });
   if (cached) return cached;
   const response = await fetch(request);
   if (response.ok) {

@@ -194,6 +194,13 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     }
     // The outbox is empty again.
     await expect.poll(() => ann.evaluate(outboxSize), { timeout: 5000 }).toBe(0);
+
+    // Signing out on purpose deletes Ann's offline data.
+    const databases = () => ann.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith('chat-offline:')));
+    expect(await databases()).toHaveLength(1);
+    await ann.getByRole('button', { name: 'Sign out' }).click();
+    await ann.getByLabel('Your name').waitFor();
+    await expect.poll(databases, { timeout: 5000 }).toEqual([]);
     expect(errors).toEqual([]);
   });
 });

@@ -198,14 +198,19 @@ export class ChatClient {
     }
     const listed = new Set<string>();
     let before: string | undefined;
-    for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const { conversations, next } = await this.connection.request('conversation.list', before ? { limit: 200, before } : { limit: 200 });
-      for (const c of conversations) listed.add(c.id);
-      if (next === null) {
-        for (const id of unconfirmed) if (!listed.has(id)) this.state.removeConversation(id);
-        break;
+    try {
+      for (let page = 0; page < MAX_LIST_PAGES; page++) {
+        const { conversations, next } = await this.connection.request('conversation.list', before ? { limit: 200, before } : { limit: 200 });
+        for (const c of conversations) listed.add(c.id);
+        if (next === null) {
+          for (const id of unconfirmed) if (!listed.has(id)) this.state.removeConversation(id);
+          break;
+        }
+        before = next;
       }
-      before = next;
+    } catch {
+      // Asked again after the next connect; the outbox does not wait for it.
+      return;
     }
     // Checked, or too many to check: either way, once.
     this.#unconfirmed = undefined;
