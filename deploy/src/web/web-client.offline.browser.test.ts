@@ -203,6 +203,60 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     await expect.poll(databases, { timeout: 5000 }).toEqual([]);
     expect(errors).toEqual([]);
   });
+
+  it('a message typed offline outlives a browser restart and is delivered once after signing in again', async () => {
+    errors.length = 0;
+    const { chromium } = await import('playwright-core');
+    const profile = tempDir('chat-web-profile-');
+    const dan = await ChatClient.login(server!.baseUrl, 'Dan Restart');
+    /** A browser with a profile on disk, like a user's: what a restart keeps is what the profile keeps. */
+    const launch = async () => {
+      const context = await chromium.launchPersistentContext(profile.path, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 1200, height: 800 } });
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.on('pageerror', (e) => errors.push(`Cat: ${e.message}`));
+      await page.goto(server!.baseUrl);
+      await page.getByLabel('Your name').fill('Cat Restart');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      return { context, page };
+    };
+    try {
+      const first = await launch();
+      await online(first.page);
+      await first.page.getByRole('searchbox').fill('dan restart');
+      await first.page.getByRole('button', { name: 'Message Dan Restart' }).click();
+      const box = first.page.getByLabel('Message', { exact: true });
+      await box.waitFor();
+
+      await first.context.setOffline(true);
+      await restartServer();
+      await first.page.getByRole('status', { name: 'Connection' }).filter({ hasText: /Reconnecting|Connecting/ }).waitFor({ timeout: 10_000 });
+      await box.fill('written before the restart');
+      await box.press('Enter');
+      await first.page.locator('article.pending').getByText('Sending…').waitFor();
+      await expect.poll(() => first.page.evaluate(outboxSize)).toBe(1);
+      await first.context.close();
+
+      // The browser starts again, online; the tab's sign-in is gone (sessionStorage), the outbox is not.
+      const second = await launch();
+      await online(second.page);
+      const reader = await ChatClient.login(server!.baseUrl, 'Dan Restart');
+      try {
+        const { conversations } = await reader.call<{ conversations: { id: string }[] }>('conversation.list', {});
+        expect(conversations).toHaveLength(1);
+        const history = async () => (await reader.call<{ messages: { body: string }[] }>('message.history', { conversationId: conversations[0]!.id, limit: 50 })).messages.map((m) => m.body);
+        await expect.poll(history, { timeout: 15_000 }).toEqual(['written before the restart']);
+        await expect.poll(() => second.page.evaluate(outboxSize), { timeout: 5000 }).toBe(0);
+        expect(await history()).toEqual(['written before the restart']);
+      } finally {
+        await reader.close();
+        await second.context.close();
+      }
+      expect(errors).toEqual([]);
+    } finally {
+      await dan.close();
+      profile.remove();
+    }
+  });
 });
 
 /** How many sends the page's IndexedDB outboxes hold (run in the page). */
