@@ -1,8 +1,7 @@
 import type { Connection } from '@chat/client';
 import { type Attachment, type Conversation, type HelloEvent, type Message, type OpResults, type Role, RequestError, type ServerEvent, type User } from '@chat/client';
+import { OfflineSession } from '../offline/offline-session.js';
 import type { OfflineStore } from '../offline/offline-store.js';
-import { Outbox } from '../offline/outbox.js';
-import { SnapshotKeeper, applySnapshot } from '../offline/snapshot.js';
 import { ChatState, type GapToFill } from '../state/chat-state.js';
 import { TypingThrottle } from '../state/typing.js';
 
@@ -42,7 +41,9 @@ export interface ChatClientOptions {
  * resends unconfirmed sends with their original clientMsgId and refreshes
  * presence; it applies events to the state, marks messages delivered as they
  * arrive and read while their conversation is open and visible, and offers
- * the actions the UI needs. No UI framework here.
+ * the actions the UI needs. With an offline store it first shows what was
+ * kept (conversations, recent messages, unsent messages) and keeps every send
+ * there until acknowledged. No UI framework here.
  */
 export class ChatClient {
   readonly state: ChatState;
@@ -52,8 +53,7 @@ export class ChatClient {
   readonly #refetching = new Set<string>();
   readonly #o: Required<Omit<ChatClientOptions, 'offline'>>;
   readonly #offline: ChatClientOptions['offline'];
-  #outbox: Outbox | undefined;
-  #snapshots: SnapshotKeeper | undefined;
+  #session: OfflineSession | undefined;
   #stopped = false;
   /**
    * Conversations shown from the snapshot that the server has not confirmed
@@ -97,42 +97,18 @@ export class ChatClient {
     });
   }
 
-  /**
-   * Shows the kept snapshot and outbox, then keeps them current: the outbox
-   * follows every change to the pending sends, the snapshot is saved at
-   * most once a second. A store that fails leaves the client in memory only.
-   */
+  /** Shows what the offline store kept, then keeps it current (see OfflineSession). */
   async #restore(): Promise<void> {
     const fail = this.#o.onOfflineError;
     try {
       const store = await this.#offline!;
       if (this.#stopped) return;
-      const snapshot = await store.snapshot().catch(fail);
-      if (snapshot && !this.#stopped) {
-        applySnapshot(this.state, snapshot);
-        this.#unconfirmed = new Set(snapshot.conversations.map((c) => c.id));
-      }
-      const outbox = new Outbox(store, fail);
-      const kept = await outbox.restore().catch((err: unknown) => {
-        fail(err);
-        return [];
-      });
-      for (const p of kept) {
-        if (this.#stopped) return;
-        this.#lastCreatedAt = Math.max(this.#lastCreatedAt, p.createdAt);
-        this.state.addPending(p);
-        if (p.status === 'failed') this.state.failSend(p.clientMsgId, p.error ?? '');
-      }
+      const session = await OfflineSession.restore(this.state, store, fail, this.#o.now);
       if (this.#stopped) return;
-      this.#outbox = outbox;
-      this.#snapshots = new SnapshotKeeper(store, this.state, 1_000, fail, this.#o.now);
-      const snapshots = this.#snapshots;
-      this.#unsubscribe.push(
-        this.state.subscribe(() => {
-          void outbox.mirror(this.state.pendingSends());
-          snapshots.changed();
-        }),
-      );
+      this.#session = session;
+      this.#unconfirmed = new Set(session.shown);
+      this.#lastCreatedAt = Math.max(this.#lastCreatedAt, session.lastCreatedAt);
+      this.#unsubscribe.push(session.attach());
     } catch (err) {
       fail(err);
     }
@@ -140,13 +116,12 @@ export class ChatClient {
 
   /** Saves the snapshot now, not within the second (the page is going away). */
   async saveOffline(): Promise<void> {
-    await this.#snapshots?.flush();
+    await this.#session?.flush();
   }
 
   stop(): void {
     this.#stopped = true;
-    this.#snapshots?.stop();
-    // Unsubscribed first: clearing the state below must not empty the outbox.
+    // Unsubscribed first (the offline session's too): clearing the state below must not empty the outbox.
     for (const off of this.#unsubscribe.splice(0)) off();
     clearInterval(this.#typingTimer);
     this.connection.stop();
@@ -512,7 +487,7 @@ export class ChatClient {
     this.state.addPending({ clientMsgId, conversationId, body, attachments, createdAt, ...withoutEmpty(extras) });
     this.#typing.get(conversationId)?.stop();
     // Kept in the outbox (the state change above queued the write) before it goes out.
-    if (this.#outbox) void this.#outbox.written().then(() => this.#transmit(clientMsgId));
+    if (this.#session) void this.#session.written().then(() => this.#transmit(clientMsgId));
     else void this.#transmit(clientMsgId);
     return clientMsgId;
   }
