@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,8 @@ import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-un
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const WEB_DIST = join(deployRoot(), '..', 'web', 'dist');
+/** Screenshots for people reviewing the UI (web/results, as the main browser test). */
+const SHOTS = join(deployRoot(), '..', 'web', 'results');
 /** The issue's budget for the web client's JavaScript, gzipped. */
 const JS_BUDGET_BYTES = 50 * 1024;
 
@@ -33,6 +35,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
   const errors: string[] = [];
 
   beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
     port = await freePort();
     server = await startProcess({ dataDir: dir.path, port });
     const { chromium } = await import('playwright-core');
@@ -168,6 +171,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     await messages(ann).getByText('sent online').waitFor({ timeout: 10_000 });
     await expect.poll(() => pending.locator('.body').allTextContents()).toEqual(bodies);
     await expect(ann.getByRole('status', { name: 'Connection' }).textContent()).resolves.not.toContain('Online');
+    await ann.screenshot({ path: join(SHOTS, 'offline-pending-after-reload.png') });
     // Bob has seen none of them.
     expect(await messages(bob).getByText(/offline (one|two|three)/).count()).toBe(0);
 
