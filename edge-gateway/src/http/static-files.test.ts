@@ -58,6 +58,17 @@ describe('StaticFiles', () => {
     expect(files.lookup('/missing.js', 'gzip')).toBeUndefined();
   });
 
+  it('serves the service worker revalidated on every load and the web app manifest with its own type', () => {
+    const manifest = JSON.stringify({ name: 'Chat', icons: [{ src: '/icons/icon-192.png', sizes: '192x192' }] }).repeat(40);
+    const files = new StaticFiles(webDir({ 'sw.js': script, 'manifest.webmanifest': manifest, 'icons/icon-192.png': Buffer.alloc(64, 1) }));
+    // A worker script served with a long max-age would keep a new build's worker from installing.
+    expect(files.lookup('/sw.js', 'br')).toMatchObject({ contentType: 'text/javascript; charset=utf-8', cacheControl: 'no-cache', encoding: 'br' });
+    const asGzip = files.lookup('/manifest.webmanifest', 'gzip')!;
+    expect(asGzip).toMatchObject({ contentType: 'application/manifest+json', cacheControl: 'no-cache', encoding: 'gzip' });
+    expect(gunzipSync(asGzip.body).toString()).toBe(manifest);
+    expect(files.lookup('/icons/icon-192.png', 'br')).toMatchObject({ contentType: 'image/png', cacheControl: 'no-cache', negotiated: false });
+  });
+
   it('reads Accept-Encoding as RFC 9110 says: q=0 refuses, * allows the rest', () => {
     expect([...acceptedEncodings('gzip, deflate, br')].sort()).toEqual(['br', 'gzip']);
     expect([...acceptedEncodings('br;q=0, gzip;q=0.5')]).toEqual(['gzip']);

@@ -8,6 +8,7 @@ const TYPES: Record<string, string> = {
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.ico': 'image/x-icon',
@@ -18,7 +19,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Types worth compressing (images and woff2 are compressed already). */
-const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.svg', '.txt', '.map', '.ico']);
+const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.webmanifest', '.svg', '.txt', '.map', '.ico']);
 /** Below this a compressed body saves less than its headers cost. */
 const MIN_COMPRESS_BYTES = 1024;
 /** Precompressed variants the build writes next to a file (web/vite.config.ts), in order of preference. */
@@ -32,7 +33,12 @@ type Encoding = (typeof ENCODINGS)[number]['name'];
 export interface StaticFile {
   body: Buffer;
   contentType: string;
-  /** Hashed asset names can be cached for good; index.html must not be. */
+  /**
+   * Hashed asset names (under /assets/) can be cached for good; everything
+   * else is `no-cache` (revalidated on every use): index.html, and the service
+   * worker script /sw.js, which must not be served stale or a new build's
+   * worker would wait for the HTTP cache to expire.
+   */
   cacheControl: string;
   /** `br` or `gzip` when `body` is compressed (Content-Encoding). */
   encoding?: Encoding;

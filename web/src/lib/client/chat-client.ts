@@ -1,5 +1,7 @@
 import type { Connection } from '@chat/client';
 import { type Attachment, type Conversation, type HelloEvent, type Message, type OpResults, type Role, RequestError, type ServerEvent, type User } from '@chat/client';
+import { OfflineSession } from '../offline/offline-session.js';
+import type { OfflineStore } from '../offline/offline-store.js';
 import { ChatState, type GapToFill } from '../state/chat-state.js';
 import { TypingThrottle } from '../state/typing.js';
 
@@ -11,6 +13,8 @@ const MAX_PRESENCE_IDS = 200;
 const MAX_REVEAL = 5_000;
 const REVEAL_PAGE = 200;
 const SEARCH_PAGE = 20;
+/** Most pages of conversation.list read to check the conversations an offline start showed (200 each). */
+const MAX_LIST_PAGES = 20;
 
 /** One page of message.search. */
 export type SearchPage = OpResults['message.search'];
@@ -21,6 +25,14 @@ export interface ChatClientOptions {
   isVisible?: () => boolean;
   newClientMsgId?: () => string;
   now?: () => number;
+  /**
+   * Where this user's outbox and last snapshot are kept (IndexedDB in the
+   * browser). With it, `start` first shows what was kept, and every send is
+   * written there before it goes out and deleted once acknowledged.
+   */
+  offline?: OfflineStore | Promise<OfflineStore>;
+  /** Told when the offline store fails (the client carries on in memory). */
+  onOfflineError?: (err: unknown) => void;
 }
 
 /**
@@ -29,7 +41,9 @@ export interface ChatClientOptions {
  * resends unconfirmed sends with their original clientMsgId and refreshes
  * presence; it applies events to the state, marks messages delivered as they
  * arrive and read while their conversation is open and visible, and offers
- * the actions the UI needs. No UI framework here.
+ * the actions the UI needs. With an offline store it first shows what was
+ * kept (conversations, recent messages, unsent messages) and keeps every send
+ * there until acknowledged. No UI framework here.
  */
 export class ChatClient {
   readonly state: ChatState;
@@ -37,7 +51,18 @@ export class ChatClient {
   readonly #typing = new Map<string, TypingThrottle>();
   /** Streaming messages being read again after a delta that did not fit (conversationId/seq). */
   readonly #refetching = new Set<string>();
-  readonly #o: Required<ChatClientOptions>;
+  readonly #o: Required<Omit<ChatClientOptions, 'offline'>>;
+  readonly #offline: ChatClientOptions['offline'];
+  #session: OfflineSession | undefined;
+  #stopped = false;
+  /**
+   * Conversations shown from the snapshot that the server has not confirmed
+   * yet: `sync` does not tell which ones the user left while away, so the
+   * first connect after an offline start asks conversation.list once.
+   */
+  #unconfirmed: Set<string> | undefined;
+  /** The last send's createdAt: sends get strictly increasing ones, the order they are resent in (after a reload too). */
+  #lastCreatedAt = 0;
   #typingTimer: ReturnType<typeof setInterval> | undefined;
   readonly #unsubscribe: (() => void)[] = [];
   #syncRun = 0;
@@ -50,8 +75,10 @@ export class ChatClient {
       isVisible: () => typeof document === 'undefined' || document.visibilityState === 'visible',
       newClientMsgId: () => (typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`),
       now: Date.now,
+      onOfflineError: () => {},
       ...options,
     };
+    this.#offline = options.offline;
     this.state = new ChatState(this.#o.now);
     this.#unsubscribe.push(
       connection.onReady((hello) => void this.#onReady(hello)),
@@ -59,11 +86,42 @@ export class ChatClient {
     );
   }
 
+  /** Connects; with an offline store, after putting what it kept into the state (so an offline start shows it). */
   start(): void {
-    this.connection.start();
+    if (!this.#offline) {
+      this.connection.start();
+      return;
+    }
+    void this.#restore().finally(() => {
+      if (!this.#stopped) this.connection.start();
+    });
+  }
+
+  /** Shows what the offline store kept, then keeps it current (see OfflineSession). */
+  async #restore(): Promise<void> {
+    const fail = this.#o.onOfflineError;
+    try {
+      const store = await this.#offline!;
+      if (this.#stopped) return;
+      const session = await OfflineSession.restore(this.state, store, fail, this.#o.now);
+      if (this.#stopped) return;
+      this.#session = session;
+      this.#unconfirmed = new Set(session.shown);
+      this.#lastCreatedAt = Math.max(this.#lastCreatedAt, session.lastCreatedAt);
+      this.#unsubscribe.push(session.attach());
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  /** Saves the snapshot now, not within the second (the page is going away). */
+  async saveOffline(): Promise<void> {
+    await this.#session?.flush();
   }
 
   stop(): void {
+    this.#stopped = true;
+    // Unsubscribed first (the offline session's too): clearing the state below must not empty the outbox.
     for (const off of this.#unsubscribe.splice(0)) off();
     clearInterval(this.#typingTimer);
     this.connection.stop();
@@ -82,6 +140,7 @@ export class ChatClient {
       try {
         await this.sync();
         if (run !== this.#syncRun) return;
+        await this.#dropLeftConversations();
         await this.#resendPending();
         this.#markDeliveredEverywhere();
         if (this.#active) this.markRead(this.#active);
@@ -99,8 +158,37 @@ export class ChatClient {
   async sync(): Promise<void> {
     const { since, changesSince } = this.state.syncMarks();
     const result = await this.connection.request('sync', { since, changesSince, limit: 200 });
+    for (const c of result.conversations) this.#unconfirmed?.delete(c.id);
     const gaps = this.state.applySync(result);
     for (const gap of gaps) await this.#fillGap(gap);
+  }
+
+  /** Drops the snapshot's conversations that conversation.list no longer has (left or removed while away). */
+  async #dropLeftConversations(): Promise<void> {
+    const unconfirmed = this.#unconfirmed;
+    if (!unconfirmed) return;
+    if (unconfirmed.size === 0) {
+      this.#unconfirmed = undefined;
+      return;
+    }
+    const listed = new Set<string>();
+    let before: string | undefined;
+    try {
+      for (let page = 0; page < MAX_LIST_PAGES; page++) {
+        const { conversations, next } = await this.connection.request('conversation.list', before ? { limit: 200, before } : { limit: 200 });
+        for (const c of conversations) listed.add(c.id);
+        if (next === null) {
+          for (const id of unconfirmed) if (!listed.has(id)) this.state.removeConversation(id);
+          break;
+        }
+        before = next;
+      }
+    } catch {
+      // Asked again after the next connect; the outbox does not wait for it.
+      return;
+    }
+    // Checked, or too many to check: either way, once.
+    this.#unconfirmed = undefined;
   }
 
   async #fillGap(gap: GapToFill): Promise<void> {
@@ -136,7 +224,7 @@ export class ChatClient {
   }
 
   async #resendPending(): Promise<void> {
-    // In order, one at a time per conversation would be stricter; the server orders one session's sends anyway.
+    // Issued oldest first, all at once: the server applies one session's sends to a conversation in the order sent.
     await Promise.all(this.state.sendsToRetry().map((p) => this.#transmit(p.clientMsgId)));
   }
 
@@ -394,9 +482,13 @@ export class ChatClient {
   /** Sends a message: it shows at once as pending, then as confirmed with its seq (or failed, with a retry). */
   send(conversationId: string, body: string, attachments: Attachment[] = [], extras: SendExtras = {}): string {
     const clientMsgId = this.#o.newClientMsgId();
-    this.state.addPending({ clientMsgId, conversationId, body, attachments, createdAt: this.#o.now(), ...withoutEmpty(extras) });
+    // Two sends in the same millisecond still have an order.
+    const createdAt = (this.#lastCreatedAt = Math.max(this.#o.now(), this.#lastCreatedAt + 1));
+    this.state.addPending({ clientMsgId, conversationId, body, attachments, createdAt, ...withoutEmpty(extras) });
     this.#typing.get(conversationId)?.stop();
-    void this.#transmit(clientMsgId);
+    // Kept in the outbox (the state change above queued the write) before it goes out.
+    if (this.#session) void this.#session.written().then(() => this.#transmit(clientMsgId));
+    else void this.#transmit(clientMsgId);
     return clientMsgId;
   }
 

@@ -95,6 +95,11 @@ export class ChatState {
     return this.#pending.get(clientMsgId);
   }
 
+  /** Every unconfirmed send, sending or failed, oldest first (what the outbox keeps). */
+  pendingSends(): PendingSend[] {
+    return [...this.#pending.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
   /** Sends still to go out (after a reconnect), oldest first. */
   sendsToRetry(): PendingSend[] {
     return [...this.#pending.values()].filter((p) => p.status === 'sending').sort((a, b) => a.createdAt - b.createdAt);
