@@ -40,3 +40,4 @@ export {
   type PgSearchOptions,
 } from './search/postgres/pg-search-config.js';
 export { matchesTerms } from './store/search/matches-terms.js';
+export { ForwardingStore } from './store/forwarding-store.js';
