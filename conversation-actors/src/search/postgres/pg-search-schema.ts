@@ -18,6 +18,9 @@ const SCHEMA_LOCK = 0x63686174_7331n; // "chats1"
  * conversation_id uses the "C" collation: byte order, the same on every
  * server whatever its locale, so the keyset cursor means the same everywhere.
  */
+/** The GIN index of version 1 (bulk loads drop it and create it again after). */
+export const MESSAGE_WORDS_INDEX = 'CREATE INDEX IF NOT EXISTS chat_search_messages_words ON chat_search_messages USING gin (conversation_id, tsv)';
+
 const V1 = [
   'CREATE EXTENSION IF NOT EXISTS btree_gin',
   `CREATE TABLE IF NOT EXISTS chat_search_messages (
@@ -27,7 +30,7 @@ const V1 = [
      tsv tsvector NOT NULL,
      PRIMARY KEY (conversation_id, seq)
    )`,
-  'CREATE INDEX IF NOT EXISTS chat_search_messages_words ON chat_search_messages USING gin (conversation_id, tsv)',
+  MESSAGE_WORDS_INDEX,
   `CREATE TABLE IF NOT EXISTS chat_search_positions (
      conversation_id text COLLATE "C" PRIMARY KEY,
      indexed_seq bigint NOT NULL,
