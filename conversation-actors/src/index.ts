@@ -29,8 +29,8 @@ export { BOT_ID_PREFIX, createBotAccount, revokeBotAccount, type CreatedBot } fr
 export type * from './search/search-index.js';
 export { IndexedSearchStore } from './search/indexed-search-store.js';
 export { catchUp, CATCH_UP_PAGE, type CatchUpResult } from './search/catch-up.js';
-export { openPgSearchIndex, PgSearchIndex } from './search/postgres/pg-search-index.js';
-export { MESSAGE_WORDS_INDEX, PG_SEARCH_SCHEMA_VERSION } from './search/postgres/pg-search-schema.js';
+export { openPgSearchIndex, PgSearchIndex, PER_CONVERSATION_MAX } from './search/postgres/pg-search-index.js';
+export { MESSAGE_INDEXES, PG_SEARCH_SCHEMA_VERSION } from './search/postgres/pg-search-schema.js';
 export { tsqueryLiteral, tsvectorLiteral } from './search/postgres/pg-text-search.js';
 export {
   searchEnv,
