@@ -26,3 +26,20 @@ export {
 export { type CqlClient, type CqlConnector, createScyllaClient } from './store/scylla/scylla-session.js';
 export { applyMigrations, DDL_OPTIONS, loadMigrations, SCYLLA_SCHEMA_VERSION, type Migration } from './store/scylla/scylla-migrations.js';
 export { BOT_ID_PREFIX, createBotAccount, revokeBotAccount, type CreatedBot } from './bots/bot-accounts.js';
+export type * from './search/search-index.js';
+export { IndexedSearchStore } from './search/indexed-search-store.js';
+export { catchUp, CATCH_UP_PAGE, type CatchUpResult } from './search/catch-up.js';
+export { openPgSearchIndex, PgSearchIndex, PER_CONVERSATION_MAX } from './search/postgres/pg-search-index.js';
+export { MESSAGE_INDEXES, PG_SEARCH_SCHEMA_VERSION } from './search/postgres/pg-search-schema.js';
+export { tsqueryLiteral, tsvectorLiteral } from './search/postgres/pg-text-search.js';
+export {
+  searchEnv,
+  searchEnvSchema,
+  pgSearchOptionsFromEnv,
+  DEFAULT_PG_POOL_MAX,
+  type SearchEnv,
+  type PgSearchOptions,
+} from './search/postgres/pg-search-config.js';
+export { matchesTerms } from './store/search/matches-terms.js';
+export { searchTerms, type SearchTerm } from './store/search/search-terms.js';
+export { ForwardingStore } from './store/forwarding-store.js';
