@@ -2,6 +2,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { join } from 'node:path';
 import { defineConfig } from 'vite';
 import { precompress } from './precompress.js';
+import { sizeBudget } from './size-budget.js';
 
 /**
  * Builds the web client to web/dist, which the gateway serves in standalone
@@ -9,7 +10,7 @@ import { precompress } from './precompress.js';
  */
 export default defineConfig({
   root: import.meta.dirname,
-  plugins: [svelte(), precompress(join(import.meta.dirname, 'dist'))],
+  plugins: [svelte(), precompress(join(import.meta.dirname, 'dist')), sizeBudget(join(import.meta.dirname, 'dist'))],
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: false },
   server: {
     proxy: {

@@ -9,5 +9,6 @@ import { fileURLToPath } from 'node:url';
 export default function setup(): void {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   execFileSync(process.execPath, ['deploy/build.mjs'], { cwd: root, stdio: 'inherit' });
-  execFileSync('npm', ['run', '--silent', 'build', '-w', '@chat/web'], { cwd: root, stdio: 'inherit' });
+  // vitest sets NODE_ENV=test, which Vite would honour with a larger, development-flavoured build.
+  execFileSync('npm', ['run', '--silent', 'build', '-w', '@chat/web'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
 }

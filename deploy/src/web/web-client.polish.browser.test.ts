@@ -9,8 +9,12 @@ import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-un
 /** Debian's Chromium, driven by playwright-core; never a downloaded browser. */
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
-/** The screenshots web/README.md shows. */
-const DOCS = join(deployRoot(), '..', 'web', 'docs');
+/**
+ * Where the screenshots web/README.md shows go: web/docs with
+ * UPDATE_DOCS_SHOTS=1 (they are committed), else web/results/docs, so an
+ * ordinary run leaves the committed ones alone.
+ */
+const DOCS = join(deployRoot(), '..', 'web', process.env['UPDATE_DOCS_SHOTS'] === '1' ? 'docs' : 'results/docs');
 const SHOT_MAX_BYTES = 150 * 1024;
 
 /**
@@ -29,6 +33,55 @@ const CAPTURE_NOTIFICATIONS = `(() => {
   }
   window.Notification = Captured;
 })();`;
+
+/**
+ * Every visible text on the page whose contrast with what is behind it is
+ * below WCAG AA (4.5:1; 3:1 for large text), as "text: ratio". The
+ * background is the element's and its ancestors' backgrounds composited
+ * (colour alpha included; CSS opacity and images are not looked at).
+ */
+function lowContrastTexts(): string[] {
+  type Rgba = [number, number, number, number];
+  const parse = (c: string): Rgba => {
+    const n = c.match(/[\d.]+/g)!.map(Number);
+    return [n[0]!, n[1]!, n[2]!, n[3] ?? 1];
+  };
+  const over = (top: Rgba, under: Rgba): Rgba => {
+    const a = top[3] + under[3] * (1 - top[3]);
+    if (a === 0) return [0, 0, 0, 0];
+    const mix = (i: number) => (top[i]! * top[3] + under[i]! * under[3] * (1 - top[3])) / a;
+    return [mix(0), mix(1), mix(2), a];
+  };
+  const luminance = (c: Rgba) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => {
+      const x = v / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    }) as [number, number, number];
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const backdrop = (el: Element | null): Rgba => {
+    const layers: Rgba[] = [];
+    for (let e = el; e; e = e.parentElement) layers.push(parse(getComputedStyle(e).backgroundColor));
+    let bg: Rgba = [255, 255, 255, 1];
+    for (const layer of layers.reverse()) bg = over(layer, bg);
+    return bg;
+  };
+  const out: string[] = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE && /[A-Za-z0-9]/.test(n.textContent ?? '')).map((n) => n.textContent!.trim());
+    if (own.length === 0 || el.getClientRects().length === 0) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility !== 'visible' || (el as HTMLButtonElement).disabled) continue;
+    const bg = backdrop(el);
+    const fg = over(parse(style.color), bg);
+    const [hi, lo] = [luminance(fg), luminance(bg)].sort((x, y) => y - x) as [number, number];
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) out.push(`${own.join(' ').slice(0, 40)}: ${ratio.toFixed(2)}`);
+  }
+  return out;
+}
 
 interface Note {
   title: string;
@@ -91,6 +144,8 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
   async function dm(from: Page, to: string): Promise<void> {
     await from.getByRole('searchbox', { name: 'Search users' }).fill(to.toLowerCase());
     await from.getByRole('button', { name: `Message ${to}` }).click();
+    // The DM is open (not still the conversation that was open before).
+    await from.getByRole('region', { name: to }).waitFor();
   }
 
   async function say(page: Page, text: string): Promise<void> {
@@ -285,16 +340,30 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
     expect(cleanErrors()).toEqual([]);
   });
 
-  it('screenshots for web/README.md: desktop and phone, light and dark', async () => {
+  it('screenshots for web/README.md: desktop and phone, light and dark, every text meeting WCAG AA contrast', async () => {
     mkdirSync(DOCS, { recursive: true });
     const zoe = await signIn('Zoe Shots');
     const yan = await signIn('Yan Shots');
-    await dm(zoe, 'Yan Shots');
-    await say(zoe, 'Morning! Are we still on for the review at ten?');
-    await conversationButton(yan, /Zoe Shots/).click();
-    await say(yan, 'Yes, I will bring the numbers 📊');
-    await say(zoe, 'Perfect, see you there');
-    await log(zoe).getByText('Seen by Yan Shots').waitFor({ timeout: 5000 });
+    const xi = await signIn('Xi Shots');
+    // A group with all three, where everyone has read Zoe's last message…
+    await zoe.getByRole('button', { name: 'New group' }).click();
+    await zoe.getByRole('form', { name: 'New group' }).getByLabel('Group name').fill('Design review');
+    for (const name of ['Yan Shots', 'Xi Shots']) {
+      await zoe.getByRole('searchbox', { name: 'Search users' }).fill(name.toLowerCase());
+      await zoe.getByRole('checkbox', { name: `Add ${name} to group` }).check();
+    }
+    await zoe.getByRole('button', { name: 'Create group' }).click();
+    await say(zoe, 'Morning! The new onboarding screens are up for review.');
+    for (const page of [yan, xi]) await conversationButton(page, /Design review/).click();
+    await say(yan, 'Looked at them on my phone: the first step reads much better 📱');
+    await say(xi, 'Agreed. Can we ship on Friday?');
+    await say(zoe, 'Friday it is, thanks both!');
+    await log(zoe).getByText(/Seen by (Yan Shots, Xi Shots|Xi Shots, Yan Shots)/).waitFor({ timeout: 5000 });
+    // …and a DM from Yan that Zoe has not read (the unread badge, "(1) Chat").
+    await dm(yan, 'Zoe Shots');
+    await say(yan, 'Lunch after the review?');
+    await conversationButton(yan, /Design review/).click();
+
     const shots: string[] = [];
     for (const scheme of ['light', 'dark'] as const) {
       for (const [kind, options] of [
@@ -302,11 +371,16 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
         ['phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }],
       ] as const) {
         const page = await signIn('Zoe Shots', { ...options, colorScheme: scheme });
-        await conversationButton(page, /Yan Shots/).click();
-        await log(page).getByText('Seen by Yan Shots').waitFor({ timeout: 5000 });
+        await conversationButton(page, /Design review/).click();
+        await log(page).getByText(/Seen by (Yan Shots, Xi Shots|Xi Shots, Yan Shots)/).waitFor({ timeout: 5000 });
+        // Xi starts typing: the header says so.
+        await composer(xi).pressSequentially('Great', { delay: 20 });
+        await page.getByText('Xi Shots is typing…').waitFor({ timeout: 5000 });
+        expect(await page.evaluate(lowContrastTexts), `${kind} ${scheme}`).toEqual([]);
         const path = join(DOCS, `${kind}-${scheme}.png`);
         await page.screenshot({ path, scale: 'css' });
         shots.push(path);
+        await composer(xi).fill('');
         await page.context().close();
       }
     }
