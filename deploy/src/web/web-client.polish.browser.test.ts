@@ -222,6 +222,40 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
     expect(cleanErrors()).toEqual([]);
   });
 
+  it('Tab reaches every control of the main screen, each with a visible focus ring, in both themes', async () => {
+    errors.length = 0;
+    await signIn('Kai Keys');
+    for (const colorScheme of ['light', 'dark'] as const) {
+      const page = await signIn('Kim Keys', { colorScheme });
+      if (colorScheme === 'light') await dm(page, 'Kai Keys');
+      else await conversationButton(page, /Kai Keys/).click();
+      await say(page, `hello in ${colorScheme}`);
+      await page.locator('body').focus();
+      const reached: { name: string; ring: boolean }[] = [];
+      // Enough for the top bar, the list, the header and two messages with their action bars.
+      for (let i = 0; i < 45; i++) {
+        await page.keyboard.press('Tab');
+        reached.push(
+          await page.evaluate(() => {
+            const el = document.activeElement as HTMLElement;
+            // Past the last control the focus leaves the page, and comes back to the first.
+            if (el === document.body) return { name: 'BODY', ring: true };
+            const style = getComputedStyle(el);
+            const name = el.getAttribute('aria-label') ?? el.getAttribute('placeholder') ?? el.textContent?.trim().slice(0, 30) ?? el.tagName;
+            return { name, ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2 };
+          }),
+        );
+      }
+      expect(reached.filter((r) => !r.ring), colorScheme).toEqual([]);
+      const names = reached.map((r) => r.name);
+      for (const control of ['Search messages…', 'Desktop notifications', 'Dark theme', 'Sign out', 'Find people…', 'New group', 'Mute notifications for this conversation', 'Messages', 'More reactions', 'Write a message']) {
+        expect(names.some((n) => n === control || n.startsWith(control)), `${control} in ${names.join(' | ')}`).toBe(true);
+      }
+      await page.context().close();
+    }
+    expect(cleanErrors()).toEqual([]);
+  });
+
   it('a desktop notification shows for a conversation not in view, not for the one in view, and not when muted', async () => {
     errors.length = 0;
     const { context, page: ann } = await open('Ann Notify');
