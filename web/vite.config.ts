@@ -1,8 +1,8 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { join } from 'node:path';
+import { sizeBudget } from './size-budget.js';
 import { defineConfig } from 'vite';
 import { precompress } from './precompress.js';
-import { sizeBudget } from './size-budget.js';
 
 /**
  * Builds the web client to web/dist, which the gateway serves in standalone
