@@ -190,6 +190,21 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
     expect(cleanErrors()).toEqual([]);
   });
 
+  it('a DM header says "online", then "last seen" once the peer has left', async () => {
+    errors.length = 0;
+    const ivy = await signIn('Ivy Present');
+    const { context: jonContext, page: jon } = await open('Jon Present');
+    await signInOn(jon, 'Jon Present');
+    await dm(ivy, 'Jon Present');
+    const status = ivy.getByTestId('header-status');
+    await status.getByText('online', { exact: true }).waitFor({ timeout: 5000 });
+    await expect(conversationButton(ivy, /Jon Present/).getByRole('img', { name: 'online' }).count()).resolves.toBe(1);
+    await jonContext.close();
+    await status.getByText('last seen just now').waitFor({ timeout: 15_000 });
+    await conversationButton(ivy, /Jon Present/).getByRole('img', { name: 'offline' }).waitFor();
+    expect(cleanErrors()).toEqual([]);
+  });
+
   it('dark mode follows the system, and the toggle overrides it and is remembered', async () => {
     errors.length = 0;
     const surface = (page: Page) => page.evaluate(() => getComputedStyle(document.querySelector('.top')!).backgroundColor);
@@ -410,6 +425,8 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
         // Xi starts typing: the header says so.
         await composer(xi).pressSequentially('Great', { delay: 20 });
         await page.getByText('Xi Shots is typing…').waitFor({ timeout: 5000 });
+        // The list too (on a phone it is hidden while a conversation is open).
+        if (kind === 'desktop') await conversationButton(page, /Design review/).getByText('Xi Shots typing…').waitFor();
         expect(await page.evaluate(lowContrastTexts), `${kind} ${scheme}`).toEqual([]);
         const path = join(DOCS, `${kind}-${scheme}.png`);
         await page.screenshot({ path, scale: 'css' });
