@@ -310,6 +310,12 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
     await say(cat, 'still in view');
     await log(ann).getByText('still in view').waitFor();
     expect((await notes()).map((n) => n.body)).toEqual(['are you coming tonight?']);
+
+    // Someone new writes: their DM did not exist when the page loaded, and still notifies.
+    const dan = await signIn('Dan Notify');
+    await dm(dan, 'Ann Notify');
+    await say(dan, 'hi, we have not met');
+    await expect.poll(async () => (await notes()).map((n) => n.title), { timeout: 5000 }).toEqual(['Bob Notify', 'Dan Notify']);
     expect(cleanErrors()).toEqual([]);
   });
 

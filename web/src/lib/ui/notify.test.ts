@@ -28,12 +28,15 @@ describe('shouldNotify', () => {
 });
 
 describe('NewMessageWatch', () => {
-  it('reports conversations whose lastSeq grew, never on first sight', () => {
-    const w = new NewMessageWatch();
-    expect(w.changed([conv('a', { lastSeq: 4 }), conv('b', { lastSeq: 1 })])).toEqual([]);
-    expect(w.changed([conv('a', { lastSeq: 4 }), conv('b', { lastSeq: 2 })]).map((c) => c.id)).toEqual(['b']);
-    expect(w.changed([conv('a', { lastSeq: 4 }), conv('b', { lastSeq: 2 })])).toEqual([]);
-    expect(w.changed([conv('c', { lastSeq: 9 })])).toEqual([]);
+  it('reports conversations whose lastSeq grew, and new ones only for a message written after it started', () => {
+    const w = new NewMessageWatch(NOW);
+    expect(w.changed([withLast('a', 'bob', NOW - 5000), conv('b', { lastSeq: 1 })])).toEqual([]);
+    expect(w.changed([withLast('a', 'bob', NOW - 5000), conv('b', { lastSeq: 2 })]).map((c) => c.id)).toEqual(['b']);
+    expect(w.changed([withLast('a', 'bob', NOW - 5000), conv('b', { lastSeq: 2 })])).toEqual([]);
+    // Seen for the first time: an old conversation (a sync after being away) no, a new DM yes.
+    expect(w.changed([withLast('c', 'carol', NOW - 1)])).toEqual([]);
+    expect(w.changed([withLast('d', 'dan', NOW + 10)]).map((c) => c.id)).toEqual(['d']);
+    expect(w.changed([conv('e')])).toEqual([]);
   });
 });
 

@@ -25,17 +25,20 @@ export function shouldNotify(c: Conversation, me: string | undefined, viewer: Vi
 
 /**
  * Finds the conversations that got a new last message since the previous
- * call: the first sight of a conversation only sets its baseline (loading
- * the list must not notify for every conversation).
+ * call. A conversation seen for the first time counts only if its last
+ * message was written after the watch started (someone new wrote to the
+ * user); loading the list at start notifies for nothing.
  */
 export class NewMessageWatch {
   readonly #seen = new Map<string, number>();
+
+  constructor(private readonly startedAt = Date.now()) {}
 
   changed(conversations: readonly Conversation[]): Conversation[] {
     const out: Conversation[] = [];
     for (const c of conversations) {
       const before = this.#seen.get(c.id);
-      if (before !== undefined && c.lastSeq > before) out.push(c);
+      if (before === undefined ? (c.lastMessage?.createdAt ?? 0) >= this.startedAt : c.lastSeq > before) out.push(c);
       if (before === undefined || c.lastSeq > before) this.#seen.set(c.id, c.lastSeq);
     }
     return out;
