@@ -1,5 +1,6 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { join } from 'node:path';
+import { sizeBudget } from './size-budget.js';
 import { defineConfig } from 'vite';
 import { precompress } from './precompress.js';
 import { serviceWorker } from './service-worker.js';
@@ -10,7 +11,7 @@ import { serviceWorker } from './service-worker.js';
  */
 export default defineConfig({
   root: import.meta.dirname,
-  plugins: [svelte(), serviceWorker(import.meta.dirname), precompress(join(import.meta.dirname, 'dist'))],
+  plugins: [svelte(), serviceWorker(import.meta.dirname), precompress(join(import.meta.dirname, 'dist')), sizeBudget(join(import.meta.dirname, 'dist'))],
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: false },
   server: {
     proxy: {

@@ -72,7 +72,8 @@ export function conversationToJson(c: Conversation): ConversationJson {
     id: c.id,
     kind: c.kind === 'dm' ? 'dm' : 'group',
     title: c.title ?? null,
-    members: c.members.map((m) => ({ userId: m.userId, role: m.role })),
+    // Members' marks (protocol extension) only where the view carries them.
+    members: c.members.map((m) => (m.readSeq === undefined ? { userId: m.userId, role: m.role } : { userId: m.userId, role: m.role, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq ?? m.readSeq })),
     createdAt: c.createdAt,
     lastSeq: c.lastSeq,
     lastMessage: c.lastMessage ? messageToJson(c.lastMessage) : null,

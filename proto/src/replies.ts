@@ -69,7 +69,8 @@ export const conversationJsonSchema = z.object({
   id: z.string(),
   kind: z.enum(['dm', 'group']),
   title: z.string().nullable(),
-  members: z.array(z.object({ userId: z.string(), role: z.string() })),
+  /** Protocol extension: each member's receipt marks ride along on conversation views. */
+  members: z.array(z.object({ userId: z.string(), role: z.string(), readSeq: z.number().optional(), deliveredSeq: z.number().optional() })),
   createdAt: z.number(),
   lastSeq: z.number(),
   lastMessage: messageJsonSchema.nullable(),

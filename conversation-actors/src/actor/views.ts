@@ -11,7 +11,7 @@ export function newConversationView(record: ConversationRecord, userId: string):
     id: record.id,
     kind: record.kind,
     title: record.title ?? undefined,
-    members: record.members.map((m) => ({ userId: m.userId, role: m.role })),
+    members: record.members.map((m) => ({ userId: m.userId, role: m.role, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq })),
     createdAt: record.createdAt,
     lastSeq: record.lastSeq,
     lastMessage: undefined,

@@ -45,6 +45,22 @@ const view = async (c: ChatClient, conversationId: string): Promise<Conv> =>
 describe('standalone: receipts and unread counts over real sockets', () => {
   const { system, login, track } = useStandalone();
 
+  it("views carry every member's marks (protocol extension), in conversation.get, conversation.list and sync", async () => {
+    const ada = await login('Ada');
+    const ben = await login('Ben');
+    const id = await group(ada, [ben]);
+    for (const k of ['m1', 'm2', 'm3']) await send(ada, id, k);
+    await mark(ben, id, { deliveredSeq: 3, readSeq: 2 });
+
+    // A client that never saw the receipt event (a reload, another device) learns Ben's marks from the view.
+    const memberOf = (c: Conv, userId: string) => c.members.find((m) => m.userId === userId);
+    expect(memberOf(await view(ada, id), ben.user.id)).toEqual({ userId: ben.user.id, role: 'member', readSeq: 2, deliveredSeq: 3 });
+    const { conversations } = await ada.call<{ conversations: Conv[] }>('conversation.list', {});
+    expect(memberOf(conversations.find((c) => c.id === id)!, ben.user.id)).toMatchObject({ readSeq: 2, deliveredSeq: 3 });
+    const synced = await ada.call<{ conversations: Conv[] }>('sync', { since: {} });
+    expect(memberOf(synced.conversations.find((c) => c.id === id)!, ben.user.id)).toMatchObject({ readSeq: 2, deliveredSeq: 3 });
+  });
+
   it('receipt.mark moves marks forward only: a lower mark is ignored and the reply gives the current marks', async () => {
     const ada = await login('Ada');
     const ben = await login('Ben');

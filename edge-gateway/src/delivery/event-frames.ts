@@ -46,7 +46,8 @@ export function eventToFrame(event: Event): string | null {
  * each: it is rendered once, and each member's frame is that prefix plus
  * their marks. The marks are the view's last fields but changeSeq, and a
  * `,"readSeq":` with bare quotes cannot occur inside a JSON string, so the
- * last one is the view's own.
+ * last one is the view's own (members' marks, in the member list, come
+ * before it).
  */
 export function memberViewFrames(shared: Conversation): (marks: MemberMarks) => string {
   const whole = eventFrame('conversation.updated', { conversation: conversationToJson(shared) });

@@ -39,7 +39,7 @@ export function conversationFromJson(c: ConversationJson): Conversation {
     id: c.id,
     kind: c.kind,
     title: c.title ?? undefined,
-    members: c.members.map((m) => ({ userId: m.userId, role: m.role })),
+    members: c.members.map((m) => ({ userId: m.userId, role: m.role, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq })),
     createdAt: c.createdAt,
     lastSeq: c.lastSeq,
     lastMessage: c.lastMessage ? messageFromJson(c.lastMessage) : undefined,

@@ -135,9 +135,10 @@ export function listsContract(ctx: ContractContext): void {
         kind: 'group',
         title: 'Team',
         members: [
-          { userId: id('alice'), role: 'owner' },
-          { userId: id('bob'), role: 'member' },
-          { userId: id('carol'), role: 'member' },
+          // Every member's receipt marks ride along (clients show "Seen by" from them).
+          { userId: id('alice'), role: 'owner', readSeq: 0, deliveredSeq: 0 },
+          { userId: id('bob'), role: 'member', readSeq: 0, deliveredSeq: 0 },
+          { userId: id('carol'), role: 'member', readSeq: 0, deliveredSeq: 0 },
         ],
         createdAt: T0,
         lastSeq: 5,

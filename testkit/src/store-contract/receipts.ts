@@ -26,6 +26,9 @@ export function receiptsContract(ctx: ContractContext): void {
       const record = await ctx.store.loadConversation(id('c'));
       expect(record?.members.find((m) => m.userId === id('alice'))).toMatchObject({ deliveredSeq: 5, readSeq: 2 });
       expect(record?.members.find((m) => m.userId === id('bob'))).toMatchObject({ deliveredSeq: 0, readSeq: 0 });
+      // Every member's view lists alice's marks.
+      const [bobs] = await ctx.store.getConversationViews(id('bob'), [id('c')]);
+      expect(bobs?.members.find((m) => m.userId === id('alice'))).toMatchObject({ deliveredSeq: 5, readSeq: 2 });
     });
 
     it('raises deliveredSeq to readSeq and caps both at lastSeq', async () => {

@@ -125,7 +125,7 @@ function toView(
     id: head.id,
     kind: head.kind,
     title: head.title ?? undefined,
-    members: members.map((m) => ({ userId: m.userId, role: m.role })),
+    members: members.map((m) => ({ userId: m.userId, role: m.role, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq })),
     createdAt: head.createdAt,
     lastSeq: head.lastSeq,
     lastMessage,

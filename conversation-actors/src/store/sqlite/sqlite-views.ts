@@ -1,6 +1,6 @@
-import type { ChatMessage, Conversation } from '@chat/proto';
+import type { ChatMessage, Conversation, Member } from '@chat/proto';
 import type { ConversationRecord, MemberView } from '../store.js';
-import { type ConversationRow, type ViewRow, toMemberRecord, toMessage } from './sqlite-rows.js';
+import { type ConversationRow, type MemberRow, type ViewRow, toMemberRecord, toMessage } from './sqlite-rows.js';
 import type { Statements } from './sqlite-statements.js';
 import { resolveQuotesSync } from '../quotes.js';
 
@@ -33,7 +33,7 @@ export function readRecord(s: Statements, conversationId: string): ConversationR
 /** The conversation as `userId` sees it, from the view row joining the head with the user's marks. */
 export function readView(s: Statements, row: ViewRow, userId: string): Conversation {
   const lastMessage = readLastMessage(s, row);
-  const members = s.getMembers.all(row.id).map((m) => ({ userId: m.user_id, role: m.role }));
+  const members = s.getMembers.all(row.id).map(memberOfView);
   return toView(s, row, members, lastMessage, row, userId);
 }
 
@@ -49,7 +49,7 @@ export function readMemberViews(s: Statements, conversationId: string, userIds: 
   const byUser = new Map(rows.map((m) => [m.user_id, m]));
   const lastMessage = readLastMessage(s, row);
   // Shared by every view: they are only encoded, never changed.
-  const members = rows.map((m) => ({ userId: m.user_id, role: m.role }));
+  const members = rows.map(memberOfView);
   const views: MemberView[] = [];
   for (const userId of new Set(userIds)) {
     const member = byUser.get(userId);
@@ -88,4 +88,9 @@ function toView(
     mentions: s.countMentions.get({ conversationId: row.id, readSeq: marks.read_seq, userId }) || undefined,
     changeSeq: row.change_seq,
   };
+}
+
+/** A member as views list them: with their receipt marks, so clients can show who read what. */
+function memberOfView(m: MemberRow): Member {
+  return { userId: m.user_id, role: m.role, readSeq: m.read_seq, deliveredSeq: m.delivered_seq };
 }

@@ -188,6 +188,22 @@ describe('ChatState: receipts, typing, presence', () => {
     expect(s.seenBy('g', 5)).toEqual(['carol']);
   });
 
+  it("takes members' marks from a conversation view, so \"Seen by\" needs no receipt event (after a reload, on another device)", () => {
+    const s = signedIn();
+    const members = [
+      { userId: 'alice', role: 'owner', readSeq: 5, deliveredSeq: 5 },
+      { userId: 'bob', role: 'member', readSeq: 4, deliveredSeq: 5 },
+      { userId: 'carol', role: 'member' },
+    ];
+    s.upsertConversation(conv('g', { lastSeq: 5, unread: 0, members }));
+    expect(s.seenBy('g', 4)).toEqual(['bob']);
+    expect(s.seenBy('g', 5)).toEqual([]);
+    // An older view (a late reply) never lowers what a receipt event said.
+    s.applyReceipt('g', 'bob', 5, 5);
+    s.upsertConversation(conv('g', { lastSeq: 5, unread: 0, members }));
+    expect(s.seenBy('g', 5)).toEqual(['bob']);
+  });
+
   it('read implies delivered, and my own read receipt clears the unread count', () => {
     const s = signedIn();
     s.upsertConversation(conv('g', { lastSeq: 0 }));

@@ -397,6 +397,11 @@ export class ChatState {
   }
 
   #mergeConversation(incoming: Conversation): void {
+    // Views carry every member's marks (protocol extension): "Seen by" then
+    // survives a reload and shows on a device that missed the receipt events.
+    for (const m of incoming.members) {
+      if (m.readSeq !== undefined) this.receipts.apply(incoming.id, m.userId, m.deliveredSeq ?? m.readSeq, m.readSeq);
+    }
     const held = this.#conversations.get(incoming.id);
     if (!held) {
       this.#conversations.set(incoming.id, incoming);

@@ -25,6 +25,12 @@ export interface Member {
   userId: string;
   /** "owner" | "admin" | "member" */
   role: string;
+  /**
+   * The member's receipt marks, on conversation views only (so a client
+   * shows "Seen by" after a reload or on another device); absent elsewhere.
+   */
+  readSeq?: number | undefined;
+  deliveredSeq?: number | undefined;
 }
 
 export interface Attachment {
@@ -276,7 +282,7 @@ export const User: MessageFns<User> = {
 };
 
 function createBaseMember(): Member {
-  return { userId: "", role: "" };
+  return { userId: "", role: "", readSeq: undefined, deliveredSeq: undefined };
 }
 
 export const Member: MessageFns<Member> = {
@@ -286,6 +292,12 @@ export const Member: MessageFns<Member> = {
     }
     if (message.role !== "") {
       writer.uint32(18).string(message.role);
+    }
+    if (message.readSeq !== undefined) {
+      writer.uint32(24).int64(message.readSeq);
+    }
+    if (message.deliveredSeq !== undefined) {
+      writer.uint32(32).int64(message.deliveredSeq);
     }
     return writer;
   },
@@ -319,6 +331,22 @@ export const Member: MessageFns<Member> = {
             message.role = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.readSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.deliveredSeq = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -339,6 +367,16 @@ export const Member: MessageFns<Member> = {
         ? globalThis.String(object.user_id)
         : "",
       role: isSet(object.role) ? globalThis.String(object.role) : "",
+      readSeq: isSet(object.readSeq)
+        ? globalThis.Number(object.readSeq)
+        : isSet(object.read_seq)
+        ? globalThis.Number(object.read_seq)
+        : undefined,
+      deliveredSeq: isSet(object.deliveredSeq)
+        ? globalThis.Number(object.deliveredSeq)
+        : isSet(object.delivered_seq)
+        ? globalThis.Number(object.delivered_seq)
+        : undefined,
     };
   },
 
@@ -350,6 +388,12 @@ export const Member: MessageFns<Member> = {
     if (message.role !== "") {
       obj.role = message.role;
     }
+    if (message.readSeq !== undefined) {
+      obj.readSeq = Math.round(message.readSeq);
+    }
+    if (message.deliveredSeq !== undefined) {
+      obj.deliveredSeq = Math.round(message.deliveredSeq);
+    }
     return obj;
   },
 
@@ -360,6 +404,8 @@ export const Member: MessageFns<Member> = {
     const message = createBaseMember();
     message.userId = object.userId ?? "";
     message.role = object.role ?? "";
+    message.readSeq = object.readSeq ?? undefined;
+    message.deliveredSeq = object.deliveredSeq ?? undefined;
     return message;
   },
 };
