@@ -143,7 +143,7 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
 
     // Ann, the owner, opens the panel: every member with a role, the owner's actions.
     await annView.getByRole('button', { name: 'Members', exact: true }).click();
-    const panel = ann.getByRole('complementary', { name: /Members/ });
+    const panel = ann.getByRole('region', { name: /^Members/ });
     await expect(panel.getByRole('listitem').count()).resolves.toBe(3);
     await panel.getByRole('combobox', { name: 'Role of Bob Trip' }).waitFor();
     await panel.getByRole('button', { name: 'Remove Cat Trip' }).waitFor();
@@ -162,7 +162,7 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     // Bob sees two members; as a plain member his panel offers only leaving.
     await bobView.getByText('2 members').waitFor({ timeout: 5000 });
     await bobView.getByRole('button', { name: 'Members', exact: true }).click();
-    const bobPanel = bob.getByRole('complementary', { name: /Members/ });
+    const bobPanel = bob.getByRole('region', { name: /^Members/ });
     await expect(bobPanel.getByRole('listitem').count()).resolves.toBe(2);
     await bobPanel.getByRole('button', { name: 'Leave group' }).waitFor();
     await expect(bobPanel.getByRole('button', { name: /^Remove/ }).count()).resolves.toBe(0);
@@ -194,7 +194,7 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     await view.getByText('2 members').waitFor();
 
     await view.getByRole('button', { name: 'Members', exact: true }).click();
-    const panel = ann.getByRole('complementary', { name: /Members/ });
+    const panel = ann.getByRole('region', { name: /^Members/ });
     const members = panel.getByRole('listitem');
     await expect(members.count()).resolves.toBe(2);
     await expect(members.filter({ hasText: 'Helper Bot' }).locator('.bot-badge').count()).resolves.toBe(1);
@@ -330,14 +330,14 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     // Thread: Eve replies in the original's thread; Fay sees "1 reply" on it, opens the thread and answers there.
     await original(eveLog).hover();
     await original(eveLog).getByRole('button', { name: 'Reply in thread' }).click();
-    const eveThread = eve.getByRole('complementary', { name: 'Thread' });
+    const eveThread = eve.getByRole('region', { name: 'Thread', exact: true });
     await eveThread.getByLabel('Reply in thread').fill('I will book a table');
     await eveThread.getByLabel('Reply in thread').press('Enter');
     await eveThread.getByText('I will book a table').waitFor({ timeout: 5000 });
     // Thread replies stay out of the conversation's log.
     await expect(eveLog.getByText('I will book a table').count()).resolves.toBe(0);
     await original(fayLog).getByRole('button', { name: /^1 reply/ }).click({ timeout: 5000 });
-    const fayThread = fay.getByRole('complementary', { name: 'Thread' });
+    const fayThread = fay.getByRole('region', { name: 'Thread', exact: true });
     await fayThread.getByText('I will book a table').waitFor({ timeout: 5000 });
     await fayThread.getByLabel('Reply in thread').fill('Thanks!');
     await fayThread.getByLabel('Reply in thread').press('Enter');
