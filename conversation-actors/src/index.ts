@@ -26,3 +26,7 @@ export {
 export { type CqlClient, type CqlConnector, createScyllaClient } from './store/scylla/scylla-session.js';
 export { applyMigrations, DDL_OPTIONS, loadMigrations, SCYLLA_SCHEMA_VERSION, type Migration } from './store/scylla/scylla-migrations.js';
 export { BOT_ID_PREFIX, createBotAccount, revokeBotAccount, type CreatedBot } from './bots/bot-accounts.js';
+export { ChangeNoticeStore } from './search/change-notice-store.js';
+export { Indexer, type IndexerOptions } from './indexer/indexer.js';
+export { IndexerMetrics } from './indexer/indexer-metrics.js';
+export type { CatchUp, CatchUpResult } from './indexer/catch-up-scheduler.js';
