@@ -29,4 +29,4 @@ export { BOT_ID_PREFIX, createBotAccount, revokeBotAccount, type CreatedBot } fr
 export { ChangeNoticeStore } from './search/change-notice-store.js';
 export { Indexer, type IndexerOptions } from './indexer/indexer.js';
 export { IndexerMetrics } from './indexer/indexer-metrics.js';
-export type { CatchUp, CatchUpResult } from './indexer/catch-up-scheduler.js';
+export type { IndexerCatchUp, CaughtUp } from './indexer/catch-up-scheduler.js';

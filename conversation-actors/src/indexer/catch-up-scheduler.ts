@@ -1,11 +1,12 @@
 import type { DeliveredNotice } from '@chat/platform';
 
-/** Brings one conversation's index up to the store (search/catch-up.ts); idempotent. */
-export type CatchUp = (conversationId: string) => Promise<CatchUpResult>;
+/** Brings one conversation's index up to the store (search/catch-up.ts catchUp, bound to a store and an index); idempotent. */
+export type IndexerCatchUp = (conversationId: string) => Promise<CaughtUp>;
 
-export interface CatchUpResult {
-  /** createdAt (ms) of the newest message this call indexed; absent when it indexed none. */
-  newestCreatedAt?: number | undefined;
+/** What the indexer needs of a catch-up's result. */
+export interface CaughtUp {
+  /** createdAt (ms) of the newest message this call indexed; null or absent when it indexed none. */
+  newestCreatedAt?: number | null | undefined;
 }
 
 interface Waiting {
@@ -15,11 +16,11 @@ interface Waiting {
 }
 
 export interface CatchUpSchedulerOptions {
-  catchUp: CatchUp;
+  catchUp: IndexerCatchUp;
   /** Most catch-ups running at once. */
   concurrency: number;
   /** After a catch-up succeeded, with the notices it covered (to acknowledge) and its result. */
-  done(conversationId: string, notices: DeliveredNotice[], result: CatchUpResult): void;
+  done(conversationId: string, notices: DeliveredNotice[], result: CaughtUp): void;
   /** After a catch-up failed, with the notices it was for (to retry later). */
   failed(conversationId: string, notices: DeliveredNotice[], err: unknown): void;
 }
@@ -102,7 +103,7 @@ export class CatchUpScheduler {
   }
 
   async #process(id: string, work: Waiting): Promise<void> {
-    let result: CatchUpResult;
+    let result: CaughtUp;
     try {
       result = await this.o.catchUp(id);
     } catch (err) {

@@ -1,13 +1,13 @@
 import { type ChangeFollower, type DeliveredNotice, type FeedLoss, type Logger, silentLogger } from '@chat/platform';
 import type { ChatStore } from '../store/store.js';
 import { backoffMs, pause } from './backoff.js';
-import { type CatchUp, type CatchUpResult, CatchUpScheduler } from './catch-up-scheduler.js';
+import { type CaughtUp, CatchUpScheduler, type IndexerCatchUp } from './catch-up-scheduler.js';
 import type { IndexerMetrics } from './indexer-metrics.js';
 
 export interface IndexerOptions {
   follower: ChangeFollower;
   /** Indexes one conversation from the store past the index's position (search/catch-up.ts). */
-  catchUp: CatchUp;
+  catchUp: IndexerCatchUp;
   /** Where a reconcile finds every conversation. */
   store: Pick<ChatStore, 'listConversationIds'>;
   metrics: IndexerMetrics;
@@ -105,9 +105,9 @@ export class Indexer {
     }
   }
 
-  #done(id: string, notices: DeliveredNotice[], result: CatchUpResult): void {
+  #done(id: string, notices: DeliveredNotice[], result: CaughtUp): void {
     this.o.metrics.catchUps.inc({ outcome: 'ok' });
-    if (result.newestCreatedAt !== undefined) this.o.metrics.lag.observe(Math.max(0, this.#now() - result.newestCreatedAt) / 1000);
+    if (typeof result.newestCreatedAt === 'number') this.o.metrics.lag.observe(Math.max(0, this.#now() - result.newestCreatedAt) / 1000);
     for (const n of notices) n.ack();
     this.o.metrics.notices.inc(notices.length);
     if (notices.length > 0) this.#logger.debug({ conversationId: id, notices: notices.length }, 'caught up');
