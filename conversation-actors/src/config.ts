@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_SHARDS } from '@chat/proto';
 import { envEnum, envInt, envString, limitsEnv } from '@chat/platform';
 import { scyllaEnv } from './store/scylla/scylla-config.js';
+import { searchEnv } from './search/postgres/pg-search-config.js';
 
 export const DEFAULT_DATA_DIR = './data';
 export const DEFAULT_ACTOR_IDLE_MS = 5 * 60_000;
@@ -23,6 +24,8 @@ export const actorsEnvSchema = z.object({
   /** A streamed message with no delta for this long is finished with what arrived (`truncated`). */
   STREAM_IDLE_MS: envInt(DEFAULT_STREAM_IDLE_MS, 100, 3600_000),
   ...scyllaEnv,
+  /** SEARCH, PG_URL, PG_POOL_MAX: where message search looks (./search/). */
+  ...searchEnv,
   ...limitsEnv,
 });
 

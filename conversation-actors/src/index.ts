@@ -26,6 +26,20 @@ export {
 export { type CqlClient, type CqlConnector, createScyllaClient } from './store/scylla/scylla-session.js';
 export { applyMigrations, DDL_OPTIONS, loadMigrations, SCYLLA_SCHEMA_VERSION, type Migration } from './store/scylla/scylla-migrations.js';
 export { BOT_ID_PREFIX, createBotAccount, revokeBotAccount, type CreatedBot } from './bots/bot-accounts.js';
+export type * from './search/search-index.js';
+export { IndexedSearchStore } from './search/indexed-search-store.js';
+export { catchUp, CATCH_UP_PAGE, type CatchUpResult } from './search/catch-up.js';
+export { openPgSearchIndex, PgSearchIndex } from './search/postgres/pg-search-index.js';
+export { PG_SEARCH_SCHEMA_VERSION } from './search/postgres/pg-search-schema.js';
+export {
+  searchEnv,
+  searchEnvSchema,
+  pgSearchOptionsFromEnv,
+  DEFAULT_PG_POOL_MAX,
+  type SearchEnv,
+  type PgSearchOptions,
+} from './search/postgres/pg-search-config.js';
+export { matchesTerms } from './store/search/matches-terms.js';
 export { ChangeNoticeStore } from './search/change-notice-store.js';
 export { Indexer, type IndexerOptions } from './indexer/indexer.js';
 export { IndexerMetrics } from './indexer/indexer-metrics.js';

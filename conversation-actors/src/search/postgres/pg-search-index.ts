@@ -1,0 +1,234 @@
+import pg from 'pg';
+import { type Logger, silentLogger } from '@chat/platform';
+import { BadRequestError, ChatError, StoreUnavailableError } from '../../errors.js';
+import type { CandidatePage, CandidateQuery, IndexPosition, IndexUpdate, IndexedMessage, SearchIndex } from '../search-index.js';
+import { type PgSearchOptions, pgUrlHost } from './pg-search-config.js';
+import { applyPgSearchSchema } from './pg-search-schema.js';
+import { tsqueryLiteral, tsvectorLiteral } from './pg-text-search.js';
+
+/** A query word PostgreSQL could not hold as a lexeme matches nothing (the index leaves such words out too). */
+const MAX_QUERY_WORD_BYTES = 2046;
+/** One statement's longest wait on the server; past it the call fails (unavailable) rather than hang a search or the indexer. */
+const STATEMENT_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+
+const MATCH = `SELECT conversation_id, seq, created_at FROM chat_search_messages
+  WHERE conversation_id = ANY($1::text[]) AND tsv @@ $2::tsquery`;
+const ORDER = 'ORDER BY created_at DESC, conversation_id DESC, seq DESC LIMIT';
+
+interface CandidateRow {
+  conversation_id: string;
+  seq: string;
+  created_at: string;
+}
+
+/**
+ * Opens the PostgreSQL search index at `options.url`: connects, and brings
+ * its tables to this build's schema (pg-search-schema.ts). Rejects with
+ * StoreUnavailableError naming PG_URL's host when the server cannot be
+ * reached or refuses, or when its schema is newer than this build's.
+ */
+export async function openPgSearchIndex(options: PgSearchOptions, logger: Logger = silentLogger()): Promise<PgSearchIndex> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: STATEMENT_TIMEOUT_MS + 1000,
+  });
+  // An idle connection the server dropped: the pool discards it and the next call reconnects; without a listener it would crash the process.
+  pool.on('error', (err) => logger.warn({ err }, 'search database connection lost'));
+  const host = pgUrlHost(options.url);
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new StoreUnavailableError(`cannot connect to the search database at ${host} (PG_URL): ${describe(err)}`, { cause: err });
+  }
+  try {
+    await applyPgSearchSchema(client);
+  } catch (err) {
+    client.release();
+    await pool.end().catch(() => undefined);
+    if (err instanceof ChatError) throw err;
+    throw new StoreUnavailableError(`cannot prepare the search tables at ${host} (PG_URL): ${describe(err)}`, { cause: err });
+  }
+  client.release();
+  return new PgSearchIndex(pool);
+}
+
+/**
+ * SearchIndex on PostgreSQL (see search-index.ts for what every index
+ * guarantees). Keeps words and positions, never bodies. apply() is one
+ * transaction that locks the conversation's position row first, so an
+ * update older than the recorded position is ignored whole (its rows could
+ * undo newer ones), and positions only move up.
+ */
+export class PgSearchIndex implements SearchIndex {
+  readonly #pool: pg.Pool;
+  #closed = false;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async position(conversationId: string): Promise<IndexPosition> {
+    const { rows } = await this.#query<{ indexed_seq: string; indexed_change_seq: string }>(
+      'SELECT indexed_seq, indexed_change_seq FROM chat_search_positions WHERE conversation_id = $1',
+      [conversationId],
+    );
+    const row = rows[0];
+    return row ? { indexedSeq: Number(row.indexed_seq), indexedChangeSeq: Number(row.indexed_change_seq) } : { indexedSeq: 0, indexedChangeSeq: 0 };
+  }
+
+  async apply(update: IndexUpdate): Promise<void> {
+    const client = await this.#connect();
+    let failed: unknown;
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        'INSERT INTO chat_search_positions (conversation_id, indexed_seq, indexed_change_seq) VALUES ($1, 0, 0) ON CONFLICT (conversation_id) DO NOTHING',
+        [update.conversationId],
+      );
+      const { rows } = await client.query<{ indexed_seq: string; indexed_change_seq: string }>(
+        'SELECT indexed_seq, indexed_change_seq FROM chat_search_positions WHERE conversation_id = $1 FOR UPDATE',
+        [update.conversationId],
+      );
+      const current = rows[0];
+      if (current && (Number(current.indexed_seq) > update.position.indexedSeq || Number(current.indexed_change_seq) > update.position.indexedChangeSeq)) {
+        // Someone applied a newer state already: this update's rows may be older than the index's.
+        await client.query('ROLLBACK');
+        return;
+      }
+      const puts = new Map<number, IndexedMessage>();
+      const removes = new Set(update.remove);
+      for (const m of update.put) puts.set(m.seq, m);
+      const rowsToPut: { seq: number; createdAt: number; tsv: string }[] = [];
+      for (const m of puts.values()) {
+        const tsv = tsvectorLiteral(m.body);
+        // A body with no word matches nothing: no row at all.
+        if (tsv === '') removes.add(m.seq);
+        else {
+          removes.delete(m.seq);
+          rowsToPut.push({ seq: m.seq, createdAt: m.createdAt, tsv });
+        }
+      }
+      if (removes.size > 0) {
+        await client.query('DELETE FROM chat_search_messages WHERE conversation_id = $1 AND seq = ANY($2::bigint[])', [update.conversationId, [...removes]]);
+      }
+      if (rowsToPut.length > 0) {
+        await client.query(
+          `INSERT INTO chat_search_messages (conversation_id, seq, created_at, tsv)
+           SELECT $1, u.seq, u.created_at, u.tsv::tsvector FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS u(seq, created_at, tsv)
+           ON CONFLICT (conversation_id, seq) DO UPDATE SET created_at = EXCLUDED.created_at, tsv = EXCLUDED.tsv`,
+          [update.conversationId, rowsToPut.map((r) => r.seq), rowsToPut.map((r) => r.createdAt), rowsToPut.map((r) => r.tsv)],
+        );
+      }
+      await client.query(
+        `UPDATE chat_search_positions SET indexed_seq = GREATEST(indexed_seq, $2), indexed_change_seq = GREATEST(indexed_change_seq, $3)
+         WHERE conversation_id = $1`,
+        [update.conversationId, update.position.indexedSeq, update.position.indexedChangeSeq],
+      );
+      await client.query('COMMIT');
+    } catch (err) {
+      failed = err;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw unavailable(err, 'indexing messages');
+    } finally {
+      // A connection that failed mid-transaction is not handed out again.
+      client.release(failed instanceof Error ? failed : undefined);
+    }
+  }
+
+  async candidates(query: CandidateQuery): Promise<CandidatePage> {
+    const after = query.before === undefined ? undefined : decodeCandidateCursor(query.before);
+    if (query.conversationIds.length === 0 || query.terms.length === 0) return { candidates: [], next: null };
+    if (query.terms.some((t) => t.words.some((w) => Buffer.byteLength(w, 'utf8') > MAX_QUERY_WORD_BYTES))) return { candidates: [], next: null };
+    const params: unknown[] = [[...query.conversationIds], tsqueryLiteral(query.terms)];
+    let sql = MATCH;
+    if (after) {
+      params.push(after.createdAt, after.conversationId, after.seq);
+      sql += ' AND (created_at, conversation_id, seq) < ($3, $4, $5)';
+    }
+    // One row more than asked tells whether another page exists.
+    params.push(query.limit + 1);
+    sql += ` ${ORDER} $${params.length}`;
+    const { rows } = await this.#query<CandidateRow>(sql, params);
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      candidates: page.map((r) => ({ conversationId: r.conversation_id, seq: Number(r.seq) })),
+      next:
+        rows.length > query.limit && last
+          ? encodeCandidateCursor({ createdAt: Number(last.created_at), conversationId: last.conversation_id, seq: Number(last.seq) })
+          : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  async #connect(): Promise<pg.PoolClient> {
+    if (this.#closed) throw new StoreUnavailableError('the search index is closed');
+    try {
+      return await this.#pool.connect();
+    } catch (err) {
+      throw unavailable(err, 'connecting');
+    }
+  }
+
+  async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.#closed) throw new StoreUnavailableError('the search index is closed');
+    try {
+      return await this.#pool.query<R>(sql, params);
+    } catch (err) {
+      throw unavailable(err, 'searching');
+    }
+  }
+}
+
+/** Where a page of candidates ended: the last one's sort key. */
+interface CandidateCursor {
+  createdAt: number;
+  conversationId: string;
+  seq: number;
+}
+
+/** An opaque cursor: base64url of the last candidate's sort key as JSON. */
+export function encodeCandidateCursor(c: CandidateCursor): string {
+  return Buffer.from(JSON.stringify(['p', c.createdAt, c.conversationId, c.seq])).toString('base64url');
+}
+
+/** The cursor's sort key; BadRequestError for anything encodeCandidateCursor did not write. */
+export function decodeCandidateCursor(cursor: string): CandidateCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch (err) {
+    throw new BadRequestError('malformed search cursor', { cause: err });
+  }
+  if (Array.isArray(parsed) && parsed.length === 4 && parsed[0] === 'p') {
+    const [, createdAt, conversationId, seq] = parsed as unknown[];
+    if (Number.isSafeInteger(createdAt) && typeof conversationId === 'string' && Number.isSafeInteger(seq)) {
+      const c = { createdAt: createdAt as number, conversationId, seq: seq as number };
+      // Re-encoding must give the cursor back: a cursor we did not write is refused.
+      if (encodeCandidateCursor(c) === cursor) return c;
+    }
+  }
+  throw new BadRequestError('malformed search cursor');
+}
+
+function unavailable(err: unknown, doing: string): ChatError {
+  if (err instanceof ChatError) return err;
+  return new StoreUnavailableError(`search database failed ${doing}: ${describe(err)}`, { cause: err });
+}
+
+function describe(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
+  const e = err as { code?: string; message?: string };
+  return [e.code, e.message].filter(Boolean).join(' ') || String(err);
+}

@@ -1,0 +1,1 @@
+export { type LivePg, postgresBinDir, startLivePg } from './live-pg.js';
