@@ -28,6 +28,7 @@ const passwords: Record<Role, string> = {
   gateway: `1e5#${randomBytes(12).toString('hex')}`,
   actors: `42 ${randomBytes(12).toString('hex')}`,
   presence: `7#${randomBytes(12).toString('hex')}`,
+  indexer: `0x${randomBytes(12).toString('hex')}`,
 };
 
 /**
@@ -45,6 +46,7 @@ function serverEnv(): Record<string, string> {
     GATEWAY_NATS_PASSWORD: quoted(passwords.gateway),
     ACTORS_NATS_PASSWORD: quoted(passwords.actors),
     PRESENCE_NATS_PASSWORD: quoted(passwords.presence),
+    INDEXER_NATS_PASSWORD: quoted(passwords.indexer),
   };
 }
 
