@@ -40,6 +40,7 @@ export {
   type PgSearchOptions,
 } from './search/postgres/pg-search-config.js';
 export { matchesTerms } from './store/search/matches-terms.js';
+export { ForwardingStore } from './store/forwarding-store.js';
 export { ChangeNoticeStore } from './search/change-notice-store.js';
 export { Indexer, type IndexerOptions } from './indexer/indexer.js';
 export { IndexerMetrics } from './indexer/indexer-metrics.js';

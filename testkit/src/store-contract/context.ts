@@ -13,6 +13,12 @@ export interface ContractStore {
   reopen?: () => Promise<ChatStore>;
   /** Removes whatever open() created. Called after every store the test used was closed. */
   cleanup: () => Promise<void>;
+  /**
+   * For a backend whose search index follows the store asynchronously (the
+   * PostgreSQL index the indexer keeps): brings it up to date with every
+   * write so far. The search contract awaits it before each search.
+   */
+  settleSearch?: () => Promise<void>;
 }
 
 /**
@@ -61,6 +67,11 @@ export class ContractContext {
   get np(): string {
     return this.#np;
   }
+
+  /** Brings the backend's search index up to date, where it has a settleSearch; otherwise nothing to wait for. */
+  readonly settleSearch = async (): Promise<void> => {
+    await this.#backend?.settleSearch?.();
+  };
 
   /** Whether the backend can reopen its data (the durability tests need it). */
   get canReopen(): boolean {

@@ -21,6 +21,17 @@ export { message } from './fixtures.js';
 export type { SearchSupport } from './search.js';
 
 /**
+ * The search part of the contract alone, for a ChatStore that only changes
+ * searchMessages (IndexedSearchStore over an external index): the rest of its
+ * calls are the wrapped store's, which runs the whole contract itself.
+ */
+export function runSearchContract(name: string, open: () => Promise<ContractStore>): void {
+  describe(`ChatStore search contract: ${name}`, () => {
+    searchContract(new ContractContext(open), 'indexed');
+  });
+}
+
+/**
  * The shared contract every ChatStore backend must pass: each guarantee of
  * store.ts, checked through the interface only. `open` is called before every
  * test. Tests use ids with a random prefix, so a backend may share one

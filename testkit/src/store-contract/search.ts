@@ -29,8 +29,11 @@ export function searchContract(ctx: ContractContext, support: SearchSupport): vo
     await ctx.store.appendMessages({ conversationId, epoch: 1, expectedLastSeq: lastSeq, messages });
     return messages;
   };
-  const search = (userId: string, text: string, more: { conversationId?: string; before?: string; limit?: number } = {}) =>
-    ctx.store.searchMessages(userId, { text, limit: 20, ...more });
+  // A backend whose index follows the store asynchronously is brought up to date first (ContractStore.settleSearch).
+  const search = async (userId: string, text: string, more: { conversationId?: string; before?: string; limit?: number } = {}) => {
+    await ctx.settleSearch();
+    return ctx.store.searchMessages(userId, { text, limit: 20, ...more });
+  };
   const keys = (hits: MessageSearchHit[]) => hits.map((h) => `${h.message.conversationId.slice(ctx.p.length)}/${h.message.seq}`);
   const marked = (h: MessageSearchHit) => h.highlights.map((r) => h.snippet.slice(r.start, r.end));
 
@@ -126,7 +129,9 @@ export function searchContract(ctx: ContractContext, support: SearchSupport): vo
       await create(id('a'), [id('alice')]);
       await create(id('b'), [id('alice')]);
       await post(id('a'), 0, id('alice'), Array.from({ length: 13 }, (_, i) => `ping ${i}`));
-      await post(id('b'), 0, id('alice'), Array.from({ length: 12 }, (_, i) => `ping ${i}`));
+      // Stored after a's, and created after them, as the actor stamps them: every index orders b's first.
+      const later = Array.from({ length: 12 }, (_, i) => message(id('b'), i + 1, id('alice'), { body: `ping ${i}`, createdAt: T0 + 100_000 + i * 1000 }));
+      await ctx.store.appendMessages({ conversationId: id('b'), epoch: 1, expectedLastSeq: 0, messages: later });
       const seen: string[] = [];
       let before: string | undefined;
       let pages = 0;
