@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMetricsText } from '@chat/platform';
+import type { OpResult } from '@chat/proto';
+import { SteadyLoad } from '@chat/testkit/cluster-load';
+import { useCluster } from '@chat/testkit/cluster-fixture';
+import type { ChatClient } from '@chat/testkit/chat-client';
+import { type LivePg, postgresBinDir, startLivePg } from '@chat/testkit/live-pg';
+
+type SearchResult = OpResult<'message.search'>;
+
+/** Why the suite cannot run here (no PostgreSQL server binaries), or undefined. */
+const noPg = (() => {
+  try {
+    postgresBinDir();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+})();
+if (noPg) console.warn(`cluster.search-indexer: skipped: ${noPg}`);
+
+const { start: startCluster, senders } = useCluster();
+
+/** Every hit's seq for `query` in one conversation, following `next` to the end. */
+async function searchAll(client: ChatClient, conversationId: string, query: string): Promise<number[]> {
+  const seqs: number[] = [];
+  let before: string | undefined;
+  for (;;) {
+    const page = await client.call<SearchResult>('message.search', { query, conversationId, limit: 50, ...(before ? { before } : {}) });
+    seqs.push(...page.hits.map((h) => h.message.seq));
+    if (!page.next) return seqs.sort((a, b) => a - b);
+    before = page.next;
+  }
+}
+
+/** The `q` quantile (0..1) of a Prometheus histogram on a /metrics page: the upper bound of the bucket it falls in. */
+function histogramQuantile(metricsText: string, name: string, q: number): { value: number; count: number } {
+  const buckets = parseMetricsText(metricsText)
+    .filter((s) => s.name === `${name}_bucket`)
+    .map((s) => ({ le: s.labels['le'] === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels['le']), count: s.value }))
+    .sort((a, b) => a.le - b.le);
+  const count = buckets.at(-1)?.count ?? 0;
+  const rank = q * count;
+  return { value: buckets.find((b) => b.count >= rank)?.le ?? Number.NaN, count };
+}
+
+describe.skipIf(noPg !== undefined)('cluster: PostgreSQL search kept by `chat indexer` (SEARCH=postgres)', () => {
+  let pg: LivePg;
+  beforeAll(async () => {
+    pg = await startLivePg();
+  });
+  afterAll(async () => {
+    await pg?.destroy();
+  });
+
+  it('indexer SIGKILLed and restarted under load: every acknowledged message is found, an edited one by its new text only, a deleted one never', async () => {
+    const c = await startCluster(2, 2, { env: { SEARCH: 'postgres', PG_URL: pg.url } });
+    const first = await c.addIndexer();
+    const list = await senders(c, 8, 'idx');
+    // Bodies are the clientMsgIds, `k-<sender>-<n>`: each has the word "k".
+    const load = new SteadyLoad(list, { intervalMs: 20, retryForMs: 20_000, tag: 'k' }).start();
+    await new Promise((r) => setTimeout(r, 1500));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await new Promise((r) => setTimeout(r, 1000));
+    const second = await c.addIndexer();
+    await new Promise((r) => setTimeout(r, 1500));
+
+    // An edit and a delete while the load goes on.
+    const [editor] = list;
+    await editor!.client.call('message.edit', { conversationId: editor!.conversationId, seq: 1, body: 'walrus renamed' });
+    await editor!.client.call('message.delete', { conversationId: editor!.conversationId, seq: 2 });
+    await new Promise((r) => setTimeout(r, 500));
+    await load.stop();
+
+    const acked = [...load.acked().values()];
+    expect(acked.length).toBeGreaterThan(200);
+    const expected = new Map<string, number[]>();
+    for (const s of list) {
+      const seqs = acked.filter((r) => r.conversationId === s.conversationId).map((r) => r.seq!);
+      expected.set(s.conversationId, [...new Set(seqs)].filter((seq) => s !== editor || (seq !== 1 && seq !== 2)).sort((a, b) => a - b));
+    }
+    // Indexed within a few seconds of the last write (the restarted indexer catches up what it missed).
+    const deadline = Date.now() + 20_000;
+    for (const s of list) {
+      for (;;) {
+        const found = await searchAll(s.client, s.conversationId, 'k');
+        const want = expected.get(s.conversationId)!;
+        const missing = want.filter((seq) => !found.includes(seq));
+        if (missing.length === 0) {
+          // Nothing but what was acknowledged: the edited and the deleted message never answer "k".
+          expect(found).toEqual(want);
+          break;
+        }
+        if (Date.now() > deadline) expect(missing, `acknowledged messages of ${s.conversationId} not found`).toEqual([]);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    expect(await searchAll(editor!.client, editor!.conversationId, 'walrus')).toEqual([1]);
+
+    const metrics = await (await fetch(`${second.opsUrl}/metrics`)).text();
+    const lag = histogramQuantile(metrics, 'chat_indexer_lag_seconds', 0.99);
+    console.log(`cluster.search-indexer: restarted indexer's lag p99 <= ${lag.value} s over ${lag.count} catch-ups (${acked.length} acknowledged sends)`);
+    expect(lag.count).toBeGreaterThan(0);
+  });
+});
