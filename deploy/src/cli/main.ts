@@ -48,6 +48,7 @@ roles:
                directory), presence, G gateways and A actor hosts
                [--gateways 2] [--actors 3] [--port 8080] [--grpc-port 9090]
                [--data-dir ./data/cluster] [--presence 1] [--redis]
+               [--indexer]: also a chat indexer (SEARCH=postgres, PG_URL set)
                [--observability [--scrape-interval 5] [--prometheus-port R]]:
                also a prometheus server (Debian's prometheus package) scraping
                every process with deploy/prometheus/rules.yml

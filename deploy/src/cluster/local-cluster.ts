@@ -52,6 +52,8 @@ export interface LocalClusterOptions {
   onLine?: (name: string, line: string) => void;
   /** Start a redis-server (no persistence) and keep presence in it; default false (presence in memory). */
   redis?: boolean;
+  /** `chat indexer` processes started after the actor hosts (SEARCH=postgres and PG_URL in `env` or the environment). Default 0. */
+  indexers?: number;
   /** Presence service instances; more than one needs `redis`. Default 1. */
   presence?: number;
   /**
@@ -129,6 +131,7 @@ export class LocalCluster {
     try {
       for (let i = 0; i < presence; i++) await cluster.addPresence();
       for (let i = 0; i < options.actors; i++) await cluster.addActorHost();
+      for (let i = 0; i < (options.indexers ?? 0); i++) await cluster.addIndexer();
       for (let i = 0; i < options.gateways; i++) {
         await cluster.#spawnOnPorts('gateway', options.gatewayPort ? options.gatewayPort + i : undefined, options.grpcPort ? options.grpcPort + i : undefined);
       }
