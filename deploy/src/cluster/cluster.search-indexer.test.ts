@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetricsText } from '@chat/platform';
 import type { OpResult } from '@chat/proto';
-import { SteadyLoad } from '@chat/testkit/cluster-load';
+import { type Sender, SteadyLoad } from '@chat/testkit/cluster-load';
 import { useCluster } from '@chat/testkit/cluster-fixture';
+import { restartNatsWithEmptyStore } from '@chat/testkit/servers';
 import type { ChatClient } from '@chat/testkit/chat-client';
 import { type LivePg, postgresBinDir, startLivePg } from '@chat/testkit/live-pg';
 
@@ -30,6 +31,28 @@ async function searchAll(client: ChatClient, conversationId: string, query: stri
     seqs.push(...page.hits.map((h) => h.message.seq));
     if (!page.next) return seqs.sort((a, b) => a - b);
     before = page.next;
+  }
+}
+
+/**
+ * Waits (up to `withinMs`) until a search for `query` in each sender's
+ * conversation finds exactly `expected` seqs; fails naming what is missing.
+ */
+async function expectAllFound(list: Sender[], query: string, expected: Map<string, number[]>, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (const s of list) {
+    for (;;) {
+      const found = await searchAll(s.client, s.conversationId, query);
+      const want = expected.get(s.conversationId)!;
+      const missing = want.filter((seq) => !found.includes(seq));
+      if (missing.length === 0) {
+        // Nothing but what was expected: an edited or deleted message never answers the query.
+        expect(found).toEqual(want);
+        break;
+      }
+      if (Date.now() > deadline) expect(missing, `acknowledged messages of ${s.conversationId} not found`).toEqual([]);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
 
@@ -81,26 +104,37 @@ describe.skipIf(noPg !== undefined)('cluster: PostgreSQL search kept by `chat in
       expected.set(s.conversationId, [...new Set(seqs)].filter((seq) => s !== editor || (seq !== 1 && seq !== 2)).sort((a, b) => a - b));
     }
     // Indexed within a few seconds of the last write (the restarted indexer catches up what it missed).
-    const deadline = Date.now() + 20_000;
-    for (const s of list) {
-      for (;;) {
-        const found = await searchAll(s.client, s.conversationId, 'k');
-        const want = expected.get(s.conversationId)!;
-        const missing = want.filter((seq) => !found.includes(seq));
-        if (missing.length === 0) {
-          // Nothing but what was acknowledged: the edited and the deleted message never answer "k".
-          expect(found).toEqual(want);
-          break;
-        }
-        if (Date.now() > deadline) expect(missing, `acknowledged messages of ${s.conversationId} not found`).toEqual([]);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    await expectAllFound(list, 'k', expected, 20_000);
     expect(await searchAll(editor!.client, editor!.conversationId, 'walrus')).toEqual([1]);
 
     const metrics = await (await fetch(`${second.opsUrl}/metrics`)).text();
     const lag = histogramQuantile(metrics, 'chat_indexer_lag_seconds', 0.99);
     console.log(`cluster.search-indexer: restarted indexer's lag p99 <= ${lag.value} s over ${lag.count} catch-ups (${acked.length} acknowledged sends)`);
     expect(lag.count).toBeGreaterThan(0);
+  });
+
+  it('NATS restarted without its JetStream store, with notices the paused indexer had not applied: it reconciles, and every acknowledged message is found', async () => {
+    // INDEXER_BATCH=1: the paused indexer holds at most two pulled notices, so most conversations keep none.
+    const c = await startCluster(1, 2, { env: { SEARCH: 'postgres', PG_URL: pg.url, INDEXER_BATCH: '1' } });
+    const indexer = await c.addIndexer();
+    const list = await senders(c, 8, 'lost');
+    const load = new SteadyLoad(list, { intervalMs: 30, retryForMs: 30_000, tag: 'n' }).start();
+    await new Promise((r) => setTimeout(r, 1000));
+    // Paused, the indexer leaves the last second of notices unapplied; no conversation is written
+    // after that, so no later notice heals them: NATS loses them with its store, and only the
+    // indexer's reconcile can find those messages.
+    indexer.child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 1000));
+    await load.stop();
+    await restartNatsWithEmptyStore(c.nats, 500);
+    indexer.child.kill('SIGCONT');
+    await c.waitForShards(20_000);
+
+    const acked = [...load.acked().values()];
+    const expected = new Map(list.map((s) => [s.conversationId, [...new Set(acked.filter((r) => r.conversationId === s.conversationId).map((r) => r.seq!))].sort((a, b) => a - b)]));
+    await expectAllFound(list, 'n', expected, 30_000);
+    const metrics = await (await fetch(`${indexer.opsUrl}/metrics`)).text();
+    // One reconcile at the first start, one after the loss.
+    expect(parseMetricsText(metrics).find((m) => m.name === 'chat_indexer_reconcile_runs_total' && m.labels['outcome'] === 'done')?.value).toBeGreaterThanOrEqual(2);
   });
 });
