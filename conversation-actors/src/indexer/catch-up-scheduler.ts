@@ -35,7 +35,8 @@ export interface CatchUpSchedulerOptions {
  */
 export class CatchUpScheduler {
   readonly #waiting = new Map<string, Waiting>();
-  readonly #running = new Set<string>();
+  /** Conversations being caught up, with the notices that catch-up covers. */
+  readonly #running = new Map<string, DeliveredNotice[]>();
   readonly #ready: string[] = [];
   #idle: (() => void) | undefined;
   #stopped = false;
@@ -45,6 +46,11 @@ export class CatchUpScheduler {
   /** Catch-ups running or waiting. */
   get load(): number {
     return this.#running.size + this.#waiting.size;
+  }
+
+  /** Every notice not settled yet: waiting, or covered by a catch-up under way. */
+  held(): DeliveredNotice[] {
+    return [...this.#running.values(), ...[...this.#waiting.values()].map((w) => w.notices)].flat();
   }
 
   /** Schedules a catch-up of the notices' conversations (grouped by conversation). */
@@ -91,7 +97,7 @@ export class CatchUpScheduler {
       const id = this.#ready.shift()!;
       const work = this.#waiting.get(id)!;
       this.#waiting.delete(id);
-      this.#running.add(id);
+      this.#running.set(id, work.notices);
       void this.#process(id, work).finally(() => {
         this.#running.delete(id);
         // Work that arrived meanwhile gets its own catch-up now.

@@ -46,6 +46,8 @@ describe('Indexer on a real change feed', () => {
     /** How far each conversation was read (its lastSeq and changeSeq at the catch-up). */
     const indexed = new Map<string, { lastSeq: number; changeSeq: number }>();
     let failing = false;
+    let slowMs = 2;
+    const calls = new Map<string, number>();
     let running = 0;
     let overlap = false;
     const active = new Set<string>();
@@ -54,7 +56,8 @@ describe('Indexer on a real change feed', () => {
       active.add(conversationId);
       running++;
       try {
-        await new Promise((r) => setTimeout(r, 2));
+        calls.set(conversationId, (calls.get(conversationId) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, slowMs));
         if (failing) throw new Error('index down');
         const head = await sqlite.loadConversation(conversationId);
         if (head) indexed.set(conversationId, { lastSeq: head.lastSeq, changeSeq: head.changeSeq });
@@ -67,8 +70,8 @@ describe('Indexer on a real change feed', () => {
     const registry = new Registry();
     const metrics = new IndexerMetrics(registry);
     const start = async () => {
-      const follower = await NatsChangeFollower.open(bus.connection, { ...settings, fetchWaitMs: 100, checkMs: 300, ackWaitMs: 2000 });
-      const indexer = new Indexer({ follower, catchUp, store: sqlite, metrics, concurrency: 4, retryBaseMs: 50, retryMaxMs: 200, reconcilePage: 3 });
+      const follower = await NatsChangeFollower.open(bus.connection, { ...settings, fetchWaitMs: 100, checkMs: 300, ackWaitMs: 1000 });
+      const indexer = new Indexer({ follower, catchUp, store: sqlite, metrics, concurrency: 4, retryBaseMs: 50, retryMaxMs: 200, reconcilePage: 3, heartbeatMs: 300 });
       indexer.start();
       let stopped = false;
       const stop = async () => {
@@ -86,6 +89,8 @@ describe('Indexer on a real change feed', () => {
       start,
       registry,
       setFailing: (f: boolean) => (failing = f),
+      setSlow: (ms: number) => (slowMs = ms),
+      calls,
       overlap: () => overlap,
       running: () => running,
     };
@@ -155,5 +160,19 @@ describe('Indexer on a real change feed', () => {
     await t.start();
     await writing;
     await until(caughtUp(t.indexed, writers, 30));
+  });
+
+  it('a catch-up that outlasts the ack wait keeps its notice: it is not delivered again while the indexer lives', async () => {
+    const t = await setup();
+    await t.start();
+    await seed(t.store, ['w0'], 1);
+    await until(caughtUp(t.indexed, ['w0'], 1));
+    t.setSlow(2500); // 2.5 ack waits
+    const before = t.calls.get('w0') ?? 0;
+    await t.store.appendMessages({ conversationId: 'w0', epoch: 1, expectedLastSeq: 1, messages: [message('w0', 2, 'ann')] });
+    await until(caughtUp(t.indexed, ['w0'], 2));
+    t.setSlow(2);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(t.calls.get('w0')! - before, 'catch-ups of w0 for its one notice').toBe(1);
   });
 });

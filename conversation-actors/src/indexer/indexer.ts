@@ -17,6 +17,12 @@ export interface IndexerOptions {
   /** The first retry delay after a failure, doubling up to retryMaxMs. Defaults 200 and 30000. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * How often every notice held (waiting or being applied) is marked as still
+   * being worked on, so the feed does not deliver it again while this indexer
+   * lives; keep it well under the follower's ack wait. Default 2000.
+   */
+  heartbeatMs?: number;
   /** Conversations a reconcile lists and catches up at a time. Default 100. */
   reconcilePage?: number;
   /** The clock of the lag metric (ms since the epoch). */
@@ -46,6 +52,7 @@ export class Indexer {
   readonly #retryMaxMs: number;
   readonly #now: () => number;
   #loop: Promise<void> | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   #reconcile: { loss: FeedLoss; done: Promise<void> } | undefined;
 
   constructor(private readonly o: IndexerOptions) {
@@ -64,6 +71,11 @@ export class Indexer {
   /** Starts following the feed. */
   start(): void {
     this.#loop ??= this.#follow();
+    // Notices stay with a live indexer however long they wait; a dead one's come back after the ack wait.
+    this.#heartbeat ??= setInterval(() => {
+      for (const n of this.#scheduler.held()) n.working();
+    }, this.o.heartbeatMs ?? 2000);
+    this.#heartbeat.unref();
   }
 
   /**
@@ -74,6 +86,7 @@ export class Indexer {
    */
   async stop(): Promise<void> {
     this.#stop.abort();
+    clearInterval(this.#heartbeat);
     await this.#loop;
     await this.#scheduler.drain(new Error('the indexer is stopping'));
     await this.#reconcile?.done;

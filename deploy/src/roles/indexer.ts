@@ -3,6 +3,9 @@ import { Indexer, IndexerMetrics, catchUp, openPgSearchIndex, openStore, pgSearc
 import { changeStreamSettings, clusterIndexerEnvSchema, natsConnectSettings } from './cluster-env.js';
 import type { RunningSystem } from './standalone.js';
 
+/** How long notices delivered to an indexer that died wait before another one (or its restart) gets them. */
+export const INDEXER_ACK_WAIT_MS = 6000;
+
 /**
  * `chat indexer`: keeps the PostgreSQL search index current. It follows the
  * change notices the actor hosts publish (JetStream stream CHAT_CHANGES,
@@ -40,6 +43,8 @@ export async function startClusterIndexer(logger: Logger, env: NodeJS.ProcessEnv
       ...changeStreamSettings(config),
       batch: config.INDEXER_BATCH,
       maxAckPending: config.INDEXER_BATCH * 10,
+      // The indexer marks what it holds as in progress every 2 s, so only a dead indexer's notices wait this out.
+      ackWaitMs: INDEXER_ACK_WAIT_MS,
       logger: logger.child({ component: 'change-follower' }),
     });
     const indexer = new Indexer({
@@ -48,6 +53,7 @@ export async function startClusterIndexer(logger: Logger, env: NodeJS.ProcessEnv
       store,
       metrics,
       concurrency: config.INDEXER_CONCURRENCY,
+      heartbeatMs: INDEXER_ACK_WAIT_MS / 3,
       logger: logger.child({ component: 'indexer' }),
     });
     indexer.start();

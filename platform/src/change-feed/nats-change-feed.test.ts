@@ -96,8 +96,11 @@ describe('NatsChangeFeed and NatsChangeFollower on a real nats-server', () => {
     expect((await b.next()).loss).toBeUndefined();
     await b.close();
 
-    const c = await follow(s);
+    const c = await follow(s, { ackWaitMs: 7000 });
     expect((await c.next()).loss).toBeUndefined();
+    // A follower opened with another ack wait sets it on the consumer.
+    const jsm = await bus.connection.jetstreamManager();
+    expect((await jsm.consumers.info(s.stream, 'chat-indexer')).config.ack_wait).toBe(7000 * 1_000_000);
   });
 
   it('reports notices the stream dropped by its size limit before the follower acknowledged them', async () => {

@@ -151,6 +151,14 @@ export class NatsChangeFollower implements ChangeFollower {
     } catch (err) {
       if (!isStreamNotFound(err) && !isConsumerNotFound(err)) throw new ChangeFeedUnavailableError(`cannot look up the change consumer ${this.durable}`, { cause: err });
     }
+    if (info && !this.#messages && info.config.ack_wait !== nanos(this.o.ackWaitMs)) {
+      // Created with another ack wait (an older setting): take this follower's.
+      try {
+        info = await this.jsm.consumers.update(this.s.stream, this.durable, { ack_wait: nanos(this.o.ackWaitMs) });
+      } catch (err) {
+        throw new ChangeFeedUnavailableError(`cannot set the ack wait of the change consumer ${this.durable}`, { cause: err });
+      }
+    }
     if (!info) {
       await this.#stopPulling();
       await ensureChangeStream(this.jsm, this.s);
