@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '@chat/conversation-actors';
-import { newHistogram, recordMs, summarize } from './stats.js';
+import { newHistogram, recordMs } from './stats.js';
+import { KINDS, T0, WHALE_CONVERSATIONS, body, conv, latencyRow, memberships, pick, user, words } from './search-corpus.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -36,28 +37,6 @@ const CONVERSATIONS = Number(o.conversations);
 const USERS = Number(o.users);
 const QUERIES = Number(o.queries);
 const LIMIT = Number(o.limit);
-const VOCABULARY = 30_000;
-/** One user in many conversations: the widest membership filter a query gets. */
-const WHALE_CONVERSATIONS = 400;
-
-// Deterministic pseudo-random numbers (mulberry32), so runs are comparable.
-let seed = 42;
-const rand = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const pick = (n: number) => Math.floor(rand() * n);
-/** Zipf-like rank: word 0 is the most common, as in real text. */
-const zipf = () => Math.floor(VOCABULARY ** rand()) - 1;
-const letters = 'abcdefghijklmnopqrstuvwxyz';
-const words = Array.from({ length: VOCABULARY }, (_, i) => {
-  let w = '';
-  for (let n = i + 26 * 26; n > 0; n = Math.floor(n / 26)) w += letters[n % 26];
-  return w;
-});
-
 // The store's writer and checkpoint threads are plain .mjs files it expects next to its code: here, the bundle.
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sqliteDir = path.join(here, '..', '..', 'conversation-actors', 'src', 'store', 'sqlite');
@@ -65,9 +44,7 @@ for (const f of ['sqlite-writer-worker.mjs', 'sqlite-checkpoint-worker.mjs']) fs
 
 fs.rmSync(o.dir, { recursive: true, force: true });
 const file = path.join(o.dir, 'chat.db');
-const user = (i: number) => `u${i}`;
-const conv = (i: number) => `g_bench${i}`;
-const members = new Map<string, string[]>();
+let members = new Map<string, string[]>();
 
 async function seed_(): Promise<void> {
   // The schema (and its search triggers) exactly as the store creates it.
@@ -82,14 +59,10 @@ async function seed_(): Promise<void> {
     for (let i = 0; i < USERS; i++) u.run(user(i), `User ${i}`, `user ${i}`, user(i));
     const c = db.prepare(`INSERT INTO conversations (id, kind, title, created_at, last_seq, last_activity_at, epoch) VALUES (?, 'group', 't', 0, 0, 0, 1)`);
     const m = db.prepare(`INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES (?, ?, 'member', 0)`);
-    for (let i = 0; i < CONVERSATIONS; i++) {
-      const set = new Set<string>();
-      const n = 2 + pick(7);
-      while (set.size < n) set.add(user(1 + pick(USERS - 1)));
-      if (i % Math.ceil(CONVERSATIONS / WHALE_CONVERSATIONS) === 0) set.add(user(0));
-      c.run(conv(i));
-      for (const id of set) m.run(conv(i), id);
-      members.set(conv(i), [...set]);
+    members = memberships(CONVERSATIONS, USERS);
+    for (const [id, set] of members) {
+      c.run(id);
+      for (const member of set) m.run(id, member);
     }
   })();
   const insert = db.prepare(
@@ -103,30 +76,20 @@ async function seed_(): Promise<void> {
         const ci = pick(CONVERSATIONS);
         const seq = ++lastSeq[ci]!;
         const senders = members.get(conv(ci))!;
-        const body = Array.from({ length: 4 + pick(20) }, zipf).map((w) => words[w]).join(' ');
-        insert.run(conv(ci), seq, `m${k}`, senders[pick(senders.length)], `c${k}`, body, 1_700_000_000_000 + k);
+        const text = body();
+        insert.run(conv(ci), seq, `m${k}`, senders[pick(senders.length)], `c${k}`, text, T0 + k);
       }
     })();
     if (done % 100_000 < BATCH) process.stderr.write(`\rseeded ${done + BATCH}`);
   }
   const head = db.prepare('UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ?');
-  db.transaction(() => lastSeq.forEach((s, i) => head.run(s, 1_700_000_000_000 + s, conv(i))))();
+  db.transaction(() => lastSeq.forEach((s, i) => head.run(s, T0 + s, conv(i))))();
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write('\n');
   console.log(`seeded ${MESSAGES} messages in ${CONVERSATIONS} conversations (${USERS} users) in ${secs.toFixed(1)} s (${Math.round(MESSAGES / secs)} msgs/s, ${o['no-index'] ? 'no search index' : 'FTS triggers included'}, ${BATCH} per transaction); file ${(fs.statSync(file).size / 2 ** 20).toFixed(0)} MiB`);
 }
-
-/** The query kinds measured, each a function of the random source. */
-const KINDS: Record<string, () => string> = {
-  'common word': () => words[pick(10)]!,
-  'mid word': () => words[100 + pick(900)]!,
-  'rare word': () => words[10_000 + pick(20_000)]!,
-  'two words': () => `${words[pick(200)]} ${words[pick(2000)]}`,
-  'prefix (3 letters)': () => words[pick(3000)]!.slice(0, 3),
-  'absent word': () => 'zzzzqx',
-};
 
 async function measure(): Promise<void> {
   const store = openSqliteStore({ dataDir: o.dir });
@@ -151,14 +114,10 @@ async function measure(): Promise<void> {
     if (isWhale) recordMs(whale, ms);
   }
   await store.close();
-  const row = (name: string, h: ReturnType<typeof newHistogram>) => {
-    const s = summarize(h);
-    return `${name.padEnd(22)} n=${String(s.count).padStart(5)}  p50 ${s.p50.toFixed(2).padStart(7)} ms  p90 ${s.p90.toFixed(2).padStart(7)} ms  p99 ${s.p99.toFixed(2).padStart(7)} ms  max ${s.max.toFixed(2).padStart(7)} ms`;
-  };
   console.log(`searchMessages, limit ${LIMIT}, ${QUERIES} queries (mean ${(hits / QUERIES).toFixed(1)} hits):`);
-  for (const [k, h] of perKind) console.log(row(k, h));
-  console.log(row(`whale (${WHALE_CONVERSATIONS} convs)`, whale));
-  console.log(row('all', all));
+  for (const [k, h] of perKind) console.log(latencyRow(k, h));
+  console.log(latencyRow(`whale (${WHALE_CONVERSATIONS} convs)`, whale));
+  console.log(latencyRow('all', all));
 }
 
 // The store's threads are unref'd (a server's sockets keep it alive): hold the event loop open meanwhile.

@@ -29,8 +29,9 @@ export { BOT_ID_PREFIX, createBotAccount, revokeBotAccount, type CreatedBot } fr
 export type * from './search/search-index.js';
 export { IndexedSearchStore } from './search/indexed-search-store.js';
 export { catchUp, CATCH_UP_PAGE, type CatchUpResult } from './search/catch-up.js';
-export { openPgSearchIndex, PgSearchIndex } from './search/postgres/pg-search-index.js';
-export { PG_SEARCH_SCHEMA_VERSION } from './search/postgres/pg-search-schema.js';
+export { openPgSearchIndex, PgSearchIndex, PER_CONVERSATION_MAX } from './search/postgres/pg-search-index.js';
+export { MESSAGE_INDEXES, PG_SEARCH_SCHEMA_VERSION } from './search/postgres/pg-search-schema.js';
+export { tsqueryLiteral, tsvectorLiteral } from './search/postgres/pg-text-search.js';
 export {
   searchEnv,
   searchEnvSchema,
@@ -40,6 +41,7 @@ export {
   type PgSearchOptions,
 } from './search/postgres/pg-search-config.js';
 export { matchesTerms } from './store/search/matches-terms.js';
+export { searchTerms, type SearchTerm } from './store/search/search-terms.js';
 export { ForwardingStore } from './store/forwarding-store.js';
 export { ChangeNoticeStore } from './search/change-notice-store.js';
 export { Indexer, type IndexerOptions } from './indexer/indexer.js';

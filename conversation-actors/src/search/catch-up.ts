@@ -58,7 +58,7 @@ export async function catchUp(store: ChatStore, index: SearchIndex, conversation
     result.position = position;
   };
 
-  // The changes first: when there are more than one read holds, every message is read again instead.
+  // Which already indexed messages changed, read before the new ones; when more changed than one read holds, every message is read again instead.
   let changed: ChatMessage[] = [];
   let readFrom = start.indexedSeq;
   if (target.indexedChangeSeq > start.indexedChangeSeq && start.indexedSeq > 0) {

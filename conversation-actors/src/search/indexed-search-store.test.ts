@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LivePg, startLivePg } from '@chat/testkit/live-pg';
 import { SettlingSearchStore } from '@chat/testkit/settling-search';
 import { message, runSearchContract } from '@chat/testkit/store-contract';
+import { ForwardingStore } from '../store/forwarding-store.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { ChatStore } from '../store/store.js';
 import { IndexedSearchStore } from './indexed-search-store.js';
@@ -75,6 +76,19 @@ describe('IndexedSearchStore', () => {
     expect(page.hits[0]?.snippet).toBe('harbour one');
     await store.applyMembershipChange({ conversationId: c, epoch: 1, add: [], remove: ['bob'], roles: [], changeSeq: 3 });
     expect((await store.searchMessages('bob', { text: 'harbour', limit: 10 })).hits).toEqual([]);
+  });
+
+  it('has the wrapped store’s probeWrite, so a store that cannot write is still probed, and none when the store has none', async () => {
+    const dataDir = tempDir();
+    cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const sqlite = openSqliteStore({ dataDir });
+    const store = new IndexedSearchStore(sqlite, await openPgSearchIndex({ url: server.url, poolMax: 1 }));
+    expect(store.probeWrite).toBeTypeOf('function');
+    await expect(store.probeWrite!()).resolves.toBeUndefined();
+    const other = await openPgSearchIndex({ url: server.url, poolMax: 1 });
+    expect(new IndexedSearchStore(new ForwardingStore(sqlite), other).probeWrite).toBeUndefined();
+    await other.close();
+    await store.close();
   });
 
   it('reads more candidates when the store drops some, and pages on with the index cursor', async () => {

@@ -16,15 +16,18 @@ const MAX_CANDIDATE_ROUNDS = 4;
  * the store at query time (a removed member finds nothing there), and every
  * candidate is read back from the store, so a deleted message, a stream not
  * finished, or an edit the index has not seen yet never shows up with text it
- * no longer has. Everything else goes to the store unchanged. close() closes
- * the index too.
+ * no longer has. Everything else goes to the store unchanged (probeWrite
+ * too, where it has one). close() closes the index too.
  */
 export class IndexedSearchStore extends ForwardingStore {
   readonly #index: SearchIndex;
+  /** The wrapped store's, when it has one: WriteHealthStore probes a store that cannot write through it. */
+  readonly probeWrite?: () => Promise<void>;
 
   constructor(inner: ChatStore, index: SearchIndex) {
     super(inner);
     this.#index = index;
+    if (inner.probeWrite) this.probeWrite = () => inner.probeWrite!();
   }
 
   override async searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage> {

@@ -5,7 +5,7 @@ import { BadRequestError, StoreUnavailableError } from '../../errors.js';
 import { searchTerms } from '../../store/search/search-terms.js';
 import type { IndexUpdate } from '../search-index.js';
 import { PG_SEARCH_SCHEMA_VERSION } from './pg-search-schema.js';
-import { type PgSearchIndex, openPgSearchIndex } from './pg-search-index.js';
+import { PER_CONVERSATION_MAX, type PgSearchIndex, openPgSearchIndex } from './pg-search-index.js';
 
 const T0 = 1_700_000_000_000;
 let server: LivePg;
@@ -76,6 +76,32 @@ describe('PgSearchIndex', () => {
     for (const forged of ['not-a-cursor', Buffer.from('["p",1,"x",1] ').toString('base64url'), Buffer.from('["p",1.5,"x",1]').toString('base64url')]) {
       await expect(index.candidates({ conversationIds: [a], terms: searchTerms('ping'), limit: 5, before: forged })).rejects.toBeInstanceOf(BadRequestError);
     }
+  });
+
+  it('orders and pages the same whether it walks each conversation or all of them at once (more than PER_CONVERSATION_MAX)', async () => {
+    const ids = Array.from({ length: PER_CONVERSATION_MAX + 5 }, (_, i) => conv(`m${i}`));
+    // Interleaved times, ties included: conversation i's message s at T0 + (s * 3 + i % 3) * 1000.
+    const expected: { key: string; at: number; id: string; seq: number }[] = [];
+    for (const [i, id] of ids.entries()) {
+      const put = Array.from({ length: 4 }, (_, s) => ({ seq: s + 1, createdAt: T0 + ((s + 1) * 3 + (i % 3)) * 1000, body: s % 2 ? 'echo chamber' : 'echo' }));
+      await index.apply({ conversationId: id, put, remove: [], position: { indexedSeq: 4, indexedChangeSeq: 0 } });
+      for (const m of put) expected.push({ key: `${id}/${m.seq}`, at: m.createdAt, id, seq: m.seq });
+    }
+    expected.sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) || b.seq - a.seq);
+    const all = async (conversationIds: string[], text: string) => {
+      const seen: string[] = [];
+      let before: string | undefined;
+      do {
+        const page = await index.candidates({ conversationIds, terms: searchTerms(text), limit: 7, before });
+        seen.push(...page.candidates.map((c) => `${c.conversationId}/${c.seq}`));
+        before = page.next ?? undefined;
+      } while (before);
+      return seen;
+    };
+    expect(await all(ids, 'echo')).toEqual(expected.map((e) => e.key));
+    expect(await all(ids, 'chamber ')).toEqual(expected.filter((e) => e.seq % 2 === 0).map((e) => e.key));
+    const few = ids.slice(0, PER_CONVERSATION_MAX);
+    expect(await all(few, 'echo')).toEqual(expected.filter((e) => few.includes(e.id)).map((e) => e.key));
   });
 
   it('replaces a put message, removes, and never lowers a position: an older update is ignored whole', async () => {

@@ -12,9 +12,29 @@ const MAX_QUERY_WORD_BYTES = 2046;
 const STATEMENT_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
-const MATCH = `SELECT conversation_id, seq, created_at FROM chat_search_messages
-  WHERE conversation_id = ANY($1::text[]) AND tsv @@ $2::tsquery`;
-const ORDER = 'ORDER BY created_at DESC, conversation_id DESC, seq DESC LIMIT';
+/**
+ * Up to this many conversations, a search walks each conversation newest
+ * first and merges (PER_CONVERSATION): a common word stops after `limit`
+ * rows per conversation whatever its size. Above it, one walk over all
+ * (ACROSS_CONVERSATIONS), where the planner picks between the time index
+ * (common words) and the words index (rare ones); walking hundreds of
+ * conversations one by one would read `limit` rows from each.
+ */
+export const PER_CONVERSATION_MAX = 20;
+
+// $1 conversations, $2 tsquery, $3 limit, then optionally $4..$6 the cursor's (created_at, conversation_id, seq).
+const AFTER_CURSOR = 'AND (created_at, conversation_id, seq) < ($4, $5, $6)';
+const PER_CONVERSATION = (cursor: boolean) => `SELECT m.conversation_id, m.seq, m.created_at
+  FROM unnest($1::text[]) AS c(id)
+  CROSS JOIN LATERAL (
+    SELECT conversation_id, seq, created_at FROM chat_search_messages
+    WHERE conversation_id = c.id AND tsv @@ $2::tsquery ${cursor ? `AND created_at <= $4 ${AFTER_CURSOR}` : ''}
+    ORDER BY created_at DESC, seq DESC LIMIT $3
+  ) AS m
+  ORDER BY m.created_at DESC, m.conversation_id DESC, m.seq DESC LIMIT $3`;
+const ACROSS_CONVERSATIONS = (cursor: boolean) => `SELECT conversation_id, seq, created_at FROM chat_search_messages
+  WHERE conversation_id = ANY($1::text[]) AND tsv @@ $2::tsquery ${cursor ? AFTER_CURSOR : ''}
+  ORDER BY created_at DESC, conversation_id DESC, seq DESC LIMIT $3`;
 
 interface CandidateRow {
   conversation_id: string;
@@ -145,15 +165,11 @@ export class PgSearchIndex implements SearchIndex {
     const after = query.before === undefined ? undefined : decodeCandidateCursor(query.before);
     if (query.conversationIds.length === 0 || query.terms.length === 0) return { candidates: [], next: null };
     if (query.terms.some((t) => t.words.some((w) => Buffer.byteLength(w, 'utf8') > MAX_QUERY_WORD_BYTES))) return { candidates: [], next: null };
-    const params: unknown[] = [[...query.conversationIds], tsqueryLiteral(query.terms)];
-    let sql = MATCH;
-    if (after) {
-      params.push(after.createdAt, after.conversationId, after.seq);
-      sql += ' AND (created_at, conversation_id, seq) < ($3, $4, $5)';
-    }
     // One row more than asked tells whether another page exists.
-    params.push(query.limit + 1);
-    sql += ` ${ORDER} $${params.length}`;
+    const params: unknown[] = [[...new Set(query.conversationIds)], tsqueryLiteral(query.terms), query.limit + 1];
+    if (after) params.push(after.createdAt, after.conversationId, after.seq);
+    const shape = query.conversationIds.length <= PER_CONVERSATION_MAX ? PER_CONVERSATION : ACROSS_CONVERSATIONS;
+    const sql = shape(after !== undefined);
     const { rows } = await this.#query<CandidateRow>(sql, params);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];

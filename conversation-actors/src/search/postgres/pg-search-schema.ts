@@ -8,18 +8,31 @@ export const PG_SEARCH_SCHEMA_VERSION = 1;
 const SCHEMA_LOCK = 0x63686174_7331n; // "chats1"
 
 /**
+ * The secondary indexes of chat_search_messages (bulk loads drop them and
+ * create them again after), each serving one way the planner may answer a
+ * search (pg-search-index.ts):
+ * - words: GIN on the tsvector, for words few messages have;
+ * - conversation_time: newest first within one conversation, walked per
+ *   conversation when the caller has few (a common word stops after `limit`);
+ * - time: newest first across all, walked when the caller has many
+ *   conversations and the word is common.
+ */
+export const MESSAGE_INDEXES = [
+  'CREATE INDEX IF NOT EXISTS chat_search_messages_words ON chat_search_messages USING gin (tsv)',
+  'CREATE INDEX IF NOT EXISTS chat_search_messages_conversation_time ON chat_search_messages (conversation_id, created_at, seq)',
+  'CREATE INDEX IF NOT EXISTS chat_search_messages_time ON chat_search_messages (created_at, conversation_id, seq)',
+];
+
+/**
  * Version 1. Rows hold what matching and ordering need, never a body:
  * - chat_search_messages: one row per searchable message, its words and
- *   positions as a tsvector (pg-text-search.ts). The GIN index holds
- *   (conversation_id, tsv) together (btree_gin), so a search limited to the
- *   caller's conversations intersects both in the index instead of reading
- *   every match of a common word.
+ *   positions as a tsvector (pg-text-search.ts), and its createdAt (the order
+ *   of results);
  * - chat_search_positions: how far each conversation is indexed (IndexPosition).
  * conversation_id uses the "C" collation: byte order, the same on every
  * server whatever its locale, so the keyset cursor means the same everywhere.
  */
 const V1 = [
-  'CREATE EXTENSION IF NOT EXISTS btree_gin',
   `CREATE TABLE IF NOT EXISTS chat_search_messages (
      conversation_id text COLLATE "C" NOT NULL,
      seq bigint NOT NULL,
@@ -27,7 +40,7 @@ const V1 = [
      tsv tsvector NOT NULL,
      PRIMARY KEY (conversation_id, seq)
    )`,
-  'CREATE INDEX IF NOT EXISTS chat_search_messages_words ON chat_search_messages USING gin (conversation_id, tsv)',
+  ...MESSAGE_INDEXES,
   `CREATE TABLE IF NOT EXISTS chat_search_positions (
      conversation_id text COLLATE "C" PRIMARY KEY,
      indexed_seq bigint NOT NULL,

@@ -1,0 +1,64 @@
+// The synthetic corpus and query mix of the search benches (sqlite-search.ts,
+// pg-search.ts): the same seed gives the same conversations, messages and
+// queries, so their figures compare.
+import type { Histogram } from 'hdr-histogram-js';
+import { summarize } from './stats.js';
+
+export const VOCABULARY = 30_000;
+/** One user in many conversations: the widest membership filter a query gets. */
+export const WHALE_CONVERSATIONS = 400;
+/** createdAt of message k (in seeding order) is T0 + k. */
+export const T0 = 1_700_000_000_000;
+
+// Deterministic pseudo-random numbers (mulberry32), so runs are comparable.
+let seed = 42;
+export const rand = (): number => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+export const pick = (n: number): number => Math.floor(rand() * n);
+/** Zipf-like rank: word 0 is the most common, as in real text. */
+export const zipf = (): number => Math.floor(VOCABULARY ** rand()) - 1;
+const letters = 'abcdefghijklmnopqrstuvwxyz';
+export const words = Array.from({ length: VOCABULARY }, (_, i) => {
+  let w = '';
+  for (let n = i + 26 * 26; n > 0; n = Math.floor(n / 26)) w += letters[n % 26];
+  return w;
+});
+
+export const user = (i: number): string => `u${i}`;
+export const conv = (i: number): string => `g_bench${i}`;
+
+/** Members of each conversation: 2 to 8 random users, plus user 0 (the whale) in WHALE_CONVERSATIONS of them. */
+export function memberships(conversations: number, users: number): Map<string, string[]> {
+  const members = new Map<string, string[]>();
+  for (let i = 0; i < conversations; i++) {
+    const set = new Set<string>();
+    const n = 2 + pick(7);
+    while (set.size < n) set.add(user(1 + pick(users - 1)));
+    if (i % Math.ceil(conversations / WHALE_CONVERSATIONS) === 0) set.add(user(0));
+    members.set(conv(i), [...set]);
+  }
+  return members;
+}
+
+/** A message body: 4 to 23 words drawn Zipf-like. */
+export const body = (): string => Array.from({ length: 4 + pick(20) }, zipf).map((w) => words[w]).join(' ');
+
+/** The query kinds measured, each a function of the random source. */
+export const KINDS: Record<string, () => string> = {
+  'common word': () => words[pick(10)]!,
+  'mid word': () => words[100 + pick(900)]!,
+  'rare word': () => words[10_000 + pick(20_000)]!,
+  'two words': () => `${words[pick(200)]} ${words[pick(2000)]}`,
+  'prefix (3 letters)': () => words[pick(3000)]!.slice(0, 3),
+  'absent word': () => 'zzzzqx',
+};
+
+/** One line of the latency table. */
+export function latencyRow(name: string, h: Histogram): string {
+  const s = summarize(h);
+  return `${name.padEnd(22)} n=${String(s.count).padStart(5)}  p50 ${s.p50.toFixed(2).padStart(7)} ms  p90 ${s.p90.toFixed(2).padStart(7)} ms  p99 ${s.p99.toFixed(2).padStart(7)} ms  max ${s.max.toFixed(2).padStart(7)} ms`;
+}
