@@ -77,6 +77,17 @@ describe('ChangeNoticeStore', () => {
     }
   });
 
+  it('passes the wrapped store’s probeWrite on (WriteHealthStore probes a store that cannot write through it)', async () => {
+    const { store, follower } = await open();
+    try {
+      expect(store.probeWrite).toBeTypeOf('function');
+      await store.probeWrite!();
+    } finally {
+      await follower.close();
+      await store.close();
+    }
+  });
+
   it('fails a write whose notice cannot be published with StoreUnavailableError, the feed’s error as its cause, while the store kept it', async () => {
     const { store, follower } = await open();
     await follower.close();

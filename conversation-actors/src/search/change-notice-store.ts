@@ -13,11 +13,16 @@ import type { AppendBatch, AppendResult, ChatStore, MessageUpdate } from '../sto
  * with StoreUnavailableError (the feed's error as its cause) although the
  * store kept it: the actor then treats the write as of unknown outcome and
  * reloads the conversation's head, and a client's retry is answered as a
- * duplicate, which publishes the notice again. Other calls pass through.
+ * duplicate, which publishes the notice again. Other calls pass through
+ * (probeWrite too, where the wrapped store has one).
  */
 export class ChangeNoticeStore extends ForwardingStore {
+  /** The wrapped store's, when it has one: WriteHealthStore probes a store that cannot write through it. */
+  readonly probeWrite?: () => Promise<void>;
+
   constructor(inner: ChatStore, private readonly feed: ChangeFeed) {
     super(inner);
+    if (inner.probeWrite) this.probeWrite = () => inner.probeWrite!();
   }
 
   override async appendMessages(batch: AppendBatch): Promise<AppendResult> {
