@@ -103,6 +103,21 @@ describe('NatsChangeFeed and NatsChangeFollower on a real nats-server', () => {
     expect((await jsm.consumers.info(s.stream, 'chat-indexer')).config.ack_wait).toBe(7000 * 1_000_000);
   });
 
+  it('two followers of one name share the notices, each once, with no loss reported', async () => {
+    const s = streamSettings();
+    const feed = await NatsChangeFeed.open(bus.connection, { ...s, shards: 4 });
+    const a = await follow(s);
+    await a.reconciled((await a.next()).loss!);
+    const b = await follow(s);
+    for (let i = 0; i < 40; i++) await feed.publish({ conversationId: `s${i}`, lastSeq: 1, changeSeq: 0 });
+    const [ra, rb] = await Promise.all([collect(a, 20), collect(b, 20)]);
+    const ids = [...ra.ids, ...rb.ids];
+    // Between them every notice, none twice (they ran until 20 each or the deadline).
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBeGreaterThanOrEqual(40);
+    expect([...ra.losses, ...rb.losses]).toEqual([]);
+  });
+
   it('reports notices the stream dropped by its size limit before the follower acknowledged them', async () => {
     const s = streamSettings({ maxBytes: 4096 });
     const feed = await NatsChangeFeed.open(bus.connection, { ...s, shards: 4 });

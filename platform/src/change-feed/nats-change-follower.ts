@@ -35,23 +35,22 @@ export interface NatsChangeFollowerOptions extends ChangeStreamSettings {
  * acknowledgements. Messages are pulled continuously (at most
  * maxAckPending unacknowledged) and handed out in batches.
  *
- * Loss is found three ways, and recorded in the consumer's description
+ * Loss is found two ways, and recorded in the consumer's description
  * before it is reported, so a follower restarted before reconciling reports
  * it again:
  * - the consumer does not exist (first start, or NATS came back without its
  *   JetStream store): it is created with the mark already set;
- * - a new delivery skips stream sequences (the limits dropped notices never
- *   delivered);
- * - the stream's first sequence is past the consumer's ack floor + 1 (the
- *   limits dropped notices delivered but not acknowledged).
+ * - the stream's first sequence is past the consumer's ack floor + 1: the
+ *   limits dropped notices the consumer had not acknowledged (delivered or
+ *   not). Looked at every `checkMs`.
+ * Both are properties of the consumer, not of one follower, so several
+ * followers may share it (each gets part of the notices).
  */
 export class NatsChangeFollower implements ChangeFollower {
   readonly #queue: JsMsg[] = [];
   #wake: (() => void) | undefined;
   #messages: ConsumerMessages | undefined;
   #loss: FeedLoss | undefined;
-  /** The highest stream sequence delivered for the first time, to see gaps. */
-  #lastSeq = 0;
   #nextCheckAt = 0;
   #closed = false;
 
@@ -107,10 +106,6 @@ export class NatsChangeFollower implements ChangeFollower {
     const taken = this.#queue.splice(0, this.o.batch);
     const notices: DeliveredNotice[] = [];
     for (const m of taken) {
-      if (!m.redelivered) {
-        if (m.seq > this.#lastSeq + 1) await this.#lost('notices-discarded', `stream sequences ${this.#lastSeq + 1} to ${m.seq - 1} were dropped by the stream's limits before delivery`);
-        this.#lastSeq = Math.max(this.#lastSeq, m.seq);
-      }
       let notice: ChangeNotice;
       try {
         notice = ChangeNotice.decode(m.data);
@@ -163,8 +158,6 @@ export class NatsChangeFollower implements ChangeFollower {
       await this.#stopPulling();
       await ensureChangeStream(this.jsm, this.s);
       info = await this.#create();
-      const first = (await this.#streamState()).first_seq;
-      this.#lastSeq = Math.max(0, first - 1);
     }
     const pending = info.config.description?.startsWith(PENDING_PREFIX) ? info.config.description.slice(PENDING_PREFIX.length) : undefined;
     if (pending !== undefined && !this.#loss) this.#loss = { reason: pending.startsWith('position-created') ? 'position-created' : 'reconcile-pending', detail: pending };
@@ -174,10 +167,7 @@ export class NatsChangeFollower implements ChangeFollower {
         await this.#lost('notices-discarded', `stream starts at ${state.first_seq} but ${this.durable} acknowledged all only up to ${info.ack_floor.stream_seq}`);
       }
     }
-    if (!this.#messages) {
-      if (this.#lastSeq === 0) this.#lastSeq = info.delivered.stream_seq;
-      await this.#startPulling();
-    }
+    if (!this.#messages) await this.#startPulling();
     this.#nextCheckAt = Date.now() + this.o.checkMs;
   }
 
