@@ -76,8 +76,8 @@ VOLUME ["/data"]
 USER node
 # 8080 gateway HTTP/WebSocket and web client (standalone: its ops endpoints too),
 # 9090 gateway gRPC API, 9101 gateway ops (/healthz /readyz /metrics, OPS_PORT),
-# 9100 actor host ops, 9200 presence ops.
-EXPOSE 8080 9090 9100 9101 9200
+# 9100 actor host ops, 9200 presence ops, 9300 search indexer ops.
+EXPOSE 8080 9090 9100 9101 9200 9300
 # /readyz of the role this container runs, on its ops port (a gateway's OPS_PORT,
 # standalone's PORT unless OPS_PORT is set, the PORT of actors and presence).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \

@@ -21,6 +21,8 @@ export const SERVER_HISTOGRAMS = [
   { name: 'chat_actor_mailbox_wait_seconds', label: 'actor mailbox wait', unit: 'ms' },
   { name: 'chat_store_write_seconds', label: 'store write (one batch)', unit: 'ms' },
   { name: 'chat_actor_commit_batch_size', label: 'commit batch size (messages)', unit: '' },
+  // A `chat indexer` among --metrics-url (SEARCH=postgres): commit to searchable, per catch-up.
+  { name: 'chat_indexer_lag_seconds', label: 'indexing lag (message → searchable)', unit: 'ms' },
 ] as const;
 
 export interface HistogramDelta {

@@ -43,3 +43,7 @@ export {
 export { matchesTerms } from './store/search/matches-terms.js';
 export { searchTerms, type SearchTerm } from './store/search/search-terms.js';
 export { ForwardingStore } from './store/forwarding-store.js';
+export { ChangeNoticeStore } from './search/change-notice-store.js';
+export { Indexer, type IndexerOptions } from './indexer/indexer.js';
+export { IndexerMetrics } from './indexer/indexer-metrics.js';
+export type { IndexerCatchUp, CaughtUp } from './indexer/catch-up-scheduler.js';

@@ -7,19 +7,19 @@
 //
 // Without a URL the role is read from the command line of the container's
 // `chat` process (/proc), and its port from the environment: a gateway's
-// OPS_PORT, standalone's OPS_PORT or else PORT, the PORT of actors and
-// presence, or that role's default.
+// OPS_PORT, standalone's OPS_PORT or else PORT, the PORT of actors,
+// presence and indexer, or that role's default.
 import { readFileSync, readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 /** Each role's default port of /readyz (the schemas' defaults; deploy/src/packaging checks they agree). */
-export const DEFAULT_PORTS = { standalone: 8080, gateway: 9101, actors: 9100, presence: 9200 };
+export const DEFAULT_PORTS = { standalone: 8080, gateway: 9101, actors: 9100, presence: 9200, indexer: 9300 };
 
 /** The /readyz URL of `role` given the environment. */
 export function readyUrl(role, env) {
   const port = role === 'gateway' ? env.OPS_PORT || DEFAULT_PORTS.gateway : role === 'standalone' || !(role in DEFAULT_PORTS) ? env.OPS_PORT || env.PORT || DEFAULT_PORTS.standalone : env.PORT || DEFAULT_PORTS[role];
   // A gateway listening on one address (HOST; its ops port too) answers there only; on every interface, loopback is one of them.
-  const host = !env.HOST || env.HOST === '0.0.0.0' || env.HOST === '::' || role === 'actors' || role === 'presence' ? '127.0.0.1' : env.HOST;
+  const host = !env.HOST || env.HOST === '0.0.0.0' || env.HOST === '::' || role === 'actors' || role === 'presence' || role === 'indexer' ? '127.0.0.1' : env.HOST;
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}/readyz`;
 }
 

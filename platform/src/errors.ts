@@ -63,3 +63,8 @@ export class PortUnavailableError extends PlatformError {
     super(`cannot listen on port ${port}: ${why} (set ${setting} to a free port)`, options);
   }
 }
+
+/** The change feed (a JetStream stream) could not be reached or refused a request. Retryable. */
+export class ChangeFeedUnavailableError extends PlatformError {
+  readonly code = 'unavailable';
+}

@@ -15,3 +15,4 @@ export * from './leases/index.js';
 export * from './http/ops-server.js';
 export * from './auth/bot-token.js';
 export * from './tracing/index.js';
+export * from './change-feed/index.js';

@@ -49,6 +49,7 @@ export {
   QueryReply,
 } from './gen/chat/v1/query.js';
 export { ThreadUpdate } from './gen/chat/v1/event.js';
+export { ChangeNotice } from './gen/chat/v1/change.js';
 export { ConversationViews, Event, MemberMarks, MessageDelta, Receipt, TypingEvent } from './gen/chat/v1/event.js';
 export {
   SessionRef,

@@ -79,3 +79,17 @@ export const PRESENCE_CHANGES_SUBJECT = 'chat.presence.changes';
  */
 export const PRESENCE_FANOUT_QUEUE = 'chat-presence-fanout';
 
+
+/**
+ * Change notices (ChangeNotice) of the conversations in shard `n`, published
+ * by their actor host after each acknowledged message write when an external
+ * search index is kept (SEARCH=postgres); stored in the JetStream stream
+ * CHAT_CHANGES and followed by the `chat indexer`.
+ */
+export function changesSubject(shard: number): string {
+  if (!Number.isInteger(shard) || shard < 0) throw new RangeError(`invalid shard ${shard}`);
+  return `chat.changes.${shard}`;
+}
+
+/** Every shard's change notices: the subjects of the CHAT_CHANGES stream. */
+export const ALL_CHANGES = 'chat.changes.>';

@@ -95,6 +95,9 @@ export class ForwardingStore implements ChatStore {
   userConversationIds(userId: string): Promise<string[]> {
     return this.inner.userConversationIds(userId);
   }
+  listConversationIds(after: string | undefined, limit: number): Promise<string[]> {
+    return this.inner.listConversationIds(after, limit);
+  }
   sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]> {
     return this.inner.sharingAConversation(userId, userIds);
   }

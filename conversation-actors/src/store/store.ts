@@ -139,6 +139,16 @@ export interface ChatStore {
    */
   userConversationIds(userId: string): Promise<string[]>;
   /**
+   * Every conversation's id, a page at a time, for work that must visit them
+   * all (the indexer's reconcile after lost change notices): at most `limit`
+   * ids (1 or more) following `after`, the last id of the previous page
+   * (undefined: the first page); an empty page is the end. The order is the
+   * backend's own (SQLite: by id; Scylla: by partition token) but stable, so
+   * paging to the end visits each conversation that existed throughout
+   * exactly once; one created meanwhile may or may not be visited.
+   */
+  listConversationIds(after: string | undefined, limit: number): Promise<string[]>;
+  /**
    * Which of `userIds` share at least one conversation with `userId` (the
    * user itself always counts), each once, in no particular order: whose
    * presence the user may see. Costs O(the candidates), whatever the size of

@@ -7,11 +7,13 @@ const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94, 95, 96];
 
 /**
  * `chat cluster [--gateways G] [--actors A] [--presence N] [--redis] [--port P] [--grpc-port Q] [--data-dir DIR]
- *   [--observability [--scrape-interval S] [--prometheus-port R]]`:
+ *   [--indexer] [--observability [--scrape-interval S] [--prometheus-port R]]`:
  * a local cluster of real processes (nats-server with JetStream in a
  * temporary directory, presence in memory or, with --redis, N instances on a
  * redis-server of its own, G gateways on consecutive ports from P (gRPC from Q), A actor
  * hosts sharing DIR), each process's lines prefixed with its name. With
+ * --indexer (and SEARCH=postgres, PG_URL naming a running PostgreSQL), also
+ * a `chat indexer` keeping the search index current. With
  * --observability, also a prometheus server (Debian's prometheus package)
  * scraping every process every S seconds (default 5) with
  * deploy/prometheus/rules.yml, on port R (default: a free port).
@@ -27,6 +29,7 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
       'data-dir': { type: 'string', default: env.DATA_DIR ?? './data/cluster' },
       presence: { type: 'string', default: '1' },
       redis: { type: 'boolean', default: false },
+      indexer: { type: 'boolean', default: false },
       observability: { type: 'boolean', default: false },
       'scrape-interval': { type: 'string', default: '5' },
       'prometheus-port': { type: 'string', default: '0' },
@@ -53,9 +56,10 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
     dataDir: values['data-dir']!,
     presence,
     redis: values.redis!,
+    ...(values.indexer ? { indexers: 1 } : {}),
     ...(values.observability ? { observability: { intervalSeconds: scrapeInterval, ...(prometheusPort ? { port: prometheusPort } : {}) } } : {}),
     // Gateways of the local cluster serve the web client too.
-    env: { WEB_DIR: resolveWebDir(env.WEB_DIR ?? '') ?? '', ...pick(env, ['SHARDS', 'LEASE_TTL_MS', 'LOG_LEVEL', 'REQUEST_RETRY_MS', 'DRAIN_HOLD_MS', 'DRAIN_SPREAD_MS']) },
+    env: { WEB_DIR: resolveWebDir(env.WEB_DIR ?? '') ?? '', ...pick(env, ['SHARDS', 'LEASE_TTL_MS', 'LOG_LEVEL', 'REQUEST_RETRY_MS', 'DRAIN_HOLD_MS', 'DRAIN_SPREAD_MS', 'SEARCH', 'PG_URL', 'PG_POOL_MAX', 'INDEXER_CONCURRENCY', 'INDEXER_BATCH']) },
     onLine: (name, line) => {
       if (!colors.has(name)) colors.set(name, COLORS[colors.size % COLORS.length]!);
       const tag = `${name}`.padEnd(10);

@@ -5,6 +5,7 @@ import { type RunningSystem, startStandalone } from '../roles/standalone.js';
 import { startClusterGateway } from '../roles/gateway.js';
 import { startClusterActors } from '../roles/actors.js';
 import { startClusterPresence } from '../roles/presence.js';
+import { startClusterIndexer } from '../roles/indexer.js';
 import { resolveCassandraJarsCommand, startCassandraCommand } from './cassandra-command.js';
 import { startClusterCommand } from './cluster-command.js';
 import { runMigrate } from './migrate-command.js';
@@ -20,6 +21,7 @@ const ROLES: Record<string, (logger: Logger, args: string[]) => Promise<RunningS
   gateway: (logger) => startClusterGateway(logger),
   actors: (logger) => startClusterActors(logger),
   presence: (logger) => startClusterPresence(logger),
+  indexer: (logger) => startClusterIndexer(logger),
   cluster: (_logger, args) => startClusterCommand(args),
   cassandra: () => startCassandraCommand(),
 };
@@ -32,6 +34,9 @@ roles:
   gateway      a WebSocket and gRPC edge gateway on NATS (needs NATS_URL, JWT_SECRET)
   actors       a conversation actor host on NATS, taking shard leases (NATS_URL, DATA_DIR)
   presence     the presence service on NATS (NATS_URL)
+  indexer      keeps the PostgreSQL search index current from the store, following
+               the actor hosts' change notices on NATS (SEARCH=postgres, PG_URL,
+               NATS_URL, the store's settings as on the actor hosts)
   migrate      create the ScyllaDB keyspace if missing and apply the pending schema
                migrations, then exit (SCYLLA_CONTACT_POINTS, SCYLLA_KEYSPACE,
                SCYLLA_REPLICATION=SimpleStrategy:1 | NetworkTopologyStrategy:dc1=3,...)
@@ -43,6 +48,7 @@ roles:
                directory), presence, G gateways and A actor hosts
                [--gateways 2] [--actors 3] [--port 8080] [--grpc-port 9090]
                [--data-dir ./data/cluster] [--presence 1] [--redis]
+               [--indexer]: also a chat indexer (SEARCH=postgres, PG_URL set)
                [--observability [--scrape-interval 5] [--prometheus-port R]]:
                also a prometheus server (Debian's prometheus package) scraping
                every process with deploy/prometheus/rules.yml
@@ -54,7 +60,8 @@ roles:
 environment: PORT, HOST, OPS_PORT, GRPC_PORT (9090 | off), GRPC_TLS_CERT, GRPC_TLS_KEY, DATA_DIR, NATS_URL, NATS_CREDS | NATS_USER and
 NATS_PASSWORD | NATS_TOKEN, NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY, JWT_SECRET, JWKS_URL, OIDC_ISSUER, JWT_AUDIENCE, DEV_LOGIN,
 SHARDS, LEASE_TTL_MS, MAX_CONNECTIONS,
-STORE (sqlite | scylla) and SCYLLA_*, LOG_LEVEL and the limits; see README.md`;
+STORE (sqlite | scylla) and SCYLLA_*, SEARCH (store | postgres), PG_URL, PG_POOL_MAX, INDEXER_CONCURRENCY, INDEXER_BATCH,
+CHANGES_REPLICAS, CHANGES_MAX_AGE_MS, CHANGES_MAX_BYTES, LOG_LEVEL and the limits; see README.md`;
 
 /** `chat migrate`: one-shot; exit code 0 done, 2 bad configuration, 1 failed. */
 async function migrate(): Promise<number> {

@@ -195,4 +195,17 @@ describe('chat: start-up failures say why and exit', () => {
     expectOneLine(o, 'standalone', ['LOG_LEVEL', '"nope"']);
     expect(o.stdout).toBe('');
   });
+
+  it('SEARCH=postgres is a setting error where no indexer can follow it: standalone refuses it, and the indexer needs it', async () => {
+    const pg = { SEARCH: 'postgres', PG_URL: 'postgres://postgres@127.0.0.1:1/chat' };
+    const standalone = await run('standalone', { ...pg, PORT: '0', GRPC_PORT: '0', DATA_DIR: dataDir() });
+    expect(standalone.code).toBe(2);
+    expectOneLine(standalone, 'standalone', ['SEARCH: postgres needs the cluster roles']);
+    const indexer = await run('indexer', { PORT: '0', DATA_DIR: dataDir(), NATS_URL: 'nats://127.0.0.1:1' });
+    expect(indexer.code).toBe(2);
+    expectOneLine(indexer, 'indexer', ['SEARCH', 'SEARCH=postgres and PG_URL']);
+    const noUrl = await run('indexer', { SEARCH: 'postgres', PORT: '0', DATA_DIR: dataDir(), NATS_URL: 'nats://127.0.0.1:1' });
+    expect(noUrl.code).toBe(2);
+    expectOneLine(noUrl, 'indexer', ['PG_URL: required when SEARCH=postgres']);
+  });
 });

@@ -9,6 +9,7 @@ import type { EventFrame } from '@chat/testkit/chat-client';
 import { useCluster } from '@chat/testkit/cluster-fixture';
 import { type NatsCertificates, NatsOperator, natsCertificates } from '@chat/testkit/nats-security';
 import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
+import { NatsChangeFeed, NatsChangeFollower } from '@chat/platform';
 import type { Role } from '../cluster/local-cluster.js';
 import { chatBin, deployRoot } from '../paths.js';
 
@@ -28,6 +29,7 @@ const passwords: Record<Role, string> = {
   gateway: `1e5#${randomBytes(12).toString('hex')}`,
   actors: `42 ${randomBytes(12).toString('hex')}`,
   presence: `7#${randomBytes(12).toString('hex')}`,
+  indexer: `0x${randomBytes(12).toString('hex')}`,
 };
 
 /**
@@ -45,6 +47,7 @@ function serverEnv(): Record<string, string> {
     GATEWAY_NATS_PASSWORD: quoted(passwords.gateway),
     ACTORS_NATS_PASSWORD: quoted(passwords.actors),
     PRESENCE_NATS_PASSWORD: quoted(passwords.presence),
+    INDEXER_NATS_PASSWORD: quoted(passwords.indexer),
   };
 }
 
@@ -166,6 +169,41 @@ describe('chat roles against the example nats-server configuration (deploy/nats/
     expect(file.code).toBe(2);
     expect(file.stderr).toContain(`NATS_TLS_CA: cannot read ${missing}`);
   });
+});
+
+describe('the change notices (SEARCH=postgres) on the example configuration', () => {
+  it('the actors’ user publishes notices and creates their stream, the indexer’s user follows and acknowledges them, a gateway may not publish one', async () => {
+    const nats = await startNatsServer({ jetstream: false, configFile: EXAMPLE_CONFIG, env: serverEnv() });
+    const actors = await connectAs(nats.url, 'actors');
+    const indexer = await connectAs(nats.url, 'indexer');
+    const gateway = await connectAs(nats.url, 'gateway');
+    try {
+      // The stream and consumer names the roles use (their defaults), so the grants are checked as written.
+      const feed = await NatsChangeFeed.open(actors.nc, { shards: 8 });
+      await feed.publish({ conversationId: 'conv-1', lastSeq: 1, changeSeq: 0 });
+      const follower = await NatsChangeFollower.open(indexer.nc, { fetchWaitMs: 200 });
+      let got: string[] = [];
+      const deadline = Date.now() + 10_000;
+      while (got.length === 0 && Date.now() < deadline) {
+        const batch = await follower.next();
+        if (batch.loss) await follower.reconciled(batch.loss);
+        got = batch.notices.map((d) => {
+          d.ack();
+          return d.notice.conversationId;
+        });
+      }
+      expect(got).toEqual(['conv-1']);
+      await follower.close();
+
+      gateway.nc.publish('chat.changes.0', new Uint8Array());
+      expect(await gateway.violation).toMatchObject({ operation: 'publish', subject: 'chat.changes.0' });
+      const violations = nats.output().split('\n').filter((line) => /Violation/.test(line));
+      for (const line of violations) expect(line, 'only the gateway overstepped').toMatch(/User "gateway"/);
+    } finally {
+      await Promise.all([actors.nc.close(), indexer.nc.close(), gateway.nc.close()]);
+      await nats.stop();
+    }
+  }, 60_000);
 });
 
 describe('chat presence on a server in operator (JWT) mode', () => {

@@ -16,7 +16,7 @@ import { chatBin } from '../paths.js';
 
 const CHAT_BIN = chatBin();
 
-export type Role = 'gateway' | 'actors' | 'presence';
+export type Role = 'gateway' | 'actors' | 'presence' | 'indexer';
 
 /** One `chat <role>` child process of a local cluster. */
 export interface ClusterProcess {
@@ -52,6 +52,8 @@ export interface LocalClusterOptions {
   onLine?: (name: string, line: string) => void;
   /** Start a redis-server (no persistence) and keep presence in it; default false (presence in memory). */
   redis?: boolean;
+  /** `chat indexer` processes started after the actor hosts (SEARCH=postgres and PG_URL in `env` or the environment). Default 0. */
+  indexers?: number;
   /** Presence service instances; more than one needs `redis`. Default 1. */
   presence?: number;
   /**
@@ -77,7 +79,8 @@ const NATS_SECURITY_VARS = ['NATS_CREDS', 'NATS_USER', 'NATS_PASSWORD', 'NATS_TO
  * A cluster of real processes on this machine: nats-server with JetStream in a
  * temporary directory, presence (one instance in memory, or several sharing a
  * redis-server), G gateways and A actor hosts sharing the SQLite file in
- * DATA_DIR and the JWT secret kept there; with `observability`, a prometheus
+ * DATA_DIR and the JWT secret kept there (and, on demand, `chat indexer`
+ * processes reading the same store: addIndexer); with `observability`, a prometheus
  * server scraping all of them. Used by `npm run cluster` and by the cluster
  * integration tests.
  */
@@ -86,6 +89,7 @@ export class LocalCluster {
   #actorCount = 0;
   #gatewayCount = 0;
   #presenceCount = 0;
+  #indexerCount = 0;
 
   private constructor(
     readonly nats: NatsServerProcess,
@@ -127,6 +131,7 @@ export class LocalCluster {
     try {
       for (let i = 0; i < presence; i++) await cluster.addPresence();
       for (let i = 0; i < options.actors; i++) await cluster.addActorHost();
+      for (let i = 0; i < (options.indexers ?? 0); i++) await cluster.addIndexer();
       for (let i = 0; i < options.gateways; i++) {
         await cluster.#spawnOnPorts('gateway', options.gatewayPort ? options.gatewayPort + i : undefined, options.grpcPort ? options.grpcPort + i : undefined);
       }
@@ -161,6 +166,18 @@ export class LocalCluster {
     const exit = await proc.exited;
     if (exit.code !== 0) throw new Error(`${proc.name} exited with ${exit.signal ?? `code ${exit.code}`} on SIGTERM:\n${proc.output()}`);
     return this.#spawn(proc.role, proc.port, proc.grpcPort, proc.role === 'gateway' ? proc.opsPort : undefined);
+  }
+
+  /**
+   * Starts one `chat indexer` (SEARCH=postgres and PG_URL must be in `env` or
+   * `roleEnv`) and waits until it is ready.
+   */
+  addIndexer(): Promise<ClusterProcess> {
+    return this.#spawnOnPorts('indexer');
+  }
+
+  get indexers(): ClusterProcess[] {
+    return this.processes.filter((p) => p.role === 'indexer' && isRunning(p));
   }
 
   /** Starts one more presence service instance. */
@@ -198,7 +215,7 @@ export class LocalCluster {
   /** Stops everything: gateways first (clients get 1001), then actor hosts, presence, Prometheus, NATS. */
   async stop(): Promise<void> {
     const byRole = (role: Role) => this.processes.filter((p) => p.role === role && isRunning(p));
-    for (const role of ['gateway', 'actors', 'presence'] as const) {
+    for (const role of ['gateway', 'indexer', 'actors', 'presence'] as const) {
       await Promise.all(
         byRole(role).map(async (p) => {
           p.child.kill('SIGCONT');
@@ -238,6 +255,7 @@ export class LocalCluster {
         this.processes.splice(before);
         if (role === 'actors') this.#actorCount--;
         else if (role === 'gateway') this.#gatewayCount--;
+        else if (role === 'indexer') this.#indexerCount--;
         else this.#presenceCount--;
         this.prometheus?.setTargets(this.scrapeTargets());
       }
@@ -246,7 +264,7 @@ export class LocalCluster {
 
   /** Starts one `chat <role>`; a gateway serves gRPC on `grpcPort` and its ops endpoints on `opsPort`. */
   async #spawn(role: Role, port: number, grpcPort?: number, opsPort?: number): Promise<ClusterProcess> {
-    const index = role === 'actors' ? ++this.#actorCount : role === 'gateway' ? ++this.#gatewayCount : ++this.#presenceCount;
+    const index = role === 'actors' ? ++this.#actorCount : role === 'gateway' ? ++this.#gatewayCount : role === 'indexer' ? ++this.#indexerCount : ++this.#presenceCount;
     const name = role === 'presence' && index === 1 && (this.options.presence ?? 1) === 1 ? 'presence' : `${role}-${index}`;
     const inherited: NodeJS.ProcessEnv = { ...process.env };
     for (const variable of NATS_SECURITY_VARS) delete inherited[variable];

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { ConfigError, LOG_LEVELS, loadEnvConfig } from '@chat/platform';
 import { type ScyllaEnv, parseReplication, scyllaOptionsFromEnv } from '@chat/conversation-actors';
-import { clusterActorsEnvSchema, clusterGatewayEnvSchema } from '../roles/cluster-env.js';
+import { clusterActorsEnvSchema, clusterGatewayEnvSchema, clusterIndexerEnvSchema } from '../roles/cluster-env.js';
 import { presenceRoleEnvSchema } from '../roles/presence.js';
 import { standaloneEnvSchema } from '../roles/standalone.js';
 import { migrateEnvSchema } from '../cli/migrate-command.js';
@@ -46,6 +46,7 @@ export const ROLES: Record<string, RoleSurface> = {
   gateway: { schema: clusterGatewayEnvSchema, listens: gatewayListens, http: 'gateway', kind: 'server' },
   actors: { schema: clusterActorsEnvSchema, listens: opsListens, http: 'ops', kind: 'server' },
   presence: { schema: presenceRoleEnvSchema, listens: opsListens, http: 'ops', kind: 'server' },
+  indexer: { schema: clusterIndexerEnvSchema, listens: opsListens, http: 'ops', kind: 'server' },
   migrate: { schema: migrateEnvSchema, listens: () => ({}), http: 'none', kind: 'one-shot' },
 };
 

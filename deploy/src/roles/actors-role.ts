@@ -1,8 +1,9 @@
-import type { Bus, Logger, Registry } from '@chat/platform';
+import type { Bus, ChangeFeed, Logger, Registry } from '@chat/platform';
 import { limitsFromEnv, systemClock } from '@chat/platform';
 import {
   ActorHost,
   ActorMetrics,
+  ChangeNoticeStore,
   DEFAULT_STREAM_TIMINGS,
   type ActorsEnv,
   type ChatStore,
@@ -33,12 +34,20 @@ export async function startActorsRole(options: {
   ownership: (metrics: ActorMetrics) => ShardOwnership;
   registry: Registry;
   logger: Logger;
+  /**
+   * Where the host announces each message write it acknowledges (cluster
+   * actors with SEARCH=postgres: the `chat indexer` follows it). Absent: no
+   * notices.
+   */
+  changeFeed?: ChangeFeed;
 }): Promise<ActorsRole> {
   const { bus, config, registry, logger } = options;
   // STORE selects SQLite in DATA_DIR (default) or ScyllaDB (SCYLLA_*).
   const metrics = new ActorMetrics(registry);
   // Watched for writes the file system refuses: readiness follows it (WriteHealthStore).
-  const store = new WriteHealthStore(await openStore(config, logger), {
+  const opened = await openStore(config, logger);
+  // A write is acknowledged only once its change notice is stored (ChangeNoticeStore).
+  const store = new WriteHealthStore(options.changeFeed ? new ChangeNoticeStore(opened, options.changeFeed) : opened, {
     logger: logger.child({ component: 'store' }),
     onChange: (writable) => metrics.storeWritable.set(writable ? 1 : 0),
   });

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { type Logger, NatsKvLeaseTable, checkSharedSettings, claimsBucketOf, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer, startTracing } from '@chat/platform';
+import { type Logger, NatsChangeFeed, NatsKvLeaseTable, checkSharedSettings, claimsBucketOf, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer, startTracing } from '@chat/platform';
 import { LeaseOwnership } from '@chat/conversation-actors';
-import { clusterActorsEnvSchema, natsConnectSettings } from './cluster-env.js';
+import { changeStreamSettings, clusterActorsEnvSchema, natsConnectSettings } from './cluster-env.js';
 import { startActorsRole } from './actors-role.js';
 import type { RunningSystem } from './standalone.js';
 
@@ -68,9 +68,12 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
       // Claim writes happen inside a lease round: bounded like the renewals, so a round never outlasts the TTL.
       requestTimeoutMs: Math.max(100, Math.floor(config.LEASE_TTL_MS / 4)),
     });
+    // SEARCH=postgres: every acknowledged message write leaves a change notice for the `chat indexer`.
+    const changeFeed = config.SEARCH === 'postgres' ? await NatsChangeFeed.open(connection, { ...changeStreamSettings(config), shards: config.SHARDS }) : undefined;
     const actors = await startActorsRole({
       bus,
       config,
+      ...(changeFeed ? { changeFeed } : {}),
       ownership: (metrics) =>
         (ownership = new LeaseOwnership({ hosts, claims, hostId, shardCount: config.SHARDS, logger: log.child({ component: 'leases' }), metrics })),
       registry,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type NatsAuth, type NatsTls, envInt, envString, loadNatsSecurity } from '@chat/platform';
+import { type ChangeStreamSettings, DEFAULT_CHANGE_MAX_AGE_MS, DEFAULT_CHANGE_MAX_BYTES, type NatsAuth, type NatsTls, envInt, envString, loadNatsSecurity } from '@chat/platform';
 import { actorsEnvSchema } from '@chat/conversation-actors';
 import { checkTokenSettings, gatewayEnvSchema } from '@chat/edge-gateway';
 
@@ -7,6 +7,8 @@ export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_LEASE_TTL_MS = 2000;
 export const DEFAULT_ACTORS_PORT = 9100;
 export const DEFAULT_PRESENCE_PORT = 9200;
+export const DEFAULT_INDEXER_PORT = 9300;
+export const DEFAULT_INDEXER_CONCURRENCY = 8;
 /** A gateway's ops port (OPS_PORT): /healthz, /readyz and /metrics, apart from the public port. */
 export const DEFAULT_GATEWAY_OPS_PORT = 9101;
 
@@ -23,6 +25,21 @@ const natsEnv = {
   NATS_TLS_CERT: z.string().optional(),
   NATS_TLS_KEY: z.string().optional(),
 };
+
+/**
+ * The change stream (CHAT_CHANGES) an actor host with SEARCH=postgres or the
+ * indexer creates if it is missing; an existing stream keeps its settings.
+ */
+const changeStreamEnv = {
+  CHANGES_REPLICAS: envInt(1, 1, 5),
+  CHANGES_MAX_AGE_MS: envInt(DEFAULT_CHANGE_MAX_AGE_MS, 60_000, 365 * 24 * 3600 * 1000),
+  CHANGES_MAX_BYTES: envInt(DEFAULT_CHANGE_MAX_BYTES, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+};
+
+/** The change stream's settings of a role's CHANGES_* values. */
+export function changeStreamSettings(config: { CHANGES_REPLICAS: number; CHANGES_MAX_AGE_MS: number; CHANGES_MAX_BYTES: number }): ChangeStreamSettings {
+  return { replicas: config.CHANGES_REPLICAS, maxAgeMs: config.CHANGES_MAX_AGE_MS, maxBytes: config.CHANGES_MAX_BYTES };
+}
 
 /**
  * `chat gateway`: a gateway on NATS. Dev login is off unless DEV_LOGIN=true.
@@ -47,6 +64,23 @@ export const clusterActorsEnvSchema = actorsEnvSchema.extend({
   LEASE_BUCKET: envString('chat_leases'),
   /** Unique per host incarnation; default host name, pid and a random suffix. */
   HOST_ID: envString(''),
+  ...changeStreamEnv,
+});
+
+/**
+ * `chat indexer`: follows the change notices on NATS and keeps the PostgreSQL
+ * search index (SEARCH=postgres, PG_URL) current from the store (STORE,
+ * DATA_DIR or SCYLLA_*, as the actor hosts have them); PORT serves /healthz,
+ * /readyz, /metrics.
+ */
+export const clusterIndexerEnvSchema = actorsEnvSchema.extend({
+  ...natsEnv,
+  PORT: envInt(DEFAULT_INDEXER_PORT, 0, 65_535),
+  /** Conversations caught up at once (each a few store reads and one PostgreSQL transaction per step). */
+  INDEXER_CONCURRENCY: envInt(DEFAULT_INDEXER_CONCURRENCY, 1, 256),
+  /** Notices taken per fetch, and (times 10) delivered but unacknowledged at most. */
+  INDEXER_BATCH: envInt(100, 1, 1000),
+  ...changeStreamEnv,
 });
 
 /** `chat presence`: the presence service on NATS; PORT serves /healthz, /readyz, /metrics. */

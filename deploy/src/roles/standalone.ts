@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { LocalBus, type Logger, createMetricsRegistry, envInt, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
+import { ConfigError, LocalBus, type Logger, createMetricsRegistry, envInt, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
 import { StaticOwnership, actorsEnvSchema } from '@chat/conversation-actors';
 import { checkTokenSettings, envDevLogin, envHost, gatewayEnvSchema, loadGrpcTls, readOpenFileLimit, resolveMaxConnections } from '@chat/edge-gateway';
 import { PresenceFanout, PresenceService, openPresenceBackend, presenceEnvSchema } from '@chat/presence';
@@ -67,6 +67,10 @@ export function gatewayStopWithinMs(config: { DRAIN_HOLD_MS: number; DRAIN_SPREA
  */
 export async function startStandalone(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(standaloneEnvSchema, env);
+  // The PostgreSQL index is kept by the `chat indexer`, which follows change notices on NATS: a cluster-only setup.
+  if (config.SEARCH === 'postgres') {
+    throw new ConfigError(['SEARCH: postgres needs the cluster roles (chat actors and chat indexer on NATS); standalone searches its SQLite store (SEARCH=store)']);
+  }
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
   const connectionLimit = resolveMaxConnections(config.MAX_CONNECTIONS, readOpenFileLimit());
   const tracing = await startTracing({ role: 'standalone', logger, env });

@@ -4,6 +4,7 @@ import { changesContract } from './changes.js';
 import { ContractContext, type ContractStore } from './context.js';
 import { conversationsContract } from './conversations.js';
 import { durabilityContract } from './durability.js';
+import { enumerationContract } from './enumeration.js';
 import { listsContract } from './lists.js';
 import { membershipContract } from './membership.js';
 import { messagesContract } from './messages.js';
@@ -45,6 +46,7 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
     conversationsContract(ctx);
     messagesContract(ctx);
     listsContract(ctx);
+    enumerationContract(ctx);
     mutationsContract(ctx);
     receiptsContract(ctx);
     membershipContract(ctx);

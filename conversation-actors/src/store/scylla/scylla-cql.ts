@@ -52,6 +52,9 @@ export const CQL = {
   putReceipt: 'INSERT INTO receipts (conversation_id, user_id, read_seq, delivered_seq) VALUES (?, ?, ?, ?)',
   dropReceipt: 'DELETE FROM receipts WHERE conversation_id = ? AND user_id = ?',
   getUserConversations: 'SELECT conversation_id FROM user_conversations WHERE user_id = ?',
+  // Every conversation, in partition token order (a scan, for the indexer's reconcile only).
+  firstConversationIds: 'SELECT id FROM conversations LIMIT ?',
+  conversationIdsAfter: 'SELECT id FROM conversations WHERE token(id) > token(?) LIMIT ?',
   putUserConversation: 'INSERT INTO user_conversations (user_id, conversation_id) VALUES (?, ?)',
   dropUserConversation: 'DELETE FROM user_conversations WHERE user_id = ? AND conversation_id = ?',
 

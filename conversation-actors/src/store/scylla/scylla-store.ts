@@ -237,6 +237,15 @@ export class ScyllaStore implements ChatStore {
     return this.run('userConversationIds', () => userConversationIds(this.s, userId));
   }
 
+  /** A token range scan of `conversations`, `limit` partitions at a time. */
+  listConversationIds(after: string | undefined, limit: number): Promise<string[]> {
+    return this.run('listConversationIds', async () => {
+      checkLimit(limit);
+      const rows = after === undefined ? await this.s.rows('firstConversationIds', [limit]) : await this.s.rows('conversationIdsAfter', [after, limit]);
+      return rows.map((r) => r['id'] as string);
+    });
+  }
+
   userConversationHeads(userId: string): Promise<ConversationHead[]> {
     return this.run('userConversationHeads', async () => {
       const heads = await readHeads(this.s, await userConversationIds(this.s, userId));

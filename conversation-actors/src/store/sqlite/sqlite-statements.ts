@@ -98,6 +98,8 @@ export function prepareStatements(db: Database.Database) {
     ),
     /** The members_by_user index alone. */
     conversationIds: db.prepare<[string], string>(`SELECT conversation_id FROM members WHERE user_id = ?`).pluck(),
+    /** Every conversation, by id (the primary key), a page at a time. */
+    allConversationIds: db.prepare<[string, number], string>(`SELECT id FROM conversations WHERE id > ? ORDER BY id LIMIT ?`).pluck(),
     heads: db.prepare<[string], { conversationId: string; lastSeq: number; changeSeq: number }>(
       `SELECT c.id AS conversationId, c.last_seq AS lastSeq, c.change_seq AS changeSeq
        FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?`,

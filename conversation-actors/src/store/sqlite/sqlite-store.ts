@@ -391,6 +391,14 @@ export class SqliteStore implements ChatStore {
     return this.run('userConversationIds', () => this.s.conversationIds.all(userId));
   }
 
+  listConversationIds(after: string | undefined, limit: number): Promise<string[]> {
+    return this.run('listConversationIds', () => {
+      checkLimit(limit);
+      // '' sorts before every id (ids are never empty).
+      return this.s.allConversationIds.all(after ?? '', limit);
+    });
+  }
+
   sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]> {
     return this.run('sharingAConversation', () => {
       const others = [...new Set(userIds)].filter((u) => u !== userId);
