@@ -36,6 +36,30 @@ const ACROSS_CONVERSATIONS = (cursor: boolean) => `SELECT conversation_id, seq, 
   WHERE conversation_id = ANY($1::text[]) AND tsv @@ $2::tsquery ${cursor ? AFTER_CURSOR : ''}
   ORDER BY created_at DESC, conversation_id DESC, seq DESC LIMIT $3`;
 
+/**
+ * apply() in one statement, so one round trip and one implicit transaction:
+ * the position row is upserted only if the update is not older than it on
+ * either count (ON CONFLICT locks the row, so concurrent updates of one
+ * conversation queue up and each compares with the latest), and the rows
+ * are deleted and upserted only if it was. $1 conversation, $2 indexed seq,
+ * $3 indexed change seq, $4 seqs to remove, $5..$7 seqs, created_at and
+ * tsvector literals to put (disjoint from $4).
+ */
+const APPLY = `WITH pos AS (
+    INSERT INTO chat_search_positions AS p (conversation_id, indexed_seq, indexed_change_seq) VALUES ($1, $2, $3)
+    ON CONFLICT (conversation_id) DO UPDATE SET indexed_seq = EXCLUDED.indexed_seq, indexed_change_seq = EXCLUDED.indexed_change_seq
+      WHERE p.indexed_seq <= EXCLUDED.indexed_seq AND p.indexed_change_seq <= EXCLUDED.indexed_change_seq
+    RETURNING 1
+  ), removed AS (
+    DELETE FROM chat_search_messages WHERE conversation_id = $1 AND seq = ANY($4::bigint[]) AND EXISTS (SELECT 1 FROM pos)
+  ), put AS (
+    INSERT INTO chat_search_messages (conversation_id, seq, created_at, tsv)
+    SELECT $1, u.seq, u.created_at, u.tsv::tsvector FROM unnest($5::bigint[], $6::bigint[], $7::text[]) AS u(seq, created_at, tsv)
+    WHERE EXISTS (SELECT 1 FROM pos)
+    ON CONFLICT (conversation_id, seq) DO UPDATE SET created_at = EXCLUDED.created_at, tsv = EXCLUDED.tsv
+  )
+  SELECT EXISTS (SELECT 1 FROM pos) AS applied`;
+
 interface CandidateRow {
   conversation_id: string;
   seq: string;
@@ -81,7 +105,7 @@ export async function openPgSearchIndex(options: PgSearchOptions, logger: Logger
 /**
  * SearchIndex on PostgreSQL (see search-index.ts for what every index
  * guarantees). Keeps words and positions, never bodies. apply() is one
- * transaction that locks the conversation's position row first, so an
+ * statement (APPLY) that moves the conversation's position row first, so an
  * update older than the recorded position is ignored whole (its rows could
  * undo newer ones), and positions only move up.
  */
@@ -103,62 +127,28 @@ export class PgSearchIndex implements SearchIndex {
   }
 
   async apply(update: IndexUpdate): Promise<void> {
-    const client = await this.#connect();
-    let failed: unknown;
-    try {
-      await client.query('BEGIN');
-      await client.query(
-        'INSERT INTO chat_search_positions (conversation_id, indexed_seq, indexed_change_seq) VALUES ($1, 0, 0) ON CONFLICT (conversation_id) DO NOTHING',
-        [update.conversationId],
-      );
-      const { rows } = await client.query<{ indexed_seq: string; indexed_change_seq: string }>(
-        'SELECT indexed_seq, indexed_change_seq FROM chat_search_positions WHERE conversation_id = $1 FOR UPDATE',
-        [update.conversationId],
-      );
-      const current = rows[0];
-      if (current && (Number(current.indexed_seq) > update.position.indexedSeq || Number(current.indexed_change_seq) > update.position.indexedChangeSeq)) {
-        // Someone applied a newer state already: this update's rows may be older than the index's.
-        await client.query('ROLLBACK');
-        return;
+    const puts = new Map<number, IndexedMessage>();
+    const removes = new Set(update.remove);
+    for (const m of update.put) puts.set(m.seq, m);
+    const rowsToPut: { seq: number; createdAt: number; tsv: string }[] = [];
+    for (const m of puts.values()) {
+      const tsv = tsvectorLiteral(m.body);
+      // A body with no word matches nothing: no row at all.
+      if (tsv === '') removes.add(m.seq);
+      else {
+        removes.delete(m.seq);
+        rowsToPut.push({ seq: m.seq, createdAt: m.createdAt, tsv });
       }
-      const puts = new Map<number, IndexedMessage>();
-      const removes = new Set(update.remove);
-      for (const m of update.put) puts.set(m.seq, m);
-      const rowsToPut: { seq: number; createdAt: number; tsv: string }[] = [];
-      for (const m of puts.values()) {
-        const tsv = tsvectorLiteral(m.body);
-        // A body with no word matches nothing: no row at all.
-        if (tsv === '') removes.add(m.seq);
-        else {
-          removes.delete(m.seq);
-          rowsToPut.push({ seq: m.seq, createdAt: m.createdAt, tsv });
-        }
-      }
-      if (removes.size > 0) {
-        await client.query('DELETE FROM chat_search_messages WHERE conversation_id = $1 AND seq = ANY($2::bigint[])', [update.conversationId, [...removes]]);
-      }
-      if (rowsToPut.length > 0) {
-        await client.query(
-          `INSERT INTO chat_search_messages (conversation_id, seq, created_at, tsv)
-           SELECT $1, u.seq, u.created_at, u.tsv::tsvector FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS u(seq, created_at, tsv)
-           ON CONFLICT (conversation_id, seq) DO UPDATE SET created_at = EXCLUDED.created_at, tsv = EXCLUDED.tsv`,
-          [update.conversationId, rowsToPut.map((r) => r.seq), rowsToPut.map((r) => r.createdAt), rowsToPut.map((r) => r.tsv)],
-        );
-      }
-      await client.query(
-        `UPDATE chat_search_positions SET indexed_seq = GREATEST(indexed_seq, $2), indexed_change_seq = GREATEST(indexed_change_seq, $3)
-         WHERE conversation_id = $1`,
-        [update.conversationId, update.position.indexedSeq, update.position.indexedChangeSeq],
-      );
-      await client.query('COMMIT');
-    } catch (err) {
-      failed = err;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw unavailable(err, 'indexing messages');
-    } finally {
-      // A connection that failed mid-transaction is not handed out again.
-      client.release(failed instanceof Error ? failed : undefined);
     }
+    await this.#query(APPLY, [
+      update.conversationId,
+      update.position.indexedSeq,
+      update.position.indexedChangeSeq,
+      [...removes],
+      rowsToPut.map((r) => r.seq),
+      rowsToPut.map((r) => r.createdAt),
+      rowsToPut.map((r) => r.tsv),
+    ], 'indexing messages');
   }
 
   async candidates(query: CandidateQuery): Promise<CandidatePage> {
@@ -188,21 +178,12 @@ export class PgSearchIndex implements SearchIndex {
     await this.#pool.end();
   }
 
-  async #connect(): Promise<pg.PoolClient> {
-    if (this.#closed) throw new StoreUnavailableError('the search index is closed');
-    try {
-      return await this.#pool.connect();
-    } catch (err) {
-      throw unavailable(err, 'connecting');
-    }
-  }
-
-  async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+  async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[], doing = 'searching'): Promise<pg.QueryResult<R>> {
     if (this.#closed) throw new StoreUnavailableError('the search index is closed');
     try {
       return await this.#pool.query<R>(sql, params);
     } catch (err) {
-      throw unavailable(err, 'searching');
+      throw unavailable(err, doing);
     }
   }
 }
