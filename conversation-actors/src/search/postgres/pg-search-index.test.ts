@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { type LivePg, startLivePg } from '@chat/testkit/live-pg';
 import { BadRequestError, StoreUnavailableError } from '../../errors.js';
@@ -130,6 +130,28 @@ describe('PgSearchIndex', () => {
     await expect(index.apply(bad)).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(await find([c], 'words')).toEqual([`${c}/1`]);
     expect(await index.position(c)).toEqual({ indexedSeq: 1, indexedChangeSeq: 0 });
+  });
+
+  it('groups concurrent calls into one statement each, and a failing update in a group fails alone', async () => {
+    // Counts the statements the index sends (a spy on the real driver's pool, which still runs them).
+    const sent = vi.spyOn(pg.Pool.prototype, 'query');
+    try {
+      const ids = Array.from({ length: 30 }, () => conv('group'));
+      await Promise.all(ids.map((id, i) => index.apply(put(id, [`lantern ${i}`]))));
+      // The first alone, the 29 made while it ran together.
+      expect(sent.mock.calls.length).toBe(2);
+      expect(await Promise.all(ids.map((id) => index.position(id)))).toEqual(ids.map(() => ({ indexedSeq: 1, indexedChangeSeq: 0 })));
+      expect(sent.mock.calls.length).toBe(4);
+      expect((await find(ids, 'lantern', { limit: 50 })).length).toBe(30);
+
+      const mates = Array.from({ length: 5 }, () => conv('mate'));
+      const bad: IndexUpdate = { conversationId: conv('bad'), put: [{ seq: 1, createdAt: 2 ** 70, body: 'never stored' }], remove: [], position: { indexedSeq: 1, indexedChangeSeq: 0 } };
+      const outcomes = await Promise.allSettled([put(mates[0]!, ['ember']), bad, ...mates.slice(1).map((id) => put(id, ['ember']))].map((u) => index.apply(u)));
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect(await find(mates, 'ember')).toHaveLength(5);
+    } finally {
+      sent.mockRestore();
+    }
   });
 
   it('creates its tables once under concurrent opens, and refuses a schema newer than its own', async () => {

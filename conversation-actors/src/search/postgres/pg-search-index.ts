@@ -4,6 +4,7 @@ import { BadRequestError, ChatError, StoreUnavailableError } from '../../errors.
 import type { CandidatePage, CandidateQuery, IndexPosition, IndexUpdate, IndexedMessage, SearchIndex } from '../search-index.js';
 import { type PgSearchOptions, pgUrlHost } from './pg-search-config.js';
 import { applyPgSearchSchema } from './pg-search-schema.js';
+import { GroupCommit } from './group-commit.js';
 import { tsqueryLiteral, tsvectorLiteral } from './pg-text-search.js';
 
 /** A query word PostgreSQL could not hold as a lexeme matches nothing (the index leaves such words out too). */
@@ -37,28 +38,34 @@ const ACROSS_CONVERSATIONS = (cursor: boolean) => `SELECT conversation_id, seq, 
   ORDER BY created_at DESC, conversation_id DESC, seq DESC LIMIT $3`;
 
 /**
- * apply() in one statement, so one round trip and one implicit transaction:
- * the position row is upserted only if the update is not older than it on
- * either count (ON CONFLICT locks the row, so concurrent updates of one
- * conversation queue up and each compares with the latest), and the rows
- * are deleted and upserted only if it was. $1 conversation, $2 indexed seq,
- * $3 indexed change seq, $4 seqs to remove, $5..$7 seqs, created_at and
- * tsvector literals to put (disjoint from $4).
+ * Updates of several conversations (at most one each) in one statement, so
+ * one round trip and one implicit transaction: each conversation's position
+ * row is upserted only if its update is not older than it on either count
+ * (ON CONFLICT locks the row, so concurrent updates of one conversation
+ * queue up and each compares with the latest; rows go in conversation order,
+ * so two indexers lock in the same order), and that conversation's rows are
+ * deleted and upserted only if it was. $1..$3 conversations and their new
+ * positions, $4..$5 (conversation, seq) to remove, $6..$9 (conversation,
+ * seq, created_at, tsvector literal) to put, disjoint from the removes.
  */
 const APPLY = `WITH pos AS (
-    INSERT INTO chat_search_positions AS p (conversation_id, indexed_seq, indexed_change_seq) VALUES ($1, $2, $3)
+    INSERT INTO chat_search_positions AS p (conversation_id, indexed_seq, indexed_change_seq)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
     ON CONFLICT (conversation_id) DO UPDATE SET indexed_seq = EXCLUDED.indexed_seq, indexed_change_seq = EXCLUDED.indexed_change_seq
       WHERE p.indexed_seq <= EXCLUDED.indexed_seq AND p.indexed_change_seq <= EXCLUDED.indexed_change_seq
-    RETURNING 1
+    RETURNING p.conversation_id
   ), removed AS (
-    DELETE FROM chat_search_messages WHERE conversation_id = $1 AND seq = ANY($4::bigint[]) AND EXISTS (SELECT 1 FROM pos)
+    DELETE FROM chat_search_messages m USING unnest($4::text[], $5::bigint[]) AS r(conversation_id, seq)
+    WHERE m.conversation_id = r.conversation_id AND m.seq = r.seq AND r.conversation_id IN (SELECT conversation_id FROM pos)
   ), put AS (
     INSERT INTO chat_search_messages (conversation_id, seq, created_at, tsv)
-    SELECT $1, u.seq, u.created_at, u.tsv::tsvector FROM unnest($5::bigint[], $6::bigint[], $7::text[]) AS u(seq, created_at, tsv)
-    WHERE EXISTS (SELECT 1 FROM pos)
+    SELECT u.conversation_id, u.seq, u.created_at, u.tsv::tsvector FROM unnest($6::text[], $7::bigint[], $8::bigint[], $9::text[]) AS u(conversation_id, seq, created_at, tsv)
+    WHERE u.conversation_id IN (SELECT conversation_id FROM pos)
     ON CONFLICT (conversation_id, seq) DO UPDATE SET created_at = EXCLUDED.created_at, tsv = EXCLUDED.tsv
   )
-  SELECT EXISTS (SELECT 1 FROM pos) AS applied`;
+  SELECT count(*) AS applied FROM pos`;
+
+const POSITIONS = 'SELECT conversation_id, indexed_seq, indexed_change_seq FROM chat_search_positions WHERE conversation_id = ANY($1::text[])';
 
 interface CandidateRow {
   conversation_id: string;
@@ -107,48 +114,75 @@ export async function openPgSearchIndex(options: PgSearchOptions, logger: Logger
  * guarantees). Keeps words and positions, never bodies. apply() is one
  * statement (APPLY) that moves the conversation's position row first, so an
  * update older than the recorded position is ignored whole (its rows could
- * undo newer ones), and positions only move up.
+ * undo newer ones), and positions only move up. Concurrent position() and
+ * apply() calls are grouped into one statement each (GroupCommit).
  */
 export class PgSearchIndex implements SearchIndex {
   readonly #pool: pg.Pool;
   #closed = false;
+  /** Position reads and applies made while one of their kind runs go together in the next statement (group-commit.ts). */
+  readonly #positions = new GroupCommit<string, IndexPosition>((ids) => this.#readPositions(ids));
+  readonly #applies = new GroupCommit<IndexUpdate, void>(
+    (updates) => this.#applyAll(updates),
+    // One update per conversation per statement: ON CONFLICT may not touch a row twice.
+    (batch, update) => !batch.some((u) => u.conversationId === update.conversationId),
+  );
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
   }
 
-  async position(conversationId: string): Promise<IndexPosition> {
-    const { rows } = await this.#query<{ indexed_seq: string; indexed_change_seq: string }>(
-      'SELECT indexed_seq, indexed_change_seq FROM chat_search_positions WHERE conversation_id = $1',
-      [conversationId],
-    );
-    const row = rows[0];
-    return row ? { indexedSeq: Number(row.indexed_seq), indexedChangeSeq: Number(row.indexed_change_seq) } : { indexedSeq: 0, indexedChangeSeq: 0 };
+  position(conversationId: string): Promise<IndexPosition> {
+    return this.#positions.call(conversationId);
   }
 
-  async apply(update: IndexUpdate): Promise<void> {
-    const puts = new Map<number, IndexedMessage>();
-    const removes = new Set(update.remove);
-    for (const m of update.put) puts.set(m.seq, m);
-    const rowsToPut: { seq: number; createdAt: number; tsv: string }[] = [];
-    for (const m of puts.values()) {
-      const tsv = tsvectorLiteral(m.body);
-      // A body with no word matches nothing: no row at all.
-      if (tsv === '') removes.add(m.seq);
-      else {
-        removes.delete(m.seq);
-        rowsToPut.push({ seq: m.seq, createdAt: m.createdAt, tsv });
+  apply(update: IndexUpdate): Promise<void> {
+    return this.#applies.call(update);
+  }
+
+  /** The positions of several conversations, read in one statement. */
+  async #readPositions(conversationIds: string[]): Promise<IndexPosition[]> {
+    const { rows } = await this.#query<{ conversation_id: string; indexed_seq: string; indexed_change_seq: string }>(POSITIONS, [[...new Set(conversationIds)]]);
+    const found = new Map(rows.map((r) => [r.conversation_id, { indexedSeq: Number(r.indexed_seq), indexedChangeSeq: Number(r.indexed_change_seq) }]));
+    return conversationIds.map((id) => found.get(id) ?? { indexedSeq: 0, indexedChangeSeq: 0 });
+  }
+
+  /** Several conversations' updates (one each) in one statement. */
+  async #applyAll(updates: IndexUpdate[]): Promise<void[]> {
+    const positions: { id: string[]; seq: number[]; change: number[] } = { id: [], seq: [], change: [] };
+    const removes: { id: string[]; seq: number[] } = { id: [], seq: [] };
+    const puts: { id: string[]; seq: number[]; createdAt: number[]; tsv: string[] } = { id: [], seq: [], createdAt: [], tsv: [] };
+    for (const update of [...updates].sort((x, y) => (x.conversationId < y.conversationId ? -1 : x.conversationId > y.conversationId ? 1 : 0))) {
+      const id = update.conversationId;
+      positions.id.push(id);
+      positions.seq.push(update.position.indexedSeq);
+      positions.change.push(update.position.indexedChangeSeq);
+      const toRemove = new Set(update.remove);
+      const toPut = new Map<number, IndexedMessage>();
+      for (const m of update.put) toPut.set(m.seq, m);
+      for (const m of toPut.values()) {
+        const tsv = tsvectorLiteral(m.body);
+        // A body with no word matches nothing: no row at all.
+        if (tsv === '') toRemove.add(m.seq);
+        else {
+          toRemove.delete(m.seq);
+          puts.id.push(id);
+          puts.seq.push(m.seq);
+          puts.createdAt.push(m.createdAt);
+          puts.tsv.push(tsv);
+        }
+      }
+      for (const seq of toRemove) {
+        removes.id.push(id);
+        removes.seq.push(seq);
       }
     }
-    await this.#query(APPLY, [
-      update.conversationId,
-      update.position.indexedSeq,
-      update.position.indexedChangeSeq,
-      [...removes],
-      rowsToPut.map((r) => r.seq),
-      rowsToPut.map((r) => r.createdAt),
-      rowsToPut.map((r) => r.tsv),
-    ], 'indexing messages');
+    await this.#query(
+      APPLY,
+      [positions.id, positions.seq, positions.change, removes.id, removes.seq, puts.id, puts.seq, puts.createdAt, puts.tsv],
+      'indexing messages',
+    );
+    return updates.map(() => undefined);
   }
 
   async candidates(query: CandidateQuery): Promise<CandidatePage> {
