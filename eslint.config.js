@@ -30,8 +30,8 @@ export default tseslint.config(
     },
   },
   {
-    // CLI entry points (the examples' too) and load generators print to the terminal by design; so does the test run's live CQL setup (why suites skip).
-    files: ['deploy/src/cli/**/*.ts', 'bench/src/**/*.ts', 'examples/*/src/main.ts', '**/*.test.ts', 'deploy/test/**/*.ts', 'testkit/src/live-cql/**/*.ts'],
+    // CLI entry points (the examples' too) and load generators print to the terminal by design; so do the test run's live CQL setup and the Chromium check (why suites skip).
+    files: ['deploy/src/cli/**/*.ts', 'bench/src/**/*.ts', 'examples/*/src/main.ts', '**/*.test.ts', 'deploy/test/**/*.ts', 'testkit/src/live-cql/**/*.ts', 'testkit/src/chromium.ts'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { freePort } from '../local-servers/index.js';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
+import { chromiumAvailable, launchChromium } from '@chat/testkit/chromium';
 
 // axe-core (the engine behind Lighthouse's and most browsers' accessibility
 // audits) run on every main screen of the web client, in both themes and at
@@ -12,12 +12,9 @@ import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-un
 // fails the test (the bar is none serious or critical; the client has none
 // of any impact, and keeps it so); each is printed with where it was found.
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.log(`web client accessibility test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+const haveChromium = chromiumAvailable('web client accessibility test');
 
 interface AxeViolation {
   id: string;
@@ -33,8 +30,7 @@ describe.skipIf(!haveChromium)('web client accessibility (axe-core) on every mai
 
   beforeAll(async () => {
     server = await startProcess({ dataDir: dir.path, port: await freePort() });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

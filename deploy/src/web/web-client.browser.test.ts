@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,20 +8,17 @@ import { freePort } from '../local-servers/index.js';
 import { chatBin, deployRoot } from '../paths.js';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
+import { chromiumAvailable, launchChromium } from '@chat/testkit/chromium';
 
 const run = promisify(execFile);
 
-/** Debian's Chromium, driven by playwright-core; never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 /** Screenshots of the main screens, for the closing note and for people reviewing the UI. */
 const SHOTS = join(deployRoot(), '..', 'web', 'results');
 
 /** The long-history test sends thousands of messages from one socket; the default rate limit would close it. */
 const ENV = { RATE_LIMIT_PER_SEC: '1000000', RATE_LIMIT_BURST: '1000000' };
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.log(`web client browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+const haveChromium = chromiumAvailable('web client browser test');
 
 describe.skipIf(!haveChromium)('web client in Chromium, against the real server', () => {
   const dir = tempDir('chat-web-');
@@ -34,8 +31,7 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     mkdirSync(SHOTS, { recursive: true });
     port = await freePort();
     server = await startProcess({ dataDir: dir.path, port, env: ENV });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,18 +7,15 @@ import { freePort } from '../local-servers/index.js';
 import { deployRoot } from '../paths.js';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable, launchChromium } from '@chat/testkit/chromium';
 
-/** Debian's Chromium, driven by playwright-core; never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const WEB_DIST = join(deployRoot(), '..', 'web', 'dist');
 /** Screenshots for people reviewing the UI (web/results, as the main browser test). */
 const SHOTS = join(deployRoot(), '..', 'web', 'results');
 /** The issue's budget for the web client's JavaScript, gzipped. */
 const JS_BUDGET_BYTES = 50 * 1024;
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.log(`web client offline browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+const haveChromium = chromiumAvailable('web client offline browser test');
 
 it('the web client’s JavaScript (app and service worker) stays under 50 KB gzipped', () => {
   const files = [...readdirSync(join(WEB_DIST, 'assets')).filter((f) => f.endsWith('.js')).map((f) => join(WEB_DIST, 'assets', f)), join(WEB_DIST, 'sw.js')];
@@ -38,8 +35,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     mkdirSync(SHOTS, { recursive: true });
     port = await freePort();
     server = await startProcess({ dataDir: dir.path, port });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -1,14 +1,12 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { freePort } from '../local-servers/index.js';
 import { deployRoot } from '../paths.js';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
+import { chromiumAvailable, launchChromium } from '@chat/testkit/chromium';
 
-/** Debian's Chromium, driven by playwright-core; never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 /**
  * Where the screenshots web/README.md shows go: web/docs with
  * UPDATE_DOCS_SHOTS=1 (they are committed), else web/results/docs, so an
@@ -89,8 +87,7 @@ interface Note {
   tag: string;
 }
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.log(`web client polish browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+const haveChromium = chromiumAvailable('web client polish browser test');
 
 describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against the real server', () => {
   const dir = tempDir('chat-web-polish-');
@@ -100,8 +97,7 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
 
   beforeAll(async () => {
     server = await startProcess({ dataDir: dir.path, port: await freePort() });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
