@@ -69,9 +69,9 @@ describe('standalone: core messaging over real sockets', () => {
     expect(conversation).toMatchObject({ kind: 'group', title: 'Trip' });
     expect(conversation.members).toEqual(
       expect.arrayContaining([
-        { userId: 'carl', role: 'owner' },
-        { userId: 'dana', role: 'member' },
-        { userId: 'eve', role: 'member' },
+        { userId: 'carl', role: 'owner', readSeq: 0, deliveredSeq: 0 },
+        { userId: 'dana', role: 'member', readSeq: 0, deliveredSeq: 0 },
+        { userId: 'eve', role: 'member', readSeq: 0, deliveredSeq: 0 },
       ]),
     );
     for (const c of [carl, dana1, dana2, eve]) {

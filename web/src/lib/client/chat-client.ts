@@ -163,7 +163,13 @@ export class ChatClient {
     for (const gap of gaps) await this.#fillGap(gap);
   }
 
-  /** Drops the snapshot's conversations that conversation.list no longer has (left or removed while away). */
+  /**
+   * Checks the snapshot's conversations against conversation.list: drops
+   * those it no longer has (left or removed while away) and takes the views
+   * of the others, whose members' read marks may have moved meanwhile
+   * without a message (sync reports only conversations with new messages or
+   * changes, so "Seen by" would stay as the snapshot had it).
+   */
   async #dropLeftConversations(): Promise<void> {
     const unconfirmed = this.#unconfirmed;
     if (!unconfirmed) return;
@@ -176,7 +182,10 @@ export class ChatClient {
     try {
       for (let page = 0; page < MAX_LIST_PAGES; page++) {
         const { conversations, next } = await this.connection.request('conversation.list', before ? { limit: 200, before } : { limit: 200 });
-        for (const c of conversations) listed.add(c.id);
+        for (const c of conversations) {
+          listed.add(c.id);
+          if (unconfirmed.has(c.id)) this.state.upsertConversation(c);
+        }
         if (next === null) {
           for (const id of unconfirmed) if (!listed.has(id)) this.state.removeConversation(id);
           break;
