@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, LaunchOptions } from 'playwright-core';
 
 /** Debian's Chromium (apt-get install chromium): the only browser the tests drive, never a downloaded one. */
@@ -22,4 +24,49 @@ export function chromiumAvailable(suite: string): boolean {
 export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, ...options });
+}
+
+const LOCK = join(tmpdir(), 'chat-browser-tests.lock');
+
+/**
+ * Waits until no other test file of this machine holds the browser lock, then
+ * takes it; resolves with its release. The browser suites time UI behaviour
+ * (scroll anchoring, notifications, offline reloads) that two Chromiums and
+ * two servers racing for two cores made flaky, so they take turns; every
+ * other suite still runs beside them. A lock left by a process that died is
+ * taken over.
+ */
+export async function takeBrowserTurn(timeoutMs = 600_000): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          if (readFileSync(LOCK, 'utf8') === String(process.pid)) unlinkSync(LOCK);
+        } catch {
+          // Already gone.
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(readFileSync(LOCK, { encoding: 'utf8', flag: 'r' }) || NaN);
+    if (!alive(holder)) {
+      rmSync(LOCK, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for the browser lock ${LOCK} held by process ${holder}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { freePort } from '../local-servers/index.js';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
-import { chromiumAvailable, launchChromium } from '@chat/testkit/chromium';
+import { chromiumAvailable, launchChromium, takeBrowserTurn } from '@chat/testkit/chromium';
 
 // axe-core (the engine behind Lighthouse's and most browsers' accessibility
 // audits) run on every main screen of the web client, in both themes and at
@@ -27,6 +27,13 @@ describe.skipIf(!haveChromium)('web client accessibility (axe-core) on every mai
   const dir = tempDir('chat-a11y-');
   let server: ChatProcess | undefined;
   let browser: Browser;
+
+  // One browser suite at a time on this machine (see takeBrowserTurn); released after everything else of this suite.
+  let releaseTurn: (() => void) | undefined;
+  beforeAll(async () => {
+    releaseTurn = await takeBrowserTurn();
+  }, 660_000);
+  afterAll(() => releaseTurn?.());
 
   beforeAll(async () => {
     server = await startProcess({ dataDir: dir.path, port: await freePort() });

@@ -8,7 +8,7 @@ import { freePort } from '../local-servers/index.js';
 import { chatBin, deployRoot } from '../paths.js';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
-import { chromiumAvailable, launchChromium } from '@chat/testkit/chromium';
+import { chromiumAvailable, launchChromium, takeBrowserTurn } from '@chat/testkit/chromium';
 
 const run = promisify(execFile);
 
@@ -26,6 +26,13 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
   let server: ChatProcess | undefined;
   let browser: Browser;
   const errors: string[] = [];
+
+  // One browser suite at a time on this machine (see takeBrowserTurn); released after everything else of this suite.
+  let releaseTurn: (() => void) | undefined;
+  beforeAll(async () => {
+    releaseTurn = await takeBrowserTurn();
+  }, 660_000);
+  afterAll(() => releaseTurn?.());
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

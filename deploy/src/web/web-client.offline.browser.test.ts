@@ -7,7 +7,7 @@ import { freePort } from '../local-servers/index.js';
 import { deployRoot } from '../paths.js';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable, launchChromium } from '@chat/testkit/chromium';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable, launchChromium, takeBrowserTurn } from '@chat/testkit/chromium';
 
 const WEB_DIST = join(deployRoot(), '..', 'web', 'dist');
 /** Screenshots for people reviewing the UI (web/results, as the main browser test). */
@@ -30,6 +30,13 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
   let server: ChatProcess | undefined;
   let browser: Browser;
   const errors: string[] = [];
+
+  // One browser suite at a time on this machine (see takeBrowserTurn); released after everything else of this suite.
+  let releaseTurn: (() => void) | undefined;
+  beforeAll(async () => {
+    releaseTurn = await takeBrowserTurn();
+  }, 660_000);
+  afterAll(() => releaseTurn?.());
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

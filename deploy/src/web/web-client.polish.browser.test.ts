@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playw
 import { freePort } from '../local-servers/index.js';
 import { deployRoot } from '../paths.js';
 import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
-import { chromiumAvailable, launchChromium } from '@chat/testkit/chromium';
+import { chromiumAvailable, launchChromium, takeBrowserTurn } from '@chat/testkit/chromium';
 
 /**
  * Where the screenshots web/README.md shows go: web/docs with
@@ -94,6 +94,13 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
   let server: ChatProcess | undefined;
   let browser: Browser;
   const errors: string[] = [];
+
+  // One browser suite at a time on this machine (see takeBrowserTurn); released after everything else of this suite.
+  let releaseTurn: (() => void) | undefined;
+  beforeAll(async () => {
+    releaseTurn = await takeBrowserTurn();
+  }, 660_000);
+  afterAll(() => releaseTurn?.());
 
   beforeAll(async () => {
     server = await startProcess({ dataDir: dir.path, port: await freePort() });
