@@ -1,10 +1,9 @@
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { freePort } from '../local-servers/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { ChatClient } from '@chat/testkit/chat-client';
-import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
-import { chromiumAvailable, launchChromium, takeBrowserTurn } from '@chat/testkit/chromium';
+import { chromiumAvailable } from '@chat/testkit/chromium';
+import { webSuite } from '@chat/testkit/web-suite';
 
 // axe-core (the engine behind Lighthouse's and most browsers' accessibility
 // audits) run on every main screen of the web client, in both themes and at
@@ -24,28 +23,7 @@ interface AxeViolation {
 }
 
 describe.skipIf(!haveChromium)('web client accessibility (axe-core) on every main screen', () => {
-  const dir = tempDir('chat-a11y-');
-  let server: ChatProcess | undefined;
-  let browser: Browser;
-
-  // One browser suite at a time on this machine (see takeBrowserTurn); released after everything else of this suite.
-  let releaseTurn: (() => void) | undefined;
-  beforeAll(async () => {
-    releaseTurn = await takeBrowserTurn();
-  }, 660_000);
-  afterAll(() => releaseTurn?.());
-
-  beforeAll(async () => {
-    server = await startProcess({ dataDir: dir.path, port: await freePort() });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    server?.process.kill('SIGTERM');
-    await server?.exited;
-    dir.remove();
-  });
+  const web = webSuite('chat-a11y-');
 
   /** axe's violations on the page as it is now (WCAG 2.1 A and AA rules and best practices). */
   async function violations(page: Page, screen: string): Promise<AxeViolation[]> {
@@ -64,8 +42,8 @@ describe.skipIf(!haveChromium)('web client accessibility (axe-core) on every mai
     it(`${scheme} theme: sign-in, list, conversation, group panel, message search, phone list and conversation`, async () => {
       const name = (who: string) => `${who} A11y ${scheme}`;
       // A group with history, made through the protocol, so every screen has content to check.
-      const ann = await ChatClient.login(server!.baseUrl, name('Ann'));
-      const bob = await ChatClient.login(server!.baseUrl, name('Bob'));
+      const ann = await ChatClient.login(web.server.baseUrl, name('Ann'));
+      const bob = await ChatClient.login(web.server.baseUrl, name('Bob'));
       const created = await ann.call<{ conversation: { id: string } }>('conversation.create_group', { title: `Trip ${scheme}`, members: [bob.user.id] });
       const conversationId = created.conversation.id;
       for (let i = 1; i <= 12; i++) {
@@ -81,9 +59,9 @@ describe.skipIf(!haveChromium)('web client accessibility (axe-core) on every mai
         if (found.length > 0) problems[screen] = found;
       };
 
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: scheme });
+      const context = await web.browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: scheme });
       const page = await context.newPage();
-      await page.goto(server!.baseUrl);
+      await page.goto(web.server.baseUrl);
       await page.getByLabel('Your name').waitFor();
       await check(page, 'sign-in');
 
@@ -111,9 +89,9 @@ describe.skipIf(!haveChromium)('web client accessibility (axe-core) on every mai
       await check(page, 'message search');
       await context.close();
 
-      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: scheme, isMobile: true, hasTouch: true });
+      const phone = await web.browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: scheme, isMobile: true, hasTouch: true });
       const p = await phone.newPage();
-      await p.goto(server!.baseUrl);
+      await p.goto(web.server.baseUrl);
       await p.getByLabel('Your name').fill(name('Bob'));
       await p.getByRole('button', { name: 'Sign in' }).click();
       const phoneList = p.getByRole('navigation', { name: 'Conversations' });

@@ -2,13 +2,12 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { freePort } from '../local-servers/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
 import { chatBin, deployRoot } from '../paths.js';
 import { ChatClient } from '@chat/testkit/chat-client';
-import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
-import { chromiumAvailable, launchChromium, takeBrowserTurn } from '@chat/testkit/chromium';
+import { chromiumAvailable } from '@chat/testkit/chromium';
+import { webSuite } from '@chat/testkit/web-suite';
 
 const run = promisify(execFile);
 
@@ -21,42 +20,22 @@ const ENV = { RATE_LIMIT_PER_SEC: '1000000', RATE_LIMIT_BURST: '1000000' };
 const haveChromium = chromiumAvailable('web client browser test');
 
 describe.skipIf(!haveChromium)('web client in Chromium, against the real server', () => {
-  const dir = tempDir('chat-web-');
-  let port: number;
-  let server: ChatProcess | undefined;
-  let browser: Browser;
+  const web = webSuite('chat-web-', ENV);
   const errors: string[] = [];
 
-  // One browser suite at a time on this machine (see takeBrowserTurn); released after everything else of this suite.
-  let releaseTurn: (() => void) | undefined;
-  beforeAll(async () => {
-    releaseTurn = await takeBrowserTurn();
-  }, 660_000);
-  afterAll(() => releaseTurn?.());
-
-  beforeAll(async () => {
+  beforeAll(() => {
     mkdirSync(SHOTS, { recursive: true });
-    port = await freePort();
-    server = await startProcess({ dataDir: dir.path, port, env: ENV });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    server?.process.kill('SIGTERM');
-    await server?.exited;
-    dir.remove();
   });
 
   /** A signed-in user in a browser context of their own; console errors and page errors are collected. */
   async function signIn(name: string, width = 1200): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width, height: 800 } });
+    const context = await web.browser.newContext({ viewport: { width, height: 800 } });
     const page = await context.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(`${name}: ${m.text()}`);
     });
     page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-    await page.goto(server!.baseUrl);
+    await page.goto(web.server.baseUrl);
     await page.getByLabel('Your name').fill(name);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Online' }).waitFor({ timeout: 10_000 });
@@ -93,14 +72,13 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     await bob.screenshot({ path: join(SHOTS, '3-dm-receiver.png') });
 
     // The server restarts mid-conversation: the banner shows reconnecting, then online.
-    server!.process.kill('SIGKILL');
-    await server!.exited;
+    await web.stopServer('SIGKILL');
     await ann.getByRole('status', { name: 'Connection' }).filter({ hasText: /Reconnecting/ }).waitFor({ timeout: 10_000 });
     await annBox.fill('sent while the server was down');
     await annBox.press('Enter');
     await ann.getByText('Sending…').waitFor();
     await ann.screenshot({ path: join(SHOTS, '4-reconnecting.png') });
-    server = await startProcess({ dataDir: dir.path, port, env: ENV });
+    await web.startServer();
     for (const page of [ann, bob]) {
       await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Online' }).waitFor({ timeout: 40_000 });
     }
@@ -181,7 +159,7 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
   it('a bot made with `chat bot create` wears a badge in search results and in the member list', async () => {
     errors.length = 0;
     // The operator's command, on the running server's DATA_DIR.
-    const created = await run(process.execPath, [chatBin(), 'bot', 'create', '--name', 'Helper Bot'], { env: { ...process.env, DATA_DIR: dir.path } });
+    const created = await run(process.execPath, [chatBin(), 'bot', 'create', '--name', 'Helper Bot'], { env: { ...process.env, DATA_DIR: web.dataDir } });
     expect(created.stdout).toMatch(/^\{"userId":"bot_[0-9a-f]{16}","token":"chatbot_[A-Za-z0-9_-]{43}"\}\n$/);
     const { page: ann } = await signIn('Ann Bots');
 
@@ -368,7 +346,7 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
   it('a streamed message (a bot\u2019s answer) grows in place with a cursor, then stays like any other message', async () => {
     errors.length = 0;
     const { page } = await signIn('Dee Stream');
-    const bot = await ChatClient.login(server!.baseUrl, 'Stream Bot');
+    const bot = await ChatClient.login(web.server.baseUrl, 'Stream Bot');
     try {
       const { users } = await bot.call<{ users: { id: string }[] }>('user.search', { prefix: 'Dee Stream' });
       const { conversation } = await bot.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: users[0]!.id });
@@ -398,8 +376,8 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
 
   it('a conversation with 10,000 messages: only a window of rows is in the DOM, older history loads on scrolling up', async () => {
     errors.length = 0;
-    const una = await ChatClient.login(server!.baseUrl, 'Una Long');
-    const vic = await ChatClient.login(server!.baseUrl, 'Vic Long');
+    const una = await ChatClient.login(web.server.baseUrl, 'Una Long');
+    const vic = await ChatClient.login(web.server.baseUrl, 'Vic Long');
     const { conversation } = await una.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: vic.user.id });
     const TOTAL = 10_000;
     const body = (n: number) => `long ${String(n).padStart(5, '0')}`;
@@ -472,8 +450,8 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
 
   it('message search: a hit shows its snippet highlighted and opens the conversation at the message, older history loaded', async () => {
     errors.length = 0;
-    const wes = await ChatClient.login(server!.baseUrl, 'Wes Search');
-    const xia = await ChatClient.login(server!.baseUrl, 'Xia Search');
+    const wes = await ChatClient.login(web.server.baseUrl, 'Wes Search');
+    const xia = await ChatClient.login(web.server.baseUrl, 'Xia Search');
     const { conversation } = await wes.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: xia.user.id });
     const send = (n: number, body: string) => wes.call('message.send', { conversationId: conversation.id, clientMsgId: `s${n}`, body });
     const NEEDLE = 'the marmalade recipe is in the blue folder';

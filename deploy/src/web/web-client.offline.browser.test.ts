@@ -1,13 +1,13 @@
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { freePort } from '../local-servers/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
 import { deployRoot } from '../paths.js';
 import { ChatClient } from '@chat/testkit/chat-client';
-import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable, launchChromium, takeBrowserTurn } from '@chat/testkit/chromium';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from '@chat/testkit/chromium';
+import { tempDir } from '@chat/testkit/system-under-test';
+import { webSuite } from '@chat/testkit/web-suite';
 
 const WEB_DIST = join(deployRoot(), '..', 'web', 'dist');
 /** Screenshots for people reviewing the UI (web/results, as the main browser test). */
@@ -25,48 +25,27 @@ it('the web client’s JavaScript (app and service worker) stays under 50 KB gzi
 });
 
 describe.skipIf(!haveChromium)('web client offline, in Chromium against the real server', () => {
-  const dir = tempDir('chat-web-offline-');
-  let port: number;
-  let server: ChatProcess | undefined;
-  let browser: Browser;
+  const web = webSuite('chat-web-offline-');
   const errors: string[] = [];
 
-  // One browser suite at a time on this machine (see takeBrowserTurn); released after everything else of this suite.
-  let releaseTurn: (() => void) | undefined;
-  beforeAll(async () => {
-    releaseTurn = await takeBrowserTurn();
-  }, 660_000);
-  afterAll(() => releaseTurn?.());
-
-  beforeAll(async () => {
+  beforeAll(() => {
     mkdirSync(SHOTS, { recursive: true });
-    port = await freePort();
-    server = await startProcess({ dataDir: dir.path, port });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    server?.process.kill('SIGTERM');
-    await server?.exited;
-    dir.remove();
   });
 
   async function restartServer(): Promise<void> {
-    server!.process.kill('SIGTERM');
-    await server!.exited;
-    server = await startProcess({ dataDir: dir.path, port });
+    await web.stopServer();
+    await web.startServer();
   }
 
   /** A browser context of its own; console and page errors are collected (Chromium's own lines for connections refused while offline aside). */
   async function open(name: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    const context = await web.browser.newContext({ viewport: { width: 1200, height: 800 } });
     const page = await context.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error' && !/WebSocket connection to '.*' failed|net::ERR_INTERNET_DISCONNECTED/.test(m.text())) errors.push(`${name}: ${m.text()}`);
     });
     page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-    await page.goto(server!.baseUrl);
+    await page.goto(web.server.baseUrl);
     return { context, page };
   }
 
@@ -106,7 +85,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     expect(response?.fromServiceWorker()).toBe(true);
     await page.getByLabel('Your name').waitFor({ timeout: 10_000 });
     // A client-side route opens from the cache too.
-    await page.goto(`${server!.baseUrl}/some/route`);
+    await page.goto(`${web.server.baseUrl}/some/route`);
     await page.getByLabel('Your name').waitFor({ timeout: 10_000 });
     // The API is not answered from the cache: offline, it fails.
     expect(await page.evaluate(() => fetch('/v1/auth/dev-login', { method: 'POST', body: '{"name":"x"}' }).then(() => 'answered', () => 'failed'))).toBe('failed');
@@ -115,7 +94,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
   });
 
   it('installable: the manifest and its icons are served with their types; the worker script is revalidated on every load', async () => {
-    const base = server!.baseUrl;
+    const base = web.server.baseUrl;
     const { context, page } = await open('Install');
     const href = await page.locator('link[rel="manifest"]').getAttribute('href');
     expect(href).toBe('/manifest.webmanifest');
@@ -190,7 +169,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     for (const body of bodies) expect(await messages(bob).getByText(body, { exact: true }).count()).toBe(1);
 
     // The server's history has each once, in the order typed.
-    const reader = await ChatClient.login(server!.baseUrl, 'Bob Offline');
+    const reader = await ChatClient.login(web.server.baseUrl, 'Bob Offline');
     try {
       const { users } = await reader.call<{ users: { id: string }[] }>('user.search', { prefix: 'Ann Offline' });
       const { conversation } = await reader.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: users[0]!.id });
@@ -215,13 +194,13 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     errors.length = 0;
     const { chromium } = await import('playwright-core');
     const profile = tempDir('chat-web-profile-');
-    const dan = await ChatClient.login(server!.baseUrl, 'Dan Restart');
+    const dan = await ChatClient.login(web.server.baseUrl, 'Dan Restart');
     /** A browser with a profile on disk, like a user's: what a restart keeps is what the profile keeps. */
     const launch = async () => {
       const context = await chromium.launchPersistentContext(profile.path, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 1200, height: 800 } });
       const page = context.pages()[0] ?? (await context.newPage());
       page.on('pageerror', (e) => errors.push(`Cat: ${e.message}`));
-      await page.goto(server!.baseUrl);
+      await page.goto(web.server.baseUrl);
       await page.getByLabel('Your name').fill('Cat Restart');
       await page.getByRole('button', { name: 'Sign in' }).click();
       return { context, page };
@@ -246,7 +225,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
       // The browser starts again, online; the tab's sign-in is gone (sessionStorage), the outbox is not.
       const second = await launch();
       await online(second.page);
-      const reader = await ChatClient.login(server!.baseUrl, 'Dan Restart');
+      const reader = await ChatClient.login(web.server.baseUrl, 'Dan Restart');
       try {
         const { conversations } = await reader.call<{ conversations: { id: string }[] }>('conversation.list', {});
         expect(conversations).toHaveLength(1);

@@ -1,11 +1,10 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
-import { freePort } from '../local-servers/index.js';
+import { describe, expect, it } from 'vitest';
+import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { deployRoot } from '../paths.js';
-import { type ChatProcess, startProcess, tempDir } from '@chat/testkit/system-under-test';
-import { chromiumAvailable, launchChromium, takeBrowserTurn } from '@chat/testkit/chromium';
+import { chromiumAvailable } from '@chat/testkit/chromium';
+import { webSuite } from '@chat/testkit/web-suite';
 
 /**
  * Where the screenshots web/README.md shows go: web/docs with
@@ -90,32 +89,11 @@ interface Note {
 const haveChromium = chromiumAvailable('web client polish browser test');
 
 describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against the real server', () => {
-  const dir = tempDir('chat-web-polish-');
-  let server: ChatProcess | undefined;
-  let browser: Browser;
+  const web = webSuite('chat-web-polish-');
   const errors: string[] = [];
 
-  // One browser suite at a time on this machine (see takeBrowserTurn); released after everything else of this suite.
-  let releaseTurn: (() => void) | undefined;
-  beforeAll(async () => {
-    releaseTurn = await takeBrowserTurn();
-  }, 660_000);
-  afterAll(() => releaseTurn?.());
-
-  beforeAll(async () => {
-    server = await startProcess({ dataDir: dir.path, port: await freePort() });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    server?.process.kill('SIGTERM');
-    await server?.exited;
-    dir.remove();
-  });
-
   async function open(name: string, options: BrowserContextOptions = {}): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+    const context = await web.browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
     const page = await context.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(`${name}: ${m.text()}`);
@@ -126,7 +104,7 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
 
   /** Signs `page` in as `name` (dev login: the same name is the same user). */
   async function signInOn(page: Page, name: string): Promise<Page> {
-    await page.goto(server!.baseUrl);
+    await page.goto(web.server.baseUrl);
     await page.getByLabel('Your name').fill(name);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await online(page);
@@ -277,7 +255,7 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
   it('a desktop notification shows for a conversation not in view, not for the one in view, and not when muted', async () => {
     errors.length = 0;
     const { context, page: ann } = await open('Ann Notify');
-    await context.grantPermissions(['notifications'], { origin: server!.baseUrl });
+    await context.grantPermissions(['notifications'], { origin: web.server.baseUrl });
     await context.addInitScript(CAPTURE_NOTIFICATIONS);
     await signInOn(ann, 'Ann Notify');
     const bob = await signIn('Bob Notify');
