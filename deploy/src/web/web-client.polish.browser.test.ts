@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import type { BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
 import { deployRoot } from '../paths.js';
 import { chromiumAvailable } from '@chat/testkit/chromium';
 import { webSuite } from '@chat/testkit/web-suite';
@@ -353,6 +353,22 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
     expect(cleanErrors()).toEqual([]);
   });
 
+  /**
+   * Opens the reaction picker of a message row: its button shows while the
+   * pointer is over the row, and the row can grow under a still pointer
+   * ("Seen by" arriving), so hovering is repeated until the click lands.
+   */
+  async function openPicker(message: Locator): Promise<void> {
+    const tryOnce = async () => {
+      await message.hover();
+      return message
+        .getByRole('button', { name: 'More reactions' })
+        .click({ timeout: 2000 })
+        .then(() => true, () => false);
+    };
+    await expect.poll(tryOnce, { timeout: 20_000, interval: 100 }).toBe(true);
+  }
+
   it('the reaction picker finds an emoji by name and keeps it among the recently used', async () => {
     errors.length = 0;
     await signIn('Wil React');
@@ -360,16 +376,14 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
     await dm(wes, 'Wil React');
     await say(wes, 'react to me');
     const message = log(wes).locator('article.msg').filter({ hasText: 'react to me' });
-    await message.hover();
-    await message.getByRole('button', { name: 'More reactions' }).click();
+    await openPicker(message);
     const picker = wes.getByRole('dialog', { name: 'Pick a reaction' });
     await picker.getByRole('textbox', { name: 'Search emoji' }).fill('rocket');
     await picker.getByRole('button', { name: 'rocket' }).click();
     await message.getByRole('button', { name: '🚀 1' }).waitFor({ timeout: 5000 });
     await expect(wes.evaluate(() => localStorage.getItem('chat.emoji.recent'))).resolves.toBe('["🚀"]');
     // Reopened, the recent one comes first; Escape closes.
-    await message.hover();
-    await message.getByRole('button', { name: 'More reactions' }).click();
+    await openPicker(message);
     await expect(picker.getByRole('group', { name: 'Emoji' }).getByRole('button').first().getAttribute('aria-label')).resolves.toBe('rocket');
     await wes.keyboard.press('Escape');
     await picker.waitFor({ state: 'detached' });
