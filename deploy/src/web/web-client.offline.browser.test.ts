@@ -129,6 +129,8 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     await bob.getByRole('button', { name: /Ann Offline/ }).click();
     await messages(bob).getByText('sent online').waitFor();
     await controlledByServiceWorker(ann);
+    // The app keeps its snapshot at most a second behind; the offline start below shows what it holds.
+    await expect.poll(() => ann.evaluate(snapshotBodies), { timeout: 10_000 }).toContain('sent online');
 
     // Ann's network goes. The server restarts too, so the socket she had is gone for sure
     // (Chromium's offline emulation stops new connections, not open ones); Bob reconnects.
@@ -263,4 +265,25 @@ async function outboxSize(): Promise<number> {
     db.close();
   }
   return total;
+}
+
+/** The bodies of the messages in this origin's kept snapshots (run in the page). */
+async function snapshotBodies(): Promise<string[]> {
+  const bodies: string[] = [];
+  for (const { name } of await indexedDB.databases()) {
+    if (!name?.startsWith('chat-offline:')) continue;
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const r = indexedDB.open(name);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const snapshot = await new Promise<{ messages?: Record<string, { body: string }[]> } | undefined>((resolve, reject) => {
+      const r = db.transaction('snapshot').objectStore('snapshot').get('latest');
+      r.onsuccess = () => resolve(r.result as { messages?: Record<string, { body: string }[]> } | undefined);
+      r.onerror = () => reject(r.error);
+    });
+    db.close();
+    for (const list of Object.values(snapshot?.messages ?? {})) bodies.push(...list.map((m) => m.body));
+  }
+  return bodies;
 }
