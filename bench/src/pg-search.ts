@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { IndexedSearchStore, MESSAGE_INDEXES, openPgSearchIndex, openSqliteStore, searchTerms, tsvectorLiteral } from '@chat/conversation-actors';
 import { newHistogram, recordMs, summarize } from './stats.js';
-import { KINDS, T0, WHALE_CONVERSATIONS, body, conv, latencyRow, memberships, pick, user, words } from './search-corpus.js';
+import { KINDS, T0, WHALE_CONVERSATIONS, body, conv, latencyRow, memberships, pick, timeQueries, user } from './search-corpus.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -143,27 +143,9 @@ async function buildIndexes(client: pg.Client): Promise<string> {
 async function measure(): Promise<boolean> {
   const index = await openPgSearchIndex({ url: PG_URL, poolMax: 4 });
   const store = new IndexedSearchStore(openSqliteStore({ dataDir: o.dir }), index);
-  const all = newHistogram();
+  const { all, whale, perKind, hits } = await timeQueries((userId, query) => store.searchMessages(userId, query), { queries: QUERIES, users: USERS, limit: LIMIT });
   const candidatesOnly = newHistogram();
-  const whale = newHistogram();
-  const perKind = new Map(Object.keys(KINDS).map((k) => [k, newHistogram()]));
   const kinds = Object.entries(KINDS);
-  let hits = 0;
-  // Warm the caches a little, as a running server would be.
-  for (let i = 0; i < 50; i++) await store.searchMessages(user(1 + pick(USERS - 1)), { text: words[pick(50)]!, limit: LIMIT });
-  for (let i = 0; i < QUERIES; i++) {
-    const [kind, make] = kinds[i % kinds.length]!;
-    const isWhale = i % 10 === 0;
-    const who = isWhale ? user(0) : user(1 + pick(USERS - 1));
-    const text = make();
-    const t = performance.now();
-    const page = await store.searchMessages(who, { text, limit: LIMIT });
-    const ms = performance.now() - t;
-    hits += page.hits.length;
-    recordMs(all, ms);
-    recordMs(perKind.get(kind)!, ms);
-    if (isWhale) recordMs(whale, ms);
-  }
   // The index's part alone, for the same kind of calls: membership read once, candidates timed.
   for (let i = 0; i < Math.min(QUERIES, 600); i++) {
     const [, make] = kinds[i % kinds.length]!;

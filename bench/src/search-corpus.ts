@@ -2,7 +2,8 @@
 // pg-search.ts): the same seed gives the same conversations, messages and
 // queries, so their figures compare.
 import type { Histogram } from 'hdr-histogram-js';
-import { summarize } from './stats.js';
+import type { MessageSearchPage, MessageSearchQuery } from '@chat/conversation-actors';
+import { newHistogram, recordMs, summarize } from './stats.js';
 
 export const VOCABULARY = 30_000;
 /** One user in many conversations: the widest membership filter a query gets. */
@@ -61,4 +62,42 @@ export const KINDS: Record<string, () => string> = {
 export function latencyRow(name: string, h: Histogram): string {
   const s = summarize(h);
   return `${name.padEnd(22)} n=${String(s.count).padStart(5)}  p50 ${s.p50.toFixed(2).padStart(7)} ms  p90 ${s.p90.toFixed(2).padStart(7)} ms  p99 ${s.p99.toFixed(2).padStart(7)} ms  max ${s.max.toFixed(2).padStart(7)} ms`;
+}
+
+/** Latencies of one run of the query mix: all queries, per kind, and the whale's. */
+export interface QueryTimings {
+  all: Histogram;
+  whale: Histogram;
+  perKind: Map<string, Histogram>;
+  /** Hits returned in all, for the mean per query. */
+  hits: number;
+}
+
+/**
+ * Runs `queries` searches of the mix through `search` (50 warm-up ones first,
+ * as a running server's caches would be warm), every tenth as the whale
+ * (user 0, in WHALE_CONVERSATIONS conversations), the others as a random one
+ * of `users`, and times each.
+ */
+export async function timeQueries(
+  search: (userId: string, query: MessageSearchQuery) => Promise<MessageSearchPage>,
+  o: { queries: number; users: number; limit: number },
+): Promise<QueryTimings> {
+  const t: QueryTimings = { all: newHistogram(), whale: newHistogram(), perKind: new Map(Object.keys(KINDS).map((k) => [k, newHistogram()])), hits: 0 };
+  const kinds = Object.entries(KINDS);
+  for (let i = 0; i < 50; i++) await search(user(1 + pick(o.users - 1)), { text: words[pick(50)]!, limit: o.limit });
+  for (let i = 0; i < o.queries; i++) {
+    const [kind, make] = kinds[i % kinds.length]!;
+    const isWhale = i % 10 === 0;
+    const who = isWhale ? user(0) : user(1 + pick(o.users - 1));
+    const text = make();
+    const started = performance.now();
+    const page = await search(who, { text, limit: o.limit });
+    const ms = performance.now() - started;
+    t.hits += page.hits.length;
+    recordMs(t.all, ms);
+    recordMs(t.perKind.get(kind)!, ms);
+    if (isWhale) recordMs(t.whale, ms);
+  }
+  return t;
 }

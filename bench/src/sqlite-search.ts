@@ -14,8 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '@chat/conversation-actors';
-import { newHistogram, recordMs } from './stats.js';
-import { KINDS, T0, WHALE_CONVERSATIONS, body, conv, latencyRow, memberships, pick, user, words } from './search-corpus.js';
+import { T0, WHALE_CONVERSATIONS, body, conv, latencyRow, memberships, pick, timeQueries, user } from './search-corpus.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -93,26 +92,7 @@ async function seed_(): Promise<void> {
 
 async function measure(): Promise<void> {
   const store = openSqliteStore({ dataDir: o.dir });
-  const all = newHistogram();
-  const whale = newHistogram();
-  const perKind = new Map(Object.keys(KINDS).map((k) => [k, newHistogram()]));
-  const kinds = Object.entries(KINDS);
-  let hits = 0;
-  // Warm the page cache a little, as a running server would be.
-  for (let i = 0; i < 50; i++) await store.searchMessages(user(1 + pick(USERS - 1)), { text: words[pick(50)]!, limit: LIMIT });
-  for (let i = 0; i < QUERIES; i++) {
-    const [kind, make] = kinds[i % kinds.length]!;
-    const isWhale = i % 10 === 0;
-    const who = isWhale ? user(0) : user(1 + pick(USERS - 1));
-    const text = make();
-    const t = performance.now();
-    const page = await store.searchMessages(who, { text, limit: LIMIT });
-    const ms = performance.now() - t;
-    hits += page.hits.length;
-    recordMs(all, ms);
-    recordMs(perKind.get(kind)!, ms);
-    if (isWhale) recordMs(whale, ms);
-  }
+  const { all, whale, perKind, hits } = await timeQueries((userId, query) => store.searchMessages(userId, query), { queries: QUERIES, users: USERS, limit: LIMIT });
   await store.close();
   console.log(`searchMessages, limit ${LIMIT}, ${QUERIES} queries (mean ${(hits / QUERIES).toFixed(1)} hits):`);
   for (const [k, h] of perKind) console.log(latencyRow(k, h));

@@ -51,8 +51,15 @@ export async function takeBrowserTurn(timeoutMs = 600_000): Promise<() => void> 
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const holder = Number(readFileSync(LOCK, { encoding: 'utf8', flag: 'r' }) || NaN);
-    if (!alive(holder)) {
+    let held: string;
+    try {
+      held = readFileSync(LOCK, 'utf8');
+    } catch {
+      continue; // Given up between our attempt and this read: try again.
+    }
+    const holder = Number(held || NaN);
+    // An empty file is a holder between creating it and writing its pid: wait, do not take it over.
+    if (held !== '' && !alive(holder)) {
       rmSync(LOCK, { force: true });
       continue;
     }

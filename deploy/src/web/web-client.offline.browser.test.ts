@@ -130,7 +130,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     await messages(bob).getByText('sent online').waitFor();
     await controlledByServiceWorker(ann);
     // The app keeps its snapshot at most a second behind; the offline start below shows what it holds.
-    await expect.poll(() => ann.evaluate(snapshotBodies), { timeout: 10_000 }).toContain('sent online');
+    await expect.poll(() => ann.evaluate(offlineData).then((d) => d.snapshotBodies), { timeout: 10_000 }).toContain('sent online');
 
     // Ann's network goes. The server restarts too, so the socket she had is gone for sure
     // (Chromium's offline emulation stops new connections, not open ones); Bob reconnects.
@@ -181,7 +181,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
       await reader.close();
     }
     // The outbox is empty again.
-    await expect.poll(() => ann.evaluate(outboxSize), { timeout: 5000 }).toBe(0);
+    await expect.poll(() => ann.evaluate(offlineData).then((d) => d.outbox), { timeout: 5000 }).toBe(0);
 
     // Signing out on purpose deletes Ann's offline data.
     const databases = () => ann.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith('chat-offline:')));
@@ -221,7 +221,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
       await box.fill('written before the restart');
       await box.press('Enter');
       await first.page.locator('article.pending').getByText('Sending…').waitFor();
-      await expect.poll(() => first.page.evaluate(outboxSize)).toBe(1);
+      await expect.poll(() => first.page.evaluate(offlineData).then((d) => d.outbox)).toBe(1);
       await first.context.close();
 
       // The browser starts again, online; the tab's sign-in is gone (sessionStorage), the outbox is not.
@@ -233,7 +233,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
         expect(conversations).toHaveLength(1);
         const history = async () => (await reader.call<{ messages: { body: string }[] }>('message.history', { conversationId: conversations[0]!.id, limit: 50 })).messages.map((m) => m.body);
         await expect.poll(history, { timeout: 15_000 }).toEqual(['written before the restart']);
-        await expect.poll(() => second.page.evaluate(outboxSize), { timeout: 5000 }).toBe(0);
+        await expect.poll(() => second.page.evaluate(offlineData).then((d) => d.outbox), { timeout: 5000 }).toBe(0);
         expect(await history()).toEqual(['written before the restart']);
       } finally {
         await reader.close();
@@ -247,43 +247,25 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
   });
 });
 
-/** How many sends the page's IndexedDB outboxes hold (run in the page). */
-async function outboxSize(): Promise<number> {
-  let total = 0;
+/**
+ * What this origin keeps offline, read in the page: the number of unsent
+ * messages in the outboxes, and the bodies of the messages in the kept
+ * snapshots. One function, as page.evaluate sends it to the page whole.
+ */
+async function offlineData(): Promise<{ outbox: number; snapshotBodies: string[] }> {
+  const data = { outbox: 0, snapshotBodies: [] as string[] };
+  const read = <T>(r: IDBRequest<T>) =>
+    new Promise<T>((resolve, reject) => {
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
   for (const { name } of await indexedDB.databases()) {
     if (!name?.startsWith('chat-offline:')) continue;
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const r = indexedDB.open(name);
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-    total += await new Promise<number>((resolve, reject) => {
-      const r = db.transaction('outbox').objectStore('outbox').count();
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
+    const db = await read(indexedDB.open(name));
+    data.outbox += await read(db.transaction('outbox').objectStore('outbox').count());
+    const snapshot = (await read(db.transaction('snapshot').objectStore('snapshot').get('latest'))) as { messages?: Record<string, { body: string }[]> } | undefined;
     db.close();
+    for (const list of Object.values(snapshot?.messages ?? {})) data.snapshotBodies.push(...list.map((m) => m.body));
   }
-  return total;
-}
-
-/** The bodies of the messages in this origin's kept snapshots (run in the page). */
-async function snapshotBodies(): Promise<string[]> {
-  const bodies: string[] = [];
-  for (const { name } of await indexedDB.databases()) {
-    if (!name?.startsWith('chat-offline:')) continue;
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const r = indexedDB.open(name);
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-    const snapshot = await new Promise<{ messages?: Record<string, { body: string }[]> } | undefined>((resolve, reject) => {
-      const r = db.transaction('snapshot').objectStore('snapshot').get('latest');
-      r.onsuccess = () => resolve(r.result as { messages?: Record<string, { body: string }[]> } | undefined);
-      r.onerror = () => reject(r.error);
-    });
-    db.close();
-    for (const list of Object.values(snapshot?.messages ?? {})) bodies.push(...list.map((m) => m.body));
-  }
-  return bodies;
+  return data;
 }

@@ -3,7 +3,7 @@ import { ChangeNotice, shardOf } from '@chat/proto';
 import { ChangeFeedUnavailableError } from '../errors.js';
 import { mayBeMissingStream } from '../leases/kv-errors.js';
 import type { ChangeFeed } from './change-feed.js';
-import { type ChangeStreamSettings, type ResolvedChangeStream, ensureChangeStream, resolveChangeStream } from './nats-change-stream.js';
+import { type ChangeStreamSettings, type ResolvedChangeStream, changeStreamManager, ensureChangeStream, resolveChangeStream } from './nats-change-stream.js';
 
 export interface NatsChangeFeedOptions extends ChangeStreamSettings {
   /** The cluster's SHARDS: a notice goes to `<subjectPrefix>.<shard of its conversation>`. */
@@ -35,12 +35,7 @@ export class NatsChangeFeed implements ChangeFeed {
   static async open(connection: NatsConnection, options: NatsChangeFeedOptions): Promise<NatsChangeFeed> {
     const settings = resolveChangeStream(options);
     const timeout = options.requestTimeoutMs ?? 5000;
-    let jsm: JetStreamManager;
-    try {
-      jsm = await connection.jetstreamManager({ timeout });
-    } catch (err) {
-      throw new ChangeFeedUnavailableError('cannot reach JetStream for the change feed (is JetStream enabled on the NATS server?)', { cause: err });
-    }
+    const jsm = await changeStreamManager(connection, timeout);
     await ensureChangeStream(jsm, settings);
     return new NatsChangeFeed(connection.jetstream({ timeout }), jsm, settings, options.shards, timeout);
   }

@@ -4,7 +4,7 @@ import { ChangeFeedUnavailableError } from '../errors.js';
 import { isStreamNotFound } from '../leases/kv-errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { ChangeBatch, ChangeFollower, DeliveredNotice, FeedLoss } from './change-feed.js';
-import { type ChangeStreamSettings, type ResolvedChangeStream, ensureChangeStream, resolveChangeStream } from './nats-change-stream.js';
+import { type ChangeStreamSettings, type ResolvedChangeStream, changeStreamManager, ensureChangeStream, resolveChangeStream } from './nats-change-stream.js';
 
 /** The durable consumer's name when none is given. */
 export const DEFAULT_CHANGE_FOLLOWER = 'chat-indexer';
@@ -66,12 +66,7 @@ export class NatsChangeFollower implements ChangeFollower {
   /** Creates the stream and the consumer if missing and starts pulling. Fails with ChangeFeedUnavailableError. */
   static async open(connection: NatsConnection, options: NatsChangeFollowerOptions = {}): Promise<NatsChangeFollower> {
     const timeout = options.requestTimeoutMs ?? 5000;
-    let jsm: JetStreamManager;
-    try {
-      jsm = await connection.jetstreamManager({ timeout });
-    } catch (err) {
-      throw new ChangeFeedUnavailableError('cannot reach JetStream for the change feed (is JetStream enabled on the NATS server?)', { cause: err });
-    }
+    const jsm = await changeStreamManager(connection, timeout);
     const follower = new NatsChangeFollower(
       connection.jetstream({ timeout }),
       jsm,

@@ -1,4 +1,4 @@
-import { DiscardPolicy, type JetStreamManager, RetentionPolicy, type StreamConfig, StorageType, nanos } from 'nats';
+import { DiscardPolicy, type JetStreamManager, type NatsConnection, RetentionPolicy, type StreamConfig, StorageType, nanos } from 'nats';
 import { ALL_CHANGES } from '@chat/proto';
 import { ChangeFeedUnavailableError } from '../errors.js';
 import { isStreamNotFound } from '../leases/kv-errors.js';
@@ -42,6 +42,15 @@ export function resolveChangeStream(settings: ChangeStreamSettings = {}): Resolv
  * to change. Several processes may race to create it; creating a stream with
  * the configuration it already has is a no-op. True if this call created it.
  */
+/** The JetStream manager of `connection`; ChangeFeedUnavailableError when JetStream cannot be reached. */
+export async function changeStreamManager(connection: NatsConnection, timeout: number): Promise<JetStreamManager> {
+  try {
+    return await connection.jetstreamManager({ timeout });
+  } catch (err) {
+    throw new ChangeFeedUnavailableError('cannot reach JetStream for the change feed (is JetStream enabled on the NATS server?)', { cause: err });
+  }
+}
+
 export async function ensureChangeStream(jsm: JetStreamManager, s: ResolvedChangeStream): Promise<boolean> {
   try {
     await jsm.streams.info(s.stream);
