@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
  * The schema version this code writes and understands, kept in
  * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /**
  * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
@@ -196,8 +196,31 @@ const V8 = `
 ALTER TABLE messages ADD COLUMN mentions TEXT;
 `;
 
+/**
+ * Version 9: the search update trigger runs only when the message was or
+ * becomes searchable. A streamed message is saved again and again while it
+ * grows (streaming 1 before and after, body changed), and a deleted one may
+ * be written again; neither has an index entry before or after, so V5's
+ * trigger looked up and deleted nothing four times per save.
+ */
+const V9 = `
+DROP TRIGGER IF EXISTS messages_search_update;
+CREATE TRIGGER messages_search_update AFTER UPDATE OF body, deleted, streaming ON messages
+WHEN (old.body IS NOT new.body OR old.deleted IS NOT new.deleted OR old.streaming IS NOT new.streaming)
+  AND ((old.deleted = 0 AND coalesce(old.streaming, 0) = 0) OR (new.deleted = 0 AND coalesce(new.streaming, 0) = 0))
+BEGIN
+  DELETE FROM message_search WHERE rowid = (SELECT id FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq);
+  DELETE FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq
+    AND (new.deleted != 0 OR coalesce(new.streaming, 0) != 0);
+  INSERT OR IGNORE INTO message_search_rows (conversation_id, seq)
+    SELECT new.conversation_id, new.seq WHERE new.deleted = 0 AND coalesce(new.streaming, 0) = 0;
+  INSERT INTO message_search (rowid, body, conv)
+    SELECT id, new.body, hex(new.conversation_id) FROM message_search_rows WHERE conversation_id = new.conversation_id AND seq = new.seq;
+END;
+`;
+
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /**
  * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so

@@ -70,21 +70,15 @@ export function prepareStatements(db: Database.Database) {
     ),
     // Deleted messages are not unread: nothing of them is left to read, so a
     // message deleted before its readers got to it leaves no badge behind.
-    countUnread: db
-      .prepare<[string, number, string], number>(
-        'SELECT count(*) FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id <> ? AND deleted = 0',
-      )
-      .pluck(),
-
-    // Unread messages mentioning the user by id, '@all' or '@here': the same
-    // range countUnread scans, only its rows with mentions are parsed.
-    countMentions: db
-      .prepare<[{ conversationId: string; readSeq: number; userId: string }], number>(
-        `SELECT count(*) FROM messages WHERE conversation_id = @conversationId AND seq > @readSeq AND sender_id <> @userId AND deleted = 0
-           AND mentions IS NOT NULL
-           AND EXISTS (SELECT 1 FROM json_each(mentions) WHERE value IN (@userId, '@all', '@here'))`,
-      )
-      .pluck(),
+    // One scan of the unread range counts both the unread messages and those
+    // mentioning the user by id, '@all' or '@here' (only rows with mentions
+    // are parsed).
+    countUnread: db.prepare<[{ conversationId: string; readSeq: number; userId: string }], { unread: number; mentions: number }>(
+      `SELECT count(*) AS unread,
+              count(*) FILTER (WHERE mentions IS NOT NULL
+                AND EXISTS (SELECT 1 FROM json_each(mentions) WHERE value IN (@userId, '@all', '@here'))) AS mentions
+       FROM messages WHERE conversation_id = @conversationId AND seq > @readSeq AND sender_id <> @userId AND deleted = 0`,
+    ),
     viewOf: db.prepare<[string, string], ViewRow>(`${VIEW_FROM} WHERE m.user_id = ? AND m.conversation_id = ?`),
     // Keyset pages: the row value comparison matches the ORDER BY exactly, so
     // pages neither repeat nor skip ties on last_activity_at.

@@ -74,6 +74,7 @@ function toView(
   marks: { read_seq: number; delivered_seq: number },
   userId: string,
 ): Conversation {
+  const counts = s.countUnread.get({ conversationId: row.id, readSeq: marks.read_seq, userId });
   return {
     id: row.id,
     kind: row.kind,
@@ -84,8 +85,8 @@ function toView(
     lastMessage,
     readSeq: marks.read_seq,
     deliveredSeq: marks.delivered_seq,
-    unread: s.countUnread.get(row.id, marks.read_seq, userId) ?? 0,
-    mentions: s.countMentions.get({ conversationId: row.id, readSeq: marks.read_seq, userId }) || undefined,
+    unread: counts?.unread ?? 0,
+    mentions: counts?.mentions || undefined,
     changeSeq: row.change_seq,
   };
 }
