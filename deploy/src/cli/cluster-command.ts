@@ -7,7 +7,7 @@ const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94, 95, 96];
 
 /**
  * `chat cluster [--gateways G] [--actors A] [--presence N] [--redis] [--port P] [--grpc-port Q] [--data-dir DIR]
- *   [--indexer] [--observability [--scrape-interval S] [--prometheus-port R]]`:
+ *   [--indexer] [--nats-nodes K] [--observability [--scrape-interval S] [--prometheus-port R]]`:
  * a local cluster of real processes (nats-server with JetStream in a
  * temporary directory, presence in memory or, with --redis, N instances on a
  * redis-server of its own, G gateways on consecutive ports from P (gRPC from Q), A actor
@@ -16,7 +16,9 @@ const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94, 95, 96];
  * a `chat indexer` keeping the search index current. With
  * --observability, also a prometheus server (Debian's prometheus package)
  * scraping every process every S seconds (default 5) with
- * deploy/prometheus/rules.yml, on port R (default: a free port).
+ * deploy/prometheus/rules.yml, on port R (default: a free port). With
+ * --nats-nodes K (default 1), K nats-servers routed into one JetStream
+ * cluster, the lease buckets and change stream replicated on up to 3.
  */
 export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const { values } = parseArgs({
@@ -30,6 +32,7 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
       presence: { type: 'string', default: '1' },
       redis: { type: 'boolean', default: false },
       indexer: { type: 'boolean', default: false },
+      'nats-nodes': { type: 'string', default: '1' },
       observability: { type: 'boolean', default: false },
       'scrape-interval': { type: 'string', default: '5' },
       'prometheus-port': { type: 'string', default: '0' },
@@ -39,6 +42,7 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
   if (presence > 1 && !values.redis) throw new RangeError('--presence above 1 needs --redis: in memory each instance would know only part of the sessions');
   const gateways = positive('--gateways', values.gateways!);
   const actors = positive('--actors', values.actors!);
+  const natsNodes = positive('--nats-nodes', values['nats-nodes']!);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65_535 - gateways) throw new RangeError(`--port must be a port number, got ${values.port}`);
   const grpcPort = Number(values['grpc-port']);
@@ -57,9 +61,10 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
     presence,
     redis: values.redis!,
     ...(values.indexer ? { indexers: 1 } : {}),
+    natsNodes,
     ...(values.observability ? { observability: { intervalSeconds: scrapeInterval, ...(prometheusPort ? { port: prometheusPort } : {}) } } : {}),
     // Gateways of the local cluster serve the web client too.
-    env: { WEB_DIR: resolveWebDir(env.WEB_DIR ?? '') ?? '', ...pick(env, ['SHARDS', 'LEASE_TTL_MS', 'LOG_LEVEL', 'REQUEST_RETRY_MS', 'DRAIN_HOLD_MS', 'DRAIN_SPREAD_MS', 'SEARCH', 'PG_URL', 'PG_POOL_MAX', 'INDEXER_CONCURRENCY', 'INDEXER_BATCH']) },
+    env: { WEB_DIR: resolveWebDir(env.WEB_DIR ?? '') ?? '', ...pick(env, ['SHARDS', 'LEASE_TTL_MS', 'LOG_LEVEL', 'REQUEST_RETRY_MS', 'DRAIN_HOLD_MS', 'DRAIN_SPREAD_MS', 'SEARCH', 'PG_URL', 'PG_POOL_MAX', 'INDEXER_CONCURRENCY', 'INDEXER_BATCH', 'LEASE_REPLICAS', 'CHANGES_REPLICAS']) },
     onLine: (name, line) => {
       if (!colors.has(name)) colors.set(name, COLORS[colors.size % COLORS.length]!);
       const tag = `${name}`.padEnd(10);
@@ -67,7 +72,10 @@ export async function startClusterCommand(argv: string[], env: NodeJS.ProcessEnv
     },
   });
   console.log('\nlocal cluster is up:');
-  console.log(`  nats        ${cluster.nats.url}  (JetStream in ${cluster.nats.storeDir})`);
+  for (const [i, n] of cluster.natsNodes.entries()) {
+    const name = cluster.natsNodes.length > 1 ? `nats-${i + 1}` : 'nats';
+    console.log(`  ${name.padEnd(10)}  ${n.url}  (JetStream in ${n.storeDir}; monitoring ${n.monitorUrl})`);
+  }
   if (cluster.redis) console.log(`  redis       ${cluster.redis.url}  (presence; no persistence)`);
   if (cluster.prometheus) {
     const p = cluster.prometheus;

@@ -49,6 +49,7 @@ roles:
                [--gateways 2] [--actors 3] [--port 8080] [--grpc-port 9090]
                [--data-dir ./data/cluster] [--presence 1] [--redis]
                [--indexer]: also a chat indexer (SEARCH=postgres, PG_URL set)
+               [--nats-nodes 1]: K nats-servers in one JetStream cluster
                [--observability [--scrape-interval 5] [--prometheus-port R]]:
                also a prometheus server (Debian's prometheus package) scraping
                every process with deploy/prometheus/rules.yml
@@ -59,7 +60,7 @@ roles:
 
 environment: PORT, HOST, OPS_PORT, GRPC_PORT (9090 | off), GRPC_TLS_CERT, GRPC_TLS_KEY, DATA_DIR, NATS_URL, NATS_CREDS | NATS_USER and
 NATS_PASSWORD | NATS_TOKEN, NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY, JWT_SECRET, JWKS_URL, OIDC_ISSUER, JWT_AUDIENCE, DEV_LOGIN,
-SHARDS, LEASE_TTL_MS, MAX_CONNECTIONS,
+SHARDS, LEASE_TTL_MS, LEASE_REPLICAS, MAX_CONNECTIONS,
 STORE (sqlite | scylla) and SCYLLA_*, SEARCH (store | postgres), PG_URL, PG_POOL_MAX, INDEXER_CONCURRENCY, INDEXER_BATCH,
 CHANGES_REPLICAS, CHANGES_MAX_AGE_MS, CHANGES_MAX_BYTES, LOG_LEVEL and the limits; see README.md`;
 

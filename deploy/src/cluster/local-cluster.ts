@@ -6,6 +6,7 @@ import {
   type RedisServerProcess,
   type ScrapeTarget,
   freePort,
+  startNatsCluster,
   startNatsServer,
   startPrometheusServer,
   startRedisServer,
@@ -68,6 +69,13 @@ export interface LocalClusterOptions {
    * refers to. Default: no configuration, open to anyone, JetStream in a temporary directory.
    */
   natsConfig?: { file: string; env?: Record<string, string> };
+  /**
+   * nats-servers routed into one JetStream cluster (default 1: a single
+   * server). Above 1, every role gets all of their URLs, and the lease
+   * buckets and the change stream are replicated on up to 3 of them
+   * (LEASE_REPLICAS, CHANGES_REPLICAS, unless `env` sets them). Not with `natsConfig`.
+   */
+  natsNodes?: number;
   /** Environment of one role's processes on top of `env`: its NATS credentials and TLS files, say. */
   roleEnv?: (role: Role) => Record<string, string>;
 }
@@ -77,7 +85,7 @@ const NATS_SECURITY_VARS = ['NATS_CREDS', 'NATS_USER', 'NATS_PASSWORD', 'NATS_TO
 
 /**
  * A cluster of real processes on this machine: nats-server with JetStream in a
- * temporary directory, presence (one instance in memory, or several sharing a
+ * temporary directory (or `natsNodes` of them routed into one NATS cluster), presence (one instance in memory, or several sharing a
  * redis-server), G gateways and A actor hosts sharing the SQLite file in
  * DATA_DIR and the JWT secret kept there (and, on demand, `chat indexer`
  * processes reading the same store: addIndexer); with `observability`, a prometheus
@@ -92,7 +100,10 @@ export class LocalCluster {
   #indexerCount = 0;
 
   private constructor(
+    /** The (first) nats-server. */
     readonly nats: NatsServerProcess,
+    /** Every nats-server: `nats` alone, or the members of the NATS cluster (`natsNodes`). */
+    readonly natsNodes: readonly NatsServerProcess[],
     /** The presence Redis, when started with `redis`. */
     readonly redis: RedisServerProcess | undefined,
     readonly secret: string,
@@ -104,12 +115,20 @@ export class LocalCluster {
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
     const presence = options.presence ?? 1;
     if (presence > 1 && !options.redis) throw new RangeError('more than one presence instance needs redis: in memory each would know only part of the sessions');
+    const natsNodes = options.natsNodes ?? 1;
+    if (natsNodes > 1 && options.natsConfig) throw new RangeError('a NATS cluster (natsNodes above 1) cannot be started from a natsConfig file');
     mkdirSync(options.dataDir, { recursive: true });
-    const nats = await startNatsServer({
-      jetstream: options.natsConfig === undefined,
-      ownProcessGroup: true,
-      ...(options.natsConfig ? { configFile: options.natsConfig.file, env: options.natsConfig.env ?? {} } : {}),
-    });
+    const servers =
+      natsNodes > 1
+        ? (await startNatsCluster({ nodes: natsNodes, ownProcessGroup: true })).nodes
+        : [
+            await startNatsServer({
+              jetstream: options.natsConfig === undefined,
+              ownProcessGroup: true,
+              ...(options.natsConfig ? { configFile: options.natsConfig.file, env: options.natsConfig.env ?? {} } : {}),
+            }),
+          ];
+    const nats = servers[0]!;
     let redis: RedisServerProcess | undefined;
     let prometheus: PrometheusServerProcess | undefined;
     try {
@@ -124,10 +143,10 @@ export class LocalCluster {
       }
     } catch (err) {
       await redis?.stop();
-      await nats.stop();
+      await Promise.all(servers.map((n) => n.stop()));
       throw err;
     }
-    const cluster = new LocalCluster(nats, redis, loadOrCreateDevSecret(options.dataDir), options, prometheus);
+    const cluster = new LocalCluster(nats, servers, redis, loadOrCreateDevSecret(options.dataDir), options, prometheus);
     try {
       for (let i = 0; i < presence; i++) await cluster.addPresence();
       for (let i = 0; i < options.actors; i++) await cluster.addActorHost();
@@ -227,8 +246,13 @@ export class LocalCluster {
       );
     }
     await this.prometheus?.stop();
-    await this.nats.stop();
+    await Promise.all(this.natsNodes.map((n) => n.stop()));
     await this.redis?.stop();
+  }
+
+  /** What NATS_URL every role gets: each nats-server's URL, comma-separated. */
+  get natsUrl(): string {
+    return this.natsNodes.map((n) => n.url).join(',');
   }
 
   /** What Prometheus scrapes: every process started so far (a stopped one stays, and shows as down). */
@@ -270,7 +294,8 @@ export class LocalCluster {
     for (const variable of NATS_SECURITY_VARS) delete inherited[variable];
     const env: Record<string, string> = {
       ...inherited,
-      NATS_URL: this.nats.url,
+      NATS_URL: this.natsUrl,
+      ...(this.natsNodes.length > 1 ? { LEASE_REPLICAS: String(Math.min(3, this.natsNodes.length)), CHANGES_REPLICAS: String(Math.min(3, this.natsNodes.length)) } : {}),
       PORT: String(port),
       DATA_DIR: this.options.dataDir,
       JWT_SECRET: this.secret,

@@ -22,6 +22,20 @@ export interface NatsServerOptions {
   configFile?: string;
   /** Extra environment of the server, for the `$VARIABLE`s a configuration file refers to. */
   env?: Record<string, string>;
+  /** Join a cluster (nats-cluster.ts): this server's name, its route port, and the other members' route URLs. */
+  cluster?: NatsClusterMembership;
+}
+
+/** One server's place in a NATS cluster. */
+export interface NatsClusterMembership {
+  /** The cluster's name, the same on every member. */
+  name: string;
+  /** This server's unique name (JetStream places replicas by it). */
+  serverName: string;
+  /** Port other members connect to. */
+  routePort: number;
+  /** `nats-route://127.0.0.1:<port>` of the other members. */
+  routes: string[];
 }
 
 /** A running `nats-server` child process (the local cluster launcher's, or a test's). */
@@ -51,10 +65,15 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       ...(options.configFile !== undefined ? ['-c', options.configFile] : []),
       ...['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort)],
       ...(jetstream ? ['-js', '-sd', dir] : []),
+      ...(options.cluster ? clusterArgs(options.cluster) : []),
     ],
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.env !== undefined ? { env: options.env } : {}),
     ...(options.ownProcessGroup !== undefined ? { ownProcessGroup: options.ownProcessGroup } : {}),
   });
   return Object.assign(server, { url: `nats://127.0.0.1:${server.port}`, storeDir: server.dir, monitorUrl: `http://127.0.0.1:${monitorPort}` });
+}
+
+function clusterArgs(c: NatsClusterMembership): string[] {
+  return ['--server_name', c.serverName, '--cluster_name', c.name, '--cluster', `nats://127.0.0.1:${c.routePort}`, '--routes', c.routes.join(',')];
 }

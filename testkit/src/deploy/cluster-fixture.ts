@@ -36,6 +36,8 @@ export function useCluster() {
       /** A secured nats-server and each role's credentials (see LocalClusterOptions). */
       natsConfig?: LocalClusterOptions['natsConfig'];
       roleEnv?: LocalClusterOptions['roleEnv'];
+      /** nats-servers in one JetStream cluster (LocalClusterOptions.natsNodes). */
+      natsNodes?: number;
     } = {},
   ): Promise<LocalCluster> => {
     const dir = tempDir('chat-cluster-');
@@ -50,6 +52,7 @@ export function useCluster() {
       ...(options.observability ? { observability: options.observability } : {}),
       ...(options.natsConfig ? { natsConfig: options.natsConfig } : {}),
       ...(options.roleEnv ? { roleEnv: options.roleEnv } : {}),
+      ...(options.natsNodes ? { natsNodes: options.natsNodes } : {}),
     });
     return cluster;
   };
