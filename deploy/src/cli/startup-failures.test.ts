@@ -164,6 +164,16 @@ describe('chat: start-up failures say why and exit', () => {
     expectOneLine(old, 'gateway', ['SHARDS is 16 here but 32']);
   });
 
+  it('LEASE_REPLICAS or CHANGES_REPLICAS above what the NATS servers can hold: one line naming the setting, exit 2', async () => {
+    const base = { PORT: '0', NATS_URL: nats.url, LEASE_BUCKET: `r${process.pid}_${Date.now()}` };
+    const leases = await run('actors', { ...base, LEASE_REPLICAS: '3', DATA_DIR: dataDir() });
+    expect(leases.code, leases.stderr).toBe(2);
+    expectOneLine(leases, 'actors', ['LEASE_REPLICAS=3', 'at least 3 JetStream servers']);
+    const changes = await run('actors', { ...base, SEARCH: 'postgres', PG_URL: 'postgres://127.0.0.1:1/x', CHANGES_REPLICAS: '3', DATA_DIR: dataDir() });
+    expect(changes.code, changes.stderr).toBe(2);
+    expectOneLine(changes, 'actors', ['CHANGES_REPLICAS=3', 'at least 3 JetStream servers']);
+  });
+
   it('a process whose log reader has gone still stops on SIGTERM, with exit 0', async () => {
     const child = spawn(process.execPath, [chatBin(), 'standalone'], {
       env: { ...process.env, LOG_LEVEL: 'debug', PORT: '0', GRPC_PORT: '0', DATA_DIR: dataDir() },

@@ -1,6 +1,22 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { type Logger, NatsChangeFeed, NatsKvLeaseTable, checkSharedSettings, claimsBucketOf, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer, startTracing } from '@chat/platform';
+import {
+  ConfigError,
+  type Logger,
+  NatsChangeFeed,
+  NatsKvLeaseTable,
+  checkSharedSettings,
+  claimsBucketOf,
+  connectNatsBus,
+  createMetricsRegistry,
+  ensureBucketReplicas,
+  isReplicaPlacementError,
+  loadEnvConfig,
+  replicaPlacementError,
+  settingsBucketOf,
+  startOpsServer,
+  startTracing,
+} from '@chat/platform';
 import { LeaseOwnership } from '@chat/conversation-actors';
 import { changeStreamSettings, clusterActorsEnvSchema, natsConnectSettings } from './cluster-env.js';
 import { startActorsRole } from './actors-role.js';
@@ -46,16 +62,19 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
       checkSharedSettings({
         connection,
         leaseBucket: config.LEASE_BUCKET,
-        mine: { SHARDS: config.SHARDS, LEASE_TTL_MS: config.LEASE_TTL_MS },
+        mine: { SHARDS: config.SHARDS, LEASE_TTL_MS: config.LEASE_TTL_MS, LEASE_REPLICAS: config.LEASE_REPLICAS },
         who: `actor host ${hostId}`,
         logger: log,
+        replicas: config.LEASE_REPLICAS,
         recorder: { anyHostAlive: async () => (await LeaseOwnership.liveHostCount(hosts)) > 0 },
       });
     // Host leases expire after LEASE_TTL_MS; shard claims stay until handed off or taken from a host that is gone.
     // If NATS lost its JetStream store, the settings went with it: record them again for gateways and new hosts.
+    const replicas = config.LEASE_REPLICAS;
     const hosts: NatsKvLeaseTable = await NatsKvLeaseTable.open(connection, {
       ttlMs: config.LEASE_TTL_MS,
       bucket: config.LEASE_BUCKET,
+      replicas,
       onRecreated: () => {
         log.warn({ bucket: config.LEASE_BUCKET }, 'lease storage was lost (NATS restarted without its JetStream store) and has been recreated; rejoining and recording the shared settings again');
         void recordSharedSettingsAgain(recordSettings, log);
@@ -65,11 +84,22 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
     const claims = await NatsKvLeaseTable.open(bus.connection, {
       ttlMs: 0,
       bucket: claimsBucketOf(config.LEASE_BUCKET),
+      replicas,
       // Claim writes happen inside a lease round: bounded like the renewals, so a round never outlasts the TTL.
       requestTimeoutMs: Math.max(100, Math.floor(config.LEASE_TTL_MS / 4)),
     });
+    // Buckets made before LEASE_REPLICAS changed (or with another host's value, refused above) move to it.
+    const jsm = await connection.jetstreamManager();
+    for (const bucket of [config.LEASE_BUCKET, claimsBucketOf(config.LEASE_BUCKET), settingsBucketOf(config.LEASE_BUCKET)]) {
+      await ensureBucketReplicas(jsm, { bucket, replicas, setting: 'LEASE_REPLICAS', logger: log });
+    }
     // SEARCH=postgres: every acknowledged message write leaves a change notice for the `chat indexer`.
-    const changeFeed = config.SEARCH === 'postgres' ? await NatsChangeFeed.open(connection, { ...changeStreamSettings(config), shards: config.SHARDS }) : undefined;
+    const changeFeed =
+      config.SEARCH === 'postgres'
+        ? await NatsChangeFeed.open(connection, { ...changeStreamSettings(config), shards: config.SHARDS }).catch((err: unknown) => {
+            throw isReplicaPlacementError(err) ? replicaPlacementError('CHANGES_REPLICAS', config.CHANGES_REPLICAS, 'the change stream', err) : err;
+          })
+        : undefined;
     const actors = await startActorsRole({
       bus,
       config,
@@ -98,6 +128,7 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
     await bus.close();
     await opsServer.close();
     await tracing.shutdown();
+    if (isReplicaPlacementError(err) && !(err instanceof ConfigError)) throw replicaPlacementError('LEASE_REPLICAS', config.LEASE_REPLICAS, 'the lease buckets', err);
     throw err;
   }
 }

@@ -62,6 +62,12 @@ export const clusterActorsEnvSchema = actorsEnvSchema.extend({
   PORT: envInt(DEFAULT_ACTORS_PORT, 0, 65_535),
   LEASE_TTL_MS: envInt(DEFAULT_LEASE_TTL_MS, 500, 600_000),
   LEASE_BUCKET: envString('chat_leases'),
+  /**
+   * JetStream replicas of the lease buckets (hosts, claims, shared settings):
+   * 3 on a NATS cluster of 3 or more, so losing a NATS server loses no lease
+   * state. An existing bucket is moved to this number at start.
+   */
+  LEASE_REPLICAS: envInt(1, 1, 5),
   /** Unique per host incarnation; default host name, pid and a random suffix. */
   HOST_ID: envString(''),
   ...changeStreamEnv,

@@ -1,4 +1,15 @@
-import { ConfigError, type Logger, NatsChangeFollower, connectNatsBus, createMetricsRegistry, loadEnvConfig, startOpsServer, startTracing } from '@chat/platform';
+import {
+  ConfigError,
+  type Logger,
+  NatsChangeFollower,
+  connectNatsBus,
+  createMetricsRegistry,
+  isReplicaPlacementError,
+  loadEnvConfig,
+  replicaPlacementError,
+  startOpsServer,
+  startTracing,
+} from '@chat/platform';
 import { Indexer, IndexerMetrics, catchUp, openPgSearchIndex, openStore, pgSearchOptionsFromEnv } from '@chat/conversation-actors';
 import { changeStreamSettings, clusterIndexerEnvSchema, natsConnectSettings } from './cluster-env.js';
 import type { RunningSystem } from './standalone.js';
@@ -46,6 +57,8 @@ export async function startClusterIndexer(logger: Logger, env: NodeJS.ProcessEnv
       // The indexer marks what it holds as in progress every 2 s, so only a dead indexer's notices wait this out.
       ackWaitMs: INDEXER_ACK_WAIT_MS,
       logger: logger.child({ component: 'change-follower' }),
+    }).catch((err: unknown) => {
+      throw isReplicaPlacementError(err) ? replicaPlacementError('CHANGES_REPLICAS', config.CHANGES_REPLICAS, 'the change stream', err) : err;
     });
     const indexer = new Indexer({
       follower,

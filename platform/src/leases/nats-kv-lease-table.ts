@@ -18,6 +18,9 @@ export function claimsBucketOf(leaseBucket: string): string {
  */
 const RECREATED_DESCRIPTION = 'chat lease table, recreated after its storage was lost';
 
+/** How long opening may take to create a bucket (a replicated one needs its servers to agree). */
+const CREATE_TIMEOUT_MS = 10_000;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -81,16 +84,21 @@ export class NatsKvLeaseTable implements LeaseTable {
     const timeout = options.requestTimeoutMs ?? (options.ttlMs > 0 ? Math.max(100, Math.floor(options.ttlMs / 4)) : 5000);
     const config: Partial<KvOptions> = { ...(options.ttlMs > 0 ? { ttl: options.ttlMs } : {}), history: 1, replicas: options.replicas ?? 1 };
     const js = connection.jetstream({ timeout });
+    // Creating a replicated bucket forms a consensus group across NATS servers, which takes
+    // longer than a renewal may wait; a recreation in a lease round keeps the round's bound
+    // (the server goes on creating it, and the next round finds it).
+    const creating = connection.jetstream({ timeout: Math.max(timeout, CREATE_TIMEOUT_MS) });
     // Binds to the bucket, creating it if it is missing (marked as recreated when it was lost).
     const bind = async (recreated: boolean): Promise<KV> => {
       const withMark = recreated ? { ...config, description: RECREATED_DESCRIPTION } : config;
       try {
-        return await js.views.kv(bucket, withMark);
+        await (recreated ? js : creating).views.kv(bucket, withMark);
       } catch (err) {
         // Another process created it first with another description (a host starting while the others recreate it): bind to theirs.
-        if (/already in use|10058/i.test(err instanceof Error ? err.message : String(err))) return js.views.kv(bucket, withMark);
-        throw err;
+        if (!/already in use|10058/i.test(err instanceof Error ? err.message : String(err))) throw err;
       }
+      // Reads go to the stream's leader (no direct get from a replica that may lag), within the short bound.
+      return js.views.kv(bucket, { ...withMark, bindOnly: true });
     };
     try {
       return new NatsKvLeaseTable(await bind(false), await connection.jetstreamManager({ timeout }), bind, bucket, options.ttlMs, options.onRecreated);

@@ -35,6 +35,8 @@ export interface CheckSharedSettingsOptions {
    */
   recorder?: { anyHostAlive(): Promise<boolean> };
   requestTimeoutMs?: number;
+  /** JetStream replicas of the bucket when the recorder creates it (LEASE_REPLICAS). Default 1. */
+  replicas?: number;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function checkSharedSettings(o: CheckSharedSettingsOptions): Promis
   let kv: KV;
   try {
     // A gateway binds only: it has nothing to compare with until an actor host created the bucket.
-    kv = await o.connection.jetstream({ timeout }).views.kv(bucket, o.recorder ? { history: 1 } : { bindOnly: true });
+    kv = await o.connection.jetstream({ timeout }).views.kv(bucket, o.recorder ? { history: 1, replicas: o.replicas ?? 1 } : { bindOnly: true });
   } catch (err) {
     if (!o.recorder) return;
     throw new LeaseUnavailableError(`cannot open the shared settings bucket ${bucket} (is JetStream enabled on the NATS server?)`, { cause: err });
