@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envInt } from '@chat/platform';
+import { parseRedisUrl } from './redis-target.js';
 
 /**
  * How long a session stays online without a gateway heartbeat. Gateways
@@ -24,10 +25,20 @@ export const presenceEnvSchema = z.object({
   PRESENCE_TTL_MS: envInt(DEFAULT_PRESENCE_TTL_MS, 1000, 3_600_000),
   /** Quiet time before the server sends `typing active: false` for a typist (docs/protocol.md: 6 s), plus at most one expiry round (1 s). */
   TYPING_EXPIRY_MS: envInt(DEFAULT_TYPING_TTL_MS, 100, 600_000),
-  /** Redis for presence (`redis://host:port[/db]`); unset: in memory, one presence instance only. */
+  /**
+   * Redis for presence: `redis://host:port[/db]`, or the primary of Redis
+   * Sentinels (`redis-sentinel://[:password@]host:port,…/<master>[/<db>]`);
+   * unset: in memory, one presence instance only.
+   */
   REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .superRefine((url, ctx) => {
+      try {
+        parseRedisUrl(url);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+      }
+    })
     .optional(),
   /** Prefix of the presence keys in Redis, so deployments can share one. */
   PRESENCE_KEY_PREFIX: z.string().min(1).max(100).default(DEFAULT_PRESENCE_KEY_PREFIX),

@@ -3,6 +3,7 @@ import type { Logger } from '@chat/platform';
 import { MemoryPresenceBackend } from './memory-presence-backend.js';
 import type { PresenceBackend } from './presence-backend.js';
 import { RedisPresenceBackend } from './redis-presence-backend.js';
+import { describeRedisTarget, parseRedisUrl } from './redis-target.js';
 import type { PresenceEnv } from './config.js';
 
 /** How long start-up waits for Redis before going on without it (presence degraded, chat unaffected). */
@@ -43,18 +44,7 @@ export async function openPresenceBackend(
     },
   });
   await backend.ready(REDIS_STARTUP_WAIT_MS).catch((err: unknown) => {
-    options.logger.warn({ err, redis: redactUrl(config.REDIS_URL!) }, 'Redis not reachable yet: presence answers unavailable until it is');
+    options.logger.warn({ err, redis: describeRedisTarget(parseRedisUrl(config.REDIS_URL!)) }, 'Redis not reachable yet: presence answers unavailable until it is');
   });
   return { backend, kind: 'redis' };
-}
-
-/** The URL without its password, for logs. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable REDIS_URL)';
-  }
 }

@@ -1,11 +1,12 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { DEFAULT_PRESENCE_KEY_PREFIX, DEFAULT_TYPING_TTL_MS } from './config.js';
 import { PresenceClosedError, PresenceRebuildingError, PresenceUnavailableError } from './errors.js';
 import type { PresenceBackend, SessionRef, TypingRef, UserPresence } from './presence-backend.js';
+import { createRedisClient, parseRedisUrl } from './redis-target.js';
 import { TYPING_SCRIPTS, type TypingScripted, parseTypingMember } from './redis-typing-scripts.js';
 
 export interface RedisPresenceBackendOptions {
-  /** `redis://host:port[/db]`. */
+  /** REDIS_URL: `redis://host:port[/db]`, or `redis-sentinel://…` (redis-target.ts). */
   url: string;
   /** How long a session stays without a heartbeat before expire() drops it. */
   ttlMs: number;
@@ -202,7 +203,7 @@ export class RedisPresenceBackend implements PresenceBackend {
       retryStrategy: (times) => Math.min(50 * times, 1000),
       lazyConnect: false,
     };
-    const redis = new Redis(options.url, redisOptions);
+    const redis = createRedisClient(parseRedisUrl(options.url), redisOptions);
     // Errors surface on the calls that fail; without a listener ioredis would log each reconnect attempt.
     redis.on('error', () => {});
     // First connection only (registered before any caller's wait for 'ready', so it is sent

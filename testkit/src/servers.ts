@@ -1,6 +1,16 @@
 // The real nats-server and redis-server child processes tests start: the
 // product's own module (what `chat cluster` starts), reused as it is.
-export { type NatsServerProcess, type RedisServerProcess, type ServerProcess, freePort, startNatsServer, startRedisServer } from '@chat/deploy/local-servers';
+export {
+  type NatsCluster,
+  type NatsServerProcess,
+  type RedisServerProcess,
+  type ServerProcess,
+  freePort,
+  startNatsCluster,
+  startNatsServer,
+  startRedisSentinel,
+  startRedisServer,
+} from '@chat/deploy/local-servers';
 
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';

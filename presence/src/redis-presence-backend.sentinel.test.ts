@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { type RedisServerProcess, type ServerProcess, startRedisSentinel, startRedisServer } from '@chat/testkit/servers';
+import { presenceEnvSchema } from './config.js';
+import { RedisPresenceBackend } from './redis-presence-backend.js';
+import { describeRedisTarget, parseRedisUrl } from './redis-target.js';
+
+const T0 = 1_700_000_000_000;
+
+describe('REDIS_URL', () => {
+  it('takes one server, or the primary a list of sentinels names', () => {
+    expect(parseRedisUrl('redis://127.0.0.1:6379/2')).toEqual({ kind: 'server', url: 'redis://127.0.0.1:6379/2' });
+    const target = parseRedisUrl('redis-sentinel://:s%40cret@10.0.0.1,10.0.0.2:26380,[::1]:26381/chat/3');
+    expect(target).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      master: 'chat',
+      db: 3,
+      password: 's@cret',
+    });
+    expect(describeRedisTarget(target)).toBe('redis-sentinel://10.0.0.1:26379,10.0.0.2:26380,::1:26381/chat/3');
+    expect(describeRedisTarget(parseRedisUrl('redis://:pw@h:1'))).toBe('redis://:***@h:1');
+  });
+
+  it('is refused before start when it names no sentinel, no primary, or a bad port', () => {
+    const problems = (url: string) => {
+      const r = presenceEnvSchema.safeParse({ REDIS_URL: url });
+      return r.success ? [] : r.error.issues.map((i) => i.message);
+    };
+    expect(problems('http://x')).toEqual(['must be a redis://, rediss:// or redis-sentinel:// URL']);
+    expect(problems('redis-sentinel://h:26379')[0]).toContain('redis-sentinel://[:password@]host[:port]');
+    expect(problems('redis-sentinel://h:99999/chat')).toEqual(['"h:99999" is not a sentinel host[:port]']);
+    expect(problems('redis-sentinel://h/chat/x')).toEqual(['the database of a redis-sentinel:// URL must be a number, got "x"']);
+    expect(problems('redis-sentinel://h1:1,h2/chat')).toEqual([]);
+  });
+});
+
+describe('RedisPresenceBackend through Redis Sentinel', () => {
+  const started: ServerProcess[] = [];
+  const closers: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close().catch(() => {});
+    for (const s of started.splice(0).reverse()) await s.stop();
+  });
+
+  it('follows a failover to the replica: presence kept, writes go on, in a few seconds', async () => {
+    const primary: RedisServerProcess = await startRedisServer();
+    started.push(primary);
+    const replica = await startRedisServer({ replicaOf: primary.port });
+    started.push(replica);
+    const sentinel = await startRedisSentinel({ primaryPort: primary.port, name: 'chat', downAfterMs: 1000 });
+    started.push(sentinel);
+
+    const backend = new RedisPresenceBackend({ url: `redis-sentinel://127.0.0.1:${sentinel.port}/chat`, ttlMs: 60_000 });
+    closers.push(() => backend.close());
+    await backend.ready(10_000);
+    for (let i = 0; i < 20; i++) await backend.sessionUp(`u${i}`, 's', 'gw1', T0);
+    // The replica has every write before the primary dies (asynchronous replication otherwise).
+    const direct = new Redis(primary.url);
+    closers.push(async () => direct.disconnect());
+    expect(await direct.wait(1, 5000)).toBe(1);
+    direct.disconnect();
+
+    const killedAt = Date.now();
+    await primary.kill('SIGKILL');
+    // Until the sentinel promotes the replica, calls fail (unavailable); then everything works again.
+    let backAt = 0;
+    while (Date.now() - killedAt < 20_000) {
+      const ok = await backend.sessionUp('late', 's', 'gw1', T0 + 1).then(
+        () => true,
+        () => false,
+      );
+      if (ok) {
+        backAt = Date.now();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(backAt, 'writes accepted again after the failover').toBeGreaterThan(0);
+    console.log(`Redis Sentinel failover: presence writable again ${backAt - killedAt} ms after the primary was killed (down-after 1000 ms)`);
+    const users = await backend.get(['u0', 'u19', 'late', 'nobody']);
+    expect(users.map((u) => u.online)).toEqual([true, true, true, false]);
+
+    // It is the former replica that serves now.
+    const promoted = new Redis(replica.url);
+    closers.push(async () => promoted.disconnect());
+    expect(((await promoted.role()) as unknown[])[0]).toBe('master');
+    promoted.disconnect();
+  }, 60_000);
+});
