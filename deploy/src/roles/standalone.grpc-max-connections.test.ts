@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { parseMetricsText } from '@chat/platform';
+import { parseMetricsText, silentLogger } from '@chat/platform';
+import { startStandalone } from './standalone.js';
 import { ChatClient, UpgradeRefused, devLogin } from '@chat/testkit/chat-client';
 import { GrpcChat } from '@chat/testkit/grpc-client';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
@@ -80,6 +85,23 @@ describe('standalone: gRPC connections count toward MAX_CONNECTIONS', () => {
       }
     } finally {
       for (const c of grpcClients) c.close();
+    }
+  });
+});
+
+describe('standalone: the gRPC listener', () => {
+  it('fails the start, naming GRPC_PORT, when its port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    const dataDir = mkdtempSync(join(tmpdir(), 'grpc-port-taken-'));
+    try {
+      await expect(startStandalone(silentLogger(), { PORT: '0', GRPC_PORT: String(port), DATA_DIR: dataDir, SQLITE_SYNC: 'normal' })).rejects.toThrow(
+        `cannot listen for gRPC on port ${port}: it is in use or not permitted (set GRPC_PORT to a free port, or off)`,
+      );
+    } finally {
+      taken.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
