@@ -78,8 +78,11 @@ USER node
 # 9090 gateway gRPC API, 9101 gateway ops (/healthz /readyz /metrics, OPS_PORT),
 # 9100 actor host ops, 9200 presence ops, 9300 search indexer ops.
 EXPOSE 8080 9090 9100 9101 9200 9300
-# /readyz of the role this container runs, on its ops port (a gateway's OPS_PORT,
-# standalone's PORT unless OPS_PORT is set, the PORT of actors and presence).
+# /healthz (alive) of the role this container runs, on its ops port (a gateway's
+# OPS_PORT, standalone's PORT unless OPS_PORT is set, the PORT of actors, presence
+# and indexer). Not /readyz: readiness drops while NATS is away, the disk is full
+# or a gateway is full or draining, and an orchestrator acting on an unhealthy
+# container (Swarm replaces it) would restart a process that recovers by itself.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "deploy/bin/healthcheck.mjs"]
 ENTRYPOINT ["node", "--enable-source-maps", "deploy/bin/chat.mjs"]

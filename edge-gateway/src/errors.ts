@@ -41,14 +41,15 @@ export class TooManyConnectionsError extends GatewayError {
 }
 
 /**
- * A WebSocket upgrade refused because this gateway holds MAX_CONNECTIONS
- * sessions (answered HTTP 503 with Retry-After): another gateway, or this
- * one a little later, will take it.
+ * A WebSocket upgrade (answered HTTP 503 with Retry-After) or a gRPC
+ * connection (its calls answered UNAVAILABLE) refused because this gateway
+ * holds MAX_CONNECTIONS sessions and gRPC connections: another gateway, or
+ * this one a little later, will take it.
  */
 export class GatewayFullError extends GatewayError {
   readonly code = 'unavailable';
   constructor(readonly max: number) {
-    super(`gateway full: it holds its most sessions (${max}, MAX_CONNECTIONS); retry later or elsewhere`);
+    super(`gateway full: it holds its most connections (${max}, MAX_CONNECTIONS: WebSocket sessions and gRPC connections); retry later or elsewhere`);
   }
 }
 

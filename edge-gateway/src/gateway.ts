@@ -17,7 +17,7 @@ import { createOpHandlers } from './ops/op-handlers.js';
 import { GatewayMetrics } from './metrics.js';
 import { UserRegistrar } from './auth/user-registrar.js';
 import { registerHttpRoutes } from './http/http-routes.js';
-import { ListenError } from './errors.js';
+import { GatewayFullError, ListenError } from './errors.js';
 import { DEFAULT_PRESENCE_HEARTBEAT_MS, SessionReporter } from './presence/session-reporter.js';
 import { PresenceClient } from './presence/presence-client.js';
 import { createPresenceOps } from './presence/presence-ops.js';
@@ -25,6 +25,7 @@ import { EventSinks, type EventSink } from './delivery/event-sinks.js';
 import { ChatApiService } from './grpc/chat-api-service.js';
 import { BearerAuthenticator, type CallTokenVerifier } from './grpc/call-authenticator.js';
 import { GrpcApiServer } from './grpc/grpc-server.js';
+import type { ConnectionAdmission } from './grpc/grpc-connection-gate.js';
 import type { GrpcTls } from './grpc/grpc-tls.js';
 import type { BotTokenBackend } from './auth/bot-tokens.js';
 import { DEFAULT_HOST } from './config.js';
@@ -306,6 +307,7 @@ export class Gateway {
           host: options.host,
           tls: options.grpc.tls,
           implementation: gateway.#api.implementation(),
+          connections: gateway.#grpcAdmission(),
           logger: options.logger.child({ component: 'grpc' }),
         });
       } catch (err) {
@@ -316,6 +318,30 @@ export class Gateway {
     gateway.#presence.start();
     gateway.#started = true;
     return gateway;
+  }
+
+  /**
+   * gRPC connections draw on the same budget as WebSocket sessions
+   * (MAX_CONNECTIONS): each holds a descriptor for as long as it is open,
+   * whatever number of calls it carries.
+   */
+  #grpcAdmission(): ConnectionAdmission {
+    const capacity = this.#capacity;
+    const metrics = this.metrics;
+    return {
+      admit: () => {
+        if (capacity.full) return false;
+        capacity.opened();
+        metrics.grpcConnections.inc();
+        return true;
+      },
+      release: () => {
+        capacity.closed();
+        metrics.grpcConnections.dec();
+      },
+      refused: () => metrics.grpcConnectionsRejected.inc(),
+      refusal: new GatewayFullError(capacity.max).message,
+    };
   }
 
   /** The port actually listened on. */

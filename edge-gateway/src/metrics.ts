@@ -12,6 +12,8 @@ export class GatewayMetrics {
   readonly eventsDelivered: Counter;
   readonly closes: Counter<'reason'>;
   readonly upgradesRejected: Counter<'reason'>;
+  readonly grpcConnections: Gauge;
+  readonly grpcConnectionsRejected: Counter;
   readonly retries: Counter<'target' | 'reason'>;
 
   constructor(registry: Registry) {
@@ -63,6 +65,12 @@ export class GatewayMetrics {
       name: 'chat_gateway_upgrades_rejected_total',
       help: 'WebSocket upgrades refused, by reason (draining, gateway_full, unauthorized, too_many_connections).',
       labelNames: ['reason'],
+      registers,
+    });
+    this.grpcConnections = new Gauge({ name: 'chat_gateway_grpc_connections', help: 'Open gRPC (HTTP/2) connections; they count toward MAX_CONNECTIONS with the WebSocket sessions.', registers });
+    this.grpcConnectionsRejected = new Counter({
+      name: 'chat_gateway_grpc_connections_rejected_total',
+      help: 'gRPC connections refused because the gateway held MAX_CONNECTIONS sessions and gRPC connections (their calls answered UNAVAILABLE).',
       registers,
     });
     // Every known label value from 0, so the first close or retry of a kind is an increase that rate() sees.

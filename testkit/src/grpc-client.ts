@@ -1,4 +1,4 @@
-import { type ChannelCredentials, Client as GenericClient, Metadata, type ServiceError, credentials, status } from '@grpc/grpc-js';
+import { type ChannelCredentials, type ChannelOptions, Client as GenericClient, Metadata, type ServiceError, credentials, status } from '@grpc/grpc-js';
 import { afterAll } from 'vitest';
 import { type ChatMessage, ChatApiClient, type WatchEventsRequest, type WatchEventsResponse } from '@chat/proto';
 
@@ -54,9 +54,9 @@ export class GrpcChat {
   constructor(
     address: string,
     readonly token: string | undefined,
-    options: { credentials?: ChannelCredentials } = {},
+    options: { credentials?: ChannelCredentials; channelOptions?: ChannelOptions } = {},
   ) {
-    this.client = new ChatApiClient(address, options.credentials ?? credentials.createInsecure());
+    this.client = new ChatApiClient(address, options.credentials ?? credentials.createInsecure(), options.channelOptions);
   }
 
   /** A unary call; `token` overrides the client's (null: no authorization metadata). */

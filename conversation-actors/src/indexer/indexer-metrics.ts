@@ -33,5 +33,8 @@ export class IndexerMetrics {
       registers,
     });
     this.reconciling = new Gauge({ name: 'chat_indexer_reconciling', help: '1 while a full reconcile runs.', registers });
+    // Every outcome from 0, so the first error (or reconcile) is an increase rate() sees, and the dashboard draws 0 rather than nothing.
+    for (const outcome of ['ok', 'error']) this.catchUps.inc({ outcome }, 0);
+    for (const outcome of ['done', 'stopped']) this.reconcileRuns.inc({ outcome }, 0);
   }
 }

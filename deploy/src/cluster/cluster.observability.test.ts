@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '@chat/testkit/cluster-fixture';
+import { type LivePg, startLivePg } from '@chat/testkit/live-pg';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import { deployRoot } from '../paths.js';
 import { LATENCY_RECORDING_RULES, grafanaDashboardFile, prometheusRulesFile, recordedNames } from '../observability/prometheus-files.js';
@@ -20,6 +21,8 @@ const RECORDED_WITH_TRAFFIC = [
   'chat:events_delivered:rate1m',
   // Every shard was acquired (free) at start, within the rule's 5 minutes.
   'chat:shard_acquisitions:increase5m',
+  // The indexer caught the conversations up as the messages came.
+  'chat:indexer_lag_seconds:p99_1m',
 ];
 
 interface Sample {
@@ -81,8 +84,19 @@ async function driveTraffic(c: LocalCluster): Promise<void> {
 }
 
 describe('cluster: observability (Prometheus scraping every role, the shipped rules and dashboard)', () => {
+  // Every role, the search indexer included: it needs SEARCH=postgres and a PostgreSQL (CI installs one).
+  let pg: LivePg | undefined;
+  beforeAll(async () => {
+    pg = await startLivePg();
+  });
+  afterAll(async () => {
+    await pg?.destroy();
+  });
+
   it('every target is up, the recording rules have values after traffic, and every metric the dashboard reads is on a live /metrics page or in rules.yml', async () => {
-    const c = await startCluster(2, 2, { redis: true, observability: { intervalSeconds: 1 } });
+    const c = await startCluster(2, 2, { redis: true, env: { SEARCH: 'postgres', PG_URL: pg!.url }, observability: { intervalSeconds: 1 } });
+    await c.addIndexer();
+    expect(new Set(c.processes.map((p) => p.role))).toEqual(new Set(['gateway', 'actors', 'presence', 'indexer']));
     const prometheus = c.prometheus!.url;
 
     // Every process of the cluster is a target, and up.

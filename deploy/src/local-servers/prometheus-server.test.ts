@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { prometheusRulesFile } from '../observability/prometheus-files.js';
-import { type PrometheusServerProcess, startPrometheusServer } from './prometheus-server.js';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { prometheusDir, prometheusRulesFile } from '../observability/prometheus-files.js';
+import { JOBS, type PrometheusServerProcess, startPrometheusServer } from './prometheus-server.js';
 
 /** A /metrics page with one gauge, like a role's. */
 function fakeRole(value: number): Promise<{ server: Server; address: string }> {
@@ -61,6 +63,11 @@ describe('startPrometheusServer (Debian prometheus)', () => {
     await prometheus.stop();
     expect(existsSync(prometheus.dir)).toBe(false);
   }, 60_000);
+
+  it('has a job for each job of deploy/prometheus/prometheus.yml, so a role added to a running cluster is scraped', () => {
+    const reference = parse(readFileSync(join(prometheusDir(), 'prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string }[] };
+    expect([...JOBS].sort()).toEqual(reference.scrape_configs.map((j) => j.job_name).sort());
+  });
 
   it('refuses a scrape interval it cannot use', async () => {
     await expect(startPrometheusServer({ intervalSeconds: 0 })).rejects.toThrow(/scrape interval/);

@@ -114,8 +114,11 @@ export async function startPrometheusServer(options: PrometheusServerOptions = {
   });
 }
 
-/** The chat cluster's jobs, as in deploy/prometheus/prometheus.yml; each gets a file_sd file even while empty. */
-const JOBS = ['chat-gateway', 'chat-actors', 'chat-presence'];
+/**
+ * The chat cluster's jobs, as in deploy/prometheus/prometheus.yml; each gets a file_sd file even
+ * while empty, so a role started after Prometheus (an indexer added later) is scraped too.
+ */
+export const JOBS = ['chat-gateway', 'chat-actors', 'chat-presence', 'chat-indexer'];
 
 /** A Prometheus configuration: one job per role, its targets in `<dir>/<job>.json`, the rules file, one interval for everything. */
 export function prometheusConfig(jobs: string[], intervalSeconds: number, rulesFile: string, dir: string): string {

@@ -1,9 +1,30 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { deployRoot } from '../paths.js';
 import { grafanaDashboardFile, prometheusRulesFile, recordedNames } from './prometheus-files.js';
-import { dashboardQueries, exposedNames, metricNamesIn } from './promql-names.js';
+import { dashboardQueries, declaredNames, exposedNames, metricNamesIn } from './promql-names.js';
+
+/** The product packages' sources (tests aside): where every metric the processes export is declared. */
+const PRODUCT_SOURCES = ['platform', 'proto', 'conversation-actors', 'edge-gateway', 'presence', 'deploy'].map((p) => join(deployRoot(), '..', p, 'src'));
+
+function declaredInSources(): Set<string> {
+  const names = new Set<string>();
+  for (const dir of PRODUCT_SOURCES) {
+    for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts') || file.endsWith('.test.ts') || file.endsWith('.d.ts')) continue;
+      for (const n of declaredNames(readFileSync(join(dir, file), 'utf8'))) names.add(n);
+    }
+  }
+  return names;
+}
+
+/** Every `expr` of rules.yml (recording rules and alerts), with its rule's name. */
+function ruleExpressions(): { rule: string; expr: string }[] {
+  const rules = parse(readFileSync(prometheusRulesFile(), 'utf8')) as { groups: { rules: { record?: string; alert?: string; expr: string }[] }[] };
+  return rules.groups.flatMap((g) => g.rules.map((r) => ({ rule: r.record ?? r.alert ?? '', expr: String(r.expr) })));
+}
 
 interface Panel {
   type: string;
@@ -59,6 +80,49 @@ describe('Grafana dashboard (deploy/grafana/chat-cluster.json)', () => {
       }
       for (const name of metricNamesIn(expr)) if (name.includes(':')) expect(recorded, `${panel}: ${expr}`).toContain(name);
     }
+  });
+});
+
+describe('metric names the dashboard and the rules read, against the code', () => {
+  // cluster.observability.test.ts checks the same against live /metrics pages of a running cluster;
+  // this catches a misspelt or removed metric without one, including those of roles it may not run.
+  const declared = declaredInSources();
+
+  it('every chat_* metric a dashboard panel or a rule reads is declared by the product code (recording rules aside)', () => {
+    expect(declared.size).toBeGreaterThan(30);
+    const dashboard = JSON.parse(readFileSync(grafanaDashboardFile(), 'utf8')) as unknown;
+    const reads = [...dashboardQueries(dashboard).map((q) => ({ where: `panel ${q.panel}`, expr: q.expr })), ...ruleExpressions().map((r) => ({ where: `rule ${r.rule}`, expr: r.expr }))];
+    const missing: string[] = [];
+    for (const { where, expr } of reads) {
+      for (const name of metricNamesIn(expr)) if (name.startsWith('chat_') && !declared.has(name)) missing.push(`${where}: ${name}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('the dashboard has the search indexer: lag against its 2 s target, throughput and errors, from the metrics the indexer exports', () => {
+    const dashboard = JSON.parse(readFileSync(grafanaDashboardFile(), 'utf8')) as { panels: Panel[] };
+    const queries = dashboardQueries(dashboard);
+    const reading = (name: string) => queries.filter((q) => metricNamesIn(q.expr).includes(name)).map((q) => q.panel);
+    for (const name of ['chat_indexer_lag_seconds_bucket', 'chat_indexer_notices_total', 'chat_indexer_catch_ups_total', 'chat_indexer_reconciling']) {
+      expect(declared.has(name), name).toBe(true);
+      expect(reading(name), name).not.toEqual([]);
+    }
+    expect(queries.some((q) => q.expr.includes('chat_indexer_catch_ups_total{outcome="error"}'))).toBe(true);
+    const lag = dashboard.panels.find((p) => p.targets?.some((t) => t.expr === 'chat:indexer_lag_seconds:p99_1m'))!;
+    expect(lag).toBeDefined();
+    const defaults = lag.fieldConfig!.defaults as { unit: string; thresholds: { steps: { value: number | null }[] } };
+    expect(defaults.unit).toBe('s');
+    expect(defaults.thresholds.steps.map((s) => s.value)).toContain(2);
+    // And the gRPC side of the gateways' connection budget.
+    expect(reading('chat_gateway_grpc_connections')).not.toEqual([]);
+    expect(reading('chat_gateway_grpc_connections_rejected_total')).not.toEqual([]);
+  });
+
+  it('declaredNames finds prom-client declarations with their histogram series, and nothing else', () => {
+    const names = declaredNames(
+      "new Histogram({ name: 'a_seconds', help: 'x' }); new Counter<'outcome'>({\n  name: 'b_total', help: 'y' }); new Gauge({ name: 'c' }); const label = { name: 'not_a_metric' };",
+    );
+    expect([...names].sort()).toEqual(['a_seconds', 'a_seconds_bucket', 'a_seconds_count', 'a_seconds_sum', 'b_total', 'c']);
   });
 });
 

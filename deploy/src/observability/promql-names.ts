@@ -71,3 +71,20 @@ export function dashboardQueries(dashboard: unknown): { panel: string; expr: str
   visit((dashboard as { panels?: unknown }).panels);
   return out;
 }
+
+/**
+ * The metric names a TypeScript source declares to prom-client (`name: 'chat_...'`
+ * in a Counter, Gauge, Histogram or Summary's options), with a histogram's or
+ * summary's series names: what the code can export, whether or not a running
+ * process has it yet.
+ */
+export function declaredNames(source: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of source.matchAll(/new (Counter|Gauge|Histogram|Summary)(?:<[^>]*>)?\(\{\s*name:\s*'([a-zA-Z_:][a-zA-Z0-9_:]*)'/g)) {
+    const [, kind, name] = m as unknown as [string, string, string];
+    names.add(name);
+    if (kind === 'Histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
+    if (kind === 'Summary') for (const suffix of ['_sum', '_count']) names.add(name + suffix);
+  }
+  return names;
+}

@@ -128,7 +128,7 @@ describe('deploy/compose/cluster.yml', () => {
     expect(valid).toBe(true);
   });
 
-  it('runs NATS with JetStream, Redis, ScyllaDB, migrate, presence, two gateways, three actor hosts, Prometheus and Grafana', () => {
+  it('runs NATS with JetStream, Redis, ScyllaDB, PostgreSQL, migrate, presence, two gateways, three actor hosts, an indexer, Prometheus and Grafana', () => {
     expect(services.nats?.command).toContain('-js');
     expect(services.redis?.image).toMatch(/^redis:/);
     expect(services.scylla?.image).toMatch(/^scylladb\/scylla:/);
@@ -139,6 +139,47 @@ describe('deploy/compose/cluster.yml', () => {
     expect(byRole('presence')).toHaveLength(1);
     expect(byRole('gateway')).toHaveLength(2);
     expect(byRole('actors')).toHaveLength(3);
+    expect(services.postgres?.image).toMatch(/^postgres:/);
+    expect(byRole('indexer')).toHaveLength(1);
+  });
+
+  it('has a service for every serving role of a cluster (standalone aside)', () => {
+    const served = new Set(chat.map(([, s]) => roleOf(s)));
+    const clusterRoles = Object.entries(ROLES).filter(([role, r]) => r.kind === 'server' && role !== 'standalone').map(([role]) => role);
+    expect(clusterRoles).toContain('indexer');
+    for (const role of clusterRoles) expect(served.has(role), role).toBe(true);
+  });
+
+  it("searches in the compose PostgreSQL: actor hosts and the indexer with SEARCH=postgres and one PG_URL (the postgres service's user, password and database), the indexer on the actors' store, each started once PostgreSQL is healthy", () => {
+    const pg = envOf(services.postgres!);
+    expect(services.postgres!.healthcheck?.test).toContain('pg_isready');
+    const users = [...byRole('actors'), ...byRole('indexer')];
+    const urls = new Set<string>();
+    for (const [name, s] of users) {
+      const config = checkRoleEnv(roleOf(s), envOf(s)).config!;
+      expect(config.SEARCH, name).toBe('postgres');
+      urls.add(config.PG_URL as string);
+      expect((s.depends_on as Record<string, { condition: string }>).postgres, name).toEqual({ condition: 'service_healthy' });
+    }
+    expect(urls.size).toBe(1);
+    const url = new URL([...urls][0]!);
+    expect(url.hostname).toBe('postgres');
+    expect(url.port || '5432').toBe('5432');
+    expect(decodeURIComponent(url.username)).toBe(pg.POSTGRES_USER);
+    expect(decodeURIComponent(url.password)).toBe(pg.POSTGRES_PASSWORD);
+    expect(url.pathname).toBe(`/${pg.POSTGRES_DB}`);
+    // The indexer reads what the actors write.
+    const storeOf = (s: Service) => {
+      const c = checkRoleEnv(roleOf(s), envOf(s)).config!;
+      return { STORE: c.STORE, SCYLLA_CONTACT_POINTS: c.SCYLLA_CONTACT_POINTS, SCYLLA_KEYSPACE: c.SCYLLA_KEYSPACE, SCYLLA_LOCAL_DC: c.SCYLLA_LOCAL_DC };
+    };
+    const [, indexer] = byRole('indexer')[0]!;
+    for (const [name, s] of byRole('actors')) expect(storeOf(indexer), name).toEqual(storeOf(s));
+    expect((indexer.depends_on as Record<string, { condition: string }>).migrate).toEqual({ condition: 'service_completed_successfully' });
+    // With a PG_PASSWORD in .env, both ends get it.
+    const withPassword = parse(interpolate(readFileSync(file, 'utf8'), { PG_PASSWORD: 'from-env-file' }), { merge: true }) as { services: Record<string, Service> };
+    expect(envOf(withPassword.services.postgres!).POSTGRES_PASSWORD).toBe('from-env-file');
+    expect(new URL(envOf(withPassword.services.indexer!).PG_URL!).password).toBe('from-env-file');
   });
 
   it("gives every chat service only variables its role reads, with values its configuration accepts; ports and health checks are the role's", () => {
@@ -148,13 +189,19 @@ describe('deploy/compose/cluster.yml', () => {
 
   it('fails a service with a variable its role does not read, a bad value, or a health check on another port', () => {
     const text = readFileSync(file, 'utf8');
-    expect(composeProblems(text.replace('SCYLLA_CONTACT_POINTS: scylla\n    SCYLLA_LOCAL_DC', 'SCYLLA_CONTACT_POINT: scylla\n    SCYLLA_LOCAL_DC'))).toContain(
+    expect(composeProblems(text.replace('SCYLLA_CONTACT_POINTS: scylla\n  SCYLLA_LOCAL_DC', 'SCYLLA_CONTACT_POINT: scylla\n  SCYLLA_LOCAL_DC'))).toContain(
       'actors-1: SCYLLA_CONTACT_POINT: not a setting of chat actors',
     );
     expect(composeProblems(text.replace('REDIS_URL: redis://redis:6379', 'REDIS_URL: redis:6379')).join('\n')).toMatch(/presence: REDIS_URL: must be a redis/);
     expect(composeProblems(text.replace('http://127.0.0.1:9200/readyz', 'http://127.0.0.1:9100/readyz'))).toContain(
       'presence: health check on port 9100, but chat presence serves /readyz on 9200',
     );
+    expect(composeProblems(text.replace('http://127.0.0.1:9300/readyz', 'http://127.0.0.1:9100/readyz'))).toContain(
+      'indexer: health check on port 9100, but chat indexer serves /readyz on 9300',
+    );
+    // SEARCH=postgres without PG_URL, or an indexer without SEARCH=postgres, would not start.
+    expect(composeProblems(text.replace(/\n {2}PG_URL: .*\n/, '\n'))).toContain('indexer: PG_URL: required when SEARCH=postgres (postgres://user:password@host:port/database)');
+    expect(composeProblems(text.replace('SEARCH: postgres', 'SEARCH: store'))).toContain('indexer: SEARCH: chat indexer keeps a PostgreSQL index: set SEARCH=postgres and PG_URL');
     // A gateway's public port serves no /readyz.
     expect(composeProblems(text.replace('http://127.0.0.1:9101/readyz', 'http://127.0.0.1:8080/readyz'))).toContain(
       'gateway-1: health check on port 8080, but chat gateway serves /readyz on 9101',
@@ -177,12 +224,12 @@ describe('deploy/compose/cluster.yml', () => {
     expect(Object.keys(migrate.depends_on ?? {})).toContain('scylla');
   });
 
-  it("gives each gateway a stop grace period its drain fits in, and each actor host chat's 15 s stop", () => {
+  it("gives each gateway a stop grace period its drain fits in, and each actor host and indexer chat's 15 s stop", () => {
     for (const [name, s] of byRole('gateway')) {
       const config = checkRoleEnv('gateway', envOf(s)).config as { DRAIN_HOLD_MS: number; DRAIN_SPREAD_MS: number; DRAIN_TIMEOUT_MS: number };
       expect(durationMs(s.stop_grace_period ?? '10s'), name).toBeGreaterThanOrEqual(gatewayStopWithinMs(config));
     }
-    for (const [name, s] of byRole('actors')) expect(durationMs(s.stop_grace_period ?? '10s'), name).toBeGreaterThanOrEqual(15_000);
+    for (const [name, s] of [...byRole('actors'), ...byRole('indexer')]) expect(durationMs(s.stop_grace_period ?? '10s'), name).toBeGreaterThanOrEqual(15_000);
   });
 
   it('mounts files that exist', () => {
@@ -198,6 +245,7 @@ describe('deploy/compose/cluster.yml', () => {
     const prom = parse(readFileSync(join(composeDir, 'prometheus.yml'), 'utf8')) as { rule_files: string[]; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
     const reference = parse(readFileSync(join(deployRoot(), 'prometheus', 'prometheus.yml'), 'utf8')) as typeof prom;
     expect(prom.scrape_configs.map((j) => j.job_name)).toEqual(reference.scrape_configs.map((j) => j.job_name));
+    expect(prom.scrape_configs.map((j) => j.job_name)).toContain('chat-indexer');
     expect(prom.rule_files).toEqual(['rules.yml']);
     const mounts = services.prometheus!.volumes!;
     expect(mounts).toContain('../prometheus/rules.yml:/etc/prometheus/rules.yml:ro');

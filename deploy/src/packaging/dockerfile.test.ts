@@ -95,26 +95,32 @@ describe('Dockerfile', () => {
     expect(checkRoleEnv('standalone', { HOST: host! }).config).toMatchObject({ HOST: '0.0.0.0' });
   });
 
-  it("health-checks /readyz with node's fetch on each role's own ops port", async () => {
+  it("health-checks liveness (/healthz, never /readyz) with node's fetch on each role's own ops port", async () => {
     const check = one('HEALTHCHECK')!;
     expect(check).toMatch(/CMD \["node", "deploy\/bin\/healthcheck\.mjs"\]$/);
     const script = join(root, 'deploy/bin/healthcheck.mjs');
-    const { DEFAULT_PORTS, readyUrl } = (await import(pathToFileURL(script).href)) as { DEFAULT_PORTS: Record<string, number>; readyUrl(role: string, env: Record<string, string>): string };
+    const { DEFAULT_PORTS, healthUrl } = (await import(pathToFileURL(script).href)) as {
+      DEFAULT_PORTS: Record<string, number>;
+      healthUrl(role: string, env: Record<string, string>, path?: string): string;
+    };
     for (const [role, surface] of Object.entries(ROLES)) {
       if (surface.kind !== 'server') continue;
       expect(DEFAULT_PORTS[role], role).toBe(defaultPorts(role).ops);
-      expect(readyUrl(role, {}), role).toBe(`http://127.0.0.1:${defaultPorts(role).ops}/readyz`);
+      // An unready process (NATS away, disk full, gateway full) is not unhealthy: orchestrators restart unhealthy ones.
+      expect(healthUrl(role, {}), role).toBe(`http://127.0.0.1:${defaultPorts(role).ops}/healthz`);
     }
-    expect(readyUrl('actors', { PORT: '9300' })).toBe('http://127.0.0.1:9300/readyz');
-    // A gateway's /readyz is on OPS_PORT, never on its public PORT; standalone's on PORT unless OPS_PORT is set.
-    expect(readyUrl('gateway', { PORT: '8081' })).toBe('http://127.0.0.1:9101/readyz');
-    expect(readyUrl('gateway', { PORT: '8081', OPS_PORT: '9301' })).toBe('http://127.0.0.1:9301/readyz');
-    expect(readyUrl('standalone', { PORT: '8081' })).toBe('http://127.0.0.1:8081/readyz');
-    expect(readyUrl('standalone', { PORT: '8081', OPS_PORT: '9301' })).toBe('http://127.0.0.1:9301/readyz');
+    expect(healthUrl('actors', { PORT: '9300' })).toBe('http://127.0.0.1:9300/healthz');
+    expect(healthUrl('indexer', { PORT: '9301' })).toBe('http://127.0.0.1:9301/healthz');
+    // A gateway's ops endpoints are on OPS_PORT, never on its public PORT; standalone's on PORT unless OPS_PORT is set.
+    expect(healthUrl('gateway', { PORT: '8081' })).toBe('http://127.0.0.1:9101/healthz');
+    expect(healthUrl('gateway', { PORT: '8081', OPS_PORT: '9301' })).toBe('http://127.0.0.1:9301/healthz');
+    expect(healthUrl('standalone', { PORT: '8081' })).toBe('http://127.0.0.1:8081/healthz');
+    expect(healthUrl('standalone', { PORT: '8081', OPS_PORT: '9301' })).toBe('http://127.0.0.1:9301/healthz');
     // A gateway bound to one address is asked there.
-    expect(readyUrl('gateway', { HOST: '0.0.0.0' })).toBe('http://127.0.0.1:9101/readyz');
-    expect(readyUrl('gateway', { HOST: '10.1.2.3' })).toBe('http://10.1.2.3:9101/readyz');
-    expect(readyUrl('standalone', { HOST: '::1', PORT: '8081' })).toBe('http://[::1]:8081/readyz');
+    expect(healthUrl('gateway', { HOST: '0.0.0.0' })).toBe('http://127.0.0.1:9101/healthz');
+    expect(healthUrl('gateway', { HOST: '10.1.2.3' })).toBe('http://10.1.2.3:9101/healthz');
+    expect(healthUrl('standalone', { HOST: '::1', PORT: '8081' })).toBe('http://[::1]:8081/healthz');
+    expect(healthUrl('presence', {}, '/readyz')).toBe('http://127.0.0.1:9200/readyz');
   });
 
   it("the health check finds the role in the command line the image's ENTRYPOINT and CMD give", async () => {

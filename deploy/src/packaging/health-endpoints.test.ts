@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetricsRegistry, silentLogger, startOpsServer } from '@chat/platform';
@@ -53,6 +54,19 @@ describe('health endpoints', () => {
       expect((await fetch(`http://127.0.0.1:${ops.port}/readyz`)).status).toBe(200);
       expect(await healthcheckExit(`http://127.0.0.1:${ops.port}/readyz`)).toBe(0);
       expect((await fetch(`http://127.0.0.1:${ops.port}/nope`)).status).toBe(404);
+    } finally {
+      await ops.close();
+    }
+  });
+
+  it("the image's default health check asks /healthz: a process that is alive but not ready stays healthy", async () => {
+    const ops = await startOpsServer({ port: 0, registry: createMetricsRegistry('indexer'), logger: silentLogger(), ready: () => false });
+    try {
+      const { healthUrl } = (await import(pathToFileURL(healthcheck).href)) as { healthUrl(role: string, env: Record<string, string>): string };
+      const url = healthUrl('indexer', { PORT: String(ops.port) });
+      expect(new URL(url).pathname).toBe('/healthz');
+      expect(await healthcheckExit(url)).toBe(0);
+      expect(await healthcheckExit(url.replace('/healthz', '/readyz'))).toBe(1);
     } finally {
       await ops.close();
     }

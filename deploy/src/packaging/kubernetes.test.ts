@@ -333,8 +333,8 @@ describe.each([
     expect(chatProblems(manifests)).toEqual([]);
   });
 
-  it('has gateway, actors and presence Deployments with Services and disruption budgets, an autoscaler for the gateways, and actor hosts on ScyllaDB', () => {
-    for (const role of ['gateway', 'actors', 'presence']) {
+  it('has gateway, actors, presence and indexer Deployments with Services and disruption budgets, an autoscaler for the gateways, and actor hosts on ScyllaDB', () => {
+    for (const role of ['gateway', 'actors', 'presence', 'indexer']) {
       const d = find('Deployment', `chat-${role}`);
       expect(d, role).toBeDefined();
       expect(podOf(d!)!.spec.containers.map(roleOf), role).toEqual([role]);
@@ -351,11 +351,35 @@ describe.each([
     expect(actors.SHARDS).toBe(gateway.SHARDS);
     expect(checkRoleEnv('presence', envOf('chat-presence')).config!.REDIS_URL).toBeDefined();
   });
+
+  it('runs every serving role of a cluster (standalone aside) as a Deployment', () => {
+    const run = new Set(manifests.filter((m) => m.kind === 'Deployment').flatMap((m) => podOf(m)!.spec.containers.filter(isChat).map(roleOf)));
+    const clusterRoles = Object.entries(ROLES).filter(([role, r]) => r.kind === 'server' && role !== 'standalone').map(([role]) => role);
+    expect(clusterRoles).toContain('indexer');
+    for (const role of clusterRoles) expect(run.has(role), role).toBe(true);
+  });
+
+  it("searches in one PostgreSQL: actor hosts and indexers with SEARCH=postgres and the same PG_URL, from a Secret; the indexers on the actors' store", () => {
+    const containerOf = (name: string) => podOf(find('Deployment', name)!)!.spec.containers[0]!;
+    const configOf = (name: string, role: string) => checkRoleEnv(role, containerEnv(manifests, containerOf(name)).env).config!;
+    const actors = configOf('chat-actors', 'actors');
+    const indexer = configOf('chat-indexer', 'indexer');
+    expect(actors.SEARCH).toBe('postgres');
+    expect(indexer.SEARCH).toBe('postgres');
+    expect(indexer.PG_URL).toBe(actors.PG_URL);
+    expect(new URL(actors.PG_URL as string).protocol).toMatch(/^postgres(ql)?:$/);
+    // A URL with a password belongs in a Secret: no ConfigMap carries PG_URL.
+    for (const m of manifests.filter((x) => x.kind === 'ConfigMap')) expect(Object.keys((m.data as Record<string, string>) ?? {}), m.metadata.name).not.toContain('PG_URL');
+    for (const name of ['chat-actors', 'chat-indexer']) expect(containerOf(name).envFrom?.some((f) => f.secretRef && dataOf(manifests, 'Secret', f.secretRef.name)?.PG_URL), name).toBe(true);
+    for (const key of ['STORE', 'SCYLLA_CONTACT_POINTS', 'SCYLLA_KEYSPACE', 'SCYLLA_LOCAL_DC']) expect(indexer[key], key).toEqual(actors[key]);
+    // Not more catch-ups at once than PostgreSQL connections to run them.
+    expect(indexer.INDEXER_CONCURRENCY as number).toBeLessThanOrEqual(indexer.PG_POOL_MAX as number);
+  });
 });
 
 describe('deploy/k8s checks', () => {
   it('the dev overlay runs one replica of each role, with smaller resources, in its namespace', () => {
-    for (const role of ['gateway', 'actors', 'presence']) {
+    for (const role of ['gateway', 'actors', 'presence', 'indexer']) {
       const d = dev.manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === `chat-${role}`)!;
       expect((d.spec as { replicas: number }).replicas).toBe(1);
       expect(d.metadata.namespace).toBe('chat-dev');
@@ -378,14 +402,25 @@ describe('deploy/k8s checks', () => {
     expect(chatProblems(mutate((c) => (c.livenessProbe!.httpGet!.port = 'http')))).toContain('Deployment chat-gateway/gateway: livenessProbe on port http, but chat gateway serves /healthz /readyz /metrics on 9101');
     expect(chatProblems(mutate((c) => (c.livenessProbe!.httpGet!.path = '/health')))).toContain('Deployment chat-gateway/gateway: livenessProbe on /health, which chat gateway does not serve');
     expect(chatProblems(mutate((c) => c.env!.push({ name: 'GRPC_PORT', value: '9091' }))).join('\n')).toMatch(/container ports 8080, 9090, 9101, but chat gateway listens on 8080, 9091, 9101/);
+    // An indexer without the Secret holding PG_URL, or probed for liveness on /readyz.
+    const indexer = (f: (c: Container) => void) => {
+      const copy = structuredClone(base.manifests);
+      f(podOf(copy.find((m) => m.kind === 'Deployment' && m.metadata.name === 'chat-indexer')!)!.spec.containers[0]!);
+      return copy;
+    };
+    expect(chatProblems(indexer((c) => (c.envFrom = c.envFrom!.filter((e) => !e.secretRef))))).toContain(
+      'Deployment chat-indexer/indexer: PG_URL: required when SEARCH=postgres (postgres://user:password@host:port/database)',
+    );
+    expect(chatProblems(indexer((c) => (c.livenessProbe!.httpGet!.path = '/readyz')))).toContain('Deployment chat-indexer/indexer: livenessProbe on /readyz, expected /healthz');
     const typo = structuredClone(base.manifests.find((m) => m.kind === 'Deployment')!);
     (podOf(typo)!.spec.containers[0] as unknown as Obj).readinesProbe = {};
     expect(manifestProblems(typo).join('\n')).toMatch(/readinesProbe: no such field/);
   });
 
   it('names the external dependencies by Service name, with their Helm charts in deploy/k8s/README.md', () => {
+    expect(new URL(dataOf(base.manifests, 'Secret', 'chat-postgres')!.PG_URL!).hostname).toBe('postgresql');
     const readme = readFileSync(join(k8sDir, 'README.md'), 'utf8');
-    for (const chart of ['nats/nats', 'bitnami/redis', 'scylla/scylla']) expect(readme).toContain(chart);
+    for (const chart of ['nats/nats', 'bitnami/redis', 'scylla/scylla', 'bitnami/postgresql']) expect(readme).toContain(chart);
     expect(readme).not.toMatch(/\]\((https?:)?\/\//);
     const shared = dataOf(base.manifests, 'ConfigMap', 'chat-shared')!;
     expect(shared.NATS_URL).toBe('nats://nats:4222');

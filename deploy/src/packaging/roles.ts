@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ConfigError, LOG_LEVELS, loadEnvConfig } from '@chat/platform';
-import { type ScyllaEnv, parseReplication, scyllaOptionsFromEnv } from '@chat/conversation-actors';
+import { type ScyllaEnv, type SearchEnv, parseReplication, pgSearchOptionsFromEnv, scyllaOptionsFromEnv } from '@chat/conversation-actors';
 import { clusterActorsEnvSchema, clusterGatewayEnvSchema, clusterIndexerEnvSchema } from '../roles/cluster-env.js';
 import { presenceRoleEnvSchema } from '../roles/presence.js';
 import { standaloneEnvSchema } from '../roles/standalone.js';
@@ -87,6 +87,9 @@ export function checkRoleEnv(role: string, env: Record<string, string>): { probl
   try {
     if (role === 'migrate' || config.STORE === 'scylla') scyllaOptionsFromEnv(config as unknown as ScyllaEnv);
     if (role === 'migrate') parseReplication(config.SCYLLA_REPLICATION as string);
+    // PG_URL is required only with SEARCH=postgres, which the indexer always needs (it refuses to start without).
+    if ('SEARCH' in config) pgSearchOptionsFromEnv(config as unknown as SearchEnv);
+    if (role === 'indexer' && config.SEARCH !== 'postgres') problems.push('SEARCH: chat indexer keeps a PostgreSQL index: set SEARCH=postgres and PG_URL');
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);

@@ -36,6 +36,36 @@ describe('standalone: the gRPC API over TLS', () => {
   });
 });
 
+describe('standalone: a full gateway refuses a gRPC connection over TLS too', () => {
+  // One slot: the first client's connection takes it.
+  const { system, login } = useStandalone({ GRPC_TLS_CERT: server.certPath, GRPC_TLS_KEY: server.keyPath, MAX_CONNECTIONS: '1' });
+
+  it('answers its calls UNAVAILABLE "gateway full" over TLS, while the admitted connection serves', async () => {
+    const bob = await login('tls bob'); // a WebSocket session: the one slot
+    const address = `localhost:${system().grpcPort}`;
+    const refused = new GrpcChat(address, bob.token, { credentials: credentials.createSsl(server.cert), channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+    try {
+      await expect(refused.call('listConversations', {}, undefined, 5000)).rejects.toMatchObject({ code: status.UNAVAILABLE, details: expect.stringMatching(/gateway full.*MAX_CONNECTIONS/) });
+    } finally {
+      refused.close();
+    }
+    await bob.close();
+    // The slot is free once the session's close is seen: a TLS connection is admitted and served.
+    for (let attempt = 0; ; attempt++) {
+      const admitted = new GrpcChat(address, bob.token, { credentials: credentials.createSsl(server.cert), channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+      try {
+        await expect(admitted.call('listConversations', {}, undefined, 5000)).resolves.toMatchObject({ conversations: expect.any(Array) });
+        break;
+      } catch (err) {
+        if (attempt > 30) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        admitted.close();
+      }
+    }
+  });
+});
+
 describe('GRPC_TLS_CERT and GRPC_TLS_KEY', () => {
   const start = (env: Record<string, string>) => {
     const dir = tempDir();

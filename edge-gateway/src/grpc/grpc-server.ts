@@ -4,8 +4,8 @@ import { ReflectionService } from '@grpc/reflection';
 import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
 import { API_DESCRIPTOR_SET_BASE64, type ChatApiServer, ChatApiService } from '@chat/proto';
 import type { Logger } from '@chat/platform';
-import { GrpcListenError } from '../errors.js';
 import type { GrpcTls } from './grpc-tls.js';
+import { type ConnectionAdmission, GrpcConnectionGate } from './grpc-connection-gate.js';
 
 /** The name health checks ask about for the chat API (the empty name means the whole server). */
 export const CHAT_API_SERVICE_NAME = 'chat.v1.ChatApi';
@@ -18,6 +18,11 @@ export interface GrpcApiServerOptions {
   /** Certificate and key to serve TLS with; plaintext when absent. */
   tls?: GrpcTls | undefined;
   implementation: ChatApiServer;
+  /**
+   * The gateway's connection budget (MAX_CONNECTIONS): each gRPC connection
+   * holds a slot while open, and one over budget is refused (UNAVAILABLE).
+   */
+  connections: ConnectionAdmission;
   logger: Logger;
 }
 
@@ -30,7 +35,7 @@ export interface GrpcApiServerOptions {
 export class GrpcApiServer {
   readonly #server: Server;
   readonly #health = new HealthImplementation({ '': 'SERVING', [CHAT_API_SERVICE_NAME]: 'SERVING' });
-  #port = 0;
+  #gate: GrpcConnectionGate | undefined;
 
   private constructor(private readonly o: GrpcApiServerOptions) {
     this.#server = new Server({
@@ -56,7 +61,7 @@ export class GrpcApiServer {
 
   /** The port actually listened on. */
   get port(): number {
-    return this.#port;
+    return this.#gate?.port ?? 0;
   }
 
   /** Health answers NOT_SERVING from now on (the gateway is draining). */
@@ -71,6 +76,7 @@ export class GrpcApiServer {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.notServing();
+    this.#gate?.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#server.forceShutdown();
@@ -81,25 +87,23 @@ export class GrpcApiServer {
         resolve();
       });
     });
-    this.o.logger.info({ port: this.#port }, 'gRPC server stopped');
+    this.o.logger.info({ port: this.port }, 'gRPC server stopped');
   }
 
-  #bind(): Promise<void> {
+  async #bind(): Promise<void> {
     const credentials = this.o.tls
       ? ServerCredentials.createSsl(null, [{ cert_chain: this.o.tls.cert, private_key: this.o.tls.key }], false)
       : ServerCredentials.createInsecure();
-    return new Promise((resolve, reject) => {
-      const host = this.o.host ?? '0.0.0.0';
-      this.#server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${this.o.port}`, credentials, (err, port) => {
-        if (err) {
-          reject(new GrpcListenError(this.o.port, { cause: err }));
-          return;
-        }
-        this.#port = port;
-        this.o.logger.info({ port, tls: this.o.tls !== undefined }, 'gRPC server listening');
-        resolve();
-      });
+    // Our own listener, not bindAsync: it counts connections against the gateway's budget (grpc-connection-gate.ts).
+    this.#gate = await GrpcConnectionGate.listen({
+      port: this.o.port,
+      host: this.o.host ?? '0.0.0.0',
+      tls: this.o.tls,
+      credentials,
+      server: this.#server,
+      admission: this.o.connections,
     });
+    this.o.logger.info({ port: this.port, tls: this.o.tls !== undefined }, 'gRPC server listening');
   }
 }
 

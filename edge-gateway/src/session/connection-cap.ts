@@ -2,9 +2,11 @@
 export const FULL_RETRY_AFTER_S = 5;
 
 /**
- * The gateway-wide cap on WebSocket sessions (MAX_CONNECTIONS). Counts open
- * sockets: uWS opens a socket synchronously inside `res.upgrade()`, so no
- * upgrade can be admitted between the check and the count.
+ * The gateway-wide cap on connections (MAX_CONNECTIONS): WebSocket sessions
+ * and gRPC connections (grpc-connection-gate.ts) together. Counts open
+ * sockets: uWS opens a socket synchronously inside `res.upgrade()`, and a gRPC
+ * connection is counted in its accept callback, so nothing can be admitted
+ * between the check and the count.
  *
  * Every session holds a file descriptor; the cap keeps them below the
  * process's open-file limit, so that accepting a connection never fails
