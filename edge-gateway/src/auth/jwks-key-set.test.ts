@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '@chat/platform';
@@ -15,6 +15,21 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Polls on the event loop's check phase (setImmediate), so it works while timers are faked; the deadline is real. */
+async function settle(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Real time passing while timers are faked: room for a fetch that should not happen to show up at the provider. */
+async function realPause(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) await new Promise((r) => setImmediate(r));
 }
 
 describe('JwksKeySet', () => {
@@ -64,19 +79,29 @@ describe('JwksKeySet', () => {
   it('fetches again on an unknown kid, picking up a rotated key; at most one fetch in flight and one per window', async () => {
     idp.publish(idp.createKey('RS256', 'old'));
     const set = await load({ minRefetchMs: 1500 });
-    idp.publish(idp.createKey('ES256', 'new'));
-    // A burst of unknown kids: one fetch now...
-    for (let i = 0; i < 50; i++) set.refetchSoon();
-    await until(() => kidsOf(set).includes('new'));
-    expect(idp.requests.jwks).toBe(2);
-    // ...then, within the window, however many more: one fetch at its end, not before.
-    const waits = Array.from({ length: 50 }, () => set.refetchSoon());
-    expect(Math.min(...waits)).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(idp.requests.jwks).toBe(2);
-    await until(() => idp.requests.jwks === 3, 5000);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(idp.requests.jwks).toBe(3);
+    // The window is judged on a faked clock, so a slow machine cannot stretch it; the fetches stay real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      idp.publish(idp.createKey('ES256', 'new'));
+      // A burst of unknown kids: one fetch now...
+      for (let i = 0; i < 50; i++) set.refetchSoon();
+      await settle(() => kidsOf(set).includes('new'));
+      expect(idp.requests.jwks).toBe(2);
+      // ...then, within the window, however many more: one fetch at its end, not before.
+      const waits = Array.from({ length: 50 }, () => set.refetchSoon());
+      expect(Math.min(...waits)).toBeGreaterThan(0);
+      await vi.advanceTimersByTimeAsync(1499);
+      await realPause(300);
+      expect(idp.requests.jwks).toBe(2);
+      await vi.advanceTimersByTimeAsync(1);
+      await settle(() => idp.requests.jwks === 3);
+      // No unknown kid since: no more fetches, however long.
+      await vi.advanceTimersByTimeAsync(5000);
+      await realPause(300);
+      expect(idp.requests.jwks).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refreshes in the background, and keeps the last good set (logging it) when a refresh fails', async () => {
@@ -93,6 +118,8 @@ describe('JwksKeySet', () => {
     // A key the provider withdrew is gone after the next refresh.
     await until(() => kidsOf(set).join() === 'next');
     set.stop();
+    // A fetch already under way when it stopped may still land; none starts after.
+    await new Promise((r) => setTimeout(r, 300));
     const served = idp.requests.jwks;
     await new Promise((r) => setTimeout(r, 600));
     expect(idp.requests.jwks).toBe(served);
