@@ -11,13 +11,6 @@ export function claimsBucketOf(leaseBucket: string): string {
   return `${leaseBucket}_claims`;
 }
 
-/**
- * The description a bucket is recreated with after its storage was lost. It is
- * part of the stream's configuration from its creation on, so every host sees
- * the recreation together with the bucket, with no window between the two.
- */
-const RECREATED_DESCRIPTION = 'chat lease table, recreated after its storage was lost';
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -42,7 +35,10 @@ const decoder = new TextDecoder();
  * store), the operation that finds it missing recreates it, empty and with the
  * same configuration, and fails (see LeaseTable). Several hosts may race to
  * recreate it: creating a stream with the configuration it already has is a
- * no-op, so they all end up on the same bucket.
+ * no-op, so they all end up on the same bucket. The stream's creation time,
+ * set by the server and kept with the stream's configuration, is createdAt():
+ * every host sees it together with the bucket, however the bucket came to be
+ * (first start, a host starting while it was missing, a recreation).
  */
 export class NatsKvLeaseTable implements LeaseTable {
   readonly #stream: string;
@@ -54,7 +50,7 @@ export class NatsKvLeaseTable implements LeaseTable {
   private constructor(
     kv: KV,
     private readonly jsm: JetStreamManager,
-    private readonly bind: (recreated: boolean) => Promise<KV>,
+    private readonly bind: () => Promise<KV>,
     private readonly bucket: string,
     readonly ttlMs: number,
     private readonly onRecreated: (() => void) | undefined,
@@ -81,19 +77,18 @@ export class NatsKvLeaseTable implements LeaseTable {
     const timeout = options.requestTimeoutMs ?? (options.ttlMs > 0 ? Math.max(100, Math.floor(options.ttlMs / 4)) : 5000);
     const config: Partial<KvOptions> = { ...(options.ttlMs > 0 ? { ttl: options.ttlMs } : {}), history: 1, replicas: options.replicas ?? 1 };
     const js = connection.jetstream({ timeout });
-    // Binds to the bucket, creating it if it is missing (marked as recreated when it was lost).
-    const bind = async (recreated: boolean): Promise<KV> => {
-      const withMark = recreated ? { ...config, description: RECREATED_DESCRIPTION } : config;
+    // Binds to the bucket, creating it if it is missing.
+    const bind = async (): Promise<KV> => {
       try {
-        return await js.views.kv(bucket, withMark);
+        return await js.views.kv(bucket, config);
       } catch (err) {
-        // Another process created it first with another description (a host starting while the others recreate it): bind to theirs.
-        if (/already in use|10058/i.test(err instanceof Error ? err.message : String(err))) return js.views.kv(bucket, withMark);
+        // Another process created it first with another configuration (an older version's description): bind to theirs.
+        if (/already in use|10058/i.test(err instanceof Error ? err.message : String(err))) return js.views.kv(bucket, config);
         throw err;
       }
     };
     try {
-      return new NatsKvLeaseTable(await bind(false), await connection.jetstreamManager({ timeout }), bind, bucket, options.ttlMs, options.onRecreated);
+      return new NatsKvLeaseTable(await bind(), await connection.jetstreamManager({ timeout }), bind, bucket, options.ttlMs, options.onRecreated);
     } catch (err) {
       throw new LeaseUnavailableError(`cannot open lease bucket ${bucket} (is JetStream enabled on the NATS server?)`, { cause: err });
     }
@@ -137,13 +132,13 @@ export class NatsKvLeaseTable implements LeaseTable {
         keys,
         nextExpiryInMs: Number.isFinite(nextExpiryInMs) ? nextExpiryInMs : undefined,
         latestWriteAtMs: Number.isFinite(latest) ? latest : undefined,
-        recreatedAtMs: recreatedAt(info),
+        createdAtMs: createdAt(info),
       };
     });
   }
 
-  recreatedAt(): Promise<number | undefined> {
-    return this.#run(`looking up lease bucket ${this.bucket}`, async () => recreatedAt(await this.jsm.streams.info(this.#stream)));
+  createdAt(): Promise<number> {
+    return this.#run(`looking up lease bucket ${this.bucket}`, async () => createdAt(await this.jsm.streams.info(this.#stream)));
   }
 
   /**
@@ -172,7 +167,7 @@ export class NatsKvLeaseTable implements LeaseTable {
       } catch (err) {
         if (!isStreamNotFound(err)) return false;
       }
-      this.#kv = await this.bind(true);
+      this.#kv = await this.bind();
       this.onRecreated?.();
       return true;
     })().finally(() => {
@@ -189,9 +184,9 @@ export class NatsKvLeaseTable implements LeaseTable {
   }
 }
 
-/** When a stream marked as recreated was created (server clock, ms); undefined for a bucket created fresh. */
-function recreatedAt(info: StreamInfo): number | undefined {
-  if (info.config.description !== RECREATED_DESCRIPTION) return undefined;
+/** When the stream was created (server clock, ms). */
+function createdAt(info: StreamInfo): number {
   const at = Date.parse(info.created);
-  return Number.isFinite(at) ? at : undefined;
+  // Never without it; were it unreadable, "just now" errs on the side of waiting.
+  return Number.isFinite(at) ? at : Date.parse(info.ts ?? '') || Date.now();
 }
