@@ -160,9 +160,10 @@ describe('PresenceService when Redis loses its data', () => {
       for (const i of instances) expect((await i.registry.getSingleMetric('chat_presence_backend_up')?.get())?.values[0]?.value, 'each instance saw Redis fail').toBe(0);
       await own.restart();
       const back = performance.now();
-      await until(async () => gw.resyncs, (n) => n > 0, 3000);
+      await until(async () => gw.resyncs, (n) => n > 0, 5000);
       expect(gw.resyncs).toBe(1);
-      expect(performance.now() - back).toBeLessThan(2000);
+      // The clients reconnect with a backoff of up to 1 s; the rest is a margin for a loaded machine.
+      expect(performance.now() - back).toBeLessThan(4000);
       // Both instances reconnect (backoff up to 1 s) and run many rounds: still one request.
       await new Promise((r) => setTimeout(r, 2000));
       for (const i of instances) expect((await i.registry.getSingleMetric('chat_presence_backend_up')?.get())?.values[0]?.value).toBe(1);
