@@ -107,6 +107,15 @@ export interface PresenceBackend {
    */
   onDataLost?(listener: () => void): void;
 
+  /**
+   * Where the backend can lose its data: when the data it holds began (ms;
+   * `now` if it finds none, which is a loss, reported to onDataLost's
+   * listeners by this very call). The service reads it at start and after an
+   * outage, to tell a loss (gateways must re-report) from a backend that was
+   * only unreachable, and to ask the gateways once per loss.
+   */
+  dataSince?(now: number): Promise<number>;
+
   /** Releases the backend; idempotent. Later calls reject with PresenceClosedError. */
   close(): Promise<void>;
 }

@@ -47,7 +47,7 @@ export interface PresenceServiceOptions {
 }
 
 type UpdateKind = NonNullable<SessionChange['kind']>['$case'];
-type BackendOp = 'sessionUp' | 'sessionDown' | 'heartbeat' | 'get' | 'expire' | 'typingStart' | 'typingStop' | 'endSessionTyping' | 'expireTyping' | 'onlineUsers';
+type BackendOp = 'sessionUp' | 'sessionDown' | 'heartbeat' | 'get' | 'expire' | 'typingStart' | 'typingStop' | 'endSessionTyping' | 'expireTyping' | 'onlineUsers' | 'dataSince';
 type UpdateOutcome = 'ok' | 'invalid' | 'error';
 
 /**
@@ -85,6 +85,12 @@ type UpdateOutcome = 'ok' | 'invalid' | 'error';
  *   counted, the update is lost (the next heartbeat restores live sessions),
  *   and queries are answered with a Failure `unavailable`. Presence must never
  *   take chat down.
+ * - Gateways are asked to re-report their sessions (PRESENCE_RESYNC_SUBJECT)
+ *   once per loss of the backend's data, by whichever call or instance finds
+ *   it first (the backend reports each loss once), including at start: an
+ *   empty Redis met at start may have restarted with this service while the
+ *   gateways kept their users. After an outage without a loss (the backend was
+ *   unreachable but kept its data), once per instance that saw it fail.
  */
 export class PresenceService {
   readonly #bus: Bus;
@@ -100,6 +106,8 @@ export class PresenceService {
   #tail: Promise<void> = Promise.resolve();
   /** A backend call failed and none has succeeded since. */
   #degraded = false;
+  /** When the current outage began (first failed call), until the check after it is done. */
+  #outageSince: number | undefined;
   /** Session updates queued on the chain or being applied. */
   #pendingUpdates = 0;
   #expireQueued = false;
@@ -143,6 +151,8 @@ export class PresenceService {
     ];
     this.#timer = setInterval(() => this.#scheduleExpire(), this.#expireEveryMs);
     this.#timer.unref();
+    // At once rather than at the first expiry round: an empty store met at start is a loss too.
+    if (this.#backend.dataSince) this.#serially(async () => void (await this.#call('dataSince', () => this.#backend.dataSince!(this.#clock.now()))));
   }
 
   /**
@@ -326,20 +336,46 @@ export class PresenceService {
     try {
       const result = await fn();
       if (this.#degraded) {
-        // The backend is back (a restarted Redis is empty): have every gateway report its sessions now.
         this.#degraded = false;
-        this.#logger.info('presence backend recovered; asking gateways for their sessions');
-        this.#askResync();
+        this.#afterOutage();
       }
       return result;
     } catch (err) {
       // Not a failure of the backend: it answers, it only cannot vouch yet that these users are offline.
       if (err instanceof PresenceRebuildingError) throw err;
       this.#degraded = true;
+      this.#outageSince ??= this.#clock.now();
       this.#metrics.backendErrors.inc({ op });
       this.#logThrottled(op, 'error', { err, op }, 'presence backend call failed');
       return undefined;
     }
+  }
+
+  /**
+   * The backend answers again: updates were lost meanwhile, so the gateways
+   * re-report, once. If the backend lost its data, whoever noticed the loss
+   * (this instance, now or before, or another one) has asked them already:
+   * the data then began after this outage did. One check at a time; a failed
+   * check leaves the outage open for the next recovery.
+   */
+  #afterOutage(): void {
+    const dataSince = this.#backend.dataSince?.bind(this.#backend);
+    if (!dataSince) {
+      this.#outageSince = undefined;
+      this.#logger.info('presence backend recovered; asking gateways for their sessions');
+      this.#askResync();
+      return;
+    }
+    this.#serially(async () => {
+      const outageSince = this.#outageSince;
+      if (outageSince === undefined) return;
+      const since = await this.#call('dataSince', () => dataSince(this.#clock.now()));
+      if (since === undefined || this.#outageSince !== outageSince) return;
+      this.#outageSince = undefined;
+      if (since >= outageSince) return void this.#logger.info('presence backend recovered; its data was lost meanwhile and gateways were asked for their sessions');
+      this.#logger.info('presence backend recovered; asking gateways for their sessions');
+      this.#askResync();
+    });
   }
 
   /** Has every gateway report its sessions now (SessionReporter answers with a heartbeat). */

@@ -45,15 +45,16 @@ const EXPIRE_CHUNK = 1000;
 // for one lease, so an up or heartbeat overtaken by its down is ignored. Keys are built inside the scripts, so this
 // needs a single Redis (or a primary with replicas), not Redis Cluster.
 // The typing leases' keys and scripts are in redis-typing-scripts.ts.
-// p..'since' is when this Redis's presence data began. A backend's first
-// connection writes 0 unless it exists ("complete": a new deployment, or data
-// another instance kept); after that, the first get or expiry round that
-// finds it missing writes the time, i.e. right after Redis lost its data
-// (restarted empty, flushed). For one rebuild window after it, users without
-// a session may just not have been re-reported yet (see
+// p..'since' is when this Redis's presence data began. The first get, expiry
+// round or dataSince() that finds it missing writes the time: right after
+// Redis lost its data (restarted empty, flushed), or at a deployment's first
+// start. The two look the same (a presence instance starting on an empty
+// Redis may be one that restarted with it while gateways kept their
+// sessions), so both are a loss. For one rebuild window after it, users
+// without a session may just not have been re-reported yet (see
 // RedisPresenceBackendOptions.rebuildWindowMs).
 
-/** Lua: `since` (and whether it was missing) of the presence data; needs p and now. */
+/** Lua: `since` (and whether it was missing) of the presence data; needs p and now. Exactly one caller finds it missing per loss. */
 const SINCE = `
 local since, lost = redis.call('GET', p .. 'since'), 0
 if not since then
@@ -155,19 +156,27 @@ for i = 3, #ARGV do
 end
 return out`;
 
+/** ARGV: prefix, now. Returns whether the data was lost, and `since`. */
+const SINCE_ONLY = `
+local p, now = ARGV[1], tonumber(ARGV[2])
+${SINCE}
+return {lost, tostring(since)}`;
+
 type Scripted = Redis &
   TypingScripted & {
   presenceUpsert(...args: (string | number)[]): Promise<string[]>;
   presenceDown(...args: (string | number)[]): Promise<number>;
   presenceExpire(...args: (string | number)[]): Promise<(string | number)[]>;
   presenceGet(...args: (string | number)[]): Promise<(number | string | null)[]>;
+  presenceSince(...args: (string | number)[]): Promise<(number | string)[]>;
 };
 
 /**
  * The PresenceBackend of cluster mode: presence in Redis (ioredis), shared by
  * any number of stateless presence instances. Redis needs no persistence:
- * after it restarts empty, the first call notices (its `since` key is gone),
- * the service asks the gateways to re-report (onDataLost), and for one
+ * after it restarts empty (or when a presence instance first meets an empty
+ * Redis), the first call that reads the `since` key notices it is gone, the
+ * service asks the gateways to re-report (onDataLost), and for one
  * rebuild window get() answers PresenceRebuildingError rather than `offline`
  * for users not back yet; the online-user count is rebuilt by the same
  * re-reports. While Redis is unreachable every call fails at once with
@@ -206,16 +215,11 @@ export class RedisPresenceBackend implements PresenceBackend {
     const redis = createRedisClient(parseRedisUrl(options.url), redisOptions);
     // Errors surface on the calls that fail; without a listener ioredis would log each reconnect attempt.
     redis.on('error', () => {});
-    // First connection only (registered before any caller's wait for 'ready', so it is sent
-    // first): an empty Redis met at start is a new deployment, not lost data. Reconnects
-    // leave 'since' alone, so data lost meanwhile is noticed by the scripts.
-    redis.once('ready', () => {
-      redis.set(`${this.#prefix}since`, '0', 'NX').catch(() => {});
-    });
     redis.defineCommand('presenceUpsert', { numberOfKeys: 0, lua: UPSERT });
     redis.defineCommand('presenceDown', { numberOfKeys: 0, lua: DOWN });
     redis.defineCommand('presenceExpire', { numberOfKeys: 0, lua: EXPIRE });
     redis.defineCommand('presenceGet', { numberOfKeys: 0, lua: GET });
+    redis.defineCommand('presenceSince', { numberOfKeys: 0, lua: SINCE_ONLY });
     for (const [name, lua] of Object.entries(TYPING_SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 0, lua });
     this.#redis = redis as Scripted;
   }
@@ -292,6 +296,18 @@ export class RedisPresenceBackend implements PresenceBackend {
    */
   onDataLost(listener: () => void): void {
     this.#dataLostListeners.push(listener);
+  }
+
+  /**
+   * When the presence data began (ms), writing `now` if it was missing: then
+   * the data was lost (or never was), and onDataLost's listeners are called.
+   */
+  dataSince(now: number): Promise<number> {
+    return this.#call('dataSince', async () => {
+      const [lost, since] = await this.#redis.presenceSince(this.#prefix, ms(now));
+      if (Number(lost) === 1) this.#dataLost();
+      return Number(since);
+    });
   }
 
   onlineUsers(): Promise<number> {

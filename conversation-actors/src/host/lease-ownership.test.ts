@@ -15,7 +15,7 @@ const TTL_MS = 1200;
 class ServingLog {
   readonly serving = new Map<number, string>();
   readonly violations: string[] = [];
-  readonly events: { host: string; shard: number; kind: 'acquired' | 'released'; at: number; epoch?: number }[] = [];
+  readonly events: { host: string; shard: number; kind: 'acquired' | 'released'; at: number; wallAt: number; epoch?: number }[] = [];
 
   listener(host: string, options: { drainMs?: number } = {}): OwnershipListener {
     return {
@@ -23,11 +23,11 @@ class ServingLog {
         const other = this.serving.get(shard);
         if (other !== undefined && other !== host) this.violations.push(`shard ${shard} acquired by ${host} while ${other} serves it`);
         this.serving.set(shard, host);
-        this.events.push({ host, shard, kind: 'acquired', at: performance.now(), epoch });
+        this.events.push({ host, shard, kind: 'acquired', at: performance.now(), wallAt: Date.now(), epoch });
       },
       releasing: async (shard) => {
         if (this.serving.get(shard) === host) this.serving.delete(shard);
-        this.events.push({ host, shard, kind: 'released', at: performance.now() });
+        this.events.push({ host, shard, kind: 'released', at: performance.now(), wallAt: Date.now() });
         if (options.drainMs) await new Promise((r) => setTimeout(r, options.drainMs));
       },
     };
@@ -221,10 +221,49 @@ describe('LeaseOwnership when NATS comes back without its JetStream store', () =
     const hostTable = await NatsKvLeaseTable.open(bus.connection, { ttlMs: LOSS_TTL_MS, bucket });
     const claims = await NatsKvLeaseTable.open(bus.connection, { ttlMs: 0, bucket: claimsBucketOf(bucket) });
     const ownership = new LeaseOwnership({ hosts: hostTable, claims, hostId: name, shardCount: SHARDS, logger: silentLogger(), metrics: new ActorMetrics(new Registry()) });
-    await ownership.start(log.listener(name));
     hosts.push(ownership);
-    return { ownership, bus };
+    await ownership.start(log.listener(name));
+    return { ownership, bus, hostTable, claims };
   }
+
+  it('a brand-new cluster takes its shards a TTL after it created the lease storage, on the server clock', async () => {
+    const log = new ServingLog();
+    const before = Date.now();
+    const a = await host('a', log, `b${randomUUID().slice(0, 8)}`);
+    const created = Math.max(await a.hostTable.createdAt(), await a.claims.createdAt());
+    expect(created).toBeGreaterThanOrEqual(before - 50);
+    expect(a.ownership.ownedShards()).toHaveLength(SHARDS);
+    // start() resolves once the host serves, after the hold (server and test share a clock here).
+    for (const e of log.events) expect(e.wallAt - created).toBeGreaterThanOrEqual(LOSS_TTL_MS - 20);
+  }, 30_000);
+
+  it('a host that starts while the lease storage is missing creates it and takes nothing until a TTL later, while a cut-off former owner may still serve', async () => {
+    const log = new ServingLog();
+    const bucket = `b${randomUUID().slice(0, 8)}`;
+    const a = await host('a', log, bucket);
+    expect(a.ownership.ownedShards()).toHaveLength(SHARDS);
+    const epochsBefore = new Map(a.ownership.ownedShards().map((s) => [s, a.ownership.epochOf(s)!]));
+    // a is cut off while NATS loses its store: it still believes it holds every shard, up to its deadline.
+    await a.bus.close();
+    await restartNatsWithEmptyStore(server);
+    expect(a.ownership.ownedShards()).toHaveLength(SHARDS);
+
+    // A new host starts: it finds the buckets missing and creates them.
+    const c = await host('c', log, bucket);
+    const created = Math.max(await c.hostTable.createdAt(), await c.claims.createdAt());
+    expect(c.ownership.ownedShards()).toHaveLength(SHARDS);
+    expect(log.violations, 'the new host took shards the cut-off owner still served').toEqual([]);
+    const taken = log.events.filter((e) => e.host === 'c' && e.kind === 'acquired');
+    expect(taken).toHaveLength(SHARDS);
+    for (const e of taken) {
+      expect(e.wallAt - created, `shard ${e.shard} taken before a TTL passed since the storage was created`).toBeGreaterThanOrEqual(LOSS_TTL_MS - 20);
+      expect(e.epoch!, `epoch of shard ${e.shard} grew across the loss`).toBeGreaterThan(epochsBefore.get(e.shard)!);
+      const released = log.events.find((r) => r.host === 'a' && r.shard === e.shard && r.kind === 'released');
+      expect(released, `a stopped serving shard ${e.shard}`).toBeDefined();
+      expect(released!.at).toBeLessThan(e.at);
+    }
+    expect(a.ownership.holdsLease()).toBe(false);
+  }, 60_000);
 
   it('no host takes a shard until every holder of a lost claim has stopped serving it, and epochs keep growing', async () => {
     const log = new ServingLog();

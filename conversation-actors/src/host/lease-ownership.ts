@@ -63,11 +63,14 @@ const OVERDUE_RETRY_MS = 50;
  * - If the tables' storage was lost (NATS back with an empty JetStream
  *   store), every claim and host lease is gone while their holders may still
  *   be inside their deadlines. No host takes a claim until a TTL has passed
- *   on the table's clock since the storage was recreated (recoveryHoldMs):
+ *   on the table's clock since the storage was created (recoveryHoldMs):
  *   every holder's last successful renewal reached the lost storage, so
- *   before the recreation, and its deadline has passed by then. Meanwhile
+ *   before the creation, and its deadline has passed by then. Meanwhile
  *   each holder's next renewal answers lost, and it stops serving and joins
- *   again like a new host.
+ *   again like a new host. The hold counts from any creation, also the one
+ *   made by a host that starts while the storage is missing: an empty table
+ *   looks the same whether the cluster is new or its storage was lost, so a
+ *   brand-new cluster waits one TTL at its first start too.
  */
 export class LeaseOwnership implements ShardOwnership {
   /** How many actor hosts hold a live host lease in `hosts` right now (this one included once it has joined). */
@@ -94,6 +97,8 @@ export class LeaseOwnership implements ShardOwnership {
   #nudged = false;
   /** Delay before the next round: roundMs, or less when a host lease may expire before then. */
   #nextRoundIn: number;
+  /** The last round took no shard because the lease storage is less than a TTL old. */
+  #holding = false;
   /** The last assignment and the member list it was computed for: most rounds find the same members. */
   #assignment: { members: string; target: string[] } = { members: '', target: [] };
 
@@ -106,11 +111,19 @@ export class LeaseOwnership implements ShardOwnership {
     this.#host = new HostLease(o.hosts, `${o.hostId}-${randomBytes(3).toString('hex')}`, this.#now);
   }
 
-  /** Registers this host and completes one full round (the host is ready after it). */
+  /**
+   * Registers this host and completes one full round (the host is ready after
+   * it). If the lease storage is less than a TTL old, that round waits out the
+   * hold first (renewing meanwhile), so the host serves its shards when this resolves.
+   */
   async start(listener: OwnershipListener): Promise<void> {
     this.#listener = listener;
     if (!(await this.#host.join())) throw new Error(`host ${this.#host.member} is already live in the lease table`);
     await this.#runRound();
+    while (this.#holding && !this.#stopped) {
+      await new Promise((r) => setTimeout(r, this.#nextRoundIn));
+      await this.#runRound();
+    }
     this.#schedule();
   }
 
@@ -174,6 +187,7 @@ export class LeaseOwnership implements ShardOwnership {
 
   async #runRound(): Promise<void> {
     this.#nextRoundIn = this.#roundMs;
+    this.#holding = false;
     await this.#renewHostLease();
     if (this.#stopped || !this.#host.isValid()) return;
 
@@ -198,7 +212,8 @@ export class LeaseOwnership implements ShardOwnership {
     if (wanted.length > 0) {
       const holdMs = await this.#recoveryHoldMs(listing);
       if (holdMs > 0) {
-        this.o.logger.info({ holdMs, wanted: wanted.length }, 'lease storage was recreated: taking no shard until no holder of a lost claim can still serve it');
+        this.o.logger.info({ holdMs, wanted: wanted.length }, 'lease storage was created less than a TTL ago (first start, or NATS lost it): taking no shard until no holder of a lost claim can still serve it');
+        this.#holding = true;
         this.#nextRoundIn = Math.min(this.#nextRoundIn, holdMs + EXPIRY_SLACK_MS);
         return;
       }
@@ -209,23 +224,22 @@ export class LeaseOwnership implements ShardOwnership {
   }
 
   /**
-   * How much longer no claim may be taken because the lease storage was
-   * recreated (ms, ≤ 0: none): until a TTL after the later of the two
-   * tables' recreations, on the server clock (the listing's latest write is
-   * our renewal, just made, so "now" is never overestimated).
+   * How much longer no claim may be taken because the lease storage is new
+   * (ms, ≤ 0: none): until a TTL after the later of the two tables'
+   * creations, on the server clock (the listing's latest write is our
+   * renewal, just made, so "now" is never overestimated).
    */
   async #recoveryHoldMs(listing: LiveKeys): Promise<number> {
-    let claimsRecreated: number | undefined;
+    let claimsCreated: number;
     try {
-      claimsRecreated = await this.o.claims.recreatedAt();
+      claimsCreated = await this.o.claims.createdAt();
     } catch (err) {
       if (!(err instanceof LeaseStorageRecreatedError)) throw err;
       // Found missing just now and recreated: the hold counts from now.
-      claimsRecreated = await this.o.claims.recreatedAt();
+      claimsCreated = await this.o.claims.createdAt();
     }
-    const recreated = Math.max(listing.recreatedAtMs ?? Number.NEGATIVE_INFINITY, claimsRecreated ?? Number.NEGATIVE_INFINITY);
-    if (recreated === Number.NEGATIVE_INFINITY) return 0;
-    return recreated + this.o.hosts.ttlMs - (listing.latestWriteAtMs ?? recreated);
+    const created = Math.max(listing.createdAtMs, claimsCreated);
+    return created + this.o.hosts.ttlMs - (listing.latestWriteAtMs ?? created);
   }
 
   /** One info line per round for what it acquired (a start takes hundreds of shards at once), naming takeovers' previous owners. */

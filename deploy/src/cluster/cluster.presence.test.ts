@@ -13,8 +13,22 @@ type Presence = { userId: string; online: boolean; lastSeen: number | null };
 
 const presenceOf = (userId: string) => (e: EventFrame) => e.ev === 'presence' && e.userId === userId;
 
+/** The PRESENCE_TTL_MS the cluster runs with (the default). */
+const PRESENCE_TTL_MS = 8000;
+
+/**
+ * presence.get, waiting out `unavailable`: a new cluster's presence meets an
+ * empty Redis, which it cannot tell from lost data, so for one PRESENCE_TTL_MS
+ * it answers unavailable for users without a session rather than offline.
+ */
 async function presence(client: ChatClient, userIds: string[]): Promise<Presence[]> {
-  return (await client.call<{ presence: Presence[] }>('presence.get', { userIds })).presence;
+  const deadline = Date.now() + PRESENCE_TTL_MS + 2000;
+  for (;;) {
+    const reply = await client.request('presence.get', { userIds });
+    if (reply.ok) return (reply as unknown as { presence: Presence[] }).presence;
+    if (reply.error?.code !== 'unavailable' || Date.now() > deadline) throw new Error(`presence.get failed: ${reply.error?.code}: ${reply.error?.message}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Waits until `check` passes, polling; returns how long it took. */

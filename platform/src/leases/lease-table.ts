@@ -23,9 +23,13 @@ import { LeaseUnavailableError } from '../errors.js';
  * - If the storage is lost (NATS came back with an empty JetStream store), the
  *   operation that finds it missing recreates it, empty, and fails with
  *   LeaseStorageRecreatedError; nothing is retried behind the caller's back. Every
- *   entry is gone then: a renewal answers null (lost), a key is free to
- *   acquire, and recreatedAt() says when the storage was recreated, so a
- *   caller can wait until no holder of a lost entry can still act on it.
+ *   entry is gone then: a renewal answers null (lost), and a key is free to
+ *   acquire.
+ * - Every creation of the storage is recorded on the server clock, whoever
+ *   made it and when: createdAt(). An empty table may be a new cluster or one
+ *   whose storage was lost while holders still act on their entries (a
+ *   process that starts while it is missing cannot tell), so a caller waits
+ *   until a TTL after the creation before taking anything.
  */
 export interface LeaseTable {
   /** How long an entry lives after its last write, in ms; 0: until released or taken over. */
@@ -46,10 +50,10 @@ export interface LeaseTable {
   /** Every held key that starts with `prefix`, read in one request (no values), and when the next one may expire. */
   live(prefix: string): Promise<LiveKeys>;
   /**
-   * When the storage was recreated after it was lost, on the table's (server)
-   * clock in ms; undefined if it never was (created fresh, first start).
+   * When the storage was created, on the table's (server) clock in ms: at the
+   * cluster's first start, or when it was recreated after it was lost.
    */
-  recreatedAt(): Promise<number | undefined>;
+  createdAt(): Promise<number>;
 }
 
 /** The answer of LeaseTable.live(). */
@@ -65,8 +69,8 @@ export interface LiveKeys {
   nextExpiryInMs: number | undefined;
   /** The table's time (server clock, ms) of its latest write, usually the caller's own renewal; undefined when empty. */
   latestWriteAtMs: number | undefined;
-  /** Same as recreatedAt(), read with the listing. */
-  recreatedAtMs: number | undefined;
+  /** Same as createdAt(), read with the listing. */
+  createdAtMs: number;
 }
 
 /** A write that took a key: its revision and the server's time of the write (ms). */

@@ -82,6 +82,21 @@ describe('NatsKvLeaseTable on a real nats-server', () => {
     expect(await table.get('shard.7')).toMatchObject({ owner: 'a' });
     expect((await table.live('shard.')).keys).toEqual(['shard.7']);
   });
+  it('records when its bucket was created, on the server clock, and every table on the bucket reads the same time', async () => {
+    const before = Date.now();
+    const bucket = `c${randomUUID().slice(0, 8)}`;
+    const creator = await NatsKvLeaseTable.open(bus.connection, { ttlMs: TTL_MS, bucket });
+    const created = await creator.createdAt();
+    // Server and test share a clock here.
+    expect(created).toBeGreaterThanOrEqual(before - 50);
+    expect(created).toBeLessThanOrEqual(Date.now() + 50);
+    await new Promise((r) => setTimeout(r, 100));
+    const later = await NatsKvLeaseTable.open(bus.connection, { ttlMs: TTL_MS, bucket });
+    expect(await later.createdAt()).toBe(created);
+    await later.acquire('host.a', 'a');
+    expect((await creator.live('host.')).createdAtMs).toBe(created);
+  });
+
   it('says when the least recently written lease expires, counted from the latest write', async () => {
     const table = await open(TTL_MS);
     expect((await table.live('host.')).nextExpiryInMs).toBeUndefined();
@@ -135,7 +150,7 @@ describe('NatsKvLeaseTable when NATS comes back without its JetStream store', ()
     const before = await a.acquire('shard.1', 'a');
     for (let i = 0; i < 5; i++) await a.take('shard.1', 'a', (await a.get('shard.1'))!.revision);
     const host = await hosts.acquire('host.a', 'a');
-    expect(await a.recreatedAt()).toBeUndefined();
+    const firstCreated = await a.createdAt();
 
     await restartNatsWithEmptyStore(server);
     const backAt = Date.now();
@@ -156,8 +171,9 @@ describe('NatsKvLeaseTable when NATS comes back without its JetStream store', ()
     expect(after!.revision).toBeLessThan(before!.revision + 5);
     expect(fencingEpoch(after!)).toBeGreaterThan(fencingEpoch(before!));
     // Both tables see the recreation; it happened after NATS was back (server and test share a clock here).
-    const recreatedAt = await a.recreatedAt();
-    expect(await b.recreatedAt()).toBe(recreatedAt);
+    const recreatedAt = await a.createdAt();
+    expect(await b.createdAt()).toBe(recreatedAt);
+    expect(recreatedAt).toBeGreaterThan(firstCreated);
     expect(recreatedAt).toBeGreaterThanOrEqual(backAt - 1000);
     expect(recreatedAt).toBeLessThanOrEqual(Date.now() + 1000);
 
@@ -169,11 +185,11 @@ describe('NatsKvLeaseTable when NATS comes back without its JetStream store', ()
     expect(await hosts.renew('host.a', 'a', host!.revision)).toBeNull();
     const listed = await hosts.live('host.');
     expect(listed.keys).toEqual([]);
-    expect(listed.recreatedAtMs).toBeGreaterThanOrEqual(backAt - 1000);
+    expect(listed.createdAtMs).toBeGreaterThanOrEqual(backAt - 1000);
     expect(await hosts.acquire('host.a', 'a')).not.toBeNull();
     const { keys, latestWriteAtMs } = await hosts.live('host.');
     expect(keys).toEqual(['host.a']);
-    expect(latestWriteAtMs).toBeGreaterThanOrEqual(listed.recreatedAtMs!);
+    expect(latestWriteAtMs).toBeGreaterThanOrEqual(listed.createdAtMs);
     const start = performance.now();
     while ((await hosts.get('host.a')) !== null) {
       expect(performance.now() - start, 'the recreated bucket lost its TTL').toBeLessThan(TTL_MS * 5);

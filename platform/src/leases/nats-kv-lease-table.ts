@@ -11,13 +11,6 @@ export function claimsBucketOf(leaseBucket: string): string {
   return `${leaseBucket}_claims`;
 }
 
-/**
- * The description a bucket is recreated with after its storage was lost. It is
- * part of the stream's configuration from its creation on, so every host sees
- * the recreation together with the bucket, with no window between the two.
- */
-const RECREATED_DESCRIPTION = 'chat lease table, recreated after its storage was lost';
-
 /** How long opening may take to create a bucket (a replicated one needs its servers to agree). */
 const CREATE_TIMEOUT_MS = 10_000;
 
@@ -45,7 +38,10 @@ const decoder = new TextDecoder();
  * store), the operation that finds it missing recreates it, empty and with the
  * same configuration, and fails (see LeaseTable). Several hosts may race to
  * recreate it: creating a stream with the configuration it already has is a
- * no-op, so they all end up on the same bucket.
+ * no-op, so they all end up on the same bucket. The stream's creation time,
+ * set by the server and kept with the stream's configuration, is createdAt():
+ * every host sees it together with the bucket, however the bucket came to be
+ * (first start, a host starting while it was missing, a recreation).
  */
 export class NatsKvLeaseTable implements LeaseTable {
   readonly #stream: string;
@@ -57,7 +53,7 @@ export class NatsKvLeaseTable implements LeaseTable {
   private constructor(
     kv: KV,
     private readonly jsm: JetStreamManager,
-    private readonly bind: (recreated: boolean) => Promise<KV>,
+    private readonly bind: (recreating?: boolean) => Promise<KV>,
     private readonly bucket: string,
     readonly ttlMs: number,
     private readonly onRecreated: (() => void) | undefined,
@@ -88,20 +84,19 @@ export class NatsKvLeaseTable implements LeaseTable {
     // longer than a renewal may wait; a recreation in a lease round keeps the round's bound
     // (the server goes on creating it, and the next round finds it).
     const creating = connection.jetstream({ timeout: Math.max(timeout, CREATE_TIMEOUT_MS) });
-    // Binds to the bucket, creating it if it is missing (marked as recreated when it was lost).
-    const bind = async (recreated: boolean): Promise<KV> => {
-      const withMark = recreated ? { ...config, description: RECREATED_DESCRIPTION } : config;
+    // Binds to the bucket, creating it if it is missing.
+    const bind = async (recreating = false): Promise<KV> => {
       try {
-        await (recreated ? js : creating).views.kv(bucket, withMark);
+        await (recreating ? js : creating).views.kv(bucket, config);
       } catch (err) {
-        // Another process created it first with another description (a host starting while the others recreate it): bind to theirs.
+        // Another process created it first with another configuration (an older version's description): bind to theirs.
         if (!/already in use|10058/i.test(err instanceof Error ? err.message : String(err))) throw err;
       }
       // Reads go to the stream's leader (no direct get from a replica that may lag), within the short bound.
-      return js.views.kv(bucket, { ...withMark, bindOnly: true });
+      return js.views.kv(bucket, { ...config, bindOnly: true });
     };
     try {
-      return new NatsKvLeaseTable(await bind(false), await connection.jetstreamManager({ timeout }), bind, bucket, options.ttlMs, options.onRecreated);
+      return new NatsKvLeaseTable(await bind(), await connection.jetstreamManager({ timeout }), bind, bucket, options.ttlMs, options.onRecreated);
     } catch (err) {
       throw new LeaseUnavailableError(`cannot open lease bucket ${bucket} (is JetStream enabled on the NATS server?)`, { cause: err });
     }
@@ -145,13 +140,13 @@ export class NatsKvLeaseTable implements LeaseTable {
         keys,
         nextExpiryInMs: Number.isFinite(nextExpiryInMs) ? nextExpiryInMs : undefined,
         latestWriteAtMs: Number.isFinite(latest) ? latest : undefined,
-        recreatedAtMs: recreatedAt(info),
+        createdAtMs: createdAt(info),
       };
     });
   }
 
-  recreatedAt(): Promise<number | undefined> {
-    return this.#run(`looking up lease bucket ${this.bucket}`, async () => recreatedAt(await this.jsm.streams.info(this.#stream)));
+  createdAt(): Promise<number> {
+    return this.#run(`looking up lease bucket ${this.bucket}`, async () => createdAt(await this.jsm.streams.info(this.#stream)));
   }
 
   /**
@@ -197,9 +192,9 @@ export class NatsKvLeaseTable implements LeaseTable {
   }
 }
 
-/** When a stream marked as recreated was created (server clock, ms); undefined for a bucket created fresh. */
-function recreatedAt(info: StreamInfo): number | undefined {
-  if (info.config.description !== RECREATED_DESCRIPTION) return undefined;
+/** When the stream was created (server clock, ms). */
+function createdAt(info: StreamInfo): number {
   const at = Date.parse(info.created);
-  return Number.isFinite(at) ? at : undefined;
+  // Never without it; were it unreadable, "just now" errs on the side of waiting.
+  return Number.isFinite(at) ? at : Date.parse(info.ts ?? '') || Date.now();
 }
