@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { type RedisServerProcess, type ServerProcess, startRedisSentinel, startRedisServer } from '@chat/testkit/servers';
-import { presenceEnvSchema } from './config.js';
+import { DEFAULT_PRESENCE_KEY_PREFIX, presenceEnvSchema } from './config.js';
 import { RedisPresenceBackend } from './redis-presence-backend.js';
 import { describeRedisTarget, parseRedisUrl } from './redis-target.js';
 
@@ -58,10 +58,12 @@ describe('RedisPresenceBackend through Redis Sentinel', () => {
     const backend = new RedisPresenceBackend({ url: `redis-sentinel://127.0.0.1:${sentinel.port}/chat`, ttlMs: 60_000 });
     closers.push(() => backend.close());
     await backend.ready(10_000);
-    for (let i = 0; i < 20; i++) await backend.sessionUp(`u${i}`, 's', 'gw1', T0);
-    // The replica has every write before the primary dies (asynchronous replication otherwise).
     const direct = new Redis(primary.url);
     closers.push(async () => direct.disconnect());
+    // An established deployment (its presence data began long ago): this test is about the failover, not a loss.
+    await direct.set(`${DEFAULT_PRESENCE_KEY_PREFIX}since`, '0');
+    for (let i = 0; i < 20; i++) await backend.sessionUp(`u${i}`, 's', 'gw1', T0);
+    // The replica has every write before the primary dies (asynchronous replication otherwise).
     expect(await direct.wait(1, 5000)).toBe(1);
     direct.disconnect();
 
