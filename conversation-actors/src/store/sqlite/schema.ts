@@ -107,6 +107,21 @@ ALTER TABLE messages ADD COLUMN streaming INTEGER;
 ALTER TABLE messages ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
 `;
 
+/**
+ * What the search update trigger does (V5, and V9 which only narrows when it
+ * runs): re-index the message under its rowid, or drop it from the index
+ * once it is deleted or streaming.
+ */
+const SEARCH_UPDATE_BODY = `BEGIN
+  DELETE FROM message_search WHERE rowid = (SELECT id FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq);
+  DELETE FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq
+    AND (new.deleted != 0 OR coalesce(new.streaming, 0) != 0);
+  INSERT OR IGNORE INTO message_search_rows (conversation_id, seq)
+    SELECT new.conversation_id, new.seq WHERE new.deleted = 0 AND coalesce(new.streaming, 0) = 0;
+  INSERT INTO message_search (rowid, body, conv)
+    SELECT id, new.body, hex(new.conversation_id) FROM message_search_rows WHERE conversation_id = new.conversation_id AND seq = new.seq;
+END;`;
+
 /** The schema version that added the message search index (V5 below). */
 export const SEARCH_SCHEMA_VERSION = 5;
 
@@ -145,15 +160,7 @@ BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS messages_search_update AFTER UPDATE OF body, deleted, streaming ON messages
 WHEN old.body IS NOT new.body OR old.deleted IS NOT new.deleted OR old.streaming IS NOT new.streaming
-BEGIN
-  DELETE FROM message_search WHERE rowid = (SELECT id FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq);
-  DELETE FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq
-    AND (new.deleted != 0 OR coalesce(new.streaming, 0) != 0);
-  INSERT OR IGNORE INTO message_search_rows (conversation_id, seq)
-    SELECT new.conversation_id, new.seq WHERE new.deleted = 0 AND coalesce(new.streaming, 0) = 0;
-  INSERT INTO message_search (rowid, body, conv)
-    SELECT id, new.body, hex(new.conversation_id) FROM message_search_rows WHERE conversation_id = new.conversation_id AND seq = new.seq;
-END;
+${SEARCH_UPDATE_BODY}
 CREATE TRIGGER IF NOT EXISTS messages_search_delete AFTER DELETE ON messages
 BEGIN
   DELETE FROM message_search WHERE rowid = (SELECT id FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq);
@@ -208,15 +215,7 @@ DROP TRIGGER IF EXISTS messages_search_update;
 CREATE TRIGGER messages_search_update AFTER UPDATE OF body, deleted, streaming ON messages
 WHEN (old.body IS NOT new.body OR old.deleted IS NOT new.deleted OR old.streaming IS NOT new.streaming)
   AND ((old.deleted = 0 AND coalesce(old.streaming, 0) = 0) OR (new.deleted = 0 AND coalesce(new.streaming, 0) = 0))
-BEGIN
-  DELETE FROM message_search WHERE rowid = (SELECT id FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq);
-  DELETE FROM message_search_rows WHERE conversation_id = old.conversation_id AND seq = old.seq
-    AND (new.deleted != 0 OR coalesce(new.streaming, 0) != 0);
-  INSERT OR IGNORE INTO message_search_rows (conversation_id, seq)
-    SELECT new.conversation_id, new.seq WHERE new.deleted = 0 AND coalesce(new.streaming, 0) = 0;
-  INSERT INTO message_search (rowid, body, conv)
-    SELECT id, new.body, hex(new.conversation_id) FROM message_search_rows WHERE conversation_id = new.conversation_id AND seq = new.seq;
-END;
+${SEARCH_UPDATE_BODY}
 `;
 
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
