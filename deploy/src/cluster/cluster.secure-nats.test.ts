@@ -9,7 +9,7 @@ import type { EventFrame } from '@chat/testkit/chat-client';
 import { useCluster } from '@chat/testkit/cluster-fixture';
 import { type NatsCertificates, NatsOperator, natsCertificates } from '@chat/testkit/nats-security';
 import { type NatsServerProcess, startNatsServer } from '@chat/testkit/servers';
-import { NatsChangeFeed, NatsChangeFollower } from '@chat/platform';
+import { NatsChangeFeed, NatsChangeFollower, NatsKvLeaseTable, claimsBucketOf, ensureBucketReplicas, silentLogger } from '@chat/platform';
 import type { Role } from '../cluster/local-cluster.js';
 import { chatBin, deployRoot } from '../paths.js';
 
@@ -201,6 +201,34 @@ describe('the change notices (SEARCH=postgres) on the example configuration', ()
       for (const line of violations) expect(line, 'only the gateway overstepped').toMatch(/User "gateway"/);
     } finally {
       await Promise.all([actors.nc.close(), indexer.nc.close(), gateway.nc.close()]);
+      await nats.stop();
+    }
+  }, 60_000);
+});
+
+describe('the lease buckets on the example configuration', () => {
+  it('the actors’ user does every lease operation a failover needs (create, acquire, read, take over, release, check replicas) without a violation', async () => {
+    const nats = await startNatsServer({ jetstream: false, configFile: EXAMPLE_CONFIG, env: serverEnv() });
+    const actors = await connectAs(nats.url, 'actors');
+    try {
+      // The bucket names the roles use by default, so the grants are checked as written.
+      for (const bucket of ['chat_leases', claimsBucketOf('chat_leases')]) {
+        const table = await NatsKvLeaseTable.open(actors.nc, { ttlMs: bucket === 'chat_leases' ? 2000 : 0, bucket });
+        const first = await table.acquire('k', 'host-a');
+        expect(first).not.toBeNull();
+        // Reads (a takeover looks at the claim and at its owner's host lease) go to the stream leader.
+        expect(await table.get('k')).toMatchObject({ owner: 'host-a', revision: first!.revision });
+        const taken = await table.take('k', 'host-b', first!.revision);
+        expect(taken).not.toBeNull();
+        await table.release('k', taken!.revision);
+        expect(await table.get('k')).toBeNull();
+        expect((await table.live('')).keys).toEqual([]);
+        expect(await ensureBucketReplicas(await actors.nc.jetstreamManager(), { bucket, replicas: 1, setting: 'LEASE_REPLICAS', logger: silentLogger() })).toBe(false);
+      }
+      const violations = nats.output().split('\n').filter((line) => /Violation/.test(line));
+      expect(violations).toEqual([]);
+    } finally {
+      await actors.nc.close();
       await nats.stop();
     }
   }, 60_000);
