@@ -134,6 +134,25 @@ export class ConversationActor {
     return reply;
   }
 
+  /**
+   * Picks up message `seq`, left streaming by `senderId` (its producer) with
+   * an actor that went away: it is tracked here like a stream this actor
+   * took over, so it grows on the producer's next append or, if none comes,
+   * ends truncated after the idle time. An empty append of the producer's,
+   * through the mailbox, so it runs in order with everything else.
+   */
+  resumeStream(seq: number, senderId: string): void {
+    this.#enqueueInternal({
+      caller: { id: senderId, name: '' },
+      conversationId: this.conversationId,
+      receivedAt: 0,
+      sessionId: '',
+      laneSeq: 0,
+      laneAfter: 0,
+      op: { $case: 'streamAppend', value: { seq, offset: 0, text: '', end: false, truncated: false } },
+    });
+  }
+
   /** A request of the actor's own (a stream's timer); dropped when the mailbox is full or the actor stopped. */
   #enqueueInternal(req: ActorRequest): void {
     if (this.#stopped) return;

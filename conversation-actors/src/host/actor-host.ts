@@ -12,6 +12,10 @@ import type { OwnershipListener, ShardOwnership } from './shard-ownership.js';
 
 /** Recent send keys each actor remembers (seqs only) to answer retries without a write attempt. */
 const RECENT_KEYS = 256;
+/** Streams left open that one look after taking shards picks up (ChatStore.listOpenStreams). */
+const OPEN_STREAMS_LIMIT = 10_000;
+/** Shards are taken a few at a time; one look covers those taken within this long. */
+const OPEN_STREAMS_DELAY_MS = 100;
 
 export interface ActorHostOptions {
   bus: Bus;
@@ -41,6 +45,7 @@ export class ActorHost implements OwnershipListener {
   readonly #subs = new Map<number, Subscription>();
   readonly #events: EventPublisher;
   #sweeper: NodeJS.Timeout | undefined;
+  #openStreamsLook: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ActorHostOptions) {
     this.#events = new EventPublisher(options.bus);
@@ -56,6 +61,7 @@ export class ActorHost implements OwnershipListener {
   /** Releases every shard (draining actors) and stops. */
   async stop(): Promise<void> {
     if (this.#sweeper) clearInterval(this.#sweeper);
+    clearTimeout(this.#openStreamsLook);
     await this.options.ownership.stop();
   }
 
@@ -69,6 +75,37 @@ export class ActorHost implements OwnershipListener {
     // answers nothing it could act on (its epoch is past, so it writes nothing) when it wakes.
     this.#subs.set(shard, this.options.bus.subscribe(shardSubject(shard), (msg) => this.#onRequest(shard, msg)));
     this.options.metrics.shardsOwned.set(this.#subs.size);
+    this.#openStreamsLook ??= setTimeout(() => {
+      this.#openStreamsLook = undefined;
+      void this.#resumeOpenStreams();
+    }, OPEN_STREAMS_DELAY_MS);
+    this.#openStreamsLook.unref();
+  }
+
+  /**
+   * Wakes the conversations of the shards served here that have a message
+   * still streaming: its producer may have gone away with the actor that
+   * served it (a crash, a restart), and only a running actor ends an idle
+   * stream. Best effort: a failed look is logged, and such a stream then ends
+   * once its conversation is next used.
+   */
+  async #resumeOpenStreams(): Promise<void> {
+    const o = this.options;
+    let open;
+    try {
+      open = (await o.store.listOpenStreams?.(OPEN_STREAMS_LIMIT)) ?? [];
+    } catch (err) {
+      o.logger.warn({ err }, 'could not look for streams left open; they end when their conversations are next used');
+      return;
+    }
+    let resumed = 0;
+    for (const { conversationId, seq, senderId } of open) {
+      const shard = shardOf(conversationId, o.shardCount);
+      if (!this.#subs.has(shard) || o.ownership.epochOf(shard) === undefined) continue;
+      (this.#actors.get(conversationId) ?? this.#activate(conversationId, shard)).resumeStream(seq, senderId);
+      resumed++;
+    }
+    if (resumed > 0) o.logger.info({ resumed }, 'picked up streams left open: each ends truncated unless its producer goes on');
   }
 
   async releasing(shard: number): Promise<void> {

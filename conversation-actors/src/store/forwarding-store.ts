@@ -19,6 +19,7 @@ import type {
   NewConversation,
   ReceiptMark,
   ReceiptMarksRecord,
+  OpenStream,
 } from './store.js';
 
 /**
@@ -27,7 +28,8 @@ import type {
  * interceptors), so each overrides only those and a method added to
  * ChatStore is forwarded in one place. The optional probeWrite is not
  * forwarded: a wrapper that has one says so by defining it. settleWrites is
- * (a no-op over a store without it): it only finishes the inner store's own writes.
+ * (a no-op over a store without it): it only finishes the inner store's own
+ * writes; listOpenStreams too (none over a store that cannot list them).
  */
 export class ForwardingStore implements ChatStore {
   constructor(protected readonly inner: ChatStore) {}
@@ -97,6 +99,10 @@ export class ForwardingStore implements ChatStore {
   }
   listConversationIds(after: string | undefined, limit: number): Promise<string[]> {
     return this.inner.listConversationIds(after, limit);
+  }
+
+  async listOpenStreams(limit: number): Promise<OpenStream[]> {
+    return this.inner.listOpenStreams ? this.inner.listOpenStreams(limit) : [];
   }
   sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]> {
     return this.inner.sharingAConversation(userId, userIds);

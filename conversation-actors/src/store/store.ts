@@ -187,6 +187,16 @@ export interface ChatStore {
   settleWrites?(conversationId: string, epoch: number): Promise<void>;
 
   /**
+   * Where the backend can find them cheaply (SQLite: a partial index): the
+   * messages still streaming (`streaming: true`) in any conversation, at most
+   * `limit` (1 or more), in no particular order. A host that takes over shards
+   * wakes their conversations, so a stream whose producer went away with its
+   * actor still ends, truncated, after the idle time. Without it such a
+   * stream ends only once its conversation is next used.
+   */
+  listOpenStreams?(limit: number): Promise<OpenStream[]>;
+
+  /**
    * Where the backend has one: a write that changes no chat data, to learn
    * whether a store that could not write (StoreCannotWriteError) can again.
    * Resolves when it can; rejects with StoreCannotWriteError while it cannot.
@@ -195,6 +205,14 @@ export interface ChatStore {
 
   /** Flushes and releases resources; later calls fail. */
   close(): Promise<void>;
+}
+
+/** A message still streaming, as listOpenStreams names it. */
+export interface OpenStream {
+  conversationId: string;
+  seq: number;
+  /** Its producer: the one member who may append to it. */
+  senderId: string;
 }
 
 /** What searchMessages looks for. */

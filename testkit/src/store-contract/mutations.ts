@@ -39,6 +39,26 @@ export function mutationsContract(ctx: ContractContext): void {
       expect(await readAll(id('c'))).toEqual([finished, edited]);
     });
 
+    it('lists the messages still streaming, where the backend can (listOpenStreams), until each is finished or deleted', async ({ skip }) => {
+      const list = ctx.store.listOpenStreams?.bind(ctx.store);
+      if (!list) return skip('this backend cannot list open streams (a stream left open by a crash ends when its conversation is next used)');
+      await create(id('o'), [id('alice'), id('bob')]);
+      const [a, b, plain] = [message(id('o'), 1, id('alice'), { streaming: true }), message(id('o'), 2, id('bob'), { streaming: true }), message(id('o'), 3, id('bob'))];
+      await ctx.store.appendMessages({ conversationId: id('o'), epoch: 1, expectedLastSeq: 0, messages: [a, b, plain] });
+      // The store may be shared with other tests: only this conversation's entries are looked at.
+      const ours = async () => (await list(10_000)).filter((s) => s.conversationId === id('o')).sort((x, y) => x.seq - y.seq);
+      expect(await ours()).toEqual([
+        { conversationId: id('o'), seq: 1, senderId: id('alice') },
+        { conversationId: id('o'), seq: 2, senderId: id('bob') },
+      ]);
+      await ctx.store.updateMessage({ epoch: 1, message: { ...a, body: 'grown' } });
+      expect((await ours()).map((s) => s.seq)).toEqual([1, 2]);
+      await ctx.store.updateMessage({ epoch: 1, message: { ...a, body: 'grown', streaming: false, truncated: true, changeSeq: 1 } });
+      await ctx.store.updateMessage({ epoch: 1, message: { ...b, body: '', deleted: true, streaming: false, changeSeq: 2 } });
+      expect(await ours()).toEqual([]);
+      expect((await list(1)).length).toBeLessThanOrEqual(1);
+    });
+
     it('persists reactions, and an emoji with no users left is gone', async () => {
       await create(id('c'), [id('alice'), id('bob')]);
       const [m] = await append(id('c'), 0, [id('alice')]);

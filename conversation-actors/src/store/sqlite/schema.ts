@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
  * The schema version this code writes and understands, kept in
  * `PRAGMA user_version`. Bump it and add a step to MIGRATIONS for every change.
  */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 10;
 
 /**
  * Version 1. Every table is WITHOUT ROWID: each has a natural primary key and
@@ -218,8 +218,17 @@ WHEN (old.body IS NOT new.body OR old.deleted IS NOT new.deleted OR old.streamin
 ${SEARCH_UPDATE_BODY}
 `;
 
+/**
+ * Version 10: the messages still streaming (ChatStore.listOpenStreams), so a
+ * host that takes over can end the streams whose producer left with their
+ * actor. A partial index: it holds only the few rows streaming right now.
+ */
+const V10 = `
+CREATE INDEX IF NOT EXISTS messages_streaming ON messages (conversation_id, seq) WHERE streaming = 1;
+`;
+
 /** MIGRATIONS[n] takes a database at version n to version n + 1. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /**
  * Brings the database to SCHEMA_VERSION. Runs in an IMMEDIATE transaction, so

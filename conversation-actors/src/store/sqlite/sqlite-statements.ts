@@ -90,6 +90,10 @@ export function prepareStatements(db: Database.Database) {
       `${VIEW_FROM} WHERE m.user_id = @userId AND (c.last_activity_at, c.id) < (@activity, @id)
        ORDER BY c.last_activity_at DESC, c.id DESC LIMIT @limit`,
     ),
+    // The messages_streaming partial index alone (a handful of rows).
+    openStreams: db.prepare<[number], { conversation_id: string; seq: number; sender_id: string }>(
+      'SELECT conversation_id, seq, sender_id FROM messages INDEXED BY messages_streaming WHERE streaming = 1 LIMIT ?',
+    ),
     /** The members_by_user index alone. */
     conversationIds: db.prepare<[string], string>(`SELECT conversation_id FROM members WHERE user_id = ?`).pluck(),
     /** Every conversation, by id (the primary key), a page at a time. */

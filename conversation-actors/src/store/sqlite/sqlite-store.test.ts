@@ -12,8 +12,9 @@ import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 /** Takes a file back to before schema version 5 (no search index). */
 const DROP_SEARCH = `DROP TRIGGER messages_search_insert; DROP TRIGGER messages_search_update; DROP TRIGGER messages_search_delete;
   DROP TABLE message_search; DROP TABLE message_search_rows;`;
-/** Undoes versions 6 to 8 (replies, threads, mentions): with DROP_SEARCH, back to exactly version 4. */
-const DROP_MESSAGE_EXTENSIONS = `ALTER TABLE messages DROP COLUMN mentions;
+/** Undoes versions 6 to 10 (replies, threads, mentions, the open-streams index; 9 only narrowed a trigger): with DROP_SEARCH, back to exactly version 4. */
+const DROP_MESSAGE_EXTENSIONS = `DROP INDEX messages_streaming;
+  ALTER TABLE messages DROP COLUMN mentions;
   DROP INDEX messages_by_thread;
   ALTER TABLE messages DROP COLUMN thread_root;
   ALTER TABLE messages DROP COLUMN thread_replies;

@@ -21,6 +21,7 @@ import type {
   MessageUpdate,
   NewBot,
   NewConversation,
+  OpenStream,
   ReceiptMark,
   ReceiptMarksRecord,
 } from '../store.js';
@@ -396,6 +397,13 @@ export class SqliteStore implements ChatStore {
       checkLimit(limit);
       // '' sorts before every id (ids are never empty).
       return this.s.allConversationIds.all(after ?? '', limit);
+    });
+  }
+
+  listOpenStreams(limit: number): Promise<OpenStream[]> {
+    return this.run('listOpenStreams', () => {
+      checkLimit(limit);
+      return this.s.openStreams.all(limit).map((r) => ({ conversationId: r.conversation_id, seq: r.seq, senderId: r.sender_id }));
     });
   }
 
