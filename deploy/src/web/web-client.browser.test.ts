@@ -129,7 +129,12 @@ describe.skipIf(!haveChromium)('web client in Chromium, against the real server'
     await annView.getByRole('button', { name: 'Members', exact: true }).click();
     const panel = ann.getByRole('region', { name: /^Members/ });
     await expect(panel.getByRole('listitem').count()).resolves.toBe(3);
-    await panel.getByRole('combobox', { name: 'Role of Bob Trip' }).waitFor();
+    // The role menu shows the member's role, and follows a change (its options carry `selected`).
+    const bobRole = panel.getByRole('combobox', { name: 'Role of Bob Trip' });
+    await expect(bobRole.inputValue()).resolves.toBe('member');
+    await bobRole.selectOption('admin');
+    await expect.poll(() => ann.evaluate(() => [...document.querySelectorAll('option[selected]')].map((o) => o.textContent)), { timeout: 5000 }).toEqual(['admin', 'member']);
+    await expect(bobRole.inputValue()).resolves.toBe('admin');
     await panel.getByRole('button', { name: 'Remove Cat Trip' }).waitFor();
     await panel.getByRole('textbox', { name: 'Group name' }).waitFor();
     await ann.screenshot({ path: join(SHOTS, '7-group.png') });
