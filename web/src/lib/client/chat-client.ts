@@ -4,7 +4,7 @@ import { OfflineSession } from '../offline/offline-session.js';
 import type { OfflineStore } from '../offline/offline-store.js';
 import { ChatState, type GapToFill } from '../state/chat-state.js';
 import { TypingThrottle } from '../state/typing.js';
-import { SEND_RETRY, type SendRetryPolicy, asRequestError, sendRetryDelay } from './send-retry.js';
+import { sendRetryDelay } from './send-retry.js';
 
 /** A hole bigger than this is not filled after a reconnect: the older part is dropped and loads on scroll. */
 const MAX_GAP_FILL = 1_000;
@@ -34,8 +34,6 @@ export interface ChatClientOptions {
   offline?: OfflineStore | Promise<OfflineStore>;
   /** Told when the offline store fails (the client carries on in memory). */
   onOfflineError?: (err: unknown) => void;
-  /** How failed sends are resent by themselves (see send-retry.ts). */
-  sendRetry?: SendRetryPolicy;
 }
 
 /**
@@ -55,8 +53,6 @@ export class ChatClient {
   /** Streaming messages being read again after a delta that did not fit (conversationId/seq). */
   readonly #refetching = new Set<string>();
   readonly #o: Required<Omit<ChatClientOptions, 'offline'>>;
-  /** Sends on the wire, by clientMsgId, resolving as #attempt does: a resend joins the attempt under way. */
-  readonly #inFlight = new Map<string, Promise<number | undefined>>();
   /** Failures so far of sends being resent by themselves, by clientMsgId. */
   readonly #failures = new Map<string, number>();
   /**
@@ -64,8 +60,6 @@ export class ChatClient {
    * of them failed and waits to be resent: a later one must not overtake it.
    */
   readonly #retrying = new Set<string>();
-  /** Bumped on every (re)connect and stop: a resend loop of an earlier connection ends. */
-  #retryRun = 0;
   readonly #offline: ChatClientOptions['offline'];
   #session: OfflineSession | undefined;
   #stopped = false;
@@ -90,7 +84,6 @@ export class ChatClient {
       newClientMsgId: () => (typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`),
       now: Date.now,
       onOfflineError: () => {},
-      sendRetry: SEND_RETRY,
       ...options,
     };
     this.#offline = options.offline;
@@ -136,7 +129,6 @@ export class ChatClient {
 
   stop(): void {
     this.#stopped = true;
-    this.#retryRun++;
     // Unsubscribed first (the offline session's too): clearing the state below must not empty the outbox.
     for (const off of this.#unsubscribe.splice(0)) off();
     clearInterval(this.#typingTimer);
@@ -249,11 +241,10 @@ export class ChatClient {
   }
 
   async #resendPending(): Promise<void> {
-    // A new connection: waits of the old one end, and everything unsent goes now.
-    this.#retryRun++;
+    // A new connection (#syncRun moved on: the resend loops of the old one end): everything unsent goes now.
     this.#retrying.clear();
     // Issued oldest first, all at once: the server applies one session's sends to a conversation in the order sent.
-    await Promise.all(this.state.sendsToRetry().map((p) => this.#transmit(p.clientMsgId)));
+    await Promise.all(this.state.sendsToRetry().map((p) => this.#attempt(p.clientMsgId)));
   }
 
   #onEvent(ev: ServerEvent): void {
@@ -516,40 +507,29 @@ export class ChatClient {
     this.#typing.get(conversationId)?.stop();
     // Kept in the outbox (the state change above queued the write) before it goes out.
     if (this.#session) void this.#session.written().then(() => this.#transmit(clientMsgId));
-    else void this.#transmit(clientMsgId);
+    else this.#transmit(clientMsgId);
     return clientMsgId;
   }
 
   /** Sends a failed message again with its original clientMsgId (the user's Retry: a fresh count of automatic resends). */
   retry(clientMsgId: string): void {
     this.#failures.delete(clientMsgId);
-    if (this.state.retrySend(clientMsgId)) void this.#transmit(clientMsgId);
+    if (this.state.retrySend(clientMsgId)) this.#transmit(clientMsgId);
   }
 
   /** Sends a pending message, unless its conversation's sends are being resent in order (that loop takes it in turn). */
-  async #transmit(clientMsgId: string): Promise<void> {
+  #transmit(clientMsgId: string): void {
     const p = this.state.pending(clientMsgId);
-    if (!p || this.#retrying.has(p.conversationId)) return;
-    const wait = await this.#attempt(clientMsgId);
-    if (wait !== undefined) void this.#resendInOrder(p.conversationId, wait);
+    if (p && !this.#retrying.has(p.conversationId)) void this.#attempt(clientMsgId);
   }
 
   /**
-   * One attempt at a pending send (or the one under way). Resolves with the
-   * wait before resending it when it failed in a way that may pass later; a
-   * final failure marks it failed (Retry shows), a dropped connection leaves
-   * it to the reconnect.
+   * One attempt at a pending send. Resolves with the wait before resending it
+   * when it failed in a way that may pass later (and starts its conversation's
+   * resend loop, if not running); a final failure marks it failed (Retry
+   * shows), a dropped connection leaves it to the reconnect.
    */
-  #attempt(clientMsgId: string): Promise<number | undefined> {
-    let attempt = this.#inFlight.get(clientMsgId);
-    if (!attempt) {
-      attempt = this.#sendOnce(clientMsgId).finally(() => this.#inFlight.delete(clientMsgId));
-      this.#inFlight.set(clientMsgId, attempt);
-    }
-    return attempt;
-  }
-
-  async #sendOnce(clientMsgId: string): Promise<number | undefined> {
+  async #attempt(clientMsgId: string): Promise<number | undefined> {
     const p = this.state.pending(clientMsgId);
     if (!p || p.status !== 'sending' || !this.connection.online) return undefined; // offline: the reconnect resends it
     try {
@@ -564,16 +544,17 @@ export class ChatClient {
       this.state.confirmSend(clientMsgId, message);
       return undefined;
     } catch (err) {
-      const e = asRequestError(err);
+      const e = err instanceof RequestError ? err : new RequestError('internal', String(err));
       // Dropped mid-flight: stays `sending`, and the reconnect resends it under the same clientMsgId.
       if (e.code === 'disconnected' || e.code === 'offline') return undefined;
       const failures = (this.#failures.get(clientMsgId) ?? 0) + 1;
-      const wait = sendRetryDelay(e, failures, this.#o.sendRetry);
+      const wait = sendRetryDelay(e, failures);
       if (wait === undefined) {
         this.#failures.delete(clientMsgId);
         this.state.failSend(clientMsgId, e.message);
       } else {
         this.#failures.set(clientMsgId, failures);
+        void this.#resendInOrder(p.conversationId, wait);
       }
       return wait;
     }
@@ -590,8 +571,8 @@ export class ChatClient {
   async #resendInOrder(conversationId: string, wait: number): Promise<void> {
     if (this.#retrying.has(conversationId)) return;
     this.#retrying.add(conversationId);
-    const run = this.#retryRun;
-    const current = () => run === this.#retryRun && !this.#stopped;
+    const run = this.#syncRun;
+    const current = () => run === this.#syncRun && !this.#stopped;
     try {
       let delay: number | undefined = wait;
       for (;;) {
@@ -599,13 +580,14 @@ export class ChatClient {
         if (!current() || !this.connection.online) return;
         const next = this.state.sendsToRetry().find((p) => p.conversationId === conversationId);
         if (!next) return;
-        // One sent before the queue formed and not answered yet is not sent twice: its answer counts.
+        // Sent one at a time: a conversation's replies come in the order sent, so every send made
+        // before the queue formed has had its answer by the time the queue reaches it.
         delay = await this.#attempt(next.clientMsgId);
         // Neither sent nor failed: the connection dropped, and the reconnect resends it.
         if (delay === undefined && this.state.pending(next.clientMsgId)?.status === 'sending') return;
       }
     } finally {
-      if (run === this.#retryRun) this.#retrying.delete(conversationId);
+      if (run === this.#syncRun) this.#retrying.delete(conversationId);
     }
   }
 

@@ -1,29 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { RequestError, toRequestError } from '@chat/client';
-import { SEND_RETRY, sendRetryDelay } from './send-retry.js';
+import { MAX_SEND_RETRIES, sendRetryDelay } from './send-retry.js';
 
 const half = () => 0.5;
 const err = (code: ConstructorParameters<typeof RequestError>[0], retryAfterMs?: number, noRetry = false) => new RequestError(code, code, retryAfterMs, noRetry);
 
 describe('sendRetryDelay', () => {
   it('waits what rate_limited says, with a few ms of jitter', () => {
-    expect(sendRetryDelay(err('rate_limited', 1200), 1, SEND_RETRY, half)).toBe(1225);
-    expect(sendRetryDelay(err('rate_limited', 1200), 3, SEND_RETRY, () => 0)).toBe(1200);
+    expect(sendRetryDelay(err('rate_limited', 1200), 1, half)).toBe(1225);
+    expect(sendRetryDelay(err('rate_limited', 1200), 3, () => 0)).toBe(1200);
   });
 
   it('backs off exponentially for unavailable and timeout, never under a retryAfterMs', () => {
-    const first = sendRetryDelay(err('unavailable'), 1, SEND_RETRY, half)!;
-    const third = sendRetryDelay(err('timeout'), 3, SEND_RETRY, half)!;
+    const first = sendRetryDelay(err('unavailable'), 1, half)!;
+    const third = sendRetryDelay(err('timeout'), 3, half)!;
     expect(first).toBe(750);
     expect(third).toBe(3000);
-    expect(sendRetryDelay(err('unavailable', 5000), 1, SEND_RETRY, half)).toBe(5000);
-    // Capped.
-    expect(sendRetryDelay(err('unavailable'), 6, { maxRetries: 6, backoff: { baseMs: 1000, maxMs: 4000 } }, () => 1)).toBe(4000);
+    expect(sendRetryDelay(err('unavailable', 5000), 1, half)).toBe(5000);
+    // Capped at 30 s.
+    expect(sendRetryDelay(err('timeout'), 6, () => 1)).toBe(30_000);
   });
 
   it('is final after maxRetries, for a noRetry unavailable, for internal after one retry, and for refusals', () => {
-    expect(sendRetryDelay(err('unavailable'), SEND_RETRY.maxRetries + 1)).toBeUndefined();
-    expect(sendRetryDelay(err('rate_limited', 100), SEND_RETRY.maxRetries + 1)).toBeUndefined();
+    expect(sendRetryDelay(err('unavailable'), MAX_SEND_RETRIES + 1)).toBeUndefined();
+    expect(sendRetryDelay(err('rate_limited', 100), MAX_SEND_RETRIES + 1)).toBeUndefined();
     expect(sendRetryDelay(err('unavailable', undefined, true), 1)).toBeUndefined();
     expect(sendRetryDelay(err('internal'), 1)).toBeGreaterThan(0);
     expect(sendRetryDelay(err('internal'), 2)).toBeUndefined();
