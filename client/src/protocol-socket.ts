@@ -188,7 +188,7 @@ export class ProtocolSocket {
 /** The RequestError of an `ok: false` reply frame. */
 export function toRequestError(reply: ReplyFrame): RequestError {
   const error = reply.error ?? { code: 'internal', message: 'request failed' };
-  return new RequestError(error.code as RequestError['code'], error.message, error.retryAfterMs);
+  return new RequestError(error.code as RequestError['code'], error.message, error.retryAfterMs, error.noRetry === true);
 }
 
 const SYNTHETIC = Symbol('synthetic reply');

@@ -45,7 +45,7 @@ export type ServerEvent = Exclude<ServerEventJson, { ev: 'hello' }>;
 export interface ReplyFrame {
   re: string;
   ok: boolean;
-  error?: { code: string; message: string; retryAfterMs?: number };
+  error?: { code: string; message: string; retryAfterMs?: number; noRetry?: boolean };
   [key: string]: unknown;
 }
 
@@ -65,12 +65,14 @@ export class RequestError extends Error {
     readonly code: RequestErrorCode,
     message: string,
     readonly retryAfterMs?: number,
+    /** The server said resending cannot help now (an `unavailable` from a store that cannot write). */
+    readonly noRetry = false,
   ) {
     super(message);
   }
 
   /** Whether sending the same (idempotent) request again later may succeed. */
   get retryable(): boolean {
-    return ['timeout', 'disconnected', 'offline', 'unavailable', 'rate_limited'].includes(this.code);
+    return !this.noRetry && ['timeout', 'disconnected', 'offline', 'unavailable', 'rate_limited'].includes(this.code);
   }
 }

@@ -91,10 +91,11 @@ export function okFrame(re: string, result: object): string {
   return JSON.stringify({ re, ok: true, ...result });
 }
 
-/** An error reply frame, serialized. */
-export function errorFrame(re: string | null, code: ErrorCode, message: string, retryAfterMs?: number): string {
-  const error: { code: ErrorCode; message: string; retryAfterMs?: number } = { code, message };
+/** An error reply frame, serialized. `noRetry`: resending cannot help now (only sent when true). */
+export function errorFrame(re: string | null, code: ErrorCode, message: string, retryAfterMs?: number, noRetry?: boolean): string {
+  const error: { code: ErrorCode; message: string; retryAfterMs?: number; noRetry?: true } = { code, message };
   if (retryAfterMs !== undefined) error.retryAfterMs = retryAfterMs;
+  if (noRetry) error.noRetry = true;
   return JSON.stringify({ re, ok: false, error });
 }
 

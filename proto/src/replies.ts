@@ -156,4 +156,4 @@ export type EventName = keyof typeof EVENT_SCHEMAS;
 export type ServerEventJson = { [E in EventName]: { ev: E } & z.output<(typeof EVENT_SCHEMAS)[E]> }[EventName];
 
 /** The error of an `ok: false` reply. */
-export const errorJsonSchema = z.object({ code: z.string(), message: z.string(), retryAfterMs: z.number().optional() });
+export const errorJsonSchema = z.object({ code: z.string(), message: z.string(), retryAfterMs: z.number().optional(), noRetry: z.boolean().optional() });

@@ -300,7 +300,17 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
     expect(cleanErrors()).toEqual([]);
   });
 
-  it('a user search with no match says so, and the search placeholder fits at 1280 px', async () => {
+  /** The placeholder's text width and the room the field leaves it (px), in the field's own font. */
+  const placeholderRoom = (field: Locator) =>
+    field.evaluate((el: HTMLInputElement) => {
+      const style = getComputedStyle(el);
+      const ctx = document.createElement('canvas').getContext('2d')!;
+      ctx.font = `${style.fontSize} ${style.fontFamily}`;
+      const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      return { placeholder: el.placeholder, text: ctx.measureText(el.placeholder).width, room };
+    });
+
+  it('a user search with no match says so, and the search placeholders fit at 1280 px and on a phone', async () => {
     errors.length = 0;
     await signIn('Noa Found');
     const page = await signIn('Nia Search');
@@ -311,14 +321,17 @@ describe.skipIf(!haveChromium)('web client looks and edges in Chromium, against 
     await page.getByRole('button', { name: 'Message Noa Found' }).waitFor();
     await expect(page.getByRole('status').filter({ hasText: 'No one found' }).count()).resolves.toBe(0);
     await search.fill('');
-    const fits = await search.evaluate((el: HTMLInputElement) => {
-      const style = getComputedStyle(el);
-      const ctx = document.createElement('canvas').getContext('2d')!;
-      ctx.font = `${style.fontSize} ${style.fontFamily}`;
-      const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-      return { text: ctx.measureText(el.placeholder).width, room };
-    });
-    expect(fits.text).toBeLessThanOrEqual(fits.room);
+    const messageSearch = (p: Page) => p.getByRole('search', { name: 'Search messages' }).getByRole('textbox');
+    for (const field of [search, messageSearch(page)]) {
+      const fits = await placeholderRoom(field);
+      expect(fits.text, `"${fits.placeholder}" at 1280 px`).toBeLessThanOrEqual(fits.room);
+    }
+    await expect(messageSearch(page).getAttribute('placeholder')).resolves.toBe('Search messages…');
+    // On a phone the top bar leaves the message search little room: its placeholder is shorter there.
+    const phone = await signIn('Nia Search', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const fits = await placeholderRoom(messageSearch(phone));
+    expect(fits.text, `"${fits.placeholder}" at 390 px`).toBeLessThanOrEqual(fits.room);
+    expect(fits.placeholder).toBe('Search…');
     expect(cleanErrors()).toEqual([]);
   });
 

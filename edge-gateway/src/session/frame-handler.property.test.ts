@@ -20,7 +20,7 @@ import type { Session, SessionData } from './session.js';
 const seed = 17;
 const MAX = DEFAULT_LIMITS.maxFrameBytes;
 
-type Behaviour = { kind: 'ok' } | { kind: 'remote'; code: ErrorCode } | { kind: 'reject' } | { kind: 'throw' };
+type Behaviour = { kind: 'ok' } | { kind: 'remote'; code: ErrorCode; noRetry?: boolean } | { kind: 'reject' } | { kind: 'throw' };
 const behaviourArb: fc.Arbitrary<Behaviour> = fc.oneof(
   fc.constant({ kind: 'ok' as const }),
   fc.constantFrom(...ERROR_CODES).map((code) => ({ kind: 'remote' as const, code })),
@@ -31,7 +31,7 @@ const behaviourArb: fc.Arbitrary<Behaviour> = fc.oneof(
 interface Reply {
   re: string | null;
   ok: boolean;
-  error?: { code: string; message: string; retryAfterMs?: number };
+  error?: { code: string; message: string; retryAfterMs?: number; noRetry?: boolean };
 }
 
 /** A FrameHandler and one session of it, recording what the socket was sent and how it was closed. */
@@ -42,7 +42,7 @@ function harness(options: { behaviour?: Behaviour; rate?: { perSec: number; burs
     calls.push({ op, args });
     if (behaviour.kind === 'throw') throw new Error('handler threw');
     if (behaviour.kind === 'reject') return Promise.reject(new Error('handler failed'));
-    if (behaviour.kind === 'remote') return Promise.reject(new RemoteError(behaviour.code, 'remote failure'));
+    if (behaviour.kind === 'remote') return Promise.reject(new RemoteError(behaviour.code, 'remote failure', undefined, behaviour.noRetry));
     return Promise.resolve({ handled: op });
   };
   const handlers = Object.fromEntries(ALL_OPS.map((op) => [op, handler(op)])) as unknown as OpHandlers;
@@ -241,5 +241,16 @@ describe('FrameHandler (property-based)', () => {
       }),
       { seed, numRuns: 60 },
     );
+  });
+
+  it("passes a backend's noRetry on to the client, and says nothing of it otherwise", async () => {
+    for (const noRetry of [true, false]) {
+      const h = harness({ behaviour: { kind: 'remote', code: 'unavailable', noRetry } });
+      h.handle(JSON.stringify({ id: 'r1', op: 'ping' }));
+      h.handle(JSON.stringify({ id: 'r2', op: 'presence.get', userIds: ['u2'] }));
+      await h.settle();
+      const failed = h.sent.find((r) => r.re === 'r2');
+      expect(failed?.error).toEqual(noRetry ? { code: 'unavailable', message: 'remote failure', noRetry: true } : { code: 'unavailable', message: 'remote failure' });
+    }
   });
 });

@@ -185,16 +185,17 @@ export class FrameHandler {
 
   #failWith(session: Session, id: string, op: string, err: unknown): void {
     if (err instanceof GatewayError) {
-      this.#fail(session, id, op, err.code, err.message, err instanceof RemoteError ? err.retryAfterMs : undefined);
+      // A backend's noRetry reaches the client too: it tells it not to resend by itself.
+      this.#fail(session, id, op, err.code, err.message, err instanceof RemoteError ? err.retryAfterMs : undefined, err instanceof RemoteError && err.noRetry);
       return;
     }
     this.o.logger.error({ err, op }, 'request failed');
     this.#fail(session, id, op, 'internal', 'internal error');
   }
 
-  #fail(session: Session, id: string, op: string, code: ErrorCode, message: string, retryAfterMs?: number): void {
+  #fail(session: Session, id: string, op: string, code: ErrorCode, message: string, retryAfterMs?: number, noRetry?: boolean): void {
     this.o.metrics.requests.inc({ op: KNOWN_OPS.has(op) ? op : 'unknown', outcome: code });
-    this.#reply(session, errorFrame(id, code, message, retryAfterMs));
+    this.#reply(session, errorFrame(id, code, message, retryAfterMs, noRetry));
   }
 
   #reply(session: Session, frame: string): void {

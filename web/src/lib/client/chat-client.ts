@@ -4,6 +4,7 @@ import { OfflineSession } from '../offline/offline-session.js';
 import type { OfflineStore } from '../offline/offline-store.js';
 import { ChatState, type GapToFill } from '../state/chat-state.js';
 import { TypingThrottle } from '../state/typing.js';
+import { sendRetryDelay } from './send-retry.js';
 
 /** A hole bigger than this is not filled after a reconnect: the older part is dropped and loads on scroll. */
 const MAX_GAP_FILL = 1_000;
@@ -52,6 +53,13 @@ export class ChatClient {
   /** Streaming messages being read again after a delta that did not fit (conversationId/seq). */
   readonly #refetching = new Set<string>();
   readonly #o: Required<Omit<ChatClientOptions, 'offline'>>;
+  /** Failures so far of sends being resent by themselves, by clientMsgId. */
+  readonly #failures = new Map<string, number>();
+  /**
+   * Conversations whose sends go out one at a time, oldest first, because one
+   * of them failed and waits to be resent: a later one must not overtake it.
+   */
+  readonly #retrying = new Set<string>();
   readonly #offline: ChatClientOptions['offline'];
   #session: OfflineSession | undefined;
   #stopped = false;
@@ -233,8 +241,10 @@ export class ChatClient {
   }
 
   async #resendPending(): Promise<void> {
+    // A new connection (#syncRun moved on: the resend loops of the old one end): everything unsent goes now.
+    this.#retrying.clear();
     // Issued oldest first, all at once: the server applies one session's sends to a conversation in the order sent.
-    await Promise.all(this.state.sendsToRetry().map((p) => this.#transmit(p.clientMsgId)));
+    await Promise.all(this.state.sendsToRetry().map((p) => this.#attempt(p.clientMsgId)));
   }
 
   #onEvent(ev: ServerEvent): void {
@@ -497,18 +507,31 @@ export class ChatClient {
     this.#typing.get(conversationId)?.stop();
     // Kept in the outbox (the state change above queued the write) before it goes out.
     if (this.#session) void this.#session.written().then(() => this.#transmit(clientMsgId));
-    else void this.#transmit(clientMsgId);
+    else this.#transmit(clientMsgId);
     return clientMsgId;
   }
 
-  /** Sends a failed message again with its original clientMsgId. */
+  /** Sends a failed message again with its original clientMsgId (the user's Retry: a fresh count of automatic resends). */
   retry(clientMsgId: string): void {
-    if (this.state.retrySend(clientMsgId)) void this.#transmit(clientMsgId);
+    this.#failures.delete(clientMsgId);
+    if (this.state.retrySend(clientMsgId)) this.#transmit(clientMsgId);
   }
 
-  async #transmit(clientMsgId: string): Promise<void> {
+  /** Sends a pending message, unless its conversation's sends are being resent in order (that loop takes it in turn). */
+  #transmit(clientMsgId: string): void {
     const p = this.state.pending(clientMsgId);
-    if (!p || !this.connection.online) return; // offline: the reconnect resends it
+    if (p && !this.#retrying.has(p.conversationId)) void this.#attempt(clientMsgId);
+  }
+
+  /**
+   * One attempt at a pending send. Resolves with the wait before resending it
+   * when it failed in a way that may pass later (and starts its conversation's
+   * resend loop, if not running); a final failure marks it failed (Retry
+   * shows), a dropped connection leaves it to the reconnect.
+   */
+  async #attempt(clientMsgId: string): Promise<number | undefined> {
+    const p = this.state.pending(clientMsgId);
+    if (!p || p.status !== 'sending' || !this.connection.online) return undefined; // offline: the reconnect resends it
     try {
       const { message } = await this.connection.request('message.send', {
         conversationId: p.conversationId,
@@ -517,12 +540,54 @@ export class ChatClient {
         attachments: p.attachments,
         ...withoutEmpty({ replyTo: p.replyTo, threadRoot: p.threadRoot, mentions: p.mentions }),
       });
+      this.#failures.delete(clientMsgId);
       this.state.confirmSend(clientMsgId, message);
+      return undefined;
     } catch (err) {
       const e = err instanceof RequestError ? err : new RequestError('internal', String(err));
       // Dropped mid-flight: stays `sending`, and the reconnect resends it under the same clientMsgId.
-      if (e.code === 'disconnected' || e.code === 'offline') return;
-      this.state.failSend(clientMsgId, e.message);
+      if (e.code === 'disconnected' || e.code === 'offline') return undefined;
+      const failures = (this.#failures.get(clientMsgId) ?? 0) + 1;
+      const wait = sendRetryDelay(e, failures);
+      if (wait === undefined) {
+        this.#failures.delete(clientMsgId);
+        this.state.failSend(clientMsgId, e.message);
+      } else {
+        this.#failures.set(clientMsgId, failures);
+        void this.#resendInOrder(p.conversationId, wait);
+      }
+      return wait;
+    }
+  }
+
+  /**
+   * After a send of `conversationId` failed for now: waits `wait` ms, then
+   * sends that conversation's pending messages one at a time, oldest first,
+   * each after the one before is answered, waiting again whenever one fails
+   * for now; sends made meanwhile join the queue. Ends when none is left
+   * (sends go out at once again), or with the connection (the reconnect
+   * resends everything).
+   */
+  async #resendInOrder(conversationId: string, wait: number): Promise<void> {
+    if (this.#retrying.has(conversationId)) return;
+    this.#retrying.add(conversationId);
+    const run = this.#syncRun;
+    const current = () => run === this.#syncRun && !this.#stopped;
+    try {
+      let delay: number | undefined = wait;
+      for (;;) {
+        if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
+        if (!current() || !this.connection.online) return;
+        const next = this.state.sendsToRetry().find((p) => p.conversationId === conversationId);
+        if (!next) return;
+        // Sent one at a time: a conversation's replies come in the order sent, so every send made
+        // before the queue formed has had its answer by the time the queue reaches it.
+        delay = await this.#attempt(next.clientMsgId);
+        // Neither sent nor failed: the connection dropped, and the reconnect resends it.
+        if (delay === undefined && this.state.pending(next.clientMsgId)?.status === 'sending') return;
+      }
+    } finally {
+      if (run === this.#syncRun) this.#retrying.delete(conversationId);
     }
   }
 
