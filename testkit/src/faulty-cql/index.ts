@@ -1,2 +1,2 @@
 export { type BatchStatement, type Fault, type FaultHandle, FaultyCql, type LoggedRequest } from './faulty-cql.js';
-export { batchOf, isLoggedBatchOf, newGroup, seqsOf, writeTimeout } from './scylla-fixtures.js';
+export { batchOf, isLoggedBatchOf, newGroup, seqsOf, writeFailure, writeTimeout } from './scylla-fixtures.js';

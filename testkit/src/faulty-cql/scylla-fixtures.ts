@@ -9,6 +9,10 @@ import { message } from '../store-contract/fixtures.js';
 /** A write timeout as a node reports it (retryable: the write may or may not have landed). */
 export const writeTimeout = (): Error => new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'Operation timed out - received only 0 responses.');
 
+/** A write failure as a node reports it when its replicas cannot write (a full or failing disk): StoreCannotWriteError. */
+export const writeFailure = (): Error =>
+  new errors.ResponseError(types.responseErrorCodes.writeFailure, 'Operation failed - received 0 responses and 1 failures: UNKNOWN from /127.0.0.1:9042');
+
 /** Matches the logged batches that carry the message rows of `conversationId` (for FaultyCql.inject). */
 export const isLoggedBatchOf =
   (conversationId: string) =>

@@ -78,6 +78,9 @@ export const CQL = {
   getKey: 'SELECT seq FROM message_keys WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?',
   putChange: 'INSERT INTO message_changes (conversation_id, bucket, change_seq, seq) VALUES (?, ?, ?, ?)',
   readChanges: 'SELECT seq FROM message_changes WHERE conversation_id = ? AND bucket = ? AND change_seq > ?',
+
+  /** ScyllaStore.probeWrite: one cell in this store instance's partition of write_probes (expires by the table's TTL). */
+  putWriteProbe: 'INSERT INTO write_probes (probe_id, probed_at) VALUES (?, ?)',
 } as const;
 
 export type CqlName = keyof typeof CQL;

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ChatMessage, Conversation, User } from '@chat/proto';
 import { type Logger, silentLogger } from '@chat/platform';
 import { SearchUnsupportedError, StoreUnavailableError } from '../../errors.js';
@@ -69,6 +71,8 @@ export class ScyllaStore implements ChatStore {
   private closed = false;
   /** Seals and owed rows per conversation (scylla-tail.ts). */
   private readonly tail: TailRepair;
+  /** This instance's partition of write_probes: the host name, for whoever reads the table, and a random suffix, so no two stores share a cell. */
+  private readonly probeId = `${hostname()}/${randomBytes(4).toString('hex')}`;
 
   constructor(
     private readonly s: ScyllaSession,
@@ -283,6 +287,17 @@ export class ScyllaStore implements ChatStore {
    */
   searchMessages(_userId: string, _query: MessageSearchQuery): Promise<MessageSearchPage> {
     return Promise.reject(new SearchUnsupportedError());
+  }
+
+  /**
+   * One small write at the store's consistency to write_probes, a table of
+   * its own (no chat data; migration 0007): it resolves once the replicas of
+   * this store's probe partition take writes again. Errors map as every
+   * write's (StoreCannotWriteError on a write failure, StoreUnavailableError
+   * when no node answers), so WriteHealthStore reacts as to a real write.
+   */
+  probeWrite(): Promise<void> {
+    return this.run('probeWrite', () => this.s.write('putWriteProbe', [this.probeId, Date.now()]));
   }
 
   async close(): Promise<void> {
