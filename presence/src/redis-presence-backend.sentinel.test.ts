@@ -54,6 +54,23 @@ describe('RedisPresenceBackend through Redis Sentinel', () => {
     started.push(replica);
     const sentinel = await startRedisSentinel({ primaryPort: primary.port, name: 'chat', downAfterMs: 1000 });
     started.push(sentinel);
+    // The sentinel learns of replicas from the primary's INFO, every 10 s: until it lists this one as
+    // in sync, it would have nothing to promote.
+    const asker = new Redis({ host: '127.0.0.1', port: sentinel.port });
+    closers.push(async () => asker.disconnect());
+    const knowsReplica = async () => {
+      const replicas = (await asker.call('SENTINEL', 'REPLICAS', 'chat')) as string[][];
+      return replicas.some((fields) => {
+        const r = Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])));
+        return r['port'] === String(replica.port) && r['flags'] === 'slave' && r['master-link-status'] === 'ok';
+      });
+    };
+    const known = Date.now() + 30_000;
+    while (!(await knowsReplica())) {
+      if (Date.now() > known) throw new Error('the sentinel never listed the replica as in sync');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    asker.disconnect();
 
     const backend = new RedisPresenceBackend({ url: `redis-sentinel://127.0.0.1:${sentinel.port}/chat`, ttlMs: 60_000 });
     closers.push(() => backend.close());
