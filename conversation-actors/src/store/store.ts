@@ -187,7 +187,8 @@ export interface ChatStore {
   settleWrites?(conversationId: string, epoch: number): Promise<void>;
 
   /**
-   * Where the backend can find them cheaply (SQLite: a partial index): the
+   * Where the backend keeps them (SQLite: a partial index; Scylla: the
+   * open_streams table, best effort): the
    * messages still streaming (`streaming: true`) in any conversation, at most
    * `limit` (1 or more), in no particular order. A host that takes over shards
    * wakes their conversations, so a stream whose producer went away with its

@@ -81,6 +81,11 @@ export const CQL = {
 
   /** ScyllaStore.probeWrite: one cell in this store instance's partition of write_probes (expires by the table's TTL). */
   putWriteProbe: 'INSERT INTO write_probes (probe_id, probed_at) VALUES (?, ?)',
+
+  /** ScyllaStore.listOpenStreams and the appends and updates that keep it (migration 0008). */
+  putOpenStream: 'INSERT INTO open_streams (bucket, conversation_id, seq, sender_id) VALUES (?, ?, ?, ?)',
+  deleteOpenStream: 'DELETE FROM open_streams WHERE bucket = ? AND conversation_id = ? AND seq = ?',
+  openStreams: 'SELECT conversation_id, seq, sender_id FROM open_streams WHERE bucket = ? LIMIT ?',
 } as const;
 
 export type CqlName = keyof typeof CQL;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ChatMessage, Conversation, User } from '@chat/proto';
+import { type ChatMessage, type Conversation, type User, shardOf } from '@chat/proto';
 import { type Logger, silentLogger } from '@chat/platform';
 import { SearchUnsupportedError, StoreUnavailableError } from '../../errors.js';
 import type {
@@ -21,6 +21,7 @@ import type {
   MessageUpdate,
   NewBot,
   NewConversation,
+  OpenStream,
   ReceiptMark,
   ReceiptMarksRecord,
 } from '../store.js';
@@ -39,6 +40,9 @@ import { type CqlConnector, ScyllaSession, createScyllaClient, mapLimit } from '
 import { TailRepair } from './scylla-tail.js';
 import * as users from './scylla-users.js';
 import * as bots from './scylla-bots.js';
+
+/** Partitions of open_streams (migration 0008): a takeover reads them all at once. */
+const OPEN_STREAM_BUCKETS = 16;
 
 /**
  * Connects to the cluster and checks that the keyspace holds exactly the
@@ -76,7 +80,7 @@ export class ScyllaStore implements ChatStore {
 
   constructor(
     private readonly s: ScyllaSession,
-    logger: Logger = silentLogger(),
+    private readonly logger: Logger = silentLogger(),
   ) {
     this.tail = new TailRepair(logger);
   }
@@ -130,11 +134,13 @@ export class ScyllaStore implements ChatStore {
   }
 
   appendMessages(batch: AppendBatch): Promise<AppendResult> {
-    return this.run('appendMessages', () => {
+    return this.run('appendMessages', async () => {
       checkBatch(batch);
-      return appendBatch(this.s, this.tail, batch).then(async (r) =>
-        r.kind === 'duplicates' ? { kind: 'duplicates' as const, existing: await this.quoted(batch.conversationId, r.existing) } : r,
-      );
+      const r = await appendBatch(this.s, this.tail, batch);
+      if (r.kind === 'duplicates') return { kind: 'duplicates' as const, existing: await this.quoted(batch.conversationId, r.existing) };
+      const streaming = batch.messages.filter((m) => m.streaming === true);
+      if (streaming.length > 0) await this.noteOpenStreams(batch.conversationId, streaming, 'putOpenStream');
+      return r;
     });
   }
 
@@ -146,12 +152,45 @@ export class ScyllaStore implements ChatStore {
   }
 
   updateMessage(update: MessageUpdate): Promise<void> {
-    return this.run('updateMessage', () => {
+    return this.run('updateMessage', async () => {
       checkInteger(update.epoch, 'epoch');
       checkInteger(update.message.seq, 'seq');
       checkInteger(update.message.changeSeq, 'changeSeq');
-      return mutations.updateMessage(this.s, update);
+      await mutations.updateMessage(this.s, update);
+      // A stream that finished, or a streamed message deleted: no longer open. Ordinary messages never were.
+      const m = update.message;
+      if (m.streaming === false || (m.deleted && m.streaming !== undefined)) await this.noteOpenStreams(m.conversationId, [m], 'deleteOpenStream');
     });
+  }
+
+  /**
+   * At most `limit` messages still streaming, from open_streams (16 small
+   * partitions read at once): written after a streaming message's append and
+   * removed after it finishes, so an entry may name a message that finished
+   * meanwhile (its conversation is woken for nothing) or, rarely, a stream
+   * may be missing (a host that died between the two writes).
+   */
+  listOpenStreams(limit: number): Promise<OpenStream[]> {
+    return this.run('listOpenStreams', async () => {
+      checkLimit(limit);
+      const buckets = await Promise.all(Array.from({ length: OPEN_STREAM_BUCKETS }, (_, b) => this.s.rows('openStreams', [b, limit])));
+      return buckets
+        .flat()
+        .slice(0, limit)
+        .map((r) => ({ conversationId: r['conversation_id'] as string, seq: Number(r['seq']), senderId: r['sender_id'] as string }));
+    });
+  }
+
+  /** Best effort (the message rows are written and stay the truth): a failure is logged, never the write's. */
+  private async noteOpenStreams(conversationId: string, messages: readonly ChatMessage[], how: 'putOpenStream' | 'deleteOpenStream'): Promise<void> {
+    const bucket = shardOf(conversationId, OPEN_STREAM_BUCKETS);
+    try {
+      await Promise.all(
+        messages.map((m) => this.s.write(how, how === 'putOpenStream' ? [bucket, conversationId, m.seq, m.senderId] : [bucket, conversationId, m.seq])),
+      );
+    } catch (err) {
+      this.logger.warn({ err, conversationId, seqs: messages.map((m) => m.seq) }, 'could not record which messages are streaming; a crash may leave them streaming until their conversation is next used');
+    }
   }
 
   applyMembershipChange(change: MembershipChange): Promise<void> {
