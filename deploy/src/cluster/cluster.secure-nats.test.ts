@@ -281,6 +281,7 @@ describe('a cluster on the example configuration, one NATS user per role', () =>
     const gateway = await connectAs(c.nats.url, 'gateway');
     const tap = await connectAs(c.nats.url, 'gateway');
     const presenceUser = await connectAs(c.nats.url, 'presence');
+    const snoop = await connectAs(c.nats.url, 'presence');
     try {
       const forged: string[] = [];
       // Bob's gateway listens on the room's subject; so does this tap, another gateway connection.
@@ -300,6 +301,9 @@ describe('a cluster on the example configuration, one NATS user per role', () =>
       // Presence may not take the actors' shard requests, nor answer requests it never received.
       presenceUser.nc.subscribe('chat.shard.*');
       expect(await presenceUser.violation).toMatchObject({ operation: 'subscription', subject: 'chat.shard.*' });
+      // Nor read the replies the actors send the gateways: each role's inbox prefix is its own.
+      snoop.nc.subscribe('_INBOX.gateway.>');
+      expect(await snoop.violation).toMatchObject({ operation: 'subscription', subject: '_INBOX.gateway.>' });
 
       // An actor host stopped and started again: it releases its shard leases (a purge) and takes its share back.
       await c.restart(c.actorHosts[0]!);
@@ -314,7 +318,7 @@ describe('a cluster on the example configuration, one NATS user per role', () =>
       // Only the test's own connections overstepped: the roles needed nothing the configuration does not grant.
       for (const line of violations) expect(line).toMatch(/test-(gateway|presence)/);
     } finally {
-      await Promise.all([gateway.nc.close(), tap.nc.close(), presenceUser.nc.close()]);
+      await Promise.all([gateway.nc.close(), tap.nc.close(), presenceUser.nc.close(), snoop.nc.close()]);
     }
 
     // nats-server restarted (same configuration and store): every role logs in again with its own credentials.
@@ -342,6 +346,8 @@ async function connectAs(url: string, role: Role): Promise<{ nc: NatsConnection;
     user: role,
     pass: passwords[role],
     tls: { caFile: certs.caPath, certFile: certs.client.certPath, keyFile: certs.client.keyPath },
+    // As the role connects (natsConnectSettings): its replies under its own prefix.
+    inboxPrefix: `_INBOX.${role}`,
   });
   let timer: NodeJS.Timeout | undefined;
   const violation = Promise.race([

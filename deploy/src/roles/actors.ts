@@ -28,7 +28,7 @@ import type { RunningSystem } from './standalone.js';
  */
 export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(clusterActorsEnvSchema, env);
-  const nats = natsConnectSettings(config);
+  const nats = natsConnectSettings(config, 'actors');
   const hostId = config.HOST_ID || `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ hostId });
   const tracing = await startTracing({ role: 'actors', logger: log, env });

@@ -100,15 +100,21 @@ export interface NatsConnectSettings {
   servers: string[];
   auth: NatsAuth | undefined;
   tls: NatsTls | undefined;
+  /** `_INBOX.<role>`: the role's replies arrive under a prefix of its own (deploy/nats/nats-server.conf allows each role only its own). */
+  inboxPrefix: string;
 }
 
 /**
- * The servers, credentials and TLS files of a role's NATS_* settings. Throws
- * ConfigError naming the variable (and the path) on a bad combination or an
- * unreadable file, so a role fails before it opens anything.
+ * The servers, credentials and TLS files of a role's NATS_* settings, and the
+ * role's inbox prefix. Throws ConfigError naming the variable (and the path)
+ * on a bad combination or an unreadable file, so a role fails before it opens
+ * anything.
  */
-export function natsConnectSettings(config: { NATS_URL: string } & Parameters<typeof loadNatsSecurity>[0]): NatsConnectSettings {
-  return { servers: natsServers(config.NATS_URL), ...loadNatsSecurity(config) };
+export function natsConnectSettings(
+  config: { NATS_URL: string } & Parameters<typeof loadNatsSecurity>[0],
+  role: 'gateway' | 'actors' | 'presence' | 'indexer',
+): NatsConnectSettings {
+  return { servers: natsServers(config.NATS_URL), ...loadNatsSecurity(config), inboxPrefix: `_INBOX.${role}` };
 }
 
 /** The NATS server list of a NATS_URL value. */

@@ -7,7 +7,7 @@ import { type RunningSystem, gatewayStopWithinMs } from './standalone.js';
 /** `chat gateway`: a stateless edge gateway on NATS. Ready while connected. */
 export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(clusterGatewayEnvSchema, env);
-  const nats = natsConnectSettings(config);
+  const nats = natsConnectSettings(config, 'gateway');
   const grpcTls = loadGrpcTls(config.GRPC_TLS_CERT, config.GRPC_TLS_KEY);
   const connectionLimit = resolveMaxConnections(config.MAX_CONNECTIONS, readOpenFileLimit());
   const tracing = await startTracing({ role: 'gateway', logger, env });

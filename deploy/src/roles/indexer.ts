@@ -29,7 +29,7 @@ export const INDEXER_ACK_WAIT_MS = 6000;
  */
 export async function startClusterIndexer(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(clusterIndexerEnvSchema, env);
-  const nats = natsConnectSettings(config);
+  const nats = natsConnectSettings(config, 'indexer');
   const pg = pgSearchOptionsFromEnv(config);
   if (!pg) throw new ConfigError(['SEARCH: the indexer keeps a PostgreSQL index: set SEARCH=postgres and PG_URL (as on the actor hosts)']);
   const tracing = await startTracing({ role: 'indexer', logger, env });

@@ -19,7 +19,7 @@ export const presenceRoleEnvSchema = clusterPresenceEnvSchema.extend(presenceEnv
  */
 export async function startClusterPresence(logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningSystem> {
   const config = loadEnvConfig(presenceRoleEnvSchema, env);
-  const nats = natsConnectSettings(config);
+  const nats = natsConnectSettings(config, 'presence');
   const tracing = await startTracing({ role: 'presence', logger, env });
   const registry = createMetricsRegistry('presence');
   let started = false;

@@ -38,6 +38,12 @@ export interface NatsBusOptions {
   auth?: NatsAuth | undefined;
   /** TLS files (see loadNatsSecurity); none: plain TCP, or TLS with the system's CAs if the server demands it. */
   tls?: NatsTls | undefined;
+  /**
+   * Where the replies to this connection's requests (and its JetStream API
+   * calls) arrive: `<prefix>.<unique id>`; default nats.js's `_INBOX`. A
+   * prefix per role lets the server allow each role only its own replies.
+   */
+  inboxPrefix?: string | undefined;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
@@ -79,6 +85,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
       noAsyncTraces: true,
       ...(options.auth ? { authenticator: options.auth.authenticator } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
     });
   } catch (err) {
     const where = Array.isArray(servers) ? servers.join(', ') : servers;
