@@ -8,24 +8,17 @@
 //   node bench/run.mjs pg-search --pg-url postgres://postgres@127.0.0.1:55432/postgres
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { IndexedSearchStore, MESSAGE_INDEXES, openPgSearchIndex, openSqliteStore, searchTerms, tsvectorLiteral } from '@chat/conversation-actors';
 import { newHistogram, recordMs, summarize } from './stats.js';
-import { KINDS, T0, WHALE_CONVERSATIONS, body, conv, latencyRow, memberships, pick, timeQueries, user } from './search-corpus.js';
+import { KINDS, T0, WHALE_CONVERSATIONS, body, conv, copyStoreWorkers, corpusOptions, corpusSizes, latencyRow, memberships, pick, timeQueries, user } from './search-corpus.js';
 
 const { values: o } = parseArgs({
   options: {
+    ...corpusOptions('/tmp/chat-pg-search-bench'),
     'pg-url': { type: 'string' },
-    messages: { type: 'string', default: '1000000' },
-    conversations: { type: 'string', default: '5000' },
-    users: { type: 'string', default: '5000' },
-    queries: { type: 'string', default: '3000' },
-    limit: { type: 'string', default: '20' },
-    dir: { type: 'string', default: '/tmp/chat-pg-search-bench' },
-    keep: { type: 'boolean', default: false },
     // Rows per INSERT while filling the index.
     batch: { type: 'string', default: '10000' },
     // Fill nothing: measure what a previous run with --keep left (same options), its indexes built again.
@@ -37,17 +30,11 @@ if (!o['pg-url']) {
   process.exit(2);
 }
 const PG_URL = o['pg-url'];
-const MESSAGES = Number(o.messages);
-const CONVERSATIONS = Number(o.conversations);
-const USERS = Number(o.users);
-const QUERIES = Number(o.queries);
-const LIMIT = Number(o.limit);
+const { MESSAGES, CONVERSATIONS, USERS, QUERIES, LIMIT } = corpusSizes(o);
 const BATCH = Number(o.batch);
 const TARGET_P99_MS = 50;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const sqliteDir = path.join(here, '..', '..', 'conversation-actors', 'src', 'store', 'sqlite');
-for (const f of ['sqlite-writer-worker.mjs', 'sqlite-checkpoint-worker.mjs']) fs.copyFileSync(path.join(sqliteDir, f), path.join(here, f));
+const removeStoreWorkers = copyStoreWorkers(import.meta.url);
 const file = path.join(o.dir, 'chat.db');
 
 async function fill(): Promise<void> {
@@ -180,6 +167,6 @@ try {
 } finally {
   clearInterval(keepAlive);
   if (!o.keep) fs.rmSync(o.dir, { recursive: true, force: true });
-  for (const f of ['sqlite-writer-worker.mjs', 'sqlite-checkpoint-worker.mjs']) fs.rmSync(path.join(here, f), { force: true });
+  removeStoreWorkers();
 }
 process.exitCode = pass ? 0 : 1;

@@ -1,9 +1,45 @@
 // The synthetic corpus and query mix of the search benches (sqlite-search.ts,
 // pg-search.ts): the same seed gives the same conversations, messages and
 // queries, so their figures compare.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Histogram } from 'hdr-histogram-js';
 import type { MessageSearchPage, MessageSearchQuery } from '@chat/conversation-actors';
 import { newHistogram, recordMs, summarize } from './stats.js';
+
+/** The parseArgs options both search benches take: the corpus's size, the query mix's, and where the store lives. */
+export function corpusOptions(defaultDir: string) {
+  return {
+    messages: { type: 'string', default: '1000000' },
+    conversations: { type: 'string', default: '5000' },
+    users: { type: 'string', default: '5000' },
+    queries: { type: 'string', default: '3000' },
+    limit: { type: 'string', default: '20' },
+    dir: { type: 'string', default: defaultDir },
+    keep: { type: 'boolean', default: false },
+  } as const;
+}
+
+/** The numbers of corpusOptions' values. */
+export function corpusSizes(o: { messages: string; conversations: string; users: string; queries: string; limit: string }) {
+  return { MESSAGES: Number(o.messages), CONVERSATIONS: Number(o.conversations), USERS: Number(o.users), QUERIES: Number(o.queries), LIMIT: Number(o.limit) };
+}
+
+/**
+ * The store's writer and checkpoint threads are plain .mjs files it expects
+ * next to its code: copies them beside the bench's bundle; the returned
+ * function removes them again.
+ */
+export function copyStoreWorkers(importMetaUrl: string): () => void {
+  const here = path.dirname(fileURLToPath(importMetaUrl));
+  const sqliteDir = path.join(here, '..', '..', 'conversation-actors', 'src', 'store', 'sqlite');
+  const files = ['sqlite-writer-worker.mjs', 'sqlite-checkpoint-worker.mjs'];
+  for (const f of files) fs.copyFileSync(path.join(sqliteDir, f), path.join(here, f));
+  return () => {
+    for (const f of files) fs.rmSync(path.join(here, f), { force: true });
+  };
+}
 
 export const VOCABULARY = 30_000;
 /** One user in many conversations: the widest membership filter a query gets. */

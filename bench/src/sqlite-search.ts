@@ -10,36 +10,22 @@
 //   node bench/run.mjs sqlite-search --messages 200000 --batch 50 --no-index
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '@chat/conversation-actors';
-import { T0, WHALE_CONVERSATIONS, body, conv, latencyRow, memberships, pick, timeQueries, user } from './search-corpus.js';
+import { T0, WHALE_CONVERSATIONS, body, conv, copyStoreWorkers, corpusOptions, corpusSizes, latencyRow, memberships, pick, timeQueries, user } from './search-corpus.js';
 
 const { values: o } = parseArgs({
   options: {
-    messages: { type: 'string', default: '1000000' },
-    conversations: { type: 'string', default: '5000' },
-    users: { type: 'string', default: '5000' },
-    queries: { type: 'string', default: '3000' },
-    limit: { type: 'string', default: '20' },
-    dir: { type: 'string', default: '/tmp/chat-search-bench' },
-    keep: { type: 'boolean', default: false },
+    ...corpusOptions('/tmp/chat-search-bench'),
     // Messages per write transaction while seeding (the store's writer batches what arrives meanwhile).
     batch: { type: 'string', default: '10000' },
     // Seed without the search triggers and measure nothing: the write cost the index adds is the difference.
     'no-index': { type: 'boolean', default: false },
   },
 });
-const MESSAGES = Number(o.messages);
-const CONVERSATIONS = Number(o.conversations);
-const USERS = Number(o.users);
-const QUERIES = Number(o.queries);
-const LIMIT = Number(o.limit);
-// The store's writer and checkpoint threads are plain .mjs files it expects next to its code: here, the bundle.
-const here = path.dirname(fileURLToPath(import.meta.url));
-const sqliteDir = path.join(here, '..', '..', 'conversation-actors', 'src', 'store', 'sqlite');
-for (const f of ['sqlite-writer-worker.mjs', 'sqlite-checkpoint-worker.mjs']) fs.copyFileSync(path.join(sqliteDir, f), path.join(here, f));
+const { MESSAGES, CONVERSATIONS, USERS, QUERIES, LIMIT } = corpusSizes(o);
+const removeStoreWorkers = copyStoreWorkers(import.meta.url);
 
 fs.rmSync(o.dir, { recursive: true, force: true });
 const file = path.join(o.dir, 'chat.db');
@@ -108,5 +94,5 @@ try {
 } finally {
   clearInterval(keepAlive);
   if (!o.keep) fs.rmSync(o.dir, { recursive: true, force: true });
-  for (const f of ['sqlite-writer-worker.mjs', 'sqlite-checkpoint-worker.mjs']) fs.rmSync(path.join(here, f), { force: true });
+  removeStoreWorkers();
 }
