@@ -93,6 +93,6 @@ export async function mutateMessage(
   const changed = applyMutation(current, mutation, by, deps.now, deps.limits);
   if (!changed) return { message: current, changed: false };
   const next = { ...changed, changeSeq: deps.changeSeq };
-  await deps.store.updateMessage({ epoch: deps.epoch(), message: next });
+  await deps.store.updateMessage({ epoch: deps.epoch(), message: next, endsStream: current.streaming === true && next.streaming === false });
   return { message: next, changed: true };
 }

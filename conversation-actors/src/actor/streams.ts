@@ -205,7 +205,7 @@ export class Streams {
   async #finish(live: LiveStream, record: ConversationRecord, truncated: boolean): Promise<StreamState> {
     this.#clearTimers(live);
     const final: ChatMessage = { ...live.message, body: live.body, streaming: false, truncated, changeSeq: record.changeSeq + 1 };
-    await this.host.store.updateMessage({ epoch: this.host.requireEpoch(), message: final });
+    await this.host.store.updateMessage({ epoch: this.host.requireEpoch(), message: final, endsStream: true });
     record.changeSeq = final.changeSeq;
     this.#live.delete(live.message.seq);
     live.message = final;

@@ -46,6 +46,8 @@ export class ActorHost implements OwnershipListener {
   readonly #events: EventPublisher;
   #sweeper: NodeJS.Timeout | undefined;
   #openStreamsLook: NodeJS.Timeout | undefined;
+  /** Shards taken since the last look for open streams: only theirs are picked up (the others' streams have their actors). */
+  readonly #newShards = new Set<number>();
 
   constructor(private readonly options: ActorHostOptions) {
     this.#events = new EventPublisher(options.bus);
@@ -75,6 +77,7 @@ export class ActorHost implements OwnershipListener {
     // answers nothing it could act on (its epoch is past, so it writes nothing) when it wakes.
     this.#subs.set(shard, this.options.bus.subscribe(shardSubject(shard), (msg) => this.#onRequest(shard, msg)));
     this.options.metrics.shardsOwned.set(this.#subs.size);
+    this.#newShards.add(shard);
     this.#openStreamsLook ??= setTimeout(() => {
       this.#openStreamsLook = undefined;
       void this.#resumeOpenStreams();
@@ -83,7 +86,7 @@ export class ActorHost implements OwnershipListener {
   }
 
   /**
-   * Wakes the conversations of the shards served here that have a message
+   * Wakes the conversations of the shards just taken that have a message
    * still streaming: its producer may have gone away with the actor that
    * served it (a crash, a restart), and only a running actor ends an idle
    * stream. Best effort: a failed look is logged, and such a stream then ends
@@ -91,6 +94,8 @@ export class ActorHost implements OwnershipListener {
    */
   async #resumeOpenStreams(): Promise<void> {
     const o = this.options;
+    const taken = new Set(this.#newShards);
+    this.#newShards.clear();
     let open;
     try {
       open = (await o.store.listOpenStreams?.(OPEN_STREAMS_LIMIT)) ?? [];
@@ -101,7 +106,7 @@ export class ActorHost implements OwnershipListener {
     let resumed = 0;
     for (const { conversationId, seq, senderId } of open) {
       const shard = shardOf(conversationId, o.shardCount);
-      if (!this.#subs.has(shard) || o.ownership.epochOf(shard) === undefined) continue;
+      if (!taken.has(shard) || !this.#subs.has(shard) || o.ownership.epochOf(shard) === undefined) continue;
       (this.#actors.get(conversationId) ?? this.#activate(conversationId, shard)).resumeStream(seq, senderId);
       resumed++;
     }

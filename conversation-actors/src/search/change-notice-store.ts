@@ -1,7 +1,7 @@
 import type { ChangeNotice } from '@chat/proto';
 import type { ChangeFeed } from '@chat/platform';
 import { StoreUnavailableError } from '../errors.js';
-import { ForwardingStore } from '../store/forwarding-store.js';
+import { ProbeForwardingStore } from '../store/forwarding-store.js';
 import type { AppendBatch, AppendResult, ChatStore, MessageUpdate } from '../store/store.js';
 
 /**
@@ -16,13 +16,10 @@ import type { AppendBatch, AppendResult, ChatStore, MessageUpdate } from '../sto
  * duplicate, which publishes the notice again. Other calls pass through
  * (probeWrite too, where the wrapped store has one).
  */
-export class ChangeNoticeStore extends ForwardingStore {
-  /** The wrapped store's, when it has one: WriteHealthStore probes a store that cannot write through it. */
-  readonly probeWrite?: () => Promise<void>;
+export class ChangeNoticeStore extends ProbeForwardingStore {
 
   constructor(inner: ChatStore, private readonly feed: ChangeFeed) {
     super(inner);
-    if (inner.probeWrite) this.probeWrite = () => inner.probeWrite!();
   }
 
   override async appendMessages(batch: AppendBatch): Promise<AppendResult> {

@@ -1,5 +1,5 @@
 import type { ChatMessage } from '@chat/proto';
-import { ForwardingStore } from '../store/forwarding-store.js';
+import { ProbeForwardingStore } from '../store/forwarding-store.js';
 import { readMessageAt } from '../store/read-message.js';
 import { matchesTerms } from '../store/search/matches-terms.js';
 import { searchTerms } from '../store/search/search-terms.js';
@@ -19,15 +19,12 @@ const MAX_CANDIDATE_ROUNDS = 4;
  * no longer has. Everything else goes to the store unchanged (probeWrite
  * too, where it has one). close() closes the index too.
  */
-export class IndexedSearchStore extends ForwardingStore {
+export class IndexedSearchStore extends ProbeForwardingStore {
   readonly #index: SearchIndex;
-  /** The wrapped store's, when it has one: WriteHealthStore probes a store that cannot write through it. */
-  readonly probeWrite?: () => Promise<void>;
 
   constructor(inner: ChatStore, index: SearchIndex) {
     super(inner);
     this.#index = index;
-    if (inner.probeWrite) this.probeWrite = () => inner.probeWrite!();
   }
 
   override async searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage> {

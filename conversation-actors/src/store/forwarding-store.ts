@@ -120,3 +120,17 @@ export class ForwardingStore implements ChatStore {
     return this.inner.close();
   }
 }
+
+/**
+ * A ForwardingStore that passes the wrapped store's probeWrite on too, when
+ * it has one (and has none otherwise): the base of wrappers that sit between
+ * WriteHealthStore and a store, so the probe still reaches the store.
+ */
+export class ProbeForwardingStore extends ForwardingStore {
+  readonly probeWrite?: () => Promise<void>;
+
+  constructor(inner: ChatStore) {
+    super(inner);
+    if (inner.probeWrite) this.probeWrite = () => inner.probeWrite!();
+  }
+}

@@ -347,6 +347,8 @@ export interface MessageUpdate {
   epoch: number;
   /** The message's new state; its conversationId and seq say which message. */
   message: ChatMessage;
+  /** This update ends the message's stream (finished, or deleted while streaming): it leaves listOpenStreams. */
+  endsStream?: boolean | undefined;
 }
 
 /** One member's view of a conversation (getMemberViews). */

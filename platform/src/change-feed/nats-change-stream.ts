@@ -35,13 +35,6 @@ export function resolveChangeStream(settings: ChangeStreamSettings = {}): Resolv
   };
 }
 
-/**
- * Creates the stream if it does not exist (limits retention: notices are
- * kept for every follower until their age or the size limit drops the
- * oldest). An existing stream is used as it is: its limits are an operator's
- * to change. Several processes may race to create it; creating a stream with
- * the configuration it already has is a no-op. True if this call created it.
- */
 /** The JetStream manager of `connection`; ChangeFeedUnavailableError when JetStream cannot be reached. */
 export async function changeStreamManager(connection: NatsConnection, timeout: number): Promise<JetStreamManager> {
   try {
@@ -51,6 +44,13 @@ export async function changeStreamManager(connection: NatsConnection, timeout: n
   }
 }
 
+/**
+ * Creates the stream if it does not exist (limits retention: notices are
+ * kept for every follower until their age or the size limit drops the
+ * oldest). An existing stream is used as it is: its limits are an operator's
+ * to change. Several processes may race to create it; creating a stream with
+ * the configuration it already has is a no-op. True if this call created it.
+ */
 export async function ensureChangeStream(jsm: JetStreamManager, s: ResolvedChangeStream): Promise<boolean> {
   try {
     await jsm.streams.info(s.stream);

@@ -2,13 +2,19 @@ import type { JetStreamManager } from 'nats';
 import { ConfigError, LeaseUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
-/** What nats-server answers when it cannot place a stream's replicas (no cluster, or fewer JetStream servers than replicas). */
-const CANNOT_PLACE = /replicas > 1 not supported|insufficient resources|no suitable peers|10074|10023|10005/i;
+/**
+ * What nats-server answers when it cannot place a stream's replicas (no
+ * cluster, or fewer JetStream servers than replicas): these JetStream API
+ * error codes, or, where the code is not passed on, these words.
+ */
+const CANNOT_PLACE_CODES: ReadonlySet<number> = new Set([10005, 10023, 10074]);
+const CANNOT_PLACE = /replicas > 1 not supported|insufficient resources|no suitable peers/i;
 
 /** Whether `err` (or its cause) says the NATS servers cannot hold that many replicas. */
 export function isReplicaPlacementError(err: unknown): boolean {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (CANNOT_PLACE.test(e instanceof Error ? e.message : String(e))) return true;
+    const code = (e as { api_error?: { err_code?: number } }).api_error?.err_code;
+    if ((code !== undefined && CANNOT_PLACE_CODES.has(code)) || CANNOT_PLACE.test(e instanceof Error ? e.message : String(e))) return true;
   }
   return false;
 }

@@ -53,8 +53,8 @@ export function mutationsContract(ctx: ContractContext): void {
       ]);
       await ctx.store.updateMessage({ epoch: 1, message: { ...a, body: 'grown' } });
       expect((await ours()).map((s) => s.seq)).toEqual([1, 2]);
-      await ctx.store.updateMessage({ epoch: 1, message: { ...a, body: 'grown', streaming: false, truncated: true, changeSeq: 1 } });
-      await ctx.store.updateMessage({ epoch: 1, message: { ...b, body: '', deleted: true, streaming: false, changeSeq: 2 } });
+      await ctx.store.updateMessage({ epoch: 1, message: { ...a, body: 'grown', streaming: false, truncated: true, changeSeq: 1 }, endsStream: true });
+      await ctx.store.updateMessage({ epoch: 1, message: { ...b, body: '', deleted: true, streaming: false, changeSeq: 2 }, endsStream: true });
       expect(await ours()).toEqual([]);
       expect((await list(1)).length).toBeLessThanOrEqual(1);
     });

@@ -35,15 +35,20 @@ describe('GroupCommit', () => {
     expect(batches).toEqual([['x'], ['a', 'b'], ['a', 'c']]);
   });
 
-  it('runs a failed batch again one call at a time, so only the call that cannot succeed fails', async () => {
+  it('runs a batch that failed on bad data again one call at a time, so only the call that cannot succeed fails', async () => {
     let release: () => void = () => {};
     let runs = 0;
-    const group = new GroupCommit<number, number>(async (batch) => {
-      runs++;
-      if (runs === 1) await new Promise<void>((r) => (release = r));
-      if (batch.includes(13)) throw new Error('unlucky');
-      return batch;
-    });
+    const group = new GroupCommit<number, number>(
+      async (batch) => {
+        runs++;
+        if (runs === 1) await new Promise<void>((r) => (release = r));
+        if (batch.includes(13)) throw new Error('unlucky');
+        return batch;
+      },
+      undefined,
+      undefined,
+      (err) => (err as Error).message === 'unlucky',
+    );
     const first = group.call(1);
     const others = [12, 13, 14].map((n) => group.call(n));
     release();
@@ -51,5 +56,30 @@ describe('GroupCommit', () => {
     const settled = await Promise.allSettled(others);
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(runs).toBe(1 + 1 + 3);
+  });
+
+  it('fails a whole batch at once on an error that is not the data’s (the database down), running it once', async () => {
+    let release: () => void = () => {};
+    let runs = 0;
+    const group = new GroupCommit<number, number>(
+      async (batch) => {
+        runs++;
+        if (runs === 1) {
+          await new Promise<void>((r) => (release = r));
+          return batch;
+        }
+        throw new Error('database down');
+      },
+      undefined,
+      undefined,
+      (err) => (err as Error).message === 'unlucky',
+    );
+    const first = group.call(1);
+    const others = [2, 3, 4].map((n) => group.call(n));
+    release();
+    await first;
+    const settled = await Promise.allSettled(others);
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(runs).toBe(2);
   });
 });

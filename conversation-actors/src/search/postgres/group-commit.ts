@@ -6,9 +6,10 @@
  * INDEXER_CONCURRENCY catch-ups at once, each needing a position read and
  * an apply).
  *
- * A batch that fails is run again one call at a time, so a call that cannot
- * succeed (bad data) fails alone instead of taking its batch-mates with it;
- * when the database is down every call fails either way.
+ * A batch that fails with an error `splits` accepts (bad data) is run again
+ * one call at a time, so a call that cannot succeed fails alone instead of
+ * taking its batch-mates with it; any other failure (the database down or
+ * slow) fails the whole batch at once rather than wait out a timeout per call.
  */
 export class GroupCommit<Req, Res> {
   readonly #queue: Pending<Req, Res>[] = [];
@@ -18,11 +19,14 @@ export class GroupCommit<Req, Res> {
    * `run` answers a batch, one result per request in order. `joins(batch,
    * req)`: whether `req` may go in the same statement as `batch` (a request
    * that may not waits for the next one). `max`: most requests per batch.
+   * `splits(err)`: whether a failed batch may owe its failure to one of its
+   * calls, so it is worth running them one at a time (default: never).
    */
   constructor(
     private readonly run: (batch: Req[]) => Promise<Res[]>,
     private readonly joins: (batch: readonly Req[], req: Req) => boolean = () => true,
     private readonly max = 256,
+    private readonly splits: (err: unknown) => boolean = () => false,
   ) {}
 
   call(req: Req): Promise<Res> {
@@ -54,8 +58,8 @@ export class GroupCommit<Req, Res> {
       batch.forEach((b, i) => b.resolve(results[i] as Res));
       return;
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      if (batch.length === 1 || !this.splits(err)) {
+        for (const b of batch) b.reject(err);
         return;
       }
     }

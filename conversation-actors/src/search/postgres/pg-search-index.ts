@@ -126,6 +126,9 @@ export class PgSearchIndex implements SearchIndex {
     (updates) => this.#applyAll(updates),
     // One update per conversation per statement: ON CONFLICT may not touch a row twice.
     (batch, update) => !batch.some((u) => u.conversationId === update.conversationId),
+    undefined,
+    // Bad data in one update (SQLSTATE classes 22, 23) fails only that one; a database down fails the batch at once.
+    (err) => /^2[23]/.test(String((err as { cause?: { code?: unknown } }).cause?.code ?? '')),
   );
 
   constructor(pool: pg.Pool) {

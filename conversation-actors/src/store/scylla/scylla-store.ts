@@ -157,9 +157,7 @@ export class ScyllaStore implements ChatStore {
       checkInteger(update.message.seq, 'seq');
       checkInteger(update.message.changeSeq, 'changeSeq');
       await mutations.updateMessage(this.s, update);
-      // A stream that finished, or a streamed message deleted: no longer open. Ordinary messages never were.
-      const m = update.message;
-      if (m.streaming === false || (m.deleted && m.streaming !== undefined)) await this.noteOpenStreams(m.conversationId, [m], 'deleteOpenStream');
+      if (update.endsStream) await this.noteOpenStreams(update.message.conversationId, [update.message], 'deleteOpenStream');
     });
   }
 
