@@ -35,6 +35,7 @@ describe('REDIS_URL', () => {
     expect(problems('redis-sentinel://h:26379')[0]).toContain('redis-sentinel://[:password@]host[:port]');
     expect(problems('redis-sentinel://h:99999/chat')).toEqual(['"h:99999" is not a sentinel host[:port]']);
     expect(problems('redis-sentinel://h/chat/x')).toEqual(['the database of a redis-sentinel:// URL must be a number, got "x"']);
+    expect(problems('redis-sentinel://:%zz@h/chat')).toEqual(['the password of a redis-sentinel:// URL has a bad %-escape']);
     expect(problems('redis-sentinel://h1:1,h2/chat')).toEqual([]);
   });
 });

@@ -26,7 +26,7 @@ export function parseRedisUrl(url: string): RedisTarget {
   const at = rest.lastIndexOf('@');
   if (at >= 0) {
     const credentials = rest.slice(0, at);
-    password = decodeURIComponent(credentials.startsWith(':') ? credentials.slice(1) : credentials);
+    password = decoded(credentials.startsWith(':') ? credentials.slice(1) : credentials, 'password');
     rest = rest.slice(at + 1);
   }
   const [hostList = '', master = '', db = '0', ...extra] = rest.split('/');
@@ -38,7 +38,15 @@ export function parseRedisUrl(url: string): RedisTarget {
     if (!m || port < 1 || port > 65_535) throw new RangeError(`"${hostPort}" is not a sentinel host[:port]`);
     return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
   });
-  return { kind: 'sentinel', sentinels, master: decodeURIComponent(master), db: Number(db), ...(password ? { password } : {}) };
+  return { kind: 'sentinel', sentinels, master: decoded(master, 'master name'), db: Number(db), ...(password ? { password } : {}) };
+}
+
+function decoded(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new RangeError(`the ${what} of a redis-sentinel:// URL has a bad %-escape`);
+  }
 }
 
 /** The target for logs and messages, without its password. */

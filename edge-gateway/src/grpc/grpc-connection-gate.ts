@@ -17,9 +17,9 @@ export interface ConnectionAdmission {
 }
 
 /** Refused connections answered at once; past this many, further ones are dropped unanswered (a flood must not hold descriptors). */
-export const MAX_REFUSALS_IN_PROGRESS = 64;
+const MAX_REFUSALS_IN_PROGRESS = 64;
 /** A refused connection is destroyed after this long whatever it does. */
-export const REFUSAL_TIMEOUT_MS = 5000;
+const REFUSAL_TIMEOUT_MS = 5000;
 /** grpc-status UNAVAILABLE: clients retry it, elsewhere or later. */
 const GRPC_UNAVAILABLE = '14';
 
@@ -69,8 +69,13 @@ export class GrpcConnectionGate {
         return;
       }
       this.#refusing.add(socket);
-      socket.once('close', () => this.#refusing.delete(socket));
-      socket.setTimeout(REFUSAL_TIMEOUT_MS, () => socket.destroy());
+      // A fixed deadline, not an idle timeout: a client trickling bytes must not keep its refusal open.
+      const deadline = setTimeout(() => socket.destroy(), REFUSAL_TIMEOUT_MS);
+      deadline.unref();
+      socket.once('close', () => {
+        clearTimeout(deadline);
+        this.#refusing.delete(socket);
+      });
       this.#refuser.emit('connection', socket);
     });
   }

@@ -76,7 +76,19 @@ export async function checkSharedSettings(o: CheckSharedSettingsOptions): Promis
     const differences = Object.entries(o.mine)
       .filter(([name, value]) => stored.settings[name] !== undefined && stored.settings[name] !== value)
       .map(([name, value]) => `${name} is ${value} here but ${stored.settings[name]} in the running cluster (recorded by ${stored.by}); every process of a cluster must use the same ${name}`);
-    if (differences.length === 0) return;
+    if (differences.length === 0) {
+      // A setting this build shares that the record lacks (recorded by an older build): add it, so later hosts are held to it.
+      const missing = Object.keys(o.mine).filter((name) => stored.settings[name] === undefined);
+      if (!o.recorder || missing.length === 0) return;
+      try {
+        await kv.update(KEY, encoder.encode(JSON.stringify({ settings: { ...stored.settings, ...o.mine }, by: stored.by } satisfies Stored)), entry!.revision);
+        o.logger.info({ added: missing }, 'recorded the shared settings an older build did not');
+        return;
+      } catch (err) {
+        if (isWrongLastSequence(err)) continue; // another host wrote them meanwhile: compare again
+        throw new LeaseUnavailableError(`cannot record the shared settings in ${bucket}`, { cause: err });
+      }
+    }
     if (o.recorder && !(await o.recorder.anyHostAlive())) {
       // The whole cluster was stopped to change them: this host's values are the new ones.
       try {
