@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRESENCE_TTL_MS } from '@chat/presence';
 import { ChatClient, type EventFrame } from '@chat/testkit/chat-client';
 import { SteadyLoad } from '@chat/testkit/cluster-load';
 import { expectNothingLostOrDoubled, useCluster } from '@chat/testkit/cluster-fixture';
@@ -14,7 +15,7 @@ type Presence = { userId: string; online: boolean; lastSeen: number | null };
 const presenceOf = (userId: string) => (e: EventFrame) => e.ev === 'presence' && e.userId === userId;
 
 /** The PRESENCE_TTL_MS the cluster runs with (the default). */
-const PRESENCE_TTL_MS = 8000;
+const PRESENCE_TTL_MS = DEFAULT_PRESENCE_TTL_MS;
 
 /**
  * presence.get, waiting out `unavailable`: a new cluster's presence meets an

@@ -6,6 +6,8 @@ import {
   type RedisServerProcess,
   type ScrapeTarget,
   freePort,
+  type NatsCluster,
+  singleServerCluster,
   startNatsCluster,
   startNatsServer,
   startPrometheusServer,
@@ -100,10 +102,8 @@ export class LocalCluster {
   #indexerCount = 0;
 
   private constructor(
-    /** The (first) nats-server. */
-    readonly nats: NatsServerProcess,
-    /** Every nats-server: `nats` alone, or the members of the NATS cluster (`natsNodes`). */
-    readonly natsNodes: readonly NatsServerProcess[],
+    /** The nats-server, or the NATS cluster of `natsNodes` servers. */
+    readonly natsCluster: NatsCluster,
     /** The presence Redis, when started with `redis`. */
     readonly redis: RedisServerProcess | undefined,
     readonly secret: string,
@@ -118,17 +118,16 @@ export class LocalCluster {
     const natsNodes = options.natsNodes ?? 1;
     if (natsNodes > 1 && options.natsConfig) throw new RangeError('a NATS cluster (natsNodes above 1) cannot be started from a natsConfig file');
     mkdirSync(options.dataDir, { recursive: true });
-    const servers =
+    const natsCluster =
       natsNodes > 1
-        ? (await startNatsCluster({ nodes: natsNodes, ownProcessGroup: true })).nodes
-        : [
+        ? await startNatsCluster({ nodes: natsNodes, ownProcessGroup: true })
+        : singleServerCluster(
             await startNatsServer({
               jetstream: options.natsConfig === undefined,
               ownProcessGroup: true,
               ...(options.natsConfig ? { configFile: options.natsConfig.file, env: options.natsConfig.env ?? {} } : {}),
             }),
-          ];
-    const nats = servers[0]!;
+          );
     let redis: RedisServerProcess | undefined;
     let prometheus: PrometheusServerProcess | undefined;
     try {
@@ -143,10 +142,10 @@ export class LocalCluster {
       }
     } catch (err) {
       await redis?.stop();
-      await Promise.all(servers.map((n) => n.stop()));
+      await natsCluster.stop();
       throw err;
     }
-    const cluster = new LocalCluster(nats, servers, redis, loadOrCreateDevSecret(options.dataDir), options, prometheus);
+    const cluster = new LocalCluster(natsCluster, redis, loadOrCreateDevSecret(options.dataDir), options, prometheus);
     try {
       for (let i = 0; i < presence; i++) await cluster.addPresence();
       for (let i = 0; i < options.actors; i++) await cluster.addActorHost();
@@ -246,13 +245,23 @@ export class LocalCluster {
       );
     }
     await this.prometheus?.stop();
-    await Promise.all(this.natsNodes.map((n) => n.stop()));
+    await this.natsCluster.stop();
     await this.redis?.stop();
+  }
+
+  /** The (first) nats-server. */
+  get nats(): NatsServerProcess {
+    return this.natsCluster.nodes[0]!;
+  }
+
+  /** Every nats-server: `nats` alone, or the members of the NATS cluster (`natsNodes`). */
+  get natsNodes(): readonly NatsServerProcess[] {
+    return this.natsCluster.nodes;
   }
 
   /** What NATS_URL every role gets: each nats-server's URL, comma-separated. */
   get natsUrl(): string {
-    return this.natsNodes.map((n) => n.url).join(',');
+    return this.natsCluster.urls;
   }
 
   /** What Prometheus scrapes: every process started so far (a stopped one stays, and shows as down). */
@@ -295,7 +304,7 @@ export class LocalCluster {
     const env: Record<string, string> = {
       ...inherited,
       NATS_URL: this.natsUrl,
-      ...(this.natsNodes.length > 1 ? { LEASE_REPLICAS: String(Math.min(3, this.natsNodes.length)), CHANGES_REPLICAS: String(Math.min(3, this.natsNodes.length)) } : {}),
+      ...replicasOn(this.natsNodes.length),
       PORT: String(port),
       DATA_DIR: this.options.dataDir,
       JWT_SECRET: this.secret,
@@ -340,7 +349,8 @@ function isRunning(p: ClusterProcess): boolean {
   return p.child.exitCode === null && p.child.signalCode === null;
 }
 
-async function waitReady(p: ClusterProcess, timeoutMs = 30_000): Promise<void> {
+/** Resolves once `p` answers /readyz with 200; fails with its output if it exits or is not ready within `timeoutMs`. */
+export async function waitReady(p: ClusterProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!isRunning(p)) throw new Error(`${p.name} exited before it was ready:\n${p.output()}`);
@@ -360,7 +370,13 @@ export async function scrapeMetric(url: string, name: string): Promise<number> {
   return samples.find((s) => s.name === name && Object.keys(s.labels).length === 0)?.value ?? 0;
 }
 
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** On a NATS cluster, the lease buckets and change stream are kept on up to 3 of its servers. */
+function replicasOn(servers: number): Record<string, string> {
+  if (servers < 2) return {};
+  const replicas = String(Math.min(3, servers));
+  return { LEASE_REPLICAS: replicas, CHANGES_REPLICAS: replicas };
 }

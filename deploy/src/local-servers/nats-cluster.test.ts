@@ -24,6 +24,17 @@ describe('startNatsCluster (Debian nats-server)', () => {
       // Lose the stream's leader for good: the other two elect a new one and keep the data.
       const leader = cluster.nodes[Number(info.cluster!.leader!.replace('nats-', '')) - 1]!;
       await leader.kill('SIGKILL');
+      // What was written before is still there on the two left (read from the new leader once elected).
+      let before: string | undefined;
+      const elected = Date.now() + 30_000;
+      while (before === undefined && Date.now() < elected) {
+        before = await kv.get('k').then(
+          (e) => (e ? new TextDecoder().decode(e.value) : 'missing'),
+          () => undefined,
+        );
+        if (before === undefined) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(before).toBe('before');
       const deadline = Date.now() + 30_000;
       let written = false;
       while (!written && Date.now() < deadline) {

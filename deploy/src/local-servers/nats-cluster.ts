@@ -66,6 +66,11 @@ export async function startNatsCluster(options: NatsClusterOptions): Promise<Nat
   return cluster;
 }
 
+/** One nats-server seen as a cluster of one (its JetStream needs no election), so callers handle both alike. */
+export function singleServerCluster(server: NatsServerProcess): NatsCluster {
+  return { nodes: [server], urls: server.url, waitForJetStream: async () => {}, stop: () => server.stop() };
+}
+
 /** Polls each running member's /jsz until all name the same meta leader. */
 async function waitForMetaLeader(nodes: readonly NatsServerProcess[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

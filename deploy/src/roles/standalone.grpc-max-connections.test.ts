@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { parseMetricsText, silentLogger } from '@chat/platform';
+import { silentLogger } from '@chat/platform';
+import { scrapeMetric } from '../cluster/local-cluster.js';
 import { startStandalone } from './standalone.js';
 import { ChatClient, UpgradeRefused, devLogin } from '@chat/testkit/chat-client';
 import { GrpcChat } from '@chat/testkit/grpc-client';
@@ -17,9 +18,6 @@ async function readyz(opsUrl: string): Promise<number> {
   return (await fetch(`${opsUrl}/readyz`, { signal: AbortSignal.timeout(5000) })).status;
 }
 
-async function metric(opsUrl: string, name: string): Promise<number | undefined> {
-  return parseMetricsText(await (await fetch(`${opsUrl}/metrics`)).text()).find((s) => s.name === name)?.value;
-}
 
 describe('standalone: gRPC connections count toward MAX_CONNECTIONS', () => {
   const { system, track } = useStandalone({ MAX_CONNECTIONS: String(MAX), MAX_CONNECTIONS_PER_USER: '100', OPS_PORT: '0' });
@@ -39,7 +37,7 @@ describe('standalone: gRPC connections count toward MAX_CONNECTIONS', () => {
       await Promise.all(Array.from({ length: MAX / 2 }, () => ChatClient.connect(baseUrl, bot.token).then(track)));
       const admitted = Array.from({ length: MAX / 2 }, () => grpcClient(bot.token));
       for (const c of admitted) await c.call('listConversations', {});
-      expect(await metric(opsUrl, 'chat_gateway_grpc_connections')).toBe(MAX / 2);
+      expect(await scrapeMetric(opsUrl, 'chat_gateway_grpc_connections')).toBe(MAX / 2);
 
       // Full: not ready; one more gRPC connection is answered UNAVAILABLE with the reason, and counted.
       expect(await readyz(opsUrl)).toBe(503);
@@ -51,8 +49,8 @@ describe('standalone: gRPC connections count toward MAX_CONNECTIONS', () => {
         );
       expect(refused?.code).toBe(status.UNAVAILABLE);
       expect(refused?.details).toMatch(/gateway full.*6.*MAX_CONNECTIONS/);
-      expect(await metric(opsUrl, 'chat_gateway_grpc_connections_rejected_total')).toBeGreaterThanOrEqual(1);
-      expect(await metric(opsUrl, 'chat_gateway_grpc_connections')).toBe(MAX / 2);
+      expect(await scrapeMetric(opsUrl, 'chat_gateway_grpc_connections_rejected_total')).toBeGreaterThanOrEqual(1);
+      expect(await scrapeMetric(opsUrl, 'chat_gateway_grpc_connections')).toBe(MAX / 2);
       // And a WebSocket upgrade too: the gRPC connections hold half the budget.
       const upgrade = await ChatClient.connect(baseUrl, bot.token).then(track, (e: unknown) => e);
       expect(upgrade).toBeInstanceOf(UpgradeRefused);

@@ -1,9 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { errors, types } from 'cassandra-driver';
 import { LocalBus, silentLogger, systemClock } from '@chat/platform';
 import { ActorReply, ActorRequest, DEFAULT_LIMITS, Event, newGroupId, shardOf, shardSubject } from '@chat/proto';
-import { FaultyCql } from '@chat/testkit/faulty-cql';
+import { FaultyCql, writeTimeout } from '@chat/testkit/faulty-cql';
 import { type CutOffProxy, dropLiveKeyspace, liveCql, liveKeyspace, migrateLiveKeyspace, startCutOffProxy } from '@chat/testkit/live-cql';
 import { ActorMetrics } from '../../metrics.js';
 import { ActorHost } from '../../host/actor-host.js';
@@ -135,7 +134,7 @@ describe.skipIf(!live)(`actors over the Scylla store on a live CQL server (${liv
     // The rows of the next send never land (the host is cut off from the cluster after its claim).
     const fault = cql.inject({
       match: (query, params) => query.startsWith('INSERT INTO messages') && params[0] === id,
-      error: () => new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'Operation timed out'),
+      error: writeTimeout,
       when: 'before',
       times: ROW_WRITE_ATTEMPTS,
     });
@@ -170,7 +169,7 @@ describe.skipIf(!live)(`actors over the Scylla store on a live CQL server (${liv
     // t2's rows (and the root's counters written with them) never land: they are owed.
     const fault = cql.inject({
       match: (query, params) => query.startsWith('INSERT INTO messages') && params[0] === id,
-      error: () => new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'Operation timed out'),
+      error: writeTimeout,
       when: 'before',
       times: ROW_WRITE_ATTEMPTS,
     });
