@@ -21,7 +21,10 @@ export function serviceWorker(root: string): Plugin {
     buildStart() {
       this.emitFile({ type: 'chunk', id: join(root, 'src', 'sw.ts'), fileName: SW_FILE });
     },
-    generateBundle(_options, bundle) {
+    // After Vite's own HTML plugin, which adds index.html to the bundle only in its generateBundle.
+    generateBundle: {
+      order: 'post',
+      handler(_options, bundle) {
       const worker = bundle[SW_FILE];
       if (!worker || worker.type !== 'chunk') throw new Error(`the build has no ${SW_FILE} chunk`);
       const hash = createHash('sha256');
@@ -39,8 +42,10 @@ export function serviceWorker(root: string): Plugin {
         hash.update(name).update(readFileSync(path));
       }
       const html = bundle['index.html'];
-      if (html?.type === 'asset') hash.update(html.source);
+      if (html?.type !== 'asset') throw new Error('the build has no index.html to version the service worker by');
+      hash.update(html.source);
       worker.code = worker.code.replaceAll('__SHELL__', JSON.stringify(shell)).replaceAll('__VERSION__', JSON.stringify(hash.digest('hex').slice(0, 16)));
+      },
     },
   };
 }

@@ -34,6 +34,17 @@ const { values: o } = parseArgs({
 const RUNS = Number(o.runs);
 const MESSAGES = Number(o.messages);
 const MIN = Number(o.min);
+// A bad number would make the verdict meaningless (NaN passes every comparison's negation) or the median undefined.
+for (const [flag, value, ok] of [
+  ['--runs', o.runs, Number.isInteger(RUNS) && RUNS >= 1],
+  ['--messages', o.messages, Number.isInteger(MESSAGES) && MESSAGES >= 1],
+  ['--min', o.min, MIN >= 0 && MIN <= 100],
+] as const) {
+  if (!ok) {
+    console.error(`${flag} must be ${flag === '--min' ? 'a score from 0 to 100' : 'a whole number of 1 or more'}, got ${value}`);
+    process.exit(2);
+  }
+}
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const runnerDir = path.join(repo, 'bench', 'lighthouse');
@@ -109,8 +120,11 @@ async function startServer(): Promise<{ baseUrl: string; stop(): Promise<void> }
   return {
     baseUrl,
     stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      // A server that died during the run has exited already: its 'exit' came and went.
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

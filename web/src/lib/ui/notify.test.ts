@@ -24,6 +24,8 @@ describe('shouldNotify', () => {
     expect(shouldNotify(withLast('a', 'bob'), 'alice', { activeId: 'b', hidden: true }, new Set(['a']), NOW)).toBe(false);
     expect(shouldNotify(withLast('a', 'bob', NOW - NOTIFY_MAX_AGE_MS - 1), 'alice', { activeId: 'b', hidden: true }, none, NOW)).toBe(false);
     expect(shouldNotify(conv('a'), 'alice', { activeId: 'b', hidden: true }, none, NOW)).toBe(false);
+    // Read already (on another device, while this page was closed): a sync brings it, nothing to tell.
+    expect(shouldNotify({ ...withLast('a', 'bob'), readSeq: 3 }, 'alice', { activeId: 'b', hidden: true }, none, NOW)).toBe(false);
   });
 });
 

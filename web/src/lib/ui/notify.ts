@@ -13,12 +13,14 @@ export interface ViewerState {
 
 /**
  * Whether a new message in `c` deserves a desktop notification: it is from
- * someone else, recent, and its conversation is not in view (another
+ * someone else, unread, recent, and its conversation is not in view (another
  * conversation is open, or the tab is hidden), and the user did not mute it.
  */
 export function shouldNotify(c: Conversation, me: string | undefined, viewer: ViewerState, muted: ReadonlySet<string>, now = Date.now()): boolean {
   const m = c.lastMessage;
   if (!m || m.deleted || m.senderId === me || muted.has(c.id)) return false;
+  // Read already (here or on another device): a sync after a reload brings it, nothing new to tell.
+  if (c.readSeq >= m.seq) return false;
   if (now - m.createdAt > NOTIFY_MAX_AGE_MS) return false;
   return viewer.hidden || viewer.activeId !== c.id;
 }
