@@ -62,4 +62,27 @@ describe('offline snapshot', () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(saves).toBe(1);
   });
+
+  it('writes nothing when what it keeps did not change (presence, typing): only a change of conversations, messages or names is saved', async () => {
+    const store = new MemoryStore();
+    const s = signedIn();
+    let saves = 0;
+    const save = store.saveSnapshot.bind(store);
+    store.saveSnapshot = (snap) => {
+      saves++;
+      return save(snap);
+    };
+    const keeper = new SnapshotKeeper(store, s, 60_000);
+    s.upsertConversation(conv('c1'));
+    await keeper.flush();
+    expect(saves).toBe(1);
+    s.applyPresence([{ userId: 'bob', online: true, lastSeen: null }]);
+    await keeper.flush();
+    expect(saves).toBe(1);
+    s.upsertConversation(conv('c2'));
+    await keeper.flush();
+    expect(saves).toBe(2);
+    expect((await store.snapshot())!.conversations).toHaveLength(2);
+    keeper.stop();
+  });
 });

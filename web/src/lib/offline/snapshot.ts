@@ -52,6 +52,8 @@ export function applySnapshot(state: ChatState, snapshot: Snapshot): void {
 export class SnapshotKeeper {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  /** What the last save wrote (without its time): most state changes (typing, presence) leave the snapshot as it was. */
+  #saved: string | undefined;
 
   constructor(
     readonly store: OfflineStore,
@@ -75,7 +77,15 @@ export class SnapshotKeeper {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const snapshot = takeSnapshot(this.state, this.now());
-    if (snapshot) await this.store.saveSnapshot(snapshot).catch(this.onError);
+    if (!snapshot) return;
+    const content = JSON.stringify({ ...snapshot, savedAt: 0 });
+    if (content === this.#saved) return;
+    try {
+      await this.store.saveSnapshot(snapshot);
+      this.#saved = content;
+    } catch (err) {
+      this.onError(err);
+    }
   }
 
   /** No more saves (sign-out: the state is about to be cleared). */
