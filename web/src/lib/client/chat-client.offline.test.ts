@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { Connection, type SocketLike, devLogin } from '@chat/client';
+import type { SocketLike } from '@chat/client';
 import { MemoryStore } from '../offline/memory-store.js';
 import type { OfflineStore } from '../offline/offline-store.js';
 import { ChatClient } from './chat-client.js';
+import { devConnection, until } from './test-connection.js';
 
 /**
  * The outbox through ChatClient against a real standalone system: sends made
@@ -15,24 +16,11 @@ import { ChatClient } from './chat-client.js';
  */
 const sys = useStandalone();
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** A signed-in client over `store`; `network.up = false` refuses its connection attempts, as a browser offline does. */
 async function signIn(name: string, store?: OfflineStore, network = { up: true }) {
-  const base = sys.system().baseUrl;
-  const { token, user } = await devLogin(name, base);
-  const connection = new Connection({
-    url: `${base.replace('http', 'ws')}/v1/ws`,
-    token,
+  const { connection, user } = await devConnection(sys.system().baseUrl, name, {
     backoff: { baseMs: 100, maxMs: 200 },
-    pingIntervalMs: 0,
-    createSocket: (url) => {
+    socket: (url) => {
       if (!network.up) throw new Error('offline');
       return new WebSocket(url) as unknown as SocketLike;
     },

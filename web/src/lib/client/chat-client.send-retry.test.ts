@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { Connection, RequestError, type SocketLike, devLogin } from '@chat/client';
+import { RequestError } from '@chat/client';
 import { ChatClient } from './chat-client.js';
+import { devConnection, until } from './test-connection.js';
 
 /**
  * Sends that fail for now go out again by themselves, against a real
@@ -13,24 +13,9 @@ import { ChatClient } from './chat-client.js';
  */
 const sys = useStandalone({ RATE_LIMIT_PER_SEC: '4', RATE_LIMIT_BURST: '20' });
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** A signed-in client whose message.send replies are counted by outcome. */
 async function signIn(name: string) {
-  const base = sys.system().baseUrl;
-  const { token, user } = await devLogin(name, base);
-  const connection = new Connection({
-    url: `${base.replace('http', 'ws')}/v1/ws`,
-    token,
-    pingIntervalMs: 0,
-    createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
-  });
+  const { connection, user } = await devConnection(sys.system().baseUrl, name);
   const sends = new Map<string, number>();
   const request = connection.request.bind(connection);
   connection.request = (async (op: string, args: unknown) => {
@@ -43,7 +28,7 @@ async function signIn(name: string) {
   }) as typeof connection.request;
   const client = new ChatClient(connection, { isVisible: () => true });
   client.start();
-  await until(() => connection.online, `${name} online`);
+  await until(() => connection.online, `${name} online`, 20_000);
   await client.ready;
   return { client, user, sends };
 }
@@ -80,7 +65,7 @@ describe('ChatClient resends what failed for now', () => {
     const ann = await signIn('Final Ann');
     try {
       const id = ann.client.send('d_no-such-conversation', 'nowhere');
-      await until(() => ann.client.state.pending(id)?.status === 'failed', 'the send to fail');
+      await until(() => ann.client.state.pending(id)?.status === 'failed', 'the send to fail', 20_000);
       expect(ann.sends.get('forbidden')).toBe(1);
       // It stays failed: nothing resends it by itself.
       await new Promise((r) => setTimeout(r, 1500));

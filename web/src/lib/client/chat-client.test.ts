@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { Connection, type SocketLike, devLogin } from '@chat/client';
+import type { SocketLike } from '@chat/client';
 import { ChatClient } from './chat-client.js';
+import { devConnection, until } from './test-connection.js';
 
 /**
  * The browser client's protocol and state code against a real standalone
@@ -14,24 +15,11 @@ import { ChatClient } from './chat-client.js';
 // requests) would refuse some, depending on how fast the machine runs.
 const sys = useStandalone({ RATE_LIMIT_PER_SEC: '100000', RATE_LIMIT_BURST: '100000' });
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function signIn(name: string) {
-  const base = sys.system().baseUrl;
-  const { token, user } = await devLogin(name, base);
   const sockets: WebSocket[] = [];
-  const connection = new Connection({
-    url: `${base.replace('http', 'ws')}/v1/ws`,
-    token,
+  const { connection, user } = await devConnection(sys.system().baseUrl, name, {
     backoff: { baseMs: 200, maxMs: 400 },
-    pingIntervalMs: 0,
-    createSocket: (url) => {
+    socket: (url) => {
       const ws = new WebSocket(url);
       sockets.push(ws);
       return ws as unknown as SocketLike;
