@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { IndexedSearchStore, MESSAGE_INDEXES, openPgSearchIndex, openSqliteStore, searchTerms, tsvectorLiteral } from '@chat/conversation-actors';
 import { newHistogram, recordMs, summarize } from './stats.js';
-import { KINDS, T0, WHALE_CONVERSATIONS, body, conv, copyStoreWorkers, corpusOptions, corpusSizes, latencyRow, memberships, pick, timeQueries, user } from './search-corpus.js';
+import { KINDS, T0, WHALE_CONVERSATIONS, conv, copyStoreWorkers, corpusMessage, corpusOptions, corpusSizes, latencyRow, memberships, pick, timeQueries, user } from './search-corpus.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -69,15 +69,12 @@ async function fill(): Promise<void> {
     const rows = { conv: [] as string[], seq: [] as number[], at: [] as number[], tsv: [] as string[] };
     db.transaction(() => {
       for (let k = done; k < Math.min(MESSAGES, done + BATCH); k++) {
-        const ci = pick(CONVERSATIONS);
-        const seq = ++lastSeq[ci]!;
-        const senders = members.get(conv(ci))!;
-        const text = body();
-        insert.run(conv(ci), seq, `m${k}`, senders[pick(senders.length)], `c${k}`, text, T0 + k);
-        rows.conv.push(conv(ci));
-        rows.seq.push(seq);
-        rows.at.push(T0 + k);
-        rows.tsv.push(tsvectorLiteral(text));
+        const m = corpusMessage(k, lastSeq, members);
+        insert.run(m.conversationId, m.seq, `m${k}`, m.senderId, `c${k}`, m.body, m.createdAt);
+        rows.conv.push(m.conversationId);
+        rows.seq.push(m.seq);
+        rows.at.push(m.createdAt);
+        rows.tsv.push(tsvectorLiteral(m.body));
       }
     })();
     const t = performance.now();

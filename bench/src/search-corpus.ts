@@ -8,6 +8,16 @@ import type { Histogram } from 'hdr-histogram-js';
 import type { MessageSearchPage, MessageSearchQuery } from '@chat/conversation-actors';
 import { newHistogram, recordMs, summarize } from './stats.js';
 
+/** Message `k` of the corpus, in a random conversation, after that conversation's `lastSeq` (which it moves). */
+export function corpusMessage(k: number, lastSeq: number[], members: Map<string, string[]>): { conversationId: string; seq: number; senderId: string; body: string; createdAt: number } {
+  const ci = pick(lastSeq.length);
+  const seq = ++lastSeq[ci]!;
+  const senders = members.get(conv(ci))!;
+  // The body before the sender: the order the benches drew them in, so a seed gives the corpus it always gave.
+  const text = body();
+  return { conversationId: conv(ci), seq, senderId: senders[pick(senders.length)]!, body: text, createdAt: T0 + k };
+}
+
 /** The parseArgs options both search benches take: the corpus's size, the query mix's, and where the store lives. */
 export function corpusOptions(defaultDir: string) {
   return {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '@chat/conversation-actors';
-import { T0, WHALE_CONVERSATIONS, body, conv, copyStoreWorkers, corpusOptions, corpusSizes, latencyRow, memberships, pick, timeQueries, user } from './search-corpus.js';
+import { T0, WHALE_CONVERSATIONS, conv, copyStoreWorkers, corpusMessage, corpusOptions, corpusSizes, latencyRow, memberships, timeQueries, user } from './search-corpus.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -58,11 +58,8 @@ async function seed_(): Promise<void> {
   for (let done = 0; done < MESSAGES; done += BATCH) {
     db.transaction(() => {
       for (let k = done; k < Math.min(MESSAGES, done + BATCH); k++) {
-        const ci = pick(CONVERSATIONS);
-        const seq = ++lastSeq[ci]!;
-        const senders = members.get(conv(ci))!;
-        const text = body();
-        insert.run(conv(ci), seq, `m${k}`, senders[pick(senders.length)], `c${k}`, text, T0 + k);
+        const m = corpusMessage(k, lastSeq, members);
+        insert.run(m.conversationId, m.seq, `m${k}`, m.senderId, `c${k}`, m.body, m.createdAt);
       }
     })();
     if (done % 100_000 < BATCH) process.stderr.write(`\rseeded ${done + BATCH}`);

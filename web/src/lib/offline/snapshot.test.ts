@@ -10,6 +10,18 @@ function signedIn(): ChatState {
   return s;
 }
 
+/** A MemoryStore that counts its snapshot saves. */
+function countingStore() {
+  const store = new MemoryStore();
+  let count = 0;
+  const save = store.saveSnapshot.bind(store);
+  store.saveSnapshot = (snap) => {
+    count++;
+    return save(snap);
+  };
+  return { store, saves: () => count };
+}
+
 describe('offline snapshot', () => {
   it('keeps the conversations, the newest messages of the unbroken run held, and the members’ names; a new state shows them again', () => {
     const s = signedIn();
@@ -43,45 +55,33 @@ describe('offline snapshot', () => {
   });
 
   it('the keeper saves at most once per interval while the state changes, the last change included, and not after stop', async () => {
-    const store = new MemoryStore();
+    const { store, saves } = countingStore();
     const s = signedIn();
-    let saves = 0;
-    const save = store.saveSnapshot.bind(store);
-    store.saveSnapshot = (snap) => {
-      saves++;
-      return save(snap);
-    };
     const keeper = new SnapshotKeeper(store, s, 30);
     s.subscribe(() => keeper.changed());
     for (let i = 1; i <= 5; i++) s.upsertConversation(conv(`c${i}`));
     await new Promise((r) => setTimeout(r, 80));
-    expect(saves).toBe(1);
+    expect(saves()).toBe(1);
     expect((await store.snapshot())!.conversations).toHaveLength(5);
     keeper.stop();
     s.upsertConversation(conv('c6'));
     await new Promise((r) => setTimeout(r, 80));
-    expect(saves).toBe(1);
+    expect(saves()).toBe(1);
   });
 
   it('writes nothing when what it keeps did not change (presence, typing): only a change of conversations, messages or names is saved', async () => {
-    const store = new MemoryStore();
+    const { store, saves } = countingStore();
     const s = signedIn();
-    let saves = 0;
-    const save = store.saveSnapshot.bind(store);
-    store.saveSnapshot = (snap) => {
-      saves++;
-      return save(snap);
-    };
     const keeper = new SnapshotKeeper(store, s, 60_000);
     s.upsertConversation(conv('c1'));
     await keeper.flush();
-    expect(saves).toBe(1);
+    expect(saves()).toBe(1);
     s.applyPresence([{ userId: 'bob', online: true, lastSeen: null }]);
     await keeper.flush();
-    expect(saves).toBe(1);
+    expect(saves()).toBe(1);
     s.upsertConversation(conv('c2'));
     await keeper.flush();
-    expect(saves).toBe(2);
+    expect(saves()).toBe(2);
     expect((await store.snapshot())!.conversations).toHaveLength(2);
     keeper.stop();
   });
