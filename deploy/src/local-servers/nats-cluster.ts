@@ -31,6 +31,18 @@ export interface NatsCluster {
  */
 export async function startNatsCluster(options: NatsClusterOptions): Promise<NatsCluster> {
   if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new RangeError(`a NATS cluster needs at least one server, not ${options.nodes}`);
+  // The ports are picked before the servers bind them, one after another: another program (a test
+  // running beside) may take one meanwhile. Then the whole cluster starts again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(options);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startOnFreePorts(options: NatsClusterOptions): Promise<NatsCluster> {
   const routePorts: number[] = [];
   for (let i = 0; i < options.nodes; i++) routePorts.push(await freePort());
   const nodes: NatsServerProcess[] = [];
