@@ -13,8 +13,9 @@ describe('standalone: gRPC calls share their user\u2019s rate budget', () => {
     const ann = await login('limits ann');
     const bob = await login('limits bob');
     const api = grpc(ann.token);
-    const { conversation } = await api.call<{ conversation: Conversation }>('openDm', { userId: bob.user.id });
+    // Refills count from before openDm: its charge leaves 9 tokens, and the bucket refills from then on.
     const from = Date.now();
+    const { conversation } = await api.call<{ conversation: Conversation }>('openDm', { userId: bob.user.id });
     const results = await Promise.allSettled(
       Array.from({ length: 15 }, (_, i) => api.call('sendMessage', { conversationId: conversation.id, clientMsgId: `l-${i}`, body: `m ${i}`, attachments: [] })),
     );

@@ -96,8 +96,10 @@ function harness(options: { behaviour?: Behaviour; rate?: { perSec: number; burs
       const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
       frames.handle(session, ab, isBinary);
     },
-    /** Lets every handler promise settle and the outbox flush. */
-    settle: () => new Promise<void>((resolve) => setImmediate(resolve)),
+    /** Lets every handler promise settle and the outbox flush (it writes in the check phase: a second turn is past it). */
+    settle: async () => {
+      for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+    },
   };
 }
 
@@ -225,7 +227,7 @@ describe('FrameHandler (property-based)', () => {
         for (const [i, r] of requests.entries()) {
           h.handle(JSON.stringify({ ...r, id: `r${i}` }));
           if (closedAt < 0 && !h.data.open) closedAt = i;
-          // Replies go out as uWS would write them between reads (the outbox flushes a microtask later).
+          // Replies go out as uWS would write them between reads (the outbox flushes at the end of the loop turn).
           await h.settle();
         }
         const answered = new Set<string>();

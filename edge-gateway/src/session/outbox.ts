@@ -12,10 +12,12 @@ export interface OutboxItem {
 }
 
 /**
- * Frames to sessions, written in batches: frames produced during one burst of
- * callbacks (a bus drain, a NATS read) wait in their session's outbox and go
- * out in one corked write per socket when the burst ends (a microtask later),
- * so a sender's ack and its own message.new cost one syscall, not two.
+ * Frames to sessions, written in batches: frames produced during one turn of
+ * the event loop (a bus drain, a NATS read, a store commit's continuations)
+ * wait in their session's outbox and go out in one corked write per socket in
+ * that turn's check phase (setImmediate), so a sender's ack and its own
+ * message.new cost one syscall, not two. (A microtask flush ran between the
+ * ack's continuation and the event's: measured, it wrote them apart.)
  *
  * Backpressure: a session whose unsent buffer passes `limitBytes` after a
  * flush (or whose frame uWS dropped) is closed with 4003 so it reconnects and
@@ -57,7 +59,7 @@ export class Outbox {
     this.#dirty.add(session);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(this.flush);
+      setImmediate(this.flush);
     }
   }
 
