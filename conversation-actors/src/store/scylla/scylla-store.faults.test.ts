@@ -207,6 +207,21 @@ describe.skipIf(!live)(`ScyllaStore failure handling on a live CQL server (${liv
     await store.close();
   });
 
+  it('lists a streaming message before storing it: when the list cannot be written, nothing is, and the retry lists and stores it', async () => {
+    const store = await open();
+    const id = await newGroup(store);
+    const batch = batchOf(id, 1, 1);
+    batch.messages[0] = { ...batch.messages[0]!, streaming: true };
+    const fault = cql.inject({ match: (query) => query === CQL.putOpenStream, error: writeTimeout, when: 'before', times: 1 });
+    expect(await store.appendMessages(batch).catch((e: unknown) => e)).toBeInstanceOf(StoreUnavailableError);
+    expect(fault.hits).toBe(1);
+    expect((await store.loadConversation(id))?.lastSeq).toBe(0);
+    expect(await seqsOf(store, id)).toEqual([]);
+    expect((await store.appendMessages(batch)).kind).toBe('appended');
+    expect((await store.listOpenStreams!(1000)).filter((s) => s.conversationId === id)).toEqual([{ conversationId: id, seq: 1, senderId: 'u1' }]);
+    await store.close();
+  });
+
   it('the send path: key lookups, one LWT, then logged batches of at most MAX_BATCH_MESSAGES, all prepared', async () => {
     const store = await open();
     const id = await newGroup(store);

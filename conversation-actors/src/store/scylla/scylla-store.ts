@@ -136,10 +136,14 @@ export class ScyllaStore implements ChatStore {
   appendMessages(batch: AppendBatch): Promise<AppendResult> {
     return this.run('appendMessages', async () => {
       checkBatch(batch);
+      // Listed before the rows are written, and the append fails if it cannot
+      // be: a streaming message that is stored is always listed. A host that
+      // dies in between leaves an entry for a message never stored, which only
+      // wakes its conversation for nothing until the entry expires.
+      const streaming = batch.messages.filter((m) => m.streaming === true);
+      if (streaming.length > 0) await this.listOpen(batch.conversationId, streaming);
       const r = await appendBatch(this.s, this.tail, batch);
       if (r.kind === 'duplicates') return { kind: 'duplicates' as const, existing: await this.quoted(batch.conversationId, r.existing) };
-      const streaming = batch.messages.filter((m) => m.streaming === true);
-      if (streaming.length > 0) await this.noteOpenStreams(batch.conversationId, streaming, 'putOpenStream');
       return r;
     });
   }
@@ -157,16 +161,16 @@ export class ScyllaStore implements ChatStore {
       checkInteger(update.message.seq, 'seq');
       checkInteger(update.message.changeSeq, 'changeSeq');
       await mutations.updateMessage(this.s, update);
-      if (update.endsStream) await this.noteOpenStreams(update.message.conversationId, [update.message], 'deleteOpenStream');
+      if (update.endsStream) await this.unlistOpen(update.message.conversationId, update.message);
     });
   }
 
   /**
    * At most `limit` messages still streaming, from open_streams (16 small
-   * partitions read at once): written after a streaming message's append and
-   * removed after it finishes, so an entry may name a message that finished
-   * meanwhile (its conversation is woken for nothing) or, rarely, a stream
-   * may be missing (a host that died between the two writes).
+   * partitions read at once): written before a streaming message's append
+   * and removed after it finishes, so every stored stream is listed, and an
+   * entry may name a message that finished meanwhile or was never stored
+   * (its conversation is woken for nothing).
    */
   listOpenStreams(limit: number): Promise<OpenStream[]> {
     return this.run('listOpenStreams', async () => {
@@ -179,15 +183,18 @@ export class ScyllaStore implements ChatStore {
     });
   }
 
-  /** Best effort (the message rows are written and stay the truth): a failure is logged, never the write's. */
-  private async noteOpenStreams(conversationId: string, messages: readonly ChatMessage[], how: 'putOpenStream' | 'deleteOpenStream'): Promise<void> {
+  /** Lists streaming messages (open_streams); throws when it cannot, so their append is not made. */
+  private async listOpen(conversationId: string, messages: readonly ChatMessage[]): Promise<void> {
     const bucket = shardOf(conversationId, OPEN_STREAM_BUCKETS);
+    await Promise.all(messages.map((m) => this.s.write('putOpenStream', [bucket, conversationId, m.seq, m.senderId])));
+  }
+
+  /** Best effort (the message row, finished, is the truth; a stale entry expires): a failure is logged, never the write's. */
+  private async unlistOpen(conversationId: string, message: ChatMessage): Promise<void> {
     try {
-      await Promise.all(
-        messages.map((m) => this.s.write(how, how === 'putOpenStream' ? [bucket, conversationId, m.seq, m.senderId] : [bucket, conversationId, m.seq])),
-      );
+      await this.s.write('deleteOpenStream', [shardOf(conversationId, OPEN_STREAM_BUCKETS), conversationId, message.seq]);
     } catch (err) {
-      this.logger.warn({ err, conversationId, seqs: messages.map((m) => m.seq) }, 'could not record which messages are streaming; a crash may leave them streaming until their conversation is next used');
+      this.logger.warn({ err, conversationId, seq: message.seq }, 'could not unlist a finished stream; a takeover may wake its conversation for nothing until the entry expires');
     }
   }
 
