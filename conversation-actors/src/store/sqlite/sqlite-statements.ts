@@ -40,6 +40,12 @@ export function prepareStatements(db: Database.Database) {
        WHERE conversation_id = ? ORDER BY joined_at, user_id`,
     ),
 
+    /** listMembers: the primary key's range from the cursor ('' sorts before every user id). */
+    memberPage: db.prepare<[string, string, number], MemberRow>(
+      `SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members
+       WHERE conversation_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`,
+    ),
+
     getMessage: db.prepare<[string, number], MessageRow>(
       'SELECT * FROM messages WHERE conversation_id = ? AND seq = ?',
     ),

@@ -13,6 +13,8 @@ import type {
   ConversationHead,
   ConversationPageResult,
   ConversationRecord,
+  MemberPageQuery,
+  MemberRecord,
   MemberView,
   MembershipChange,
   MessageQuery,
@@ -29,7 +31,7 @@ import { applySchema } from './schema.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { checkBatch, checkInteger, checkLimit } from '../input-checks.js';
 import { toStoreError, writeError } from './sqlite-errors.js';
-import { type MessageRow, toMessage, toRow, toUser } from './sqlite-rows.js';
+import { type MessageRow, toMemberRecord, toMessage, toRow, toUser } from './sqlite-rows.js';
 import { type Statements, prepareStatements } from './sqlite-statements.js';
 import { readMemberViews, readOne, readRecord, readView } from './sqlite-views.js';
 import { resolveQuotesSync } from '../quotes.js';
@@ -426,6 +428,13 @@ export class SqliteStore implements ChatStore {
         return views;
       })(),
     );
+  }
+
+  listMembers(conversationId: string, page: MemberPageQuery): Promise<MemberRecord[]> {
+    return this.run('listMembers', () => {
+      checkLimit(page.limit);
+      return this.s.memberPage.all(conversationId, page.after ?? '', page.limit).map(toMemberRecord);
+    });
   }
 
   /** One snapshot; the members and the last message are read once for every user. */
