@@ -81,7 +81,7 @@ export function conversationToJson(c: Conversation): ConversationJson {
     kind: c.kind === 'dm' ? 'dm' : 'group',
     title: c.title ?? null,
     members: c.members.map(memberToJson),
-    // Member paging (protocol extension): memberViewFrames finds the members' end by this key.
+    // Member paging (protocol extension): how many members there are, listed or not.
     memberCount,
     ...(memberCount > c.members.length ? { membersTruncated: true as const } : {}),
     createdAt: c.createdAt,
