@@ -84,11 +84,24 @@ describe('standalone: member paging over real sockets', () => {
     expect((await outsider.request('message.history', { conversationId: id })).error?.code).toBe('forbidden');
     expect((await viewerClient.request('conversation.members', { conversationId: id, limit: 501 })).error?.code).toBe('bad_request');
 
-    // After a member leaves, paging serves the group as it is now.
-    await others[0]!.call('conversation.remove_member', { conversationId: id, userId: others[0]!.user.id });
+    // A member added sees their own bounded view (on their own subject), themself in it.
+    await owner.call('conversation.add_members', { conversationId: id, userIds: [outsider.user.id] });
+    const joined = (await outsider.waitForEvent(updatedOf(id))).conversation as Conv;
+    expect(joined).toMatchObject({ memberCount: 9, membersTruncated: true });
+    expect(idsOf(joined.members)).toHaveLength(VIEW_MEMBERS);
+    expect(idsOf(joined.members)).toContain(outsider.user.id);
+    expect((await outsider.call<{ members: Member[] }>('conversation.members', { conversationId: id, limit: 500 })).members).toHaveLength(9);
+
+    // After a member leaves, the others' views count one less, and paging serves the group as it is now.
+    const leaver = others[0]!;
+    const seenBefore = viewerClient.events.filter(updatedOf(id)).length;
+    await leaver.call('conversation.remove_member', { conversationId: id, userId: leaver.user.id });
+    const afterLeave = (await viewerClient.waitForEvents(updatedOf(id), seenBefore + 1)).at(-1)!.conversation as Conv;
+    expect(afterLeave.memberCount).toBe(8);
+    expect(idsOf(afterLeave.members)).not.toContain(leaver.user.id);
     const after = await allMembers(requester(owner), id, { pageSize: 2 });
-    expect(idsOf(after)).toEqual(allIds.filter((u) => u !== others[0]!.user.id));
-    expect((await others[0]!.request('conversation.members', { conversationId: id })).error?.code).toBe('forbidden');
+    expect(idsOf(after)).toEqual([...allIds, outsider.user.id].filter((u) => u !== leaver.user.id).sort(byCode));
+    expect((await leaver.request('conversation.members', { conversationId: id })).error?.code).toBe('forbidden');
   });
 
   it('leaves DMs and small groups whole on the wire, with memberCount', async () => {
