@@ -56,6 +56,17 @@ describe('ChatClient member paging', () => {
       // Opening the group pages in a first page again (for @-mentions).
       await owner!.client.open(group.id);
       await until(() => state.membersOf(view()).length === 5, 'a first page after opening');
+      // With a page held, opening the group again pages in nothing more (it is not a "show more").
+      const renamed = view().changeSeq;
+      await owner!.client.rename(group.id, 'Paged again');
+      await until(() => view().changeSeq > renamed, 'the rename to arrive');
+      expect(await owner!.client.loadMembers(group.id, 1)).toBe(true);
+      const cursor = state.memberCursor(view());
+      const held = state.membersOf(view()).length;
+      await owner!.client.open(group.id);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(state.memberCursor(view())).toBe(cursor);
+      expect(state.membersOf(view())).toHaveLength(held);
     } finally {
       for (const p of people) p.client.stop();
     }

@@ -358,8 +358,9 @@ export class ChatClient {
   async open(conversationId: string | undefined): Promise<void> {
     this.#active = conversationId;
     if (!conversationId) return;
-    // A big group's view lists only some members: a first page more, so @-mentions reach beyond them.
-    if (this.state.conversation(conversationId)?.membersTruncated) void this.loadMembers(conversationId).catch(() => undefined);
+    // A big group's view lists only some members: a first page more (once), so @-mentions reach beyond them.
+    const opened = this.state.conversation(conversationId);
+    if (opened?.membersTruncated && this.state.memberCursor(opened) === undefined) void this.loadMembers(conversationId).catch(() => undefined);
     const log = this.state.log(conversationId);
     if (log.size === 0 && (this.state.conversation(conversationId)?.lastSeq ?? 0) > 0) {
       const page = await this.connection.request('message.history', { conversationId, limit: HISTORY_PAGE });
