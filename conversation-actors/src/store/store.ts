@@ -167,7 +167,13 @@ export interface ChatStore {
    * conversation's member rows, from the cursor, whatever the group's size.
    */
   listMembers(conversationId: string, page: MemberPageQuery): Promise<MemberRecord[]>;
-  /** The given conversations as `userId` sees them; ones the user is not a member of are left out. */
+  /**
+   * The given conversations as `userId` sees them; ones the user is not a
+   * member of are left out. Like listUserConversations' views, they list
+   * every member, unless the backend was opened to bound them (SQLite's
+   * viewMembers): then a big group's are the members proto's boundView
+   * keeps, with memberCount set, and boundView leaves them as they are.
+   */
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]>;
   /**
    * One conversation as each of `userIds` sees it (read marks, unread), from

@@ -57,6 +57,14 @@ export interface SqliteStoreOptions {
    * power cut or kernel crash; commits cost a fraction of the time.
    */
   synchronous?: SqliteSync;
+  /**
+   * Most members the views of getConversationViews and listUserConversations
+   * list (ProtocolLimits.viewMembers): a bigger group's come bounded as
+   * proto's boundView bounds them, memberCount set, read without loading
+   * every member row. Undefined (the default): every member, as the
+   * contract says; whoever sends the views bounds them.
+   */
+  viewMembers?: number;
 }
 
 export type SqliteSync = 'full' | 'normal';
@@ -82,6 +90,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(path.join(options.dataDir, options.fileName ?? 'chat.db'), {
     busyTimeoutMs: options.busyTimeoutMs,
     synchronous: options.synchronous,
+    viewMembers: options.viewMembers,
   });
 }
 
@@ -115,8 +124,14 @@ export class SqliteStore implements ChatStore {
   private readonly bots: SqliteBots;
   private readonly searcher: SqliteSearch;
 
+  private readonly viewMembers: number | undefined;
+
   /** Opens `filePath` (created if missing) and brings its schema up to date. */
-  constructor(private readonly filePath: string, options: { busyTimeoutMs?: number | undefined; synchronous?: SqliteSync | undefined } = {}) {
+  constructor(
+    private readonly filePath: string,
+    options: { busyTimeoutMs?: number | undefined; synchronous?: SqliteSync | undefined; viewMembers?: number | undefined } = {},
+  ) {
+    this.viewMembers = options.viewMembers;
     const synchronous = options.synchronous ?? 'full';
     let db: Database.Database | undefined;
     try {
@@ -379,7 +394,7 @@ export class SqliteStore implements ChatStore {
         const pageRows = rows.slice(0, page.limit);
         const last = pageRows[pageRows.length - 1];
         return {
-          conversations: pageRows.map((row) => readView(this.s, row, userId)),
+          conversations: pageRows.map((row) => readView(this.s, row, userId, this.viewMembers)),
           next: rows.length > page.limit && last ? encodeCursor(last.last_activity_at, last.id) : null,
         };
       })();
@@ -423,7 +438,7 @@ export class SqliteStore implements ChatStore {
         const views: Conversation[] = [];
         for (const id of new Set(conversationIds)) {
           const row = this.s.viewOf.get(userId, id);
-          if (row) views.push(readView(this.s, row, userId));
+          if (row) views.push(readView(this.s, row, userId, this.viewMembers));
         }
         return views;
       })(),
