@@ -2,6 +2,7 @@ import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay } from './backoff.js
 import { Observable, type Readable } from './observable.js';
 import { ProtocolSocket, type SocketLike } from './protocol-socket.js';
 import { type HelloEvent, type Op, type OpArgs, type OpResults, RequestError, type ServerEvent } from './types.js';
+import { type MemberPage, type MemberPageArgs, members } from './members.js';
 
 /** What the connection banner shows. */
 export type ConnectionStatus =
@@ -113,6 +114,15 @@ export class Connection {
     const socket = this.#socket;
     if (!socket || !this.online || !socket.open) return Promise.reject(new RequestError('offline', 'not connected'));
     return socket.call(op, args, timeoutMs);
+  }
+
+  /**
+   * A page of a conversation's members (conversation.members: ascending user
+   * id, `next` the cursor of the following page, null on the last): how a
+   * client reads the members a bounded view (`membersTruncated`) leaves out.
+   */
+  members(conversationId: string, page: MemberPageArgs = {}): Promise<MemberPage> {
+    return members(this, conversationId, page);
   }
 
   /** Sends a request without an id (no reply comes): only `typing` uses this. Dropped when offline. */

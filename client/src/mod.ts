@@ -5,3 +5,4 @@ export { Connection, type ConnectionOptions, type ConnectionStatus, tokenExpired
 export { Observable, type Readable } from './observable.js';
 export { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 export { type Credentials, devLogin, websocketUrlOf } from './auth.js';
+export { type Member, type MemberPage, type MemberPageArgs, type Requester, allMembers, members } from './members.js';

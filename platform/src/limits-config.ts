@@ -13,6 +13,8 @@ export const limitsEnv = {
   MAX_ATTACHMENT_BYTES: envInt(DEFAULT_LIMITS.maxAttachmentBytes, 1, Number.MAX_SAFE_INTEGER),
   MAX_TITLE_CHARS: envInt(DEFAULT_LIMITS.maxTitleChars, 1, 1000),
   MAX_GROUP_MEMBERS: envInt(DEFAULT_LIMITS.maxGroupMembers, 2, 100_000),
+  /** Most members a conversation view lists (docs/protocol.md, "Member paging"); at least 2, so a DM is always whole. */
+  VIEW_MEMBERS: envInt(DEFAULT_LIMITS.viewMembers, 2, 10_000),
   ALLOWED_MEDIA_TYPES: z
     .string()
     .optional()
@@ -31,6 +33,7 @@ export function limitsFromEnv(env: LimitsEnv): ProtocolLimits {
     maxAttachmentBytes: env.MAX_ATTACHMENT_BYTES,
     maxTitleChars: env.MAX_TITLE_CHARS,
     maxGroupMembers: env.MAX_GROUP_MEMBERS,
+    viewMembers: env.VIEW_MEMBERS,
     allowedMediaTypes: env.ALLOWED_MEDIA_TYPES,
   };
 }

@@ -61,6 +61,14 @@ describe('createOpSchemas: valid frames', () => {
     expect(ops['conversation.list'].parse({ limit: 10, before: 'cursor-1' })).toEqual({ limit: 10, before: 'cursor-1' });
   });
 
+  it('conversation.members (member paging), with the default limit, the maximum and a cursor', () => {
+    expect(ops['conversation.members'].parse({ conversationId: 'g_1' })).toEqual({ conversationId: 'g_1', limit: 100 });
+    expect(ops['conversation.members'].parse({ conversationId: 'g_1', after: 'bob', limit: 500 })).toEqual({ conversationId: 'g_1', after: 'bob', limit: 500 });
+    for (const bad of [{}, { conversationId: 'g.1' }, { conversationId: 'g_1', limit: 0 }, { conversationId: 'g_1', limit: 501 }, { conversationId: 'g_1', limit: 1.5 }, { conversationId: 'g_1', after: '' }, { conversationId: 'g_1', after: 'x'.repeat(129) }]) {
+      expect(ops['conversation.members'].safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+  });
+
   it('conversation.get', () => {
     expect(ops['conversation.get'].parse({ conversationId: 'd_XYZ' })).toEqual({ conversationId: 'd_XYZ' });
   });

@@ -52,6 +52,7 @@ export const ALL_OPS = [
   'conversation.remove_member',
   'conversation.set_role',
   'conversation.rename',
+  'conversation.members',
   'message.send',
   'message.edit',
   'message.delete',
@@ -82,6 +83,10 @@ export const OPEN_GROUP_MENTION_MEMBERS = 50;
 
 /** Most users one `presence.get` may ask about (one bus request, one backend read). */
 export const MAX_PRESENCE_USER_IDS = 200;
+
+/** Most members one conversation.members page holds, and how many it holds by default. */
+export const MAX_MEMBERS_LIMIT = 500;
+export const DEFAULT_MEMBERS_LIMIT = 100;
 
 /** Longest message.search query, in characters. */
 export const MAX_SEARCH_QUERY_CHARS = 256;
@@ -127,6 +132,13 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
     'conversation.remove_member': z.object({ conversationId: conversationIdSchema, userId: userIdSchema }),
     'conversation.set_role': z.object({ conversationId: conversationIdSchema, userId: userIdSchema, role: z.enum(['owner', 'admin', 'member']) }),
     'conversation.rename': z.object({ conversationId: conversationIdSchema, title }),
+    // Protocol extension (docs/protocol.md, "Member paging"): a page of the members, by user id.
+    // `after` is a previous page's `next` (opaque to clients; any string is a valid bound).
+    'conversation.members': z.object({
+      conversationId: conversationIdSchema,
+      after: stringOfUnits(128).min(1).optional(),
+      limit: z.number().int().min(1).max(MAX_MEMBERS_LIMIT).default(DEFAULT_MEMBERS_LIMIT),
+    }),
     'message.send': z
       .object({
         conversationId: conversationIdSchema,

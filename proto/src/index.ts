@@ -7,6 +7,7 @@ export * from './limits.js';
 export * from './frames.js';
 export * from './json.js';
 export * from './replies.js';
+export * from './view-members.js';
 export type { MessageFns } from './gen/chat/v1/model.js';
 export { User, Member, Attachment, UserIds, ChatMessage, Conversation, Failure, Quote } from './gen/chat/v1/model.js';
 export {
@@ -28,6 +29,8 @@ export {
   StreamAppend,
   StreamState,
   ThreadPage,
+  ListMembers,
+  MemberPage,
   ActorRequest,
   SendResult,
   ConversationResult,
@@ -83,6 +86,8 @@ export {
   GetConversationRequest,
   ListConversationsRequest,
   ListConversationsResponse,
+  ListMembersRequest,
+  ListMembersResponse,
   HistoryRequest,
   HistoryResponse,
   ThreadRequest,

@@ -1,7 +1,7 @@
-import type { ChatMessage, Conversation, User } from './gen/chat/v1/model.js';
+import type { ChatMessage, Conversation, Member, User } from './gen/chat/v1/model.js';
 import type { ErrorCode } from './error-codes.js';
 import type { z } from 'zod';
-import type { EVENT_SCHEMAS, attachmentJsonSchema, conversationJsonSchema, messageJsonSchema, quoteJsonSchema, userJsonSchema } from './replies.js';
+import type { EVENT_SCHEMAS, attachmentJsonSchema, conversationJsonSchema, memberJsonSchema, messageJsonSchema, quoteJsonSchema, userJsonSchema } from './replies.js';
 
 /**
  * The protocol's JSON objects (docs/protocol.md, "Objects") and the one place bus
@@ -14,6 +14,7 @@ export type AttachmentJson = z.output<typeof attachmentJsonSchema>;
 export type MessageJson = z.output<typeof messageJsonSchema>;
 export type QuoteJson = z.output<typeof quoteJsonSchema>;
 export type ConversationJson = z.output<typeof conversationJsonSchema>;
+export type MemberJson = z.output<typeof memberJsonSchema>;
 /** message.delta (protocol extension): `text` appended at `offset` of a streaming message's body. */
 export type MessageDeltaJson = z.output<(typeof EVENT_SCHEMAS)['message.delta']>;
 
@@ -67,13 +68,22 @@ function toJson(m: ChatMessage, reactions: Record<string, string[]>): MessageJso
   };
 }
 
+/** A member as views and conversation.members list them: marks (protocol extension) only where known. */
+export function memberToJson(m: Member): MemberJson {
+  return m.readSeq === undefined ? { userId: m.userId, role: m.role } : { userId: m.userId, role: m.role, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq ?? m.readSeq };
+}
+
 export function conversationToJson(c: Conversation): ConversationJson {
+  // A view from before member paging (or one never bounded) lists every member.
+  const memberCount = Math.max(c.memberCount ?? 0, c.members.length);
   return {
     id: c.id,
     kind: c.kind === 'dm' ? 'dm' : 'group',
     title: c.title ?? null,
-    // Members' marks (protocol extension) only where the view carries them.
-    members: c.members.map((m) => (m.readSeq === undefined ? { userId: m.userId, role: m.role } : { userId: m.userId, role: m.role, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq ?? m.readSeq })),
+    members: c.members.map(memberToJson),
+    // Member paging (protocol extension): how many members there are, listed or not.
+    memberCount,
+    ...(memberCount > c.members.length ? { membersTruncated: true as const } : {}),
     createdAt: c.createdAt,
     lastSeq: c.lastSeq,
     lastMessage: c.lastMessage ? messageToJson(c.lastMessage) : null,

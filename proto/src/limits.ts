@@ -9,6 +9,12 @@ export interface ProtocolLimits {
   maxAttachmentBytes: number;
   maxTitleChars: number;
   maxGroupMembers: number;
+  /**
+   * Most members a conversation view carries in `members` (docs/protocol.md,
+   * "Member paging"); a larger group's view is bounded (view-members.ts) and
+   * says so with memberCount, and the rest are read with conversation.members.
+   */
+  viewMembers: number;
   /** Largest `limit` accepted by `message.history`. */
   maxHistoryLimit: number;
   /** Largest `limit` accepted by `sync` (messages per conversation). */
@@ -26,6 +32,7 @@ export const DEFAULT_LIMITS: ProtocolLimits = {
   maxAttachmentBytes: 100 * 1024 * 1024,
   maxTitleChars: 100,
   maxGroupMembers: 1000,
+  viewMembers: 100,
   maxHistoryLimit: 200,
   maxSyncLimit: 500,
   allowedMediaTypes: ['image/*', 'video/*', 'audio/*', 'application/pdf', 'text/plain'],

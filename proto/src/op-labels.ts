@@ -26,6 +26,7 @@ export const ACTOR_OP_LABELS: Readonly<Record<ActorOp, string>> = {
   setRole: 'conversation.set_role',
   rename: 'conversation.rename',
   markReceipt: 'receipt.mark',
+  members: 'conversation.members',
 };
 
 /** The `op` label of a query: its protocol op, or `internal.*` for the queries only gateways make. */

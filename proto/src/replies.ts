@@ -65,12 +65,23 @@ export const messageJsonSchema = z.object({
   mentions: z.array(z.string()).optional(),
 });
 
+/** A member as views and conversation.members list them; the marks are a protocol extension. */
+export const memberJsonSchema = z.object({ userId: z.string(), role: z.string(), readSeq: z.number().optional(), deliveredSeq: z.number().optional() });
+
 export const conversationJsonSchema = z.object({
   id: z.string(),
   kind: z.enum(['dm', 'group']),
   title: z.string().nullable(),
-  /** Protocol extension: each member's receipt marks ride along on conversation views. */
-  members: z.array(z.object({ userId: z.string(), role: z.string(), readSeq: z.number().optional(), deliveredSeq: z.number().optional() })),
+  /**
+   * Protocol extension: each member's receipt marks ride along on conversation views.
+   * At most the deployment's viewMembers entries ("Member paging"): the whole list when
+   * memberCount is no larger, else the viewer, the owner, the admins, then others by user id.
+   */
+  members: z.array(memberJsonSchema),
+  /** Protocol extension: how many members the conversation has, whether or not `members` lists them all. */
+  memberCount: z.number(),
+  /** Protocol extension: present, and true, only when `members` lists fewer than memberCount. */
+  membersTruncated: z.literal(true).optional(),
   createdAt: z.number(),
   lastSeq: z.number(),
   lastMessage: messageJsonSchema.nullable(),
@@ -108,6 +119,8 @@ export const OP_RESULT_SCHEMAS = {
   'conversation.remove_member': empty,
   'conversation.set_role': conversationResult,
   'conversation.rename': conversationResult,
+  /** Protocol extension: ascending user id; `next` is the cursor of the next page, null on the last. */
+  'conversation.members': z.object({ members: z.array(memberJsonSchema), next: z.string().nullable() }),
   'message.send': z.object({ message: messageJsonSchema, duplicate: z.boolean() }),
   'message.edit': messageResult,
   'message.delete': messageResult,

@@ -15,6 +15,7 @@ export type UnaryRpc =
   | 'removeMember'
   | 'getConversation'
   | 'listConversations'
+  | 'listMembers'
   | 'history'
   | 'thread'
   | 'search';

@@ -1,4 +1,4 @@
-import { ACTOR_OP_LABELS, type ActorReply, type ActorRequest, type ChatMessage, type Conversation, type MarkReceipt, type ProtocolLimits, type User } from '@chat/proto';
+import { ACTOR_OP_LABELS, type ActorReply, type ActorRequest, type ChatMessage, type Conversation, type MarkReceipt, type ProtocolLimits, type User, boundView } from '@chat/proto';
 import { type Clock, type Logger, SpanKind, activeSpanContext, startSpan, withContext } from '@chat/platform';
 import type { ChatStore, ConversationRecord, MessageQuery, NewConversation } from '../store/store.js';
 import {
@@ -20,6 +20,7 @@ import { Mailbox } from './mailbox.js';
 import { findMember } from './member-index.js';
 import { type MembershipOp, changeMembership, publishMembershipChange } from './membership.js';
 import { type MessageMutation, mutateMessage } from './message-mutations.js';
+import { readMemberPage } from './member-page.js';
 import { markReceipt } from './receipts.js';
 import { type Task, type TaskTrace, failure } from './replies.js';
 import { SendCommit } from './send-commit.js';
@@ -284,6 +285,10 @@ export class ConversationActor {
       case 'markReceipt':
         this.#requireMember(head, caller.id);
         return this.#markReceipt(caller.id, head.record, op.value);
+      case 'members':
+        // Protocol extension: a page of the members (member-page.ts), for members only, like history.
+        this.#requireMember(head, caller.id);
+        return { result: { $case: 'memberPage', value: await readMemberPage(this.deps.store, this.conversationId, op.value) } };
       default:
         throw new BadRequestError(`op ${op?.$case ?? '(none)'} is not handled by conversation actors`);
     }
@@ -338,13 +343,18 @@ export class ConversationActor {
     // Nobody has read anything yet, so every member's view is the caller's: a group's goes out once.
     if (record.kind === 'group') this.deps.events.groupCreated(view);
     else for (const member of record.members) this.deps.events.conversationUpdated(member.userId, view);
-    return { result: { $case: 'conversation', value: { conversation: view } } };
+    return { result: { $case: 'conversation', value: { conversation: this.#bounded(view, caller.id) } } };
   }
 
+  /** The caller's view as replies carry it: members bounded (docs/protocol.md, "Member paging"). */
   async #viewFor(userId: string): Promise<Conversation> {
     const [view] = await this.deps.store.getConversationViews(userId, [this.conversationId]);
     if (!view) throw new ForbiddenError();
-    return view;
+    return this.#bounded(view, userId);
+  }
+
+  #bounded(view: Conversation, userId: string): Conversation {
+    return boundView(view, userId, this.deps.limits.viewMembers);
   }
 
   /** Edit, delete or react (message-mutations.ts): persisted, then answered, then message.updated to every member. */
@@ -398,7 +408,8 @@ export class ConversationActor {
     let mine: Conversation | undefined;
     if (outcome.changed) {
       const views = await this.deps.store.getMemberViews(this.conversationId, outcome.members.map((m) => m.userId));
-      mine = views.find((v) => v.userId === userId)?.view;
+      const found = views.find((v) => v.userId === userId)?.view;
+      mine = found && this.#bounded(found, userId);
       this.#afterAnswer = () => publishMembershipChange(this.deps.events, this.conversationId, views, outcome);
     }
     if (op.$case === 'removeMember') return { result: { $case: 'memberRemoved', value: {} } };

@@ -1,4 +1,4 @@
-import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type MessageDelta, type Receipt, type ThreadUpdate, conversationEventsSubject, userEventsSubject } from '@chat/proto';
+import { type ChatMessage, type Conversation, Event, GROUPS_CREATED_SUBJECT, type MemberMarks, type MessageDelta, type Receipt, type ThreadUpdate, boundView, conversationEventsSubject, userEventsSubject } from '@chat/proto';
 import { type Bus, type BusPayload, type Context, SpanKind, activeSpanContext, contextOf, encoded, startSpan, traceHeaders } from '@chat/platform';
 import type { MemberView } from '../store/store.js';
 
@@ -15,9 +15,16 @@ import type { MemberView } from '../store/store.js';
  * Per-publisher bus ordering keeps a conversation's events in seq order, and
  * a member's conversation.updated (which makes their gateway join the
  * conversation's subject) ahead of the conversation events that follow it.
+ *
+ * Every view it publishes is bounded to `viewMembers` members (boundView,
+ * docs/protocol.md "Member paging"), so no event's size grows with a group
+ * beyond one small entry per member in a ConversationViews' marks.
  */
 export class EventPublisher {
-  constructor(private readonly bus: Bus) {}
+  constructor(
+    private readonly bus: Bus,
+    private readonly viewMembers: number,
+  ) {}
 
   /** To every member's sessions, the sender's included (their other devices). */
   messageNew(conversationId: string, message: ChatMessage, originReceivedAt: number, trace?: Context): void {
@@ -57,22 +64,36 @@ export class EventPublisher {
   conversationViews(conversationId: string, views: readonly MemberView[]): void {
     const first = views[0];
     if (!first) return;
-    const shared: Conversation = { ...first.view, readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined };
-    const marks = views.map(({ userId, view }) => ({ userId, readSeq: view.readSeq, deliveredSeq: view.deliveredSeq, unread: view.unread, mentions: view.mentions }));
+    // Every view of one snapshot lists the same members: the roles come from the first.
+    const roles = new Map(first.view.members.map((m) => [m.userId, m.role]));
+    const shared = boundView({ ...first.view, readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined }, undefined, this.viewMembers);
+    const marks = views.map(
+      ({ userId, view }): MemberMarks => ({ userId, readSeq: view.readSeq, deliveredSeq: view.deliveredSeq, unread: view.unread, mentions: view.mentions, role: roles.get(userId) }),
+    );
     this.#toConversation(conversationId, { originReceivedAt: 0, kind: { $case: 'conversationViews', value: { shared, marks } } });
   }
 
   /** One member's own view of the conversation; joins them to its events on their gateways. */
   conversationUpdated(userId: string, conversation: Conversation): void {
-    this.#toUser(userId, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } });
+    const value = boundView(conversation, userId, this.viewMembers);
+    this.#toUser(userId, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value } });
   }
 
   /**
    * A new group's view, the same for every member (nothing read yet), once for
-   * all of them: each gateway joins its connected members and delivers it.
+   * all of them: each gateway joins its connected members and delivers it. A
+   * group larger than a view lists goes out as a ConversationViews (the
+   * bounded view once, and each member's zero marks and role), since the
+   * gateways learn from it who the members are and each must see themself.
    */
   groupCreated(conversation: Conversation): void {
-    this.#publish(GROUPS_CREATED_SUBJECT, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: conversation } }, activeSpanContext());
+    const shared = boundView(conversation, undefined, this.viewMembers);
+    if (shared.members.length === conversation.members.length) {
+      this.#publish(GROUPS_CREATED_SUBJECT, { originReceivedAt: 0, kind: { $case: 'conversationUpdated', value: shared } }, activeSpanContext());
+      return;
+    }
+    const marks = conversation.members.map((m): MemberMarks => ({ userId: m.userId, readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined, role: m.role }));
+    this.#publish(GROUPS_CREATED_SUBJECT, { originReceivedAt: 0, kind: { $case: 'conversationViews', value: { shared, marks } } }, activeSpanContext());
   }
 
   /** To a user who left or was removed, after the change is stored: the conversation is gone for them. */

@@ -50,7 +50,7 @@ export class ActorHost implements OwnershipListener {
   readonly #newShards = new Set<number>();
 
   constructor(private readonly options: ActorHostOptions) {
-    this.#events = new EventPublisher(options.bus);
+    this.#events = new EventPublisher(options.bus, options.limits.viewMembers);
     options.metrics.shardsTotal.set(options.shardCount);
   }
 

@@ -1,6 +1,8 @@
 import {
+  DEFAULT_LIMITS,
   MAX_SEARCH_LIMIT,
   type ChatMessage,
+  type Conversation,
   type MessageList,
   QUERY_OP_LABELS,
   QUERY_QUEUE,
@@ -10,6 +12,7 @@ import {
   type SyncResult,
   type User,
   type Sync,
+  boundView,
 } from '@chat/proto';
 import { type Bus, type BusMessage, type Logger, type Span, type Subscription, SpanKind, contextFromHeaders, decodeBody, encoded, endSpan, isBotTokenHash, startSpan } from '@chat/platform';
 import type { ChatStore } from '../store/store.js';
@@ -24,6 +27,8 @@ export interface QueryServiceOptions {
   metrics: ActorMetrics;
   /** Most messages one sync reply carries over all conversations; the rest are marked truncated. */
   maxSyncMessages: number;
+  /** Most members a view lists (ProtocolLimits.viewMembers; default DEFAULT_LIMITS'): list and sync bound theirs. */
+  viewMembers?: number;
 }
 
 /** Default cap on messages in one sync reply, so a reply stays well under bus message limits. */
@@ -101,7 +106,7 @@ export class QueryService {
         return { result: { $case: 'users', value: { users: await store.searchUsers(op.value.prefix, op.value.limit) } } };
       case 'list': {
         const page = await store.listUserConversations(caller.id, { limit: op.value.limit, before: op.value.before });
-        return { result: { $case: 'page', value: { conversations: page.conversations, next: page.next ?? undefined } } };
+        return { result: { $case: 'page', value: { conversations: this.#bounded(page.conversations, caller.id), next: page.next ?? undefined } } };
       }
       case 'sync':
         return { result: { $case: 'sync', value: await this.#sync(caller, op.value) } };
@@ -165,7 +170,13 @@ export class QueryService {
     // After the views: every change their changeSeq counts is committed before these reads.
     const changes = await readUpdatedMessages(store, changed, args, budget);
     for (const id of changes.truncated) if (!truncated.includes(id)) truncated.push(id);
-    return { conversations, messages, truncated, updated: changes.updated };
+    return { conversations: this.#bounded(conversations, caller.id), messages, truncated, updated: changes.updated };
+  }
+
+  /** Views as the caller receives them: members bounded (docs/protocol.md, "Member paging"), so a list of big groups stays small. */
+  #bounded(views: readonly Conversation[], userId: string): Conversation[] {
+    const limit = this.options.viewMembers ?? DEFAULT_LIMITS.viewMembers;
+    return views.map((v) => boundView(v, userId, limit));
   }
 }
 

@@ -9,6 +9,8 @@ import type {
   ConversationHead,
   ConversationPageResult,
   ConversationRecord,
+  MemberPageQuery,
+  MemberRecord,
   MemberView,
   MembershipChange,
   MessageQuery,
@@ -112,6 +114,9 @@ export class ForwardingStore implements ChatStore {
   }
   getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
     return this.inner.getMemberViews(conversationId, userIds);
+  }
+  listMembers(conversationId: string, page: MemberPageQuery): Promise<MemberRecord[]> {
+    return this.inner.listMembers(conversationId, page);
   }
   searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage> {
     return this.inner.searchMessages(userId, query);

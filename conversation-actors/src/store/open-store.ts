@@ -40,5 +40,6 @@ async function openChatStore(config: ActorsEnv, logger: Logger): Promise<ChatSto
     }
     return openScyllaStore(options, createScyllaClient, logger.child({ component: 'scylla-store' }));
   }
-  return openSqliteStore({ dataDir: config.DATA_DIR, synchronous: config.SQLITE_SYNC });
+  // Views bounded in the store: a list of big groups reads a few member rows per group, not all of them.
+  return openSqliteStore({ dataDir: config.DATA_DIR, synchronous: config.SQLITE_SYNC, viewMembers: config.VIEW_MEMBERS });
 }

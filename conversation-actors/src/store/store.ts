@@ -156,7 +156,25 @@ export interface ChatStore {
    * the user's contacts.
    */
   sharingAConversation(userId: string, userIds: readonly string[]): Promise<string[]>;
-  /** The given conversations as `userId` sees them; ones the user is not a member of are left out. */
+  /**
+   * A page of a conversation's members with their roles and receipt marks
+   * (conversation.members, docs/protocol.md "Member paging"): at most
+   * `limit` (1 or more) whose user id sorts after `after` (undefined: from the
+   * first), by ascending user id (byte order; user ids are ASCII). An unknown
+   * conversation has none. The order depends on nothing that changes, so
+   * paging to the end, each page after the previous page's last user id,
+   * visits every member who belonged throughout exactly once, whatever
+   * joins, leaves or role changes happen between pages. One read of the
+   * conversation's member rows, from the cursor, whatever the group's size.
+   */
+  listMembers(conversationId: string, page: MemberPageQuery): Promise<MemberRecord[]>;
+  /**
+   * The given conversations as `userId` sees them; ones the user is not a
+   * member of are left out. Like listUserConversations' views, they list
+   * every member, unless the backend was opened to bound them (SQLite's
+   * viewMembers): then a big group's are the members proto's boundView
+   * keeps, with memberCount set, and boundView leaves them as they are.
+   */
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]>;
   /**
    * One conversation as each of `userIds` sees it (read marks, unread), from
@@ -350,6 +368,13 @@ export interface MessageUpdate {
   message: ChatMessage;
   /** This update ends the message's stream (finished, or deleted while streaming): it leaves listOpenStreams. */
   endsStream?: boolean | undefined;
+}
+
+/** Which members listMembers reads. */
+export interface MemberPageQuery {
+  /** Only user ids after this one (the previous page's last); undefined: from the first. */
+  after?: string | undefined;
+  limit: number;
 }
 
 /** One member's view of a conversation (getMemberViews). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '@chat/proto';
 import type { ChatClient } from '@chat/testkit/chat-client';
 import { useCluster } from '@chat/testkit/cluster-fixture';
 
@@ -87,8 +88,11 @@ describe('cluster: fan-out per gateway', () => {
     // The reply to the owner's gateway, and one ConversationViews per gateway.
     expect(renameToGateways).toBeLessThanOrEqual(3);
     for (const [i, e] of views.entries()) {
-      const view = e.conversation as { members: unknown[]; unread: number; readSeq: number; lastSeq: number };
-      expect(view.members).toHaveLength(MEMBERS);
+      const view = e.conversation as { members: { userId: string }[]; memberCount: number; unread: number; readSeq: number; lastSeq: number };
+      // Member paging: a bounded list, the whole count, and always the member themself.
+      expect(view.members).toHaveLength(DEFAULT_LIMITS.viewMembers);
+      expect(view.memberCount).toBe(MEMBERS);
+      expect(view.members.map((m) => m.userId)).toContain(ids[i]);
       expect(view.lastSeq).toBe(MESSAGES);
       // Each member's own marks: the owner sent every message, the others read none.
       expect(view.unread).toBe(i === 0 ? 0 : MESSAGES);

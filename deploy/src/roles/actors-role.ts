@@ -71,6 +71,7 @@ export async function startActorsRole(options: {
     logger: logger.child({ component: 'query' }),
     metrics,
     maxSyncMessages: DEFAULT_MAX_SYNC_MESSAGES,
+    viewMembers: config.VIEW_MEMBERS,
   });
   try {
     await host.start();

@@ -39,7 +39,8 @@ export interface EventDeliveryOptions {
  *   conversation.updated joins the user to the room, conversation.removed
  *   takes them out;
  * - a new group arrives once on GROUPS_CREATED_SUBJECT and joins every local
- *   member.
+ *   member (one bigger than a view lists arrives as a ConversationViews,
+ *   whose marks name every member).
  *
  * A connecting user's rooms are loaded (ready()) before their hello, so every
  * event after hello reaches them; a room opened later by a join is backfilled
@@ -169,10 +170,25 @@ export class EventDelivery {
 
   #onGroupCreated(msg: BusMessage): void {
     const event = this.#decode(msg);
-    if (event?.kind?.$case !== 'conversationUpdated') return;
+    const kind = event?.kind;
+    if (!event || (kind?.$case !== 'conversationUpdated' && kind?.$case !== 'conversationViews')) return;
     const span = this.#consumerSpan(msg, event);
-    this.#deliverGroupCreated(event, event.kind.value);
+    if (kind.$case === 'conversationUpdated') this.#deliverGroupCreated(event, kind.value);
+    else this.#deliverBigGroupCreated(kind.value);
     span?.end();
+  }
+
+  /** A new group bigger than a view lists: its members are the marks', each sees their own bounded view. */
+  #deliverBigGroupCreated(views: ConversationViews): void {
+    const shared = views.shared;
+    if (!shared) return;
+    let frameFor: ((m: MemberMarks) => string) | undefined;
+    for (const mark of views.marks) {
+      if (!this.#rooms.isTracked(mark.userId)) continue;
+      this.#join(mark.userId, shared.id, shared.lastSeq);
+      frameFor ??= memberViewFrames(shared);
+      this.#toUser(mark.userId, frameFor(mark), 0);
+    }
   }
 
   #deliverGroupCreated(event: Event, view: Conversation): void {

@@ -1,4 +1,4 @@
-import { type Conversation, type Event, type MemberMarks, conversationToJson, eventFrame, messageToJson } from '@chat/proto';
+import { type Conversation, type Event, type MemberMarks, conversationToJson, eventFrame, memberToJson, messageToJson } from '@chat/proto';
 
 /** The JSON frame of a bus event, or null for an event kind this gateway does not deliver. */
 export function eventToFrame(event: Event): string | null {
@@ -43,17 +43,33 @@ export function eventToFrame(event: Event): string | null {
 /**
  * The conversation.updated frames of a ConversationViews, one per member,
  * without serializing the shared part (the member list above all) again for
- * each: it is rendered once, and each member's frame is that prefix plus
- * their marks. The marks are the view's last fields but changeSeq, and a
- * `,"readSeq":` with bare quotes cannot occur inside a JSON string, so the
- * last one is the view's own (members' marks, in the member list, come
- * before it).
+ * each: it is rendered once, and each member's frame is that rendering with
+ * their marks, plus, when the shared list is bounded (docs/protocol.md,
+ * "Member paging") and leaves them out, their own entry in its last place
+ * (as boundedMembers puts it). The marks are the view's last fields but
+ * changeSeq, and a `,"readSeq":` with bare quotes cannot occur inside a JSON
+ * string, so the last one is the view's own; the members are rendered apart
+ * (the view is rendered with an empty list, whose `"members":[]` key is as
+ * unambiguous), so no member's marks can be mistaken for the view's.
  */
 export function memberViewFrames(shared: Conversation): (marks: MemberMarks) => string {
-  const whole = eventFrame('conversation.updated', { conversation: conversationToJson(shared) });
-  const prefix = whole.slice(0, whole.lastIndexOf(',"readSeq":'));
+  const json = conversationToJson(shared);
+  const whole = eventFrame('conversation.updated', { conversation: { ...json, members: [] } });
+  const listAt = whole.indexOf('"members":[]') + '"members":['.length;
+  const head = whole.slice(0, listAt);
+  const middle = whole.slice(listAt + 1, whole.lastIndexOf(',"readSeq":'));
   const suffix = `,"changeSeq":${shared.changeSeq}}}`;
+  const listed = new Set(json.members.map((m) => m.userId));
+  const all = JSON.stringify(json.members).slice(1, -1);
+  // Rendered only when some member will need a place of their own.
+  let allButLast: string | undefined;
+  const listFor = (m: MemberMarks): string => {
+    if (json.membersTruncated !== true || listed.has(m.userId)) return all;
+    allButLast ??= JSON.stringify(json.members.slice(0, -1)).slice(1, -1);
+    const own = JSON.stringify(memberToJson({ userId: m.userId, role: m.role ?? 'member', readSeq: m.readSeq, deliveredSeq: m.deliveredSeq }));
+    return allButLast === '' ? own : `${allButLast},${own}`;
+  };
   // A member's mentions (protocol extension) sit between unread and changeSeq, as conversationToJson puts them.
   return (m) =>
-    `${prefix},"readSeq":${m.readSeq},"deliveredSeq":${m.deliveredSeq},"unread":${m.unread}${m.mentions ? `,"mentions":${m.mentions}` : ''}${suffix}`;
+    `${head}${listFor(m)}]${middle},"readSeq":${m.readSeq},"deliveredSeq":${m.deliveredSeq},"unread":${m.unread}${m.mentions ? `,"mentions":${m.mentions}` : ''}${suffix}`;
 }

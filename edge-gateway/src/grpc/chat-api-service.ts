@@ -21,7 +21,7 @@ import type { OpHandlers, RequestContext } from '../ops/op-handlers.js';
 import type { Lane } from '../routing/lane.js';
 import type { ActorSuccess } from '../routing/backend-client.js';
 import type { AuthenticatedCall, CallAuthenticator } from './call-authenticator.js';
-import { conversationFromJson, messageFromJson } from './proto-objects.js';
+import { conversationFromJson, memberFromJson, messageFromJson } from './proto-objects.js';
 import { toServiceError } from './status-codes.js';
 import { serveStreamMessage } from './stream-message-call.js';
 import { WatchStream, type WatchStreamDeps } from './watch-stream.js';
@@ -103,6 +103,11 @@ export class ChatApiService {
       listConversations: this.#unary('conversation.list', (q) => ({ limit: q.limit, before: q.before }), (r) => {
         const page = r as { conversations: ConversationJson[]; next: string | null };
         return { conversations: page.conversations.map(conversationFromJson), next: page.next ?? undefined };
+      }),
+      // Protocol extension (docs/protocol.md, "Member paging").
+      listMembers: this.#unary('conversation.members', (q) => ({ conversationId: q.conversationId, after: q.after, limit: q.limit }), (r) => {
+        const page = r as OpResult<'conversation.members'>;
+        return { members: page.members.map(memberFromJson), next: page.next ?? undefined };
       }),
       history: this.#unary('message.history', (q) => ({ conversationId: q.conversationId, before: q.before, after: q.after, limit: q.limit }), (r) => {
         const page = r as { messages: MessageJson[]; hasMore: boolean };

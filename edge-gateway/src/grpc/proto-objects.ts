@@ -1,4 +1,4 @@
-import type { Attachment, ChatMessage, Conversation, ConversationJson, MessageJson } from '@chat/proto';
+import type { Attachment, ChatMessage, Conversation, ConversationJson, Member, MemberJson, MessageJson } from '@chat/proto';
 
 /**
  * The protocol's JSON objects (what the op handlers answer, and the WebSocket
@@ -39,7 +39,8 @@ export function conversationFromJson(c: ConversationJson): Conversation {
     id: c.id,
     kind: c.kind,
     title: c.title ?? undefined,
-    members: c.members.map((m) => ({ userId: m.userId, role: m.role, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq })),
+    members: c.members.map(memberFromJson),
+    memberCount: c.memberCount,
     createdAt: c.createdAt,
     lastSeq: c.lastSeq,
     lastMessage: c.lastMessage ? messageFromJson(c.lastMessage) : undefined,
@@ -49,4 +50,8 @@ export function conversationFromJson(c: ConversationJson): Conversation {
     mentions: c.mentions,
     changeSeq: c.changeSeq,
   };
+}
+
+export function memberFromJson(m: MemberJson): Member {
+  return { userId: m.userId, role: m.role, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq };
 }

@@ -7,6 +7,7 @@ import {
   type User,
   conversationToJson,
   dmConversationId,
+  memberToJson,
   messageToJson,
   newGroupId,
   userToJson,
@@ -109,6 +110,13 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
 
     'conversation.rename': (ctx, args) =>
       conversationResult(actor(ctx, args.conversationId, { $case: 'rename', value: { title: args.title } })),
+
+    // Protocol extension (docs/protocol.md, "Member paging"): served by the conversation's actor, like history.
+    'conversation.members': async (ctx, args) => {
+      const r = await actor(ctx, args.conversationId, { $case: 'members', value: { after: args.after, limit: args.limit } });
+      if (r.$case !== 'memberPage') throw unexpected(r.$case);
+      return { members: r.value.members.map(memberToJson), next: r.value.next ?? null };
+    },
 
     'conversation.list': async (ctx, args) => {
       const r = await backend.query({ caller: caller(ctx), op: { $case: 'list', value: { limit: args.limit, before: args.before } } }, { trace: ctx.trace });

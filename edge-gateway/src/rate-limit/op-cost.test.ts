@@ -36,5 +36,10 @@ describe('opCost', () => {
     expect(opCost('sync', schemas.sync.parse({}))).toBe(9); // the default limit of 200
     expect(opCost('sync', schemas.sync.parse({ limit: 500 }))).toBe(21);
     expect(opCost('conversation.list', schemas['conversation.list'].parse({ limit: 200 }))).toBe(9);
+    // Member paging: a page of members as a page of messages; the default page is 100.
+    const members = (args: object) => opCost('conversation.members', schemas['conversation.members'].parse({ conversationId: 'g_1', ...args }));
+    expect(members({})).toBe(5);
+    expect(members({ limit: 10 })).toBe(1);
+    expect(members({ limit: 500 })).toBe(21);
   });
 });

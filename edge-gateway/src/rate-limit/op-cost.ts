@@ -17,7 +17,7 @@ export const MEMBERS_PER_TOKEN = 10;
 
 /**
  * Messages of a page (`limit`) per extra token for the ops that read pages of
- * messages or conversations: a page of 25 costs a token on top of the
+ * messages, conversations or members: a page of 25 costs a token on top of the
  * frame's own. Reads are cheaper than writes (no fsync), but a full page is
  * a large reply to build and send.
  */
@@ -40,6 +40,7 @@ export function opCost<K extends ImplementedOp>(op: K, args: OpArgs<K>): number 
     case 'message.search':
     case 'sync':
     case 'conversation.list':
+    case 'conversation.members':
       return 1 + Math.floor((args as { limit: number }).limit / PAGE_ITEMS_PER_TOKEN);
     default:
       return 1;

@@ -154,7 +154,14 @@ export class FrameHandler {
     }
     const data = session.getUserData();
     this.o.inFlight(1);
-    this.o.handlers[op]({ user: data.user, sessionId: data.sessionId, lanes: data.lanes, receivedAt }, parsed.data)
+    // A handler that throws instead of rejecting is counted like one that rejects, as for answered ops.
+    let pending: Promise<unknown>;
+    try {
+      pending = this.o.handlers[op]({ user: data.user, sessionId: data.sessionId, lanes: data.lanes, receivedAt }, parsed.data);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending
       .then(
         () => this.o.metrics.requests.inc({ op, outcome: 'ok' }),
         (err: unknown) => this.o.metrics.requests.inc({ op, outcome: err instanceof GatewayError ? err.code : 'internal' }),

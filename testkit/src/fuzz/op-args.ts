@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ALL_OPS, DEFAULT_LIMITS, ID_PATTERN, MAX_MENTIONS, MAX_PRESENCE_USER_IDS, type ImplementedOp, type ProtocolLimits, USER_ID_PATTERN } from '@chat/proto';
+import { ALL_OPS, DEFAULT_LIMITS, ID_PATTERN, MAX_MEMBERS_LIMIT, MAX_MENTIONS, MAX_PRESENCE_USER_IDS, type ImplementedOp, type ProtocolLimits, USER_ID_PATTERN } from '@chat/proto';
 
 /**
  * Arguments every op of protocol v1 must accept (docs/protocol.md), written
@@ -78,6 +78,10 @@ export function validOpArgs(limits: ProtocolLimits = DEFAULT_LIMITS): { [K in Im
     'conversation.remove_member': fc.record({ conversationId, userId: userIdArb }),
     'conversation.set_role': fc.record({ conversationId, userId: userIdArb, role: fc.constantFrom('owner', 'admin', 'member') }),
     'conversation.rename': fc.record({ conversationId, title: titleArb(limits) }),
+    'conversation.members': fc.record(
+      { conversationId, after: stringUpTo(128, 1), limit: fc.integer({ min: 1, max: MAX_MEMBERS_LIMIT }) },
+      { requiredKeys: ['conversationId'] },
+    ),
     'message.send': fc
       .record(
         {

@@ -6,6 +6,7 @@ import { conversationsContract } from './conversations.js';
 import { durabilityContract } from './durability.js';
 import { enumerationContract } from './enumeration.js';
 import { listsContract } from './lists.js';
+import { memberPagesContract } from './member-pages.js';
 import { membershipContract } from './membership.js';
 import { messagesContract } from './messages.js';
 import { mutationsContract } from './mutations.js';
@@ -50,6 +51,7 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
     mutationsContract(ctx);
     receiptsContract(ctx);
     membershipContract(ctx);
+    memberPagesContract(ctx);
     changesContract(ctx);
     repliesContract(ctx);
     threadsContract(ctx);

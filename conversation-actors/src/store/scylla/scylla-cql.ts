@@ -44,11 +44,15 @@ export const CQL = {
 
   getMembers: 'SELECT user_id, role, joined_at FROM members WHERE conversation_id = ?',
   getMember: 'SELECT user_id FROM members WHERE conversation_id = ? AND user_id = ?',
+  /** listMembers: a slice of the members partition from the cursor ('' sorts before every user id). */
+  memberPage: 'SELECT user_id, role, joined_at FROM members WHERE conversation_id = ? AND user_id > ? LIMIT ?',
   putMember: 'INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)',
   setRole: 'UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?',
   dropMember: 'DELETE FROM members WHERE conversation_id = ? AND user_id = ?',
   getReceipts: 'SELECT user_id, read_seq, delivered_seq FROM receipts WHERE conversation_id = ?',
   getReceipt: 'SELECT read_seq, delivered_seq FROM receipts WHERE conversation_id = ? AND user_id = ?',
+  /** The receipts of a member page: the same slice of the receipts partition (its first to its last user id). */
+  receiptRange: 'SELECT user_id, read_seq, delivered_seq FROM receipts WHERE conversation_id = ? AND user_id >= ? AND user_id <= ?',
   putReceipt: 'INSERT INTO receipts (conversation_id, user_id, read_seq, delivered_seq) VALUES (?, ?, ?, ?)',
   dropReceipt: 'DELETE FROM receipts WHERE conversation_id = ? AND user_id = ?',
   getUserConversations: 'SELECT conversation_id FROM user_conversations WHERE user_id = ?',

@@ -30,6 +30,22 @@ export async function readMembers(s: ScyllaSession, conversationId: string): Pro
   return toMembers(members, receipts);
 }
 
+/**
+ * A page of members by ascending user id after `after`, with their marks:
+ * one slice of the members partition (the clustering order is the user id's),
+ * then the same slice of the receipts partition. Each read is bounded by the
+ * page (receipt rows exist for members only: removal drops them; every
+ * page of the driver is followed all the same).
+ */
+export async function readMemberPage(s: ScyllaSession, conversationId: string, after: string | undefined, limit: number): Promise<MemberRecord[]> {
+  const members = await s.rows('memberPage', [conversationId, after ?? '', limit]);
+  if (members.length === 0) return [];
+  const first = members[0]!['user_id'] as string;
+  const last = members[members.length - 1]!['user_id'] as string;
+  const receipts = await s.allRows('receiptRange', [conversationId, first, last]);
+  return toMembers(members, receipts);
+}
+
 /** Head and members, or null. */
 export async function readRecord(s: ScyllaSession, conversationId: string): Promise<ConversationRecord | null> {
   const [head, members] = await Promise.all([readHead(s, conversationId), readMembers(s, conversationId)]);

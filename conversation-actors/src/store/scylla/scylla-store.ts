@@ -13,6 +13,8 @@ import type {
   ConversationHead,
   ConversationPageResult,
   ConversationRecord,
+  MemberPageQuery,
+  MemberRecord,
   MemberView,
   MembershipChange,
   MessageQuery,
@@ -34,7 +36,7 @@ import { MIGRATION_SCOPE, checkSchemaVersion } from './scylla-migrations.js';
 import * as mutations from './scylla-mutations.js';
 import { readChanged } from './scylla-queries.js';
 import { readThread } from './scylla-threads.js';
-import { FAN_OUT, readHead, readHeads, readMemberViews, readMessages, readRange, userConversationIds } from './scylla-reads.js';
+import { FAN_OUT, readHead, readHeads, readMemberPage, readMemberViews, readMessages, readRange, userConversationIds } from './scylla-reads.js';
 import { resolveQuotes } from '../quotes.js';
 import { type CqlConnector, ScyllaSession, createScyllaClient, mapLimit } from './scylla-session.js';
 import { TailRepair } from './scylla-tail.js';
@@ -321,6 +323,13 @@ export class ScyllaStore implements ChatStore {
 
   getMemberViews(conversationId: string, userIds: readonly string[]): Promise<MemberView[]> {
     return this.run('getMemberViews', () => readMemberViews(this.s, conversationId, userIds));
+  }
+
+  listMembers(conversationId: string, page: MemberPageQuery): Promise<MemberRecord[]> {
+    return this.run('listMembers', () => {
+      checkLimit(page.limit);
+      return readMemberPage(this.s, conversationId, page.after, page.limit);
+    });
   }
 
   /**

@@ -40,6 +40,27 @@ export function prepareStatements(db: Database.Database) {
        WHERE conversation_id = ? ORDER BY joined_at, user_id`,
     ),
 
+    /** Bounded views (sqlite-views.ts, readView): how many members, read from the primary key alone. */
+    countMembers: db.prepare<[string], number>('SELECT COUNT(*) FROM members WHERE conversation_id = ?').pluck(),
+    /** The first owner and admins in view order (proto's view-members.ts): the owner, then admins by user id. */
+    privilegedMembers: db.prepare<[string, number], MemberRow>(
+      `SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members
+       WHERE conversation_id = ? AND role IN ('owner', 'admin') ORDER BY role = 'owner' DESC, user_id LIMIT ?`,
+    ),
+    /** The first plain members by user id: the primary key's order, so the scan stops at the limit. */
+    plainMembers: db.prepare<[string, number], MemberRow>(
+      `SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members
+       WHERE conversation_id = ? AND role = 'member' ORDER BY user_id LIMIT ?`,
+    ),
+    memberRow: db.prepare<[string, string], MemberRow>(
+      'SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members WHERE conversation_id = ? AND user_id = ?',
+    ),
+    /** listMembers: the primary key's range from the cursor ('' sorts before every user id). */
+    memberPage: db.prepare<[string, string, number], MemberRow>(
+      `SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members
+       WHERE conversation_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`,
+    ),
+
     getMessage: db.prepare<[string, number], MessageRow>(
       'SELECT * FROM messages WHERE conversation_id = ? AND seq = ?',
     ),

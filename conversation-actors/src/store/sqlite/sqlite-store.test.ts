@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadRequestError, SeqConflictError, StoreUnavailableError } from '../../errors.js';
+import { boundView } from '@chat/proto';
 import type { AppendBatch } from '../store.js';
 import { message, runStoreContract } from '@chat/testkit/store-contract';
 import { SCHEMA_VERSION, SEARCH_SCHEMA_VERSION } from './schema.js';
@@ -30,6 +31,39 @@ runStoreContract('SQLite', async () => {
     reopen: async () => openSqliteStore({ dataDir }),
     cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
   };
+});
+
+describe('SqliteStore with viewMembers (views bounded in the store)', () => {
+  it('lists exactly the members proto’s boundView keeps, with memberCount, for every viewer, in views and in the list', async () => {
+    const dataDir = tempDir();
+    const whole = openSqliteStore({ dataDir });
+    const bounded = openSqliteStore({ dataDir, viewMembers: 3 });
+    try {
+      const ids = ['zoe', 'amy', 'bob', 'cat', 'dan', 'eve', 'fay'];
+      for (const id of ids) await whole.upsertUser({ id, name: id });
+      // zoe owns the group: last by id, first in view order.
+      await whole.createConversation({ id: 'g', kind: 'group', title: 'g', createdAt: 1, members: ids.map((userId, i) => ({ userId, role: i === 0 ? 'owner' : 'member' })) }, 1);
+      await whole.applyMembershipChange({ conversationId: 'g', epoch: 1, add: [], remove: [], roles: [{ userId: 'eve', role: 'admin' }], changeSeq: 1 });
+      await whole.createConversation({ id: 's', kind: 'group', title: 's', createdAt: 2, members: [{ userId: 'fay', role: 'owner' }, { userId: 'amy', role: 'member' }] }, 1);
+      for (const viewer of ids) {
+        const [full] = await whole.getConversationViews(viewer, ['g']);
+        const expected = boundView(full!, viewer, 3);
+        expect(await bounded.getConversationViews(viewer, ['g'])).toEqual([expected]);
+        expect((await bounded.listUserConversations(viewer, { limit: 10 })).conversations.find((c) => c.id === 'g')).toEqual(expected);
+        expect(expected.members.map((m) => m.userId)).toContain(viewer);
+      }
+      expect((await bounded.getConversationViews('fay', ['g']))[0]!.members.map((m) => m.userId)).toEqual(['zoe', 'eve', 'fay']);
+      expect((await bounded.getConversationViews('amy', ['g']))[0]!.members.map((m) => m.userId)).toEqual(['zoe', 'eve', 'amy']);
+      // A small group is whole, in the store's order, and counted.
+      const [small] = await bounded.getConversationViews('amy', ['s']);
+      expect(small).toEqual(boundView((await whole.getConversationViews('amy', ['s']))[0]!, 'amy', 3));
+      expect(small!.memberCount).toBe(2);
+    } finally {
+      await bounded.close();
+      await whole.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('SqliteStore', () => {

@@ -13,6 +13,8 @@ import type {
   ConversationHead,
   ConversationPageResult,
   ConversationRecord,
+  MemberPageQuery,
+  MemberRecord,
   MemberView,
   MembershipChange,
   MessageQuery,
@@ -29,7 +31,7 @@ import { applySchema } from './schema.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { checkBatch, checkInteger, checkLimit } from '../input-checks.js';
 import { toStoreError, writeError } from './sqlite-errors.js';
-import { type MessageRow, toMessage, toRow, toUser } from './sqlite-rows.js';
+import { type MessageRow, toMemberRecord, toMessage, toRow, toUser } from './sqlite-rows.js';
 import { type Statements, prepareStatements } from './sqlite-statements.js';
 import { readMemberViews, readOne, readRecord, readView } from './sqlite-views.js';
 import { resolveQuotesSync } from '../quotes.js';
@@ -55,6 +57,14 @@ export interface SqliteStoreOptions {
    * power cut or kernel crash; commits cost a fraction of the time.
    */
   synchronous?: SqliteSync;
+  /**
+   * Most members the views of getConversationViews and listUserConversations
+   * list (ProtocolLimits.viewMembers): a bigger group's come bounded as
+   * proto's boundView bounds them, memberCount set, read without loading
+   * every member row. Undefined (the default): every member, as the
+   * contract says; whoever sends the views bounds them.
+   */
+  viewMembers?: number;
 }
 
 export type SqliteSync = 'full' | 'normal';
@@ -80,6 +90,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(path.join(options.dataDir, options.fileName ?? 'chat.db'), {
     busyTimeoutMs: options.busyTimeoutMs,
     synchronous: options.synchronous,
+    viewMembers: options.viewMembers,
   });
 }
 
@@ -113,8 +124,14 @@ export class SqliteStore implements ChatStore {
   private readonly bots: SqliteBots;
   private readonly searcher: SqliteSearch;
 
+  private readonly viewMembers: number | undefined;
+
   /** Opens `filePath` (created if missing) and brings its schema up to date. */
-  constructor(private readonly filePath: string, options: { busyTimeoutMs?: number | undefined; synchronous?: SqliteSync | undefined } = {}) {
+  constructor(
+    private readonly filePath: string,
+    options: { busyTimeoutMs?: number | undefined; synchronous?: SqliteSync | undefined; viewMembers?: number | undefined } = {},
+  ) {
+    this.viewMembers = options.viewMembers;
     const synchronous = options.synchronous ?? 'full';
     let db: Database.Database | undefined;
     try {
@@ -377,7 +394,7 @@ export class SqliteStore implements ChatStore {
         const pageRows = rows.slice(0, page.limit);
         const last = pageRows[pageRows.length - 1];
         return {
-          conversations: pageRows.map((row) => readView(this.s, row, userId)),
+          conversations: pageRows.map((row) => readView(this.s, row, userId, this.viewMembers)),
           next: rows.length > page.limit && last ? encodeCursor(last.last_activity_at, last.id) : null,
         };
       })();
@@ -421,11 +438,18 @@ export class SqliteStore implements ChatStore {
         const views: Conversation[] = [];
         for (const id of new Set(conversationIds)) {
           const row = this.s.viewOf.get(userId, id);
-          if (row) views.push(readView(this.s, row, userId));
+          if (row) views.push(readView(this.s, row, userId, this.viewMembers));
         }
         return views;
       })(),
     );
+  }
+
+  listMembers(conversationId: string, page: MemberPageQuery): Promise<MemberRecord[]> {
+    return this.run('listMembers', () => {
+      checkLimit(page.limit);
+      return this.s.memberPage.all(conversationId, page.after ?? '', page.limit).map(toMemberRecord);
+    });
   }
 
   /** One snapshot; the members and the last message are read once for every user. */

@@ -30,11 +30,29 @@ export function readRecord(s: Statements, conversationId: string): ConversationR
   };
 }
 
-/** The conversation as `userId` sees it, from the view row joining the head with the user's marks. */
-export function readView(s: Statements, row: ViewRow, userId: string): Conversation {
+/**
+ * The conversation as `userId` sees it, from the view row joining the head
+ * with the user's marks. With `viewMembers`, its members are bounded as
+ * proto's boundView bounds them (memberCount set), read without loading a
+ * big group's every member row: a count, then the first owner and admins,
+ * the first plain members and the viewer's own row, each a bounded read.
+ */
+export function readView(s: Statements, row: ViewRow, userId: string, viewMembers?: number): Conversation {
   const lastMessage = readLastMessage(s, row);
-  const members = s.getMembers.all(row.id).map(memberOfView);
-  return toView(s, row, members, lastMessage, row, userId);
+  if (viewMembers === undefined) return toView(s, row, s.getMembers.all(row.id).map(memberOfView), lastMessage, row, userId);
+  const memberCount = s.countMembers.get(row.id) ?? 0;
+  const members = memberCount <= viewMembers ? s.getMembers.all(row.id).map(memberOfView) : boundedMembers(s, row.id, userId, viewMembers);
+  return { ...toView(s, row, members, lastMessage, row, userId), memberCount };
+}
+
+/** The first `limit` members in view order, the viewer in the last place when not among them (view-members.ts's rule). */
+function boundedMembers(s: Statements, conversationId: string, userId: string, limit: number): Member[] {
+  const privileged = s.privilegedMembers.all(conversationId, limit);
+  const plain = privileged.length < limit ? s.plainMembers.all(conversationId, limit - privileged.length) : [];
+  const first = [...privileged, ...plain].map(memberOfView);
+  if (first.some((m) => m.userId === userId)) return first;
+  const viewer = s.memberRow.get(conversationId, userId);
+  return viewer ? [...first.slice(0, limit - 1), memberOfView(viewer)] : first;
 }
 
 /**

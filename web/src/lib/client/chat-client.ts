@@ -14,6 +14,8 @@ const MAX_PRESENCE_IDS = 200;
 const MAX_REVEAL = 5_000;
 const REVEAL_PAGE = 200;
 const SEARCH_PAGE = 20;
+/** Members one conversation.members page brings (the protocol's default page). */
+const MEMBER_PAGE = 100;
 /** Most pages of conversation.list read to check the conversations an offline start showed (200 each). */
 const MAX_LIST_PAGES = 20;
 
@@ -356,6 +358,9 @@ export class ChatClient {
   async open(conversationId: string | undefined): Promise<void> {
     this.#active = conversationId;
     if (!conversationId) return;
+    // A big group's view lists only some members: a first page more (once), so @-mentions reach beyond them.
+    const opened = this.state.conversation(conversationId);
+    if (opened?.membersTruncated && this.state.memberCursor(opened) === undefined) void this.loadMembers(conversationId).catch(() => undefined);
     const log = this.state.log(conversationId);
     if (log.size === 0 && (this.state.conversation(conversationId)?.lastSeq ?? 0) > 0) {
       const page = await this.connection.request('message.history', { conversationId, limit: HISTORY_PAGE });
@@ -409,6 +414,26 @@ export class ChatClient {
   async reveal(conversationId: string, seq: number): Promise<boolean> {
     await this.open(conversationId);
     return this.loadUntil(conversationId, seq);
+  }
+
+  /**
+   * Pages in the next `limit` members of a big group (conversation.members)
+   * beyond its view's bounded list, from where the last page ended (the first
+   * page when none is held, or the held ones went stale with a membership
+   * change), and learns their names and presence as a view's members'.
+   * Resolves with whether more remain. A view that lists everyone needs none.
+   */
+  async loadMembers(conversationId: string, limit = MEMBER_PAGE): Promise<boolean> {
+    const conversation = this.state.conversation(conversationId);
+    if (!conversation?.membersTruncated) return false;
+    const after = this.state.memberCursor(conversation);
+    if (after === null) return false;
+    const page = await this.connection.members(conversationId, { after, limit });
+    this.state.addMemberPage(conversationId, conversation.changeSeq, page.members, page.next);
+    const ids = page.members.map((m) => m.userId);
+    void this.#resolveNamesOf(ids.filter((id) => !this.state.hasName(id)));
+    void this.#askPresence(ids.filter((id) => id !== this.state.me?.id && !this.state.presenceOf(id)));
+    return page.next !== null;
   }
 
   async searchUsers(prefix: string): Promise<User[]> {
@@ -486,7 +511,12 @@ export class ChatClient {
   async resolveNames(): Promise<void> {
     const unknown = new Set<string>();
     for (const c of this.state.conversations()) for (const m of c.members) if (!this.state.hasName(m.userId)) unknown.add(m.userId);
-    for (const id of [...unknown].slice(0, 20)) {
+    await this.#resolveNamesOf([...unknown]);
+  }
+
+  /** resolveNames for the given ids (at most 20 searches a call). */
+  async #resolveNamesOf(ids: readonly string[]): Promise<void> {
+    for (const id of ids.slice(0, 20)) {
       try {
         const { users } = await this.connection.request('user.search', { prefix: id.replace(/-/g, ' '), limit: 20 });
         this.state.rememberUsers(users);

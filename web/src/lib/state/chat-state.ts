@@ -1,4 +1,5 @@
-import type { Attachment, Conversation, Message, PresenceInfo, SyncResult, User } from '@chat/client';
+import type { Attachment, Conversation, Member, Message, PresenceInfo, SyncResult, User } from '@chat/client';
+import { MemberPages } from './member-pages.js';
 import { MessageLog } from './message-log.js';
 import { ReceiptBook } from './receipts.js';
 import { TypingBook } from './typing.js';
@@ -54,6 +55,8 @@ export class ChatState {
   readonly #presence = new Map<string, PresenceInfo>();
   readonly receipts = new ReceiptBook();
   readonly typing: TypingBook;
+  /** Members of big groups paged in beyond their views' bounded lists (member-pages.ts). */
+  readonly #memberPages = new MemberPages();
   readonly #subscribers = new Set<(s: ChatSnapshot) => void>();
   #version = 0;
 
@@ -78,6 +81,25 @@ export class ChatState {
   /** Conversations, most recent activity first. */
   conversations(): Conversation[] {
     return [...this.#conversations.values()].sort((a, b) => activity(b) - activity(a) || (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * The conversation's members as far as known: every member for a view that
+   * lists them all; for a bounded one (`membersTruncated`), its list plus the
+   * pages of conversation.members loaded since the last membership change.
+   */
+  membersOf(conversation: Conversation): Member[] {
+    return this.#memberPages.known(conversation);
+  }
+
+  /** Whether a bounded view has members not paged in yet. */
+  hasMoreMembers(conversation: Conversation): boolean {
+    return this.#memberPages.hasMore(conversation);
+  }
+
+  /** Where the next page of members starts (undefined: none loaded yet, null: all loaded). */
+  memberCursor(conversation: Conversation): string | null | undefined {
+    return this.#memberPages.next(conversation);
   }
 
   log(conversationId: string): MessageLog {
@@ -179,7 +201,21 @@ export class ChatState {
     this.#changed();
   }
 
+  /**
+   * A page of conversation.members asked for when the conversation's changeSeq
+   * was `changeSeq` (a page from before a membership change is dropped). Its
+   * marks feed the receipts as a view's do.
+   */
+  addMemberPage(conversationId: string, changeSeq: number, members: readonly Member[], next: string | null): void {
+    const conversation = this.#conversations.get(conversationId);
+    if (!conversation) return;
+    this.#memberPages.add(conversation, changeSeq, members, next);
+    for (const m of members) if (m.readSeq !== undefined) this.receipts.apply(conversationId, m.userId, m.deliveredSeq ?? m.readSeq, m.readSeq);
+    this.#changed();
+  }
+
   removeConversation(conversationId: string): void {
+    this.#memberPages.forget(conversationId);
     this.#conversations.delete(conversationId);
     this.#logs.delete(conversationId);
     for (const [id, p] of this.#pending) if (p.conversationId === conversationId) this.#pending.delete(id);
@@ -397,8 +433,10 @@ export class ChatState {
   }
 
   #mergeConversation(incoming: Conversation): void {
-    // Views carry every member's marks (protocol extension): "Seen by" then
+    // Views carry their members' marks (protocol extension): "Seen by" then
     // survives a reload and shows on a device that missed the receipt events.
+    // A big group's view lists only some members (membersTruncated): the
+    // others' marks come with receipt events and member pages (addMemberPage).
     for (const m of incoming.members) {
       if (m.readSeq !== undefined) this.receipts.apply(incoming.id, m.userId, m.deliveredSeq ?? m.readSeq, m.readSeq);
     }

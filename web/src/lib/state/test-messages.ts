@@ -28,6 +28,7 @@ export function conv(id: string, over: Partial<Conversation> = {}): Conversation
       { userId: 'alice', role: 'owner' },
       { userId: 'bob', role: 'member' },
     ],
+    memberCount: 2,
     createdAt: 1_000,
     lastSeq: 0,
     lastMessage: null,

@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Attachment, ChatMessage, Conversation, Failure, User, UserIds } from "./model.js";
+import { Attachment, ChatMessage, Conversation, Failure, Member, User, UserIds } from "./model.js";
 
 export const protobufPackage = "chat.v1";
 
@@ -141,6 +141,15 @@ export interface RenameConversation {
   title: string;
 }
 
+/**
+ * conversation.members (protocol extension): a page of the members, by
+ * ascending user id, after the user id `after` (absent: from the first).
+ */
+export interface ListMembers {
+  after?: string | undefined;
+  limit: number;
+}
+
 export interface ActorRequest {
   /** The authenticated caller, as the gateway verified it. */
   caller?: User | undefined;
@@ -176,6 +185,7 @@ export interface ActorRequest {
     | { $case: "removeMember"; value: RemoveMember }
     | { $case: "setRole"; value: SetRole }
     | { $case: "rename"; value: RenameConversation }
+    | { $case: "members"; value: ListMembers }
     | //
     /** 40 was typing: the presence service relays it now. */
     { $case: "markReceipt"; value: MarkReceipt }
@@ -222,6 +232,15 @@ export interface ReceiptMarks {
 export interface MemberRemoved {
 }
 
+/**
+ * A page of ListMembers: each member with role and receipt marks; `next` is
+ * the cursor of the following page, absent on the last.
+ */
+export interface MemberPage {
+  members: Member[];
+  next?: string | undefined;
+}
+
 export interface ActorReply {
   result?:
     | { $case: "failure"; value: Failure }
@@ -230,6 +249,7 @@ export interface ActorReply {
     | { $case: "history"; value: HistoryResult }
     | { $case: "message"; value: MessageResult }
     | { $case: "stream"; value: StreamState }
+    | { $case: "memberPage"; value: MemberPage }
     | { $case: "memberRemoved"; value: MemberRemoved }
     | { $case: "receipt"; value: ReceiptMarks }
     | undefined;
@@ -1631,6 +1651,91 @@ export const RenameConversation: MessageFns<RenameConversation> = {
   },
 };
 
+function createBaseListMembers(): ListMembers {
+  return { after: undefined, limit: 0 };
+}
+
+export const ListMembers: MessageFns<ListMembers> = {
+  encode(message: ListMembers, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.after !== undefined) {
+      writer.uint32(10).string(message.after);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMembers {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMembers();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.after = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMembers {
+    return {
+      after: isSet(object.after) ? globalThis.String(object.after) : undefined,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: ListMembers): unknown {
+    const obj: any = {};
+    if (message.after !== undefined) {
+      obj.after = message.after;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMembers>): ListMembers {
+    return ListMembers.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMembers>): ListMembers {
+    const message = createBaseListMembers();
+    message.after = object.after ?? undefined;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
 function createBaseActorRequest(): ActorRequest {
   return {
     caller: undefined,
@@ -1705,6 +1810,9 @@ export const ActorRequest: MessageFns<ActorRequest> = {
         break;
       case "rename":
         RenameConversation.encode(message.op.value, writer.uint32(186).fork()).join();
+        break;
+      case "members":
+        ListMembers.encode(message.op.value, writer.uint32(194).fork()).join();
         break;
       case "markReceipt":
         MarkReceipt.encode(message.op.value, writer.uint32(242).fork()).join();
@@ -1886,6 +1994,14 @@ export const ActorRequest: MessageFns<ActorRequest> = {
             message.op = { $case: "rename", value: RenameConversation.decode(reader, reader.uint32()) };
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.op = { $case: "members", value: ListMembers.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 30: {
             if (tag !== 242) {
               break;
@@ -1974,6 +2090,8 @@ export const ActorRequest: MessageFns<ActorRequest> = {
         ? { $case: "setRole", value: SetRole.fromJSON(object.set_role) }
         : isSet(object.rename)
         ? { $case: "rename", value: RenameConversation.fromJSON(object.rename) }
+        : isSet(object.members)
+        ? { $case: "members", value: ListMembers.fromJSON(object.members) }
         : isSet(object.markReceipt)
         ? { $case: "markReceipt", value: MarkReceipt.fromJSON(object.markReceipt) }
         : isSet(object.mark_receipt)
@@ -2030,6 +2148,8 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       obj.setRole = SetRole.toJSON(message.op.value);
     } else if (message.op?.$case === "rename") {
       obj.rename = RenameConversation.toJSON(message.op.value);
+    } else if (message.op?.$case === "members") {
+      obj.members = ListMembers.toJSON(message.op.value);
     } else if (message.op?.$case === "markReceipt") {
       obj.markReceipt = MarkReceipt.toJSON(message.op.value);
     }
@@ -2131,6 +2251,12 @@ export const ActorRequest: MessageFns<ActorRequest> = {
       case "rename": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "rename", value: RenameConversation.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "members": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "members", value: ListMembers.fromPartial(object.op.value) };
         }
         break;
       }
@@ -2711,6 +2837,91 @@ export const MemberRemoved: MessageFns<MemberRemoved> = {
   },
 };
 
+function createBaseMemberPage(): MemberPage {
+  return { members: [], next: undefined };
+}
+
+export const MemberPage: MessageFns<MemberPage> = {
+  encode(message: MemberPage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.members) {
+      Member.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.next !== undefined) {
+      writer.uint32(18).string(message.next);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberPage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberPage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.members.push(Member.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.next = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberPage {
+    return {
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => Member.fromJSON(e)) : [],
+      next: isSet(object.next) ? globalThis.String(object.next) : undefined,
+    };
+  },
+
+  toJSON(message: MemberPage): unknown {
+    const obj: any = {};
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => Member.toJSON(e));
+    }
+    if (message.next !== undefined) {
+      obj.next = message.next;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MemberPage>): MemberPage {
+    return MemberPage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MemberPage>): MemberPage {
+    const message = createBaseMemberPage();
+    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    message.next = object.next ?? undefined;
+    return message;
+  },
+};
+
 function createBaseActorReply(): ActorReply {
   return { result: undefined };
 }
@@ -2735,6 +2946,9 @@ export const ActorReply: MessageFns<ActorReply> = {
         break;
       case "stream":
         StreamState.encode(message.result.value, writer.uint32(50).fork()).join();
+        break;
+      case "memberPage":
+        MemberPage.encode(message.result.value, writer.uint32(58).fork()).join();
         break;
       case "memberRemoved":
         MemberRemoved.encode(message.result.value, writer.uint32(82).fork()).join();
@@ -2807,6 +3021,14 @@ export const ActorReply: MessageFns<ActorReply> = {
             message.result = { $case: "stream", value: StreamState.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.result = { $case: "memberPage", value: MemberPage.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 10: {
             if (tag !== 82) {
               break;
@@ -2849,6 +3071,10 @@ export const ActorReply: MessageFns<ActorReply> = {
         ? { $case: "message", value: MessageResult.fromJSON(object.message) }
         : isSet(object.stream)
         ? { $case: "stream", value: StreamState.fromJSON(object.stream) }
+        : isSet(object.memberPage)
+        ? { $case: "memberPage", value: MemberPage.fromJSON(object.memberPage) }
+        : isSet(object.member_page)
+        ? { $case: "memberPage", value: MemberPage.fromJSON(object.member_page) }
         : isSet(object.memberRemoved)
         ? { $case: "memberRemoved", value: MemberRemoved.fromJSON(object.memberRemoved) }
         : isSet(object.member_removed)
@@ -2873,6 +3099,8 @@ export const ActorReply: MessageFns<ActorReply> = {
       obj.message = MessageResult.toJSON(message.result.value);
     } else if (message.result?.$case === "stream") {
       obj.stream = StreamState.toJSON(message.result.value);
+    } else if (message.result?.$case === "memberPage") {
+      obj.memberPage = MemberPage.toJSON(message.result.value);
     } else if (message.result?.$case === "memberRemoved") {
       obj.memberRemoved = MemberRemoved.toJSON(message.result.value);
     } else if (message.result?.$case === "receipt") {
@@ -2920,6 +3148,12 @@ export const ActorReply: MessageFns<ActorReply> = {
       case "stream": {
         if (object.result?.value !== undefined && object.result?.value !== null) {
           message.result = { $case: "stream", value: StreamState.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "memberPage": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "memberPage", value: MemberPage.fromPartial(object.result.value) };
         }
         break;
       }

@@ -35,7 +35,14 @@ export interface MemberMarks {
   deliveredSeq: number;
   unread: number;
   /** Unread messages mentioning the member (protocol extension). */
-  mentions?: number | undefined;
+  mentions?:
+    | number
+    | undefined;
+  /**
+   * The member's role: a gateway needs it to list the member in their own
+   * view when the shared view's bounded member list leaves them out.
+   */
+  role?: string | undefined;
 }
 
 /**
@@ -45,6 +52,12 @@ export interface MemberMarks {
  * conversation's subject, it replaces one conversation.updated per member,
  * each listing every member (O(N^2) bytes for a big group); a gateway
  * renders each of its local members' conversation.updated from it.
+ * In a group larger than the deployment's viewMembers, shared.members holds
+ * the first viewMembers members in view order (owner, admins, others by user
+ * id) and shared.member_count the whole count; a member not among them sees
+ * themself in the last place (proto/src/view-members.ts). Also published on
+ * GROUPS_CREATED_SUBJECT for a new group that large, in place of the one
+ * conversation_updated every member shares.
  */
 export interface ConversationViews {
   shared?: Conversation | undefined;
@@ -337,7 +350,7 @@ export const TypingEvent: MessageFns<TypingEvent> = {
 };
 
 function createBaseMemberMarks(): MemberMarks {
-  return { userId: "", readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined };
+  return { userId: "", readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined, role: undefined };
 }
 
 export const MemberMarks: MessageFns<MemberMarks> = {
@@ -356,6 +369,9 @@ export const MemberMarks: MessageFns<MemberMarks> = {
     }
     if (message.mentions !== undefined) {
       writer.uint32(40).int64(message.mentions);
+    }
+    if (message.role !== undefined) {
+      writer.uint32(50).string(message.role);
     }
     return writer;
   },
@@ -413,6 +429,14 @@ export const MemberMarks: MessageFns<MemberMarks> = {
             message.mentions = longToNumber(reader.int64());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -444,6 +468,7 @@ export const MemberMarks: MessageFns<MemberMarks> = {
         : 0,
       unread: isSet(object.unread) ? globalThis.Number(object.unread) : 0,
       mentions: isSet(object.mentions) ? globalThis.Number(object.mentions) : undefined,
+      role: isSet(object.role) ? globalThis.String(object.role) : undefined,
     };
   },
 
@@ -464,6 +489,9 @@ export const MemberMarks: MessageFns<MemberMarks> = {
     if (message.mentions !== undefined) {
       obj.mentions = Math.round(message.mentions);
     }
+    if (message.role !== undefined) {
+      obj.role = message.role;
+    }
     return obj;
   },
 
@@ -477,6 +505,7 @@ export const MemberMarks: MessageFns<MemberMarks> = {
     message.deliveredSeq = object.deliveredSeq ?? 0;
     message.unread = object.unread ?? 0;
     message.mentions = object.mentions ?? undefined;
+    message.role = object.role ?? undefined;
     return message;
   },
 };

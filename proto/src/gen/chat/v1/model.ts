@@ -143,7 +143,18 @@ export interface Conversation {
    * Unread messages that mention this user (by id, "@all" or "@here"):
    * protocol extension, cleared by read marks like unread.
    */
-  mentions?: number | undefined;
+  mentions?:
+    | number
+    | undefined;
+  /**
+   * How many members the conversation has (protocol extension, docs/protocol.md,
+   * "Member paging"). A view carries at most the deployment's viewMembers of
+   * them in `members`; when member_count is larger, `members` is a bounded
+   * selection (the viewer, the owner, the admins, then the others by user id)
+   * and the rest come from conversation.members / ListMembers. Absent: every
+   * member is in `members`.
+   */
+  memberCount?: number | undefined;
 }
 
 /**
@@ -1305,6 +1316,7 @@ function createBaseConversation(): Conversation {
     unread: 0,
     changeSeq: 0,
     mentions: undefined,
+    memberCount: undefined,
   };
 }
 
@@ -1345,6 +1357,9 @@ export const Conversation: MessageFns<Conversation> = {
     }
     if (message.mentions !== undefined) {
       writer.uint32(96).int64(message.mentions);
+    }
+    if (message.memberCount !== undefined) {
+      writer.uint32(104).int64(message.memberCount);
     }
     return writer;
   },
@@ -1458,6 +1473,14 @@ export const Conversation: MessageFns<Conversation> = {
             message.mentions = longToNumber(reader.int64());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.memberCount = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1508,6 +1531,11 @@ export const Conversation: MessageFns<Conversation> = {
         ? globalThis.Number(object.change_seq)
         : 0,
       mentions: isSet(object.mentions) ? globalThis.Number(object.mentions) : undefined,
+      memberCount: isSet(object.memberCount)
+        ? globalThis.Number(object.memberCount)
+        : isSet(object.member_count)
+        ? globalThis.Number(object.member_count)
+        : undefined,
     };
   },
 
@@ -1549,6 +1577,9 @@ export const Conversation: MessageFns<Conversation> = {
     if (message.mentions !== undefined) {
       obj.mentions = Math.round(message.mentions);
     }
+    if (message.memberCount !== undefined) {
+      obj.memberCount = Math.round(message.memberCount);
+    }
     return obj;
   },
 
@@ -1571,6 +1602,7 @@ export const Conversation: MessageFns<Conversation> = {
     message.unread = object.unread ?? 0;
     message.changeSeq = object.changeSeq ?? 0;
     message.mentions = object.mentions ?? undefined;
+    message.memberCount = object.memberCount ?? undefined;
     return message;
   },
 };
