@@ -1,23 +1,13 @@
 import type { Registry } from 'prom-client';
-import {
-  ID_PATTERN,
-  PRESENCE_CHANGES_SUBJECT,
-  PRESENCE_QUERY_SUBJECT,
-  PRESENCE_QUEUE,
-  PRESENCE_RESYNC_SUBJECT,
-  PRESENCE_SESSIONS_SUBJECT,
-  PRESENCE_TYPING_SUBJECT,
-  PresenceQuery,
-  PresenceReply,
-  SessionChange,
-  TypingChange,
-  UserPresence as UserPresenceMessage,
-} from '@chat/proto';
-import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, SpanKind, contextFromHeaders, endSpan, startSpan, systemClock } from '@chat/platform';
-import type { PresenceBackend, SessionRef, TypingRef } from './presence-backend.js';
+import { PRESENCE_QUERY_SUBJECT, PRESENCE_QUEUE, PRESENCE_SESSIONS_SUBJECT, PRESENCE_TYPING_SUBJECT } from '@chat/proto';
+import { type Bus, type Clock, type Logger, type Subscription, systemClock } from '@chat/platform';
+import type { PresenceBackend } from './presence-backend.js';
 import { PresenceMetrics } from './presence-metrics.js';
-import { PresenceRebuildingError } from './errors.js';
-import { publishTyping } from './typing-events.js';
+import { BackendCalls } from './backend-calls.js';
+import { PresenceAnnouncer } from './presence-announcer.js';
+import { PresenceQueries } from './presence-queries.js';
+import { PresenceUpdates, type UpdateOutcome } from './presence-updates.js';
+import { ThrottledLog } from './throttled-log.js';
 
 /** Default interval between two expiry rounds (backend.expire()). */
 export const DEFAULT_EXPIRE_EVERY_MS = 1000;
@@ -28,9 +18,6 @@ export const DEFAULT_EXPIRE_EVERY_MS = 1000;
  * is slow or down; the gateways' next heartbeats restore what was dropped.
  */
 export const DEFAULT_MAX_PENDING_UPDATES = 10_000;
-
-/** Repeated warnings and backend errors of one kind are logged at most once per this interval; all are counted. */
-const ERROR_LOG_INTERVAL_MS = 10_000;
 
 export interface PresenceServiceOptions {
   bus: Bus;
@@ -45,10 +32,6 @@ export interface PresenceServiceOptions {
   /** Time source for expiry and for clamping gateways' timestamps; default the system clock. */
   clock?: Clock;
 }
-
-type UpdateKind = NonNullable<SessionChange['kind']>['$case'];
-type BackendOp = 'sessionUp' | 'sessionDown' | 'heartbeat' | 'get' | 'expire' | 'typingStart' | 'typingStop' | 'endSessionTyping' | 'expireTyping' | 'onlineUsers' | 'dataSince';
-type UpdateOutcome = 'ok' | 'invalid' | 'error';
 
 /**
  * The presence service: applies the session updates gateways publish on
@@ -91,29 +74,32 @@ type UpdateOutcome = 'ok' | 'invalid' | 'error';
  *   empty Redis met at start may have restarted with this service while the
  *   gateways kept their users. After an outage without a loss (the backend was
  *   unreachable but kept its data), once per instance that saw it fail.
+ *
+ * Its parts: PresenceUpdates decodes and applies the updates, PresenceQueries
+ * answers the queries, BackendCalls guards every backend call and asks for the
+ * resyncs, PresenceAnnouncer publishes; this class orders the updates and
+ * expiry rounds and starts and stops the whole.
  */
 export class PresenceService {
   readonly #bus: Bus;
   readonly #backend: PresenceBackend;
   readonly #logger: Logger;
+  readonly #log: ThrottledLog;
   readonly #metrics: PresenceMetrics;
   readonly #clock: Clock;
+  readonly #calls: BackendCalls;
+  readonly #announce: PresenceAnnouncer;
+  readonly #updates: PresenceUpdates;
+  readonly #queries: PresenceQueries;
   readonly #expireEveryMs: number;
   readonly #maxPending: number;
   #subs: Subscription[] = [];
   #timer: NodeJS.Timeout | undefined;
   /** The tail of the chain that applies updates and expiry rounds one at a time. */
   #tail: Promise<void> = Promise.resolve();
-  /** A backend call failed and none has succeeded since. */
-  #degraded = false;
-  /** When the current outage began (first failed call), until the check after it is done. */
-  #outageSince: number | undefined;
   /** Session updates queued on the chain or being applied. */
   #pendingUpdates = 0;
   #expireQueued = false;
-  #queriesInFlight = 0;
-  #queriesIdle: (() => void)[] = [];
-  readonly #lastLog = new Map<string, number>();
 
   constructor(options: PresenceServiceOptions) {
     const expireEveryMs = options.expireEveryMs ?? DEFAULT_EXPIRE_EVERY_MS;
@@ -123,17 +109,30 @@ export class PresenceService {
     this.#bus = options.bus;
     this.#backend = options.backend;
     this.#logger = options.logger;
+    this.#log = new ThrottledLog(options.logger);
     this.#metrics = new PresenceMetrics(options.registry, {
-      onlineUsers: () => this.#call('onlineUsers', () => this.#backend.onlineUsers()),
-      backendUp: () => !this.#degraded,
+      onlineUsers: () => this.#calls.call('onlineUsers', () => this.#backend.onlineUsers()),
+      backendUp: () => !this.#calls.degraded,
     });
     this.#clock = options.clock ?? systemClock;
     this.#expireEveryMs = expireEveryMs;
     this.#maxPending = maxPending;
-    options.backend.onDataLost?.(() => {
-      this.#logger.warn('the presence store lost its data (Redis restarted empty?): asking gateways for their sessions; unknown users answer unavailable until they have');
-      this.#askResync();
+    const { bus, backend, logger } = options;
+    const log = this.#log;
+    const metrics = this.#metrics;
+    const clock = this.#clock;
+    // Also asks the gateways for their sessions whenever the backend reports it lost its data.
+    this.#calls = new BackendCalls({ backend, bus, logger, log, metrics, clock, serially: (task) => this.#serially(task) });
+    this.#announce = new PresenceAnnouncer({ bus, logger, log, metrics });
+    this.#updates = new PresenceUpdates({
+      backend,
+      calls: this.#calls,
+      announce: this.#announce,
+      metrics,
+      log,
+      enqueue: (kind, reportedAt, apply) => this.#enqueue(kind, reportedAt, apply),
     });
+    this.#queries = new PresenceQueries({ backend, calls: this.#calls, metrics, logger });
   }
 
   /** True between start() and stop(). */
@@ -145,14 +144,14 @@ export class PresenceService {
   start(): void {
     if (this.started) return;
     this.#subs = [
-      this.#bus.subscribe(PRESENCE_SESSIONS_SUBJECT, (msg) => this.#onSessionChange(msg), { queue: PRESENCE_QUEUE }),
-      this.#bus.subscribe(PRESENCE_TYPING_SUBJECT, (msg) => this.#onTypingChange(msg), { queue: PRESENCE_QUEUE }),
-      this.#bus.subscribe(PRESENCE_QUERY_SUBJECT, (msg) => this.#onQuery(msg), { queue: PRESENCE_QUEUE }),
+      this.#bus.subscribe(PRESENCE_SESSIONS_SUBJECT, (msg) => this.#updates.sessionChange(msg), { queue: PRESENCE_QUEUE }),
+      this.#bus.subscribe(PRESENCE_TYPING_SUBJECT, (msg) => this.#updates.typingChange(msg), { queue: PRESENCE_QUEUE }),
+      this.#bus.subscribe(PRESENCE_QUERY_SUBJECT, (msg) => this.#queries.answer(msg), { queue: PRESENCE_QUEUE }),
     ];
     this.#timer = setInterval(() => this.#scheduleExpire(), this.#expireEveryMs);
     this.#timer.unref();
     // At once rather than at the first expiry round: an empty store met at start is a loss too.
-    if (this.#backend.dataSince) this.#serially(async () => void (await this.#call('dataSince', () => this.#backend.dataSince!(this.#clock.now()))));
+    if (this.#backend.dataSince) this.#serially(async () => void (await this.#calls.call('dataSince', () => this.#backend.dataSince!(this.#clock.now()))));
   }
 
   /**
@@ -166,52 +165,14 @@ export class PresenceService {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#tail;
-    while (this.#queriesInFlight > 0) await new Promise<void>((resolve) => this.#queriesIdle.push(resolve));
-  }
-
-  #onSessionChange(msg: BusMessage): void {
-    let change: SessionChange;
-    try {
-      change = SessionChange.decode(msg.data);
-    } catch (err) {
-      this.#metrics.updates.inc({ kind: 'unknown', outcome: 'invalid' });
-      this.#logThrottled('invalid', 'warn', { err }, 'undecodable session change');
-      return;
-    }
-    const { gatewayId, kind } = change;
-    if (!gatewayId || !kind) {
-      this.#metrics.updates.inc({ kind: kind?.$case ?? 'unknown', outcome: 'invalid' });
-      this.#logThrottled('invalid', 'warn', { gatewayId, kind: kind?.$case }, 'session change without a gateway id or a kind');
-      return;
-    }
-    this.#enqueue(kind.$case, change.at, (at) => this.#apply(gatewayId, kind, at));
-  }
-
-  #onTypingChange(msg: BusMessage): void {
-    let change: TypingChange;
-    try {
-      change = TypingChange.decode(msg.data);
-    } catch (err) {
-      this.#metrics.updates.inc({ kind: 'unknown', outcome: 'invalid' });
-      this.#logThrottled('invalid', 'warn', { err }, 'undecodable typing change');
-      return;
-    }
-    const kind = change.active ? 'typing_start' : 'typing_stop';
-    const ref: TypingRef = { conversationId: change.conversationId, userId: change.userId, sessionId: change.sessionId };
-    // The conversation id goes into a subject when the lease is announced: only a valid one.
-    if (!validRef(ref) || !ID_PATTERN.test(ref.conversationId)) {
-      this.#metrics.updates.inc({ kind, outcome: 'invalid' });
-      this.#logThrottled('invalid', 'warn', { userId: ref.userId, conversationId: ref.conversationId }, 'typing change with an invalid id');
-      return;
-    }
-    this.#enqueue(kind, change.at, (at) => this.#applyTyping(ref, change.active, at));
+    await this.#queries.idle();
   }
 
   /** Queues one update on the chain (dropping it past maxPendingUpdates) and counts its outcome. */
   #enqueue(kind: string, reportedAt: number, apply: (at: number) => Promise<UpdateOutcome>): void {
     if (this.#pendingUpdates >= this.#maxPending) {
       this.#metrics.updates.inc({ kind, outcome: 'dropped' });
-      this.#logThrottled('dropped', 'warn', { pending: this.#pendingUpdates }, 'presence backend behind: dropping session updates');
+      this.#log.log('dropped', 'warn', { pending: this.#pendingUpdates }, 'presence backend behind: dropping session updates');
       return;
     }
     const at = this.#time(reportedAt);
@@ -225,93 +186,6 @@ export class PresenceService {
     });
   }
 
-  /**
-   * Applies one typing change and relays it. With the backend down it is
-   * relayed all the same (typing must not depend on presence's store): the
-   * other members' clients then end a start on their own timeout.
-   */
-  async #applyTyping(ref: TypingRef, active: boolean, at: number): Promise<UpdateOutcome> {
-    if (!active) {
-      const stopped = await this.#call('typingStop', () => this.#backend.typingStop(ref, at));
-      this.#relayTyping(ref, false);
-      return stopped ? 'ok' : 'error';
-    }
-    const result = await this.#call('typingStart', () => this.#backend.typingStart(ref, at));
-    // Stale (a later stop came first) or its session is gone: the members must not see it start.
-    if (result?.outcome !== 'stale' && result?.outcome !== 'sessionEnded') this.#relayTyping(ref, true);
-    return result ? 'ok' : 'error';
-  }
-
-  /** Applies one update and publishes the transitions it caused. */
-  async #apply(gatewayId: string, kind: NonNullable<SessionChange['kind']>, at: number): Promise<UpdateOutcome> {
-    switch (kind.$case) {
-      case 'up': {
-        const { userId, sessionId } = kind.value;
-        if (!validRef(kind.value)) return this.#invalidRef(gatewayId, kind.$case, kind.value);
-        const result = await this.#call('sessionUp', () => this.#backend.sessionUp(userId, sessionId, gatewayId, at));
-        if (!result) return 'error';
-        if (result.cameOnline) this.#publishChange(userId, true, undefined);
-        return 'ok';
-      }
-      case 'down': {
-        const { userId, sessionId } = kind.value;
-        if (!validRef(kind.value)) return this.#invalidRef(gatewayId, kind.$case, kind.value);
-        const result = await this.#call('sessionDown', () => this.#backend.sessionDown(userId, sessionId, at));
-        if (result?.wentOffline) this.#publishChange(userId, false, result.lastSeen);
-        // The session's typing ends with it (tried even if the down failed: these are separate leases).
-        const typing = await this.#call('endSessionTyping', () => this.#backend.endSessionTyping(userId, sessionId));
-        this.#announceTypingEnded(typing ?? [], 'disconnected');
-        return result && typing ? 'ok' : 'error';
-      }
-      case 'heartbeat': {
-        const sessions: SessionRef[] = kind.value.sessions.filter(validRef);
-        if (sessions.length < kind.value.sessions.length) {
-          const invalid = kind.value.sessions.length - sessions.length;
-          this.#logThrottled('invalid', 'warn', { gatewayId, invalid }, 'heartbeat with invalid sessions: ignoring those');
-        }
-        const result = await this.#call('heartbeat', () => this.#backend.heartbeat(gatewayId, sessions, at));
-        if (!result) return 'error';
-        for (const userId of result.cameOnline) this.#publishChange(userId, true, undefined);
-        return 'ok';
-      }
-    }
-  }
-
-  #onQuery(msg: BusMessage): void {
-    this.#queriesInFlight++;
-    // Tracing on and the query traced (presence.get): a server span under the gateway's request.
-    const parent = contextFromHeaders(msg.headers);
-    const span = parent && startSpan('presence get', { kind: SpanKind.SERVER, parent });
-    const done = (reply: PresenceReply) => {
-      const outcome = reply.result?.$case === 'failure' ? reply.result.value.code : 'ok';
-      if (span) endSpan(span, outcome === 'ok' ? undefined : outcome);
-      this.#metrics.queries.inc({ outcome });
-      try {
-        msg.respond(PresenceReply.encode(reply).finish());
-      } catch (err) {
-        this.#logger.warn({ err }, 'cannot answer a presence query');
-      }
-      if (--this.#queriesInFlight === 0) for (const resolve of this.#queriesIdle.splice(0)) resolve();
-    };
-    let query: PresenceQuery;
-    try {
-      query = PresenceQuery.decode(msg.data);
-    } catch (err) {
-      this.#logger.warn({ err }, 'undecodable presence query');
-      done(failure('bad_request', 'undecodable presence query'));
-      return;
-    }
-    this.#call('get', () => this.#backend.get(query.userIds)).then(
-      (list) =>
-        done(
-          list
-            ? { result: { $case: 'presence', value: { presence: list.map((p) => ({ userId: p.userId, online: p.online, lastSeen: p.lastSeen ?? undefined })) } } }
-            : failure('unavailable', 'presence is unavailable'),
-        ),
-      (err: unknown) => done(failure('unavailable', err instanceof Error ? err.message : 'presence is unavailable')),
-    );
-  }
-
   /** Queues one expiry round, unless one is already waiting. */
   #scheduleExpire(): void {
     if (this.#expireQueued) return;
@@ -319,10 +193,10 @@ export class PresenceService {
     this.#serially(async () => {
       this.#expireQueued = false;
       const now = this.#clock.now();
-      const expired = await this.#call('expire', () => this.#backend.expire(now));
-      for (const { userId, lastSeen } of expired ?? []) this.#publishChange(userId, false, lastSeen);
-      const typing = await this.#call('expireTyping', () => this.#backend.expireTyping(now));
-      this.#announceTypingEnded(typing ?? [], 'expired');
+      const expired = await this.#calls.call('expire', () => this.#backend.expire(now));
+      for (const { userId, lastSeen } of expired ?? []) this.#announce.change(userId, false, lastSeen);
+      const typing = await this.#calls.call('expireTyping', () => this.#backend.expireTyping(now));
+      this.#announce.typingEnded(typing ?? [], 'expired');
     });
   }
 
@@ -331,112 +205,9 @@ export class PresenceService {
     this.#tail = this.#tail.then(task).catch((err: unknown) => this.#logger.error({ err }, 'presence task failed'));
   }
 
-  /** Calls the backend; on failure logs (throttled), counts and returns undefined. */
-  async #call<T>(op: BackendOp, fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const result = await fn();
-      if (this.#degraded) {
-        this.#degraded = false;
-        this.#afterOutage();
-      }
-      return result;
-    } catch (err) {
-      // Not a failure of the backend: it answers, it only cannot vouch yet that these users are offline.
-      if (err instanceof PresenceRebuildingError) throw err;
-      this.#degraded = true;
-      this.#outageSince ??= this.#clock.now();
-      this.#metrics.backendErrors.inc({ op });
-      this.#logThrottled(op, 'error', { err, op }, 'presence backend call failed');
-      return undefined;
-    }
-  }
-
-  /**
-   * The backend answers again: updates were lost meanwhile, so the gateways
-   * re-report, once. If the backend lost its data, whoever noticed the loss
-   * (this instance, now or before, or another one) has asked them already:
-   * the data then began after this outage did. One check at a time; a failed
-   * check leaves the outage open for the next recovery.
-   */
-  #afterOutage(): void {
-    const dataSince = this.#backend.dataSince?.bind(this.#backend);
-    if (!dataSince) {
-      this.#outageSince = undefined;
-      this.#logger.info('presence backend recovered; asking gateways for their sessions');
-      this.#askResync();
-      return;
-    }
-    this.#serially(async () => {
-      const outageSince = this.#outageSince;
-      if (outageSince === undefined) return;
-      const since = await this.#call('dataSince', () => dataSince(this.#clock.now()));
-      if (since === undefined || this.#outageSince !== outageSince) return;
-      this.#outageSince = undefined;
-      if (since >= outageSince) return void this.#logger.info('presence backend recovered; its data was lost meanwhile and gateways were asked for their sessions');
-      this.#logger.info('presence backend recovered; asking gateways for their sessions');
-      this.#askResync();
-    });
-  }
-
-  /** Has every gateway report its sessions now (SessionReporter answers with a heartbeat). */
-  #askResync(): void {
-    try {
-      this.#bus.publish(PRESENCE_RESYNC_SUBJECT, new Uint8Array());
-    } catch (err) {
-      this.#logger.warn({ err }, 'cannot ask gateways to resync; their next heartbeats will');
-    }
-  }
-
-  #publishChange(userId: string, online: boolean, lastSeen: number | undefined): void {
-    try {
-      this.#bus.publish(PRESENCE_CHANGES_SUBJECT, UserPresenceMessage.encode({ userId, online, lastSeen }).finish());
-    } catch (err) {
-      this.#logger.warn({ err, userId, online }, 'cannot publish a presence change');
-    }
-  }
-
-  /** Publishes `typing` active: false for each lease the service ended on its own. */
-  #announceTypingEnded(refs: readonly TypingRef[], reason: 'expired' | 'disconnected'): void {
-    for (const ref of refs) {
-      this.#metrics.typingEnded.inc({ reason });
-      this.#relayTyping(ref, false);
-    }
-  }
-
-  #relayTyping(ref: TypingRef, active: boolean): void {
-    try {
-      publishTyping(this.#bus, { conversationId: ref.conversationId, userId: ref.userId, active });
-    } catch (err) {
-      this.#logThrottled('typing-relay', 'warn', { err, conversationId: ref.conversationId, userId: ref.userId }, 'cannot relay typing');
-    }
-  }
-
   /** The time of a gateway's update: its own timestamp, never later than our clock. */
   #time(at: number): number {
     const now = this.#clock.now();
     return Number.isFinite(at) && at > 0 ? Math.min(at, now) : now;
   }
-
-  #invalidRef(gatewayId: string, kind: UpdateKind, ref: SessionRef): 'invalid' {
-    this.#logThrottled('invalid', 'warn', { gatewayId, kind, userId: ref.userId }, 'session update with an invalid user or session id');
-    return 'invalid';
-  }
-
-  /** Logs, unless a message with the same key was logged within ERROR_LOG_INTERVAL_MS (a failing backend must not flood the logs). */
-  #logThrottled(key: string, level: 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
-    const now = Date.now();
-    const last = this.#lastLog.get(key);
-    if (last !== undefined && now - last < ERROR_LOG_INTERVAL_MS) return;
-    this.#lastLog.set(key, now);
-    this.#logger[level](fields, message);
-  }
-}
-
-/** A session reference safe to store: a user id that may enter a subject, a non-empty session id. */
-function validRef(ref: SessionRef): boolean {
-  return ID_PATTERN.test(ref.userId) && ref.sessionId.length > 0 && ref.sessionId.length <= 256;
-}
-
-function failure(code: string, message: string): PresenceReply {
-  return { result: { $case: 'failure', value: { code, message, retryAfterMs: undefined } } };
 }
