@@ -28,7 +28,7 @@ export interface SessionLifecycleOptions {
   metrics: GatewayMetrics;
   clock: Clock;
   logger: Logger;
-  /** Announced in hello: how often the client should expect pings. */
+  /** The server's heartbeat interval, announced in hello (docs/protocol.md, "hello"). */
   heartbeatMs: number;
 }
 
