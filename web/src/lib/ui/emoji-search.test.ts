@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EMOJI_DATA } from './emoji-data.js';
+import { readFileSync } from 'node:fs';
 import { MAX_RECENT, parseEmoji, recentEmoji, searchEmoji, useEmoji } from './emoji-search.js';
 
 function memory() {
@@ -7,7 +7,7 @@ function memory() {
   return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) };
 }
 
-const ALL = parseEmoji(EMOJI_DATA);
+const ALL = parseEmoji(readFileSync(new URL('./emoji-data.txt', import.meta.url), 'utf8'));
 
 describe('emoji search', () => {
   it('holds a few hundred named emoji, each once', () => {

@@ -4,10 +4,10 @@ export interface Emoji {
   name: string;
 }
 
-/** Parses the packed "<emoji><name>|…" form of emoji-data.ts. */
+/** Parses the packed "<emoji><name>|…" form of emoji-data.txt (a line break may follow a "|"). */
 export function parseEmoji(packed: string): Emoji[] {
   const out: Emoji[] = [];
-  for (const entry of packed.split('|')) {
+  for (const entry of packed.trim().split(/\|\n?/)) {
     const at = entry.search(/[a-z]/);
     if (at > 0) out.push({ emoji: entry.slice(0, at), name: entry.slice(at) });
   }
