@@ -32,6 +32,8 @@ export interface Options {
   p99Ms: number;
   /** Seconds of load at the start that no figure includes. */
   warmup: number;
+  /** Characters in each message body: its send stamp, then words (as k6's BODY_SIZE). */
+  bodySize: number;
   /** More local processes to measure the CPU of (e.g. nats-server), by pid ... */
   serverPids: number[];
   /** ... or by a TCP port they listen on. */
@@ -66,6 +68,7 @@ common options:
   --ramp-rate N           new connections per second (default 1000)
   --login-concurrency N   dev logins in flight (default 200)
   --rate-limit N          the server's RATE_LIMIT_PER_SEC (default: $RATE_LIMIT_PER_SEC or 50)
+  --body-size N           characters per message body: its send stamp, then words (default 100, as k6's BODY_SIZE)
 
 scenario options (defaults):
   connections:     --connections 10000 --hold 10
@@ -111,6 +114,7 @@ export function parseOptions(argv: string[]): Options {
         'p99-limit': { type: 'string' },
         max: { type: 'string', default: '100000' },
         warmup: { type: 'string' },
+        'body-size': { type: 'string', default: '100' },
         'server-pid': { type: 'string', default: '' },
         'server-port': { type: 'string', default: '' },
       },
@@ -154,6 +158,7 @@ export function parseOptions(argv: string[]): Options {
     p99Ms: num(v['p99-ms'] !== undefined ? '--p99-ms' : '--p99-limit', v['p99-ms'] ?? v['p99-limit'] ?? '100', 0.001),
     // Connection times are what `connections` measures from the very first one; the others measure a steady state.
     warmup: num('--warmup', v.warmup ?? (scenario === 'connections' ? '0' : '3'), 0, 3600),
+    bodySize: num('--body-size', v['body-size']!, 1, 4000),
     serverPids: ints('--server-pid', v['server-pid']!, 1, 2 ** 31 - 1),
     serverPorts: ints('--server-port', v['server-port']!, 1, 65_535),
   };

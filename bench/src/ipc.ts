@@ -22,8 +22,8 @@ export type Command =
   | { type: 'open-dms'; pairs: Array<[number, number]> }
   /** `creator` (a local user index) creates a group with `members` (user ids) and then sends into it. */
   | { type: 'create-group'; creator: number; title: string; members: string[] }
-  /** Every user with a conversation sends `ratePerUser` msg/s for `durationMs`, paced, with a random phase. */
-  | { type: 'send'; ratePerUser: number; durationMs: number }
+  /** Every user with a conversation sends `ratePerUser` msg/s for `durationMs`, paced, with a random phase, bodies of `bodySize` characters. */
+  | { type: 'send'; ratePerUser: number; durationMs: number; bodySize: number }
   /**
    * From now on, messages sent and connections started before `at` (wall-clock
    * ms, see `wallNow`) are warm-up: counted apart, never in the histograms.

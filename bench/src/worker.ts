@@ -1,6 +1,7 @@
 import { Client, devLogin, type ChatMessage, type Login } from './client.js';
 import type { Command, CommandMessage, CommandResult, ConnectResult, CreateGroupResult, LoginResult, OpenDmsResult, UserSpec, WorkerMessage } from './ipc.js';
 import { encode, newCounters, newHistogram, recordMs, wallNow, type Snapshot } from './stats.js';
+import { bodySentAt, stampBody } from './message-body.js';
 
 /**
  * A worker process: holds a share of the simulated users (their sockets),
@@ -45,7 +46,7 @@ class Worker {
       case 'create-group':
         return this.#createGroup(command.creator, command.title, command.members);
       case 'send':
-        return this.#send(command.ratePerUser, command.durationMs);
+        return this.#send(command.ratePerUser, command.durationMs, command.bodySize);
       case 'measure-from':
         this.#measureFrom = command.at;
         return {};
@@ -139,7 +140,7 @@ class Worker {
   #onMessage(u: User, m: ChatMessage): void {
     // The sender's own sessions get its messages too; only other members' receipt counts.
     if (m.senderId === u.client?.userId) return;
-    const sentAt = Number(m.body);
+    const sentAt = bodySentAt(m.body);
     if (!Number.isFinite(sentAt)) return;
     // A message belongs to the window it was sent in, wherever its delivery falls.
     if (sentAt < this.#measureFrom) return void this.#warmup.received++;
@@ -181,7 +182,7 @@ class Worker {
   }
 
   /** Paced sends: message k of a user goes at phase + k/rate, whether or not earlier ones were acknowledged. */
-  #send(ratePerUser: number, durationMs: number): Promise<{ sent: number }> {
+  #send(ratePerUser: number, durationMs: number, bodySize: number): Promise<{ sent: number }> {
     const senders = [...this.#users.values()].filter((u) => u.client && u.conversationId);
     const intervalMs = 1000 / ratePerUser;
     const phases = senders.map(() => Math.random() * intervalMs);
@@ -196,7 +197,7 @@ class Worker {
           const phase = phases[i]!;
           if (elapsed < phase) continue;
           const due = Math.min(totals[i]!, Math.floor((elapsed - phase) / intervalMs) + 1);
-          for (; done[i]! < due; done[i]!++, sent++) this.#sendOne(senders[i]!);
+          for (; done[i]! < due; done[i]!++, sent++) this.#sendOne(senders[i]!, bodySize);
         }
         if (elapsed >= durationMs) resolve({ sent });
         else setTimeout(tick, TICK_MS);
@@ -205,13 +206,13 @@ class Worker {
     });
   }
 
-  #sendOne(u: User): void {
+  #sendOne(u: User, bodySize: number): void {
     const n = ++u.sent;
     const sentAt = wallNow();
     const warm = sentAt < this.#measureFrom;
     if (warm) this.#warmup.sent++;
     else this.#counters.sent++;
-    const args = { conversationId: u.conversationId, clientMsgId: `${u.spec.name}-${n}`, body: String(sentAt) };
+    const args = { conversationId: u.conversationId, clientMsgId: `${u.spec.name}-${n}`, body: stampBody(sentAt, bodySize) };
     u.client!.send('message.send', args, (reply, ms) => {
       // The counters object is replaced at every snapshot: look it up now, not at send time.
       if (reply.ok && warm) this.#warmup.acked++;

@@ -324,9 +324,11 @@ export function paced(o) {
   });
 }
 
-const PAD = 'x'.repeat(4000);
+// Words, as people's messages are (the store's search index works on each); the Node generator pads with the same (bench/src/message-body.ts).
+const WORDS = 'see you at the station at nine then we can talk about the plan for next week and what the team needs ';
+const PAD = WORDS.repeat(Math.ceil(4000 / WORDS.length));
 
-/** A message body carrying its send time: "k6 <Date.now()> xxxx…" padded to `size` characters (≤ 4000). */
+/** A message body carrying its send time: "k6 <Date.now()> see you at…" padded with words to `size` characters (≤ 4000). */
 export function stampBody(sentAt, size) {
   const head = `k6 ${sentAt} `;
   return head + PAD.slice(0, Math.max(0, Math.min(4000, size || 0) - head.length));

@@ -22,7 +22,7 @@ export async function dmLatency(ctx: Context): Promise<Outcome> {
   ctx.note(
     `${pairs * 2} users sending ${opts.rate} msg/s each for ${opts.warmup} s of warm-up + ${opts.duration} s (${pairs * 2 * opts.rate} msg/s in total)`,
   );
-  const sending = coord.callAll({ type: 'send', ratePerUser: opts.rate, durationMs: (opts.warmup + opts.duration) * 1000 });
+  const sending = coord.callAll({ type: 'send', ratePerUser: opts.rate, durationMs: (opts.warmup + opts.duration) * 1000, bodySize: opts.bodySize });
   await m.begin('send');
   await sending;
   const sendSeconds = m.seconds();

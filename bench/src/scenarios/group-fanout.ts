@@ -34,7 +34,7 @@ export async function groupFanout(ctx: Context): Promise<Outcome> {
     `1 sender at ${opts.rate} msg/s for ${opts.warmup} s of warm-up + ${opts.duration} s → ${members.length} recipients ` +
       `(${(opts.rate * members.length).toFixed(0)} deliveries/s)`,
   );
-  const sending = coord.call(coord.workerOf(0), { type: 'send', ratePerUser: opts.rate, durationMs: (opts.warmup + opts.duration) * 1000 });
+  const sending = coord.call(coord.workerOf(0), { type: 'send', ratePerUser: opts.rate, durationMs: (opts.warmup + opts.duration) * 1000, bodySize: opts.bodySize });
   await m.begin('send');
   await sending;
   const sendSeconds = m.seconds();

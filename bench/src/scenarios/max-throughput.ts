@@ -43,7 +43,7 @@ export async function maxThroughput(ctx: Context): Promise<Outcome> {
   let unanswered = 0;
   if (opts.warmup > 0) {
     ctx.note(`warm-up: ${opts.start} msg/s for ${opts.warmup} s, not measured`);
-    await coord.callAll({ type: 'send', ratePerUser: opts.start / senders, durationMs: opts.warmup * 1000 });
+    await coord.callAll({ type: 'send', ratePerUser: opts.start / senders, durationMs: opts.warmup * 1000, bodySize: opts.bodySize });
     const drained = await coord.drain(m.window, 1);
     lostInWarmup = drained.lostInWarmup;
     unanswered += drained.unanswered;
@@ -66,7 +66,7 @@ export async function maxThroughput(ctx: Context): Promise<Outcome> {
     const stepBefore = await ctx.scrape();
     const cpuBefore = ctx.cpu.read();
     const w = coord.openWindow();
-    await coord.callAll({ type: 'send', ratePerUser: perUser, durationMs: opts.stepSeconds * 1000 });
+    await coord.callAll({ type: 'send', ratePerUser: perUser, durationMs: opts.stepSeconds * 1000, bodySize: opts.bodySize });
     const sendSeconds = w.seconds();
     const drained = await coord.drain(w, 1);
     coord.closeWindow(w);
