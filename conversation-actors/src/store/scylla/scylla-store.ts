@@ -140,8 +140,9 @@ export class ScyllaStore implements ChatStore {
       checkBatch(batch);
       // Listed before the rows are written, and the append fails if it cannot
       // be: a streaming message that is stored is always listed. A host that
-      // dies in between leaves an entry for a message never stored, which only
-      // wakes its conversation for nothing until the entry expires.
+      // dies in between, or an append then fenced off or found a duplicate,
+      // leaves an entry for a message not stored by it, which only wakes its
+      // conversation for nothing until the entry expires (a day).
       const streaming = batch.messages.filter((m) => m.streaming === true);
       if (streaming.length > 0) await this.listOpen(batch.conversationId, streaming);
       const r = await appendBatch(this.s, this.tail, batch);

@@ -13,9 +13,10 @@ interface Loaded {
  * The members of big groups beyond what their views list (docs/protocol.md,
  * "Member paging"): a view holds at most the server's viewMembers of them
  * (`membersTruncated`), and conversation.members pages in the rest. Pages
- * are kept per conversation until its changeSeq moves (a join, a leave, a
- * role change): they are then dropped rather than shown out of date, and
- * whoever needs them pages again. No I/O here; the client feeds it.
+ * are kept per conversation until a newer view of it arrives (its changeSeq
+ * moves with joins, leaves and role changes, but also with edits, reactions
+ * and thread replies): they are then dropped rather than shown out of date,
+ * and whoever needs them pages again. No I/O here; the client feeds it.
  */
 export class MemberPages {
   readonly #loaded = new Map<string, Loaded>();
