@@ -2,6 +2,17 @@ import { type ChannelCredentials, type ChannelOptions, Client as GenericClient, 
 import { afterAll } from 'vitest';
 import { type ChatMessage, ChatApiClient, type WatchEventsRequest, type WatchEventsResponse } from '@chat/proto';
 
+/** How a call failed: its gRPC status, details and the protocol code in `chat-error-code`; throws if it succeeded. */
+export async function grpcFailure(pending: Promise<unknown>): Promise<{ code: status; details: string; chatCode: string | undefined }> {
+  try {
+    await pending;
+  } catch (err) {
+    const e = err as ServiceError;
+    return { code: e.code, details: e.details, chatCode: e.metadata?.get('chat-error-code')[0]?.toString() };
+  }
+  throw new Error('the call succeeded');
+}
+
 /** The unary RPCs of ChatApi, by their client method names. */
 export type UnaryRpc =
   | 'sendMessage'

@@ -1,21 +1,11 @@
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Member } from '@chat/proto';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { useGrpcClients } from '@chat/testkit/grpc-client';
+import { useGrpcClients, grpcFailure } from '@chat/testkit/grpc-client';
 
 /** Views list at most this many members here, so a group of six is bounded. */
 const VIEW_MEMBERS = 2;
-
-async function failure(pending: Promise<unknown>): Promise<{ code: status; chatCode: string | undefined }> {
-  try {
-    await pending;
-  } catch (err) {
-    const e = err as ServiceError;
-    return { code: e.code, chatCode: e.metadata?.get('chat-error-code')[0]?.toString() };
-  }
-  throw new Error('the call succeeded');
-}
 
 describe('standalone: member paging over gRPC (ListMembers, member_count)', () => {
   const { system, login } = useStandalone({ VIEW_MEMBERS: String(VIEW_MEMBERS) });
@@ -50,8 +40,8 @@ describe('standalone: member paging over gRPC (ListMembers, member_count)', () =
     expect(seen.map((m) => m.userId)).toEqual(allIds);
     expect(seen.find((m) => m.userId === owner.user.id)).toMatchObject({ role: 'owner', readSeq: 0, deliveredSeq: 0 });
 
-    expect(await failure(grpc(outsider.token).call('listMembers', { conversationId: conversation.id }))).toMatchObject({ code: status.PERMISSION_DENIED, chatCode: 'forbidden' });
-    expect(await failure(api.call('listMembers', { conversationId: conversation.id, limit: 501 }))).toMatchObject({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
+    expect(await grpcFailure(grpc(outsider.token).call('listMembers', { conversationId: conversation.id }))).toMatchObject({ code: status.PERMISSION_DENIED, chatCode: 'forbidden' });
+    expect(await grpcFailure(api.call('listMembers', { conversationId: conversation.id, limit: 501 }))).toMatchObject({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
   });
 
   it('gives a DM member_count 2 and both members', async () => {

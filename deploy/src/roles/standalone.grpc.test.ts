@@ -1,21 +1,10 @@
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage, Conversation } from '@chat/proto';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { GrpcChat, healthCheck, reflectedServices, useGrpcClients } from '@chat/testkit/grpc-client';
+import { GrpcChat, healthCheck, reflectedServices, useGrpcClients, grpcFailure } from '@chat/testkit/grpc-client';
 import { ChatClient } from '@chat/testkit/chat-client';
 import { startInProcess, tempDir } from '@chat/testkit/system-under-test';
-
-/** The gRPC status a call failed with. */
-async function failure(pending: Promise<unknown>): Promise<{ code: status; details: string; chatCode: string | undefined }> {
-  try {
-    await pending;
-  } catch (err) {
-    const e = err as ServiceError;
-    return { code: e.code, details: e.details, chatCode: e.metadata?.get('chat-error-code')[0]?.toString() };
-  }
-  throw new Error('the call succeeded');
-}
 
 /** No rate limit in the way of the floods below. */
 const UNLIMITED = { RATE_LIMIT_PER_SEC: '100000', RATE_LIMIT_BURST: '100000' };
@@ -40,11 +29,11 @@ describe('standalone: the gRPC API', () => {
   it('refuses a call without a token, or with a wrong one, UNAUTHENTICATED', async () => {
     const alice = await login('grpc auth alice');
     const api = grpc(alice.token);
-    const none = await failure(api.call('listConversations', {}, null));
+    const none = await grpcFailure(api.call('listConversations', {}, null));
     expect(none).toMatchObject({ code: status.UNAUTHENTICATED, chatCode: 'unauthorized' });
-    const wrong = await failure(api.call('listConversations', {}, `${alice.token.slice(0, -4)}AAAA`));
+    const wrong = await grpcFailure(api.call('listConversations', {}, `${alice.token.slice(0, -4)}AAAA`));
     expect(wrong.code).toBe(status.UNAUTHENTICATED);
-    expect((await failure(api.call('listConversations', {}, 'not-a-jwt'))).code).toBe(status.UNAUTHENTICATED);
+    expect((await grpcFailure(api.call('listConversations', {}, 'not-a-jwt'))).code).toBe(status.UNAUTHENTICATED);
     const watch = api.watch({}, null);
     expect((await watch.ended).code).toBe(status.UNAUTHENTICATED);
     // The same token, well formed, is accepted.
@@ -107,7 +96,7 @@ describe('standalone: the gRPC API', () => {
     expect((await api.call<{ hits: Hit[] }>('search', { query: 'second' })).hits).toEqual([]);
     // Not a member (carol was removed): her search of the group finds nothing, and is not refused.
     expect((await grpc(carol.token).call<{ hits: Hit[] }>('search', { query: 'edit', conversationId: group.id })).hits).toEqual([]);
-    expect(await failure(api.call('search', { query: '?!' }))).toMatchObject({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
+    expect(await grpcFailure(api.call('search', { query: '?!' }))).toMatchObject({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
 
     const list = await api.call<{ conversations: Conversation[]; next?: string }>('listConversations', { limit: 1 });
     expect(list.conversations).toHaveLength(1);
@@ -137,15 +126,15 @@ describe('standalone: the gRPC API', () => {
     const mallory = await login('grpc perm mallory');
     const { conversation } = await grpc(alice.token).call<{ conversation: Conversation }>('openDm', { userId: bob.user.id });
     const outsider = grpc(mallory.token);
-    expect(await failure(outsider.call('getConversation', { conversationId: conversation.id }))).toMatchObject({ code: status.PERMISSION_DENIED, chatCode: 'forbidden' });
-    expect((await failure(outsider.call('sendMessage', { conversationId: conversation.id, clientMsgId: 'x', body: 'let me in', attachments: [] }))).code).toBe(
+    expect(await grpcFailure(outsider.call('getConversation', { conversationId: conversation.id }))).toMatchObject({ code: status.PERMISSION_DENIED, chatCode: 'forbidden' });
+    expect((await grpcFailure(outsider.call('sendMessage', { conversationId: conversation.id, clientMsgId: 'x', body: 'let me in', attachments: [] }))).code).toBe(
       status.PERMISSION_DENIED,
     );
-    expect((await failure(outsider.call('history', { conversationId: conversation.id }))).code).toBe(status.PERMISSION_DENIED);
-    const bad = await failure(grpc(alice.token).call('sendMessage', { conversationId: conversation.id, clientMsgId: '', body: '', attachments: [] }));
+    expect((await grpcFailure(outsider.call('history', { conversationId: conversation.id }))).code).toBe(status.PERMISSION_DENIED);
+    const bad = await grpcFailure(grpc(alice.token).call('sendMessage', { conversationId: conversation.id, clientMsgId: '', body: '', attachments: [] }));
     expect(bad).toMatchObject({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
     expect(bad.details).toMatch(/clientMsgId/);
-    expect((await failure(grpc(alice.token).call('editMessage', { conversationId: conversation.id, seq: 0, body: 'x' }))).code).toBe(status.INVALID_ARGUMENT);
+    expect((await grpcFailure(grpc(alice.token).call('editMessage', { conversationId: conversation.id, seq: 0, body: 'x' }))).code).toBe(status.INVALID_ARGUMENT);
   });
 
   describe('WatchEvents', () => {

@@ -1,23 +1,12 @@
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage, Conversation, MessageJson } from '@chat/proto';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { useGrpcClients } from '@chat/testkit/grpc-client';
+import { useGrpcClients, grpcFailure } from '@chat/testkit/grpc-client';
 
 // Replies, threads and mentions end to end (docs/protocol.md, "Replies,
 // threads and mentions"): over WebSocket and gRPC through a real standalone
 // server, and an ordinary message still exactly what an old client knows.
-
-/** How a gRPC call failed: its status and the protocol code in `chat-error-code`. */
-async function failure(pending: Promise<unknown>): Promise<{ code: status; chatCode: string | undefined }> {
-  try {
-    await pending;
-  } catch (err) {
-    const e = err as ServiceError;
-    return { code: e.code, chatCode: e.metadata?.get('chat-error-code')[0]?.toString() };
-  }
-  throw new Error('the call succeeded');
-}
 
 describe('standalone: replies, threads and mentions over WebSocket and gRPC', () => {
   const { system, login } = useStandalone();
@@ -121,10 +110,10 @@ describe('standalone: replies, threads and mentions over WebSocket and gRPC', ()
     // A message no one replied to is a thread with no replies.
     expect(await api.call<Page>('thread', { conversationId: id, root: 4 })).toMatchObject({ root: { seq: 4, body: 'between 2' }, messages: [], hasMore: false });
     // Refusals, with the WebSocket op's codes: a non-member, a missing root, arguments outside the op's schema.
-    expect(await failure(grpc(carol.token).call('thread', { conversationId: id, root: 1 }))).toEqual({ code: status.PERMISSION_DENIED, chatCode: 'forbidden' });
-    expect(await failure(api.call('thread', { conversationId: id, root: 999 }))).toEqual({ code: status.NOT_FOUND, chatCode: 'not_found' });
+    expect(await grpcFailure(grpc(carol.token).call('thread', { conversationId: id, root: 1 }))).toEqual({ code: status.PERMISSION_DENIED, chatCode: 'forbidden' });
+    expect(await grpcFailure(api.call('thread', { conversationId: id, root: 999 }))).toEqual({ code: status.NOT_FOUND, chatCode: 'not_found' });
     // root 0 is what a client that leaves the field unset sends.
-    expect(await failure(api.call('thread', { conversationId: id, root: 0 }))).toEqual({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
-    expect(await failure(api.call('thread', { conversationId: id, root: 1, limit: 201 }))).toEqual({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
+    expect(await grpcFailure(api.call('thread', { conversationId: id, root: 0 }))).toEqual({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
+    expect(await grpcFailure(api.call('thread', { conversationId: id, root: 1, limit: 201 }))).toEqual({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
   });
 });

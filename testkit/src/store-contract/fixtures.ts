@@ -1,5 +1,5 @@
 import type { ChatMessage, Conversation } from '@chat/proto';
-import type { ConversationRecord } from '@chat/conversation-actors';
+import type { ConversationRecord, MembershipChange } from '@chat/conversation-actors';
 
 /** The base timestamp of every contract fixture (ms since the epoch). */
 export const T0 = 1_700_000_000_000;
@@ -51,4 +51,9 @@ export function sortMembers(record: ConversationRecord | null): ConversationReco
 /** The view with its members sorted by user id, for the same reason. */
 export function sortViewMembers(view: Conversation): Conversation {
   return { ...view, members: [...view.members].sort((a, b) => (a.userId < b.userId ? -1 : 1)) };
+}
+
+/** A membership change of `conversationId` at epoch 1 and changeSeq 1 that changes nothing but `fields`. */
+export function membershipChange(conversationId: string, fields: Partial<MembershipChange>): MembershipChange {
+  return { conversationId, epoch: 1, add: [], remove: [], roles: [], changeSeq: 1, ...fields };
 }

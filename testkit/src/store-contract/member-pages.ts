@@ -1,22 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { MemberRecord, MembershipChange } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
-import { T0 } from './fixtures.js';
+import { T0, membershipChange } from './fixtures.js';
 
 /** The contract of listMembers: pages of members by ascending user id, from a cursor, stable under changes. */
 export function memberPagesContract(ctx: ContractContext): void {
   const { create, id } = ctx;
 
   describe('listMembers', () => {
-    const change = (fields: Partial<MembershipChange>): MembershipChange => ({
-      conversationId: id('c'),
-      epoch: 1,
-      add: [],
-      remove: [],
-      roles: [],
-      changeSeq: 1,
-      ...fields,
-    });
+    const change = (fields: Partial<MembershipChange>): MembershipChange => membershipChange(id('c'), fields);
     /** Every page of `limit` from the start, each after the previous page's last user id. */
     const allPages = async (limit: number): Promise<MemberRecord[][]> => {
       const pages: MemberRecord[][] = [];

@@ -2,22 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { NotFoundError, StaleEpochError } from '@chat/conversation-actors';
 import type { MemberRecord, MembershipChange } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
-import { T0, message, rejection, sortMembers } from './fixtures.js';
+import { T0, membershipChange, message, rejection, sortMembers } from './fixtures.js';
 
 /** The contract of applyMembershipChange: adds, removes, roles and title in one fenced write. */
 export function membershipContract(ctx: ContractContext): void {
   const { append, create, id, readAll } = ctx;
 
   describe('applyMembershipChange', () => {
-    const change = (fields: Partial<MembershipChange>): MembershipChange => ({
-      conversationId: id('c'),
-      epoch: 1,
-      add: [],
-      remove: [],
-      roles: [],
-      changeSeq: 1,
-      ...fields,
-    });
+    const change = (fields: Partial<MembershipChange>): MembershipChange => membershipChange(id('c'), fields);
     const joined = (userId: string, fields: Partial<MemberRecord> = {}): MemberRecord => ({
       userId: id(userId),
       role: 'member',
