@@ -114,7 +114,8 @@ export interface ChatStore {
    * (edited, deleted or reacted to since then, or a thread root whose counters
    * an append with `changeSeq` moved), in ascending seq order: the
    * `limit` with the highest seqs when more match. Deleted ones come as
-   * readMessages serves them. For sync's `updated` (docs/protocol.md).
+   * readMessages serves them. A message never changed (changeSeq 0) never
+   * matches, whatever afterChangeSeq. For sync's `updated` (docs/protocol.md).
    */
   readChangedMessages(conversationId: string, query: ChangedMessagesQuery): Promise<ChatMessage[]>;
   /**

@@ -110,6 +110,8 @@ export function changesContract(ctx: ContractContext): void {
       expect(seqs(await ctx.store.readChangedMessages(id('c'), { afterChangeSeq: 1, maxSeq: 5, limit: 10 }))).toEqual([3, 5]);
       expect(seqs(await ctx.store.readChangedMessages(id('c'), { afterChangeSeq: 4, maxSeq: 6, limit: 10 }))).toEqual([]);
       expect(seqs(await ctx.store.readChangedMessages(id('c'), { afterChangeSeq: 0, maxSeq: 0, limit: 10 }))).toEqual([]);
+      // A message never changed has changeSeq 0 and never matches, even below 0.
+      expect(seqs(await ctx.store.readChangedMessages(id('c'), { afterChangeSeq: -1, maxSeq: 6, limit: 10 }))).toEqual([2, 3, 5, 6]);
     });
 
     it('with more than `limit`, returns the ones with the highest seqs, still in seq order', async () => {

@@ -32,9 +32,14 @@ export class SqliteSearch {
   readonly #conversations: Database.Statement<[string], string>;
   readonly #match: Database.Statement<[{ match: string; userId: string; before: number; limit: number }], HitRow>;
   readonly #message: Database.Statement<[string, number], MessageRow>;
+  readonly #pending: Database.Statement<[], number>;
 
   constructor(db: Database.Database) {
     this.#db = db;
+    // Rowids above the watermark are committed but not yet indexed (schema V11).
+    this.#pending = db
+      .prepare<[], number>('SELECT coalesce((SELECT max(id) FROM message_search_rows), 0) > (SELECT indexed_through FROM search_progress WHERE key = 0)')
+      .pluck();
     this.#conversations = db.prepare<[string], string>('SELECT conversation_id FROM members WHERE user_id = ?').pluck();
     // FTS5 walks its matches in descending rowid (newest first) and stops at
     // the limit; the members join re-checks membership for every hit.
@@ -47,6 +52,11 @@ export class SqliteSearch {
        ORDER BY s.rowid DESC LIMIT @limit`,
     );
     this.#message = db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq = ?');
+  }
+
+  /** Whether committed messages wait for the index (the store then has its writer index them before searching). */
+  hasPending(): boolean {
+    return this.#pending.get() === 1;
   }
 
   search(userId: string, query: MessageSearchQuery): MessageSearchPage {

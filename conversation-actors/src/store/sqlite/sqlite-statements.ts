@@ -83,10 +83,12 @@ export function prepareStatements(db: Database.Database) {
        WHERE conversation_id = @conversationId AND thread_root = @root AND seq > @after AND seq < @before ORDER BY seq DESC LIMIT @limit`,
     ),
     // A range of messages_by_change (few rows: only what changed since the
-    // client's mark), then sorted by seq, newest first.
+    // client's mark), then sorted by seq, newest first. The index holds only
+    // changed messages (change_seq > 0, schema V11): the query says so too,
+    // or SQLite could not use it.
     readChanged: db.prepare<[{ conversationId: string; afterChangeSeq: number; maxSeq: number; limit: number }], MessageRow>(
       `SELECT * FROM messages INDEXED BY messages_by_change
-       WHERE conversation_id = @conversationId AND change_seq > @afterChangeSeq AND seq <= @maxSeq
+       WHERE conversation_id = @conversationId AND change_seq > 0 AND change_seq > @afterChangeSeq AND seq <= @maxSeq
        ORDER BY seq DESC LIMIT @limit`,
     ),
     // Deleted messages are not unread: nothing of them is left to read, so a

@@ -10,9 +10,9 @@ import { message, runStoreContract } from '@chat/testkit/store-contract';
 import { SCHEMA_VERSION, SEARCH_SCHEMA_VERSION } from './schema.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 
-/** Takes a file back to before schema version 5 (no search index). */
+/** Takes a file back to before schema version 5 (no search index; 11 only moved indexing after the commit). */
 const DROP_SEARCH = `DROP TRIGGER messages_search_insert; DROP TRIGGER messages_search_update; DROP TRIGGER messages_search_delete;
-  DROP TABLE message_search; DROP TABLE message_search_rows;`;
+  DROP TABLE message_search; DROP TABLE message_search_rows; DROP TABLE search_progress;`;
 /** Undoes versions 6 to 10 (replies, threads, mentions, the open-streams index; 9 only narrowed a trigger): with DROP_SEARCH, back to exactly version 4. */
 const DROP_MESSAGE_EXTENSIONS = `DROP INDEX messages_streaming;
   ALTER TABLE messages DROP COLUMN mentions;
@@ -322,6 +322,59 @@ describe('SqliteStore', () => {
     expect(page.hits.map((h) => h.message.seq)).toEqual([3, 1]);
     await store.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 3, messages: [message('c', 4, 'alice', { body: 'tea again' })] });
     expect((await store.searchMessages('bob', { text: 'tea', limit: 10 })).hits.map((h) => h.message.seq)).toEqual([4, 3, 1]);
+  });
+
+  it('indexes new messages a moment after their commit, with no search asking', async () => {
+    const dataDir = dir();
+    const store = open(dataDir);
+    await conversation(store);
+    for (let seq = 1; seq <= 3; seq++) {
+      await store.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: seq - 1, messages: [message('c', seq, 'alice', { body: `quokka ${seq}` })] });
+    }
+    const db = raw(path.join(dataDir, 'chat.db'));
+    const indexed = (): number => db.prepare("SELECT count(*) FROM message_search WHERE message_search MATCH 'quokka'").pluck().get() as number;
+    const deadline = Date.now() + 5000;
+    while (indexed() < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(indexed()).toBe(3);
+    expect(db.prepare('SELECT indexed_through FROM search_progress').pluck().get()).toBe(db.prepare('SELECT max(id) FROM message_search_rows').pluck().get());
+  });
+
+  it('finds messages left unindexed by a crash after their commit, with the edits and deletes made since', async () => {
+    const dataDir = dir();
+    const file = path.join(dataDir, 'chat.db');
+    const first = openSqliteStore({ dataDir });
+    await conversation(first);
+    const [m1, m2, m3] = [message('c', 1, 'alice', { body: 'apple pie' }), message('c', 2, 'bob', { body: 'apple tart' }), message('c', 3, 'bob', { body: 'apple cake' })];
+    await first.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [m1!, m2!, m3!] });
+    await first.close();
+    // What a crash between the commit and the indexing leaves: the rows, an empty index, the watermark behind.
+    const db = new Database(file);
+    db.exec("INSERT INTO message_search (message_search) VALUES ('delete-all'); UPDATE search_progress SET indexed_through = 0;");
+    db.close();
+
+    const store = open(dataDir);
+    await store.updateMessage({ epoch: 1, message: { ...m2!, body: 'banana tart', editedAt: 5, changeSeq: 1 } });
+    await store.updateMessage({ epoch: 1, message: { ...m3!, body: '', deleted: true, changeSeq: 2 } });
+    const seqs = async (text: string): Promise<number[]> => (await store.searchMessages('bob', { text, limit: 10 })).hits.map((h) => h.message.seq);
+    expect(await seqs('apple')).toEqual([1]);
+    expect(await seqs('banana')).toEqual([2]);
+    expect(await seqs('cake')).toEqual([]);
+    // Indexed by now: an edit re-indexes at once.
+    await store.updateMessage({ epoch: 1, message: { ...m1!, body: 'cherry pie', editedAt: 6, changeSeq: 3 } });
+    expect(await seqs('apple')).toEqual([]);
+    expect(await seqs('cherry')).toEqual([1]);
+  });
+
+  it('indexes a message whose search rowid SQLite reused below the watermark', async () => {
+    const store = open(dir());
+    await conversation(store);
+    const first = message('c', 1, 'alice', { body: 'kiwi one' });
+    await store.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 0, messages: [first] });
+    expect((await store.searchMessages('bob', { text: 'kiwi', limit: 10 })).hits).toHaveLength(1); // indexed: the watermark is at its rowid
+    // Deleting the only message frees its rowid, which the next message gets again.
+    await store.updateMessage({ epoch: 1, message: { ...first, body: '', deleted: true, changeSeq: 1 } });
+    await store.appendMessages({ conversationId: 'c', epoch: 1, expectedLastSeq: 1, messages: [message('c', 2, 'alice', { body: 'kiwi two' })] });
+    expect((await store.searchMessages('bob', { text: 'kiwi', limit: 10 })).hits.map((h) => h.message.seq)).toEqual([2]);
   });
 
   it('searches for a user in more conversations than the index filter takes: still only their own conversations', async () => {

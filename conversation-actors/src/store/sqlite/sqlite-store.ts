@@ -457,7 +457,14 @@ export class SqliteStore implements ChatStore {
     return this.run('getMemberViews', () => this.db.transaction(() => readMemberViews(this.s, conversationId, userIds))());
   }
 
-  searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage> {
+  /**
+   * Finds every message committed before the call: new messages reach the
+   * index a moment after their commit (schema V11), so the writer indexes
+   * what is still pending first. If it cannot (the disk refuses writes), the
+   * search still answers, without the messages of the last moment.
+   */
+  async searchMessages(userId: string, query: MessageSearchQuery): Promise<MessageSearchPage> {
+    if (!this.closed && this.searcher.hasPending()) await this.writer.indexSearch().catch(() => undefined);
     return this.run('searchMessages', () => {
       checkLimit(query.limit);
       return this.searcher.search(userId, query);

@@ -6,7 +6,7 @@
 // the main thread (whose connection only reads) and never block its event loop.
 //
 // Protocol (from SqliteWriter, sqlite-writer.ts):
-//   in:  { id, jobs: [{ op: 'append', ... } | { op: 'create', ... } | { op: 'update', ... } | { op: 'membership', ... } | { op: 'receipt', ... } | { op: 'user', ... } | { op: 'bot', ... } | { op: 'revokeBot', ... }] }
+//   in:  { id, jobs: [{ op: 'append', ... } | { op: 'create', ... } | { op: 'update', ... } | { op: 'membership', ... } | { op: 'receipt', ... } | { op: 'user', ... } | { op: 'bot', ... } | { op: 'revokeBot', ... } | { op: 'indexSearch' }] }
 //   out: { id, outcomes: [...] } — one outcome per job, in order — or { id, failed: { message, code } }
 //        when the transaction as a whole could not be committed (nothing of it is durable).
 import { Worker, parentPort, workerData } from 'node:worker_threads';
@@ -193,7 +193,63 @@ const receiptOne = (job) => {
   return { kind: 'marked', deliveredSeq: row.delivered_seq, readSeq: row.read_seq };
 };
 
+// The search index catches up after the commits (schema V11 in schema.ts):
+// rows of message_search_rows above the watermark are pending. Indexing them
+// many at a time writes one FTS5 segment for all of them instead of one per
+// commit.
+const getWatermark = db.prepare('SELECT indexed_through AS wm FROM search_progress WHERE key = 0');
+const pendingThrough = db.prepare('SELECT max(id) AS last FROM (SELECT id FROM message_search_rows WHERE id > ? ORDER BY id LIMIT ?)');
+const indexPending = db.prepare(
+  `INSERT INTO message_search (rowid, body, conv)
+   SELECT r.id, m.body, hex(m.conversation_id) FROM message_search_rows r
+     JOIN messages m ON m.conversation_id = r.conversation_id AND m.seq = r.seq
+   WHERE r.id > ? AND r.id <= ? AND m.deleted = 0 AND coalesce(m.streaming, 0) = 0`,
+);
+const setWatermark = db.prepare('UPDATE search_progress SET indexed_through = ? WHERE key = 0');
+/** Rows one background indexing transaction takes at most, so appends never wait long behind one. */
+const INDEX_CHUNK = 2000;
+/** How long new messages wait for the background indexer: long enough to gather many per segment. */
+const INDEX_DELAY_MS = 100;
+
+/** Indexes up to `limit` pending rows, oldest first; how many rowids it covered (0: none pending). */
+function indexSearch(limit) {
+  const { wm } = getWatermark.get();
+  const { last } = pendingThrough.get(wm, limit);
+  if (last === null) return 0;
+  indexPending.run(wm, last);
+  setWatermark.run(last);
+  return last - wm;
+}
+
+/** Everything pending, before a search reads the index. */
+const indexAll = () => {
+  while (indexSearch(INDEX_CHUNK) > 0);
+  return { kind: 'done' };
+};
+
+const indexChunk = db.transaction(() => indexSearch(INDEX_CHUNK));
+let indexTimer;
+
+/** Indexes what the commits left pending a moment from now, unless that is already planned. */
+function scheduleIndexing(delayMs) {
+  if (indexTimer !== undefined || closing) return;
+  indexTimer = setTimeout(() => {
+    indexTimer = undefined;
+    let covered = 0;
+    try {
+      covered = withWriteLock(() => indexChunk.immediate());
+      if (covered > 0) committed(); // its frames are the checkpointer's to copy, like a commit's
+    } catch {
+      // Busy past the timeout, or the disk refuses writes: the rows stay
+      // pending (a search indexes them itself) and the next commit retries.
+      return;
+    }
+    if (covered >= INDEX_CHUNK) scheduleIndexing(0);
+  }, delayMs);
+}
+
 const run = (job) => {
+  if (job.op === 'indexSearch') return indexAll();
   if (job.op === 'append') return appendOne(job);
   if (job.op === 'update') return updateOne(job);
   if (job.op === 'receipt') return receiptOne(job);
@@ -220,13 +276,14 @@ const flush = db.transaction((jobs) =>
 );
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
+let closing = false;
 
-/** Runs the flush, retrying while another connection holds the write lock, up to the busy timeout. */
-function flushWithRetry(jobs) {
+/** Runs `write` (a BEGIN IMMEDIATE transaction), retrying while another connection holds the write lock, up to the busy timeout. */
+function withWriteLock(write) {
   const deadline = Date.now() + workerData.busyTimeoutMs;
   for (;;) {
     try {
-      return flush.immediate(jobs);
+      return write();
     } catch (err) {
       // BEGIN IMMEDIATE failed before anything was written: safe to try again.
       if (!(err && err.code === 'SQLITE_BUSY') || Date.now() >= deadline) throw err;
@@ -237,6 +294,8 @@ function flushWithRetry(jobs) {
 
 parentPort.on('message', (msg) => {
   if (msg === 'close') {
+    closing = true;
+    clearTimeout(indexTimer);
     db.close();
     Atomics.store(checkpointSignal, 1, 1);
     Atomics.notify(checkpointSignal, 0);
@@ -245,9 +304,10 @@ parentPort.on('message', (msg) => {
     return;
   }
   try {
-    const outcomes = flushWithRetry(msg.jobs);
+    const outcomes = withWriteLock(() => flush.immediate(msg.jobs));
     parentPort.postMessage({ id: msg.id, outcomes });
     committed();
+    if (msg.jobs.some((job) => job.op === 'append' || job.op === 'update')) scheduleIndexing(INDEX_DELAY_MS);
   } catch (err) {
     parentPort.postMessage({ id: msg.id, failed: { message: String(err && err.message), code: err && err.code } });
   }

@@ -81,7 +81,8 @@ type Job =
   | ({ op: 'receipt' } & WriterReceipt)
   | { op: 'user'; user: WriterUser }
   | ({ op: 'bot' } & WriterBot)
-  | ({ op: 'revokeBot' } & WriterRevokeBot);
+  | ({ op: 'revokeBot' } & WriterRevokeBot)
+  | { op: 'indexSearch' };
 
 /** What the writer thread did with one job. */
 export type WriterOutcome =
@@ -166,6 +167,14 @@ export class SqliteWriter {
   /** `done` whether or not anything changed. */
   revokeBot(revoke: WriterRevokeBot): Promise<WriterOutcome> {
     return this.#enqueue({ op: 'revokeBot', ...revoke });
+  }
+
+  /**
+   * `done` once every message committed so far is in the search index (new
+   * messages reach it shortly after their commit; schema V11 in schema.ts).
+   */
+  indexSearch(): Promise<WriterOutcome> {
+    return this.#enqueue({ op: 'indexSearch' });
   }
 
   #enqueue(job: Job): Promise<WriterOutcome> {
