@@ -110,10 +110,10 @@ describe('standalone: replies, threads and mentions over WebSocket and gRPC', ()
     // A message no one replied to is a thread with no replies.
     expect(await api.call<Page>('thread', { conversationId: id, root: 4 })).toMatchObject({ root: { seq: 4, body: 'between 2' }, messages: [], hasMore: false });
     // Refusals, with the WebSocket op's codes: a non-member, a missing root, arguments outside the op's schema.
-    expect(await grpcFailure(grpc(carol.token).call('thread', { conversationId: id, root: 1 }))).toEqual({ code: status.PERMISSION_DENIED, chatCode: 'forbidden' });
-    expect(await grpcFailure(api.call('thread', { conversationId: id, root: 999 }))).toEqual({ code: status.NOT_FOUND, chatCode: 'not_found' });
+    expect(await grpcFailure(grpc(carol.token).call('thread', { conversationId: id, root: 1 }))).toMatchObject({ code: status.PERMISSION_DENIED, chatCode: 'forbidden' });
+    expect(await grpcFailure(api.call('thread', { conversationId: id, root: 999 }))).toMatchObject({ code: status.NOT_FOUND, chatCode: 'not_found' });
     // root 0 is what a client that leaves the field unset sends.
-    expect(await grpcFailure(api.call('thread', { conversationId: id, root: 0 }))).toEqual({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
-    expect(await grpcFailure(api.call('thread', { conversationId: id, root: 1, limit: 201 }))).toEqual({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
+    expect(await grpcFailure(api.call('thread', { conversationId: id, root: 0 }))).toMatchObject({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
+    expect(await grpcFailure(api.call('thread', { conversationId: id, root: 1, limit: 201 }))).toMatchObject({ code: status.INVALID_ARGUMENT, chatCode: 'bad_request' });
   });
 });
