@@ -7,8 +7,9 @@ describe('message bodies of the load scenarios', () => {
     for (const size of [1, 20, 100, 4000]) {
       const body = stampBody(sentAt, size);
       expect(bodySentAt(body)).toBe(sentAt);
-      expect(body.length).toBeLessThanOrEqual(Math.max(size, String(sentAt).length));
-      expect(body.length).toBeGreaterThanOrEqual(Math.min(size - 1, body.length));
+      const stamp = String(sentAt);
+      if (size <= stamp.length + 1) expect(body).toBe(stamp);
+      else expect([size - 1, size]).toContain(body.length);
     }
     expect(stampBody(sentAt, 100)).toMatch(/^1765000000123\.456 see you at the station/);
     expect(stampBody(sentAt, 100).length).toBeGreaterThanOrEqual(99);

@@ -5,6 +5,7 @@ import type { ConversationRow, MemberRow, MessageRow, UserRow, ViewRow } from '.
 // Writes run on the writer thread (sqlite-writer-worker.mjs) with statements of its own.
 
 const CONVERSATION_COLUMNS = 'c.id, c.kind, c.title, c.created_at, c.last_seq, c.last_activity_at, c.epoch, c.change_seq';
+const MEMBER_COLUMNS = 'user_id, role, joined_at, read_seq, delivered_seq';
 const VIEW_FROM = `SELECT ${CONVERSATION_COLUMNS}, m.read_seq, m.delivered_seq
   FROM members m JOIN conversations c ON c.id = m.conversation_id`;
 
@@ -36,7 +37,7 @@ export function prepareStatements(db: Database.Database) {
       `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?`,
     ),
     getMembers: db.prepare<[string], MemberRow>(
-      `SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members
+      `SELECT ${MEMBER_COLUMNS} FROM members
        WHERE conversation_id = ? ORDER BY joined_at, user_id`,
     ),
 
@@ -44,20 +45,18 @@ export function prepareStatements(db: Database.Database) {
     countMembers: db.prepare<[string], number>('SELECT COUNT(*) FROM members WHERE conversation_id = ?').pluck(),
     /** The first owner and admins in view order (proto's view-members.ts): the owner, then admins by user id. */
     privilegedMembers: db.prepare<[string, number], MemberRow>(
-      `SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members
+      `SELECT ${MEMBER_COLUMNS} FROM members
        WHERE conversation_id = ? AND role IN ('owner', 'admin') ORDER BY role = 'owner' DESC, user_id LIMIT ?`,
     ),
     /** The first plain members by user id: the primary key's order, so the scan stops at the limit. */
     plainMembers: db.prepare<[string, number], MemberRow>(
-      `SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members
+      `SELECT ${MEMBER_COLUMNS} FROM members
        WHERE conversation_id = ? AND role = 'member' ORDER BY user_id LIMIT ?`,
     ),
-    memberRow: db.prepare<[string, string], MemberRow>(
-      'SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members WHERE conversation_id = ? AND user_id = ?',
-    ),
+    memberRow: db.prepare<[string, string], MemberRow>(`SELECT ${MEMBER_COLUMNS} FROM members WHERE conversation_id = ? AND user_id = ?`),
     /** listMembers: the primary key's range from the cursor ('' sorts before every user id). */
     memberPage: db.prepare<[string, string, number], MemberRow>(
-      `SELECT user_id, role, joined_at, read_seq, delivered_seq FROM members
+      `SELECT ${MEMBER_COLUMNS} FROM members
        WHERE conversation_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`,
     ),
 

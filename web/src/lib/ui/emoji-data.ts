@@ -16,12 +16,14 @@ let table: Promise<string> | undefined;
 
 /** The packed table; a failed fetch is not remembered, so the next picker tries again. */
 export function loadEmojiData(): Promise<string> {
-  table ??= fetch(url).then(
-    async (res) => {
+  table ??= fetch(url)
+    .then((res) => {
       if (!res.ok) throw new Error(`the emoji list did not load (HTTP ${res.status})`);
       return res.text();
-    },
-  );
-  table.catch(() => (table = undefined));
+    })
+    .catch((err: unknown) => {
+      table = undefined;
+      throw err;
+    });
   return table;
 }
