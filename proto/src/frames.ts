@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ID_PATTERN } from './subjects.js';
 import { type ProtocolLimits, DEFAULT_LIMITS, isMediaTypeAllowed, isValidEmoji } from './limits.js';
+import { DEFAULT_MEMBERS_LIMIT, MAX_MEMBERS_LIMIT, MAX_MENTIONS, MAX_PRESENCE_USER_IDS, MAX_SEARCH_LIMIT, MAX_SEARCH_QUERY_CHARS, MAX_USER_GET_IDS } from './request-limits.js';
 
 /**
  * The client → server request frames of docs/protocol.md as zod schemas. The
@@ -44,6 +45,7 @@ const messageSeqSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 export const ALL_OPS = [
   'ping',
   'user.search',
+  'user.get',
   'conversation.open_dm',
   'conversation.create_group',
   'conversation.list',
@@ -76,23 +78,6 @@ export const envelopeSchema = z.object({
 
 /** The group-wide mentions of message.send's `mentions` (docs/protocol.md, "Mentions"). */
 export const GROUP_MENTIONS = ['@all', '@here'] as const;
-/** Most entries one message's `mentions` may hold. */
-export const MAX_MENTIONS = 50;
-/** In a group with more members than this, only an owner or admin may mention '@all' or '@here'. */
-export const OPEN_GROUP_MENTION_MEMBERS = 50;
-
-/** Most users one `presence.get` may ask about (one bus request, one backend read). */
-export const MAX_PRESENCE_USER_IDS = 200;
-
-/** Most members one conversation.members page holds, and how many it holds by default. */
-export const MAX_MEMBERS_LIMIT = 500;
-export const DEFAULT_MEMBERS_LIMIT = 100;
-
-/** Longest message.search query, in characters. */
-export const MAX_SEARCH_QUERY_CHARS = 256;
-/** Most hits one message.search page holds. */
-export const MAX_SEARCH_LIMIT = 50;
-
 /** Builds the per-op argument schemas for a deployment's limits. */
 export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
   const attachment = z.object({
@@ -115,6 +100,8 @@ export function createOpSchemas(limits: ProtocolLimits = DEFAULT_LIMITS) {
   return {
     ping: z.object({}),
     'user.search': z.object({ prefix: stringOfUnits(64), limit: z.number().int().min(1).max(100).default(20) }),
+    // Protocol extension (docs/protocol.md, "Users by id").
+    'user.get': z.object({ userIds: z.array(userIdSchema).min(1).max(MAX_USER_GET_IDS, `at most ${MAX_USER_GET_IDS} user ids`) }),
     'conversation.open_dm': z.object({ userId: userIdSchema }),
     'conversation.create_group': z.object({
       title,

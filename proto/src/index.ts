@@ -5,6 +5,7 @@ export * from './shards.js';
 export * from './op-labels.js';
 export * from './limits.js';
 export * from './frames.js';
+export * from './request-limits.js';
 export * from './json.js';
 export * from './replies.js';
 export * from './view-members.js';

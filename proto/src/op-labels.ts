@@ -39,4 +39,5 @@ export const QUERY_OP_LABELS: Readonly<Record<QueryOp, string>> = {
   rooms: 'internal.rooms',
   verifyBotToken: 'internal.verify_bot_token',
   searchMessages: 'message.search',
+  getUsers: 'user.get',
 };

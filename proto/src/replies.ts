@@ -111,6 +111,7 @@ const empty = z.object({});
 export const OP_RESULT_SCHEMAS = {
   ping: z.object({ serverTime: z.number() }),
   'user.search': z.object({ users: z.array(userJsonSchema) }),
+  'user.get': z.object({ users: z.array(userJsonSchema) }),
   'conversation.open_dm': conversationResult,
   'conversation.create_group': conversationResult,
   'conversation.list': z.object({ conversations: z.array(conversationJsonSchema), next: z.string().nullable() }),

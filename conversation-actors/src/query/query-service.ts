@@ -1,6 +1,7 @@
 import {
   DEFAULT_LIMITS,
   MAX_SEARCH_LIMIT,
+  MAX_USER_GET_IDS,
   type ChatMessage,
   type Conversation,
   type MessageList,
@@ -104,6 +105,11 @@ export class QueryService {
       }
       case 'search':
         return { result: { $case: 'users', value: { users: await store.searchUsers(op.value.prefix, op.value.limit) } } };
+      case 'getUsers': {
+        // The gateway allows MAX_USER_GET_IDS; this bound only keeps another bus client from asking for everyone.
+        if (op.value.userIds.length > MAX_USER_GET_IDS) throw new BadRequestError(`getUsers takes at most ${MAX_USER_GET_IDS} user ids`);
+        return { result: { $case: 'users', value: { users: await store.getUsers([...new Set(op.value.userIds)]) } } };
+      }
       case 'list': {
         const page = await store.listUserConversations(caller.id, { limit: op.value.limit, before: op.value.before });
         return { result: { $case: 'page', value: { conversations: this.#bounded(page.conversations, caller.id), next: page.next ?? undefined } } };

@@ -104,6 +104,10 @@ export class ChatApiService {
         const page = r as { conversations: ConversationJson[]; next: string | null };
         return { conversations: page.conversations.map(conversationFromJson), next: page.next ?? undefined };
       }),
+      // Protocol extension (docs/protocol.md, "Users by id").
+      getUsers: this.#unary('user.get', (q) => ({ userIds: q.userIds }), (r) => ({
+        users: (r as OpResult<'user.get'>).users.map((u) => ({ id: u.id, name: u.name, bot: u.bot })),
+      })),
       // Protocol extension (docs/protocol.md, "Member paging").
       listMembers: this.#unary('conversation.members', (q) => ({ conversationId: q.conversationId, after: q.after, limit: q.limit }), (r) => {
         const page = r as OpResult<'conversation.members'>;

@@ -85,6 +85,13 @@ export function createOpHandlers(backend: BackendClient, clock: Clock, retry: Re
       return { users: r.value.users.map(userToJson) };
     },
 
+    // Protocol extension (docs/protocol.md, "Users by id").
+    'user.get': async (ctx, args) => {
+      const r = await backend.query({ caller: caller(ctx), op: { $case: 'getUsers', value: { userIds: args.userIds } } }, { trace: ctx.trace });
+      if (r.$case !== 'users') throw unexpected(r.$case);
+      return { users: r.value.users.map(userToJson) };
+    },
+
     'conversation.open_dm': (ctx, args) =>
       conversationResult(actor(ctx, dmConversationId(ctx.user.id, args.userId), { $case: 'openDm', value: { peer: { id: args.userId, name: '' } } })),
 

@@ -17,7 +17,7 @@ export const MEMBERS_PER_TOKEN = 10;
 
 /**
  * Messages of a page (`limit`) per extra token for the ops that read pages of
- * messages, conversations or members: a page of 25 costs a token on top of the
+ * messages, conversations or members (and users asked for by id, user.get): a page of 25 costs a token on top of the
  * frame's own. Reads are cheaper than writes (no fsync), but a full page is
  * a large reply to build and send.
  */
@@ -42,6 +42,8 @@ export function opCost<K extends ImplementedOp>(op: K, args: OpArgs<K>): number 
     case 'conversation.list':
     case 'conversation.members':
       return 1 + Math.floor((args as { limit: number }).limit / PAGE_ITEMS_PER_TOKEN);
+    case 'user.get':
+      return 1 + Math.floor((args as OpArgs<'user.get'>).userIds.length / PAGE_ITEMS_PER_TOKEN);
     default:
       return 1;
   }

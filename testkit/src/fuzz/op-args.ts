@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ALL_OPS, DEFAULT_LIMITS, ID_PATTERN, MAX_MEMBERS_LIMIT, MAX_MENTIONS, MAX_PRESENCE_USER_IDS, type ImplementedOp, type ProtocolLimits, USER_ID_PATTERN } from '@chat/proto';
+import { ALL_OPS, DEFAULT_LIMITS, ID_PATTERN, MAX_MEMBERS_LIMIT, MAX_MENTIONS, MAX_PRESENCE_USER_IDS, MAX_USER_GET_IDS, type ImplementedOp, type ProtocolLimits, USER_ID_PATTERN } from '@chat/proto';
 
 /**
  * Arguments every op of protocol v1 must accept (docs/protocol.md), written
@@ -70,6 +70,7 @@ export function validOpArgs(limits: ProtocolLimits = DEFAULT_LIMITS): { [K in Im
   return {
     ping: fc.constant({}),
     'user.search': fc.record({ prefix: stringUpTo(64), limit: fc.integer({ min: 1, max: 100 }) }, { requiredKeys: ['prefix'] }),
+    'user.get': fc.record({ userIds: fc.array(userIdArb, { minLength: 1, maxLength: MAX_USER_GET_IDS }) }),
     'conversation.open_dm': fc.record({ userId: userIdArb }),
     'conversation.create_group': fc.record({ title: titleArb(limits), members: fc.array(userIdArb, { maxLength: 5 }) }),
     'conversation.list': fc.record({ limit: fc.integer({ min: 1, max: 200 }), before: stringUpTo(512, 1) }, { requiredKeys: [] }),

@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Attachment, ChatMessage, Conversation, Member, SearchHit, UserIds } from "./model.js";
+import { Attachment, ChatMessage, Conversation, Member, SearchHit, User, UserIds } from "./model.js";
 
 export const protobufPackage = "chat.v1";
 
@@ -155,6 +155,16 @@ export interface ListConversationsResponse {
   conversations: Conversation[];
   /** Absent on the last page. */
   next?: string | undefined;
+}
+
+export interface GetUsersRequest {
+  /** 1 to 100 user ids. */
+  userIds: string[];
+}
+
+/** The known users among the request's ids, in no particular order. */
+export interface GetUsersResponse {
+  users: User[];
 }
 
 export interface ListMembersRequest {
@@ -2123,6 +2133,146 @@ export const ListConversationsResponse: MessageFns<ListConversationsResponse> = 
   },
 };
 
+function createBaseGetUsersRequest(): GetUsersRequest {
+  return { userIds: [] };
+}
+
+export const GetUsersRequest: MessageFns<GetUsersRequest> = {
+  encode(message: GetUsersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.userIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUsersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUsersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetUsersRequest {
+    return {
+      userIds: globalThis.Array.isArray(object?.userIds)
+        ? object.userIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.user_ids)
+        ? object.user_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetUsersRequest): unknown {
+    const obj: any = {};
+    if (message.userIds?.length) {
+      obj.userIds = message.userIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetUsersRequest>): GetUsersRequest {
+    return GetUsersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetUsersRequest>): GetUsersRequest {
+    const message = createBaseGetUsersRequest();
+    message.userIds = object.userIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetUsersResponse(): GetUsersResponse {
+  return { users: [] };
+}
+
+export const GetUsersResponse: MessageFns<GetUsersResponse> = {
+  encode(message: GetUsersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.users) {
+      User.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUsersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUsersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.users.push(User.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetUsersResponse {
+    return { users: globalThis.Array.isArray(object?.users) ? object.users.map((e: any) => User.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: GetUsersResponse): unknown {
+    const obj: any = {};
+    if (message.users?.length) {
+      obj.users = message.users.map((e) => User.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetUsersResponse>): GetUsersResponse {
+    return GetUsersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetUsersResponse>): GetUsersResponse {
+    const message = createBaseGetUsersResponse();
+    message.users = object.users?.map((e) => User.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseListMembersRequest(): ListMembersRequest {
   return { conversationId: "", after: undefined, limit: undefined };
 }
@@ -3560,6 +3710,19 @@ export const ChatApiService = {
     responseSerialize: (value: ListMembersResponse): Buffer => Buffer.from(ListMembersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListMembersResponse => ListMembersResponse.decode(value),
   },
+  /**
+   * user.get (protocol extension): names of up to 100 users by id; unknown
+   * ids are left out.
+   */
+  getUsers: {
+    path: "/chat.v1.ChatApi/GetUsers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetUsersRequest): Buffer => Buffer.from(GetUsersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetUsersRequest => GetUsersRequest.decode(value),
+    responseSerialize: (value: GetUsersResponse): Buffer => Buffer.from(GetUsersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetUsersResponse => GetUsersResponse.decode(value),
+  },
   /** conversation.list: most recent activity first, paged by `next`. */
   listConversations: {
     path: "/chat.v1.ChatApi/ListConversations" as const,
@@ -3659,6 +3822,11 @@ export interface ChatApiServer extends UntypedServiceImplementation {
    * members by ascending user id, paged by `next`; members only.
    */
   listMembers: handleUnaryCall<ListMembersRequest, ListMembersResponse>;
+  /**
+   * user.get (protocol extension): names of up to 100 users by id; unknown
+   * ids are left out.
+   */
+  getUsers: handleUnaryCall<GetUsersRequest, GetUsersResponse>;
   /** conversation.list: most recent activity first, paged by `next`. */
   listConversations: handleUnaryCall<ListConversationsRequest, ListConversationsResponse>;
   /** message.history: ascending seq. */
@@ -3881,6 +4049,25 @@ export interface ChatApiClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListMembersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * user.get (protocol extension): names of up to 100 users by id; unknown
+   * ids are left out.
+   */
+  getUsers(
+    request: GetUsersRequest,
+    callback: (error: ServiceError | null, response: GetUsersResponse) => void,
+  ): ClientUnaryCall;
+  getUsers(
+    request: GetUsersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetUsersResponse) => void,
+  ): ClientUnaryCall;
+  getUsers(
+    request: GetUsersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetUsersResponse) => void,
   ): ClientUnaryCall;
   /** conversation.list: most recent activity first, paged by `next`. */
   listConversations(

@@ -21,6 +21,15 @@ export interface SearchUsers {
   limit: number;
 }
 
+/**
+ * The known users among user_ids (protocol extension user.get): names for ids
+ * a client has met in views, messages and member pages. Unknown ids are left
+ * out of the reply.
+ */
+export interface GetUsers {
+  userIds: string[];
+}
+
 export interface ListConversations {
   limit: number;
   before?: string | undefined;
@@ -95,6 +104,7 @@ export interface QueryRequest {
     | { $case: "rooms"; value: ListRooms }
     | { $case: "verifyBotToken"; value: VerifyBotToken }
     | { $case: "searchMessages"; value: SearchMessages }
+    | { $case: "getUsers"; value: GetUsers }
     | undefined;
 }
 
@@ -310,6 +320,79 @@ export const SearchUsers: MessageFns<SearchUsers> = {
     const message = createBaseSearchUsers();
     message.prefix = object.prefix ?? "";
     message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetUsers(): GetUsers {
+  return { userIds: [] };
+}
+
+export const GetUsers: MessageFns<GetUsers> = {
+  encode(message: GetUsers, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.userIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUsers {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUsers();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetUsers {
+    return {
+      userIds: globalThis.Array.isArray(object?.userIds)
+        ? object.userIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.user_ids)
+        ? object.user_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetUsers): unknown {
+    const obj: any = {};
+    if (message.userIds?.length) {
+      obj.userIds = message.userIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetUsers>): GetUsers {
+    return GetUsers.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetUsers>): GetUsers {
+    const message = createBaseGetUsers();
+    message.userIds = object.userIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -1096,6 +1179,9 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       case "searchMessages":
         SearchMessages.encode(message.op.value, writer.uint32(138).fork()).join();
         break;
+      case "getUsers":
+        GetUsers.encode(message.op.value, writer.uint32(146).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1185,6 +1271,14 @@ export const QueryRequest: MessageFns<QueryRequest> = {
             message.op = { $case: "searchMessages", value: SearchMessages.decode(reader, reader.uint32()) };
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.op = { $case: "getUsers", value: GetUsers.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1222,6 +1316,10 @@ export const QueryRequest: MessageFns<QueryRequest> = {
         ? { $case: "searchMessages", value: SearchMessages.fromJSON(object.searchMessages) }
         : isSet(object.search_messages)
         ? { $case: "searchMessages", value: SearchMessages.fromJSON(object.search_messages) }
+        : isSet(object.getUsers)
+        ? { $case: "getUsers", value: GetUsers.fromJSON(object.getUsers) }
+        : isSet(object.get_users)
+        ? { $case: "getUsers", value: GetUsers.fromJSON(object.get_users) }
         : undefined,
     };
   },
@@ -1247,6 +1345,8 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       obj.verifyBotToken = VerifyBotToken.toJSON(message.op.value);
     } else if (message.op?.$case === "searchMessages") {
       obj.searchMessages = SearchMessages.toJSON(message.op.value);
+    } else if (message.op?.$case === "getUsers") {
+      obj.getUsers = GetUsers.toJSON(message.op.value);
     }
     return obj;
   },
@@ -1305,6 +1405,12 @@ export const QueryRequest: MessageFns<QueryRequest> = {
       case "searchMessages": {
         if (object.op?.value !== undefined && object.op?.value !== null) {
           message.op = { $case: "searchMessages", value: SearchMessages.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "getUsers": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "getUsers", value: GetUsers.fromPartial(object.op.value) };
         }
         break;
       }

@@ -1,0 +1,24 @@
+// The numeric bounds of protocol requests, with no imports and no code: the
+// one definition that both the server's schemas (frames.ts) and the clients
+// (@chat/client, through the `@chat/proto/request-limits` subpath) read,
+// without pulling the schemas into a web bundle.
+
+/** Most entries one message's `mentions` may hold. */
+export const MAX_MENTIONS = 50;
+/** In a group with more members than this, only an owner or admin may mention '@all' or '@here'. */
+export const OPEN_GROUP_MENTION_MEMBERS = 50;
+
+/** Most users one `presence.get` may ask about (one bus request, one backend read). */
+export const MAX_PRESENCE_USER_IDS = 200;
+
+/** Most members one conversation.members page holds, and how many it holds by default. */
+export const MAX_MEMBERS_LIMIT = 500;
+export const DEFAULT_MEMBERS_LIMIT = 100;
+
+/** Most user ids one `user.get` may ask about (docs/protocol.md, "Users by id"). */
+export const MAX_USER_GET_IDS = 100;
+
+/** Longest message.search query, in characters. */
+export const MAX_SEARCH_QUERY_CHARS = 256;
+/** Most hits one message.search page holds. */
+export const MAX_SEARCH_LIMIT = 50;
