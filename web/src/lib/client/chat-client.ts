@@ -1,21 +1,31 @@
 import type { Connection } from '@chat/client';
-import { type Attachment, type Conversation, type HelloEvent, type Message, type OpResults, type Role, RequestError, type ServerEvent, type User } from '@chat/client';
+import {
+  type Attachment,
+  type Conversation,
+  DEFAULT_MEMBERS_LIMIT,
+  type HelloEvent,
+  MAX_PRESENCE_USER_IDS,
+  type Message,
+  type OpResults,
+  type Role,
+  RequestError,
+  type ServerEvent,
+  type User,
+} from '@chat/client';
 import { OfflineSession } from '../offline/offline-session.js';
 import type { OfflineStore } from '../offline/offline-store.js';
 import { ChatState, type GapToFill } from '../state/chat-state.js';
 import { TypingThrottle } from '../state/typing.js';
+import { NameResolver } from './name-resolver.js';
 import { sendRetryDelay } from './send-retry.js';
 
 /** A hole bigger than this is not filled after a reconnect: the older part is dropped and loads on scroll. */
 const MAX_GAP_FILL = 1_000;
 const HISTORY_PAGE = 50;
-const MAX_PRESENCE_IDS = 200;
 /** Most messages loaded to bring a search hit into an open conversation (pages of REVEAL_PAGE). */
 const MAX_REVEAL = 5_000;
 const REVEAL_PAGE = 200;
 const SEARCH_PAGE = 20;
-/** Members one conversation.members page brings (the protocol's default page). */
-const MEMBER_PAGE = 100;
 /** Most pages of conversation.list read to check the conversations an offline start showed (200 each). */
 const MAX_LIST_PAGES = 20;
 
@@ -76,6 +86,8 @@ export class ChatClient {
   #typingTimer: ReturnType<typeof setInterval> | undefined;
   readonly #unsubscribe: (() => void)[] = [];
   #syncRun = 0;
+  /** Names for the ids shown without one (ChatState.onUnknownName). */
+  readonly #names: NameResolver;
 
   constructor(
     readonly connection: Connection,
@@ -90,6 +102,8 @@ export class ChatClient {
     };
     this.#offline = options.offline;
     this.state = new ChatState(this.#o.now);
+    this.#names = new NameResolver(connection, (id) => this.state.hasName(id), (users) => this.state.rememberUsers(users));
+    this.state.onUnknownName((id) => this.#names.want([id]));
     this.#unsubscribe.push(
       connection.onReady((hello) => void this.#onReady(hello)),
       connection.onEvent((ev) => this.#onEvent(ev)),
@@ -133,6 +147,7 @@ export class ChatClient {
     this.#stopped = true;
     // Unsubscribed first (the offline session's too): clearing the state below must not empty the outbox.
     for (const off of this.#unsubscribe.splice(0)) off();
+    this.state.onUnknownName(undefined);
     clearInterval(this.#typingTimer);
     this.connection.stop();
     this.state.clear();
@@ -155,7 +170,7 @@ export class ChatClient {
         this.#markDeliveredEverywhere();
         if (this.#active) this.markRead(this.#active);
         void this.refreshPresence();
-        void this.resolveNames();
+        this.resolveNames();
       } catch (err) {
         // A dropped connection reconnects and runs all of this again.
         if (!(err instanceof RequestError && (err.code === 'disconnected' || err.code === 'offline'))) throw err;
@@ -283,7 +298,7 @@ export class ChatClient {
         return;
       case 'conversation.updated':
         s.upsertConversation(ev.conversation);
-        void this.resolveNames();
+        this.resolveNames();
         void this.#presenceOfNewMembers(ev.conversation);
         return;
       case 'conversation.removed':
@@ -423,7 +438,7 @@ export class ChatClient {
    * change), and learns their names and presence as a view's members'.
    * Resolves with whether more remain. A view that lists everyone needs none.
    */
-  async loadMembers(conversationId: string, limit = MEMBER_PAGE): Promise<boolean> {
+  async loadMembers(conversationId: string, limit = DEFAULT_MEMBERS_LIMIT): Promise<boolean> {
     const conversation = this.state.conversation(conversationId);
     if (!conversation?.membersTruncated) return false;
     const after = this.state.memberCursor(conversation);
@@ -431,7 +446,7 @@ export class ChatClient {
     const page = await this.connection.members(conversationId, { after, limit });
     this.state.addMemberPage(conversationId, conversation.changeSeq, page.members, page.next);
     const ids = page.members.map((m) => m.userId);
-    void this.#resolveNamesOf(ids.filter((id) => !this.state.hasName(id)));
+    this.#names.want(ids);
     void this.#askPresence(ids.filter((id) => id !== this.state.me?.id && !this.state.presenceOf(id)));
     return page.next !== null;
   }
@@ -470,7 +485,7 @@ export class ChatClient {
   async #conversationReply(reply: Promise<{ conversation: Conversation }>): Promise<Conversation> {
     const { conversation } = await reply;
     this.state.upsertConversation(conversation);
-    void this.resolveNames();
+    this.resolveNames();
     void this.#presenceOfNewMembers(conversation);
     return conversation;
   }
@@ -493,7 +508,7 @@ export class ChatClient {
   }
 
   async #askPresence(ids: string[]): Promise<void> {
-    const userIds = ids.slice(0, MAX_PRESENCE_IDS);
+    const userIds = ids.slice(0, MAX_PRESENCE_USER_IDS);
     if (userIds.length === 0 || !this.connection.online) return;
     try {
       const { presence } = await this.connection.request('presence.get', { userIds });
@@ -503,27 +518,11 @@ export class ChatClient {
     }
   }
 
-  /**
-   * Learns the display names of members the client has not seen in a
-   * search yet. The protocol has no lookup by id; dev-login ids derive from
-   * names, so a prefix search on the id finds the user in practice.
-   */
-  async resolveNames(): Promise<void> {
-    const unknown = new Set<string>();
-    for (const c of this.state.conversations()) for (const m of c.members) if (!this.state.hasName(m.userId)) unknown.add(m.userId);
-    await this.#resolveNamesOf([...unknown]);
-  }
-
-  /** resolveNames for the given ids (at most 20 searches a call). */
-  async #resolveNamesOf(ids: readonly string[]): Promise<void> {
-    for (const id of ids.slice(0, 20)) {
-      try {
-        const { users } = await this.connection.request('user.search', { prefix: id.replace(/-/g, ' '), limit: 20 });
-        this.state.rememberUsers(users);
-      } catch {
-        return;
-      }
-    }
+  /** Looks up the display names of the members the client holds without one (user.get, in the background). */
+  resolveNames(): void {
+    const ids: string[] = [];
+    for (const c of this.state.conversations()) for (const m of c.members) ids.push(m.userId);
+    this.#names.want(ids);
   }
 
   // --- messages --------------------------------------------------------

@@ -50,6 +50,7 @@ export class ChatState {
   /** Thread replies loaded with `message.thread`, per `conversationId/root` (see threadMessages). */
   readonly #threads = new Map<string, Map<number, Message>>();
   readonly #names = new Map<string, string>();
+  #onUnknownName: ((userId: string) => void) | undefined;
   /** Ids of the users known to be bots (from `bot: true` in user objects), for the badge. */
   readonly #bots = new Set<string>();
   readonly #presence = new Map<string, PresenceInfo>();
@@ -131,8 +132,20 @@ export class ChatState {
     return this.#presence.get(userId);
   }
 
+  /** The user's display name; the id itself while none is known (and the unknown-name listener hears of it). */
   nameOf(userId: string): string {
-    return this.#names.get(userId) ?? userId;
+    const name = this.#names.get(userId);
+    if (name !== undefined) return name;
+    this.#onUnknownName?.(userId);
+    return userId;
+  }
+
+  /**
+   * Who hears of every id nameOf had no name for (the client asks the server,
+   * NameResolver), so a name missing anywhere it is shown gets looked up.
+   */
+  onUnknownName(listener: ((userId: string) => void) | undefined): void {
+    this.#onUnknownName = listener;
   }
 
   /** Whether the user is a bot account, as far as the user objects seen so far say. */
