@@ -27,7 +27,8 @@ export interface EventPublisherOptions {
  * per member. (`typing` takes the same road, published by the presence
  * service.) Per-user events (a member's own view of a conversation, its
  * removal) go to that user's subject; a membership change goes to the
- * conversation's subject for the members who stay, as one ConversationViews.
+ * conversation's subject for the members who stay, as a ConversationViews
+ * (or a few, for a group too big for one bus message).
  *
  * Per-publisher bus ordering keeps a conversation's events in seq order, and
  * a member's conversation.updated (which makes their gateway join the
@@ -178,8 +179,9 @@ export class EventPublisher {
       this.#failures?.inc({ event: kind });
       // The size only when the bus has a limit: in process it would cost an encode for nothing.
       const limit = this.#bus.maxPayload();
-      const bytes = Number.isFinite(limit) ? payloadBytes(payload).length : undefined;
-      this.#log.error({ err, conversationId, subject, event: kind, bytes, maxPayload: limit }, 'could not publish an event: its recipients miss it until they sync');
+      const bounded = Number.isFinite(limit);
+      const sizes = bounded ? { bytes: payloadBytes(payload).length, maxPayload: limit } : {};
+      this.#log.error({ err, conversationId, subject, event: kind, ...sizes }, 'could not publish an event: its recipients miss it until they sync');
     }
   }
 }
