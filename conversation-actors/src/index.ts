@@ -47,3 +47,4 @@ export { ChangeNoticeStore } from './search/change-notice-store.js';
 export { Indexer, type IndexerOptions } from './indexer/indexer.js';
 export { IndexerMetrics } from './indexer/indexer-metrics.js';
 export type { IndexerCatchUp, CaughtUp } from './indexer/catch-up-scheduler.js';
+export { chunkConversationViews } from './actor/views-chunks.js';

@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '@chat/platform';
 
+/** The event kinds (Event.kind's cases) actors publish: chat_event_publish_failures_total's label values. */
+export const PUBLISHED_EVENTS = ['messageNew', 'messageUpdated', 'messageDelta', 'threadUpdated', 'receipt', 'conversationUpdated', 'conversationViews', 'conversationRemoved'] as const;
+
 /** The conversation actors' Prometheus metrics, registered on the process registry. */
 export class ActorMetrics {
   readonly requests: Counter<'op' | 'outcome'>;
@@ -18,6 +21,7 @@ export class ActorMetrics {
   readonly shardAcquisitions: Counter<'reason'>;
   readonly storeErrors: Counter<'kind'>;
   readonly storeWritable: Gauge;
+  readonly eventPublishFailures: Counter<'event'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -94,6 +98,13 @@ export class ActorMetrics {
     for (const reason of ['lost', 'expired']) this.shardsLost.inc({ reason }, 0);
     for (const reason of ['free', 'takeover', 'adopted']) this.shardAcquisitions.inc({ reason }, 0);
     for (const kind of ['unavailable', 'fenced', 'conflict', 'other']) this.storeErrors.inc({ kind }, 0);
+    this.eventPublishFailures = new Counter({
+      name: 'chat_event_publish_failures_total',
+      help: 'Events the bus refused after their change was stored (bigger than the server max_payload, bus closed): their recipients miss them until they sync. By event kind.',
+      labelNames: ['event'],
+      registers,
+    });
+    for (const event of PUBLISHED_EVENTS) this.eventPublishFailures.inc({ event }, 0);
     this.messagesStored = new Counter({
       name: 'chat_messages_stored_total',
       help: 'Messages durably stored and acknowledged.',

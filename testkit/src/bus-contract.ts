@@ -110,6 +110,23 @@ export function runBusContract(name: string, create: () => Promise<{ bus: Bus; c
       expect(seen).toEqual(['0']);
     });
 
+    it('says its message limit: a body of exactly maxPayload() bytes goes through, one byte more is refused at publish and never delivered', async () => {
+      const limit = bus.maxPayload();
+      expect(limit).toBeGreaterThan(0);
+      // Unlimited (in process): nothing to refuse. Beyond 16 MiB the test would only measure memory.
+      if (limit === Number.POSITIVE_INFINITY || limit > 16 * 1024 * 1024) return;
+      const subject = uniqueSubject();
+      const inbox = collect(bus, subject);
+      expect(() => bus.publish(subject, new Uint8Array(limit + 1))).toThrow(RangeError);
+      bus.publish(subject, new Uint8Array(limit).fill(7));
+      bus.publish(subject, encode('after'));
+      const [big, after] = await inbox.waitFor(2);
+      expect(big!.data.length).toBe(limit);
+      expect(decode(after!.data)).toBe('after');
+      await settle(bus);
+      expect(inbox.messages).toHaveLength(2);
+    });
+
     it('keeps one publisher’s order for each subscriber over thousands of messages', async () => {
       const subject = uniqueSubject();
       const count = 3000;

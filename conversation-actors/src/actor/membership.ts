@@ -197,8 +197,9 @@ export async function changeMembership(
 
 /**
  * The events of a stored change, published after the reply: the members who
- * were already members get their views in one ConversationViews on the
- * conversation's subject (one bus message, however big the group), each new
+ * were already members get their views as ConversationViews on the
+ * conversation's subject (one bus message, or a few for a group whose marks
+ * exceed the bus's message limit: EventPublisher splits them), each new
  * member their own conversation.updated on their subject (which makes their
  * gateways follow the conversation), each removed user conversation.removed.
  */

@@ -50,7 +50,7 @@ export class ActorHost implements OwnershipListener {
   readonly #newShards = new Set<number>();
 
   constructor(private readonly options: ActorHostOptions) {
-    this.#events = new EventPublisher(options.bus, options.limits.viewMembers);
+    this.#events = new EventPublisher({ bus: options.bus, viewMembers: options.limits.viewMembers, logger: options.logger, failures: options.metrics.eventPublishFailures });
     options.metrics.shardsTotal.set(options.shardCount);
   }
 

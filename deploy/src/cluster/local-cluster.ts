@@ -78,6 +78,8 @@ export interface LocalClusterOptions {
    * (LEASE_REPLICAS, CHANGES_REPLICAS, unless `env` sets them). Not with `natsConfig`.
    */
   natsNodes?: number;
+  /** The nats-server's `max_payload` in bytes (default nats-server's, 1 MiB). Not with `natsConfig` or `natsNodes`. */
+  natsMaxPayload?: number;
   /** Environment of one role's processes on top of `env`: its NATS credentials and TLS files, say. */
   roleEnv?: (role: Role) => Record<string, string>;
 }
@@ -117,6 +119,7 @@ export class LocalCluster {
     if (presence > 1 && !options.redis) throw new RangeError('more than one presence instance needs redis: in memory each would know only part of the sessions');
     const natsNodes = options.natsNodes ?? 1;
     if (natsNodes > 1 && options.natsConfig) throw new RangeError('a NATS cluster (natsNodes above 1) cannot be started from a natsConfig file');
+    if (natsNodes > 1 && options.natsMaxPayload !== undefined) throw new RangeError('natsMaxPayload is for a single nats-server');
     mkdirSync(options.dataDir, { recursive: true });
     const natsCluster =
       natsNodes > 1
@@ -126,6 +129,7 @@ export class LocalCluster {
               jetstream: options.natsConfig === undefined,
               ownProcessGroup: true,
               ...(options.natsConfig ? { configFile: options.natsConfig.file, env: options.natsConfig.env ?? {} } : {}),
+              ...(options.natsMaxPayload !== undefined ? { maxPayload: options.natsMaxPayload } : {}),
             }),
           );
     let redis: RedisServerProcess | undefined;

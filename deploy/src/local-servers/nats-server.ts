@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ServerProcess, findBinary, freePort, startServerProcess } from './server-process.js';
 
 /** Options of {@link startNatsServer}. */
@@ -24,6 +26,12 @@ export interface NatsServerOptions {
   env?: Record<string, string>;
   /** Join a cluster (nats-cluster.ts): this server's name, its route port, and the other members' route URLs. */
   cluster?: NatsClusterMembership;
+  /**
+   * The server's `max_payload` in bytes (default nats-server's, 1 MiB), set
+   * through a configuration file the server's directory holds. Not with
+   * `configFile`: put it in that file instead.
+   */
+  maxPayload?: number;
 }
 
 /** One server's place in a NATS cluster. */
@@ -57,12 +65,14 @@ export interface NatsServerProcess extends ServerProcess {
  */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerProcess> {
   const jetstream = options.jetstream ?? true;
+  if (options.maxPayload !== undefined && options.configFile !== undefined) throw new RangeError('maxPayload goes into the configFile when there is one');
   const monitorPort = await freePort();
   const server = await startServerProcess({
     name: 'nats-server',
     binary: findBinary('nats-server', 'nats-server'),
     args: (port, dir) => [
       ...(options.configFile !== undefined ? ['-c', options.configFile] : []),
+      ...(options.maxPayload !== undefined ? ['-c', maxPayloadConfig(dir, options.maxPayload)] : []),
       ...['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort)],
       ...(jetstream ? ['-js', '-sd', dir] : []),
       ...(options.cluster ? clusterArgs(options.cluster) : []),
@@ -76,4 +86,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
 
 function clusterArgs(c: NatsClusterMembership): string[] {
   return ['--server_name', c.serverName, '--cluster_name', c.name, '--cluster', `nats://127.0.0.1:${c.routePort}`, '--routes', c.routes.join(',')];
+}
+
+/** A configuration file in `dir` that sets only max_payload (nats-server has no flag for it). */
+function maxPayloadConfig(dir: string, bytes: number): string {
+  if (!Number.isInteger(bytes) || bytes < 1) throw new RangeError(`max_payload must be a positive number of bytes, not ${bytes}`);
+  const file = join(dir, 'max-payload.conf');
+  writeFileSync(file, `max_payload: ${bytes}\n`);
+  return file;
 }

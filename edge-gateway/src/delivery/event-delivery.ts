@@ -249,16 +249,21 @@ export class EventDelivery {
     }
   }
 
-  /** Each local member's own conversation.updated; a member not in the change's marks (just removed) gets none. */
+  /**
+   * Each local member's own conversation.updated, for the members whose marks
+   * this event carries: a member not in them (just removed) gets none. A big
+   * group's change comes as several such events with disjoint marks (the
+   * actor splits them to the bus's limit), so each member gets one frame per
+   * change, from whichever holds their marks; the walk is over the marks, so
+   * the chunks of one change cost the group's size once, not once each.
+   */
   #deliverViews(members: ReadonlySet<string>, views: ConversationViews): void {
     if (!views.shared) return;
-    const marks = new Map(views.marks.map((m) => [m.userId, m]));
     let frameFor: ((m: MemberMarks) => string) | undefined;
-    for (const userId of members) {
-      const mine = marks.get(userId);
-      if (!mine) continue;
+    for (const mine of views.marks) {
+      if (!members.has(mine.userId)) continue;
       frameFor ??= memberViewFrames(views.shared);
-      this.#toUser(userId, frameFor(mine), 0);
+      this.#toUser(mine.userId, frameFor(mine), 0);
     }
   }
 

@@ -97,6 +97,15 @@ export interface Bus {
   /** Connected and able to carry messages. */
   isReady(): boolean;
   /**
+   * The largest message publish() and respond() carry now, in bytes: the body
+   * plus its encoded headers. A bigger one makes publish() throw a RangeError
+   * and nothing is sent. `Infinity` when the bus has no limit (the in-process
+   * bus hands objects over without encoding them). Over NATS it is the
+   * connected server's `max_payload`, which may change when the bus
+   * reconnects to another server: read it at each publish, do not keep it.
+   */
+  maxPayload(): number;
+  /**
    * Calls `listener` each time the bus has reconnected after losing its
    * connection: messages published to this process meanwhile were lost, so
    * state kept from them may be stale. Returns a function that unregisters it.

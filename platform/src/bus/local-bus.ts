@@ -42,6 +42,11 @@ export class LocalBus implements Bus {
     return !this.#closed;
   }
 
+  /** No limit: nothing is encoded or framed in process (a limit would only make publishers measure). */
+  maxPayload(): number {
+    return Number.POSITIVE_INFINITY;
+  }
+
   onReconnect(): () => void {
     return noop; // never disconnected
   }

@@ -47,6 +47,8 @@ export interface NatsBusOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** nats-server's own default max_payload (1 MiB), assumed while the connection has no server INFO. */
+const NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 /** Reconnect pause; nats.js adds up to RECONNECT_JITTER_MS so a restarted server is not hit by every client at once. */
 const RECONNECT_TIME_WAIT_MS = 250;
 const RECONNECT_JITTER_MS = 100;
@@ -131,6 +133,11 @@ export class NatsBus implements Bus {
 
   isReady(): boolean {
     return this.#state === 'connected';
+  }
+
+  /** The connected server's max_payload (its INFO); nats-server's default while none is known. */
+  maxPayload(): number {
+    return this.connection.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD;
   }
 
   publish(subject: string, data: BusPayload, headers?: BusHeaders): void {

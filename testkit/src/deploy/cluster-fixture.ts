@@ -38,6 +38,8 @@ export function useCluster() {
       roleEnv?: LocalClusterOptions['roleEnv'];
       /** nats-servers in one JetStream cluster (LocalClusterOptions.natsNodes). */
       natsNodes?: number;
+      /** The nats-server's max_payload (LocalClusterOptions.natsMaxPayload). */
+      natsMaxPayload?: number;
     } = {},
   ): Promise<LocalCluster> => {
     const dir = tempDir('chat-cluster-');
@@ -53,6 +55,7 @@ export function useCluster() {
       ...(options.natsConfig ? { natsConfig: options.natsConfig } : {}),
       ...(options.roleEnv ? { roleEnv: options.roleEnv } : {}),
       ...(options.natsNodes ? { natsNodes: options.natsNodes } : {}),
+      ...(options.natsMaxPayload ? { natsMaxPayload: options.natsMaxPayload } : {}),
     });
     return cluster;
   };

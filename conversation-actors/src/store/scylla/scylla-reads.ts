@@ -112,7 +112,9 @@ async function unreadCounts(s: ScyllaSession, head: HeadRow, marks: { userId: st
   const pending = marks.filter((m) => m.readSeq < head.lastSeq);
   for (const m of marks) counts.set(m.userId, { unread: 0, mentions: 0 });
   if (pending.length === 0) return counts;
-  const lowest = Math.min(...pending.map((m) => m.readSeq));
+  // A loop, not Math.min(...): a spread of 100,000 marks can overflow the stack.
+  let lowest = head.lastSeq;
+  for (const m of pending) lowest = Math.min(lowest, m.readSeq);
   const { from, rows } = await unreadRows(s, head.id, lowest, head.lastSeq);
   for (const m of pending) {
     // Messages between the mark and the exact window are counted without
@@ -129,10 +131,10 @@ async function unreadCounts(s: ScyllaSession, head: HeadRow, marks: { userId: st
   return counts;
 }
 
-/** The view of `userId`, a member, given what was read. */
+/** The view of `userId`, a member, given what was read; `members` is shared by every view of one read (only encoded, never changed). */
 function toView(
   head: HeadRow,
-  members: MemberRecord[],
+  members: Conversation['members'],
   lastMessage: ChatMessage | undefined,
   me: MemberRecord,
   counts: { unread: number; mentions: number },
@@ -141,7 +143,7 @@ function toView(
     id: head.id,
     kind: head.kind,
     title: head.title ?? undefined,
-    members: members.map((m) => ({ userId: m.userId, role: m.role, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq })),
+    members,
     createdAt: head.createdAt,
     lastSeq: head.lastSeq,
     lastMessage,
@@ -177,7 +179,9 @@ export async function readMemberViews(
     head.lastSeq > 0 ? readQuotedMessage(s, conversationId, head.lastSeq) : Promise.resolve(undefined),
     unreadCounts(s, head, wanted),
   ]);
-  return wanted.map((me) => ({ userId: me.userId, view: toView(head, sorted, lastMessage, me, unread.get(me.userId) ?? { unread: 0, mentions: 0 }) }));
+  // One list for every view: a copy per view was quadratic in the group's size (10^10 entries at 100,000 members).
+  const listed = sorted.map((m) => ({ userId: m.userId, role: m.role, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq }));
+  return wanted.map((me) => ({ userId: me.userId, view: toView(head, listed, lastMessage, me, unread.get(me.userId) ?? { unread: 0, mentions: 0 }) }));
 }
 
 /** The ids of a user's conversations (one partition of user_conversations). */

@@ -101,6 +101,12 @@ export function prepareStatements(db: Database.Database) {
                 AND EXISTS (SELECT 1 FROM json_each(mentions) WHERE value IN (@userId, '@all', '@here'))) AS mentions
        FROM messages WHERE conversation_id = @conversationId AND seq > @readSeq AND sender_id <> @userId AND deleted = 0`,
     ),
+    /** countUnread's rows for many members at once (sqlite-unread.ts): the messages after `afterSeq` that count. */
+    unreadRows: db
+      .prepare<[string, number], [number, string, string | null]>(
+        'SELECT seq, sender_id, mentions FROM messages WHERE conversation_id = ? AND seq > ? AND deleted = 0 ORDER BY seq',
+      )
+      .raw(),
     viewOf: db.prepare<[string, string], ViewRow>(`${VIEW_FROM} WHERE m.user_id = ? AND m.conversation_id = ?`),
     // Keyset pages: the row value comparison matches the ORDER BY exactly, so
     // pages neither repeat nor skip ties on last_activity_at.

@@ -3,6 +3,7 @@ import type { ConversationRecord, MemberView } from '../store.js';
 import { type ConversationRow, type MemberRow, type ViewRow, toMemberRecord, toMessage } from './sqlite-rows.js';
 import type { Statements } from './sqlite-statements.js';
 import { resolveQuotesSync } from '../quotes.js';
+import { type UnreadCounts, unreadCounts } from './sqlite-unread.js';
 
 /** One stored message, unquoted (a quote's original), or undefined. */
 export function readOne(s: Statements, conversationId: string, seq: number): ChatMessage | undefined {
@@ -61,7 +62,8 @@ function boundedMembers(s: Statements, conversationId: string, userId: string, l
 /**
  * The conversation as each of `userIds` that is a member sees it; non-members
  * and repeats are left out, and an unknown conversation gives none. The
- * members and the last message are read once for every user.
+ * members, the last message and the unread messages (unreadCounts) are read
+ * once for every user.
  */
 export function readMemberViews(s: Statements, conversationId: string, userIds: readonly string[]): MemberView[] {
   const row = s.getConversation.get(conversationId);
@@ -71,13 +73,13 @@ export function readMemberViews(s: Statements, conversationId: string, userIds: 
   const lastMessage = readLastMessage(s, row);
   // Shared by every view: they are only encoded, never changed.
   const members = rows.map(memberOfView);
-  const views: MemberView[] = [];
+  const wanted: MemberRow[] = [];
   for (const userId of new Set(userIds)) {
     const member = byUser.get(userId);
-    if (!member) continue;
-    views.push({ userId, view: toView(s, row, members, lastMessage, member, userId) });
+    if (member) wanted.push(member);
   }
-  return views;
+  const counts = unreadCounts(s, row.id, row.last_seq, wanted.map((m) => ({ userId: m.user_id, readSeq: m.read_seq })));
+  return wanted.map((m) => ({ userId: m.user_id, view: toView(s, row, members, lastMessage, m, m.user_id, counts.get(m.user_id)) }));
 }
 
 function readLastMessage(s: Statements, row: ConversationRow): ChatMessage | undefined {
@@ -86,7 +88,10 @@ function readLastMessage(s: Statements, row: ConversationRow): ChatMessage | und
   return resolveQuotesSync([toMessage(last)], (seq) => readOne(s, row.id, seq))[0];
 }
 
-/** The view of one member, whose marks are `marks`; unread leaves out the member's own and deleted messages. */
+/**
+ * The view of one member, whose marks are `marks`; unread leaves out the
+ * member's own and deleted messages. `known`: the counts read already.
+ */
 function toView(
   s: Statements,
   row: ConversationRow,
@@ -94,8 +99,9 @@ function toView(
   lastMessage: ChatMessage | undefined,
   marks: { read_seq: number; delivered_seq: number },
   userId: string,
+  known?: UnreadCounts,
 ): Conversation {
-  const counts = s.countUnread.get({ conversationId: row.id, readSeq: marks.read_seq, userId });
+  const counts = known ?? s.countUnread.get({ conversationId: row.id, readSeq: marks.read_seq, userId });
   return {
     id: row.id,
     kind: row.kind,
