@@ -27,6 +27,7 @@ export type UnaryRpc =
   | 'getConversation'
   | 'listConversations'
   | 'listMembers'
+  | 'getUsers'
   | 'history'
   | 'thread'
   | 'search';

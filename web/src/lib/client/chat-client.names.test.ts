@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { devLogin } from '@chat/client';
+import { type User, devLogin } from '@chat/client';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
 import { ChatClient } from './chat-client.js';
 import { devConnection, until } from './test-connection.js';
@@ -24,7 +24,7 @@ describe('ChatClient names by id', () => {
   it('knows the name of every member of a 30-member group it joins, without a search', async () => {
     const owner = await signIn('Nm Owner');
     const joiner = await signIn('Nm Joiner');
-    const others = [];
+    const others: User[] = [];
     for (let i = 0; i < 28; i++) others.push((await devLogin(`Nm Person ${i}`, sys.system().baseUrl)).user);
     try {
       const group = await owner.client.createGroup('Names', [joiner.user.id, ...others.map((u) => u.id)]);
