@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * Smoke run of the floor bench (floor.ts): each stage relays every message of
  * a few DM pairs to its partner and reports the relay's CPU per delivered
- * message. No timing thresholds: it is measured, not asserted.
+ * message; grpc-floor (grpc-floor.ts) answers every unary call. No timing
+ * thresholds: they are measured, not asserted.
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -22,6 +23,19 @@ describe('bench floor', () => {
     expect(delivered).toBeGreaterThan(150); // 10 senders × 20/s × 1 s, less the window's edges
     expect(run.stdout).toMatch(/lost 0\n/);
     expect(run.stdout).toMatch(/relay process cpu \d+\.\d+ s = \d+\.\d µs per delivered message/);
+  });
+
+  it('grpc-floor: answers every call and reports call latency and CPU per call', () => {
+    const run = spawnSync(process.execPath, ['bench/run.mjs', 'grpc-floor', '--rate', '100', '--callers', '10', '--duration', '1', '--warmup', '0.5', '--p99-ms', '1000'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/call → reply p50 \d+\.\d+ ms, p90 \d+\.\d+ ms, p99 \d+\.\d+ ms, max \d+\.\d ms; errors 0\n/);
+    expect(run.stdout).toMatch(/server process cpu \d+\.\d+ s = \d+\.\d µs per call/);
+    expect(run.stdout).toContain('PASS: call p99');
   });
 
   it('refuses an unknown stage with its usage', () => {

@@ -5,6 +5,7 @@ import { Client, type Login, devLogin } from './client.js';
 import { ServerCpu } from './server-cpu.js';
 import type { Histogram } from 'hdr-histogram-js';
 import { newHistogram, recordMs, summarize } from './stats.js';
+import { paced, sleep } from './pacing.js';
 
 /**
  * Issue 14's gRPC targets, measured end to end: callers on the gRPC API,
@@ -77,7 +78,6 @@ function options() {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const wall = () => performance.timeOrigin + performance.now();
 
 interface Pair {
@@ -111,18 +111,6 @@ async function pairs(o: ReturnType<typeof options>, count: number, onEvent: (fra
     );
   }
   return out;
-}
-
-/** Runs `tick` every `intervalMs` (catching up when late) until `until`. */
-async function paced(intervalMs: number, until: number, tick: () => void): Promise<void> {
-  let next = performance.now();
-  while (performance.now() < until) {
-    tick();
-    next += intervalMs;
-    const wait = next - performance.now();
-    if (wait > 1) await sleep(wait);
-    else if (wait < -1000) next = performance.now(); // far behind: stop catching up
-  }
 }
 
 function line(name: string, h: Histogram): string {
