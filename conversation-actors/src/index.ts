@@ -48,3 +48,4 @@ export { Indexer, type IndexerOptions } from './indexer/indexer.js';
 export { IndexerMetrics } from './indexer/indexer-metrics.js';
 export type { IndexerCatchUp, CaughtUp } from './indexer/catch-up-scheduler.js';
 export { chunkConversationViews } from './actor/views-chunks.js';
+export { checkViewsFitBus, largestMemberListBytes } from './actor/view-size.js';

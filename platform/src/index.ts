@@ -3,6 +3,7 @@ export * from './bus/bus.js';
 export * from './bus/local-bus.js';
 export * from './bus/nats-bus.js';
 export * from './bus/nats-security.js';
+export * from './bus/payload-fit.js';
 export * from './bus/subject-match.js';
 export * from './config.js';
 export * from './logger.js';

@@ -7,6 +7,8 @@ const { start, login, track } = useCluster();
 
 /** A small nats-server limit, so that one change's marks of MEMBERS members (about 45 bytes each) need several events. */
 const MAX_PAYLOAD = 64 * 1024;
+/** Frames that fit such a server (the roles refuse to start with bigger ones): add_members pages of PAGE ids fit. */
+const MAX_FRAME_BYTES = 32 * 1024;
 const MEMBERS = 3000;
 /** Members with sessions: half on each gateway. */
 const CONNECTED = 16;
@@ -30,7 +32,7 @@ async function toGateways(monitorUrl: string): Promise<number> {
 
 describe('cluster: a membership change of a group whose marks exceed the bus’s max_payload', () => {
   it(`add, remove and rename in a ${MEMBERS}-member group reach every connected session exactly once, with its own marks, through a nats-server with a ${MAX_PAYLOAD / 1024} KiB max_payload`, async () => {
-    const c = await start(2, 1, { natsMaxPayload: MAX_PAYLOAD, env: { MAX_GROUP_MEMBERS: String(MEMBERS + 10), RATE_LIMIT_PER_SEC: '1000', RATE_LIMIT_BURST: '2000' } });
+    const c = await start(2, 1, { natsMaxPayload: MAX_PAYLOAD, env: { MAX_GROUP_MEMBERS: String(MEMBERS + 10), RATE_LIMIT_PER_SEC: '1000', RATE_LIMIT_BURST: '2000', MAX_FRAME_BYTES: String(MAX_FRAME_BYTES) } });
     const gw = (i: number) => c.gateways[i % 2]!.url;
     const name = (i: number) => `Chunked member number ${i}`;
     // Member 0 owns the group; members 0..CONNECTED-1 have sessions, member 1 a second one on the other gateway.
