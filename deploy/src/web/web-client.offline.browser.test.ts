@@ -158,6 +158,12 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     await ann.screenshot({ path: join(SHOTS, 'offline-pending-after-reload.png') });
     // Bob has seen none of them.
     expect(await messages(bob).getByText(/offline (one|two|three)/).count()).toBe(0);
+    // Signing out now would discard them: the app asks first, and "Cancel" keeps Ann signed in with all three.
+    const asked = new Promise<string>((resolve) => ann.once('dialog', (d) => void d.dismiss().then(() => resolve(d.message()))));
+    await ann.getByRole('button', { name: 'Sign out' }).click();
+    expect(await asked).toBe('3 messages have not been sent yet. Sign out and discard them?');
+    await expect.poll(() => pending.locator('.body').allTextContents()).toEqual(bodies);
+    expect(await ann.evaluate(offlineData).then((d) => d.outbox)).toBe(3);
 
     // The network returns: each arrives once, in order, and Ann's copies stop pending.
     await annContext.setOffline(false);
@@ -183,7 +189,7 @@ describe.skipIf(!haveChromium)('web client offline, in Chromium against the real
     // The outbox is empty again.
     await expect.poll(() => ann.evaluate(offlineData).then((d) => d.outbox), { timeout: 5000 }).toBe(0);
 
-    // Signing out on purpose deletes Ann's offline data.
+    // Signing out on purpose, with nothing unsent (no question asked), deletes Ann's offline data.
     const databases = () => ann.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith('chat-offline:')));
     expect(await databases()).toHaveLength(1);
     await ann.getByRole('button', { name: 'Sign out' }).click();
