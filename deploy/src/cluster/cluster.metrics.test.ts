@@ -32,7 +32,7 @@ const value = (samples: MetricSample[], name: string, labels: Record<string, str
 /** Every label name any role may use: a new one (a user id, say) fails this test until it is added here on purpose. */
 const ALLOWED_LABELS = new Set([
   // ours
-  'op', 'outcome', 'reason', 'kind', 'target', 'role', 'version', 'revision',
+  'op', 'outcome', 'reason', 'kind', 'target', 'role', 'version', 'revision', 'event',
   // histograms and prom-client's process metrics
   'le', 'space', 'type', 'major', 'minor', 'patch',
 ]);
