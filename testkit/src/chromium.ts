@@ -1,6 +1,5 @@
-import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import type { Browser, LaunchOptions } from 'playwright-core';
 
 /** Debian's Chromium (apt-get install chromium): the only browser the tests drive, never a downloaded one. */
@@ -26,54 +25,36 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, ...options });
 }
 
-const LOCK = join(tmpdir(), 'chat-browser-tests.lock');
+/**
+ * The browser lock: a Unix socket in Linux's abstract namespace. Binding it
+ * is atomic, and the kernel frees it the moment its holder's socket closes,
+ * the holder dying included, so a lock is never left behind and no one has
+ * to decide that a holder is dead (the lock file this replaces did, and two
+ * waiters could both take over the same stale file).
+ */
+export const BROWSER_LOCK = '\0chat-browser-tests.lock';
 
 /**
  * Waits until no other test file of this machine holds the browser lock, then
  * takes it; resolves with its release. The browser suites time UI behaviour
  * (scroll anchoring, notifications, offline reloads) that two Chromiums and
  * two servers racing for two cores made flaky, so they take turns; every
- * other suite still runs beside them. A lock left by a process that died is
- * taken over.
+ * other suite still runs beside them.
  */
-export async function takeBrowserTurn(timeoutMs = 600_000): Promise<() => void> {
+export async function takeBrowserTurn(timeoutMs = 600_000, lock = BROWSER_LOCK): Promise<() => void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
-      return () => {
-        try {
-          if (readFileSync(LOCK, 'utf8') === String(process.pid)) unlinkSync(LOCK);
-        } catch {
-          // Already gone.
-        }
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const server = createServer();
+    const taken = await new Promise<boolean>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err)));
+      server.listen({ path: lock, exclusive: true }, () => resolve(true));
+    });
+    if (taken) {
+      // Holding the lock must not keep a finished test process alive.
+      server.unref();
+      return () => void server.close();
     }
-    let held: string;
-    try {
-      held = readFileSync(LOCK, 'utf8');
-    } catch {
-      continue; // Given up between our attempt and this read: try again.
-    }
-    const holder = Number(held || NaN);
-    // An empty file is a holder between creating it and writing its pid: wait, do not take it over.
-    if (held !== '' && !alive(holder)) {
-      rmSync(LOCK, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for the browser lock ${LOCK} held by process ${holder}`);
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for the browser lock (abstract socket ${JSON.stringify(lock)})`);
     await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
