@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { ChatClient } from './chat-client.js';
-import { devConnection, until } from './test-connection.js';
+import { startedClient, until } from './test-connection.js';
 
 /**
  * The browser client's member paging (docs/protocol.md, "Member paging")
@@ -9,14 +8,7 @@ import { devConnection, until } from './test-connection.js';
  */
 const sys = useStandalone({ VIEW_MEMBERS: '2', RATE_LIMIT_PER_SEC: '100000', RATE_LIMIT_BURST: '100000' });
 
-async function signIn(name: string) {
-  const { connection, user } = await devConnection(sys.system().baseUrl, name);
-  const client = new ChatClient(connection, { isVisible: () => true });
-  client.start();
-  await until(() => connection.online, `${name} online`);
-  await client.ready;
-  return { client, user };
-}
+const signIn = (name: string) => startedClient(sys.system().baseUrl, name);
 
 describe('ChatClient member paging', () => {
   it('pages in the members a bounded view leaves out, each once, and drops the pages when membership changes', async () => {

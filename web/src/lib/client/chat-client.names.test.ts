@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type User, devLogin } from '@chat/client';
 import { useStandalone } from '@chat/testkit/standalone-fixture';
-import { ChatClient } from './chat-client.js';
-import { devConnection, until } from './test-connection.js';
+import { startedClient, until } from './test-connection.js';
 
 /**
  * The browser client learns the names of the users it shows by id
@@ -11,14 +10,7 @@ import { devConnection, until } from './test-connection.js';
  */
 const sys = useStandalone({ RATE_LIMIT_PER_SEC: '100000', RATE_LIMIT_BURST: '100000' });
 
-async function signIn(name: string) {
-  const { connection, user } = await devConnection(sys.system().baseUrl, name);
-  const client = new ChatClient(connection, { isVisible: () => true });
-  client.start();
-  await until(() => connection.online, `${name} online`);
-  await client.ready;
-  return { client, user };
-}
+const signIn = (name: string) => startedClient(sys.system().baseUrl, name);
 
 describe('ChatClient names by id', () => {
   it('knows the name of every member of a 30-member group it joins, without a search', async () => {

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { Connection, type SocketLike, type User, devLogin } from '@chat/client';
+import { ChatClient } from './chat-client.js';
 
 /**
  * Test helpers of the client tests that run against a real standalone
@@ -35,4 +36,17 @@ export async function devConnection(
     createSocket: options.socket ?? ((url) => new WebSocket(url) as unknown as SocketLike),
   });
   return { connection, user };
+}
+
+/**
+ * Signs `name` in at `baseUrl` and starts a ChatClient for them (a visible
+ * page), resolved once it is online and its first sync is done.
+ */
+export async function startedClient(baseUrl: string, name: string): Promise<{ client: ChatClient; user: User }> {
+  const { connection, user } = await devConnection(baseUrl, name);
+  const client = new ChatClient(connection, { isVisible: () => true });
+  client.start();
+  await until(() => connection.online, `${name} online`);
+  await client.ready;
+  return { client, user };
 }
