@@ -48,32 +48,38 @@ describe('RedisPresenceBackend through Redis Sentinel', () => {
     for (const s of started.splice(0).reverse()) await s.stop();
   });
 
-  it('follows a failover to the replica: presence kept, writes go on, in a few seconds', async () => {
-    const primary: RedisServerProcess = await startRedisServer();
-    started.push(primary);
-    const replica = await startRedisServer({ replicaOf: primary.port });
-    started.push(replica);
-    const sentinel = await startRedisSentinel({ primaryPort: primary.port, name: 'chat', downAfterMs: 1000 });
-    started.push(sentinel);
-    // The sentinel learns of replicas from the primary's INFO, every 10 s: until it lists this one as
-    // in sync, it would have nothing to promote.
-    const asker = new Redis({ host: '127.0.0.1', port: sentinel.port });
-    closers.push(async () => asker.disconnect());
-    const knowsReplica = async () => {
-      const replicas = (await asker.call('SENTINEL', 'REPLICAS', 'chat')) as string[][];
-      return replicas.some((fields) => {
-        const r = Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])));
-        return r['port'] === String(replica.port) && r['flags'] === 'slave' && r['master-link-status'] === 'ok';
-      });
-    };
-    const known = Date.now() + 30_000;
-    while (!(await knowsReplica())) {
-      if (Date.now() > known) throw new Error('the sentinel never listed the replica as in sync');
-      await new Promise((r) => setTimeout(r, 200));
+  /** Asks `sentinel` until `check` holds of what it says (sentinels learn of replicas and of each other every few seconds). */
+  async function untilSentinel(sentinel: ServerProcess, what: string, check: (ask: Redis) => Promise<boolean>): Promise<void> {
+    const ask = new Redis({ host: '127.0.0.1', port: sentinel.port });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!(await check(ask))) {
+        if (Date.now() > deadline) throw new Error(`the sentinel on ${sentinel.port} never said ${what}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      ask.disconnect();
     }
-    asker.disconnect();
+  }
 
-    const backend = new RedisPresenceBackend({ url: `redis-sentinel://127.0.0.1:${sentinel.port}/chat`, ttlMs: 60_000 });
+  const fieldsOf = (fields: string[]) => Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])));
+  /** Until the sentinel lists `replica` as in sync: before that it would have nothing to promote. */
+  const knowsReplica = (sentinel: ServerProcess, replica: RedisServerProcess) =>
+    untilSentinel(sentinel, 'the replica is in sync', async (ask) =>
+      ((await ask.call('SENTINEL', 'REPLICAS', 'chat')) as string[][]).some((f) => {
+        const r = fieldsOf(f);
+        return r['port'] === String(replica.port) && r['flags'] === 'slave' && r['master-link-status'] === 'ok';
+      }),
+    );
+
+  /**
+   * A primary and a replica, presence users written through `url`'s
+   * sentinels; then the primary dies (and `alsoKill`, a sentinel say). Resolves
+   * once presence takes writes again, having checked nothing was lost and the
+   * former replica serves.
+   */
+  async function failover(primary: RedisServerProcess, replica: RedisServerProcess, url: string, alsoKill: ServerProcess[] = []): Promise<number> {
+    const backend = new RedisPresenceBackend({ url, ttlMs: 60_000 });
     closers.push(() => backend.close());
     await backend.ready(10_000);
     const direct = new Redis(primary.url);
@@ -86,8 +92,8 @@ describe('RedisPresenceBackend through Redis Sentinel', () => {
     direct.disconnect();
 
     const killedAt = Date.now();
-    await primary.kill('SIGKILL');
-    // Until the sentinel promotes the replica, calls fail (unavailable); then everything works again.
+    await Promise.all([primary, ...alsoKill].map((p) => p.kill('SIGKILL')));
+    // Until the sentinels promote the replica, calls fail (unavailable); then everything works again.
     let backAt = 0;
     while (Date.now() - killedAt < 20_000) {
       const ok = await backend.sessionUp('late', 's', 'gw1', T0 + 1).then(
@@ -101,7 +107,6 @@ describe('RedisPresenceBackend through Redis Sentinel', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(backAt, 'writes accepted again after the failover').toBeGreaterThan(0);
-    console.log(`Redis Sentinel failover: presence writable again ${backAt - killedAt} ms after the primary was killed (down-after 1000 ms)`);
     const users = await backend.get(['u0', 'u19', 'late', 'nobody']);
     expect(users.map((u) => u.online)).toEqual([true, true, true, false]);
 
@@ -110,5 +115,37 @@ describe('RedisPresenceBackend through Redis Sentinel', () => {
     closers.push(async () => promoted.disconnect());
     expect(((await promoted.role()) as unknown[])[0]).toBe('master');
     promoted.disconnect();
+    return backAt - killedAt;
+  }
+
+  it('follows a failover to the replica: presence kept, writes go on, in a few seconds', async () => {
+    const primary: RedisServerProcess = await startRedisServer();
+    started.push(primary);
+    const replica = await startRedisServer({ replicaOf: primary.port });
+    started.push(replica);
+    const sentinel = await startRedisSentinel({ primaryPort: primary.port, name: 'chat', downAfterMs: 1000 });
+    started.push(sentinel);
+    await knowsReplica(sentinel, replica);
+    const ms = await failover(primary, replica, `redis-sentinel://127.0.0.1:${sentinel.port}/chat`);
+    console.log(`Redis Sentinel failover: presence writable again ${ms} ms after the primary was killed (down-after 1000 ms)`);
   }, 60_000);
+
+  it('with three sentinels (quorum 2), follows a failover when the primary and the first sentinel it lists die together', async () => {
+    const primary: RedisServerProcess = await startRedisServer();
+    started.push(primary);
+    const replica = await startRedisServer({ replicaOf: primary.port });
+    started.push(replica);
+    const sentinels: ServerProcess[] = [];
+    for (let i = 0; i < 3; i++) sentinels.push(await startRedisSentinel({ primaryPort: primary.port, name: 'chat', downAfterMs: 1000, quorum: 2 }));
+    started.push(...sentinels);
+    // The two that survive must know the replica and each other (they meet through the primary's hello channel).
+    for (const s of sentinels.slice(1)) {
+      await knowsReplica(s, replica);
+      await untilSentinel(s, 'it knows the other two sentinels', async (ask) => ((await ask.call('SENTINEL', 'SENTINELS', 'chat')) as string[][]).length === 2);
+    }
+    const url = `redis-sentinel://${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/chat`;
+    // Like a machine running the primary and a sentinel being lost: the client's first sentinel is gone too.
+    const ms = await failover(primary, replica, url, [sentinels[0]!]);
+    console.log(`Redis Sentinel failover with 3 sentinels, the first one lost too: presence writable again ${ms} ms after the primary was killed (down-after 1000 ms, quorum 2)`);
+  }, 90_000);
 });

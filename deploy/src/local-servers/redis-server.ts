@@ -35,13 +35,16 @@ export interface RedisSentinelOptions {
   name: string;
   /** How long the primary must not answer before it is failed over. Default 1000 ms. */
   downAfterMs?: number;
+  /** Sentinels that must agree the primary is down before a failover. Default 1 (this one alone). */
+  quorum?: number;
 }
 
 /**
  * Starts a Redis Sentinel (redis-server in sentinel mode) on 127.0.0.1
- * watching one primary, with a quorum of one, so it alone fails the primary
- * over to a replica. It rewrites its configuration file in its temporary
- * directory as sentinels do.
+ * watching one primary, with a quorum of one by default, so it alone fails
+ * the primary over to a replica; sentinels watching the same primary find
+ * each other through it. It rewrites its configuration file in its
+ * temporary directory as sentinels do.
  */
 export async function startRedisSentinel(options: RedisSentinelOptions): Promise<ServerProcess> {
   const downAfterMs = options.downAfterMs ?? 1000;
@@ -57,7 +60,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions): Promise
           'bind 127.0.0.1',
           'protected-mode no',
           `dir ${dir}`,
-          `sentinel monitor ${options.name} 127.0.0.1 ${options.primaryPort} 1`,
+          `sentinel monitor ${options.name} 127.0.0.1 ${options.primaryPort} ${options.quorum ?? 1}`,
           `sentinel down-after-milliseconds ${options.name} ${downAfterMs}`,
           `sentinel failover-timeout ${options.name} ${Math.max(3000, downAfterMs * 3)}`,
           `sentinel parallel-syncs ${options.name} 1`,
