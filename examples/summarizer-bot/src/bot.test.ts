@@ -84,6 +84,9 @@ describe('the summarizer example bot against a real standalone server', () => {
     expect(deltas.length).toBeGreaterThan(0); // it grew in place
     expect(final.body).toMatch(/^Summary of 3 messages \(topics: upload/);
     expect(final.body).not.toMatch(/lunch/); // only the 3 messages before the command
+    // Each line names its author by display name (GetUsers), not by user id.
+    expect(final.body).toMatch(/\n- (Ann|Ben) Sum: /);
+    expect(final.body).not.toContain(ben.user.id);
     expect(final.truncated).toBe(false);
   });
 
@@ -97,6 +100,6 @@ describe('the summarizer example bot against a real standalone server', () => {
     await say(cy, id, '/summarize');
     const { final } = await answerSeenBy(cy, id, userId);
     expect(final.body).toBe('The team ships the upload fix Friday.');
-    expect(model.prompts[0]).toContain('Can we ship the upload fix on Friday?');
+    expect(model.prompts[0]).toContain('Cy Sum: Can we ship the upload fix on Friday?');
   });
 });

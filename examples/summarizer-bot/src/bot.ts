@@ -1,5 +1,5 @@
 import { type ClientReadableStream, Metadata, type ServiceError, credentials, status } from '@grpc/grpc-js';
-import { type ChatMessage, ChatApiClient, type WatchEventsResponse } from '@chat/proto';
+import { type ChatMessage, ChatApiClient, MAX_USER_GET_IDS, type WatchEventsResponse } from '@chat/proto';
 import { type LlmOptions, streamCompletion } from './llm.js';
 import { summarize, wordChunks } from './summarize.js';
 
@@ -104,13 +104,33 @@ export class SummarizerBot {
     const history = await new Promise<ChatMessage[]>((resolve, reject) =>
       this.#client.history({ conversationId, before: commandSeq, limit: n }, this.#metadata, (err, res) => (err ? reject(err) : resolve(res.messages))),
     );
-    const said = history.filter((m) => !m.deleted).map((m) => ({ author: m.senderId, text: m.body }));
+    const kept = history.filter((m) => !m.deleted);
+    const names = await this.#names(kept.map((m) => m.senderId));
+    const said = kept.map((m) => ({ author: names.get(m.senderId) ?? m.senderId, text: m.body }));
     const pieces = this.o.llm
       ? streamCompletion(this.o.llm, SYSTEM_PROMPT, said.map((s) => `${s.author}: ${s.text}`).join('\n'))
       : this.#paced(wordChunks(summarize(said)));
     // One clientMsgId per command: a bot restarted mid-answer resumes the same message, never a second one.
     await this.#stream(conversationId, `summary-${commandSeq}`, pieces);
     this.#log(`summarizer: answered /summarize ${n} in ${conversationId}`);
+  }
+
+  /** Display names of `ids` (GetUsers, 100 a call); an id whose name cannot be had stays an id, so a summary never fails for want of a name. */
+  async #names(ids: readonly string[]): Promise<Map<string, string>> {
+    const distinct = [...new Set(ids)];
+    const names = new Map<string, string>();
+    for (let i = 0; i < distinct.length; i += MAX_USER_GET_IDS) {
+      const userIds = distinct.slice(i, i + MAX_USER_GET_IDS);
+      try {
+        const { users } = await new Promise<{ users: { id: string; name: string }[] }>((resolve, reject) =>
+          this.#client.getUsers({ userIds }, this.#metadata, (err, res) => (err ? reject(err) : resolve(res))),
+        );
+        for (const u of users) names.set(u.id, u.name);
+      } catch (err) {
+        this.#log(`summarizer: could not read names (${(err as ServiceError).details || (err as Error).message}); using user ids`);
+      }
+    }
+    return names;
   }
 
   async *#paced(words: Iterable<string>): AsyncGenerator<string> {
