@@ -208,6 +208,7 @@ export class Gateway {
           host: options.host,
           tls: options.grpc.tls,
           implementation: gateway.#api.implementation(),
+          maxMessageBytes: options.limits.maxFrameBytes,
           // gRPC connections draw on the same budget as WebSocket sessions (MAX_CONNECTIONS).
           connections: capAdmission(gateway.#capacity, gateway.metrics),
           logger: options.logger.child({ component: 'grpc' }),

@@ -15,6 +15,7 @@ import {
 } from '../errors.js';
 import type { ActorMetrics } from '../metrics.js';
 import type { EventPublisher } from './event-publisher.js';
+import { fitPage } from './page-budget.js';
 import { Lanes, OUT_OF_ORDER } from './lanes.js';
 import { Mailbox } from './mailbox.js';
 import { findMember } from './member-index.js';
@@ -49,6 +50,8 @@ export interface ActorDeps {
   maxBatch: number;
   recentKeys: number;
   streams: StreamTimings;
+  /** Bytes a history or thread page's messages may take in its reply now (pageBudget of the bus's limit; Infinity in process). */
+  pageBytes(): number;
 }
 
 type Head = { state: 'unloaded' } | { state: 'absent' } | { state: 'present'; record: ConversationRecord };
@@ -419,7 +422,9 @@ export class ConversationActor {
   /**
    * One page of history or of a thread: reads one more than `limit` to know
    * whether more remain, keeps the `limit` nearest the cursor, and shows a
-   * streaming message's body as it is now, not as last persisted.
+   * streaming message's body as it is now, not as last persisted. A page whose
+   * messages would make a reply bigger than the bus carries holds fewer than
+   * `limit` (the ones nearest the cursor) and says `hasMore` (page-budget.ts).
    */
   async #page(
     page: { before?: number | undefined; after?: number | undefined; limit: number },
@@ -428,9 +433,11 @@ export class ConversationActor {
     const { before, after, limit } = page;
     const forward = after !== undefined;
     const rows = await read({ before, after, limit: limit + 1, direction: forward ? 'forward' : 'backward' });
-    const hasMore = rows.length > limit;
-    const kept = !hasMore ? rows : forward ? rows.slice(0, limit) : rows.slice(rows.length - limit);
-    return { messages: this.#streams.open > 0 ? kept.map((m) => this.#streams.overlay(m)) : kept, hasMore };
+    const more = rows.length > limit;
+    const kept = !more ? rows : forward ? rows.slice(0, limit) : rows.slice(rows.length - limit);
+    const shown = this.#streams.open > 0 ? kept.map((m) => this.#streams.overlay(m)) : kept;
+    const fitted = fitPage(shown, forward, this.deps.pageBytes());
+    return { messages: fitted.messages, hasMore: more || fitted.trimmed };
   }
 
   #requireMember(head: Head, userId: string): asserts head is { state: 'present'; record: ConversationRecord } {

@@ -3,6 +3,7 @@ import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, 
 import { ConversationActor } from '../actor/conversation-actor.js';
 import { failure } from '../actor/conversation-actor.js';
 import { EventPublisher } from '../actor/event-publisher.js';
+import { pageBudget } from '../actor/page-budget.js';
 import { DEFAULT_STREAM_TIMINGS, type StreamTimings } from '../actor/streams.js';
 import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
@@ -189,6 +190,8 @@ export class ActorHost implements OwnershipListener {
       maxBatch: o.maxBatch,
       recentKeys: RECENT_KEYS,
       streams: o.streams ?? DEFAULT_STREAM_TIMINGS,
+      // Asked at every page: a reconnect may land on a server with another max_payload.
+      pageBytes: () => pageBudget(o.bus.maxPayload()),
     });
     this.#actors.set(id, actor);
     o.metrics.activeActors.set(this.#actors.size);

@@ -1,5 +1,5 @@
 import type { Bus, ChangeFeed, Logger, Registry } from '@chat/platform';
-import { checkFramesFitBus, limitsFromEnv, systemClock } from '@chat/platform';
+import { limitsFromEnv, systemClock } from '@chat/platform';
 import {
   ActorHost,
   ActorMetrics,
@@ -9,7 +9,6 @@ import {
   type ChatStore,
   DEFAULT_MAX_SYNC_MESSAGES,
   QueryService,
-  checkViewsFitBus,
   type ShardOwnership,
   WriteHealthStore,
   openStore,
@@ -43,9 +42,6 @@ export async function startActorsRole(options: {
   changeFeed?: ChangeFeed;
 }): Promise<ActorsRole> {
   const { bus, config, registry, logger } = options;
-  // Before the store opens: frames or views the NATS servers cannot carry are settings to fix, not outages.
-  checkFramesFitBus(bus, config.MAX_FRAME_BYTES);
-  checkViewsFitBus(bus, config.VIEW_MEMBERS, config.MAX_FRAME_BYTES);
   // STORE selects SQLite in DATA_DIR (default) or ScyllaDB (SCYLLA_*).
   const metrics = new ActorMetrics(registry);
   // Watched for writes the file system refuses: readiness follows it (WriteHealthStore).

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
+  checkFramesFitBus,
   ConfigError,
   type Logger,
   NatsChangeFeed,
@@ -17,7 +18,7 @@ import {
   startOpsServer,
   startTracing,
 } from '@chat/platform';
-import { LeaseOwnership } from '@chat/conversation-actors';
+import { LeaseOwnership, checkViewsFitBus } from '@chat/conversation-actors';
 import { changeStreamSettings, clusterActorsEnvSchema, natsConnectSettings } from './cluster-env.js';
 import { startActorsRole } from './actors-role.js';
 import type { RunningSystem } from './standalone.js';
@@ -41,6 +42,10 @@ export async function startClusterActors(logger: Logger, env: NodeJS.ProcessEnv 
   let ops;
   try {
     bus = await connectNatsBus({ ...nats, name: `actors-${hostId}`, logger: log, registry });
+    // Before anything shared is written (settings, bucket replicas, streams): frames or views the NATS
+    // servers cannot carry are settings to fix, not outages.
+    checkFramesFitBus(bus, config.MAX_FRAME_BYTES);
+    checkViewsFitBus(bus, config.VIEW_MEMBERS, config.MAX_FRAME_BYTES);
     const connected = bus;
     // Not ready while NATS is unreachable, the host lease cannot be renewed (it serves nothing then),
     // or its store cannot write (every write would fail).

@@ -1,5 +1,5 @@
 import type { Bus, Logger, Registry } from '@chat/platform';
-import { ConfigError, checkFramesFitBus, limitsFromEnv } from '@chat/platform';
+import { ConfigError, limitsFromEnv } from '@chat/platform';
 import {
   BotTokenVerifier,
   type ConnectionLimit,
@@ -45,7 +45,6 @@ export async function startGatewayRole(options: {
   grpcTls?: GrpcTls | undefined;
 }): Promise<Gateway> {
   const { config, logger } = options;
-  checkFramesFitBus(options.bus, config.MAX_FRAME_BYTES);
   const limit = options.connectionLimit ?? resolveMaxConnections(config.MAX_CONNECTIONS, readOpenFileLimit());
   if (limit.openFileLimit === undefined) logger.warn({ maxConnections: limit.max }, 'open-file limit unknown (no /proc/self/limits): MAX_CONNECTIONS not checked against it');
   else logger.info({ maxConnections: limit.max, openFileLimit: limit.openFileLimit, derived: limit.derived }, 'WebSocket sessions admitted up to MAX_CONNECTIONS');

@@ -1,4 +1,4 @@
-import { type Logger, checkSharedSettings, connectNatsBus, createMetricsRegistry, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
+import { type Logger, checkFramesFitBus, checkSharedSettings, connectNatsBus, createMetricsRegistry, loadEnvConfig, openMetricsWhenTracing, startTracing } from '@chat/platform';
 import { clusterGatewayEnvSchema, natsConnectSettings } from './cluster-env.js';
 import { loadGrpcTls, readOpenFileLimit, resolveMaxConnections } from '@chat/edge-gateway';
 import { startGatewayRole } from './gateway-role.js';
@@ -17,6 +17,8 @@ export async function startClusterGateway(logger: Logger, env: NodeJS.ProcessEnv
   let gateway;
   try {
     bus = await connectNatsBus({ ...nats, name: `gateway-${process.pid}`, logger, requestTimeoutMs: config.REQUEST_TIMEOUT_MS, registry });
+    // A frame the NATS servers cannot carry would be accepted here and fail on the bus: refuse the setting instead.
+    checkFramesFitBus(bus, config.MAX_FRAME_BYTES);
     // A gateway with another SHARDS would route conversations to shards their owners do not serve.
     await checkSharedSettings({ connection: bus.connection, leaseBucket: config.LEASE_BUCKET, mine: { SHARDS: config.SHARDS }, who: `gateway ${process.pid}`, logger });
     gateway = await startGatewayRole({ bus, config, secret: config.JWT_SECRET, registry, logger, serveWeb: config.WEB_DIR !== '', grpcTls, connectionLimit });

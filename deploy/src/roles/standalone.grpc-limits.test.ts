@@ -62,3 +62,23 @@ describe('standalone: gRPC calls share their user\u2019s rate budget', () => {
     expect(deltas.length).toBeLessThanOrEqual(Math.min(59, 10 + Math.ceil(took * 5)));
   });
 });
+
+describe('standalone: a gRPC request is bounded by MAX_FRAME_BYTES, like a WebSocket frame', () => {
+  const { system, login } = useStandalone({ MAX_FRAME_BYTES: '4096' });
+  const grpc = useGrpcClients(() => system().grpcPort);
+
+  it('refuses a request message over MAX_FRAME_BYTES RESOURCE_EXHAUSTED before it runs, and serves one under it', async () => {
+    const eve = await login('frame eve');
+    const api = grpc(eve.token);
+    // 100 ids of 60 characters: about 6.3 KB on the wire, over the 4,096 bytes a WebSocket frame may hold here.
+    const ids = Array.from({ length: 100 }, (_, i) => `x${i}`.padEnd(60, 'y'));
+    const err = await api.call('createGroup', { title: 'too big', memberIds: ids }).then(
+      () => undefined,
+      (e: ServiceError) => e,
+    );
+    expect(err?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(err?.details).toMatch(/^Received message larger than max \(\d+ vs 4096\)$/);
+    const { conversation } = await api.call<{ conversation: Conversation }>('createGroup', { title: 'fits', memberIds: [] });
+    expect(conversation.title).toBe('fits');
+  });
+});

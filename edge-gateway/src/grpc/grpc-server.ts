@@ -19,6 +19,12 @@ export interface GrpcApiServerOptions {
   tls?: GrpcTls | undefined;
   implementation: ChatApiServer;
   /**
+   * The largest request message accepted (MAX_FRAME_BYTES, as for a WebSocket
+   * frame): a bigger one is refused RESOURCE_EXHAUSTED before it is decoded,
+   * and nothing accepted makes a bus message the start-up check did not allow for.
+   */
+  maxMessageBytes: number;
+  /**
    * The gateway's connection budget (MAX_CONNECTIONS): each gRPC connection
    * holds a slot while open, and one over budget is refused (UNAVAILABLE).
    */
@@ -39,7 +45,7 @@ export class GrpcApiServer {
 
   private constructor(private readonly o: GrpcApiServerOptions) {
     this.#server = new Server({
-      'grpc.max_receive_message_length': 1024 * 1024,
+      'grpc.max_receive_message_length': o.maxMessageBytes,
       // grpc-js's channelz bookkeeping (on by default) costs ~5% of the main thread per call and
       // keeps per-call records that outlive young-generation GC; nothing here reads it.
       'grpc.enable_channelz': 0,
