@@ -22,3 +22,7 @@ export const MAX_USER_GET_IDS = 100;
 export const MAX_SEARCH_QUERY_CHARS = 256;
 /** Most hits one message.search page holds. */
 export const MAX_SEARCH_LIMIT = 50;
+
+/** Most different reactions (emoji) one message holds, and most one person may add to one message. */
+export const MAX_REACTIONS_PER_MESSAGE = 50;
+export const MAX_REACTIONS_PER_PERSON = 20;

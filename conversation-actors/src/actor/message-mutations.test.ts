@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ChatMessage, DEFAULT_LIMITS } from '@chat/proto';
+import { type ChatMessage, DEFAULT_LIMITS, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_PERSON } from '@chat/proto';
 import { BadRequestError, ConflictError, ForbiddenError } from '../errors.js';
 import { type MessageMutation, type Mutator, applyMutation } from './message-mutations.js';
 
@@ -63,6 +63,24 @@ describe('applyMutation', () => {
     expect(apply(one, react('👍', false), member('bob'))!.reactions).toEqual({});
     // The input is never modified.
     expect(one.reactions).toEqual({ '👍': { ids: ['bob'] } });
+  });
+
+  it('react: a message holds at most MAX_REACTIONS_PER_MESSAGE different emoji, and one person adds at most MAX_REACTIONS_PER_PERSON', () => {
+    // 50 different emoji from 10 people, 5 each.
+    let full = msg();
+    for (let i = 0; i < MAX_REACTIONS_PER_MESSAGE; i++) full = apply(full, react(`e${i}`, true), member(`p${i % 10}`))!;
+    expect(Object.keys(full.reactions)).toHaveLength(MAX_REACTIONS_PER_MESSAGE);
+    expect(() => apply(full, react('one-more', true), member('bob'))).toThrow('a message holds at most 50 different reactions');
+    // Joining an emoji already there, or taking one's own away, is still fine.
+    expect(apply(full, react('e0', true), member('bob'))!.reactions['e0']!.ids).toEqual(['p0', 'bob']);
+    expect(Object.keys(apply(full, react('e0', false), member('p0'))!.reactions)).toHaveLength(MAX_REACTIONS_PER_MESSAGE - 1);
+
+    let mine = msg();
+    for (let i = 0; i < MAX_REACTIONS_PER_PERSON; i++) mine = apply(mine, react(`m${i}`, true), member('bob'))!;
+    expect(() => apply(mine, react('m-extra', true), member('bob'))).toThrow('one person may add at most 20 reactions to a message');
+    // Others may still react, and bob may once he took one back.
+    expect(apply(mine, react('m-extra', true), member('ann'))).not.toBeNull();
+    expect(apply(apply(mine, react('m0', false), member('bob'))!, react('m-extra', true), member('bob'))).not.toBeNull();
   });
 
   it('react: refuses a deleted message and an invalid emoji', () => {

@@ -1,4 +1,4 @@
-import { type ChatMessage, type DeleteMessage, type EditMessage, type ProtocolLimits, type ReactToMessage, isValidEmoji } from '@chat/proto';
+import { type ChatMessage, type DeleteMessage, type EditMessage, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_PERSON, type ProtocolLimits, type ReactToMessage, isValidEmoji } from '@chat/proto';
 import type { ChatStore, ConversationRecord, Role } from '../store/store.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { readMessageAt } from '../store/read-message.js';
@@ -61,6 +61,13 @@ export function applyMutation(
       if (message.deleted) throw new ConflictError('cannot react to a deleted message');
       const users = message.reactions[emoji]?.ids ?? [];
       if (users.includes(by.userId) === add) return null;
+      // Bounded, so that no one can grow a message (and every event and page that carries it) without end.
+      if (add && users.length === 0 && Object.keys(message.reactions).length >= MAX_REACTIONS_PER_MESSAGE) {
+        throw new BadRequestError(`a message holds at most ${MAX_REACTIONS_PER_MESSAGE} different reactions`);
+      }
+      if (add && Object.values(message.reactions).filter((r) => r.ids.includes(by.userId)).length >= MAX_REACTIONS_PER_PERSON) {
+        throw new BadRequestError(`one person may add at most ${MAX_REACTIONS_PER_PERSON} reactions to a message`);
+      }
       const reactions = { ...message.reactions };
       const next = add ? [...users, by.userId] : users.filter((id) => id !== by.userId);
       // An emoji nobody uses any more disappears from the map.

@@ -13,7 +13,9 @@ export function largestMemberListBytes(viewMembers: number): number {
  * Refuses to start an actor host whose views cannot fit the bus: every event
  * that carries a view (conversation.updated, a membership change's
  * ConversationViews, a new group) holds up to `viewMembers` members and a
- * last message (as big as a client frame, `maxFrameBytes`), and a bus message
+ * last message (about a client frame, `maxFrameBytes`: its reactions are
+ * bounded per message and per person, not by the group, so a last message
+ * that very many members reacted to can still be bigger), and a bus message
  * over the NATS server's `max_payload` is refused, so with VIEW_MEMBERS too
  * high for it such events of big groups would be lost (logged, counted,
  * never delivered). Throws ConfigError naming both settings; a bus without a

@@ -42,6 +42,11 @@ describe('chunkConversationViews', () => {
         const chunks = chunkConversationViews(shared, marks, limit);
         expect(chunks.length).toBeGreaterThanOrEqual(1);
         expect(chunks.flatMap((c) => c.marks)).toEqual(marks);
+        // Not even one mark fits beside the shared view: one chunk, refused once (not once per member).
+        if (chunks.length === 1 && marks.length > 1 && eventBytes(chunks[0]!) > limit) {
+          for (const m of marks) expect(eventBytes({ shared, marks: [m] })).toBeGreaterThan(limit - 4);
+          return;
+        }
         for (const c of chunks) {
           expect(c.shared).toBe(shared);
           if (marks.length > 0) expect(c.marks.length).toBeGreaterThan(0);
@@ -77,8 +82,18 @@ describe('chunkConversationViews', () => {
   });
 
   it('gives a mark that cannot fit with the shared view a chunk of its own rather than dropping it', () => {
-    const marks = [0, 1, 2].map((i): MemberMarks => ({ userId: `u${i}`, readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined, role: undefined }));
-    const chunks = chunkConversationViews(sharedView(50), marks, 10);
-    expect(chunks.map((c) => c.marks.map((m) => m.userId))).toEqual([['u0'], ['u1'], ['u2']]);
+    const shared = sharedView(0);
+    const long = (i: number): MemberMarks => ({ userId: `u${i}-${'x'.repeat(300)}`, readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined, role: undefined });
+    const short = (i: number): MemberMarks => ({ userId: `u${i}`, readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined, role: undefined });
+    const marks = [short(0), long(1), short(2)];
+    const limit = eventBytes({ shared, marks: [short(0)] }) + 8;
+    const chunks = chunkConversationViews(shared, marks, limit);
+    expect(chunks.map((c) => c.marks.map((m) => m.userId.slice(0, 2)))).toEqual([['u0'], ['u1'], ['u2']]);
+  });
+
+  it('sends one event with every mark when not even one fits beside the shared view, not one event per member', () => {
+    const marks = Array.from({ length: 1000 }, (_, i): MemberMarks => ({ userId: `u${i}`, readSeq: 0, deliveredSeq: 0, unread: 0, mentions: undefined, role: undefined }));
+    const shared = sharedView(50);
+    expect(chunkConversationViews(shared, marks, 10)).toEqual([{ shared, marks }]);
   });
 });

@@ -19,9 +19,10 @@ const PREFIX_GROWTH = 4;
  * marks); every chunk has at least one mark when `marks` has any; a chunk of
  * more than one mark never exceeds `maxEventBytes`. A single mark whose event
  * alone is bigger still gets its own chunk (the bus refuses it, and the
- * publisher says so): a limit smaller than the shared view plus one mark
- * cannot be met by splitting. `Infinity` (a bus without a limit) gives one
- * chunk without measuring anything.
+ * publisher says so). When even the smallest mark does not fit beside the
+ * shared view (a huge last message), splitting cannot help: the result is one
+ * chunk with every mark, refused once rather than once per member.
+ * `Infinity` (a bus without a limit) gives one chunk without measuring anything.
  */
 export function chunkConversationViews(shared: Conversation, marks: readonly MemberMarks[], maxEventBytes: number): ConversationViews[] {
   if (maxEventBytes === Number.POSITIVE_INFINITY || marks.length <= 1) return [{ shared, marks: [...marks] }];
@@ -30,6 +31,9 @@ export function chunkConversationViews(shared: Conversation, marks: readonly Mem
   let total = base;
   for (const size of sizes) total += size;
   if (total <= maxEventBytes) return [{ shared, marks: [...marks] }];
+  // A shared view too big for even one mark beside it (a huge last message): splitting cannot help,
+  // and a chunk per member would encode that view once per member for nothing. One event, refused once.
+  if (base + minOf(sizes) > maxEventBytes) return [{ shared, marks: [...marks] }];
   const chunks: ConversationViews[] = [];
   let start = 0;
   let bytes = base;
@@ -55,6 +59,13 @@ export function eventBytes(views: ConversationViews): number {
 function markFieldBytes(mark: MemberMarks): number {
   const n = MemberMarks.encode(mark).finish().length;
   return 1 + varintBytes(n) + n;
+}
+
+/** The smallest of `values`, by a loop (a spread of 100,000 would overflow the stack). */
+function minOf(values: readonly number[]): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const v of values) if (v < min) min = v;
+  return min;
 }
 
 function varintBytes(n: number): number {
