@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { FLOOR_STAGES, type FloorStage, startFloorServer } from './floor-server.js';
 import { stampBody } from './message-body.js';
+import { sleep } from './pacing.js';
 import { readCpuSeconds } from './proc-stat.js';
 import { fmtMs, newHistogram, recordMs, summarize } from './stats.js';
 
@@ -99,10 +100,6 @@ async function drive(stage: FloorStage, o: { pairs: number; rate: number; durati
   for (const ws of sockets) ws.close();
   child.kill('SIGTERM');
   return sent === received ? 0 : 1;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 const { values } = parseArgs({

@@ -8,4 +8,4 @@ export { type Credentials, devLogin, websocketUrlOf } from './auth.js';
 export { type Member, type MemberPage, type MemberPageArgs, type Requester, allMembers, members } from './members.js';
 export { usersById } from './users.js';
 // The protocol's request bounds a client pages by (no schema code comes with them).
-export { DEFAULT_MEMBERS_LIMIT, MAX_PRESENCE_USER_IDS, MAX_USER_GET_IDS } from '@chat/proto/request-limits';
+export { DEFAULT_MEMBERS_LIMIT, MAX_PRESENCE_USER_IDS, MAX_USER_GET_IDS, USER_ID_PATTERN } from '@chat/proto/request-limits';

@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { ID_PATTERN } from './subjects.js';
 import { type ProtocolLimits, DEFAULT_LIMITS, isMediaTypeAllowed, isValidEmoji } from './limits.js';
-import { DEFAULT_MEMBERS_LIMIT, MAX_MEMBERS_LIMIT, MAX_MENTIONS, MAX_PRESENCE_USER_IDS, MAX_SEARCH_LIMIT, MAX_SEARCH_QUERY_CHARS, MAX_USER_GET_IDS } from './request-limits.js';
+import { DEFAULT_MEMBERS_LIMIT, MAX_MEMBERS_LIMIT, USER_ID_PATTERN, MAX_MENTIONS, MAX_PRESENCE_USER_IDS, MAX_SEARCH_LIMIT, MAX_SEARCH_QUERY_CHARS, MAX_USER_GET_IDS } from './request-limits.js';
 
 /**
  * The client → server request frames of docs/protocol.md as zod schemas. The
  * gateway validates every frame with these before anything reaches the bus.
  */
 
-export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const userIdSchema = z.string().regex(USER_ID_PATTERN, 'must match ^[A-Za-z0-9_-]{1,64}$');
 export const conversationIdSchema = z.string().regex(ID_PATTERN, 'must match ^[A-Za-z0-9_-]{1,128}$');

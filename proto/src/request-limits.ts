@@ -1,7 +1,10 @@
-// The numeric bounds of protocol requests, with no imports and no code: the
+// The bounds of protocol requests (numbers, and the user id pattern), with no imports and no code: the
 // one definition that both the server's schemas (frames.ts) and the clients
 // (@chat/client, through the `@chat/proto/request-limits` subpath) read,
 // without pulling the schemas into a web bundle.
+
+/** What a user id is: what every op taking one checks, and what a client can check before asking. */
+export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Most entries one message's `mentions` may hold. */
 export const MAX_MENTIONS = 50;

@@ -46,7 +46,7 @@ describe('standalone: user.get and GetUsers (names by id)', () => {
     }
   });
 
-  it('charges one token per 25 ids beyond the first: 100 ids cost 5', async () => {
+  it('charges one token more per full 25 ids: 100 ids cost 5', async () => {
     // A fresh user's bucket holds the default burst; asking 100 ids at a time empties it 5 tokens a call.
     const dee = await login('Ug Dee');
     const ids = Array.from({ length: 100 }, (_, i) => `user-${i}`);

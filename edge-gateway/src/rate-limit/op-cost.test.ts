@@ -41,5 +41,11 @@ describe('opCost', () => {
     expect(members({})).toBe(5);
     expect(members({ limit: 10 })).toBe(1);
     expect(members({ limit: 500 })).toBe(21);
+    // Names by id: one token per full 25 ids on top of the frame's.
+    const names = (n: number) => opCost('user.get', schemas['user.get'].parse({ userIds: Array.from({ length: n }, (_, i) => `u${i}`) }));
+    expect(names(1)).toBe(1);
+    expect(names(24)).toBe(1);
+    expect(names(25)).toBe(2);
+    expect(names(100)).toBe(5);
   });
 });

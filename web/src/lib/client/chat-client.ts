@@ -148,6 +148,7 @@ export class ChatClient {
     // Unsubscribed first (the offline session's too): clearing the state below must not empty the outbox.
     for (const off of this.#unsubscribe.splice(0)) off();
     this.state.onUnknownName(undefined);
+    this.#names.stop();
     clearInterval(this.#typingTimer);
     this.connection.stop();
     this.state.clear();
