@@ -11,6 +11,9 @@ import { type UnreadCount, unreadCounts } from './scylla-unread.js';
 // fan-out), or one user's bounded to VIEW_MEMBERS members (DESIGN.md,
 // "Bounded views").
 
+/** Clustering keys per `IN` of receiptsOf. */
+const IN_KEYS = 100;
+
 /** The view of a member whose marks are `me`; `members` may be shared by every view of one read (only encoded, never changed). */
 function toView(head: HeadRow, members: Conversation['members'], lastMessage: ChatMessage | undefined, me: { readSeq: number; deliveredSeq: number }, counts: UnreadCount): Conversation {
   return {
@@ -120,7 +123,11 @@ async function firstInViewOrder(
   let first: Member[] = [...privileged, ...plain];
   const viewerId = read.viewerRow['user_id'] as string;
   if (!first.some((m) => m.userId === viewerId)) first = [...first.slice(0, read.limit - 1), { userId: viewerId, role: read.viewerRow['role'] as string, readSeq: 0, deliveredSeq: 0 }];
-  const marks = new Map((await s.rows('receiptsOf', [conversationId, first.map((m) => m.userId)])).map((r) => [r['user_id'] as string, r]));
+  // At most IN_KEYS clustering keys per IN: ScyllaDB refuses more than 100 by default (max_clustering_key_restrictions_per_query).
+  const ids = first.map((m) => m.userId);
+  const parts = Array.from({ length: Math.ceil(ids.length / IN_KEYS) }, (_, i) => ids.slice(i * IN_KEYS, (i + 1) * IN_KEYS));
+  const rows = (await Promise.all(parts.map((part) => s.rows('receiptsOf', [conversationId, part])))).flat();
+  const marks = new Map(rows.map((r) => [r['user_id'] as string, r]));
   return first.map((m) => {
     const r = marks.get(m.userId);
     return r ? { ...m, readSeq: num(r['read_seq']), deliveredSeq: num(r['delivered_seq']) } : m;
