@@ -25,6 +25,7 @@ export {
 } from './store/scylla/scylla-config.js';
 export { type CqlClient, type CqlConnector, createScyllaClient } from './store/scylla/scylla-session.js';
 export { applyMigrations, DDL_OPTIONS, loadMigrations, SCYLLA_SCHEMA_VERSION, type Migration } from './store/scylla/scylla-migrations.js';
+export { backfillMemberSummaries, type BackfillOutcome } from './store/scylla/scylla-backfill.js';
 export { BOT_ID_PREFIX, createBotAccount, revokeBotAccount, type CreatedBot } from './bots/bot-accounts.js';
 export type * from './search/search-index.js';
 export { IndexedSearchStore } from './search/indexed-search-store.js';

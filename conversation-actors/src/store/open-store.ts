@@ -32,14 +32,14 @@ export async function openStore(config: ActorsEnv, logger: Logger = silentLogger
   }
 }
 
+// Views bounded in the store (both backends): a list of big groups reads a few member rows per group, not all of them.
 async function openChatStore(config: ActorsEnv, logger: Logger): Promise<ChatStore> {
   if (config.STORE === 'scylla') {
     const options = scyllaOptionsFromEnv(config);
     if (config.ACTOR_MAX_BATCH > SEAL_WINDOW) {
       throw new ConfigError([`ACTOR_MAX_BATCH: at most ${SEAL_WINDOW} with STORE=scylla (a batch must fit the window a new owner checks for holes), got ${config.ACTOR_MAX_BATCH}`]);
     }
-    return openScyllaStore(options, createScyllaClient, logger.child({ component: 'scylla-store' }));
+    return openScyllaStore(options, createScyllaClient, logger.child({ component: 'scylla-store' }), { viewMembers: config.VIEW_MEMBERS });
   }
-  // Views bounded in the store: a list of big groups reads a few member rows per group, not all of them.
   return openSqliteStore({ dataDir: config.DATA_DIR, synchronous: config.SQLITE_SYNC, viewMembers: config.VIEW_MEMBERS });
 }

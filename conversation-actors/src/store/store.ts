@@ -171,8 +171,8 @@ export interface ChatStore {
   /**
    * The given conversations as `userId` sees them; ones the user is not a
    * member of are left out. Like listUserConversations' views, they list
-   * every member, unless the backend was opened to bound them (SQLite's
-   * viewMembers): then a big group's are the members proto's boundView
+   * every member, unless the backend was opened to bound them (the
+   * viewMembers option of SQLite and Scylla): then a big group's are the members proto's boundView
    * keeps, with memberCount set, and boundView leaves them as they are.
    */
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]>;

@@ -65,13 +65,13 @@ describe.skipIf(!live)(`chat migrate on a live CQL server (${live?.server ?? 'no
   it('creates the keyspace with the configured replication and applies every migration once; a second run applies nothing; the store opens it', async () => {
     const lines: string[] = [];
     const first = await runMigrate(env(), (l) => lines.push(l));
-    expect(first).toEqual({ keyspace, applied: Array.from({ length: SCYLLA_SCHEMA_VERSION }, (_, i) => i + 1), version: SCYLLA_SCHEMA_VERSION });
+    expect(first).toEqual({ keyspace, applied: Array.from({ length: SCYLLA_SCHEMA_VERSION }, (_, i) => i + 1), version: SCYLLA_SCHEMA_VERSION, summaries: { scanned: 0, counted: 0 } });
     expect(lines.join('\n')).toMatch(/applied 0001_initial/);
     const [replication] = await cql(undefined, `SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = '${keyspace}'`);
     expect(replication!.first().get('replication')).toMatchObject({ class: 'org.apache.cassandra.locator.SimpleStrategy', replication_factor: '1' });
     // The second run, watched: it issues only the keyspace's and the bootstrap table's IF NOT EXISTS, nothing of the migrations.
     const watched = new FaultyCql();
-    expect(await runMigrate(env(), () => undefined, watched.connector)).toEqual({ keyspace, applied: [], version: SCYLLA_SCHEMA_VERSION });
+    expect(await runMigrate(env(), () => undefined, watched.connector)).toEqual({ keyspace, applied: [], version: SCYLLA_SCHEMA_VERSION, summaries: { scanned: 0, counted: 0 } });
     expect(watched.log.filter((e) => e.kind === 'ddl').map((e) => e.query.match(/^CREATE (KEYSPACE|TABLE) IF NOT EXISTS/)?.[1])).toEqual(['KEYSPACE', 'TABLE']);
     expect(watched.violations).toEqual([]);
     const store = await openScyllaStore(options());

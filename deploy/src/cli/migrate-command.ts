@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadEnvConfig } from '@chat/platform';
 import {
   applyMigrations,
+  backfillMemberSummaries,
   DDL_OPTIONS,
   type CqlConnector,
   createScyllaClient,
@@ -22,13 +23,17 @@ export interface MigrateOutcome {
   applied: number[];
   /** The schema version of the keyspace afterwards. */
   version: number;
+  /** Conversations scanned for a member summary (schema version 9), and how many were counted by this run. */
+  summaries: { scanned: number; counted: number };
 }
 
 /**
  * Creates the keyspace if missing (replication from SCYLLA_REPLICATION; an
  * existing keyspace keeps its own) and applies the pending migrations in
- * order, recording each in schema_migrations. Idempotent: a second run applies
- * nothing. Refuses a keyspace with a newer schema than this build knows.
+ * order, recording each in schema_migrations; then counts the member summary
+ * of every conversation that lacks a usable one (backfillMemberSummaries: those
+ * from before schema version 9, and those a previous build changed since an
+ * earlier count). Idempotent: a second run applies nothing. Refuses a keyspace with a newer schema than this build knows.
  * Throws ConfigError for bad variables; driver and schema errors otherwise.
  */
 export async function runMigrate(
@@ -57,7 +62,9 @@ export async function runMigrate(
     await client.connect();
     const applied = await applyMigrations(client, migrations, (m) => log(`applied ${String(m.version).padStart(4, '0')}_${m.name} (${m.statements.length} statements)`));
     const version = migrations.length === 0 ? 0 : Math.max(...migrations.map((m) => m.version));
-    return { keyspace: options.keyspace, applied, version };
+    const summaries = await backfillMemberSummaries(client);
+    if (summaries.counted > 0) log(`member summaries: counted ${summaries.counted} of ${summaries.scanned} conversations`);
+    return { keyspace: options.keyspace, applied, version, summaries };
   } finally {
     await client.shutdown();
   }

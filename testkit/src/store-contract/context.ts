@@ -11,6 +11,13 @@ export interface ContractStore {
    * durability tests are skipped when it is absent.
    */
   reopen?: () => Promise<ChatStore>;
+  /**
+   * Opens a second store on the same data whose single-user views
+   * (getConversationViews, listUserConversations) are bounded to `viewMembers`
+   * members in the store (SQLite's and Scylla's viewMembers option). The
+   * bounded-view tests are skipped when it is absent.
+   */
+  openBounded?: (viewMembers: number) => Promise<ChatStore>;
   /** Removes whatever open() created. Called after every store the test used was closed. */
   cleanup: () => Promise<void>;
   /**
@@ -84,6 +91,20 @@ export class ContractContext {
     if (!reopen) throw new Error('this backend has no reopen');
     this.#store = await reopen();
     this.#opened.push(this.#store);
+  }
+
+  /** Whether the backend can open a store with bounded views. */
+  get canBound(): boolean {
+    return this.#backend?.openBounded !== undefined;
+  }
+
+  /** A second store on the same data, its views bounded to `viewMembers` (ContractStore.openBounded); closed after the test. */
+  async openBounded(viewMembers: number): Promise<ChatStore> {
+    const open = this.#backend?.openBounded;
+    if (!open) throw new Error('this backend has no openBounded');
+    const store = await open(viewMembers);
+    this.#opened.push(store);
+    return store;
   }
 
   /** An id unique to this test. */

@@ -1,5 +1,6 @@
 import { describe } from 'vitest';
 import { botsContract } from './bots.js';
+import { boundedViewsContract } from './bounded-views.js';
 import { changesContract } from './changes.js';
 import { ContractContext, type ContractStore } from './context.js';
 import { conversationsContract } from './conversations.js';
@@ -52,6 +53,7 @@ export function runStoreContract(name: string, open: () => Promise<ContractStore
     receiptsContract(ctx);
     membershipContract(ctx);
     memberPagesContract(ctx);
+    boundedViewsContract(ctx);
     changesContract(ctx);
     repliesContract(ctx);
     threadsContract(ctx);

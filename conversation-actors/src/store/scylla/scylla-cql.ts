@@ -55,6 +55,19 @@ export const CQL = {
   receiptRange: 'SELECT user_id, read_seq, delivered_seq FROM receipts WHERE conversation_id = ? AND user_id >= ? AND user_id <= ?',
   putReceipt: 'INSERT INTO receipts (conversation_id, user_id, read_seq, delivered_seq) VALUES (?, ?, ?, ?)',
   dropReceipt: 'DELETE FROM receipts WHERE conversation_id = ? AND user_id = ?',
+  /** A member's row (a bounded view's viewer). */
+  memberRow: 'SELECT user_id, role, joined_at FROM members WHERE conversation_id = ? AND user_id = ?',
+  /** The marks of the members a bounded view lists: one partition, at most VIEW_MEMBERS clustering keys. */
+  receiptsOf: 'SELECT user_id, read_seq, delivered_seq FROM receipts WHERE conversation_id = ? AND user_id IN ?',
+
+  // member_summary (migration 0009, scylla-summary.ts): owner and admins, and the member count as a static cell.
+  getSummary: 'SELECT user_id, role, member_count, backfill_change_seq FROM member_summary WHERE conversation_id = ?',
+  /** The owning actor's count: clears a backfill's mark, so readers trust it whatever the head's change_seq. */
+  putSummaryCount: 'UPDATE member_summary SET member_count = ?, backfill_change_seq = null WHERE conversation_id = ?',
+  /** chat migrate's count of a conversation from before version 9, marked with the head's change_seq it was counted at. */
+  backfillSummaryCount: 'UPDATE member_summary SET member_count = ?, backfill_change_seq = ? WHERE conversation_id = ?',
+  putSummaryRole: 'INSERT INTO member_summary (conversation_id, user_id, role) VALUES (?, ?, ?)',
+  dropSummaryRole: 'DELETE FROM member_summary WHERE conversation_id = ? AND user_id = ?',
   getUserConversations: 'SELECT conversation_id FROM user_conversations WHERE user_id = ?',
   // Every conversation, in partition token order (a scan, for the indexer's reconcile only).
   firstConversationIds: 'SELECT id FROM conversations LIMIT ?',

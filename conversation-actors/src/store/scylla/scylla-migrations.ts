@@ -10,7 +10,7 @@ import type { CqlClient } from './scylla-session.js';
  * (a test keeps the two equal). The store refuses to open a keyspace at any
  * other version: older needs `chat migrate`, newer needs a newer build.
  */
-export const SCYLLA_SCHEMA_VERSION = 8;
+export const SCYLLA_SCHEMA_VERSION = 9;
 
 /** The migration scope recorded in schema_migrations (one partition). */
 export const MIGRATION_SCOPE = 'chat';

@@ -5,6 +5,7 @@ import { changeBucketOf } from './scylla-buckets.js';
 import { messageUpdateParams, toRecord } from './scylla-rows.js';
 import { readHead, readMembers, readMessage, readRecord } from './scylla-reads.js';
 import { type ScyllaSession, type Statement, fenceTimestamp, num, stmt } from './scylla-session.js';
+import { storedSummaryRoles, summaryStatements } from './scylla-summary.js';
 
 // The writes other than appends. Each is fenced by one lightweight transaction
 // on the conversation's head, then writes rows keyed elsewhere (DESIGN.md,
@@ -35,6 +36,8 @@ export async function createConversation(
       stmt('putMember', [c.id, userId, role, head.createdAt]),
       stmt('putUserConversation', [userId, c.id]),
     ]);
+    // While change_seq is 0 the founders are the members: the summary is theirs.
+    rows.push(...summaryStatements(c.id, new Map(head.founders.map(([userId, role]) => [userId, { role }])), []));
     await s.loggedBatch(rows, ts);
   }
   const record = toRecord(head, await readMembers(s, c.id));
@@ -91,14 +94,15 @@ export async function updateMessage(s: ScyllaSession, update: MessageUpdate): Pr
 
 /**
  * applyMembershipChange: reads the members (to add only non-members and set
- * roles only of present ones), fences (epoch, change_seq, title in the LWT),
- * then one logged batch of member, receipt and user index rows. Removals are
- * row deletes: one tombstone per member leaving, in small partitions.
+ * roles only of present ones) and the summary's rows, fences (epoch,
+ * change_seq, title in the LWT), then one logged batch of member, receipt,
+ * user index and member_summary rows (the new count, owner and admins).
+ * Removals are row deletes: one tombstone per member leaving.
  */
 export async function applyMembershipChange(s: ScyllaSession, change: MembershipChange): Promise<void> {
   const id = change.conversationId;
   const ts = fenceTimestamp();
-  const members = await readMembers(s, id);
+  const [members, summarized] = await Promise.all([readMembers(s, id), storedSummaryRoles(s, id)]);
   await fenceChange(s, id, change.epoch, change.changeSeq, change.title);
   // One batch shares one write timestamp, so no row may be both deleted and
   // written in it, nor one cell written twice: the final state of each member
@@ -136,6 +140,7 @@ export async function applyMembershipChange(s: ScyllaSession, change: Membership
     );
   }
   for (const [userId, role] of roles) if (!added.has(userId)) statements.push(stmt('setRole', [role, id, userId]));
+  statements.push(...summaryStatements(id, final, summarized));
   await s.loggedBatch(statements, ts);
 }
 

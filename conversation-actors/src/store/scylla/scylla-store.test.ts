@@ -26,6 +26,7 @@ describe.skipIf(!live)(`ScyllaStore on a live CQL server (${live?.server ?? 'non
   runStoreContract('ScyllaDB', async () => ({
     store: await openScyllaStore(options),
     reopen: () => openScyllaStore(options),
+    openBounded: (viewMembers) => openScyllaStore(options, undefined, undefined, { viewMembers }),
     // Ids are random per test: nothing to remove; the keyspace goes at the end.
     cleanup: async () => undefined,
   }), { search: 'unsupported' });

@@ -36,7 +36,9 @@ import { MIGRATION_SCOPE, checkSchemaVersion } from './scylla-migrations.js';
 import * as mutations from './scylla-mutations.js';
 import { readChanged } from './scylla-queries.js';
 import { readThread } from './scylla-threads.js';
-import { FAN_OUT, readHead, readHeads, readMemberPage, readMemberViews, readMessages, readRange, userConversationIds } from './scylla-reads.js';
+import { FAN_OUT, readHead, readHeads, readMemberPage, readMessages, readRange, userConversationIds } from './scylla-reads.js';
+import type { HeadRow } from './scylla-rows.js';
+import { readBoundedView, readMemberViews } from './scylla-views.js';
 import { resolveQuotes } from '../quotes.js';
 import { type CqlConnector, ScyllaSession, createScyllaClient, mapLimit } from './scylla-session.js';
 import { TailRepair } from './scylla-tail.js';
@@ -46,13 +48,30 @@ import * as bots from './scylla-bots.js';
 /** Partitions of open_streams (migration 0008): a takeover reads them all at once. */
 const OPEN_STREAM_BUCKETS = 16;
 
+/** How the store serves views (beside the cluster's settings, ScyllaOptions). */
+export interface ScyllaViewOptions {
+  /**
+   * Most members the views of getConversationViews and listUserConversations
+   * list (ProtocolLimits.viewMembers): a bigger group's come bounded as
+   * proto's boundView bounds them, memberCount set, read without the whole
+   * members partition. Undefined (the default): every member, as the
+   * contract says; whoever sends the views bounds them.
+   */
+  viewMembers?: number | undefined;
+}
+
 /**
  * Connects to the cluster and checks that the keyspace holds exactly the
  * schema this build knows (`chat migrate` creates and upgrades it). Throws
  * StoreUnavailableError if no node answers or the schema is missing, older
  * or newer.
  */
-export async function openScyllaStore(options: ScyllaOptions, connect: CqlConnector = createScyllaClient, logger: Logger = silentLogger()): Promise<ScyllaStore> {
+export async function openScyllaStore(
+  options: ScyllaOptions,
+  connect: CqlConnector = createScyllaClient,
+  logger: Logger = silentLogger(),
+  views: ScyllaViewOptions = {},
+): Promise<ScyllaStore> {
   const session = new ScyllaSession(connect(options, { keyspace: true }));
   try {
     await session.client.connect();
@@ -64,7 +83,7 @@ export async function openScyllaStore(options: ScyllaOptions, connect: CqlConnec
     // A keyspace or table that does not exist is an invalid request: the schema is missing, not a bug.
     throw typed instanceof StoreUnavailableError ? typed : new StoreUnavailableError(`${typed.message} (has \`chat migrate\` run?)`, { cause: err });
   }
-  return new ScyllaStore(session, logger);
+  return new ScyllaStore(session, logger, views);
 }
 
 /**
@@ -83,6 +102,7 @@ export class ScyllaStore implements ChatStore {
   constructor(
     private readonly s: ScyllaSession,
     private readonly logger: Logger = silentLogger(),
+    private readonly views: ScyllaViewOptions = {},
   ) {
     this.tail = new TailRepair(logger);
   }
@@ -276,7 +296,7 @@ export class ScyllaStore implements ChatStore {
         ? heads.filter((h) => h.lastActivityAt < cursor.activity || (h.lastActivityAt === cursor.activity && h.id < cursor.id))
         : heads;
       const pageHeads = after.slice(0, page.limit);
-      const views = await mapLimit(pageHeads, FAN_OUT, async (head) => (await readMemberViews(this.s, head.id, [userId], head))[0]?.view);
+      const views = await mapLimit(pageHeads, FAN_OUT, (head) => this.viewOf(userId, head.id, head));
       const conversations = views.filter((v): v is Conversation => v !== undefined);
       const last = pageHeads[pageHeads.length - 1];
       return { conversations, next: after.length > page.limit && last ? encodeCursor(last.lastActivityAt, last.id) : null };
@@ -317,7 +337,7 @@ export class ScyllaStore implements ChatStore {
 
   getConversationViews(userId: string, conversationIds: readonly string[]): Promise<Conversation[]> {
     return this.run('getConversationViews', async () => {
-      const views = await mapLimit([...new Set(conversationIds)], FAN_OUT, async (id) => (await readMemberViews(this.s, id, [userId]))[0]?.view);
+      const views = await mapLimit([...new Set(conversationIds)], FAN_OUT, (id) => this.viewOf(userId, id));
       return views.filter((v): v is Conversation => v !== undefined);
     });
   }
@@ -363,6 +383,13 @@ export class ScyllaStore implements ChatStore {
     } catch (err) {
       throw toStoreError(err, 'close');
     }
+  }
+
+  /** One user's view: bounded (readBoundedView) when the store was opened with viewMembers, else listing every member. */
+  private async viewOf(userId: string, conversationId: string, head?: HeadRow): Promise<Conversation | undefined> {
+    const limit = this.views.viewMembers;
+    if (limit !== undefined) return readBoundedView(this.s, conversationId, userId, limit, head);
+    return (await readMemberViews(this.s, conversationId, [userId], head))[0]?.view;
   }
 
   /** Messages of one conversation with their reply quotes resolved from the originals as stored now (point reads). */

@@ -29,6 +29,7 @@ runStoreContract('SQLite', async () => {
   return {
     store: openSqliteStore({ dataDir }),
     reopen: async () => openSqliteStore({ dataDir }),
+    openBounded: async (viewMembers) => openSqliteStore({ dataDir, viewMembers }),
     cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
   };
 });
