@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { message } from '@chat/testkit/store-contract';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 import { prepareStatements } from './sqlite-statements.js';
-import { unreadCounts } from './sqlite-unread.js';
+import { UNREAD_WINDOW_SEQS, unreadCounts } from './sqlite-unread.js';
 
 const USERS = ['amy', 'bob', 'cat', 'dan', 'eve'];
 const dirs: string[] = [];
@@ -62,12 +62,23 @@ describe('unread counts of many members at once (SQLite getMemberViews)', () => 
   it('equal the per-member counts: own, deleted, mentions by id, @all and @here, read marks anywhere', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(msgArb, { maxLength: 40 }), fc.array(fc.nat({ max: 45 }), { minLength: USERS.length, maxLength: USERS.length }), async (msgs, reads) => {
-        const { store } = await seeded(msgs, reads);
+        const { store, dataDir } = await seeded(msgs, reads);
         try {
           const expected = await oneByOne(store);
           const views = await store.getMemberViews('g', USERS);
           const got = Object.fromEntries(views.map((v) => [v.userId, [v.view.unread, v.view.mentions]]));
           expect(got).toEqual(expected);
+          // The same from one shared read (which five members alone would not use): both ways agree.
+          const db = new Database(path.join(dataDir, 'chat.db'), { readonly: true });
+          try {
+            const marks = (await Promise.all(USERS.map((u) => store.getConversationViews(u, ['g'])))).map(([v], i) => ({ userId: USERS[i]!, readSeq: v!.readSeq }));
+            const shared = unreadCounts(prepareStatements(db), 'g', msgs.length, marks, UNREAD_WINDOW_SEQS, 1);
+            expect(Object.fromEntries([...shared].map(([u, c]) => [u, [c.unread, c.mentions || undefined]]))).toEqual(
+              Object.fromEntries(Object.entries(expected).map(([u, [n, m]]) => [u, [n, m || undefined]])),
+            );
+          } finally {
+            db.close();
+          }
         } finally {
           await store.close();
         }
@@ -86,7 +97,7 @@ describe('unread counts of many members at once (SQLite getMemberViews)', () => 
       const s = prepareStatements(db);
       const marks = USERS.map((userId, i) => ({ userId, readSeq: [0, 3, 12, 25, 30][i]! }));
       // A window of 10 seqs: amy and bob are before it (counted one by one), the others inside, eve read all.
-      const counts = unreadCounts(s, 'g', 30, marks, 10);
+      const counts = unreadCounts(s, 'g', 30, marks, 10, 1);
       expect(Object.fromEntries([...counts].map(([u, c]) => [u, [c.unread, c.mentions || undefined]]))).toEqual(expected);
     } finally {
       db.close();

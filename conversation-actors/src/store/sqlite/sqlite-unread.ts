@@ -16,6 +16,14 @@ export const UNREAD_WINDOW_SEQS = 100_000;
 const BROADCASTS = new Set(['@all', '@here']);
 
 /**
+ * Below this many members behind, each is counted by the countUnread
+ * statement (an indexed range counted inside SQLite) rather than from one
+ * shared read into JavaScript, which is cheaper for a few members behind a
+ * long history (one view, a small group) and dearer for many.
+ */
+export const SHARED_READ_FROM_MEMBERS = 8;
+
+/**
  * Each member's unread and mention counts in one conversation, exactly as
  * the countUnread statement counts them for that member (messages after the
  * member's read mark, not their own, not deleted; mentions: of those, the
@@ -32,21 +40,28 @@ export function unreadCounts(
   lastSeq: number,
   members: readonly { userId: string; readSeq: number }[],
   windowSeqs = UNREAD_WINDOW_SEQS,
+  sharedFrom = SHARED_READ_FROM_MEMBERS,
 ): Map<string, UnreadCounts> {
   const counts = new Map<string, UnreadCounts>();
   const windowStart = Math.max(0, lastSeq - windowSeqs);
-  let lowest = lastSeq;
+  const one = (m: { userId: string; readSeq: number }) => {
+    const c = s.countUnread.get({ conversationId, readSeq: m.readSeq, userId: m.userId });
+    counts.set(m.userId, { unread: c?.unread ?? 0, mentions: c?.mentions ?? 0 });
+  };
+  const shared: { userId: string; readSeq: number }[] = [];
   for (const m of members) {
     if (m.readSeq >= lastSeq) counts.set(m.userId, { unread: 0, mentions: 0 });
-    else if (m.readSeq < windowStart) {
-      const c = s.countUnread.get({ conversationId, readSeq: m.readSeq, userId: m.userId });
-      counts.set(m.userId, { unread: c?.unread ?? 0, mentions: c?.mentions ?? 0 });
-    } else lowest = Math.min(lowest, m.readSeq);
+    else if (m.readSeq < windowStart) one(m);
+    else shared.push(m);
   }
-  if (lowest >= lastSeq) return counts;
+  if (shared.length < sharedFrom) {
+    for (const m of shared) one(m);
+    return counts;
+  }
+  let lowest = lastSeq;
+  for (const m of shared) lowest = Math.min(lowest, m.readSeq);
   const window = readWindow(s, conversationId, lowest);
-  for (const m of members) {
-    if (counts.has(m.userId)) continue;
+  for (const m of shared) {
     const after = (seqs: readonly number[] | undefined) => (seqs ? seqs.length - upperBound(seqs, m.readSeq) : 0);
     const unread = after(window.seqs) - after(window.bySender.get(m.userId));
     const broadcasts = after(window.broadcasts) - after(window.broadcastsBy.get(m.userId));
