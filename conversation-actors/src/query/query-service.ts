@@ -20,6 +20,7 @@ import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
 import { BadRequestError, errorCodeOf, isNoRetry } from '../errors.js';
 import { needsSync, readUpdatedMessages } from './sync-changes.js';
+import { pageBudget } from '../actor/page-budget.js';
 
 export interface QueryServiceOptions {
   bus: Bus;
@@ -111,7 +112,9 @@ export class QueryService {
         return { result: { $case: 'users', value: { users: await store.getUsers([...new Set(op.value.userIds)]) } } };
       }
       case 'list': {
-        const page = await store.listUserConversations(caller.id, { limit: op.value.limit, before: op.value.before });
+        // No more views than a reply over the bus can carry: the page is shorter and `next` goes on from there.
+        const maxBytes = pageBudget(this.options.bus.maxPayload());
+        const page = await store.listUserConversations(caller.id, { limit: op.value.limit, before: op.value.before, maxBytes });
         return { result: { $case: 'page', value: { conversations: this.#bounded(page.conversations, caller.id), next: page.next ?? undefined } } };
       }
       case 'sync':

@@ -7,6 +7,7 @@ import type {
   ChatStore,
   ClientMsgKey,
   ConversationHead,
+  ConversationPageQuery,
   ConversationPageResult,
   ConversationRecord,
   MemberPageQuery,
@@ -90,7 +91,7 @@ export class ForwardingStore implements ChatStore {
   readThread(conversationId: string, root: number, query: MessageQuery): Promise<ChatMessage[]> {
     return this.inner.readThread(conversationId, root, query);
   }
-  listUserConversations(userId: string, page: { limit: number; before?: string | undefined }): Promise<ConversationPageResult> {
+  listUserConversations(userId: string, page: ConversationPageQuery): Promise<ConversationPageResult> {
     return this.inner.listUserConversations(userId, page);
   }
   userConversationHeads(userId: string): Promise<ConversationHead[]> {

@@ -128,9 +128,12 @@ export interface ChatStore {
   /**
    * The caller's conversations, most recent activity first (ties by id), as
    * the caller sees them (read marks, unread). `before` is the opaque cursor a
-   * previous page returned as `next`; `next` is null on the last page.
+   * previous page returned as `next`; `next` is null on the last page. With
+   * `maxBytes`, a page holds only as many views as fit that many bytes
+   * encoded (at least one; viewsThatFit), and `next` then continues after the
+   * last one held, so no reply outgrows what the bus carries.
    */
-  listUserConversations(userId: string, page: { limit: number; before?: string | undefined }): Promise<ConversationPageResult>;
+  listUserConversations(userId: string, page: ConversationPageQuery): Promise<ConversationPageResult>;
   /** Every conversation the user belongs to, with its lastSeq and changeSeq (for sync). */
   userConversationHeads(userId: string): Promise<ConversationHead[]>;
   /**
@@ -431,6 +434,13 @@ export interface MessageQuery {
   before?: number | undefined;
   limit: number;
   direction: 'forward' | 'backward';
+}
+
+/** A page of listUserConversations: its length, where it starts, and the bytes its views may take. */
+export interface ConversationPageQuery {
+  limit: number;
+  before?: string | undefined;
+  maxBytes?: number | undefined;
 }
 
 export interface ConversationPageResult {

@@ -11,7 +11,7 @@ const BODY = (i: number) => `${String(i).padStart(3, '0')} ${'€'.repeat(3995)}
 
 type Page = { messages: { seq: number; body: string }[]; hasMore: boolean };
 
-describe('cluster: a history page bigger than the bus carries', () => {
+describe('cluster: history and conversation.list pages bigger than the bus carries', () => {
   it(`comes in pages that fit a ${MAX_PAYLOAD / 1024} KiB max_payload, each message once, in order, paging back to the first`, async () => {
     const c = await start(1, 1, { natsMaxPayload: MAX_PAYLOAD });
     const ann = await login(c.gateways[0]!.url, 'Page Ann');
@@ -41,5 +41,27 @@ describe('cluster: a history page bigger than the bus carries', () => {
     const forward = await bob.call<Page>('message.history', { conversationId: conversation.id, after: 0, limit: MESSAGES });
     expect(forward.hasMore).toBe(true);
     expect(forward.messages.map((m) => m.seq)).toEqual(Array.from({ length: forward.messages.length }, (_, i) => i + 1));
-  }, 90_000);
+
+    // conversation.list the same: 24 DMs whose last messages are long make a list of ~300 KB.
+    const peers = [];
+    for (let i = 0; i < 24; i++) {
+      const peer = await login(c.gateways[0]!.url, `Page Peer ${i}`);
+      const { conversation: dm } = await peer.call<{ conversation: { id: string } }>('conversation.open_dm', { userId: bob.user.id });
+      await peer.call('message.send', { conversationId: dm.id, clientMsgId: 'long', body: BODY(i) });
+      peers.push(dm.id);
+    }
+    const listed: string[] = [];
+    let before: string | undefined;
+    let listPages = 0;
+    for (;;) {
+      const list = await bob.call<{ conversations: { id: string }[]; next: string | null }>('conversation.list', { limit: 50, ...(before ? { before } : {}) });
+      listed.push(...list.conversations.map((x) => x.id));
+      listPages++;
+      if (list.next === null) break;
+      expect(list.conversations.length).toBeLessThan(25);
+      before = list.next;
+    }
+    expect(listPages).toBeGreaterThanOrEqual(2);
+    expect([...listed].sort()).toEqual([conversation.id, ...peers].sort());
+  }, 120_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Conversation } from '@chat/proto';
+import { Conversation } from '@chat/proto';
 import { BadRequestError } from '@chat/conversation-actors';
 import type { ContractContext } from './context.js';
 import { T0, rejection, sortViewMembers } from './fixtures.js';
@@ -52,6 +52,32 @@ export function listsContract(ctx: ContractContext): void {
         // The page holding the last conversation says there is no next one.
         expect(pages, `limit ${limit}`).toBe(Math.ceil(expected.length / limit));
       }
+    });
+
+    it('with maxBytes, holds only the views that fit (at least one) and goes on after the last one held, every conversation once', async () => {
+      const expected = await seed();
+      const everything = await ctx.store.listUserConversations(id('alice'), { limit: 50 });
+      const sizes = everything.conversations.map((c) => Conversation.encode(c).finish().length + 6);
+      // Room for about two views a page, and a page too small for even one.
+      for (const maxBytes of [sizes[0]! + sizes[1]! + 1, 1]) {
+        const seen: string[] = [];
+        let before: string | undefined;
+        for (let pages = 0; ; pages++) {
+          expect(pages, 'paging does not end').toBeLessThan(20);
+          const page = await ctx.store.listUserConversations(id('alice'), { limit: 50, before, maxBytes });
+          expect(page.conversations.length, `maxBytes ${maxBytes}`).toBeGreaterThanOrEqual(1);
+          if (page.conversations.length > 1) {
+            const used = page.conversations.reduce((n, c) => n + Conversation.encode(c).finish().length + 6, 0);
+            expect(used).toBeLessThanOrEqual(maxBytes);
+          }
+          seen.push(...page.conversations.map((c) => c.id));
+          if (page.next === null) break;
+          before = page.next;
+        }
+        expect(seen, `maxBytes ${maxBytes}`).toEqual(expected);
+      }
+      // Room for everything: one page, as without maxBytes.
+      expect(await ctx.store.listUserConversations(id('alice'), { limit: 50, maxBytes: 1 << 30 })).toEqual(everything);
     });
 
     it('returns an empty page for a user in no conversation', async () => {

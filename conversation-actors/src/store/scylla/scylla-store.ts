@@ -11,6 +11,7 @@ import type {
   ChatStore,
   ClientMsgKey,
   ConversationHead,
+  ConversationPageQuery,
   ConversationPageResult,
   ConversationRecord,
   MemberPageQuery,
@@ -28,6 +29,7 @@ import type {
   ReceiptMarksRecord,
 } from '../store.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { viewsThatFit } from '../view-budget.js';
 import { checkBatch, checkInteger, checkLimit, checkNewBot } from '../input-checks.js';
 import { appendBatch, findByKeys, settleOwedRows } from './scylla-appends.js';
 import type { ScyllaOptions } from './scylla-config.js';
@@ -286,7 +288,7 @@ export class ScyllaStore implements ChatStore {
    * page only. Costs O(the user's conversations) per page: see DESIGN.md,
    * "Listing by activity", for why not an activity-clustered table.
    */
-  listUserConversations(userId: string, page: { limit: number; before?: string | undefined }): Promise<ConversationPageResult> {
+  listUserConversations(userId: string, page: ConversationPageQuery): Promise<ConversationPageResult> {
     return this.run('listUserConversations', async () => {
       checkLimit(page.limit);
       const cursor = page.before === undefined ? undefined : decodeCursor(page.before);
@@ -297,9 +299,12 @@ export class ScyllaStore implements ChatStore {
         : heads;
       const pageHeads = after.slice(0, page.limit);
       const views = await mapLimit(pageHeads, FAN_OUT, (head) => this.viewOf(userId, head.id, head));
-      const conversations = views.filter((v): v is Conversation => v !== undefined);
-      const last = pageHeads[pageHeads.length - 1];
-      return { conversations, next: after.length > page.limit && last ? encodeCursor(last.lastActivityAt, last.id) : null };
+      const listed = pageHeads.flatMap((head, i) => (views[i] ? [{ head, view: views[i] }] : []));
+      // As many as fit page.maxBytes: then the next page starts after the last one kept.
+      const fit = viewsThatFit(listed.map((l) => l.view), page.maxBytes);
+      const last = fit < listed.length ? listed[fit - 1]!.head : pageHeads[pageHeads.length - 1];
+      const more = fit < listed.length || after.length > page.limit;
+      return { conversations: listed.slice(0, fit).map((l) => l.view), next: more && last ? encodeCursor(last.lastActivityAt, last.id) : null };
     });
   }
 

@@ -11,6 +11,7 @@ import type {
   ChatStore,
   ClientMsgKey,
   ConversationHead,
+  ConversationPageQuery,
   ConversationPageResult,
   ConversationRecord,
   MemberPageQuery,
@@ -29,6 +30,7 @@ import type {
 } from '../store.js';
 import { applySchema } from './schema.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { viewsThatFit } from '../view-budget.js';
 import { checkBatch, checkInteger, checkLimit } from '../input-checks.js';
 import { toStoreError, writeError } from './sqlite-errors.js';
 import { type MessageRow, toMemberRecord, toMessage, toRow, toUser } from './sqlite-rows.js';
@@ -377,10 +379,7 @@ export class SqliteStore implements ChatStore {
     });
   }
 
-  listUserConversations(
-    userId: string,
-    page: { limit: number; before?: string | undefined },
-  ): Promise<ConversationPageResult> {
+  listUserConversations(userId: string, page: ConversationPageQuery): Promise<ConversationPageResult> {
     return this.run('listUserConversations', () => {
       checkLimit(page.limit);
       const cursor = page.before === undefined ? undefined : decodeCursor(page.before);
@@ -392,10 +391,14 @@ export class SqliteStore implements ChatStore {
           ? this.s.nextPage.all({ userId, activity: cursor.activity, id: cursor.id, limit })
           : this.s.firstPage.all({ userId, limit });
         const pageRows = rows.slice(0, page.limit);
-        const last = pageRows[pageRows.length - 1];
+        const views = pageRows.map((row) => readView(this.s, row, userId, this.viewMembers));
+        // As many as fit page.maxBytes: then the next page starts after the last one kept.
+        const fit = viewsThatFit(views, page.maxBytes);
+        const last = pageRows[fit - 1];
+        const more = fit < pageRows.length || rows.length > page.limit;
         return {
-          conversations: pageRows.map((row) => readView(this.s, row, userId, this.viewMembers)),
-          next: rows.length > page.limit && last ? encodeCursor(last.last_activity_at, last.id) : null,
+          conversations: views.slice(0, fit),
+          next: more && last ? encodeCursor(last.last_activity_at, last.id) : null,
         };
       })();
     });
