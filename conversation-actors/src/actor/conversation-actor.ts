@@ -15,7 +15,7 @@ import {
 } from '../errors.js';
 import type { ActorMetrics } from '../metrics.js';
 import type { EventPublisher } from './event-publisher.js';
-import { fitPage } from './page-budget.js';
+import { fitPage } from '../store/reply-budget.js';
 import { Lanes, OUT_OF_ORDER } from './lanes.js';
 import { Mailbox } from './mailbox.js';
 import { findMember } from './member-index.js';
@@ -424,7 +424,7 @@ export class ConversationActor {
    * whether more remain, keeps the `limit` nearest the cursor, and shows a
    * streaming message's body as it is now, not as last persisted. A page whose
    * messages would make a reply bigger than the bus carries holds fewer than
-   * `limit` (the ones nearest the cursor) and says `hasMore` (page-budget.ts).
+   * `limit` (the ones nearest the cursor) and says `hasMore` (store/reply-budget.ts).
    */
   async #page(
     page: { before?: number | undefined; after?: number | undefined; limit: number },

@@ -3,7 +3,7 @@ import { type Bus, type BusMessage, type Clock, type Logger, type Subscription, 
 import { ConversationActor } from '../actor/conversation-actor.js';
 import { failure } from '../actor/conversation-actor.js';
 import { EventPublisher } from '../actor/event-publisher.js';
-import { pageBudget } from '../actor/page-budget.js';
+import { pageBudget } from '../store/reply-budget.js';
 import { DEFAULT_STREAM_TIMINGS, type StreamTimings } from '../actor/streams.js';
 import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';

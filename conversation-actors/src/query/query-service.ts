@@ -20,7 +20,7 @@ import type { ChatStore } from '../store/store.js';
 import type { ActorMetrics } from '../metrics.js';
 import { BadRequestError, errorCodeOf, isNoRetry } from '../errors.js';
 import { needsSync, readUpdatedMessages } from './sync-changes.js';
-import { pageBudget } from '../actor/page-budget.js';
+import { pageBudget } from '../store/reply-budget.js';
 
 export interface QueryServiceOptions {
   bus: Bus;

@@ -29,7 +29,7 @@ import type {
   ReceiptMarksRecord,
 } from '../store.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { viewsThatFit } from '../view-budget.js';
+import { viewsThatFit } from '../reply-budget.js';
 import { checkBatch, checkInteger, checkLimit, checkNewBot } from '../input-checks.js';
 import { appendBatch, findByKeys, settleOwedRows } from './scylla-appends.js';
 import type { ScyllaOptions } from './scylla-config.js';

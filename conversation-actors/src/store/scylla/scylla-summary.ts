@@ -26,13 +26,8 @@ export function isPrivileged(role: Role): boolean {
  * head's change_seq has moved since (a host of the previous build may have
  * changed the membership without keeping the summary; an edit also moves it,
  * which costs that conversation the slow read until its next membership change).
- * One read of a small partition.
+ * From the rows of getSummary, read alongside the head.
  */
-export async function readSummary(s: ScyllaSession, head: HeadRow): Promise<MemberSummary | null> {
-  return toSummary(await s.allRows('getSummary', [head.id]), head);
-}
-
-/** readSummary's answer from the rows of getSummary, read alongside the head. */
 export function toSummary(rows: readonly types.Row[], head: HeadRow): MemberSummary | null {
   const first = rows[0];
   if (!first || first['member_count'] === null || first['member_count'] === undefined) return null;

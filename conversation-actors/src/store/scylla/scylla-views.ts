@@ -1,5 +1,5 @@
 import type { types } from 'cassandra-driver';
-import { type ChatMessage, type Conversation, type Member, boundView, compareViewOrder } from '@chat/proto';
+import { type ChatMessage, type Conversation, type Member, boundView, firstInViewOrder } from '@chat/proto';
 import type { MemberView } from '../store.js';
 import { type HeadRow, sortMembers, toMembers } from './scylla-rows.js';
 import { readHead, readMembers, readQuotedMessage } from './scylla-reads.js';
@@ -86,7 +86,7 @@ export async function readBoundedView(s: ScyllaSession, conversationId: string, 
   if (!viewerRow) return undefined;
   const me = { readSeq: viewerMarks ? num(viewerMarks['read_seq']) : 0, deliveredSeq: viewerMarks ? num(viewerMarks['delivered_seq']) : 0 };
   const [members, lastMessage, counts] = await Promise.all([
-    summary.memberCount <= limit ? wholeSmallGroup(s, conversationId, slice) : firstInViewOrder(s, conversationId, { slice, privileged: summary.privileged, viewerRow, limit }),
+    summary.memberCount <= limit ? wholeSmallGroup(s, conversationId, slice) : firstMembers(s, conversationId, { slice, privileged: summary.privileged, viewerRow, limit }),
     lastMessageOf(s, head),
     unreadCounts(s, head, [{ userId, readSeq: me.readSeq }]),
   ]);
@@ -108,21 +108,22 @@ async function wholeSmallGroup(s: ScyllaSession, conversationId: string, slice: 
  * first by user id), the viewer in the last place if not among them; with
  * their marks from one read of those receipt rows.
  */
-async function firstInViewOrder(
+async function firstMembers(
   s: ScyllaSession,
   conversationId: string,
   read: { slice: readonly types.Row[]; privileged: readonly { userId: string; role: string }[]; viewerRow: types.Row; limit: number },
 ): Promise<Member[]> {
-  const privileged = read.privileged.map((p) => ({ userId: p.userId, role: p.role, readSeq: 0, deliveredSeq: 0 })).sort(compareViewOrder).slice(0, read.limit);
-  // Every owner and admin, also those past the limit: none of them is a plain member.
+  const member = (r: types.Row): Member => ({ userId: r['user_id'] as string, role: r['role'] as string, readSeq: 0, deliveredSeq: 0 });
+  // Every owner and admin, and the first members by user id: the first `limit` in view order are among them.
   const isPrivileged = new Set(read.privileged.map((p) => p.userId));
-  const plain = read.slice
-    .map((r) => ({ userId: r['user_id'] as string, role: r['role'] as string, readSeq: 0, deliveredSeq: 0 }))
-    .filter((m) => !isPrivileged.has(m.userId))
-    .slice(0, read.limit - privileged.length);
-  let first: Member[] = [...privileged, ...plain];
-  const viewerId = read.viewerRow['user_id'] as string;
-  if (!first.some((m) => m.userId === viewerId)) first = [...first.slice(0, read.limit - 1), { userId: viewerId, role: read.viewerRow['role'] as string, readSeq: 0, deliveredSeq: 0 }];
+  const candidates: Member[] = [
+    ...read.privileged.map((p) => ({ userId: p.userId, role: p.role, readSeq: 0, deliveredSeq: 0 })),
+    ...read.slice.filter((r) => !isPrivileged.has(r['user_id'] as string)).map(member),
+  ];
+  // The view rule's own order (proto's view-members.ts), the viewer in the last place if not among them.
+  let first = firstInViewOrder(candidates, read.limit);
+  const viewer = member(read.viewerRow);
+  if (!first.some((m) => m.userId === viewer.userId)) first = [...first.slice(0, read.limit - 1), viewer];
   // At most IN_KEYS clustering keys per IN: ScyllaDB refuses more than 100 by default (max_clustering_key_restrictions_per_query).
   const ids = first.map((m) => m.userId);
   const parts = Array.from({ length: Math.ceil(ids.length / IN_KEYS) }, (_, i) => ids.slice(i * IN_KEYS, (i + 1) * IN_KEYS));

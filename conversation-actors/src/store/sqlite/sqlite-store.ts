@@ -30,7 +30,7 @@ import type {
 } from '../store.js';
 import { applySchema } from './schema.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { viewsThatFit } from '../view-budget.js';
+import { viewsThatFit } from '../reply-budget.js';
 import { checkBatch, checkInteger, checkLimit } from '../input-checks.js';
 import { toStoreError, writeError } from './sqlite-errors.js';
 import { type MessageRow, toMemberRecord, toMessage, toRow, toUser } from './sqlite-rows.js';

@@ -1,10 +1,8 @@
 import type { Statements } from './sqlite-statements.js';
+import { type UnreadCount, type UnreadRow, countUnread } from '../unread-window.js';
 
 /** Unread messages and unread mentions of one member (the countUnread statement's figures). */
-export interface UnreadCounts {
-  unread: number;
-  mentions: number;
-}
+export type UnreadCounts = UnreadCount;
 
 /**
  * Most seqs one shared read of the unread messages covers. Members whose read
@@ -12,8 +10,6 @@ export interface UnreadCounts {
  * so memory stays bounded whatever the history's length.
  */
 export const UNREAD_WINDOW_SEQS = 100_000;
-
-const BROADCASTS = new Set(['@all', '@here']);
 
 /**
  * Below this many members behind, each is counted by the countUnread
@@ -60,44 +56,13 @@ export function unreadCounts(
   }
   let lowest = lastSeq;
   for (const m of shared) lowest = Math.min(lowest, m.readSeq);
-  const window = readWindow(s, conversationId, lowest);
-  for (const m of shared) {
-    const after = (seqs: readonly number[] | undefined) => (seqs ? seqs.length - upperBound(seqs, m.readSeq) : 0);
-    const unread = after(window.seqs) - after(window.bySender.get(m.userId));
-    const broadcasts = after(window.broadcasts) - after(window.broadcastsBy.get(m.userId));
-    let named = 0;
-    for (const r of window.naming.get(m.userId) ?? []) if (r.seq > m.readSeq && r.senderId !== m.userId) named++;
-    counts.set(m.userId, { unread, mentions: broadcasts + named });
+  // The statement leaves deleted messages out; every row after `lowest` is read, so nothing is counted unseen.
+  const rows: UnreadRow[] = [];
+  for (const [seq, senderId, mentions] of s.unreadRows.iterate(conversationId, lowest)) {
+    rows.push({ seq, senderId, deleted: false, mentions: mentions === null ? undefined : mentionedIn(mentions) });
   }
+  for (const [userId, c] of countUnread(rows, lowest + 1, shared)) counts.set(userId, c);
   return counts;
-}
-
-/** The counted messages after `afterSeq`, indexed for counting per member: every list in ascending seq. */
-interface Window {
-  seqs: number[];
-  bySender: Map<string, number[]>;
-  /** Messages mentioning '@all' or '@here', and the same by sender. */
-  broadcasts: number[];
-  broadcastsBy: Map<string, number[]>;
-  /** Messages naming a member (and not '@all' or '@here', which count already), by the member named. */
-  naming: Map<string, { seq: number; senderId: string }[]>;
-}
-
-function readWindow(s: Statements, conversationId: string, afterSeq: number): Window {
-  const w: Window = { seqs: [], bySender: new Map(), broadcasts: [], broadcastsBy: new Map(), naming: new Map() };
-  for (const [seq, senderId, mentions] of s.unreadRows.iterate(conversationId, afterSeq)) {
-    w.seqs.push(seq);
-    push(w.bySender, senderId, seq);
-    if (mentions === null) continue;
-    const named = mentionedIn(mentions);
-    if (named.some((x) => BROADCASTS.has(x))) {
-      w.broadcasts.push(seq);
-      push(w.broadcastsBy, senderId, seq);
-      continue;
-    }
-    for (const userId of new Set(named)) push(w.naming, userId, { seq, senderId });
-  }
-  return w;
 }
 
 /** The string values of a stored mentions array (json_each's values, as countUnread compares them). */
@@ -105,22 +70,4 @@ function mentionedIn(json: string): string[] {
   const parsed: unknown = JSON.parse(json);
   const values = Array.isArray(parsed) ? parsed : parsed !== null && typeof parsed === 'object' ? Object.values(parsed) : [parsed];
   return values.filter((v): v is string => typeof v === 'string');
-}
-
-function push<T>(map: Map<string, T[]>, key: string, value: T): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
-/** How many of the ascending `seqs` are <= `seq`. */
-function upperBound(seqs: readonly number[], seq: number): number {
-  let lo = 0;
-  let hi = seqs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (seqs[mid]! <= seq) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ChatMessage } from '@chat/proto';
-import { REPLY_OVERHEAD_BYTES, fitPage, pageBudget } from './page-budget.js';
+import { REPLY_OVERHEAD_BYTES, fitPage, pageBudget } from './reply-budget.js';
 
 function message(seq: number, bodyChars: number): ChatMessage {
   return ChatMessage.fromPartial({ conversationId: 'c1', seq, id: `m${seq}`, senderId: 'u1', clientMsgId: `k${seq}`, body: '€'.repeat(bodyChars), createdAt: 1 });
